@@ -1,0 +1,65 @@
+"""Roadmap: live co-edited road maps for civic trainings."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from roadmap.config import Config
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_class: type[Config] = Config, overrides: dict | None = None) -> Flask:
+    overrides = overrides or {}
+    instance_path = overrides.get("INSTANCE_PATH") or config_class.INSTANCE_PATH
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_relative_config=True,
+    )
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    os.makedirs(app.instance_path, exist_ok=True)
+    _fill_instance_defaults(app)
+
+    from roadmap import cli, database, i18n, security, views
+    from roadmap.extensions import csrf, login_manager, migrate, socketio, db
+    from roadmap.realtime.namespace import LiveNamespace
+
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    login_manager.init_app(app)
+    views.init_app(app)
+    cli.init_app(app)
+    socketio.init_app(
+        app,
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        cors_allowed_origins=app.config["PUBLIC_ORIGIN"] or None,
+        max_http_buffer_size=app.config["SOCKETIO_MAX_MESSAGE_BYTES"],
+        ping_interval=app.config["SOCKETIO_PING_INTERVAL"],
+        ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],
+        manage_session=True,
+    )
+    socketio.on_namespace(LiveNamespace())
+    return app
+
+
+def _fill_instance_defaults(app: Flask) -> None:
+    """SQLite and a persistent secret key in the instance folder unless configured."""
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "roadmap.sqlite3")
+    if not app.config.get("SECRET_KEY"):
+        key_file = Path(app.instance_path) / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        app.config["SECRET_KEY"] = key_file.read_text().strip()

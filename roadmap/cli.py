@@ -1,0 +1,27 @@
+"""flask commands: create-moderator, seed-demo."""
+import click
+from flask import Flask
+
+from roadmap.services import accounts
+
+
+def init_app(app: Flask) -> None:
+    @app.cli.command("create-moderator")
+    @click.option("--email", prompt=True)
+    @click.option("--name", "display_name", prompt="Display name")
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    def create_moderator(email: str, display_name: str, password: str):
+        """Create a moderator account."""
+        try:
+            accounts.create_moderator(email, password, display_name)
+        except accounts.AccountError as error:
+            raise click.ClickException(error.code.replace("_", " ")) from None
+        click.echo(f"Moderator {email} created.")
+
+    @app.cli.command("seed-demo")
+    def seed_demo():
+        """Create the demo training once; print how to get in."""
+        from roadmap import demo
+
+        summary = demo.ensure_demo(app.instance_path)
+        click.echo(summary)

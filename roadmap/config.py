@@ -1,0 +1,57 @@
+"""Configuration. The only module that reads os.environ."""
+import os
+from datetime import timedelta
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # generated and kept in the instance folder when unset
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # SQLite in the instance folder when unset
+    REDIS_URL = os.environ.get("REDIS_URL")
+    SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE")  # e.g. redis://127.0.0.1:6379/0
+    PUBLIC_ORIGIN = os.environ.get("PUBLIC_ORIGIN")  # e.g. https://roadmap.example.org
+    INSTANCE_PATH = os.environ.get("ROADMAP_INSTANCE_PATH")  # default: ./instance
+    HOST = os.environ.get("ROADMAP_HOST", "127.0.0.1")
+    PORT = int(os.environ.get("ROADMAP_PORT", "5000"))
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_flag("SECURE_COOKIES", False)
+    REMEMBER_COOKIE_DURATION = timedelta(days=60)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    PERMANENT_SESSION_LIFETIME = timedelta(days=60)
+    WTF_CSRF_TIME_LIMIT = None  # a form left open all day at a training must still submit
+
+    BABEL_DEFAULT_LOCALE = "ru"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Moscow"
+    LANGUAGES = ("ru", "en")
+
+    MAX_CONTENT_LENGTH = 512 * 1024
+    SOCKETIO_MAX_MESSAGE_BYTES = 256 * 1024
+    # "gevent" in the server (roadmap.server); "threading" for CLI commands and in-process tests.
+    SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
+    # Short enough that a dropped phone disappears from presence within ~20 s.
+    SOCKETIO_PING_INTERVAL = int(os.environ.get("SOCKETIO_PING_INTERVAL", "10"))
+    SOCKETIO_PING_TIMEOUT = int(os.environ.get("SOCKETIO_PING_TIMEOUT", "10"))
+    CATCH_UP_MAX_OPS = 2000  # beyond this a rejoining client gets a snapshot instead of the ops
+    PRESENCE_STALE_SECONDS = 90
+    SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+class TestConfig(Config):
+    TESTING = True
+    WTF_CSRF_ENABLED = False
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL")
+
+
+class ProductionConfig(Config):
+    pass

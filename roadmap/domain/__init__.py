@@ -1,0 +1,1 @@
+"""The rules of an edit, free of Flask: operations, validation, permissions, merging."""

@@ -1,0 +1,38 @@
+"""Errors a user can cause, as values with a code and a translatable message."""
+
+
+def N_(message: str) -> str:
+    """Mark a string for translation; it is translated at the edge (gettext)."""
+    return message
+
+
+MESSAGES = {
+    "invalid_op": N_("The change is malformed."),
+    "unknown_op": N_("Unknown kind of change."),
+    "invalid_field": N_("This field cannot be changed."),
+    "invalid_value": N_("The value is not valid for this field."),
+    "too_long": N_("The text is too long."),
+    "not_found": N_("The road map was not found."),
+    "forbidden": N_("You cannot edit this road map."),
+    "step_not_found": N_("This step no longer exists."),
+    "step_deleted": N_("This step was deleted."),
+    "stakeholder_not_found": N_("This stakeholder no longer exists."),
+    "member_not_found": N_("This person is not a member of the group."),
+    "id_taken": N_("This id is already in use."),
+    "not_deleted": N_("This item is not deleted."),
+    "not_authenticated": N_("Please join the training first."),
+    "rate_limited": N_("Too many changes at once; slow down a little."),
+}
+
+
+class EditRejected(Exception):
+    """An edit the server refuses; carries a stable code for clients."""
+
+    def __init__(self, code: str, detail: str | None = None):
+        super().__init__(code)
+        self.code = code
+        self.detail = detail
+
+    @property
+    def message(self) -> str:
+        return MESSAGES.get(self.code, MESSAGES["invalid_op"])

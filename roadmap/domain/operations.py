@@ -1,0 +1,268 @@
+"""Operation types and their one declared schema.
+
+parse_op() turns an untrusted payload into an Operation or raises EditRejected;
+nothing else in the app inspects raw payloads.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import date
+from typing import Any
+
+from roadmap.domain.errors import EditRejected
+from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
+OP_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+MAX_OWNER_TEXT = 200
+# Control characters and lone surrogates: invisible, and unstorable in PostgreSQL.
+_FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class Text:
+    max_length: int
+    multiline: bool = True
+
+
+@dataclass(frozen=True)
+class Choice:
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Score:
+    """An integer from 1 to 5."""
+
+
+@dataclass(frozen=True)
+class Day:
+    """An ISO date or null."""
+
+
+@dataclass(frozen=True)
+class Owner:
+    """null, {"member": person id}, {"stakeholder": id} or {"text": "..."}."""
+
+
+MAP_FIELDS = {
+    "title": Text(200, multiline=False),
+    "problem": Text(5000),
+    "goal": Text(5000),
+    "territory": Text(500),
+    "theme": Choice(tuple(THEMES)),
+    "expected_results": Text(5000),
+}
+STEP_FIELDS = {
+    "title": Text(300, multiline=False),
+    "description": Text(10000),
+    "owner": Owner(),
+    "starts_on": Day(),
+    "due_on": Day(),
+    "status": Choice(tuple(STEP_STATUSES)),
+    "resources": Text(5000),
+    "success_measure": Text(5000),
+}
+STAKEHOLDER_FIELDS = {
+    "name": Text(300, multiline=False),
+    "sector": Choice(tuple(SECTORS)),
+    "contact": Text(500),
+    "interest": Score(),
+    "influence": Score(),
+    "engagement": Choice(tuple(ENGAGEMENT_LEVELS)),
+}
+FIELDS_BY_TARGET = {"map": MAP_FIELDS, "step": STEP_FIELDS, "stakeholder": STAKEHOLDER_FIELDS}
+
+OP_TYPES = (
+    "map.set",
+    "step.add", "step.set", "step.move", "step.delete", "step.restore",
+    "step.link", "step.unlink",
+    "stakeholder.add", "stakeholder.set", "stakeholder.delete", "stakeholder.restore",
+)
+# Keys each op type accepts besides op_id, roadmap_id and type.
+_OP_KEYS = {
+    "map.set": {"field", "value", "base"},
+    "step.add": {"step_id", "after_id", "fields"},
+    "step.set": {"step_id", "field", "value", "base"},
+    "step.move": {"step_id", "after_id"},
+    "step.delete": {"step_id"},
+    "step.restore": {"step_id"},
+    "step.link": {"step_id", "stakeholder_id"},
+    "step.unlink": {"step_id", "stakeholder_id"},
+    "stakeholder.add": {"stakeholder_id", "fields"},
+    "stakeholder.set": {"stakeholder_id", "field", "value", "base"},
+    "stakeholder.delete": {"stakeholder_id"},
+    "stakeholder.restore": {"stakeholder_id"},
+}
+_REQUIRED_KEYS = {
+    "map.set": {"field", "value"},
+    "step.add": {"step_id"},
+    "step.set": {"step_id", "field", "value"},
+    "step.move": {"step_id", "after_id"},
+    "step.delete": {"step_id"},
+    "step.restore": {"step_id"},
+    "step.link": {"step_id", "stakeholder_id"},
+    "step.unlink": {"step_id", "stakeholder_id"},
+    "stakeholder.add": {"stakeholder_id"},
+    "stakeholder.set": {"stakeholder_id", "field", "value"},
+    "stakeholder.delete": {"stakeholder_id"},
+    "stakeholder.restore": {"stakeholder_id"},
+}
+_NOT_GIVEN = object()
+
+
+@dataclass(frozen=True)
+class Operation:
+    op_id: str
+    roadmap_id: int
+    type: str
+    step_id: str | None = None
+    stakeholder_id: str | None = None
+    field: str | None = None
+    value: Any = None
+    base: str | None = None
+    # For moves and adds: _NOT_GIVEN means "at the end", None "at the start".
+    after_id: Any = _NOT_GIVEN
+    fields: dict = dataclass_field(default_factory=dict)
+
+    @property
+    def target(self) -> str:
+        return self.type.split(".", 1)[0]
+
+    @property
+    def at_end(self) -> bool:
+        return self.after_id is _NOT_GIVEN
+
+
+def parse_op(payload: Any) -> Operation:
+    """Validate an untrusted op payload against the schema."""
+    if not isinstance(payload, dict):
+        raise EditRejected("invalid_op", "payload must be an object")
+    op_type = payload.get("type")
+    if not isinstance(op_type, str) or op_type not in _OP_KEYS:
+        raise EditRejected("unknown_op")
+    allowed = _OP_KEYS[op_type] | {"op_id", "roadmap_id", "type"}
+    unexpected = set(payload) - allowed
+    if unexpected:
+        raise EditRejected("invalid_op", f"unexpected keys: {sorted(map(str, unexpected))[:5]}")
+    missing = _REQUIRED_KEYS[op_type] - set(payload)
+    if missing:
+        raise EditRejected("invalid_op", f"missing keys: {sorted(missing)}")
+
+    op_id = payload.get("op_id")
+    if not isinstance(op_id, str) or not OP_ID_PATTERN.match(op_id):
+        raise EditRejected("invalid_op", "op_id must be 8-64 characters")
+    roadmap_id = payload.get("roadmap_id")
+    if type(roadmap_id) is not int or not 0 < roadmap_id < 2**31:
+        raise EditRejected("invalid_op", "roadmap_id must be a positive integer")
+
+    target = op_type.split(".", 1)[0]
+    values: dict[str, Any] = {"op_id": op_id, "roadmap_id": roadmap_id, "type": op_type}
+    for key in ("step_id", "stakeholder_id"):
+        if key in payload:
+            values[key] = _parse_id(payload[key], key)
+    if "after_id" in payload:
+        after_id = payload["after_id"]
+        values["after_id"] = None if after_id is None else _parse_id(after_id, "after_id")
+    if "field" in payload:
+        field_name = payload["field"]
+        schema = FIELDS_BY_TARGET[target]
+        if not isinstance(field_name, str) or field_name not in schema:
+            raise EditRejected("invalid_field")
+        values["field"] = field_name
+        values["value"] = parse_value(schema[field_name], payload["value"])
+        if "base" in payload:
+            values["base"] = _parse_base(schema[field_name], payload["base"])
+    if "fields" in payload:
+        values["fields"] = _parse_fields(FIELDS_BY_TARGET[target], payload["fields"])
+    return Operation(**values)
+
+
+def parse_value(spec, raw: Any) -> Any:
+    """Check one field value against its spec; returns the stored form."""
+    if isinstance(spec, Text):
+        return _parse_text(raw, spec)
+    if isinstance(spec, Choice):
+        if not isinstance(raw, str) or raw not in spec.options:
+            raise EditRejected("invalid_value")
+        return raw
+    if isinstance(spec, Score):
+        if type(raw) is not int or not 1 <= raw <= 5:
+            raise EditRejected("invalid_value")
+        return raw
+    if isinstance(spec, Day):
+        return _parse_day(raw)
+    if isinstance(spec, Owner):
+        return _parse_owner(raw)
+    raise AssertionError(f"unknown field spec {spec!r}")
+
+
+def _parse_text(raw: Any, spec: Text) -> str:
+    if not isinstance(raw, str):
+        raise EditRejected("invalid_value", "text expected")
+    if len(raw) > spec.max_length:
+        raise EditRejected("too_long")
+    if _FORBIDDEN_CHARS.search(raw):
+        raise EditRejected("invalid_value", "control characters are not allowed")
+    if not spec.multiline:
+        raw = raw.replace("\r", " ").replace("\n", " ")
+    return raw
+
+
+def _parse_base(spec, raw: Any) -> str | None:
+    if raw is None or not isinstance(spec, Text):
+        return None
+    if not isinstance(raw, str) or len(raw) > spec.max_length * 2:
+        raise EditRejected("invalid_value", "base must be text")
+    return raw
+
+
+def _parse_day(raw: Any) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or len(raw) != 10:
+        raise EditRejected("invalid_value", "date must be YYYY-MM-DD")
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise EditRejected("invalid_value", "date must be YYYY-MM-DD") from None
+    if not 1900 <= day.year <= 2200:
+        raise EditRejected("invalid_value", "date out of range")
+    return day.isoformat()
+
+
+def _parse_owner(raw: Any) -> dict | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or len(raw) != 1:
+        raise EditRejected("invalid_value", "owner must be null or one of member/stakeholder/text")
+    (kind, value), = raw.items()
+    if kind == "member":
+        if type(value) is not int or not 0 < value < 2**31:
+            raise EditRejected("invalid_value", "member must be a person id")
+        return {"member": value}
+    if kind == "stakeholder":
+        return {"stakeholder": _parse_id(value, "stakeholder")}
+    if kind == "text":
+        text = _parse_text(value, Text(MAX_OWNER_TEXT, multiline=False)).strip()
+        return {"text": text} if text else None
+    raise EditRejected("invalid_value", "owner kind must be member, stakeholder or text")
+
+
+def _parse_fields(schema: dict, raw: Any) -> dict:
+    if not isinstance(raw, dict):
+        raise EditRejected("invalid_op", "fields must be an object")
+    parsed = {}
+    for name, value in raw.items():
+        if not isinstance(name, str) or name not in schema:
+            raise EditRejected("invalid_field")
+        parsed[name] = parse_value(schema[name], value)
+    return parsed
+
+
+def _parse_id(raw: Any, name: str) -> str:
+    if not isinstance(raw, str) or not ID_PATTERN.match(raw):
+        raise EditRejected("invalid_op", f"{name} must be 8-40 letters, digits, - or _")
+    return raw

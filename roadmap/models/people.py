@@ -1,0 +1,47 @@
+"""People: moderators (with a password) and participants (joined by code)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from roadmap.extensions import db
+from roadmap.timeutil import utcnow
+
+# Marker colours, readable on white and distinct from each other.
+MEMBER_COLORS = (
+    "#d9480f", "#1971c2", "#2f9e44", "#9c36b5", "#e8590c", "#0c8599",
+    "#c2255c", "#5c940d", "#3b5bdb", "#a61e4d", "#087f5b", "#862e9c",
+)
+
+
+class Person(UserMixin, db.Model):
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str | None] = mapped_column(String(254), unique=True, nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    is_moderator: Mapped[bool] = mapped_column(Boolean, default=False)
+    locale: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    memberships = relationship("Membership", back_populates="person", cascade="all, delete-orphan")
+
+
+class Membership(db.Model):
+    """A person's place in a working group."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("person_id", "group_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    color: Mapped[str] = mapped_column(String(9))
+    joined_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    person: Mapped[Person] = relationship(back_populates="memberships")
+    group = relationship("Group", back_populates="memberships")

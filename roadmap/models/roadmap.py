@@ -1,0 +1,87 @@
+"""A road map with its steps and stakeholders.
+
+Step and stakeholder ids are made by the client, so a step created offline can
+be edited before the server has seen it.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from roadmap.extensions import db
+from roadmap.timeutil import utcnow
+
+
+class Roadmap(db.Model):
+    __tablename__ = "roadmaps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), unique=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    title: Mapped[str] = mapped_column(Text, default="")
+    problem: Mapped[str] = mapped_column(Text, default="")
+    goal: Mapped[str] = mapped_column(Text, default="")
+    territory: Mapped[str] = mapped_column(Text, default="")
+    theme: Mapped[str] = mapped_column(String(20), default="other")
+    expected_results: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    group = relationship("Group", back_populates="roadmap")
+    steps: Mapped[list[Step]] = relationship(back_populates="roadmap", cascade="all, delete-orphan")
+    stakeholders: Mapped[list[Stakeholder]] = relationship(
+        back_populates="roadmap", cascade="all, delete-orphan"
+    )
+
+
+class Step(db.Model):
+    __tablename__ = "steps"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    roadmap_id: Mapped[int] = mapped_column(ForeignKey("roadmaps.id"), index=True)
+    position: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    owner_member_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
+    owner_stakeholder_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    owner_text: Mapped[str] = mapped_column(Text, default="")
+    starts_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="planned")
+    resources: Mapped[str] = mapped_column(Text, default="")
+    success_measure: Mapped[str] = mapped_column(Text, default="")
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    roadmap: Mapped[Roadmap] = relationship(back_populates="steps")
+    stakeholder_links: Mapped[list[StepStakeholder]] = relationship(
+        back_populates="step", cascade="all, delete-orphan"
+    )
+
+
+class Stakeholder(db.Model):
+    __tablename__ = "stakeholders"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    roadmap_id: Mapped[int] = mapped_column(ForeignKey("roadmaps.id"), index=True)
+    name: Mapped[str] = mapped_column(Text, default="")
+    sector: Mapped[str] = mapped_column(String(20), default="residents")
+    contact: Mapped[str] = mapped_column(Text, default="")
+    interest: Mapped[int] = mapped_column(Integer, default=3)
+    influence: Mapped[int] = mapped_column(Integer, default=3)
+    engagement: Mapped[str] = mapped_column(String(20), default="inform")
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    roadmap: Mapped[Roadmap] = relationship(back_populates="stakeholders")
+
+
+class StepStakeholder(db.Model):
+    """A stakeholder involved in a step."""
+
+    __tablename__ = "step_stakeholders"
+
+    step_id: Mapped[str] = mapped_column(ForeignKey("steps.id"), primary_key=True)
+    stakeholder_id: Mapped[str] = mapped_column(ForeignKey("stakeholders.id"), primary_key=True)
+
+    step: Mapped[Step] = relationship(back_populates="stakeholder_links")

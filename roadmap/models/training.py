@@ -1,0 +1,52 @@
+"""A training and its working groups."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from roadmap.extensions import db
+from roadmap.timeutil import utcnow
+
+THEMES = ("landscaping", "waste_sorting", "other")
+
+
+class Training(db.Model):
+    __tablename__ = "trainings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    city: Mapped[str] = mapped_column(String(120))
+    venue: Mapped[str] = mapped_column(String(200), default="")
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    join_code: Mapped[str] = mapped_column(String(16), unique=True, index=True)
+    moderator_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    moderator = relationship("Person")
+    groups: Mapped[list[Group]] = relationship(
+        back_populates="training", order_by="Group.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def active_groups(self) -> list[Group]:
+        return [group for group in self.groups if not group.archived]
+
+
+class Group(db.Model):
+    """A working group; each has exactly one road map."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    training_id: Mapped[int] = mapped_column(ForeignKey("trainings.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    theme: Mapped[str] = mapped_column(String(20), default="other")
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    training: Mapped[Training] = relationship(back_populates="groups")
+    roadmap = relationship("Roadmap", back_populates="group", uselist=False, cascade="all, delete-orphan")
+    memberships = relationship("Membership", back_populates="group", cascade="all, delete-orphan")

@@ -1,0 +1,166 @@
+"""The Socket.IO namespace: parse, call a service, ack. See docs/protocol.md."""
+from __future__ import annotations
+
+import functools
+import logging
+
+from flask import request, session
+from flask_babel import gettext
+from flask_login import current_user
+from flask_socketio import Namespace, join_room, leave_room
+
+from roadmap.domain import permissions
+from roadmap.domain.errors import EditRejected
+from roadmap.extensions import db
+from roadmap.models import Person, Roadmap
+from roadmap.realtime import publisher
+from roadmap.services import accounts, editing, presence, snapshots
+
+log = logging.getLogger(__name__)
+FOCUS_FIELDS = {"field", "step_id", "stakeholder_id"}
+
+
+def error_ack(code: str, detail: str | None = None) -> dict:
+    message = gettext(EditRejected(code).message)
+    error = {"code": code, "message": message}
+    if detail:
+        error["detail"] = detail
+    return {"ok": False, "error": error}
+
+
+def acked(handler):
+    """Turn every outcome of an event into an ack; a bad payload never raises out."""
+
+    @functools.wraps(handler)
+    def wrapper(self, *args):
+        try:
+            actor = _actor()
+            if actor is None:
+                return error_ack("not_authenticated")
+            payload = args[0] if len(args) == 1 else None
+            return handler(self, actor, payload)
+        except EditRejected as rejected:
+            db.session.rollback()
+            return error_ack(rejected.code, rejected.detail)
+        except Exception:
+            db.session.rollback()
+            log.exception("event %s failed", handler.__name__)
+            return {"ok": False, "error": {"code": "server_error", "message": gettext("Something went wrong on the server.")}}
+
+    return wrapper
+
+
+def _actor() -> Person | None:
+    person_id = session.get("person_id")
+    return db.session.get(Person, person_id) if isinstance(person_id, int) else None
+
+
+def _roadmap_for(actor: Person, payload) -> Roadmap:
+    roadmap_id = payload.get("roadmap_id") if isinstance(payload, dict) else None
+    if type(roadmap_id) is not int:
+        raise EditRejected("invalid_op", "roadmap_id must be an integer")
+    roadmap = db.session.get(Roadmap, roadmap_id)
+    if roadmap is None:
+        raise EditRejected("not_found")
+    if not permissions.may_view_group_map(actor, roadmap.group):
+        raise EditRejected("forbidden")
+    return roadmap
+
+
+def _since_revision(payload: dict) -> int | None:
+    since = payload.get("since_revision")
+    if since is None:
+        return None
+    if type(since) is not int:
+        raise EditRejected("invalid_op", "since_revision must be an integer or null")
+    return since
+
+
+class LiveNamespace(Namespace):
+    """Live editing of road maps; every event answers with an ack."""
+
+    def __init__(self, namespace=publisher.NAMESPACE):
+        super().__init__(namespace)
+        self.local_sids: set[str] = set()
+
+    def on_connect(self, auth=None):
+        person = None
+        if isinstance(auth, dict) and "token" in auth:
+            person = accounts.person_for_token(auth["token"])
+        elif current_user.is_authenticated:
+            person = current_user._get_current_object()
+        if person is None:
+            raise ConnectionRefusedError("not_authenticated")
+        session["person_id"] = person.id
+        self.local_sids.add(request.sid)
+
+    def on_disconnect(self, reason=None):
+        self.local_sids.discard(request.sid)
+        roadmap_id = presence.leave(request.sid)
+        if roadmap_id is not None:
+            _publish_presence(roadmap_id)
+
+    @acked
+    def on_join(self, actor: Person, payload):
+        """Enter a map: the snapshot, or only the changes since the client's revision."""
+        roadmap = _roadmap_for(actor, payload)
+        since = _since_revision(payload)
+        previous = session.get("roadmap_id")
+        if previous is not None and previous != roadmap.id:
+            leave_room(publisher.room_for(previous))
+        # Join the room before reading, so no change falls between the two.
+        join_room(publisher.room_for(roadmap.id))
+        session["roadmap_id"] = roadmap.id
+        caught_up = snapshots.catch_up(roadmap, since)
+        presence.enter(request.sid, roadmap.id, actor.id)
+        people = _publish_presence(roadmap.id)
+        return {"ok": True, **caught_up, "presence": people, "me": {"id": actor.id, "name": actor.display_name}}
+
+    @acked
+    def on_catch_up(self, actor: Person, payload):
+        roadmap = _roadmap_for(actor, payload)
+        return {"ok": True, **snapshots.catch_up(roadmap, _since_revision(payload))}
+
+    @acked
+    def on_op(self, actor: Person, payload):
+        applied = editing.apply(payload, actor=actor)
+        return {"ok": True, "revision": applied.revision, "duplicate": applied.duplicate}
+
+    @acked
+    def on_focus(self, actor: Person, payload):
+        if not isinstance(payload, dict):
+            raise EditRejected("invalid_op", "payload must be an object")
+        focus = _parse_focus(payload.get("focus"))
+        roadmap_id = presence.set_focus(request.sid, focus)
+        if roadmap_id is None:
+            raise EditRejected("invalid_op", "join a map first")
+        _publish_presence(roadmap_id)
+        return {"ok": True}
+
+    @acked
+    def on_leave(self, actor: Person, payload):
+        roadmap = _roadmap_for(actor, payload)
+        leave_room(publisher.room_for(roadmap.id))
+        session.pop("roadmap_id", None)
+        if presence.leave(request.sid) is not None:
+            _publish_presence(roadmap.id)
+        return {"ok": True}
+
+
+def _parse_focus(raw) -> dict | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not set(raw) <= FOCUS_FIELDS or "field" not in raw:
+        raise EditRejected("invalid_op", "focus must be null or {field, step_id?, stakeholder_id?}")
+    if not all(isinstance(value, str) and 0 < len(value) <= 40 for value in raw.values()):
+        raise EditRejected("invalid_op", "focus values must be short strings")
+    return dict(raw)
+
+
+def _publish_presence(roadmap_id: int) -> list[dict]:
+    roadmap = db.session.get(Roadmap, roadmap_id)
+    if roadmap is None:
+        return []
+    people = presence.people_in(roadmap_id, roadmap.group_id)
+    publisher.presence_changed(roadmap_id, people)
+    return people

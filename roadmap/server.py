@@ -1,0 +1,73 @@
+"""The production server: gevent's WSGI server with WebSocket support.
+
+    python -m roadmap.server [--demo] [--host 127.0.0.1] [--port 5000]
+"""
+from gevent import monkey
+
+monkey.patch_all()
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import socket  # noqa: E402
+
+from flask_migrate import upgrade  # noqa: E402
+from gevent import pywsgi  # noqa: E402
+from geventwebsocket.handler import WebSocketHandler  # noqa: E402
+
+from roadmap import create_app  # noqa: E402
+from roadmap.extensions import socketio  # noqa: E402
+
+PRESENCE_HEARTBEAT_SECONDS = 20
+log = logging.getLogger("roadmap.server")
+
+
+class NoDelayWSGIServer(pywsgi.WSGIServer):
+    """Sends small frames at once: without TCP_NODELAY acks wait ~40 ms on Nagle."""
+
+    def handle(self, client_socket, address):
+        client_socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().handle(client_socket, address)
+
+
+def _keep_presence_fresh(app, namespace) -> None:
+    from roadmap.services import presence
+
+    while True:
+        socketio.sleep(PRESENCE_HEARTBEAT_SECONDS)
+        try:
+            with app.app_context():
+                presence.touch(sorted(namespace.local_sids))
+                presence.forget_stale()
+        except Exception:  # the heartbeat must outlive a passing database error
+            log.exception("presence heartbeat failed")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Run the Roadmap server.")
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--demo", action="store_true", help="seed the demo training if missing")
+    parser.add_argument("--quiet", action="store_true", help="no access log")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    app = create_app(overrides={"SOCKETIO_ASYNC_MODE": "gevent"})
+    host = args.host or app.config["HOST"]
+    port = args.port or app.config["PORT"]
+    with app.app_context():
+        upgrade()
+        if args.demo:
+            from roadmap import demo
+
+            print(demo.ensure_demo(app.instance_path), flush=True)
+    namespace = socketio.server.namespace_handlers["/"]
+    socketio.start_background_task(_keep_presence_fresh, app, namespace)
+    server = NoDelayWSGIServer(
+        (host, port), app, handler_class=WebSocketHandler, log=None if args.quiet else "default",
+    )
+    print(f"Roadmap is running at http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Moderator accounts, participant identities and API tokens."""
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import func, select
+
+from roadmap.extensions import db
+from roadmap.models import Person
+from roadmap.services.transactions import writing
+
+_hasher = PasswordHasher()  # Argon2id: memory-hard
+TOKEN_MAX_AGE_SECONDS = 60 * 60 * 24 * 60
+
+
+class AccountError(Exception):
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def moderator_exists() -> bool:
+    return db.session.scalar(select(func.count(Person.id)).where(Person.is_moderator)) > 0
+
+
+def create_moderator(email: str, password: str, display_name: str) -> Person:
+    email = email.strip().lower()
+    if len(password) < 10:
+        raise AccountError("password_too_short")
+    with writing():
+        if db.session.scalar(select(Person.id).where(Person.email == email)) is not None:
+            raise AccountError("email_taken")
+        person = Person(
+            email=email, display_name=display_name.strip(), is_moderator=True,
+            password_hash=_hasher.hash(password),
+        )
+        db.session.add(person)
+    return person
+
+
+def authenticate(email: str, password: str) -> Person | None:
+    person = db.session.scalar(select(Person).where(Person.email == email.strip().lower()))
+    if person is None or not person.password_hash:
+        _hasher.hash(password)  # same work either way, so timing does not reveal accounts
+        return None
+    try:
+        _hasher.verify(person.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return person
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="roadmap-api-token")
+
+
+def issue_token(person: Person) -> str:
+    return _serializer().dumps({"person_id": person.id})
+
+
+def person_for_token(token) -> Person | None:
+    if not isinstance(token, str) or len(token) > 500:
+        return None
+    try:
+        claims = _serializer().loads(token, max_age=TOKEN_MAX_AGE_SECONDS)
+    except BadSignature:
+        return None
+    person_id = claims.get("person_id") if isinstance(claims, dict) else None
+    return db.session.get(Person, person_id) if isinstance(person_id, int) else None

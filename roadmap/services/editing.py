@@ -1,0 +1,299 @@
+"""The one writer of road maps: every edit, from any transport, goes through apply()."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from roadmap.domain import permissions
+from roadmap.domain.errors import EditRejected
+from roadmap.domain.merging import merge_text
+from roadmap.domain.operations import (
+    MAP_FIELDS,
+    STAKEHOLDER_FIELDS,
+    STEP_FIELDS,
+    Operation,
+    Text,
+    parse_op,
+)
+from roadmap.domain.ordering import key_after
+from roadmap.extensions import db
+from roadmap.models import Change, Membership, Person, Roadmap, Stakeholder, Step, StepStakeholder
+from roadmap.realtime import publisher
+from roadmap.services.snapshots import change_data, set_step_value, step_value
+from roadmap.services.transactions import writing
+from roadmap.timeutil import utcnow
+
+STEP_DEFAULTS = {
+    "title": "", "description": "", "owner": None, "starts_on": None, "due_on": None,
+    "status": "planned", "resources": "", "success_measure": "",
+}
+STAKEHOLDER_DEFAULTS = {
+    "name": "", "sector": "residents", "contact": "", "interest": 3, "influence": 3,
+    "engagement": "inform",
+}
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The result of an edit: the broadcast form of its change, and whether it was a resend."""
+
+    change: dict
+    duplicate: bool = False
+
+    @property
+    def revision(self) -> int:
+        return self.change["revision"]
+
+
+def apply(payload, actor: Person) -> Applied:
+    """Validate, authorise and apply one operation; log it, commit, then broadcast.
+
+    Sending an op id that was already applied returns the first result and
+    changes nothing. Raises EditRejected for anything the user can get wrong.
+    """
+    op = parse_op(payload)
+    roadmap = db.session.get(Roadmap, op.roadmap_id)
+    if roadmap is None:
+        raise EditRejected("not_found")
+    if not permissions.may_edit_group_map(actor, roadmap.group):
+        raise EditRejected("forbidden")
+    earlier = _logged_change(op)
+    if earlier is not None:
+        return Applied(change_data(earlier), duplicate=True)
+
+    author_name = actor.display_name
+    try:
+        wire = _apply_in_transaction(op, roadmap, actor.id, author_name)
+    except _AlreadyApplied as resend:
+        return Applied(change_data(resend.change), duplicate=True)
+    publisher.edit_applied(wire)
+    return Applied(wire)
+
+
+def _apply_in_transaction(op: Operation, roadmap: Roadmap, author_id: int, author_name: str) -> dict:
+    with writing():
+        # Taking the next revision first locks the map (row lock in PostgreSQL,
+        # the database write lock in SQLite) before anything is read.
+        revision = db.session.execute(
+            update(Roadmap)
+            .where(Roadmap.id == op.roadmap_id)
+            .values(revision=Roadmap.revision + 1, updated_at=utcnow())
+            .returning(Roadmap.revision)
+        ).scalar_one()
+        earlier = _logged_change(op)
+        if earlier is not None:
+            raise _AlreadyApplied(earlier)
+        db.session.refresh(roadmap)
+        applied_op, before = _HANDLERS[op.type](roadmap, op)
+        change = Change(
+            roadmap_id=roadmap.id, revision=revision, op_id=op.op_id,
+            author_id=author_id, op=applied_op, before=before,
+        )
+        db.session.add(change)
+        db.session.flush()
+        return change_data(change, author_name=author_name)
+
+
+class _AlreadyApplied(Exception):
+    """The same op id was applied by a concurrent request while this one waited."""
+
+    def __init__(self, change: Change):
+        self.change = change
+
+
+def _logged_change(op: Operation) -> Change | None:
+    return db.session.scalar(
+        select(Change).where(Change.roadmap_id == op.roadmap_id, Change.op_id == op.op_id)
+    )
+
+
+def _resolve_text(spec, current: str, op: Operation) -> str:
+    if not isinstance(spec, Text):
+        return op.value
+    merged = merge_text(op.base, op.value, current)
+    if len(merged) > spec.max_length:
+        raise EditRejected("too_long")
+    return merged
+
+
+# --- map -------------------------------------------------------------------
+
+def _set_map_field(roadmap: Roadmap, op: Operation):
+    current = getattr(roadmap, op.field)
+    value = _resolve_text(MAP_FIELDS[op.field], current, op)
+    setattr(roadmap, op.field, value)
+    return {"type": op.type, "field": op.field, "value": value}, {"value": current}
+
+
+# --- steps -----------------------------------------------------------------
+
+def _live_step(roadmap: Roadmap, step_id: str) -> Step:
+    step = db.session.get(Step, step_id)
+    if step is None or step.roadmap_id != roadmap.id:
+        raise EditRejected("step_not_found")
+    if step.deleted_at is not None:
+        raise EditRejected("step_deleted")
+    return step
+
+
+def _ordered_positions(roadmap: Roadmap, excluding_step_id: str | None = None) -> list[tuple[str, str]]:
+    rows = db.session.execute(
+        select(Step.position, Step.id).where(Step.roadmap_id == roadmap.id, Step.deleted_at.is_(None))
+    ).all()
+    return sorted((position, step_id) for position, step_id in rows if step_id != excluding_step_id)
+
+
+def _position_for(roadmap: Roadmap, op: Operation, moving_step_id: str | None = None) -> str:
+    ordered = _ordered_positions(roadmap, excluding_step_id=moving_step_id)
+    keys = [position for position, _ in ordered]
+    if op.at_end:
+        return key_after(keys, keys[-1] if keys else None)
+    if op.after_id is None:
+        return key_after(keys, None)
+    for position, step_id in ordered:
+        if step_id == op.after_id:
+            return key_after(keys, position)
+    raise EditRejected("step_not_found")
+
+
+def _check_owner(roadmap: Roadmap, owner: dict | None) -> None:
+    if not owner:
+        return
+    if "member" in owner:
+        is_member = db.session.scalar(
+            select(Membership.id).where(
+                Membership.group_id == roadmap.group_id, Membership.person_id == owner["member"]
+            )
+        )
+        if is_member is None:
+            raise EditRejected("member_not_found")
+    if "stakeholder" in owner:
+        _live_stakeholder(roadmap, owner["stakeholder"])
+
+
+def _add_step(roadmap: Roadmap, op: Operation):
+    if db.session.get(Step, op.step_id) is not None:
+        raise EditRejected("id_taken")
+    fields = {**STEP_DEFAULTS, **op.fields}
+    _check_owner(roadmap, fields["owner"])
+    step = Step(id=op.step_id, roadmap_id=roadmap.id, position=_position_for(roadmap, op))
+    for name, value in fields.items():
+        set_step_value(step, name, value)
+    db.session.add(step)
+    return {"type": op.type, "step_id": step.id, "position": step.position, "fields": fields}, {}
+
+
+def _set_step_field(roadmap: Roadmap, op: Operation):
+    step = _live_step(roadmap, op.step_id)
+    current = step_value(step, op.field)
+    if op.field == "owner":
+        _check_owner(roadmap, op.value)
+    value = _resolve_text(STEP_FIELDS[op.field], current, op)
+    set_step_value(step, op.field, value)
+    applied = {"type": op.type, "step_id": step.id, "field": op.field, "value": value}
+    return applied, {"value": current, "step_title": step.title}
+
+
+def _move_step(roadmap: Roadmap, op: Operation):
+    step = _live_step(roadmap, op.step_id)
+    if op.after_id == step.id:
+        raise EditRejected("invalid_op", "a step cannot follow itself")
+    old_position = step.position
+    step.position = _position_for(roadmap, op, moving_step_id=step.id)
+    applied = {"type": op.type, "step_id": step.id, "position": step.position}
+    return applied, {"position": old_position, "step_title": step.title}
+
+
+def _delete_step(roadmap: Roadmap, op: Operation):
+    step = _live_step(roadmap, op.step_id)
+    step.deleted_at = utcnow()
+    return {"type": op.type, "step_id": step.id}, {"step_title": step.title}
+
+
+def _restore_step(roadmap: Roadmap, op: Operation):
+    step = db.session.get(Step, op.step_id)
+    if step is None or step.roadmap_id != roadmap.id:
+        raise EditRejected("step_not_found")
+    if step.deleted_at is None:
+        raise EditRejected("not_deleted")
+    step.deleted_at = None
+    return {"type": op.type, "step_id": step.id}, {"step_title": step.title}
+
+
+def _link_stakeholder(roadmap: Roadmap, op: Operation):
+    step = _live_step(roadmap, op.step_id)
+    stakeholder = _live_stakeholder(roadmap, op.stakeholder_id)
+    if db.session.get(StepStakeholder, (step.id, stakeholder.id)) is None:
+        db.session.add(StepStakeholder(step_id=step.id, stakeholder_id=stakeholder.id))
+    applied = {"type": op.type, "step_id": step.id, "stakeholder_id": stakeholder.id}
+    return applied, {"step_title": step.title, "stakeholder_name": stakeholder.name}
+
+
+def _unlink_stakeholder(roadmap: Roadmap, op: Operation):
+    step = _live_step(roadmap, op.step_id)
+    stakeholder = _live_stakeholder(roadmap, op.stakeholder_id)
+    link = db.session.get(StepStakeholder, (step.id, stakeholder.id))
+    if link is not None:
+        db.session.delete(link)
+    applied = {"type": op.type, "step_id": step.id, "stakeholder_id": stakeholder.id}
+    return applied, {"step_title": step.title, "stakeholder_name": stakeholder.name}
+
+
+# --- stakeholders ----------------------------------------------------------
+
+def _live_stakeholder(roadmap: Roadmap, stakeholder_id: str) -> Stakeholder:
+    stakeholder = db.session.get(Stakeholder, stakeholder_id)
+    if stakeholder is None or stakeholder.roadmap_id != roadmap.id or stakeholder.deleted_at is not None:
+        raise EditRejected("stakeholder_not_found")
+    return stakeholder
+
+
+def _add_stakeholder(roadmap: Roadmap, op: Operation):
+    if db.session.get(Stakeholder, op.stakeholder_id) is not None:
+        raise EditRejected("id_taken")
+    fields = {**STAKEHOLDER_DEFAULTS, **op.fields}
+    stakeholder = Stakeholder(id=op.stakeholder_id, roadmap_id=roadmap.id, created_at=utcnow(), **fields)
+    db.session.add(stakeholder)
+    return {"type": op.type, "stakeholder_id": stakeholder.id, "fields": fields}, {}
+
+
+def _set_stakeholder_field(roadmap: Roadmap, op: Operation):
+    stakeholder = _live_stakeholder(roadmap, op.stakeholder_id)
+    current = getattr(stakeholder, op.field)
+    value = _resolve_text(STAKEHOLDER_FIELDS[op.field], current, op)
+    setattr(stakeholder, op.field, value)
+    applied = {"type": op.type, "stakeholder_id": stakeholder.id, "field": op.field, "value": value}
+    return applied, {"value": current, "stakeholder_name": stakeholder.name}
+
+
+def _delete_stakeholder(roadmap: Roadmap, op: Operation):
+    stakeholder = _live_stakeholder(roadmap, op.stakeholder_id)
+    stakeholder.deleted_at = utcnow()
+    return {"type": op.type, "stakeholder_id": stakeholder.id}, {"stakeholder_name": stakeholder.name}
+
+
+def _restore_stakeholder(roadmap: Roadmap, op: Operation):
+    stakeholder = db.session.get(Stakeholder, op.stakeholder_id)
+    if stakeholder is None or stakeholder.roadmap_id != roadmap.id:
+        raise EditRejected("stakeholder_not_found")
+    if stakeholder.deleted_at is None:
+        raise EditRejected("not_deleted")
+    stakeholder.deleted_at = None
+    return {"type": op.type, "stakeholder_id": stakeholder.id}, {"stakeholder_name": stakeholder.name}
+
+
+_HANDLERS = {
+    "map.set": _set_map_field,
+    "step.add": _add_step,
+    "step.set": _set_step_field,
+    "step.move": _move_step,
+    "step.delete": _delete_step,
+    "step.restore": _restore_step,
+    "step.link": _link_stakeholder,
+    "step.unlink": _unlink_stakeholder,
+    "stakeholder.add": _add_stakeholder,
+    "stakeholder.set": _set_stakeholder_field,
+    "stakeholder.delete": _delete_stakeholder,
+    "stakeholder.restore": _restore_stakeholder,
+}

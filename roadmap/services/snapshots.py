@@ -1,0 +1,127 @@
+"""Road maps as plain data: the snapshot a client starts from, and catch-up."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from roadmap.extensions import db
+from roadmap.models import Change, Membership, Roadmap, Stakeholder, Step, StepStakeholder
+from roadmap.domain.operations import MAP_FIELDS, STAKEHOLDER_FIELDS, STEP_FIELDS
+
+
+def step_value(step: Step, field_name: str):
+    if field_name == "owner":
+        if step.owner_member_id is not None:
+            return {"member": step.owner_member_id}
+        if step.owner_stakeholder_id is not None:
+            return {"stakeholder": step.owner_stakeholder_id}
+        return {"text": step.owner_text} if step.owner_text else None
+    value = getattr(step, field_name)
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def set_step_value(step: Step, field_name: str, value) -> None:
+    if field_name == "owner":
+        owner = value or {}
+        step.owner_member_id = owner.get("member")
+        step.owner_stakeholder_id = owner.get("stakeholder")
+        step.owner_text = owner.get("text", "")
+    elif field_name in ("starts_on", "due_on"):
+        setattr(step, field_name, date.fromisoformat(value) if value else None)
+    else:
+        setattr(step, field_name, value)
+
+
+def step_data(step: Step, linked_stakeholder_ids: list[str]) -> dict:
+    data = {"id": step.id, "position": step.position}
+    data.update({name: step_value(step, name) for name in STEP_FIELDS})
+    data["stakeholder_ids"] = linked_stakeholder_ids
+    return data
+
+
+def stakeholder_data(stakeholder: Stakeholder) -> dict:
+    data = {"id": stakeholder.id}
+    data.update({name: getattr(stakeholder, name) for name in STAKEHOLDER_FIELDS})
+    return data
+
+
+def snapshot(roadmap: Roadmap) -> dict:
+    """The whole live map as the client holds it, in three queries."""
+    steps = db.session.scalars(
+        select(Step).where(Step.roadmap_id == roadmap.id, Step.deleted_at.is_(None))
+    ).all()
+    stakeholders = db.session.scalars(
+        select(Stakeholder)
+        .where(Stakeholder.roadmap_id == roadmap.id, Stakeholder.deleted_at.is_(None))
+        .order_by(Stakeholder.created_at, Stakeholder.id)
+    ).all()
+    live_stakeholder_ids = {stakeholder.id for stakeholder in stakeholders}
+    links: dict[str, list[str]] = {}
+    for step_id, stakeholder_id in db.session.execute(
+        select(StepStakeholder.step_id, StepStakeholder.stakeholder_id)
+        .join(Step, Step.id == StepStakeholder.step_id)
+        .where(Step.roadmap_id == roadmap.id)
+        .order_by(StepStakeholder.stakeholder_id)
+    ):
+        if stakeholder_id in live_stakeholder_ids:
+            links.setdefault(step_id, []).append(stakeholder_id)
+    data = {"id": roadmap.id, "revision": roadmap.revision}
+    data.update({name: getattr(roadmap, name) for name in MAP_FIELDS})
+    data["steps"] = [
+        step_data(step, links.get(step.id, []))
+        for step in sorted(steps, key=lambda step: (step.position, step.id))
+    ]
+    data["stakeholders"] = [stakeholder_data(stakeholder) for stakeholder in stakeholders]
+    data["members"] = members_data(roadmap.group_id)
+    return data
+
+
+def members_data(group_id: int) -> list[dict]:
+    memberships = db.session.scalars(
+        select(Membership)
+        .where(Membership.group_id == group_id)
+        .options(selectinload(Membership.person))
+        .order_by(Membership.joined_at, Membership.id)
+    ).all()
+    return [
+        {"id": membership.person_id, "name": membership.person.display_name, "color": membership.color}
+        for membership in memberships
+    ]
+
+
+def change_data(change: Change, author_name: str | None = None) -> dict:
+    """A change-log row as it is broadcast and replayed to clients."""
+    return {
+        "roadmap_id": change.roadmap_id,
+        "revision": change.revision,
+        "op_id": change.op_id,
+        "author": {
+            "id": change.author_id,
+            "name": author_name if author_name is not None else (change.author.display_name if change.author else ""),
+        },
+        "op": change.op,
+        "at": change.created_at.isoformat() + "Z",
+    }
+
+
+def catch_up(roadmap: Roadmap, since_revision: int | None) -> dict:
+    """What a client at since_revision is missing: the ops, or a snapshot when far behind."""
+    too_far = current_app.config["CATCH_UP_MAX_OPS"]
+    if (
+        since_revision is None
+        or since_revision < 0
+        or since_revision > roadmap.revision
+        or roadmap.revision - since_revision > too_far
+    ):
+        return {"revision": roadmap.revision, "snapshot": snapshot(roadmap)}
+    changes = db.session.scalars(
+        select(Change)
+        .where(Change.roadmap_id == roadmap.id, Change.revision > since_revision)
+        .options(selectinload(Change.author))
+        .order_by(Change.revision)
+    ).all()
+    revision = changes[-1].revision if changes else since_revision
+    return {"revision": revision, "changes": [change_data(change) for change in changes]}

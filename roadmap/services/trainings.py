@@ -1,0 +1,104 @@
+"""Trainings, working groups and joining them with a code."""
+from __future__ import annotations
+
+import secrets
+from datetime import date
+
+from sqlalchemy import select
+
+from roadmap.extensions import db
+from roadmap.models import Group, Membership, Person, Roadmap, Training
+from roadmap.models.people import MEMBER_COLORS
+from roadmap.services.transactions import writing
+
+# No 0/O, 1/I/L: codes are read off a projector and typed on phones.
+JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+JOIN_CODE_LENGTH = 6
+
+
+class JoinError(Exception):
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def normalise_join_code(raw: str) -> str:
+    return "".join(raw.split()).upper().replace("-", "")
+
+
+def _new_join_code() -> str:
+    while True:
+        code = "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
+        if db.session.scalar(select(Training.id).where(Training.join_code == code)) is None:
+            return code
+
+
+def create_training(moderator: Person, title: str, city: str, venue: str,
+                    starts_on: date, ends_on: date) -> Training:
+    with writing():
+        training = Training(
+            title=title.strip(), city=city.strip(), venue=venue.strip(), starts_on=starts_on,
+            ends_on=ends_on, moderator_id=moderator.id, join_code=_new_join_code(),
+        )
+        db.session.add(training)
+    return training
+
+
+def create_group(training: Training, name: str, theme: str) -> Group:
+    """A working group with its empty road map at revision 0."""
+    with writing():
+        group = Group(training_id=training.id, name=name.strip(), theme=theme)
+        group.roadmap = Roadmap(theme=theme)
+        db.session.add(group)
+    return group
+
+
+def trainings_of(moderator: Person) -> list[Training]:
+    return db.session.scalars(
+        select(Training).where(Training.moderator_id == moderator.id).order_by(Training.starts_on.desc())
+    ).all()
+
+
+def training_for_code(raw_code: str) -> Training | None:
+    code = normalise_join_code(raw_code or "")
+    if len(code) != JOIN_CODE_LENGTH:
+        return None
+    return db.session.scalar(select(Training).where(Training.join_code == code))
+
+
+def join_group(training: Training, group_id: int, display_name: str, person: Person | None) -> Person:
+    """Put a participant into a group, reusing the identity this browser already has."""
+    group = db.session.get(Group, group_id)
+    if group is None or group.training_id != training.id or group.archived:
+        raise JoinError("group_not_found")
+    display_name = " ".join(display_name.split())[:80]
+    if not display_name:
+        raise JoinError("name_required")
+    with writing():
+        if person is None or person.is_moderator:
+            person = Person(display_name=display_name)
+            db.session.add(person)
+            db.session.flush()
+        else:
+            person = db.session.merge(person)
+            person.display_name = display_name
+        already = db.session.scalar(
+            select(Membership).where(Membership.person_id == person.id, Membership.group_id == group.id)
+        )
+        if already is None:
+            db.session.add(Membership(person_id=person.id, group_id=group.id, color=_free_color(group)))
+    return person
+
+
+def _free_color(group: Group) -> str:
+    used = [color for color in db.session.scalars(
+        select(Membership.color).where(Membership.group_id == group.id)
+    )]
+    for color in MEMBER_COLORS:
+        if color not in used:
+            return color
+    return MEMBER_COLORS[len(used) % len(MEMBER_COLORS)]
+
+
+def groups_of_member(person: Person) -> list[Group]:
+    return [membership.group for membership in person.memberships if not membership.group.archived]

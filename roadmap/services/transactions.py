@@ -1,0 +1,38 @@
+"""Write transactions that never leave a greenlet spinning in SQLite's busy wait.
+
+sqlite3 does not yield to gevent while it waits for the write lock, so a
+greenlet waiting there would stall the greenlet that holds it. Every write in
+this process therefore takes one lock first; PostgreSQL locks rows itself.
+"""
+from contextlib import contextmanager
+from threading import RLock
+
+from roadmap.extensions import db
+
+_sqlite_write_lock = RLock()
+
+
+def _is_sqlite() -> bool:
+    return db.engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def writing():
+    """Run a block as one write transaction; commits on success, rolls back on error."""
+    if _is_sqlite():
+        with _sqlite_write_lock:
+            yield from _transaction()
+    else:
+        yield from _transaction()
+
+
+def _transaction():
+    # End any read transaction first: in WAL mode a write upgraded from an
+    # older read snapshot fails with SQLITE_BUSY_SNAPSHOT.
+    db.session.commit()
+    try:
+        yield db.session
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise

@@ -1,0 +1,26 @@
+"""Blueprints, one per area."""
+from flask import Flask, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+
+from roadmap.extensions import db, login_manager
+from roadmap.models import Person
+
+
+def init_app(app: Flask) -> None:
+    from roadmap.views import api, auth, editor, main, moderate
+
+    for module in (main, auth, moderate, editor, api):
+        app.register_blueprint(module.bp)
+
+    login_manager.login_message = _l("Please sign in first.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_person(person_id: str):
+        return db.session.get(Person, int(person_id)) if person_id.isdigit() else None
+
+    @login_manager.unauthorized_handler
+    def send_to_start():
+        if request.blueprint == "moderate":
+            return redirect(url_for("auth.sign_in", next=request.full_path))
+        return redirect(url_for("main.start"))

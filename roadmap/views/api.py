@@ -1,0 +1,94 @@
+"""JSON endpoints for non-browser clients; authenticated by a bearer token."""
+import functools
+
+from flask import Blueprint, jsonify, request
+from flask_babel import gettext
+
+from roadmap.domain import permissions
+from roadmap.domain.errors import EditRejected
+from roadmap.extensions import csrf, db
+from roadmap.models import Roadmap
+from roadmap.services import accounts, editing, snapshots, trainings
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+csrf.exempt(bp)  # no cookies are read here: a bearer token authenticates every call
+
+
+def _error(code: str, message: str, status: int):
+    return jsonify({"ok": False, "error": {"code": code, "message": message}}), status
+
+
+def token_required(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        person = accounts.person_for_token(header.removeprefix("Bearer ").strip()) if header.startswith("Bearer ") else None
+        if person is None:
+            return _error("not_authenticated", gettext("Please join the training first."), 401)
+        return view(person, *args, **kwargs)
+
+    return wrapper
+
+
+@bp.post("/join")
+def join():
+    """Join a group with the training's code; returns a token for the socket and the API."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error("invalid_request", gettext("Send a JSON object."), 400)
+    join_code, display_name, group_id = body.get("join_code"), body.get("display_name"), body.get("group_id")
+    if not isinstance(join_code, str) or not isinstance(display_name, str):
+        return _error("invalid_request", gettext("join_code and display_name are required."), 400)
+    training = trainings.training_for_code(join_code)
+    if training is None:
+        return _error("unknown_code", gettext("No training has this code. Check it with your moderator."), 404)
+    groups = training.active_groups
+    if group_id is None and len(groups) == 1:
+        group_id = groups[0].id
+    if type(group_id) is not int:
+        return jsonify({
+            "ok": False,
+            "error": {"code": "pick_group", "message": gettext("Pick a working group.")},
+            "groups": [{"id": group.id, "name": group.name} for group in groups],
+        }), 400
+    try:
+        person = trainings.join_group(training, group_id, display_name, None)
+    except trainings.JoinError as error:
+        return _error(error.code, gettext("This group is not open for joining."), 400)
+    group = next(group for group in groups if group.id == group_id)
+    return jsonify({
+        "ok": True, "token": accounts.issue_token(person), "person_id": person.id,
+        "roadmap_id": group.roadmap.id, "group": {"id": group.id, "name": group.name},
+    })
+
+
+def _readable_roadmap(person, roadmap_id: int) -> Roadmap | None:
+    roadmap = db.session.get(Roadmap, roadmap_id)
+    if roadmap is None or not permissions.may_view_group_map(person, roadmap.group):
+        return None
+    return roadmap
+
+
+@bp.get("/maps/<int:roadmap_id>")
+@token_required
+def roadmap_snapshot(person, roadmap_id: int):
+    roadmap = _readable_roadmap(person, roadmap_id)
+    if roadmap is None:
+        return _error("not_found", gettext("The road map was not found."), 404)
+    return jsonify({"ok": True, "snapshot": snapshots.snapshot(roadmap)})
+
+
+@bp.post("/maps/<int:roadmap_id>/ops")
+@token_required
+def apply_op(person, roadmap_id: int):
+    """The same operation the socket's `op` event takes, over HTTP."""
+    payload = request.get_json(silent=True)
+    if isinstance(payload, dict):
+        payload = {**payload, "roadmap_id": roadmap_id}
+    try:
+        applied = editing.apply(payload, actor=person)
+    except EditRejected as rejected:
+        db.session.rollback()
+        status = {"not_found": 404, "forbidden": 403}.get(rejected.code, 422)
+        return _error(rejected.code, gettext(rejected.message), status)
+    return jsonify({"ok": True, "revision": applied.revision, "duplicate": applied.duplicate})

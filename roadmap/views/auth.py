@@ -1,0 +1,69 @@
+"""Moderator sign-in, sign-out and the first-run setup page."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from roadmap.services import accounts
+
+bp = Blueprint("auth", __name__)
+
+
+class SignInForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+class SetupForm(FlaskForm):
+    display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=80)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    password = PasswordField(_l("Password (at least 10 characters)"), validators=[DataRequired(), Length(min=10, max=200)])
+    confirm = PasswordField(_l("Repeat the password"), validators=[EqualTo("password", message=_l("Passwords differ."))])
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    if not accounts.moderator_exists():
+        return redirect(url_for("auth.setup"))
+    form = SignInForm()
+    if form.validate_on_submit():
+        person = accounts.authenticate(form.email.data, form.password.data)
+        if person is None or not person.is_moderator:
+            form.password.errors.append(_("Wrong e-mail or password."))
+        else:
+            login_user(person, remember=True)
+            return redirect(_safe_next(request.args.get("next")) or url_for("moderate.trainings"))
+    return render_template("auth/sign_in.html", form=form)
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():
+    """Create the first moderator; gone once one exists."""
+    if accounts.moderator_exists():
+        abort(404)
+    form = SetupForm()
+    if form.validate_on_submit():
+        try:
+            person = accounts.create_moderator(form.email.data, form.password.data, form.display_name.data)
+        except accounts.AccountError:
+            form.email.errors.append(_("This e-mail is already registered."))
+        else:
+            login_user(person, remember=True)
+            flash(_("Welcome! Create your first training."), "success")
+            return redirect(url_for("moderate.trainings"))
+    return render_template("auth/setup.html", form=form)
+
+
+@bp.post("/sign-out")
+def sign_out():
+    logout_user()
+    return redirect(url_for("main.start"))
+
+
+def _safe_next(target: str | None) -> str | None:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return None

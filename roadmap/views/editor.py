@@ -1,0 +1,66 @@
+"""The road map editor page, and a plain-form fallback that goes through the same pipeline."""
+import uuid
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from roadmap.domain import permissions
+from roadmap.domain.errors import EditRejected
+from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
+from roadmap.extensions import db
+from roadmap.models import Roadmap
+from roadmap.services import editing, snapshots
+
+bp = Blueprint("editor", __name__)
+
+
+class AddStepForm(FlaskForm):
+    title = StringField(_l("New step"), validators=[DataRequired(), Length(max=300)])
+
+
+def _editable_roadmap(roadmap_id: int) -> Roadmap:
+    roadmap = db.session.get(Roadmap, roadmap_id)
+    if roadmap is None or not permissions.may_view_group_map(current_user, roadmap.group):
+        abort(404)
+    return roadmap
+
+
+@bp.get("/maps/<int:roadmap_id>")
+@login_required
+def edit(roadmap_id: int):
+    roadmap = _editable_roadmap(roadmap_id)
+    return render_template(
+        "editor/editor.html",
+        roadmap=roadmap,
+        group=roadmap.group,
+        training=roadmap.group.training,
+        snapshot=snapshots.snapshot(roadmap),
+        add_step_form=AddStepForm(),
+        vocabulary={
+            "themes": THEMES, "statuses": STEP_STATUSES, "sectors": SECTORS,
+            "engagement": ENGAGEMENT_LEVELS,
+        },
+    )
+
+
+@bp.post("/maps/<int:roadmap_id>/steps")
+@login_required
+def add_step(roadmap_id: int):
+    """Add a step without JavaScript; the same operation the live editor sends."""
+    roadmap = _editable_roadmap(roadmap_id)
+    form = AddStepForm()
+    if form.validate_on_submit():
+        operation = {
+            "op_id": uuid.uuid4().hex, "roadmap_id": roadmap.id, "type": "step.add",
+            "step_id": uuid.uuid4().hex, "fields": {"title": form.title.data},
+        }
+        try:
+            editing.apply(operation, actor=current_user._get_current_object())
+        except EditRejected as rejected:
+            flash(gettext(rejected.message), "error")
+    return redirect(url_for("editor.edit", roadmap_id=roadmap.id))

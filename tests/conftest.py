@@ -1,0 +1,188 @@
+"""Fixtures that build the world: an app on a real database, people, trainings, a live server."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+import requests
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from roadmap import create_app
+from roadmap.config import TestConfig
+from roadmap.extensions import db
+from roadmap.services import accounts, trainings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRET_KEY = "test-secret-key"
+
+
+def _postgres_database_url() -> str | None:
+    """A fresh database for this test session on the server DATABASE_URL names."""
+    base_url = os.environ.get("DATABASE_URL")
+    if not base_url or not base_url.startswith("postgresql"):
+        return None
+    url = make_url(base_url).set(drivername="postgresql+psycopg")
+    name = f"roadmap_test_{os.getpid()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    url = _postgres_database_url()
+    if url is None:
+        pytest.skip("DATABASE_URL is not set to a PostgreSQL server (.ci/run sets it)")
+    return url
+
+
+@pytest.fixture(params=["sqlite"])
+def database_url(request, tmp_path):
+    return f"sqlite:///{tmp_path / 'roadmap.sqlite3'}"
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(TestConfig, overrides={
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": SECRET_KEY,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+    })
+    with app.app_context():
+        upgrade()
+        yield app
+        db.session.remove()
+        if not database_url.startswith("sqlite"):
+            _empty_all_tables()
+        db.engine.dispose()
+
+
+def _empty_all_tables():
+    names = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+    db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    db.session.commit()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@dataclass
+class World:
+    """Builds trainings, groups and people through the real services."""
+
+    app: object
+
+    def moderator(self, email: str | None = None, name: str = "Мод Модераторов"):
+        email = email or f"mod-{uuid.uuid4().hex[:8]}@example.org"
+        return accounts.create_moderator(email, "correct horse battery", name)
+
+    def training(self, moderator=None, title: str = "Школа городских героев"):
+        moderator = moderator or self.moderator()
+        return trainings.create_training(
+            moderator, title, "Вологда", "Библиотека", date(2027, 4, 22), date(2027, 4, 24)
+        )
+
+    def group(self, training=None, name: str = "Чистый двор", theme: str = "waste_sorting"):
+        training = training or self.training()
+        return trainings.create_group(training, name, theme)
+
+    def member(self, group, name: str = "Марина"):
+        return trainings.join_group(group.training, group.id, name, None)
+
+    def token(self, person) -> str:
+        return accounts.issue_token(person)
+
+
+@pytest.fixture
+def world(app):
+    return World(app)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LiveServer:
+    """The real server (python -m roadmap.server) in its own process."""
+
+    def __init__(self, database_url: str, instance_path: str, log_path: Path):
+        self.database_url = database_url
+        self.instance_path = instance_path
+        self.log_path = log_path
+        self.port = _free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "SECRET_KEY": SECRET_KEY,
+            "ROADMAP_INSTANCE_PATH": self.instance_path,
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.log_file = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "roadmap.server", "--host", "127.0.0.1", "--port", str(self.port), "--quiet"],
+            cwd=PROJECT_ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early, see {self.log_path}:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.05)  # polling the port until it answers, bounded by the deadline
+        raise RuntimeError(f"server did not start in {timeout} s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process:
+            self.log_file.close()
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, as in a crash."""
+        self.process.kill()
+        self.process.wait()
+        self.log_file.close()
+
+
+@pytest.fixture
+def live_server(app, database_url, tmp_path):
+    server = LiveServer(database_url, app.instance_path, tmp_path / "server.log")
+    server.start()
+    yield server
+    server.stop()
