@@ -49,8 +49,13 @@ def postgres_url():
     return url
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture
 def database_url(request, tmp_path):
+    """SQLite in a temporary file; a test opts into PostgreSQL with
+    @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "postgresql":
+        return request.getfixturevalue("postgres_url")
     return f"sqlite:///{tmp_path / 'roadmap.sqlite3'}"
 
 
