@@ -10,9 +10,16 @@ def _env_flag(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _database_url(raw: str | None) -> str | None:
+    """postgresql:// URLs use psycopg 3, the driver this project installs."""
+    if raw and raw.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + raw.split("://", 1)[1]
+    return raw
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")  # generated and kept in the instance folder when unset
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # SQLite in the instance folder when unset
+    SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("DATABASE_URL"))  # SQLite in the instance folder when unset
     REDIS_URL = os.environ.get("REDIS_URL")
     SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE")  # e.g. redis://127.0.0.1:6379/0
     PUBLIC_ORIGIN = os.environ.get("PUBLIC_ORIGIN")  # e.g. https://roadmap.example.org
@@ -50,7 +57,7 @@ class TestConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False
     SECRET_KEY = "test-secret-key"
-    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL")
+    SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("TEST_DATABASE_URL"))
 
 
 class ProductionConfig(Config):

@@ -114,7 +114,11 @@ class LiveNamespace(Namespace):
         caught_up = snapshots.catch_up(roadmap, since)
         presence.enter(request.sid, roadmap.id, actor.id)
         people = _publish_presence(roadmap.id)
-        return {"ok": True, **caught_up, "presence": people, "me": {"id": actor.id, "name": actor.display_name}}
+        return {
+            "ok": True, **caught_up, "presence": people,
+            "members": snapshots.members_data(roadmap.group_id),
+            "me": {"id": actor.id, "name": actor.display_name},
+        }
 
     @acked
     def on_catch_up(self, actor: Person, payload):

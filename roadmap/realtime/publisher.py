@@ -21,3 +21,10 @@ def presence_changed(roadmap_id: int, people: list[dict]) -> None:
         "presence", {"roadmap_id": roadmap_id, "people": people},
         to=room_for(roadmap_id), namespace=NAMESPACE,
     )
+
+
+def members_changed(roadmap_id: int, members: list[dict]) -> None:
+    socketio.emit(
+        "members", {"roadmap_id": roadmap_id, "members": members},
+        to=room_for(roadmap_id), namespace=NAMESPACE,
+    )

@@ -20,7 +20,9 @@ from roadmap.domain.ordering import key_after
 from roadmap.extensions import db
 from roadmap.models import Change, Membership, Person, Roadmap, Stakeholder, Step, StepStakeholder
 from roadmap.realtime import publisher
-from roadmap.services.snapshots import change_data, set_step_value, step_value
+from roadmap.services.snapshots import (
+    change_data, set_step_value, stakeholder_data, step_data, step_value,
+)
 from roadmap.services.transactions import writing
 from roadmap.timeutil import utcnow
 
@@ -218,7 +220,15 @@ def _restore_step(roadmap: Roadmap, op: Operation):
     if step.deleted_at is None:
         raise EditRejected("not_deleted")
     step.deleted_at = None
-    return {"type": op.type, "step_id": step.id}, {"step_title": step.title}
+    # The restored step travels whole, since clients dropped it on delete.
+    linked = db.session.scalars(
+        select(StepStakeholder.stakeholder_id)
+        .join(Stakeholder, Stakeholder.id == StepStakeholder.stakeholder_id)
+        .where(StepStakeholder.step_id == step.id, Stakeholder.deleted_at.is_(None))
+        .order_by(StepStakeholder.stakeholder_id)
+    ).all()
+    applied = {"type": op.type, "step_id": step.id, "step": step_data(step, list(linked))}
+    return applied, {"step_title": step.title}
 
 
 def _link_stakeholder(roadmap: Roadmap, op: Operation):
@@ -255,7 +265,11 @@ def _add_stakeholder(roadmap: Roadmap, op: Operation):
     fields = {**STAKEHOLDER_DEFAULTS, **op.fields}
     stakeholder = Stakeholder(id=op.stakeholder_id, roadmap_id=roadmap.id, created_at=utcnow(), **fields)
     db.session.add(stakeholder)
-    return {"type": op.type, "stakeholder_id": stakeholder.id, "fields": fields}, {}
+    applied = {
+        "type": op.type, "stakeholder_id": stakeholder.id, "fields": fields,
+        "created_at": stakeholder.created_at.isoformat(),
+    }
+    return applied, {}
 
 
 def _set_stakeholder_field(roadmap: Roadmap, op: Operation):
@@ -280,7 +294,14 @@ def _restore_stakeholder(roadmap: Roadmap, op: Operation):
     if stakeholder.deleted_at is None:
         raise EditRejected("not_deleted")
     stakeholder.deleted_at = None
-    return {"type": op.type, "stakeholder_id": stakeholder.id}, {"stakeholder_name": stakeholder.name}
+    linked_step_ids = db.session.scalars(
+        select(StepStakeholder.step_id).where(StepStakeholder.stakeholder_id == stakeholder.id)
+    ).all()
+    applied = {
+        "type": op.type, "stakeholder_id": stakeholder.id,
+        "stakeholder": stakeholder_data(stakeholder), "step_ids": sorted(linked_step_ids),
+    }
+    return applied, {"stakeholder_name": stakeholder.name}
 
 
 _HANDLERS = {

@@ -45,6 +45,7 @@ def step_data(step: Step, linked_stakeholder_ids: list[str]) -> dict:
 def stakeholder_data(stakeholder: Stakeholder) -> dict:
     data = {"id": stakeholder.id}
     data.update({name: getattr(stakeholder, name) for name in STAKEHOLDER_FIELDS})
+    data["created_at"] = stakeholder.created_at.isoformat()
     return data
 
 

@@ -9,6 +9,8 @@ from sqlalchemy import select
 from roadmap.extensions import db
 from roadmap.models import Group, Membership, Person, Roadmap, Training
 from roadmap.models.people import MEMBER_COLORS
+from roadmap.realtime import publisher
+from roadmap.services import snapshots
 from roadmap.services.transactions import writing
 
 # No 0/O, 1/I/L: codes are read off a projector and typed on phones.
@@ -87,6 +89,8 @@ def join_group(training: Training, group_id: int, display_name: str, person: Per
         )
         if already is None:
             db.session.add(Membership(person_id=person.id, group_id=group.id, color=_free_color(group)))
+    if already is None:
+        publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))
     return person
 
 

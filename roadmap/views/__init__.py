@@ -1,6 +1,9 @@
 """Blueprints, one per area."""
 from flask import Flask, redirect, request, url_for
+from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
+
+from roadmap.domain.vocabulary import THEMES
 
 from roadmap.extensions import db, login_manager
 from roadmap.models import Person
@@ -14,6 +17,12 @@ def init_app(app: Flask) -> None:
 
     login_manager.login_message = _l("Please sign in first.")
     login_manager.login_message_category = "info"
+
+    app.jinja_env.globals.update(
+        current_locale=lambda: str(get_locale()),
+        format_date=format_date,
+        vocabulary_themes=THEMES,
+    )
 
     @login_manager.user_loader
     def load_person(person_id: str):

@@ -1,0 +1,51 @@
+# Two commands: `make run` (install, then serve the demo on http://127.0.0.1:5000)
+# and `make test` (install, then run the whole suite).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+CATALOGS := $(wildcard roadmap/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
+
+.PHONY: run test install install-test browser translations messages clean
+
+run: install
+	$(PY) -m roadmap.server --demo
+
+test: install-test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+install: $(PIP_STAMP) $(NPM_STAMP) translations
+
+install-test: install browser
+
+$(PIP_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+translations: $(COMPILED)
+
+roadmap/translations/%/LC_MESSAGES/messages.mo: roadmap/translations/%/LC_MESSAGES/messages.po $(PIP_STAMP)
+	$(VENV)/bin/pybabel compile --use-fuzzy -i $< -o $@
+
+# Browser tests drive the system Chromium; CI starts on a fresh machine as root.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; \
+	  else echo "Chromium is missing: run 'sudo apt-get install -y chromium' (browser tests will be skipped)"; fi; \
+	fi
+
+# Refresh the catalogs after changing interface strings.
+messages: $(PIP_STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k N_ -o roadmap/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i roadmap/translations/messages.pot -d roadmap/translations
+
+clean:
+	rm -rf $(VENV) node_modules test-artifacts

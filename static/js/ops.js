@@ -1,0 +1,214 @@
+// Applying operations to a plain-data road map: resolved ops from the server,
+// and the client's own pending ops on top of them (see docs/protocol.md).
+import { patchApply, patchMake } from '/vendor/diff-match-patch-es.mjs';
+
+export const TEXT_FIELDS = {
+  map: new Set(['title', 'problem', 'goal', 'territory', 'expected_results']),
+  step: new Set(['title', 'description', 'resources', 'success_measure']),
+  stakeholder: new Set(['name', 'contact']),
+};
+
+export const STEP_DEFAULTS = {
+  title: '', description: '', owner: null, starts_on: null, due_on: null,
+  status: 'planned', resources: '', success_measure: '',
+};
+export const STAKEHOLDER_DEFAULTS = {
+  name: '', sector: 'residents', contact: '', interest: 3, influence: 3, engagement: 'inform',
+};
+
+/** Three-way merge: apply the edit base->mine onto current. Mirrors the server. */
+export function mergeText(base, mine, current) {
+  if (base === null || base === undefined || base === current || mine === current) return mine;
+  const [merged] = patchApply(patchMake(base, mine), current);
+  return merged;
+}
+
+export function newId() {
+  if (globalThis.crypto?.randomUUID) return crypto.randomUUID().replaceAll('-', '');
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export function cloneMap(map) {
+  return structuredClone(map);
+}
+
+function byPosition(a, b) {
+  if (a.position === b.position) return a.id < b.id ? -1 : 1;
+  return a.position < b.position ? -1 : 1;
+}
+
+function byCreation(a, b) {
+  if (a.created_at === b.created_at) return a.id < b.id ? -1 : 1;
+  return a.created_at < b.created_at ? -1 : 1;
+}
+
+const findStep = (map, id) => map.steps.find((step) => step.id === id);
+const findStakeholder = (map, id) => map.stakeholders.find((item) => item.id === id);
+const removeStep = (map, id) => { map.steps = map.steps.filter((step) => step.id !== id); };
+
+function unlinkEverywhere(map, stakeholderId) {
+  for (const step of map.steps) {
+    step.stakeholder_ids = step.stakeholder_ids.filter((id) => id !== stakeholderId);
+  }
+}
+
+function addSortedId(ids, id) {
+  if (!ids.includes(id)) { ids.push(id); ids.sort(); }
+}
+
+/** Apply an op as the server resolved it (from a `change` broadcast or catch-up). */
+export function applyResolved(map, op) {
+  switch (op.type) {
+    case 'map.set':
+      map[op.field] = op.value;
+      break;
+    case 'step.add':
+      removeStep(map, op.step_id);
+      map.steps.push({ id: op.step_id, position: op.position, ...op.fields, stakeholder_ids: [] });
+      map.steps.sort(byPosition);
+      break;
+    case 'step.set': {
+      const step = findStep(map, op.step_id);
+      if (step) step[op.field] = op.value;
+      break;
+    }
+    case 'step.move': {
+      const step = findStep(map, op.step_id);
+      if (step) { step.position = op.position; map.steps.sort(byPosition); }
+      break;
+    }
+    case 'step.delete':
+      removeStep(map, op.step_id);
+      break;
+    case 'step.restore':
+      removeStep(map, op.step_id);
+      map.steps.push(structuredClone(op.step));
+      map.steps.sort(byPosition);
+      break;
+    case 'step.link': {
+      const step = findStep(map, op.step_id);
+      if (step) addSortedId(step.stakeholder_ids, op.stakeholder_id);
+      break;
+    }
+    case 'step.unlink': {
+      const step = findStep(map, op.step_id);
+      if (step) step.stakeholder_ids = step.stakeholder_ids.filter((id) => id !== op.stakeholder_id);
+      break;
+    }
+    case 'stakeholder.add':
+      map.stakeholders = map.stakeholders.filter((item) => item.id !== op.stakeholder_id);
+      map.stakeholders.push({ id: op.stakeholder_id, ...op.fields, created_at: op.created_at });
+      map.stakeholders.sort(byCreation);
+      break;
+    case 'stakeholder.set': {
+      const stakeholder = findStakeholder(map, op.stakeholder_id);
+      if (stakeholder) stakeholder[op.field] = op.value;
+      break;
+    }
+    case 'stakeholder.delete':
+      map.stakeholders = map.stakeholders.filter((item) => item.id !== op.stakeholder_id);
+      unlinkEverywhere(map, op.stakeholder_id);
+      break;
+    case 'stakeholder.restore':
+      map.stakeholders = map.stakeholders.filter((item) => item.id !== op.stakeholder_id);
+      map.stakeholders.push(structuredClone(op.stakeholder));
+      map.stakeholders.sort(byCreation);
+      for (const stepId of op.step_ids || []) {
+        const step = findStep(map, stepId);
+        if (step) addSortedId(step.stakeholder_ids, op.stakeholder_id);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+function insertAfter(map, step, afterId) {
+  removeStep(map, step.id);
+  if (afterId === undefined) { map.steps.push(step); return; }
+  const index = afterId === null ? -1 : map.steps.findIndex((item) => item.id === afterId);
+  if (afterId !== null && index < 0) { map.steps.push(step); return; }
+  map.steps.splice(index + 1, 0, step);
+}
+
+function setField(target, kind, op) {
+  target[op.field] = TEXT_FIELDS[kind].has(op.field)
+    ? mergeText(op.base, op.value, target[op.field] ?? '')
+    : op.value;
+}
+
+/**
+ * Apply one of our own ops that the server has not confirmed yet, the way the
+ * server would. `graveyard` holds items we deleted, so an undo can show them.
+ */
+export function applyPending(map, op, graveyard) {
+  switch (op.type) {
+    case 'map.set':
+      setField(map, 'map', op);
+      break;
+    case 'step.add':
+      insertAfter(map, { id: op.step_id, position: '', ...STEP_DEFAULTS, ...(op.fields || {}), stakeholder_ids: [] }, op.after_id);
+      break;
+    case 'step.set': {
+      const step = findStep(map, op.step_id);
+      if (step) setField(step, 'step', op);
+      break;
+    }
+    case 'step.move': {
+      const step = findStep(map, op.step_id);
+      if (step) insertAfter(map, step, op.after_id);
+      break;
+    }
+    case 'step.delete': {
+      const step = findStep(map, op.step_id);
+      if (step) { graveyard.steps.set(step.id, structuredClone(step)); removeStep(map, step.id); }
+      break;
+    }
+    case 'step.restore': {
+      const step = graveyard.steps.get(op.step_id);
+      if (step && !findStep(map, op.step_id)) { map.steps.push(structuredClone(step)); map.steps.sort(byPosition); }
+      break;
+    }
+    case 'step.link': case 'step.unlink': {
+      const step = findStep(map, op.step_id);
+      if (!step || !findStakeholder(map, op.stakeholder_id)) break;
+      if (op.type === 'step.link') addSortedId(step.stakeholder_ids, op.stakeholder_id);
+      else step.stakeholder_ids = step.stakeholder_ids.filter((id) => id !== op.stakeholder_id);
+      break;
+    }
+    case 'stakeholder.set': {
+      const stakeholder = findStakeholder(map, op.stakeholder_id);
+      if (stakeholder) setField(stakeholder, 'stakeholder', op);
+      break;
+    }
+    case 'stakeholder.add':
+      if (!findStakeholder(map, op.stakeholder_id)) {
+        map.stakeholders.push({ id: op.stakeholder_id, ...STAKEHOLDER_DEFAULTS, ...(op.fields || {}), created_at: '~' });
+      }
+      break;
+    case 'stakeholder.delete': {
+      const stakeholder = findStakeholder(map, op.stakeholder_id);
+      if (stakeholder) {
+        const linked = map.steps.filter((step) => step.stakeholder_ids.includes(stakeholder.id)).map((step) => step.id);
+        graveyard.stakeholders.set(stakeholder.id, { stakeholder: structuredClone(stakeholder), linked });
+        map.stakeholders = map.stakeholders.filter((item) => item.id !== op.stakeholder_id);
+        unlinkEverywhere(map, op.stakeholder_id);
+      }
+      break;
+    }
+    case 'stakeholder.restore': {
+      const buried = graveyard.stakeholders.get(op.stakeholder_id);
+      if (buried && !findStakeholder(map, op.stakeholder_id)) {
+        map.stakeholders.push(structuredClone(buried.stakeholder));
+        map.stakeholders.sort(byCreation);
+        for (const stepId of buried.linked) {
+          const step = findStep(map, stepId);
+          if (step) addSortedId(step.stakeholder_ids, op.stakeholder_id);
+        }
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}

@@ -1,0 +1,61 @@
+// Who is here and what they are editing: avatars in the bar, coloured markers on fields.
+import { t } from './i18n.js';
+
+export function renderPresence(list, people, myId) {
+  list.replaceChildren(...people.map((person) => {
+    const item = document.createElement('li');
+    item.className = 'avatar';
+    item.style.setProperty('--person-color', person.color);
+    item.textContent = initials(person.name);
+    item.title = person.id === myId ? `${person.name} (${t('you')})` : person.name;
+    item.dataset.personId = String(person.id);
+    return item;
+  }));
+}
+
+/** Mark every field someone else has in focus with their colour and name. */
+export function markFocus(root, people, myId) {
+  for (const marked of root.querySelectorAll('.is-being-edited')) {
+    marked.classList.remove('is-being-edited');
+    marked.style.removeProperty('--person-color');
+    marked.parentElement?.querySelector(':scope > .editing-tag')?.remove();
+  }
+  for (const person of people) {
+    if (person.id === myId) continue;
+    for (const focus of person.focus || []) {
+      const control = findControl(root, focus);
+      if (!control) continue;
+      control.classList.add('is-being-edited');
+      control.style.setProperty('--person-color', person.color);
+      const tag = document.createElement('span');
+      tag.className = 'editing-tag';
+      tag.style.setProperty('--person-color', person.color);
+      tag.textContent = person.name;
+      control.insertAdjacentElement('afterend', tag);
+    }
+  }
+}
+
+export function focusTarget(control) {
+  const field = control.dataset.field;
+  if (!field) return null;
+  const step = control.closest('[data-step-id]');
+  const stakeholder = control.closest('[data-stakeholder-id]');
+  const target = { field };
+  if (step) target.step_id = step.dataset.stepId;
+  if (stakeholder) target.stakeholder_id = stakeholder.dataset.stakeholderId;
+  return target;
+}
+
+function findControl(root, focus) {
+  let scope = root;
+  if (focus.step_id) scope = root.querySelector(`[data-step-id="${CSS.escape(focus.step_id)}"]`);
+  else if (focus.stakeholder_id) scope = root.querySelector(`[data-stakeholder-id="${CSS.escape(focus.stakeholder_id)}"]`);
+  else scope = root.querySelector('.map-header');
+  return scope?.querySelector(`[data-field="${CSS.escape(focus.field)}"]`) || null;
+}
+
+function initials(name) {
+  const parts = name.trim().split(/\s+/).filter(Boolean);
+  return (parts.slice(0, 2).map((part) => part[0]).join('') || '?').toUpperCase();
+}

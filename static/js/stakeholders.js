@@ -1,0 +1,59 @@
+// The stakeholders list: keyed rendering, inline editing, delete with undo.
+import { renderKeyed } from './keyed.js';
+import { bindChoice, bindText, showChoice, showText } from './fields.js';
+import { t } from './i18n.js';
+import { newId, TEXT_FIELDS } from './ops.js';
+
+const SCORE_FIELDS = new Set(['interest', 'influence']);
+
+export class StakeholdersView {
+  constructor({ list, empty, count, template, store, toasts }) {
+    Object.assign(this, { list, empty, count, template, store, toasts });
+    this.nodes = new Map();
+  }
+
+  render(map) {
+    renderKeyed(this.list, map.stakeholders, this.nodes, (id) => this.create(id), (node, item) => this.fill(node, item));
+    this.empty.hidden = map.stakeholders.length > 0;
+    this.count.textContent = map.stakeholders.length ? `(${map.stakeholders.length})` : '';
+  }
+
+  create(stakeholderId) {
+    const node = this.template.content.firstElementChild.cloneNode(true);
+    node.dataset.stakeholderId = stakeholderId;
+    const set = (field, value, base) => this.store.edit({
+      type: 'stakeholder.set', stakeholder_id: stakeholderId, field, value, base,
+    });
+    for (const control of node.querySelectorAll('[data-field]')) {
+      const field = control.dataset.field;
+      if (TEXT_FIELDS.stakeholder.has(field)) bindText(control, (value, base) => set(field, value, base));
+      else if (SCORE_FIELDS.has(field)) bindChoice(control, (value) => set(field, Number(value)));
+      else bindChoice(control, (value) => set(field, value));
+    }
+    node.querySelector('.stakeholder-delete').addEventListener('click', () => this.remove(stakeholderId));
+    return node;
+  }
+
+  fill(node, stakeholder) {
+    node.dataset.sector = stakeholder.sector;
+    for (const control of node.querySelectorAll('[data-field]')) {
+      const field = control.dataset.field;
+      if (TEXT_FIELDS.stakeholder.has(field)) showText(control, stakeholder[field]);
+      else showChoice(control, stakeholder[field]);
+    }
+  }
+
+  add(name) {
+    const stakeholderId = newId();
+    this.store.edit({ type: 'stakeholder.add', stakeholder_id: stakeholderId, fields: { name } });
+    return stakeholderId;
+  }
+
+  remove(stakeholderId) {
+    const name = this.store.view.stakeholders.find((item) => item.id === stakeholderId)?.name;
+    this.store.edit({ type: 'stakeholder.delete', stakeholder_id: stakeholderId });
+    this.toasts.show(`${t('stakeholder_deleted')} ${name ? `«${name}»` : ''}`, t('undo'), () => {
+      this.store.edit({ type: 'stakeholder.restore', stakeholder_id: stakeholderId });
+    });
+  }
+}

@@ -1,0 +1,178 @@
+// The steps list: keyed rendering, inline editing, reorder by drag (mouse and
+// touch, via SortableJS) or keyboard (↑/↓ on the handle), delete with undo.
+import Sortable from '/vendor/sortable.esm.js';
+import { renderKeyed } from './keyed.js';
+import { bindChoice, bindText, showChoice, showText } from './fields.js';
+import { t } from './i18n.js';
+import { newId, TEXT_FIELDS } from './ops.js';
+
+const OTHER_OWNER = '__other__';
+
+export class StepsView {
+  constructor({ list, empty, count, template, store, toasts }) {
+    Object.assign(this, { list, empty, count, template, store, toasts });
+    this.nodes = new Map();
+    Sortable.create(list, {
+      handle: '.drag-handle',
+      animation: 150,
+      delay: 120,
+      delayOnTouchOnly: true,
+      onEnd: (event) => this.dropped(event),
+    });
+  }
+
+  render(map) {
+    renderKeyed(this.list, map.steps, this.nodes, (id) => this.create(id), (node, step, index) => this.fill(node, step, index, map));
+    this.empty.hidden = map.steps.length > 0;
+    this.count.textContent = map.steps.length ? `(${map.steps.length})` : '';
+  }
+
+  create(stepId) {
+    const node = this.template.content.firstElementChild.cloneNode(true);
+    node.dataset.stepId = stepId;
+    const set = (field, value, base) => this.store.edit({ type: 'step.set', step_id: stepId, field, value, base });
+    for (const control of node.querySelectorAll('[data-field]')) {
+      const field = control.dataset.field;
+      if (TEXT_FIELDS.step.has(field)) bindText(control, (value, base) => set(field, value, base));
+      else if (field === 'owner') bindChoice(control, (value) => this.ownerChosen(node, stepId, value));
+      else bindChoice(control, (value) => set(field, value || null));
+    }
+    const ownerText = document.createElement('input');
+    ownerText.className = 'owner-text';
+    ownerText.maxLength = 200;
+    ownerText.placeholder = t('owner_other_prompt');
+    ownerText.setAttribute('aria-label', t('owner_other_prompt'));
+    ownerText.hidden = true;
+    ownerText.dataset.field = 'owner';
+    bindText(ownerText, (value) => set('owner', value.trim() ? { text: value.trim() } : null));
+    node.querySelector('.owner-field').after(ownerText);
+    node.querySelector('.step-expand').addEventListener('click', (event) => toggleDetails(node, event.currentTarget));
+    node.querySelector('.step-delete').addEventListener('click', () => this.remove(stepId));
+    node.querySelector('.drag-handle').addEventListener('keydown', (event) => this.keyMove(event, stepId));
+    return node;
+  }
+
+  fill(node, step, index, map) {
+    node.dataset.status = step.status;
+    node.querySelector('.step-number').textContent = String(index + 1);
+    node.querySelector('.drag-handle').setAttribute('aria-label', `${t('step_number', index + 1)}: ${t('move_hint')}`);
+    for (const control of node.querySelectorAll('[data-field]')) {
+      const field = control.dataset.field;
+      if (field === 'owner') continue;
+      if (TEXT_FIELDS.step.has(field)) showText(control, step[field]);
+      else showChoice(control, step[field]);
+    }
+    this.fillOwner(node, step.owner, map);
+    this.fillStakeholderChips(node, step, map);
+  }
+
+  fillOwner(node, owner, map) {
+    const select = node.querySelector('.owner-select');
+    const ownerText = node.querySelector('.owner-text');
+    const options = [new Option(t('no_owner'), '')];
+    const members = document.createElement('optgroup');
+    members.label = t('owner_members');
+    for (const member of map.members) members.append(new Option(member.name, `member:${member.id}`));
+    const stakeholders = document.createElement('optgroup');
+    stakeholders.label = t('owner_stakeholders');
+    for (const item of map.stakeholders) stakeholders.append(new Option(item.name || t('unnamed_stakeholder'), `stakeholder:${item.id}`));
+    let value = '';
+    if (owner?.member) value = `member:${owner.member}`;
+    else if (owner?.stakeholder) value = `stakeholder:${owner.stakeholder}`;
+    else if (owner?.text) value = OTHER_OWNER;
+    if (owner?.stakeholder && !map.stakeholders.some((item) => item.id === owner.stakeholder)) {
+      stakeholders.append(new Option(t('deleted_stakeholder'), value));
+    }
+    if (owner?.member && !map.members.some((member) => member.id === owner.member)) {
+      members.append(new Option('?', value));
+    }
+    const other = new Option(t('owner_other'), OTHER_OWNER);
+    const signature = JSON.stringify([map.members, map.stakeholders.map((item) => [item.id, item.name])]);
+    if (select.dataset.signature !== signature || !select.options.length) {
+      const keep = select.value;
+      select.replaceChildren(...options, members, stakeholders, other);
+      select.dataset.signature = signature;
+      select.value = keep;
+    }
+    if (select.value !== value && !(select.value === OTHER_OWNER && document.activeElement === ownerText)) {
+      select.value = value;
+    }
+    ownerText.hidden = select.value !== OTHER_OWNER;
+    showText(ownerText, owner?.text || '');
+  }
+
+  ownerChosen(node, stepId, value) {
+    const ownerText = node.querySelector('.owner-text');
+    if (value === OTHER_OWNER) {
+      ownerText.hidden = false;
+      ownerText.focus();
+      return;
+    }
+    ownerText.hidden = true;
+    let owner = null;
+    if (value.startsWith('member:')) owner = { member: Number(value.slice(7)) };
+    else if (value.startsWith('stakeholder:')) owner = { stakeholder: value.slice(12) };
+    this.store.edit({ type: 'step.set', step_id: stepId, field: 'owner', value: owner });
+  }
+
+  fillStakeholderChips(node, step, map) {
+    const chips = node.querySelector('.chips');
+    const wanted = map.stakeholders.map((item) => [item.id, item.name, step.stakeholder_ids.includes(item.id)]);
+    const signature = JSON.stringify(wanted);
+    if (chips.dataset.signature === signature) return;
+    chips.dataset.signature = signature;
+    chips.replaceChildren(...wanted.map(([id, name, linked]) => {
+      const chip = document.createElement('button');
+      chip.type = 'button';
+      chip.className = 'chip';
+      chip.setAttribute('aria-pressed', String(linked));
+      chip.textContent = name || t('unnamed_stakeholder');
+      chip.addEventListener('click', () => this.store.edit({
+        type: linked ? 'step.unlink' : 'step.link', step_id: step.id, stakeholder_id: id,
+      }));
+      return chip;
+    }));
+    node.querySelector('.step-stakeholders').hidden = wanted.length === 0;
+  }
+
+  add(title) {
+    const stepId = newId();
+    this.store.edit({ type: 'step.add', step_id: stepId, fields: { title } });
+    return stepId;
+  }
+
+  remove(stepId) {
+    const title = this.store.view.steps.find((step) => step.id === stepId)?.title;
+    this.store.edit({ type: 'step.delete', step_id: stepId });
+    this.toasts.show(`${t('step_deleted')} ${title ? `«${title}»` : ''}`, t('undo'), () => {
+      this.store.edit({ type: 'step.restore', step_id: stepId });
+    });
+  }
+
+  dropped(event) {
+    const node = event.item;
+    const before = node.previousElementSibling;
+    if (event.oldIndex === event.newIndex) return;
+    this.store.edit({ type: 'step.move', step_id: node.dataset.stepId, after_id: before ? before.dataset.stepId : null });
+  }
+
+  keyMove(event, stepId) {
+    if (event.key !== 'ArrowUp' && event.key !== 'ArrowDown') return;
+    event.preventDefault();
+    const ids = this.store.view.steps.map((step) => step.id);
+    const index = ids.indexOf(stepId);
+    const up = event.key === 'ArrowUp';
+    if ((up && index <= 0) || (!up && index >= ids.length - 1)) return;
+    const afterId = up ? (index >= 2 ? ids[index - 2] : null) : ids[index + 1];
+    this.store.edit({ type: 'step.move', step_id: stepId, after_id: afterId });
+    this.nodes.get(stepId)?.querySelector('.drag-handle').focus();
+    this.toasts.announce(up ? t('moved_up') : t('moved_down'));
+  }
+}
+
+function toggleDetails(node, button) {
+  const details = node.querySelector('.step-details');
+  details.hidden = !details.hidden;
+  button.setAttribute('aria-expanded', String(!details.hidden));
+  button.classList.toggle('open', !details.hidden);
+}
