@@ -48,6 +48,9 @@ def create_app(config_class: type[Config] = Config, overrides: dict | None = Non
         ping_interval=app.config["SOCKETIO_PING_INTERVAL"],
         ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],
         manage_session=True,
+        # One connection's events run in arrival order, so an op that follows
+        # the op creating its step never overtakes it.
+        async_handlers=False,
     )
     socketio.on_namespace(LiveNamespace())
     return app

@@ -1,7 +1,9 @@
 """Fixtures that build the world: an app on a real database, people, trainings, a live server."""
 from __future__ import annotations
 
+import contextvars
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -49,25 +52,65 @@ def postgres_url():
     return url
 
 
+def _test_app(database_url: str, instance_path: Path):
+    return create_app(TestConfig, overrides={
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": SECRET_KEY,
+        "INSTANCE_PATH": str(instance_path),
+    })
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory) -> Path:
+    """A database file migrated once per session; each test gets a copy."""
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "roadmap.sqlite3"
+    template_app = _test_app(f"sqlite:///{path}", folder / "instance")
+    with template_app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres_url(postgres_url) -> str:
+    template_app = _test_app(postgres_url, Path("/tmp/roadmap-test-instance"))
+    with template_app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return postgres_url
+
+
 @pytest.fixture
 def database_url(request, tmp_path):
     """SQLite in a temporary file; a test opts into PostgreSQL with
     @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)."""
     backend = getattr(request, "param", "sqlite")
     if backend == "postgresql":
-        return request.getfixturevalue("postgres_url")
-    return f"sqlite:///{tmp_path / 'roadmap.sqlite3'}"
+        return request.getfixturevalue("migrated_postgres_url")
+    path = tmp_path / "roadmap.sqlite3"
+    shutil.copyfile(request.getfixturevalue("migrated_sqlite_file"), path)
+    return f"sqlite:///{path}"
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request gets its own app context, as under the real server.
+
+    The `app` fixture keeps an app context pushed for the services, and Flask reuses
+    a pushed context for requests. They would then share `g`, where Flask-Login keeps
+    the signed-in person, and a fresh client would be let in as the previous one.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
 
 
 @pytest.fixture
 def app(database_url, tmp_path):
-    app = create_app(TestConfig, overrides={
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SECRET_KEY": SECRET_KEY,
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-    })
+    app = _test_app(database_url, tmp_path / "instance")
+    app.test_client_class = IsolatedClient
     with app.app_context():
-        upgrade()
+        upgrade()  # a no-op on the migrated copy; proves migrations are at head
         yield app
         db.session.remove()
         if not database_url.startswith("sqlite"):

@@ -9,6 +9,7 @@ def N_(message: str) -> str:
 MESSAGES = {
     "invalid_op": N_("The change is malformed."),
     "unknown_op": N_("Unknown kind of change."),
+    "unknown_event": N_("Unknown request."),
     "invalid_field": N_("This field cannot be changed."),
     "invalid_value": N_("The value is not valid for this field."),
     "too_long": N_("The text is too long."),

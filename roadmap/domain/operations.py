@@ -14,8 +14,8 @@ from typing import Any
 from roadmap.domain.errors import EditRejected
 from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
-OP_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,40}")
+OP_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
 MAX_OWNER_TEXT = 200
 # Control characters and lone surrogates: invisible, and unstorable in PostgreSQL.
 _FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
@@ -152,7 +152,7 @@ def parse_op(payload: Any) -> Operation:
         raise EditRejected("invalid_op", f"missing keys: {sorted(missing)}")
 
     op_id = payload.get("op_id")
-    if not isinstance(op_id, str) or not OP_ID_PATTERN.match(op_id):
+    if not isinstance(op_id, str) or not OP_ID_PATTERN.fullmatch(op_id):
         raise EditRejected("invalid_op", "op_id must be 8-64 characters")
     roadmap_id = payload.get("roadmap_id")
     if type(roadmap_id) is not int or not 0 < roadmap_id < 2**31:
@@ -244,7 +244,7 @@ def _parse_owner(raw: Any) -> dict | None:
             raise EditRejected("invalid_value", "member must be a person id")
         return {"member": value}
     if kind == "stakeholder":
-        return {"stakeholder": _parse_id(value, "stakeholder")}
+        return {"stakeholder": _parse_id(value, "stakeholder", code="invalid_value")}
     if kind == "text":
         text = _parse_text(value, Text(MAX_OWNER_TEXT, multiline=False)).strip()
         return {"text": text} if text else None
@@ -262,7 +262,7 @@ def _parse_fields(schema: dict, raw: Any) -> dict:
     return parsed
 
 
-def _parse_id(raw: Any, name: str) -> str:
-    if not isinstance(raw, str) or not ID_PATTERN.match(raw):
-        raise EditRejected("invalid_op", f"{name} must be 8-40 letters, digits, - or _")
+def _parse_id(raw: Any, name: str, code: str = "invalid_op") -> str:
+    if not isinstance(raw, str) or not ID_PATTERN.fullmatch(raw):
+        raise EditRejected(code, f"{name} must be 8-40 letters, digits, - or _")
     return raw

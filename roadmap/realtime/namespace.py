@@ -7,7 +7,7 @@ import logging
 from flask import request, session
 from flask_babel import gettext
 from flask_login import current_user
-from flask_socketio import Namespace, join_room, leave_room
+from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room
 
 from roadmap.domain import permissions
 from roadmap.domain.errors import EditRejected
@@ -57,8 +57,8 @@ def _actor() -> Person | None:
 
 def _roadmap_for(actor: Person, payload) -> Roadmap:
     roadmap_id = payload.get("roadmap_id") if isinstance(payload, dict) else None
-    if type(roadmap_id) is not int:
-        raise EditRejected("invalid_op", "roadmap_id must be an integer")
+    if type(roadmap_id) is not int or not 0 < roadmap_id < 2**31:
+        raise EditRejected("invalid_op", "roadmap_id must be a positive integer")
     roadmap = db.session.get(Roadmap, roadmap_id)
     if roadmap is None:
         raise EditRejected("not_found")
@@ -71,7 +71,7 @@ def _since_revision(payload: dict) -> int | None:
     since = payload.get("since_revision")
     if since is None:
         return None
-    if type(since) is not int:
+    if type(since) is not int or not -(2**31) < since < 2**31:
         raise EditRejected("invalid_op", "since_revision must be an integer or null")
     return since
 
@@ -82,6 +82,20 @@ class LiveNamespace(Namespace):
     def __init__(self, namespace=publisher.NAMESPACE):
         super().__init__(namespace)
         self.local_sids: set[str] = set()
+
+    def trigger_event(self, event, *args):
+        """Route events; unknown ones, and clients faking connect/disconnect, get an error ack."""
+        sid = args[0] if args else None
+        reserved = event in ("connect", "disconnect")
+        faked = reserved and self.server.manager.is_connected(sid, self.namespace)
+        known = isinstance(event, str) and hasattr(self, f"on_{event}") and event != "unknown_event"
+        if faked or not known:
+            return super().trigger_event("unknown_event", *args)
+        return super().trigger_event(event, *args)
+
+    @acked
+    def on_unknown_event(self, actor: Person, payload):
+        raise EditRejected("unknown_event")
 
     def on_connect(self, auth=None):
         person = None
@@ -111,8 +125,11 @@ class LiveNamespace(Namespace):
         # Join the room before reading, so no change falls between the two.
         join_room(publisher.room_for(roadmap.id))
         session["roadmap_id"] = roadmap.id
+        db.session.refresh(roadmap)
         caught_up = snapshots.catch_up(roadmap, since)
         presence.enter(request.sid, roadmap.id, actor.id)
+        if previous is not None and previous != roadmap.id:
+            _publish_presence(previous)
         people = _publish_presence(roadmap.id)
         return {
             "ok": True, **caught_up, "presence": people,
@@ -143,11 +160,14 @@ class LiveNamespace(Namespace):
 
     @acked
     def on_leave(self, actor: Person, payload):
-        roadmap = _roadmap_for(actor, payload)
-        leave_room(publisher.room_for(roadmap.id))
-        session.pop("roadmap_id", None)
-        if presence.leave(request.sid) is not None:
-            _publish_presence(roadmap.id)
+        """Leave the map this connection joined."""
+        _roadmap_for(actor, payload)  # validates the payload like every other event
+        joined = session.pop("roadmap_id", None)
+        if joined is not None:
+            leave_room(publisher.room_for(joined))
+        left = presence.leave(request.sid)
+        if left is not None:
+            _publish_presence(left)
         return {"ok": True}
 
 

@@ -219,6 +219,9 @@ def _restore_step(roadmap: Roadmap, op: Operation):
         raise EditRejected("step_not_found")
     if step.deleted_at is None:
         raise EditRejected("not_deleted")
+    taken = [position for position, _ in _ordered_positions(roadmap)]
+    if step.position in taken:  # a step added meanwhile took the old key
+        step.position = key_after(taken, step.position)
     step.deleted_at = None
     # The restored step travels whole, since clients dropped it on delete.
     linked = db.session.scalars(
@@ -295,7 +298,9 @@ def _restore_stakeholder(roadmap: Roadmap, op: Operation):
         raise EditRejected("not_deleted")
     stakeholder.deleted_at = None
     linked_step_ids = db.session.scalars(
-        select(StepStakeholder.step_id).where(StepStakeholder.stakeholder_id == stakeholder.id)
+        select(StepStakeholder.step_id)
+        .join(Step, Step.id == StepStakeholder.step_id)
+        .where(StepStakeholder.stakeholder_id == stakeholder.id, Step.deleted_at.is_(None))
     ).all()
     applied = {
         "type": op.type, "stakeholder_id": stakeholder.id,

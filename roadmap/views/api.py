@@ -9,9 +9,16 @@ from roadmap.domain.errors import EditRejected
 from roadmap.extensions import csrf, db
 from roadmap.models import Roadmap
 from roadmap.services import accounts, editing, snapshots, trainings
+from roadmap.views.main import JOIN_ERRORS
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)  # no cookies are read here: a bearer token authenticates every call
+
+
+@bp.errorhandler(500)
+def server_error(_exception):
+    db.session.rollback()
+    return _error("server_error", gettext("Something went wrong on the server."), 500)
 
 
 def _error(code: str, message: str, status: int):
@@ -54,7 +61,7 @@ def join():
     try:
         person = trainings.join_group(training, group_id, display_name, None)
     except trainings.JoinError as error:
-        return _error(error.code, gettext("This group is not open for joining."), 400)
+        return _error(error.code, str(JOIN_ERRORS[error.code]), 400)
     group = next(group for group in groups if group.id == group_id)
     return jsonify({
         "ok": True, "token": accounts.issue_token(person), "person_id": person.id,

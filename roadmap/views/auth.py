@@ -8,6 +8,7 @@ from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from roadmap.services import accounts
+from roadmap.views.redirects import safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -35,7 +36,7 @@ def sign_in():
             form.password.errors.append(_("Wrong e-mail or password."))
         else:
             login_user(person, remember=True)
-            return redirect(_safe_next(request.args.get("next")) or url_for("moderate.trainings"))
+            return redirect(safe_next(request.args.get("next")) or url_for("moderate.trainings"))
     return render_template("auth/sign_in.html", form=form)
 
 
@@ -61,9 +62,3 @@ def setup():
 def sign_out():
     logout_user()
     return redirect(url_for("main.start"))
-
-
-def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None

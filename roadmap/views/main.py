@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length
 
 from roadmap import PROJECT_ROOT
 from roadmap.services import trainings
+from roadmap.views.redirects import safe_next
 
 bp = Blueprint("main", __name__)
 
@@ -96,10 +97,7 @@ def _my_groups():
 def set_language(lang: str):
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
-    target = request.form.get("next") or url_for("main.start")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("main.start")
-    return redirect(target)
+    return redirect(safe_next(request.form.get("next")) or url_for("main.start"))
 
 
 @bp.get("/vendor/<name>")
