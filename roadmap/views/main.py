@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from roadmap import PROJECT_ROOT
@@ -63,7 +64,7 @@ def pick_group(code: str):
     if training is None:
         abort(404)
     form = PickGroupForm()
-    form.group_id.choices = [(group.id, group.name) for group in training.active_groups]
+    form.group_id.choices = [SelectChoice(str(group.id), group.name) for group in training.active_groups]
     if request.method == "GET":
         form.display_name.data = session.get("joining_name") or (
             current_user.display_name if current_user.is_authenticated and not current_user.is_moderator else ""

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from roadmap.domain import permissions
@@ -30,7 +31,7 @@ class TrainingForm(FlaskForm):
 
 class GroupForm(FlaskForm):
     name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=120)])
-    theme = SelectField(_l("Theme"), choices=[(key, _l(label)) for key, label in THEMES.items()])
+    theme = SelectField(_l("Theme"), choices=[SelectChoice(key, _l(label)) for key, label in THEMES.items()])
 
 
 @bp.before_request

@@ -1,0 +1,77 @@
+"""Editor tools in real Chromium: keyboard reorder, delete with undo, stakeholder chips, presence."""
+import pytest
+
+from test_browser_editor import WAIT_MS, join
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+
+
+def titles(page) -> list[str]:
+    return page.eval_on_selector_all(".step [data-field=title]", "nodes => nodes.map(node => node.value)")
+
+
+def add_step(page, title: str) -> None:
+    page.fill("#new-step-title", title)
+    page.click("#add-step-form button[type=submit]")
+
+
+def test_keyboard_reorder_and_undo_of_a_delete_reach_the_other_person(world, live_server, chromium, artifacts):
+    group = world.group()
+    anna_context, anna = join(chromium, live_server, group.training.join_code, "Анна")
+    boris_context, boris = join(chromium, live_server, group.training.join_code, "Борис")
+    for title in ("Опрос", "Встреча", "Субботник"):
+        add_step(anna, title)
+    boris.wait_for_function("() => document.querySelectorAll('.step').length === 3", timeout=WAIT_MS)
+
+    anna.locator(".step").nth(2).locator(".drag-handle").focus()
+    anna.keyboard.press("ArrowUp")
+    anna.keyboard.press("ArrowUp")
+    assert titles(anna) == ["Субботник", "Опрос", "Встреча"]
+    boris.wait_for_function(
+        "() => [...document.querySelectorAll('.step [data-field=title]')].map(n => n.value).join() === 'Субботник,Опрос,Встреча'",
+        timeout=WAIT_MS,
+    )
+
+    anna.locator(".step").nth(1).locator(".step-expand").click()
+    anna.locator(".step").nth(1).locator(".step-delete").click()
+    boris.wait_for_function("() => document.querySelectorAll('.step').length === 2", timeout=WAIT_MS)
+    anna.screenshot(path=str(artifacts / "1-undo-toast.png"))
+    anna.locator(".toast-action").click()
+    boris.wait_for_function(
+        "() => [...document.querySelectorAll('.step [data-field=title]')].map(n => n.value).join() === 'Субботник,Опрос,Встреча'",
+        timeout=WAIT_MS,
+    )
+    assert titles(anna) == ["Субботник", "Опрос", "Встреча"]
+    anna_context.close()
+    boris_context.close()
+
+
+def test_stakeholder_linked_to_a_step_and_presence_markers_follow_focus_and_closed_tabs(world, live_server, chromium, artifacts):
+    group = world.group()
+    vera_context, vera = join(chromium, live_server, group.training.join_code, "Вера")
+    gleb_context, gleb = join(chromium, live_server, group.training.join_code, "Глеб", viewport={"width": 360, "height": 780})
+    add_step(vera, "Согласование с управой")
+    vera.fill("#new-stakeholder-name", "Управа района")
+    vera.click("#add-stakeholder-form button[type=submit]")
+    vera.locator(".step .step-expand").click()
+    vera.locator(".step .chip").click()
+    gleb.wait_for_function(
+        "() => document.querySelector('.step .chip[aria-pressed=true]')?.textContent === 'Управа района'",
+        timeout=WAIT_MS,
+    )
+    vera.wait_for_function("() => document.querySelectorAll('#presence .avatar').length === 2", timeout=WAIT_MS)
+
+    gleb.locator(".step [data-field=title]").click()
+    vera.wait_for_function(
+        "() => document.querySelector('.step [data-field=title]').classList.contains('is-being-edited')"
+        " && document.querySelector('.step .editing-tag')?.textContent === 'Глеб'",
+        timeout=WAIT_MS,
+    )
+    vera.screenshot(path=str(artifacts / "1-gleb-editing-marker.png"))
+
+    gleb_context.close()  # a closed tab leaves the map for everyone else
+    vera.wait_for_function(
+        "() => document.querySelectorAll('#presence .avatar').length === 1 && !document.querySelector('.editing-tag')",
+        timeout=WAIT_MS,
+    )
+    vera_context.close()
