@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from roadmap.config import Config
 
@@ -28,12 +29,13 @@ def create_app(config_class: type[Config] = Config, overrides: dict | None = Non
     _fill_instance_defaults(app)
 
     from roadmap import cli, database, i18n, security, views
-    from roadmap.extensions import csrf, login_manager, migrate, socketio, db
+    from roadmap.extensions import csrf, db, limiter, login_manager, migrate, socketio
     from roadmap.realtime.namespace import LiveNamespace
 
     database.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
+    limiter.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     login_manager.init_app(app)
@@ -53,6 +55,9 @@ def create_app(config_class: type[Config] = Config, overrides: dict | None = Non
         async_handlers=False,
     )
     socketio.on_namespace(LiveNamespace())
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
 
 

@@ -24,6 +24,8 @@ class Config:
     SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE")  # e.g. redis://127.0.0.1:6379/0
     PUBLIC_ORIGIN = os.environ.get("PUBLIC_ORIGIN")  # e.g. https://roadmap.example.org
     INSTANCE_PATH = os.environ.get("ROADMAP_INSTANCE_PATH")  # default: ./instance
+    # How many reverse proxies in front set X-Forwarded-For/-Proto/-Host (0: none).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     HOST = os.environ.get("ROADMAP_HOST", "127.0.0.1")
     PORT = int(os.environ.get("ROADMAP_PORT", "5000"))
 
@@ -36,6 +38,12 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     PERMANENT_SESSION_LIFETIME = timedelta(days=60)
     WTF_CSRF_TIME_LIMIT = None  # a form left open all day at a training must still submit
+
+    # Whole rooms share one venue address, so only failed attempts count.
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_KEY_PREFIX = "roadmap-limits"
+    JOIN_RATE_LIMIT = os.environ.get("JOIN_RATE_LIMIT", "30 per minute; 300 per hour")
+    SIGN_IN_RATE_LIMIT = os.environ.get("SIGN_IN_RATE_LIMIT", "10 per minute; 50 per hour")
 
     BABEL_DEFAULT_LOCALE = "ru"
     BABEL_DEFAULT_TIMEZONE = "Europe/Moscow"
@@ -55,6 +63,7 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
+    RATELIMIT_STORAGE_URI = "memory://"  # each test app counts on its own
     WTF_CSRF_ENABLED = False
     SECRET_KEY = "test-secret-key"
     SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("TEST_DATABASE_URL"))

@@ -11,13 +11,13 @@ from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_r
 
 from roadmap.domain import permissions
 from roadmap.domain.errors import EditRejected
+from roadmap.domain.messages import parse_message
 from roadmap.extensions import db
 from roadmap.models import Person, Roadmap
 from roadmap.realtime import publisher
 from roadmap.services import accounts, editing, presence, snapshots
 
 log = logging.getLogger(__name__)
-FOCUS_FIELDS = {"field", "step_id", "stakeholder_id"}
 
 
 def error_ack(code: str, detail: str | None = None) -> dict:
@@ -55,25 +55,13 @@ def _actor() -> Person | None:
     return db.session.get(Person, person_id) if isinstance(person_id, int) else None
 
 
-def _roadmap_for(actor: Person, payload) -> Roadmap:
-    roadmap_id = payload.get("roadmap_id") if isinstance(payload, dict) else None
-    if type(roadmap_id) is not int or not 0 < roadmap_id < 2**31:
-        raise EditRejected("invalid_op", "roadmap_id must be a positive integer")
+def _roadmap_for(actor: Person, roadmap_id: int) -> Roadmap:
     roadmap = db.session.get(Roadmap, roadmap_id)
     if roadmap is None:
         raise EditRejected("not_found")
     if not permissions.may_view_group_map(actor, roadmap.group):
         raise EditRejected("forbidden")
     return roadmap
-
-
-def _since_revision(payload: dict) -> int | None:
-    since = payload.get("since_revision")
-    if since is None:
-        return None
-    if type(since) is not int or not -(2**31) < since < 2**31:
-        raise EditRejected("invalid_op", "since_revision must be an integer or null")
-    return since
 
 
 class LiveNamespace(Namespace):
@@ -117,8 +105,9 @@ class LiveNamespace(Namespace):
     @acked
     def on_join(self, actor: Person, payload):
         """Enter a map: the snapshot, or only the changes since the client's revision."""
-        roadmap = _roadmap_for(actor, payload)
-        since = _since_revision(payload)
+        request_data = parse_message("join", payload)
+        roadmap = _roadmap_for(actor, request_data["roadmap_id"])
+        since = request_data["since_revision"]
         previous = session.get("roadmap_id")
         if previous is not None and previous != roadmap.id:
             leave_room(publisher.room_for(previous))
@@ -139,8 +128,9 @@ class LiveNamespace(Namespace):
 
     @acked
     def on_catch_up(self, actor: Person, payload):
-        roadmap = _roadmap_for(actor, payload)
-        return {"ok": True, **snapshots.catch_up(roadmap, _since_revision(payload))}
+        request_data = parse_message("catch_up", payload)
+        roadmap = _roadmap_for(actor, request_data["roadmap_id"])
+        return {"ok": True, **snapshots.catch_up(roadmap, request_data["since_revision"])}
 
     @acked
     def on_op(self, actor: Person, payload):
@@ -149,9 +139,7 @@ class LiveNamespace(Namespace):
 
     @acked
     def on_focus(self, actor: Person, payload):
-        if not isinstance(payload, dict):
-            raise EditRejected("invalid_op", "payload must be an object")
-        focus = _parse_focus(payload.get("focus"))
+        focus = parse_message("focus", payload)["focus"]
         roadmap_id = presence.set_focus(request.sid, focus)
         if roadmap_id is None:
             raise EditRejected("invalid_op", "join a map first")
@@ -161,7 +149,7 @@ class LiveNamespace(Namespace):
     @acked
     def on_leave(self, actor: Person, payload):
         """Leave the map this connection joined."""
-        _roadmap_for(actor, payload)  # validates the payload like every other event
+        _roadmap_for(actor, parse_message("leave", payload)["roadmap_id"])
         joined = session.pop("roadmap_id", None)
         if joined is not None:
             leave_room(publisher.room_for(joined))
@@ -169,16 +157,6 @@ class LiveNamespace(Namespace):
         if left is not None:
             _publish_presence(left)
         return {"ok": True}
-
-
-def _parse_focus(raw) -> dict | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, dict) or not set(raw) <= FOCUS_FIELDS or "field" not in raw:
-        raise EditRejected("invalid_op", "focus must be null or {field, step_id?, stakeholder_id?}")
-    if not all(isinstance(value, str) and 0 < len(value) <= 40 for value in raw.values()):
-        raise EditRejected("invalid_op", "focus values must be short strings")
-    return dict(raw)
 
 
 def _publish_presence(roadmap_id: int) -> list[dict]:

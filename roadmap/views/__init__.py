@@ -1,6 +1,7 @@
 """Blueprints, one per area."""
-from flask import Flask, redirect, request, url_for
+from flask import Flask, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_date, get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from roadmap.domain.vocabulary import THEMES
@@ -23,6 +24,13 @@ def init_app(app: Flask) -> None:
         format_date=format_date,
         vocabulary_themes=THEMES,
     )
+
+    @app.errorhandler(429)
+    def too_many_attempts(_error):
+        message = _("Too many attempts from your network. Wait a minute and try again.")
+        if request.path.startswith("/api/"):
+            return jsonify({"ok": False, "error": {"code": "rate_limited", "message": message}}), 429
+        return render_template("errors/too_many.html", message=message), 429
 
     @login_manager.user_loader
     def load_person(person_id: str):

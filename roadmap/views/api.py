@@ -6,10 +6,11 @@ from flask_babel import gettext
 
 from roadmap.domain import permissions
 from roadmap.domain.errors import EditRejected
-from roadmap.extensions import csrf, db
+from roadmap.domain.messages import parse_message
+from roadmap.extensions import csrf, db, limiter
 from roadmap.models import Roadmap
 from roadmap.services import accounts, editing, snapshots, trainings
-from roadmap.views.main import JOIN_ERRORS
+from roadmap.views.main import JOIN_ERRORS, join_limit
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)  # no cookies are read here: a bearer token authenticates every call
@@ -21,8 +22,11 @@ def server_error(_exception):
     return _error("server_error", gettext("Something went wrong on the server."), 500)
 
 
-def _error(code: str, message: str, status: int):
-    return jsonify({"ok": False, "error": {"code": code, "message": message}}), status
+def _error(code: str, message: str, status: int, detail: str | None = None):
+    error = {"code": code, "message": message}
+    if detail:
+        error["detail"] = detail
+    return jsonify({"ok": False, "error": error}), status
 
 
 def token_required(view):
@@ -38,21 +42,21 @@ def token_required(view):
 
 
 @bp.post("/join")
+@limiter.limit(join_limit, deduct_when=lambda response: response.status_code != 200)
 def join():
     """Join a group with the training's code; returns a token for the socket and the API."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return _error("invalid_request", gettext("Send a JSON object."), 400)
-    join_code, display_name, group_id = body.get("join_code"), body.get("display_name"), body.get("group_id")
-    if not isinstance(join_code, str) or not isinstance(display_name, str):
-        return _error("invalid_request", gettext("join_code and display_name are required."), 400)
+    try:
+        body = parse_message("api.join", request.get_json(silent=True))
+    except EditRejected as rejected:
+        return _error("invalid_request", gettext("join_code and display_name are required."), 400, rejected.detail)
+    join_code, display_name, group_id = body["join_code"], body["display_name"], body["group_id"]
     training = trainings.training_for_code(join_code)
     if training is None:
         return _error("unknown_code", gettext("No training has this code. Check it with your moderator."), 404)
     groups = training.active_groups
     if group_id is None and len(groups) == 1:
         group_id = groups[0].id
-    if type(group_id) is not int:
+    if group_id is None:
         return jsonify({
             "ok": False,
             "error": {"code": "pick_group", "message": gettext("Pick a working group.")},

@@ -1,5 +1,5 @@
 """Moderator sign-in, sign-out and the first-run setup page."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from roadmap.extensions import limiter
 from roadmap.services import accounts
 from roadmap.views.redirects import safe_next
 
@@ -25,7 +26,12 @@ class SetupForm(FlaskForm):
     confirm = PasswordField(_l("Repeat the password"), validators=[EqualTo("password", message=_l("Passwords differ."))])
 
 
+def sign_in_limit() -> str:
+    return current_app.config["SIGN_IN_RATE_LIMIT"]
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(sign_in_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302)
 def sign_in():
     if not accounts.moderator_exists():
         return redirect(url_for("auth.setup"))
@@ -41,6 +47,7 @@ def sign_in():
 
 
 @bp.route("/setup", methods=["GET", "POST"])
+@limiter.limit(sign_in_limit, methods=["POST"])
 def setup():
     """Create the first moderator; gone once one exists."""
     if accounts.moderator_exists():

@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from roadmap import PROJECT_ROOT
+from roadmap.extensions import limiter
 from roadmap.services import trainings
 from roadmap.views.redirects import safe_next
 
@@ -39,7 +40,12 @@ class PickGroupForm(FlaskForm):
     group_id = RadioField(_l("Working group"), coerce=int, validators=[DataRequired()])
 
 
+def join_limit() -> str:
+    return current_app.config["JOIN_RATE_LIMIT"]
+
+
 @bp.route("/", methods=["GET", "POST"])
+@limiter.limit(join_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302)
 def start():
     form = JoinForm()
     if request.method == "GET" and request.args.get("code"):
