@@ -1,0 +1,564 @@
+"""Who may do what: every HTTP route and every Socket.IO event, tried as every role.
+
+RULES is the whole access policy in one table. The tests enumerate what the app
+really registers (Flask's URL map; LiveNamespace's on_<event> methods), try each
+one as each role against group A's map and training, and compare with the table:
+
+- HTTP: allowed is a 2xx, or a redirect anywhere but the sign-in or start page;
+  denied is a 401, 403 or 404, or a redirect to one of those two pages, which is
+  where Flask-Login sends strangers. Pages sign in through the real join and
+  sign-in forms; the JSON API gets bearer tokens.
+- Socket.IO (a live server, real clients sending auth={"token": ...}): allowed is
+  an ok ack; denied is a refused connection (no token) or an error ack coded
+  forbidden, not_found, not_authenticated or unknown_event.
+- An allowed request must change exactly what its ATTEMPTS entry names (the map
+  revision, a count of trainings, ...); a denied one must change nothing.
+
+A route or event with no rule in RULES fails these tests: declare who may use it.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import pytest
+import socketio
+from argon2 import PasswordHasher
+from conftest import ARTIFACTS, new_id
+from sqlalchemy import func, select
+
+from roadmap.extensions import db
+from roadmap.models import Change, Group, Membership, Person, Presence, Roadmap, Training
+from roadmap.realtime.namespace import LiveNamespace
+from roadmap.views.main import VENDOR_FILES
+
+ANONYMOUS = "anonymous"
+SAME_GROUP = "same_group"            # participant of group A, whose map is the target
+OTHER_GROUP = "other_group"          # participant of group B, in the same training
+OTHER_TRAINING = "other_training"    # participant of a group in another training
+MODERATOR = "moderator"              # moderator of group A's training
+OTHER_MODERATOR = "other_moderator"  # moderator of another training
+ROLES = (ANONYMOUS, SAME_GROUP, OTHER_GROUP, OTHER_TRAINING, MODERATOR, OTHER_MODERATOR)
+
+ALLOW, DENY, PUBLIC = "allow", "deny", "public"
+ODD = "odd"  # neither allowed nor cleanly denied: a 400, a 500, a missing ack
+
+
+def allow_only(*roles: str) -> dict[str, str]:
+    return {role: ALLOW if role in roles else DENY for role in ROLES}
+
+
+NOBODY = allow_only()
+GROUP_A_MAP = allow_only(SAME_GROUP, MODERATOR)
+ANYONE_SIGNED_IN = allow_only(*(role for role in ROLES if role != ANONYMOUS))
+
+# The access policy. Keys: (endpoint, method) for HTTP, the event name for Socket.IO.
+RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
+    ("static", "GET"): PUBLIC,
+    ("main.vendor", "GET"): PUBLIC,
+    ("main.service_worker", "GET"): PUBLIC,
+    ("main.health", "GET"): PUBLIC,
+    ("main.set_language", "POST"): PUBLIC,
+    # Anyone with the join code may join any active group of its training.
+    ("main.start", "GET"): PUBLIC,
+    ("main.start", "POST"): PUBLIC,
+    ("main.pick_group", "GET"): PUBLIC,
+    ("main.pick_group", "POST"): PUBLIC,
+    ("api.join", "POST"): PUBLIC,
+    ("auth.sign_in", "GET"): PUBLIC,
+    ("auth.sign_in", "POST"): PUBLIC,
+    ("auth.sign_out", "POST"): PUBLIC,
+    # First-run setup is gone once a moderator exists, as one does in every world here.
+    ("auth.setup", "GET"): NOBODY,
+    ("auth.setup", "POST"): NOBODY,
+    ("moderate.trainings", "GET"): allow_only(MODERATOR, OTHER_MODERATOR),
+    ("moderate.trainings", "POST"): allow_only(MODERATOR, OTHER_MODERATOR),
+    ("moderate.training", "GET"): allow_only(MODERATOR),
+    ("moderate.training", "POST"): allow_only(MODERATOR),
+    # A map is its group's and its training moderator's, for reading as for writing.
+    ("editor.edit", "GET"): GROUP_A_MAP,
+    ("editor.add_step", "POST"): GROUP_A_MAP,
+    ("api.roadmap_snapshot", "GET"): GROUP_A_MAP,
+    ("api.apply_op", "POST"): GROUP_A_MAP,
+    "connect": ANYONE_SIGNED_IN,
+    "join": GROUP_A_MAP,
+    "catch_up": GROUP_A_MAP,
+    "op": GROUP_A_MAP,
+    "focus": GROUP_A_MAP,
+    "leave": GROUP_A_MAP,
+    # Sent by a client, the server's own events are fakes: nobody may trigger them.
+    "disconnect": NOBODY,
+    "unknown_event": NOBODY,
+}
+
+# Signing out ends on the start page: for it, that redirect is success, not a refusal.
+SUCCESS_LANDS_ON_START_PAGE = {("auth.sign_out", "POST")}
+TOKEN_AUTHENTICATED_BLUEPRINTS = {"api"}
+DENY_CODES = {"forbidden", "not_found", "not_authenticated", "unknown_event"}
+# `focus` names no map: it acts on the map its connection joined. After a refused
+# join, the server's "join a map first" is how it refuses the focus.
+NOT_IN_A_MAP = ("invalid_op", "join a map first")
+PASSWORD = "correct horse battery"
+# A real Argon2id hash with the cheapest parameters, so each moderator sign-in is quick.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+ACK_TIMEOUT = 5
+REPORT_PATH = ARTIFACTS / "authorization_matrix.txt"
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Training A (groups A, B and an open one) by one moderator, another training by another."""
+
+    training_id: int
+    join_code: str
+    roadmap_id: int  # group A's map: the target of every map rule
+    open_group_id: int  # nobody's group yet: join forms pick it, so every join adds a member
+    groups: dict  # participant role -> the Group its people join
+    moderators: dict  # moderator role -> Person
+
+
+# What fills each URL parameter: everything points at training A and group A's map.
+URL_VALUES: dict[str, Callable[[Scene], object]] = {
+    "training_id": lambda scene: scene.training_id,
+    "roadmap_id": lambda scene: scene.roadmap_id,
+    "code": lambda scene: scene.join_code,
+    "lang": lambda scene: "en",
+    "name": lambda scene: next(iter(VENDOR_FILES)),
+    "filename": lambda scene: "css/app.css",
+}
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A minimal valid request (form, JSON body or event payload) and what it changes when allowed."""
+
+    payload: Callable[[Scene], object] | None = None
+    changes: tuple[str, ...] = ()
+    after_join: bool = False  # events only: the connection first asks to join group A's map
+
+
+def map_title_op(scene: Scene) -> dict:
+    return {"op_id": new_id(), "roadmap_id": scene.roadmap_id, "type": "map.set", "field": "title",
+            "value": "Чистый двор у библиотеки"}
+
+
+ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
+    ("main.start", "POST"): Attempt(lambda scene: {"join_code": scene.join_code, "display_name": "Марина"}),
+    ("main.pick_group", "POST"): Attempt(
+        lambda scene: {"display_name": "Марина", "group_id": scene.open_group_id},
+        changes=("members of the open group",),
+    ),
+    ("main.set_language", "POST"): Attempt(lambda scene: {"next": "/healthz"}),
+    ("api.join", "POST"): Attempt(
+        lambda scene: {"join_code": scene.join_code, "display_name": "Марина", "group_id": scene.open_group_id},
+        changes=("members of the open group",),
+    ),
+    ("auth.sign_in", "POST"): Attempt(lambda scene: {"email": scene.moderators[MODERATOR].email, "password": PASSWORD}),
+    ("auth.sign_out", "POST"): Attempt(lambda scene: {}),
+    ("auth.setup", "POST"): Attempt(
+        lambda scene: {"display_name": "Новый Модератор", "email": "new@example.org", "password": PASSWORD,
+                       "confirm": PASSWORD},
+        changes=("moderators",),
+    ),
+    ("moderate.trainings", "POST"): Attempt(
+        lambda scene: {"title": "Весенняя школа", "city": "Тверь", "venue": "", "starts_on": "2027-05-01",
+                       "ends_on": "2027-05-02"},
+        changes=("trainings",),
+    ),
+    ("moderate.training", "POST"): Attempt(
+        lambda scene: {"name": "Велопарковки", "theme": "landscaping"}, changes=("groups",),
+    ),
+    ("editor.add_step", "POST"): Attempt(
+        lambda scene: {"title": "Собрать волонтёров"}, changes=("map revision", "changes logged"),
+    ),
+    ("api.apply_op", "POST"): Attempt(
+        lambda scene: {key: value for key, value in map_title_op(scene).items() if key != "roadmap_id"},
+        changes=("map revision", "changes logged"),
+    ),
+    "join": Attempt(lambda scene: {"roadmap_id": scene.roadmap_id, "since_revision": None},
+                    changes=("connection in the map",)),
+    "catch_up": Attempt(lambda scene: {"roadmap_id": scene.roadmap_id, "since_revision": 0}),
+    "op": Attempt(map_title_op, changes=("map revision",)),
+    "focus": Attempt(lambda scene: {"focus": {"field": "title"}}, changes=("connection's focus",), after_join=True),
+    "leave": Attempt(lambda scene: {"roadmap_id": scene.roadmap_id}, changes=("connection in the map",),
+                     after_join=True),
+    "disconnect": Attempt(lambda scene: "client disconnect"),
+    "unknown_event": Attempt(lambda scene: {"roadmap_id": scene.roadmap_id}),
+}
+
+
+# Building the world and the people in it
+
+def make_moderator(email: str, name: str) -> Person:
+    """A moderator who signs in with PASSWORD."""
+    person = Person(email=email, display_name=name, is_moderator=True, password_hash=CHEAP_HASHER.hash(PASSWORD))
+    db.session.add(person)
+    db.session.commit()
+    return person
+
+
+@pytest.fixture
+def scene(world) -> Scene:
+    moderator = make_moderator("irina@example.org", "Ирина Соколова")
+    other_moderator = make_moderator("oleg@example.org", "Олег Дмитриев")
+    training = world.training(moderator)
+    group_a = world.group(training, name="Чистый двор")
+    group_b = world.group(training, name="Сквер у библиотеки", theme="landscaping")
+    open_group = world.group(training, name="Велодорожка", theme="other")
+    foreign_group = world.group(world.training(other_moderator, title="Другое обучение"), name="Чужая группа")
+    return Scene(
+        training_id=training.id, join_code=training.join_code, roadmap_id=group_a.roadmap.id,
+        open_group_id=open_group.id,
+        groups={SAME_GROUP: group_a, OTHER_GROUP: group_b, OTHER_TRAINING: foreign_group},
+        moderators={MODERATOR: moderator, OTHER_MODERATOR: other_moderator},
+    )
+
+
+def sign_in_browser(browser, role: str, scene: Scene) -> None:
+    """Make the browser a fresh person of this role, through the real join and sign-in forms."""
+    if role == ANONYMOUS:
+        return
+    if role in scene.moderators:
+        response = browser.post("/sign-in", data={"email": scene.moderators[role].email, "password": PASSWORD})
+        landed, expected = redirect_path(response), "/moderate/"
+    else:
+        group = scene.groups[role]
+        response = browser.post(f"/join/{group.training.join_code}",
+                                data={"display_name": "Марина", "group_id": group.id})
+        landed, expected = redirect_path(response), f"/maps/{group.roadmap.id}"
+    assert landed == expected, f"could not become {role}: {response.status_code} to {landed}"
+
+
+def token_for(world, role: str, scene: Scene) -> str | None:
+    """A bearer token for a fresh person of this role (the moderators are the scene's own)."""
+    if role == ANONYMOUS:
+        return None
+    if role in scene.moderators:
+        return world.token(scene.moderators[role])
+    return world.token(world.member(scene.groups[role]))
+
+
+def world_state(scene: Scene) -> dict:
+    db.session.rollback()  # end the read transaction, so the requests' commits show
+    return {
+        "map revision": db.session.scalar(select(Roadmap.revision).where(Roadmap.id == scene.roadmap_id)),
+        "changes logged": count(Change),
+        "members of the open group": count(Membership, Membership.group_id == scene.open_group_id),
+        "groups": count(Group),
+        "trainings": count(Training),
+        "moderators": count(Person, Person.is_moderator),
+    }
+
+
+def connection_state(scene: Scene, sid: str) -> dict:
+    db.session.rollback()
+    presence = db.session.get(Presence, sid)
+    in_map = presence is not None and presence.roadmap_id == scene.roadmap_id
+    return {
+        "map revision": db.session.scalar(select(Roadmap.revision).where(Roadmap.id == scene.roadmap_id)),
+        "connection in the map": in_map,
+        "connection's focus": presence.focus if in_map else None,
+    }
+
+
+def count(model, *conditions) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*conditions))
+
+
+def redirect_path(response) -> str | None:
+    return urlsplit(response.headers["Location"]).path if response.status_code in (301, 302, 303, 307, 308) else None
+
+
+# Enumerating what the app registers
+
+def http_rows(app) -> list[tuple]:
+    """Every (rule, method) the app answers, HEAD and OPTIONS aside (Flask derives those)."""
+    rules = sorted(app.url_map.iter_rules(), key=lambda rule: (rule.rule, rule.endpoint))
+    return [(rule, method) for rule in rules for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+
+
+def socket_events() -> list[str]:
+    return sorted(
+        name.removeprefix("on_") for name in dir(LiveNamespace)
+        if name.startswith("on_") and callable(getattr(LiveNamespace, name))
+    )
+
+
+def uses_tokens(rule) -> bool:
+    return rule.endpoint.split(".", 1)[0] in TOKEN_AUTHENTICATED_BLUEPRINTS
+
+
+def http_label(rule, method: str) -> str:
+    return f"{method} {rule.rule} [{rule.endpoint}]"
+
+
+def undeclared_http(rule, method: str) -> str | None:
+    """Why this route cannot be tried, or None when the matrix knows all it needs."""
+    key = (rule.endpoint, method)
+    if key not in RULES:
+        return (f"{http_label(rule, method)} has no rule: add {key!r} to RULES in "
+                f"tests/test_authorization_matrix.py, saying which roles may use it")
+    if method != "GET" and key not in ATTEMPTS:
+        return (f"{http_label(rule, method)} has no minimal valid request: add {key!r} to ATTEMPTS, "
+                f"with what it changes when allowed")
+    unknown = sorted(set(rule.arguments) - set(URL_VALUES))
+    if unknown:
+        return f"{http_label(rule, method)} takes {unknown}: say what fills them in URL_VALUES"
+    return None
+
+
+def undeclared_event(event: str) -> str | None:
+    if event not in RULES:
+        return (f"Socket.IO event {event!r} has no rule: add {event!r} to RULES in "
+                f"tests/test_authorization_matrix.py, saying which roles may send it")
+    if event != "connect" and event not in ATTEMPTS:
+        return f"Socket.IO event {event!r} has no minimal valid payload: add {event!r} to ATTEMPTS"
+    return None
+
+
+# Verdicts
+
+def expected_verdict(key, role: str) -> str:
+    rule = RULES[key]
+    return ALLOW if rule == PUBLIC else rule[role]
+
+
+def http_verdict(response, key, strangers_landing: set[str]) -> tuple[str, str]:
+    status = response.status_code
+    if status in (401, 403, 404):
+        return DENY, str(status)
+    landed = redirect_path(response)
+    if landed is not None:
+        if landed in strangers_landing and key not in SUCCESS_LANDS_ON_START_PAGE:
+            return DENY, f"{status} to {landed}"
+        return ALLOW, f"{status} to {landed}"
+    if 200 <= status < 300:
+        return ALLOW, str(status)
+    return ODD, str(status)
+
+
+def ack_verdict(ack, attempt: Attempt) -> tuple[str, str]:
+    if not isinstance(ack, dict):
+        return ODD, f"ack {ack!r}"
+    if ack.get("ok") is True:
+        return ALLOW, "ok ack"
+    error = ack.get("error") if isinstance(ack.get("error"), dict) else {}
+    code, detail = error.get("code"), error.get("detail")
+    if set(ack) != {"ok", "error"}:
+        return ODD, f"error ack {code} that also carries {sorted(set(ack) - {'ok', 'error'})}"
+    if code in DENY_CODES or (attempt.after_join and (code, detail) == NOT_IN_A_MAP):
+        return DENY, f"error ack {code}"
+    return ODD, f"error ack {code} ({detail})"
+
+
+def settle(verdict: str, detail: str, before: dict, after: dict, changes: tuple[str, ...]) -> tuple[str, str]:
+    """Hold the answer against the state: a refusal that changed something let the request through."""
+    changed = sorted(key for key in before if before[key] != after[key])
+    if verdict == DENY and changed:
+        return ALLOW, f"{detail}, yet changed {changed}"
+    if verdict == ALLOW and changed != sorted(changes):
+        if not changed:
+            return DENY, f"{detail}, but changed nothing (expected {list(changes)})"
+        return ODD, f"{detail}, but changed {changed} (expected {list(changes) or 'nothing'})"
+    return verdict, detail
+
+
+# Results and the report
+
+@dataclass
+class Cell:
+    row: str
+    role: str
+    expected: str
+    actual: str
+    detail: str
+
+    @property
+    def mismatch(self) -> str | None:
+        if self.actual == self.expected:
+            return None
+        if self.actual == ALLOW:
+            return "unexpected allow"
+        if self.expected == ALLOW:
+            return "unexpected deny"
+        return "unclean deny"  # refused, but with an error rather than a clean denial
+
+
+@dataclass
+class Section:
+    title: str
+    rows: list[str] = field(default_factory=list)
+    cells: list[Cell] = field(default_factory=list)
+    undeclared: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, row: str, role: str, key, outcome: tuple[str, str]) -> None:
+        if row not in self.rows:
+            self.rows.append(row)
+        self.cells.append(Cell(row, role, expected_verdict(key, role), *outcome))
+
+    def tally(self, kind: str) -> int:
+        return sum(1 for cell in self.cells if cell.mismatch == kind)
+
+    def problems(self) -> list[str]:
+        return self.undeclared + [
+            f"{cell.mismatch}: {cell.row} as {cell.role}: expected {cell.expected}, got {cell.detail}"
+            for cell in self.cells if cell.mismatch
+        ]
+
+    def text(self) -> str:
+        width = max([len(row) for row in self.rows] + [10])
+        heading = f"== {self.title}: {len(self.rows)} rows x {len(ROLES)} roles = {len(self.cells)} cells"
+        lines = [f"{heading}, {self.seconds:.1f} s", " " * width + "  " + "".join(f"{role:<17}" for role in ROLES)]
+        by_place = {(cell.row, cell.role): cell for cell in self.cells}
+        for row in self.rows:
+            marks = []
+            for role in ROLES:
+                cell = by_place[(row, role)]
+                marks.append(cell.actual if not cell.mismatch else cell.actual.upper() + "!")
+            lines.append(f"{row:<{width}}  " + "".join(f"{mark:<17}" for mark in marks))
+        lines += [f"unexpected allows: {self.tally('unexpected allow')}",
+                  f"unexpected denies: {self.tally('unexpected deny')}",
+                  f"unclean denies: {self.tally('unclean deny')}",
+                  f"undeclared: {len(self.undeclared)}"]
+        lines += [f"  {problem}" for problem in self.problems()]
+        return "\n".join(lines)
+
+
+_SECTIONS: dict[str, Section] = {}
+
+
+def report(section: Section) -> None:
+    """Print the section and rewrite the artifact with every section run so far."""
+    _SECTIONS[section.title] = section
+    sections = list(_SECTIONS.values())
+    cells = sum(len(part.cells) for part in sections)
+    totals = "\n".join([
+        "Authorisation matrix (tests/test_authorization_matrix.py)",
+        "roles: " + ", ".join(ROLES),
+        "cells: allow/deny as the table says; ALLOW!/DENY!/ODD! where the app disagrees",
+        f"sections run: {', '.join(part.title for part in sections)}",
+        f"matrix size: {cells} cells ("
+        + " + ".join(f"{len(part.rows)} x {len(ROLES)} {part.title}" for part in sections) + ")",
+        f"unexpected allows: {sum(part.tally('unexpected allow') for part in sections)}",
+        f"unexpected denies: {sum(part.tally('unexpected deny') for part in sections)}",
+        f"unclean denies: {sum(part.tally('unclean deny') for part in sections)}",
+        f"undeclared routes and events: {sum(len(part.undeclared) for part in sections)}",
+        f"time: {sum(part.seconds for part in sections):.1f} s",
+    ])
+    REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
+    REPORT_PATH.write_text(totals + "\n\n" + "\n\n".join(part.text() for part in sections) + "\n", encoding="utf-8")
+    print(section.text())
+
+
+def assert_no_problems(section: Section) -> None:
+    problems = section.problems()
+    assert problems == [], f"{len(problems)} problems:\n" + "\n".join(problems)
+
+
+# The tests
+
+def test_every_route_and_event_has_a_rule_and_every_rule_a_route_or_event(app):
+    registered = {(rule.endpoint, method) for rule, method in http_rows(app)} | set(socket_events())
+    missing = [undeclared_http(rule, method) for rule, method in http_rows(app)]
+    missing += [undeclared_event(event) for event in socket_events()]
+    stale = [f"{table} names {key!r}, which the app no longer registers: remove it"
+             for table, entries in (("RULES", RULES), ("ATTEMPTS", ATTEMPTS))
+             for key in entries if key not in registered]
+
+    problems = [problem for problem in missing if problem] + stale
+    assert problems == [], "\n".join(problems)
+
+
+def run_http_matrix(app, world, scene: Scene, title: str, token_rows: bool) -> Section:
+    section = Section(title)
+    started = time.monotonic()
+    adapter = app.url_map.bind("localhost")
+    strangers_landing = {adapter.build("main.start"), adapter.build("auth.sign_in")}
+    for rule, method in http_rows(app):
+        if uses_tokens(rule) != token_rows:
+            continue
+        problem = undeclared_http(rule, method)
+        if problem:
+            section.undeclared.append(problem)
+            continue
+        key = (rule.endpoint, method)
+        attempt = ATTEMPTS.get(key, Attempt())
+        url = adapter.build(rule.endpoint, {name: URL_VALUES[name](scene) for name in rule.arguments}, method=method)
+        for role in ROLES:
+            client = app.test_client()
+            headers = {}
+            if token_rows:
+                token = token_for(world, role, scene)
+                headers = {"Authorization": f"Bearer {token}"} if token else {}
+            else:
+                sign_in_browser(client, role, scene)
+            payload = attempt.payload(scene) if attempt.payload else None
+            body = {"json": payload} if token_rows else {"data": payload}
+            before = world_state(scene)
+            response = client.open(url, method=method, headers=headers, **body)
+            after = world_state(scene)
+            verdict = http_verdict(response, key, strangers_landing)
+            section.add(http_label(rule, method), role, key, settle(*verdict, before, after, attempt.changes))
+    section.seconds = time.monotonic() - started
+    return section
+
+
+def test_pages_let_in_exactly_the_roles_the_table_names(app, world, scene):
+    section = run_http_matrix(app, world, scene, "pages (cookie sign-in)", token_rows=False)
+    report(section)
+
+    assert_no_problems(section)
+
+
+def test_json_api_lets_in_exactly_the_roles_the_table_names(app, world, scene):
+    section = run_http_matrix(app, world, scene, "JSON API (bearer tokens)", token_rows=True)
+    report(section)
+
+    assert_no_problems(section)
+
+
+def try_event(url: str, token: str | None, event: str, scene: Scene) -> tuple[str, str]:
+    """Connect as the token's person, send one event about group A's map, and judge the outcome."""
+    client = socketio.Client(reconnection=False)
+    try:
+        try:
+            client.connect(url, auth={"token": token} if token else None, transports=["websocket"],
+                           wait_timeout=ACK_TIMEOUT)
+        except socketio.exceptions.ConnectionError as refused:
+            return DENY, f"connection refused ({refused})"
+        if event == "connect":
+            return ALLOW, "connection accepted"
+        attempt = ATTEMPTS[event]
+        sid = client.get_sid()
+        if attempt.after_join:
+            client.call("join", ATTEMPTS["join"].payload(scene), timeout=ACK_TIMEOUT)
+        before = connection_state(scene, sid)
+        try:
+            ack = client.call(event, attempt.payload(scene), timeout=ACK_TIMEOUT)
+        except socketio.exceptions.TimeoutError:
+            return ODD, "no ack"
+        after = connection_state(scene, sid)
+        return settle(*ack_verdict(ack, attempt), before, after, attempt.changes)
+    finally:
+        client.shutdown()
+
+
+@pytest.mark.live
+def test_socket_events_let_in_exactly_the_roles_the_table_names(world, scene, live_server):
+    section = Section("Socket.IO events (live server, token auth)")
+    started = time.monotonic()
+    for event in socket_events():
+        problem = undeclared_event(event)
+        if problem:
+            section.undeclared.append(problem)
+            continue
+        for role in ROLES:
+            outcome = try_event(live_server.url, token_for(world, role, scene), event, scene)
+            section.add(f"event {event}", role, event, outcome)
+    section.seconds = time.monotonic() - started
+    report(section)
+
+    assert_no_problems(section)

@@ -1,0 +1,238 @@
+"""Generated hostile payloads against every Socket.IO event: each gets a structured error, none changes anything.
+
+Hypothesis generates at least FUZZ_PAYLOADS (default 1,000) payloads per event,
+derandomized so CI is repeatable; set ROADMAP_FUZZ_PAYLOADS=10000 for a longer run.
+Payloads are hostile by construction: wrong types, unexpected keys and nesting,
+oversized text, control characters and lone surrogates, negative and huge
+numbers, and ids that belong to another group's map.
+"""
+import os
+import uuid
+from collections import Counter
+
+import pytest
+import socketio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from roadmap.domain.errors import MESSAGES
+from roadmap.extensions import db
+from roadmap.models import Change, Presence, Roadmap
+from roadmap.services import editing
+
+from conftest import ARTIFACTS
+
+pytestmark = pytest.mark.live
+FUZZ_PAYLOADS = int(os.environ.get("ROADMAP_FUZZ_PAYLOADS", "1000"))
+ACK_TIMEOUT = 10
+KNOWN_CODES = set(MESSAGES) | {"server_error"}
+
+FUZZ_SETTINGS = settings(
+    max_examples=FUZZ_PAYLOADS, derandomize=True, deadline=None, database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+edge_text = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from([
+        "", "\x00", "abc\x00def", "\ud800", "a\udfffb", "\u202e", "\ufeff", "😀" * 50, "<script>alert(1)</script>",
+        "' OR 1=1 --", "../../etc/passwd", "%s%s%n", "\n" * 100, "ы" * 4000,
+    ]),
+    # Long, but under the 256 KB transport limit even when escaped and nested
+    # (that limit has its own test in test_transport_security.py).
+    st.builds(lambda char, count: char * count, st.sampled_from(["x", "я", "\x07"]), st.integers(300, 4_000)),
+)
+key_text = st.text(max_size=20)
+edge_numbers = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.sampled_from([0, -1, 2**31, 2**31 - 1, 2**63, -(2**63), 10**30]),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+)
+json_leaf = st.one_of(st.none(), edge_numbers, edge_text)
+json_value = st.recursive(
+    json_leaf,
+    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(key_text, children, max_size=4)),
+    max_leaves=8,
+)
+not_an_int = st.one_of(st.none(), edge_text, st.floats(allow_nan=False, allow_infinity=False), st.booleans(),
+                       st.lists(json_leaf, max_size=2), st.dictionaries(key_text, json_leaf, max_size=2))
+bad_int = st.one_of(not_an_int, st.integers(max_value=0), st.integers(min_value=2**31))
+bad_id = st.one_of(not_an_int.filter(lambda value: not isinstance(value, str)),
+                   st.text(max_size=7), st.text(min_size=41, max_size=60),
+                   st.sampled_from(["abcdefgh\n", "abc def ghi", "../../../../", "ÿÿÿÿÿÿÿÿ", "abcdefgh\x00"]))
+
+
+@pytest.fixture
+def scene(app, world, live_server):
+    """Map A with a step and a stakeholder; map B (another group) whose ids are foreign to A."""
+    training = world.training()
+    group_a, group_b = world.group(training, "А"), world.group(training, "Б")
+    member_a, member_b = world.member(group_a, "Анна"), world.member(group_b, "Борис")
+    ids = {}
+    for label, group, member in (("a", group_a, member_a), ("b", group_b, member_b)):
+        step_id, stakeholder_id = uuid.uuid4().hex, uuid.uuid4().hex
+        for op in (
+            {"type": "step.add", "step_id": step_id, "fields": {"title": "Шаг"}},
+            {"type": "stakeholder.add", "stakeholder_id": stakeholder_id, "fields": {"name": "Жители"}},
+        ):
+            editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": group.roadmap.id, **op}, actor=member)
+        ids[label] = {"roadmap_id": group.roadmap.id, "step_id": step_id, "stakeholder_id": stakeholder_id}
+    hostile = socketio.Client(reconnection=False)
+    hostile.connect(live_server.url, auth={"token": world.token(member_a)}, transports=["websocket"])
+    assert hostile.call("join", {"roadmap_id": ids["a"]["roadmap_id"]}, timeout=ACK_TIMEOUT)["ok"]
+    yield {"ids": ids, "client": hostile, "member_a": member_a, "live_server": live_server, "world": world}
+    hostile.disconnect()
+
+
+def state_fingerprint() -> tuple:
+    db.session.expire_all()
+    revisions = tuple(db.session.scalars(select(Roadmap.revision).order_by(Roadmap.id)))
+    changes = db.session.scalar(select(func.count(Change.id)))
+    focus = tuple(map(repr, db.session.scalars(select(Presence.focus))))
+    return revisions, changes, focus
+
+
+def hostile_op(ids_a: dict, ids_b: dict):
+    valid_ops = [
+        {"type": "map.set", "field": "title", "value": "Название"},
+        {"type": "step.set", "step_id": ids_a["step_id"], "field": "status", "value": "done"},
+        {"type": "step.set", "step_id": ids_a["step_id"], "field": "description", "value": "текст", "base": ""},
+        {"type": "step.move", "step_id": ids_a["step_id"], "after_id": None},
+        {"type": "step.link", "step_id": ids_a["step_id"], "stakeholder_id": ids_a["stakeholder_id"]},
+        {"type": "stakeholder.set", "stakeholder_id": ids_a["stakeholder_id"], "field": "interest", "value": 4},
+    ]
+    envelope = st.fixed_dictionaries({"op_id": st.just(uuid.uuid4().hex), "roadmap_id": st.just(ids_a["roadmap_id"])})
+
+    def with_bad(key_strategy):
+        return st.tuples(st.sampled_from(valid_ops), key_strategy).map(lambda pair: {
+            **pair[0], "op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], **pair[1]})
+
+    return st.one_of(
+        json_value.filter(lambda value: not isinstance(value, dict)),
+        st.dictionaries(key_text, json_value, max_size=5),
+        st.tuples(envelope, st.one_of(edge_text, not_an_int)).map(lambda pair: {**pair[0], "type": pair[1]}),
+        with_bad(st.fixed_dictionaries({"op_id": st.one_of(not_an_int, st.text(max_size=7), st.just("op id with spaces"))})),
+        with_bad(st.fixed_dictionaries({"roadmap_id": bad_int})),
+        with_bad(st.fixed_dictionaries({"roadmap_id": st.just(ids_b["roadmap_id"])})),
+        with_bad(st.fixed_dictionaries({"step_id": st.one_of(bad_id, st.just(ids_b["step_id"]))})),
+        with_bad(st.fixed_dictionaries({"stakeholder_id": st.one_of(bad_id, st.just(ids_b["stakeholder_id"]))})),
+        with_bad(st.fixed_dictionaries({"field": st.one_of(not_an_int, st.sampled_from(["id", "roadmap_id", "deleted_at", "position", "__class__"]))})),
+        with_bad(st.dictionaries(key_text.filter(lambda key: key not in {
+            "op_id", "roadmap_id", "type", "step_id", "stakeholder_id", "field", "value", "base", "after_id", "fields",
+        }), json_value, min_size=1, max_size=3)),
+        st.builds(lambda value: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "step.set",
+                                 "step_id": ids_a["step_id"], "field": "status", "value": value},
+                  json_value.filter(lambda value: value not in ("planned", "in_progress", "done", "blocked"))),
+        st.builds(lambda value: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "stakeholder.set",
+                                 "stakeholder_id": ids_a["stakeholder_id"], "field": "influence", "value": value},
+                  json_value.filter(lambda value: type(value) is not int or not 1 <= value <= 5)),
+        st.builds(lambda text: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "map.set",
+                                "field": "problem", "value": "ok" + text},
+                  st.sampled_from(["\x00", "\ud800", "\x1b[31m", "я" * 5001])),
+        st.builds(lambda owner: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "step.set",
+                                 "step_id": ids_a["step_id"], "field": "owner", "value": owner},
+                  st.one_of(st.dictionaries(key_text.filter(lambda key: key not in {"member", "stakeholder", "text"}), json_leaf, min_size=1, max_size=2),
+                            st.fixed_dictionaries({"member": st.one_of(bad_int, st.integers(10_000, 2**31 - 1))}),
+                            st.fixed_dictionaries({"stakeholder": st.one_of(bad_id, st.just(ids_b["stakeholder_id"]))}),
+                            st.lists(json_leaf, max_size=2), edge_numbers)),
+        st.builds(lambda fields: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "step.add",
+                                  "step_id": uuid.uuid4().hex, "fields": fields},
+                  st.one_of(not_an_int.filter(lambda value: value is not None and not isinstance(value, dict)),
+                            st.dictionaries(st.sampled_from(["title", "status", "due_on", "owner", "nope"]),
+                                            json_value, min_size=1, max_size=3).filter(lambda fields: _invalid_step_fields(fields)))),
+    )
+
+
+def _invalid_step_fields(fields: dict) -> bool:
+    from roadmap.domain.errors import EditRejected
+    from roadmap.domain.operations import STEP_FIELDS, parse_value
+
+    for name, value in fields.items():
+        if name not in STEP_FIELDS:
+            return True
+        try:
+            parse_value(STEP_FIELDS[name], value)
+        except EditRejected:
+            return True
+    return False
+
+
+def hostile_map_request(ids_a: dict, ids_b: dict):
+    return st.one_of(
+        json_value.filter(lambda value: not isinstance(value, dict)),
+        st.fixed_dictionaries({"roadmap_id": st.one_of(bad_int, st.just(ids_b["roadmap_id"]), st.integers(10_000, 2**31 - 1))}),
+        st.fixed_dictionaries({"roadmap_id": st.just(ids_a["roadmap_id"]),
+                               "since_revision": st.one_of(not_an_int.filter(lambda value: value is not None),
+                                                           st.integers(max_value=-1), st.integers(min_value=2**31))}),
+        st.fixed_dictionaries({"roadmap_id": st.just(ids_a["roadmap_id"])}).flatmap(
+            lambda base: st.dictionaries(key_text.filter(lambda key: key not in ("roadmap_id", "since_revision")),
+                                         json_value, min_size=1, max_size=3).map(lambda extra: {**base, **extra})),
+    )
+
+
+def hostile_focus(ids_a: dict, ids_b: dict):
+    return st.one_of(
+        json_value.filter(lambda value: not isinstance(value, dict)),
+        st.fixed_dictionaries({"focus": st.one_of(
+            edge_numbers, st.text(max_size=20), st.lists(json_leaf, max_size=3),
+            st.dictionaries(key_text.filter(lambda key: key not in ("field", "step_id", "stakeholder_id")), json_leaf, min_size=1, max_size=3),
+            st.fixed_dictionaries({"field": not_an_int.filter(lambda value: not isinstance(value, str)) | st.text(min_size=41, max_size=60)}),
+            st.fixed_dictionaries({"field": st.just("title"), "step_id": bad_id}),
+        )}),
+        st.dictionaries(key_text.filter(lambda key: key != "focus"), json_value, min_size=1, max_size=3),
+    )
+
+
+STRATEGIES = {
+    "op": hostile_op,
+    "join": hostile_map_request,
+    "catch_up": hostile_map_request,
+    "leave": hostile_map_request,
+    "focus": hostile_focus,
+}
+
+
+@pytest.mark.parametrize("event", sorted(STRATEGIES))
+def test_generated_hostile_payloads_get_structured_errors_and_change_nothing(scene, event):
+    client = scene["client"]
+    before = state_fingerprint()
+    tally = Counter()
+    unstructured = []
+
+    @FUZZ_SETTINGS
+    @given(payload=STRATEGIES[event](scene["ids"]["a"], scene["ids"]["b"]))
+    def send(payload):
+        ack = client.call(event, payload, timeout=ACK_TIMEOUT)
+        tally["payloads"] += 1
+        error = ack.get("error") if isinstance(ack, dict) else None
+        if not (isinstance(ack, dict) and ack.get("ok") is False and isinstance(error, dict)
+                and error.get("code") in KNOWN_CODES and isinstance(error.get("message"), str)):
+            unstructured.append((payload, ack))
+        else:
+            tally[error["code"]] += 1
+
+    send()
+    if event == "leave":  # a refused leave must not have left the map either
+        assert client.call("focus", {"focus": None}, timeout=ACK_TIMEOUT)["ok"]
+
+    server_log = scene["live_server"].log_path.read_text()
+    report = (f"{event}: {tally['payloads']} payloads, {sum(tally.values()) - tally['payloads']} structured errors "
+              f"{dict((code, count) for code, count in tally.items() if code != 'payloads')}, "
+              f"{len(unstructured)} unstructured, {server_log.count('Traceback')} unhandled exceptions")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with open(ARTIFACTS / "hostile_fuzz.txt", "a") as report_file:
+        report_file.write(report + "\n")
+    print(report)
+
+    assert tally["payloads"] >= FUZZ_PAYLOADS
+    assert unstructured[:3] == []
+    assert tally["server_error"] == 0
+    assert "Traceback" not in server_log
+    assert state_fingerprint() == before
+
+    # The server keeps serving: a well-formed edit from the same connection still lands.
+    ack = client.call("op", {"op_id": uuid.uuid4().hex, "roadmap_id": scene["ids"]["a"]["roadmap_id"],
+                             "type": "map.set", "field": "title", "value": "После атаки"}, timeout=ACK_TIMEOUT)
+    assert ack["ok"] and ack["revision"] == before[0][0] + 1
