@@ -40,7 +40,8 @@ class Step(db.Model):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     roadmap_id: Mapped[int] = mapped_column(ForeignKey("roadmaps.id"), index=True)
-    position: Mapped[str] = mapped_column(String(64))
+    # Fractional keys grow by about a character per six inserts into one gap.
+    position: Mapped[str] = mapped_column(Text)
     title: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")
     owner_member_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
