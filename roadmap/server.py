@@ -9,10 +9,13 @@ monkey.patch_all()
 import argparse  # noqa: E402
 import logging  # noqa: E402
 import socket  # noqa: E402
+import struct  # noqa: E402
 
 from flask_migrate import upgrade  # noqa: E402
 from gevent import pywsgi  # noqa: E402
+from geventwebsocket.exceptions import ProtocolError, WebSocketError  # noqa: E402
 from geventwebsocket.handler import WebSocketHandler  # noqa: E402
+from geventwebsocket.websocket import Header, WebSocket  # noqa: E402
 
 from roadmap import create_app  # noqa: E402
 from roadmap.extensions import socketio  # noqa: E402
@@ -27,6 +30,57 @@ class NoDelayWSGIServer(pywsgi.WSGIServer):
     def handle(self, client_socket, address):
         client_socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().handle(client_socket, address)
+
+
+class BoundedWebSocket(WebSocket):
+    """Refuses a message over the size limit from its frame headers, before reading it.
+
+    gevent-websocket would otherwise read whatever length a client announces
+    into memory, and Engine.IO only checks the finished message.
+    """
+
+    __slots__ = ()  # same layout as WebSocket, so an instance can be switched to this class
+    max_message_bytes = 256 * 1024
+
+    def read_frame(self):
+        header = Header.decode_header(self.stream)
+        if header.flags:
+            raise ProtocolError
+        if header.opcode in (self.OPCODE_TEXT, self.OPCODE_BINARY):
+            self.handler.message_bytes = 0
+        if header.opcode in (self.OPCODE_TEXT, self.OPCODE_BINARY, self.OPCODE_CONTINUATION):
+            self.handler.message_bytes += header.length
+            if self.handler.message_bytes > self.max_message_bytes:
+                self._refuse_too_big()
+        if not header.length:
+            return header, b""
+        payload = self.raw_read(header.length)
+        if len(payload) != header.length:
+            raise WebSocketError("Unexpected EOF reading frame payload")
+        if header.mask:
+            payload = header.unmask_payload(payload)
+        return header, payload
+
+
+    def _refuse_too_big(self):
+        # WebSocket.close() drops the status code, so the close frame is built here.
+        try:
+            self.send_frame(struct.pack("!H", 1009) + b"message too big", opcode=self.OPCODE_CLOSE)
+        except WebSocketError:
+            pass
+        self.closed = True
+        raise ProtocolError("message too big")
+
+
+class BoundedWebSocketHandler(WebSocketHandler):
+    message_bytes = 0  # bytes announced so far for the message being read
+
+    def upgrade_connection(self):
+        result = super().upgrade_connection()
+        if getattr(self, "websocket", None) is not None:
+            # gevent-websocket builds its WebSocket by name; swap in the bounded subclass.
+            self.websocket.__class__ = BoundedWebSocket
+        return result
 
 
 def _keep_presence_fresh(app, namespace) -> None:
@@ -60,10 +114,11 @@ def main(argv=None) -> None:
             from roadmap import demo
 
             print(demo.ensure_demo(app.instance_path), flush=True)
+    BoundedWebSocket.max_message_bytes = app.config["SOCKETIO_MAX_MESSAGE_BYTES"]
     namespace = socketio.server.namespace_handlers["/"]
     socketio.start_background_task(_keep_presence_fresh, app, namespace)
     server = NoDelayWSGIServer(
-        (host, port), app, handler_class=WebSocketHandler, log=None if args.quiet else "default",
+        (host, port), app, handler_class=BoundedWebSocketHandler, log=None if args.quiet else "default",
     )
     print(f"Roadmap is running at http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
     server.serve_forever()
