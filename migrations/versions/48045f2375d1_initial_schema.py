@@ -141,7 +141,7 @@ def upgrade():
     op.create_table('steps',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('roadmap_id', sa.Integer(), nullable=False),
-    sa.Column('position', sa.String(length=64), nullable=False),
+    sa.Column('position', sa.Text(), nullable=False),
     sa.Column('title', sa.Text(), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('owner_member_id', sa.Integer(), nullable=True),

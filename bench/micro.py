@@ -1,0 +1,185 @@
+"""In-process micro-benchmarks: SQL queries and time of join, catch-up and the editor page.
+
+Queries are counted with an SQLAlchemy `before_cursor_execute` listener on the
+engine, for the real handlers: the `join` event through Flask-SocketIO's test
+client, the editor page through Flask's test client as a signed-in
+participant. A count that stays flat as the map grows from few steps to many
+means there is no N+1.
+"""
+from __future__ import annotations
+
+import contextvars
+import statistics
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from flask import Flask
+from sqlalchemy import event
+
+from bench.world import MicroMap, World, bench_app
+from roadmap.extensions import db, socketio
+from roadmap.models import Roadmap
+from roadmap.services import snapshots
+
+
+class QueryCounter:
+    def __init__(self, engine):
+        self.count = 0
+        self.statements: list[str] = []
+        self.active = False
+        event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, _connection, _cursor, statement, *_args):
+        if self.active:
+            self.count += 1
+            self.statements.append(statement)
+
+    @contextmanager
+    def counting(self):
+        self.count, self.statements, self.active = 0, [], True
+        try:
+            yield self
+        finally:
+            self.active = False
+
+
+@dataclass
+class Measured:
+    queries: int
+    median_ms: float
+    max_ms: float
+
+
+def _isolated(call, *args, **kwargs):
+    """Run a test-client request in its own context, as under the real server (see tests/conftest.py)."""
+    return contextvars.Context().run(call, *args, **kwargs)
+
+
+def _timed(action, repeats: int, counter: QueryCounter) -> Measured:
+    """The queries of the first run, and the median and max time of `repeats` runs."""
+    with counter.counting():
+        action()
+        queries = counter.count
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        timings.append((time.perf_counter() - started) * 1000)
+    return Measured(queries, statistics.median(timings), max(timings))
+
+
+class Micro:
+    def __init__(self, world: World):
+        self.world = world
+        self.app: Flask = bench_app(world.database_url, world.instance_path)
+        with self.app.app_context():
+            self.counter = QueryCounter(db.engine)
+
+    def _socket(self, micro: MicroMap):
+        return socketio.test_client(self.app, auth={"token": micro.token})
+
+    def join(self, micro: MicroMap, since_revision: int | None, repeats: int) -> Measured:
+        """The `join` handler, whole: room, presence, snapshot or changes, members."""
+        client = _isolated(self._socket, micro)
+        try:
+            def join_once():
+                ack = _isolated(client.emit, "join", {"roadmap_id": micro.roadmap_id,
+                                                      "since_revision": since_revision}, callback=True)
+                assert ack and ack["ok"], ack
+                client.get_received()  # drop the presence broadcasts
+            return _timed(join_once, repeats, self.counter)
+        finally:
+            _isolated(client.disconnect)
+
+    def op(self, micro: MicroMap, op_type: str) -> int:
+        """Queries of one `op` event on this map (the first step's status, or a new step)."""
+        client = _isolated(self._socket, micro)
+        try:
+            with self.app.app_context():
+                first_step = snapshots.snapshot(db.session.get(Roadmap, micro.roadmap_id))["steps"][0]["id"]
+                db.session.remove()
+            if op_type == "step.set":
+                keys = {"step_id": first_step, "field": "status", "value": "in_progress"}
+            elif op_type == "step.move":
+                keys = {"step_id": first_step, "after_id": None}
+            else:
+                keys = {"step_id": uuid.uuid4().hex, "fields": {"title": "Ещё шаг"}}
+            payload = {"op_id": uuid.uuid4().hex, "roadmap_id": micro.roadmap_id, "type": op_type, **keys}
+            with self.counter.counting():
+                ack = _isolated(client.emit, "op", payload, callback=True)
+                queries = self.counter.count
+            assert ack and ack["ok"], ack
+            micro.revision += 1
+            if op_type == "step.add":  # keep the map at its size for the figures taken later
+                _isolated(client.emit, "op", {"op_id": uuid.uuid4().hex, "roadmap_id": micro.roadmap_id,
+                                              "type": "step.delete", "step_id": keys["step_id"]}, callback=True)
+                micro.revision += 1
+            return queries
+        finally:
+            _isolated(client.disconnect)
+
+    def catch_up_service(self, micro: MicroMap, behind: int, repeats: int) -> Measured:
+        """snapshots.catch_up alone: the database read and the change dicts."""
+        with self.app.app_context():
+            roadmap = db.session.get(Roadmap, micro.roadmap_id)
+
+            def catch_up_once():
+                answer = snapshots.catch_up(roadmap, roadmap.revision - behind)
+                assert len(answer["changes"]) == behind
+
+            measured = _timed(catch_up_once, repeats, self.counter)
+            db.session.remove()
+        return measured
+
+    def render(self, micro: MicroMap, repeats: int) -> Measured:
+        """GET /maps/<id> as a signed-in participant of the map's group."""
+        browser = self.app.test_client()
+        with browser.session_transaction() as session:
+            session["_user_id"] = str(micro.person_id)
+            session["_fresh"] = True
+
+        def render_once():
+            response = _isolated(browser.get, f"/maps/{micro.roadmap_id}")
+            assert response.status_code == 200, response.status_code
+
+        return _timed(render_once, repeats, self.counter)
+
+    def close(self) -> None:
+        with self.app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _first_line(statement: str, width: int = 110) -> str:
+    flat = " ".join(statement.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def run_all(world: World, repeats: int, behind: int) -> dict:
+    """Every in-process figure, keyed for the report."""
+    micro = Micro(world)
+    try:
+        largest, smallest = world.largest, world.micro_maps[0]
+        results = {"sizes": [m.steps for m in world.micro_maps], "join_snapshot": {}, "render": {},
+                   "op_status": {}, "op_add": {}, "op_move": {}}
+        for micro_map in world.micro_maps:
+            results["join_snapshot"][micro_map.steps] = micro.join(micro_map, None, repeats).__dict__
+            if micro_map is largest:
+                results["join_statements"] = [_first_line(sql) for sql in micro.counter.statements]
+            results["render"][micro_map.steps] = micro.render(micro_map, repeats).__dict__
+        few = min(10, behind)
+        results["join_catch_up"] = {
+            few: micro.join(largest, largest.revision - few, repeats).__dict__,
+            behind: micro.join(largest, largest.revision - behind, repeats).__dict__,
+        }
+        results["catch_up_service"] = {behind: micro.catch_up_service(largest, behind, repeats).__dict__}
+        # Ops last: they change the maps the figures above were taken on.
+        for micro_map in (smallest, largest):
+            results["op_status"][micro_map.steps] = micro.op(micro_map, "step.set")
+            results["op_move"][micro_map.steps] = micro.op(micro_map, "step.move")
+            results["op_add"][micro_map.steps] = micro.op(micro_map, "step.add")
+        return results
+    finally:
+        micro.close()
