@@ -1,22 +1,64 @@
-"""Who may read and edit which road map."""
+"""Who may read and edit which road map.
+
+The rules work on plain facts (MapAccess), so one query can gather them for the
+hot edit path and the ORM objects can supply them for pages.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person behind a request, as much as the rules and the change log need."""
+
+    id: int
+    display_name: str
+    is_moderator: bool
+
+    @classmethod
+    def of(cls, person) -> Actor:
+        return cls(person.id, person.display_name, bool(person.is_moderator))
+
+
+@dataclass(frozen=True)
+class MapAccess:
+    """What decides access to one group's road map for one person."""
+
+    roadmap_id: int
+    group_id: int
+    group_archived: bool
+    training_moderator_id: int
+    is_member: bool
 
 
 def moderates(person, training) -> bool:
     return bool(person.is_moderator) and training.moderator_id == person.id
 
 
-def membership_in(person, group):
-    for membership in person.memberships:
-        if membership.group_id == group.id:
-            return membership
-    return None
+def may_edit(actor, access: MapAccess) -> bool:
+    """Participants edit their own group's map while the group is active;
+    moderators every map of their trainings."""
+    if actor is None:
+        return False
+    if actor.is_moderator and access.training_moderator_id == actor.id:
+        return True
+    return access.is_member and not access.group_archived
+
+
+def access_to_group(person, group) -> MapAccess:
+    """The facts for a group already loaded through the ORM."""
+    is_member = person is not None and any(
+        membership.group_id == group.id for membership in person.memberships
+    )
+    return MapAccess(
+        roadmap_id=group.roadmap.id, group_id=group.id, group_archived=bool(group.archived),
+        training_moderator_id=group.training.moderator_id, is_member=is_member,
+    )
 
 
 def may_edit_group_map(person, group) -> bool:
-    """Participants edit their own group's map; moderators every map of their trainings."""
-    if person is None or group.archived:
-        return moderates(person, group.training) if person is not None else False
-    return moderates(person, group.training) or membership_in(person, group) is not None
+    return person is not None and may_edit(person, access_to_group(person, group))
 
 
 def may_view_group_map(person, group) -> bool:

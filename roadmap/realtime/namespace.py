@@ -10,12 +10,13 @@ from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room
 
 from roadmap.domain import permissions
+from roadmap.domain.permissions import Actor, MapAccess
 from roadmap.domain.errors import EditRejected
 from roadmap.domain.messages import parse_message
 from roadmap.extensions import db
-from roadmap.models import Person, Roadmap
+from roadmap.models import Roadmap
 from roadmap.realtime import publisher
-from roadmap.services import accounts, editing, presence, snapshots
+from roadmap.services import access, accounts, editing, presence, snapshots
 
 log = logging.getLogger(__name__)
 
@@ -50,18 +51,18 @@ def acked(handler):
     return wrapper
 
 
-def _actor() -> Person | None:
-    person_id = session.get("person_id")
-    return db.session.get(Person, person_id) if isinstance(person_id, int) else None
+def _actor() -> Actor | None:
+    # Kept on the connection at connect time, so events do not reload the person.
+    return session.get("actor")
 
 
-def _roadmap_for(actor: Person, roadmap_id: int) -> Roadmap:
-    roadmap = db.session.get(Roadmap, roadmap_id)
-    if roadmap is None:
+def _access_to(actor: Actor, roadmap_id: int) -> MapAccess:
+    target = access.map_access(roadmap_id, actor.id)
+    if target is None:
         raise EditRejected("not_found")
-    if not permissions.may_view_group_map(actor, roadmap.group):
+    if not permissions.may_edit(actor, target):
         raise EditRejected("forbidden")
-    return roadmap
+    return target
 
 
 class LiveNamespace(Namespace):
@@ -82,7 +83,7 @@ class LiveNamespace(Namespace):
         return super().trigger_event(event, *args)
 
     @acked
-    def on_unknown_event(self, actor: Person, payload):
+    def on_unknown_event(self, actor: Actor, payload):
         raise EditRejected("unknown_event")
 
     def on_connect(self, auth=None):
@@ -93,7 +94,7 @@ class LiveNamespace(Namespace):
             person = current_user._get_current_object()
         if person is None:
             raise ConnectionRefusedError("not_authenticated")
-        session["person_id"] = person.id
+        session["actor"] = Actor.of(person)
         self.local_sids.add(request.sid)
 
     def on_disconnect(self, reason=None):
@@ -103,42 +104,42 @@ class LiveNamespace(Namespace):
             _publish_presence(roadmap_id)
 
     @acked
-    def on_join(self, actor: Person, payload):
+    def on_join(self, actor: Actor, payload):
         """Enter a map: the snapshot, or only the changes since the client's revision."""
         request_data = parse_message("join", payload)
-        roadmap = _roadmap_for(actor, request_data["roadmap_id"])
-        since = request_data["since_revision"]
+        target = _access_to(actor, request_data["roadmap_id"])
+        roadmap_id = target.roadmap_id
         previous = session.get("roadmap_id")
-        if previous is not None and previous != roadmap.id:
+        if previous is not None and previous != roadmap_id:
             leave_room(publisher.room_for(previous))
         # Join the room before reading, so no change falls between the two.
-        join_room(publisher.room_for(roadmap.id))
-        session["roadmap_id"] = roadmap.id
-        db.session.refresh(roadmap)
-        caught_up = snapshots.catch_up(roadmap, since)
-        presence.enter(request.sid, roadmap.id, actor.id)
-        if previous is not None and previous != roadmap.id:
+        join_room(publisher.room_for(roadmap_id))
+        session["roadmap_id"] = roadmap_id
+        caught_up = snapshots.catch_up(db.session.get(Roadmap, roadmap_id), request_data["since_revision"])
+        presence.enter(request.sid, roadmap_id, actor.id)
+        if previous is not None and previous != roadmap_id:
             _publish_presence(previous)
-        people = _publish_presence(roadmap.id)
+        people = _publish_presence(roadmap_id, target.group_id)
+        members = caught_up["snapshot"]["members"] if "snapshot" in caught_up else snapshots.members_data(target.group_id)
         return {
-            "ok": True, **caught_up, "presence": people,
-            "members": snapshots.members_data(roadmap.group_id),
+            "ok": True, **caught_up, "presence": people, "members": members,
             "me": {"id": actor.id, "name": actor.display_name},
         }
 
     @acked
-    def on_catch_up(self, actor: Person, payload):
+    def on_catch_up(self, actor: Actor, payload):
         request_data = parse_message("catch_up", payload)
-        roadmap = _roadmap_for(actor, request_data["roadmap_id"])
+        target = _access_to(actor, request_data["roadmap_id"])
+        roadmap = db.session.get(Roadmap, target.roadmap_id)
         return {"ok": True, **snapshots.catch_up(roadmap, request_data["since_revision"])}
 
     @acked
-    def on_op(self, actor: Person, payload):
+    def on_op(self, actor: Actor, payload):
         applied = editing.apply(payload, actor=actor)
         return {"ok": True, "revision": applied.revision, "duplicate": applied.duplicate}
 
     @acked
-    def on_focus(self, actor: Person, payload):
+    def on_focus(self, actor: Actor, payload):
         focus = parse_message("focus", payload)["focus"]
         roadmap_id = presence.set_focus(request.sid, focus)
         if roadmap_id is None:
@@ -147,9 +148,9 @@ class LiveNamespace(Namespace):
         return {"ok": True}
 
     @acked
-    def on_leave(self, actor: Person, payload):
+    def on_leave(self, actor: Actor, payload):
         """Leave the map this connection joined."""
-        _roadmap_for(actor, parse_message("leave", payload)["roadmap_id"])
+        _access_to(actor, parse_message("leave", payload)["roadmap_id"])
         joined = session.pop("roadmap_id", None)
         if joined is not None:
             leave_room(publisher.room_for(joined))
@@ -159,10 +160,12 @@ class LiveNamespace(Namespace):
         return {"ok": True}
 
 
-def _publish_presence(roadmap_id: int) -> list[dict]:
-    roadmap = db.session.get(Roadmap, roadmap_id)
-    if roadmap is None:
-        return []
-    people = presence.people_in(roadmap_id, roadmap.group_id)
+def _publish_presence(roadmap_id: int, group_id: int | None = None) -> list[dict]:
+    if group_id is None:
+        roadmap = db.session.get(Roadmap, roadmap_id)
+        if roadmap is None:
+            return []
+        group_id = roadmap.group_id
+    people = presence.people_in(roadmap_id, group_id)
     publisher.presence_changed(roadmap_id, people)
     return people

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from roadmap.domain import permissions
+from roadmap.domain.permissions import MapAccess
 from roadmap.domain.errors import EditRejected
 from roadmap.domain.merging import merge_text
 from roadmap.domain.operations import (
@@ -18,8 +19,9 @@ from roadmap.domain.operations import (
 )
 from roadmap.domain.ordering import key_after
 from roadmap.extensions import db
-from roadmap.models import Change, Membership, Person, Roadmap, Stakeholder, Step, StepStakeholder
+from roadmap.models import Change, Membership, Roadmap, Stakeholder, Step, StepStakeholder
 from roadmap.realtime import publisher
+from roadmap.services import access
 from roadmap.services.snapshots import (
     change_data, set_step_value, stakeholder_data, step_data, step_value,
 )
@@ -48,57 +50,60 @@ class Applied:
         return self.change["revision"]
 
 
-def apply(payload, actor: Person) -> Applied:
+def apply(payload, actor) -> Applied:
     """Validate, authorise and apply one operation; log it, commit, then broadcast.
 
-    Sending an op id that was already applied returns the first result and
-    changes nothing. Raises EditRejected for anything the user can get wrong.
+    `actor` is a Person or a permissions.Actor. Sending an op id that was
+    already applied returns the first result and changes nothing. Raises
+    EditRejected for anything the user can get wrong.
     """
     op = parse_op(payload)
-    roadmap = db.session.get(Roadmap, op.roadmap_id)
-    if roadmap is None:
+    target = access.map_access(op.roadmap_id, actor.id)
+    if target is None:
         raise EditRejected("not_found")
-    if not permissions.may_edit_group_map(actor, roadmap.group):
+    if not permissions.may_edit(actor, target):
         raise EditRejected("forbidden")
-    earlier = _logged_change(op)
-    if earlier is not None:
-        return Applied(change_data(earlier), duplicate=True)
-
-    author_name = actor.display_name
     try:
-        wire = _apply_in_transaction(op, roadmap, actor.id, author_name)
+        wire = _apply_in_transaction(op, target, actor)
     except _AlreadyApplied as resend:
         return Applied(change_data(resend.change), duplicate=True)
     publisher.edit_applied(wire)
     return Applied(wire)
 
 
-def _apply_in_transaction(op: Operation, roadmap: Roadmap, author_id: int, author_name: str) -> dict:
+def _apply_in_transaction(op: Operation, target: MapAccess, actor) -> dict:
     with writing():
         # Taking the next revision first locks the map (row lock in PostgreSQL,
         # the database write lock in SQLite) before anything is read.
+        now = utcnow()
         revision = db.session.execute(
             update(Roadmap)
             .where(Roadmap.id == op.roadmap_id)
-            .values(revision=Roadmap.revision + 1, updated_at=utcnow())
+            .values(revision=Roadmap.revision + 1, updated_at=now)
             .returning(Roadmap.revision)
         ).scalar_one()
-        earlier = _logged_change(op)
-        if earlier is not None:
-            raise _AlreadyApplied(earlier)
-        db.session.refresh(roadmap)
-        applied_op, before = _HANDLERS[op.type](roadmap, op)
-        change = Change(
-            roadmap_id=roadmap.id, revision=revision, op_id=op.op_id,
-            author_id=author_id, op=applied_op, before=before,
-        )
-        db.session.add(change)
-        db.session.flush()
-        return change_data(change, author_name=author_name)
+        if db.session.scalar(_LOGGED_OP_ID, {"roadmap_id": op.roadmap_id, "op_id": op.op_id}) is not None:
+            raise _AlreadyApplied(_logged_change(op))
+        applied_op, before = _HANDLERS[op.type](target, op)
+        db.session.execute(insert(Change).values(
+            roadmap_id=op.roadmap_id, revision=revision, op_id=op.op_id, author_id=actor.id,
+            created_at=now, op=applied_op, before=before,
+        ))
+    return {
+        "roadmap_id": op.roadmap_id, "revision": revision, "op_id": op.op_id,
+        "author": {"id": actor.id, "name": actor.display_name},
+        "op": applied_op, "at": now.isoformat() + "Z",
+    }
+
+
+_LOGGED_OP_ID = (
+    select(Change.id)
+    .where(Change.roadmap_id == bindparam("roadmap_id"), Change.op_id == bindparam("op_id"))
+)
 
 
 class _AlreadyApplied(Exception):
-    """The same op id was applied by a concurrent request while this one waited."""
+    """The op id is in the log already: a resend, answered with the first result."""
 
     def __init__(self, change: Change):
         self.change = change
@@ -121,7 +126,8 @@ def _resolve_text(spec, current: str, op: Operation) -> str:
 
 # --- map -------------------------------------------------------------------
 
-def _set_map_field(roadmap: Roadmap, op: Operation):
+def _set_map_field(target: MapAccess, op: Operation):
+    roadmap = db.session.get(Roadmap, target.roadmap_id)
     current = getattr(roadmap, op.field)
     value = _resolve_text(MAP_FIELDS[op.field], current, op)
     setattr(roadmap, op.field, value)
@@ -130,24 +136,24 @@ def _set_map_field(roadmap: Roadmap, op: Operation):
 
 # --- steps -----------------------------------------------------------------
 
-def _live_step(roadmap: Roadmap, step_id: str) -> Step:
+def _live_step(target: MapAccess, step_id: str) -> Step:
     step = db.session.get(Step, step_id)
-    if step is None or step.roadmap_id != roadmap.id:
+    if step is None or step.roadmap_id != target.roadmap_id:
         raise EditRejected("step_not_found")
     if step.deleted_at is not None:
         raise EditRejected("step_deleted")
     return step
 
 
-def _ordered_positions(roadmap: Roadmap, excluding_step_id: str | None = None) -> list[tuple[str, str]]:
+def _ordered_positions(target: MapAccess, excluding_step_id: str | None = None) -> list[tuple[str, str]]:
     rows = db.session.execute(
-        select(Step.position, Step.id).where(Step.roadmap_id == roadmap.id, Step.deleted_at.is_(None))
+        select(Step.position, Step.id).where(Step.roadmap_id == target.roadmap_id, Step.deleted_at.is_(None))
     ).all()
     return sorted((position, step_id) for position, step_id in rows if step_id != excluding_step_id)
 
 
-def _position_for(roadmap: Roadmap, op: Operation, moving_step_id: str | None = None) -> str:
-    ordered = _ordered_positions(roadmap, excluding_step_id=moving_step_id)
+def _position_for(target: MapAccess, op: Operation, moving_step_id: str | None = None) -> str:
+    ordered = _ordered_positions(target, excluding_step_id=moving_step_id)
     keys = [position for position, _ in ordered]
     if op.at_end:
         return key_after(keys, keys[-1] if keys else None)
@@ -159,67 +165,67 @@ def _position_for(roadmap: Roadmap, op: Operation, moving_step_id: str | None = 
     raise EditRejected("step_not_found")
 
 
-def _check_owner(roadmap: Roadmap, owner: dict | None) -> None:
+def _check_owner(target: MapAccess, owner: dict | None) -> None:
     if not owner:
         return
     if "member" in owner:
         is_member = db.session.scalar(
             select(Membership.id).where(
-                Membership.group_id == roadmap.group_id, Membership.person_id == owner["member"]
+                Membership.group_id == target.group_id, Membership.person_id == owner["member"]
             )
         )
         if is_member is None:
             raise EditRejected("member_not_found")
     if "stakeholder" in owner:
-        _live_stakeholder(roadmap, owner["stakeholder"])
+        _live_stakeholder(target, owner["stakeholder"])
 
 
-def _add_step(roadmap: Roadmap, op: Operation):
+def _add_step(target: MapAccess, op: Operation):
     if db.session.get(Step, op.step_id) is not None:
         raise EditRejected("id_taken")
     fields = {**STEP_DEFAULTS, **op.fields}
-    _check_owner(roadmap, fields["owner"])
-    step = Step(id=op.step_id, roadmap_id=roadmap.id, position=_position_for(roadmap, op))
+    _check_owner(target, fields["owner"])
+    step = Step(id=op.step_id, roadmap_id=target.roadmap_id, position=_position_for(target, op))
     for name, value in fields.items():
         set_step_value(step, name, value)
     db.session.add(step)
     return {"type": op.type, "step_id": step.id, "position": step.position, "fields": fields}, {}
 
 
-def _set_step_field(roadmap: Roadmap, op: Operation):
-    step = _live_step(roadmap, op.step_id)
+def _set_step_field(target: MapAccess, op: Operation):
+    step = _live_step(target, op.step_id)
     current = step_value(step, op.field)
     if op.field == "owner":
-        _check_owner(roadmap, op.value)
+        _check_owner(target, op.value)
     value = _resolve_text(STEP_FIELDS[op.field], current, op)
     set_step_value(step, op.field, value)
     applied = {"type": op.type, "step_id": step.id, "field": op.field, "value": value}
     return applied, {"value": current, "step_title": step.title}
 
 
-def _move_step(roadmap: Roadmap, op: Operation):
-    step = _live_step(roadmap, op.step_id)
+def _move_step(target: MapAccess, op: Operation):
+    step = _live_step(target, op.step_id)
     if op.after_id == step.id:
         raise EditRejected("invalid_op", "a step cannot follow itself")
     old_position = step.position
-    step.position = _position_for(roadmap, op, moving_step_id=step.id)
+    step.position = _position_for(target, op, moving_step_id=step.id)
     applied = {"type": op.type, "step_id": step.id, "position": step.position}
     return applied, {"position": old_position, "step_title": step.title}
 
 
-def _delete_step(roadmap: Roadmap, op: Operation):
-    step = _live_step(roadmap, op.step_id)
+def _delete_step(target: MapAccess, op: Operation):
+    step = _live_step(target, op.step_id)
     step.deleted_at = utcnow()
     return {"type": op.type, "step_id": step.id}, {"step_title": step.title}
 
 
-def _restore_step(roadmap: Roadmap, op: Operation):
+def _restore_step(target: MapAccess, op: Operation):
     step = db.session.get(Step, op.step_id)
-    if step is None or step.roadmap_id != roadmap.id:
+    if step is None or step.roadmap_id != target.roadmap_id:
         raise EditRejected("step_not_found")
     if step.deleted_at is None:
         raise EditRejected("not_deleted")
-    taken = [position for position, _ in _ordered_positions(roadmap)]
+    taken = [position for position, _ in _ordered_positions(target)]
     if step.position in taken:  # a step added meanwhile took the old key
         step.position = key_after(taken, step.position)
     step.deleted_at = None
@@ -234,18 +240,18 @@ def _restore_step(roadmap: Roadmap, op: Operation):
     return applied, {"step_title": step.title}
 
 
-def _link_stakeholder(roadmap: Roadmap, op: Operation):
-    step = _live_step(roadmap, op.step_id)
-    stakeholder = _live_stakeholder(roadmap, op.stakeholder_id)
+def _link_stakeholder(target: MapAccess, op: Operation):
+    step = _live_step(target, op.step_id)
+    stakeholder = _live_stakeholder(target, op.stakeholder_id)
     if db.session.get(StepStakeholder, (step.id, stakeholder.id)) is None:
         db.session.add(StepStakeholder(step_id=step.id, stakeholder_id=stakeholder.id))
     applied = {"type": op.type, "step_id": step.id, "stakeholder_id": stakeholder.id}
     return applied, {"step_title": step.title, "stakeholder_name": stakeholder.name}
 
 
-def _unlink_stakeholder(roadmap: Roadmap, op: Operation):
-    step = _live_step(roadmap, op.step_id)
-    stakeholder = _live_stakeholder(roadmap, op.stakeholder_id)
+def _unlink_stakeholder(target: MapAccess, op: Operation):
+    step = _live_step(target, op.step_id)
+    stakeholder = _live_stakeholder(target, op.stakeholder_id)
     link = db.session.get(StepStakeholder, (step.id, stakeholder.id))
     if link is not None:
         db.session.delete(link)
@@ -255,18 +261,18 @@ def _unlink_stakeholder(roadmap: Roadmap, op: Operation):
 
 # --- stakeholders ----------------------------------------------------------
 
-def _live_stakeholder(roadmap: Roadmap, stakeholder_id: str) -> Stakeholder:
+def _live_stakeholder(target: MapAccess, stakeholder_id: str) -> Stakeholder:
     stakeholder = db.session.get(Stakeholder, stakeholder_id)
-    if stakeholder is None or stakeholder.roadmap_id != roadmap.id or stakeholder.deleted_at is not None:
+    if stakeholder is None or stakeholder.roadmap_id != target.roadmap_id or stakeholder.deleted_at is not None:
         raise EditRejected("stakeholder_not_found")
     return stakeholder
 
 
-def _add_stakeholder(roadmap: Roadmap, op: Operation):
+def _add_stakeholder(target: MapAccess, op: Operation):
     if db.session.get(Stakeholder, op.stakeholder_id) is not None:
         raise EditRejected("id_taken")
     fields = {**STAKEHOLDER_DEFAULTS, **op.fields}
-    stakeholder = Stakeholder(id=op.stakeholder_id, roadmap_id=roadmap.id, created_at=utcnow(), **fields)
+    stakeholder = Stakeholder(id=op.stakeholder_id, roadmap_id=target.roadmap_id, created_at=utcnow(), **fields)
     db.session.add(stakeholder)
     applied = {
         "type": op.type, "stakeholder_id": stakeholder.id, "fields": fields,
@@ -275,8 +281,8 @@ def _add_stakeholder(roadmap: Roadmap, op: Operation):
     return applied, {}
 
 
-def _set_stakeholder_field(roadmap: Roadmap, op: Operation):
-    stakeholder = _live_stakeholder(roadmap, op.stakeholder_id)
+def _set_stakeholder_field(target: MapAccess, op: Operation):
+    stakeholder = _live_stakeholder(target, op.stakeholder_id)
     current = getattr(stakeholder, op.field)
     value = _resolve_text(STAKEHOLDER_FIELDS[op.field], current, op)
     setattr(stakeholder, op.field, value)
@@ -284,15 +290,15 @@ def _set_stakeholder_field(roadmap: Roadmap, op: Operation):
     return applied, {"value": current, "stakeholder_name": stakeholder.name}
 
 
-def _delete_stakeholder(roadmap: Roadmap, op: Operation):
-    stakeholder = _live_stakeholder(roadmap, op.stakeholder_id)
+def _delete_stakeholder(target: MapAccess, op: Operation):
+    stakeholder = _live_stakeholder(target, op.stakeholder_id)
     stakeholder.deleted_at = utcnow()
     return {"type": op.type, "stakeholder_id": stakeholder.id}, {"stakeholder_name": stakeholder.name}
 
 
-def _restore_stakeholder(roadmap: Roadmap, op: Operation):
+def _restore_stakeholder(target: MapAccess, op: Operation):
     stakeholder = db.session.get(Stakeholder, op.stakeholder_id)
-    if stakeholder is None or stakeholder.roadmap_id != roadmap.id:
+    if stakeholder is None or stakeholder.roadmap_id != target.roadmap_id:
         raise EditRejected("stakeholder_not_found")
     if stakeholder.deleted_at is None:
         raise EditRejected("not_deleted")

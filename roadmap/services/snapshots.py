@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from roadmap.extensions import db
-from roadmap.models import Change, Membership, Roadmap, Stakeholder, Step, StepStakeholder
+from roadmap.models import Change, Membership, Person, Roadmap, Stakeholder, Step, StepStakeholder
 from roadmap.domain.operations import MAP_FIELDS, STAKEHOLDER_FIELDS, STEP_FIELDS
 
 
@@ -118,11 +118,19 @@ def catch_up(roadmap: Roadmap, since_revision: int | None) -> dict:
         or roadmap.revision - since_revision > too_far
     ):
         return {"revision": roadmap.revision, "snapshot": snapshot(roadmap)}
-    changes = db.session.scalars(
-        select(Change)
+    rows = db.session.execute(
+        select(Change.revision, Change.op_id, Change.author_id, Person.display_name, Change.op, Change.created_at)
+        .outerjoin(Person, Person.id == Change.author_id)
         .where(Change.roadmap_id == roadmap.id, Change.revision > since_revision)
-        .options(selectinload(Change.author))
         .order_by(Change.revision)
     ).all()
-    revision = changes[-1].revision if changes else since_revision
-    return {"revision": revision, "changes": [change_data(change) for change in changes]}
+    changes = [
+        {
+            "roadmap_id": roadmap.id, "revision": revision, "op_id": op_id,
+            "author": {"id": author_id, "name": author_name or ""},
+            "op": op, "at": created_at.isoformat() + "Z",
+        }
+        for revision, op_id, author_id, author_name, op, created_at in rows
+    ]
+    revision = changes[-1]["revision"] if changes else since_revision
+    return {"revision": revision, "changes": changes}

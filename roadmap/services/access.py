@@ -1,0 +1,25 @@
+"""Gathering the facts for an access decision in one query."""
+from __future__ import annotations
+
+from sqlalchemy import and_, select
+
+from roadmap.domain.permissions import MapAccess
+from roadmap.extensions import db
+from roadmap.models import Group, Membership, Roadmap, Training
+
+
+def map_access(roadmap_id: int, person_id: int) -> MapAccess | None:
+    """None when the road map does not exist."""
+    row = db.session.execute(
+        select(Roadmap.id, Roadmap.group_id, Group.archived, Training.moderator_id, Membership.id)
+        .join(Group, Group.id == Roadmap.group_id)
+        .join(Training, Training.id == Group.training_id)
+        .outerjoin(Membership, and_(Membership.group_id == Group.id, Membership.person_id == person_id))
+        .where(Roadmap.id == roadmap_id)
+    ).first()
+    if row is None:
+        return None
+    return MapAccess(
+        roadmap_id=row[0], group_id=row[1], group_archived=bool(row[2]),
+        training_moderator_id=row[3], is_member=row[4] is not None,
+    )
