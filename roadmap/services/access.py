@@ -1,21 +1,27 @@
 """Gathering the facts for an access decision in one query."""
 from __future__ import annotations
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 
 from roadmap.domain.permissions import MapAccess
 from roadmap.extensions import db
 from roadmap.models import Group, Membership, Roadmap, Training
 
 
+# Built once: this runs for every edit, and building a statement costs more than running it.
+_MAP_ACCESS = (
+    select(Roadmap.id, Roadmap.group_id, Group.archived, Training.moderator_id, Membership.id)
+    .join(Group, Group.id == Roadmap.group_id)
+    .join(Training, Training.id == Group.training_id)
+    .outerjoin(Membership, and_(Membership.group_id == Group.id, Membership.person_id == bindparam("person_id")))
+    .where(Roadmap.id == bindparam("roadmap_id"))
+)
+
+
 def map_access(roadmap_id: int, person_id: int) -> MapAccess | None:
     """None when the road map does not exist."""
-    row = db.session.execute(
-        select(Roadmap.id, Roadmap.group_id, Group.archived, Training.moderator_id, Membership.id)
-        .join(Group, Group.id == Roadmap.group_id)
-        .join(Training, Training.id == Group.training_id)
-        .outerjoin(Membership, and_(Membership.group_id == Group.id, Membership.person_id == person_id))
-        .where(Roadmap.id == roadmap_id)
+    row = db.session.connection().execute(
+        _MAP_ACCESS, {"roadmap_id": roadmap_id, "person_id": person_id}
     ).first()
     if row is None:
         return None

@@ -58,37 +58,35 @@ def apply(payload, actor) -> Applied:
     EditRejected for anything the user can get wrong.
     """
     op = parse_op(payload)
-    target = access.map_access(op.roadmap_id, actor.id)
-    if target is None:
-        raise EditRejected("not_found")
-    if not permissions.may_edit(actor, target):
-        raise EditRejected("forbidden")
     try:
-        wire = _apply_in_transaction(op, target, actor)
+        wire = _apply_in_transaction(op, actor)
     except _AlreadyApplied as resend:
         return Applied(change_data(resend.change), duplicate=True)
     publisher.edit_applied(wire)
     return Applied(wire)
 
 
-def _apply_in_transaction(op: Operation, target: MapAccess, actor) -> dict:
+def _apply_in_transaction(op: Operation, actor) -> dict:
     with writing():
         # Taking the next revision first locks the map (row lock in PostgreSQL,
-        # the database write lock in SQLite) before anything is read.
+        # the database write lock in SQLite) before anything is read; a refused
+        # edit rolls it back.
         now = utcnow()
-        revision = db.session.execute(
-            update(Roadmap)
-            .where(Roadmap.id == op.roadmap_id)
-            .values(revision=Roadmap.revision + 1, updated_at=now)
-            .returning(Roadmap.revision)
-        ).scalar_one()
-        if db.session.scalar(_LOGGED_OP_ID, {"roadmap_id": op.roadmap_id, "op_id": op.op_id}) is not None:
+        connection = db.session.connection()
+        revision = connection.execute(_NEXT_REVISION, {"roadmap_id": op.roadmap_id, "now": now}).scalar()
+        target = access.map_access(op.roadmap_id, actor.id) if revision is not None else None
+        if target is None:
+            raise EditRejected("not_found")
+        if not permissions.may_edit(actor, target):
+            raise EditRejected("forbidden")
+        if connection.execute(_LOGGED_OP_ID, {"roadmap_id": op.roadmap_id, "op_id": op.op_id}).first():
             raise _AlreadyApplied(_logged_change(op))
         applied_op, before = _HANDLERS[op.type](target, op)
-        db.session.execute(insert(Change).values(
-            roadmap_id=op.roadmap_id, revision=revision, op_id=op.op_id, author_id=actor.id,
-            created_at=now, op=applied_op, before=before,
-        ))
+        db.session.flush()
+        connection.execute(_LOG_CHANGE, {
+            "roadmap_id": op.roadmap_id, "revision": revision, "op_id": op.op_id, "author_id": actor.id,
+            "created_at": now, "op": applied_op, "before": before,
+        })
     return {
         "roadmap_id": op.roadmap_id, "revision": revision, "op_id": op.op_id,
         "author": {"id": actor.id, "name": actor.display_name},
@@ -96,10 +94,18 @@ def _apply_in_transaction(op: Operation, target: MapAccess, actor) -> dict:
     }
 
 
-_LOGGED_OP_ID = (
-    select(Change.id)
-    .where(Change.roadmap_id == bindparam("roadmap_id"), Change.op_id == bindparam("op_id"))
+# Core statements built once: building them per edit cost more than running them.
+_roadmaps, _changes = Roadmap.__table__, Change.__table__
+_NEXT_REVISION = (
+    update(_roadmaps)
+    .where(_roadmaps.c.id == bindparam("roadmap_id"))
+    .values(revision=_roadmaps.c.revision + 1, updated_at=bindparam("now"))
+    .returning(_roadmaps.c.revision)
 )
+_LOGGED_OP_ID = select(_changes.c.id).where(
+    _changes.c.roadmap_id == bindparam("roadmap_id"), _changes.c.op_id == bindparam("op_id")
+)
+_LOG_CHANGE = insert(_changes)
 
 
 class _AlreadyApplied(Exception):
