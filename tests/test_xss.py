@@ -1,0 +1,992 @@
+"""Script payloads in every text people type, shown in a real browser on every page that renders them.
+
+Each payload would, if it ever ran, set `window.__xss` or open a dialog (alert,
+confirm, prompt). The CSP blocks inline script, so a payload that reached the
+DOM through an HTML sink would still be stopped by it; to catch such a sink the
+second participant and the moderator browse with the CSP switched off
+(Playwright's bypass_csp), where an injected handler would run. On top of that
+every page is searched for elements a payload could have created.
+
+Every page must show each text verbatim, as text, where it belongs.
+
+Packing. A scene (a training with a filled map, three browsers, fifteen pages)
+takes about 11 s; one per payload took six minutes. So each stored text holds
+several payloads joined by SEPARATOR, as many as its field's maximum length
+allows (the limits are read from the app: operations.py and the model columns),
+and a scene has as many instances of the short fields as it needs: trainings
+(title, city, venue), groups, the maps on the participant's start page, steps,
+stakeholders, participants (two in browsers; the others are in the map through a
+socket, editing a field, and their names are typed into other trainings' join
+forms on the way in), and moderator names (the moderator is renamed while in the
+map). `plan_scenes` deals the payloads out so that the scenes together hold every
+payload in every field at least once, then tops every value up to its field's
+length, so each scene shuffles a different selection of payloads together. A
+bare `javascript:` URL acts only at the start of a value: a value holding it
+starts with it. test_the_scenes_hold_every_payload_in_every_field checks the plan;
+each scene checks that every value it stored was shown, verbatim, on a page.
+Which payloads each page showed in each field is in the reports below.
+
+Environment:
+  ROADMAP_XSS_SCENES=n      pack into n scenes (default 3; 2 is about as fast,
+                            4 about a third slower: fewer scenes need more
+                            instances of the short fields each).
+  ROADMAP_XSS_EXHAUSTIVE=1  one scene per payload, every text holding that payload
+                            alone, in a scene with one instance of everything:
+                            the original run (about six minutes).
+
+Figures (payloads, fields, pages, checks, dialogs, markers) go to
+test-artifacts/<test>/report.json for each test and, summed over the scenes,
+to test-artifacts/test_xss-summary.json.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import uuid
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import date
+from urllib.parse import quote
+
+import pytest
+from conftest import ARTIFACTS
+
+from roadmap.domain.operations import MAP_FIELDS, MAX_OWNER_TEXT, STAKEHOLDER_FIELDS, STEP_FIELDS
+from roadmap.extensions import db
+from roadmap.models import Group, Person, Training
+from roadmap.services import accounts, editing, trainings
+from roadmap.services.transactions import writing
+from tests.livesync import SyncClient
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+
+WAIT_MS = 15_000
+PASSWORD = "correct horse battery"
+SEPARATOR = " ¦ "
+EXHAUSTIVE = os.environ.get("ROADMAP_XSS_EXHAUSTIVE", "") not in ("", "0")
+SCENE_COUNT = int(os.environ.get("ROADMAP_XSS_SCENES", "3"))
+
+# Each payload marks its own run: window.__xss = n, or a dialog whose message is n.
+# HTML payloads carry data-xss, so an element they create is found even when nothing runs.
+PAYLOADS = [
+    pytest.param("<script>window.__xss=1</script>", id="script-tag"),
+    pytest.param("<ScRiPt>window.__xss=2</sCrIpT>", id="script-tag-mixed-case"),
+    pytest.param('<img src=x onerror="window.__xss=3" data-xss>', id="img-onerror"),
+    pytest.param("<svg onload=alert(4) data-xss>", id="svg-onload"),
+    pytest.param("<svg><animate onbegin=alert(5) attributeName=x dur=1s data-xss></svg>", id="svg-animate-onbegin"),
+    pytest.param("javascript:window.__xss=6//", id="javascript-url"),
+    pytest.param('<a href="javascript:alert(7)" data-xss>open</a>', id="javascript-link"),
+    pytest.param('"><script>window.__xss=8</script><img src=x onerror=alert(8) data-xss>', id="attribute-breaker-double-quote"),
+    pytest.param("'><img src=x onerror=confirm(9) data-xss>", id="attribute-breaker-single-quote"),
+    pytest.param("</script><script>window.__xss=10</script>", id="json-data-block-escape"),
+    pytest.param("</textarea><img src=x onerror=prompt(11) data-xss>", id="textarea-escape"),
+    pytest.param("--><svg onload=alert(12) data-xss><!--", id="html-comment-escape"),
+    pytest.param("{{7*7}}${7*7}<%= 7*7 %>{{constructor.constructor('alert(13)')()}}", id="template-expressions"),
+    pytest.param('<iframe srcdoc="<script>parent.__xss=14</script>" data-xss></iframe>', id="iframe-srcdoc"),
+    pytest.param('<iframe src="javascript:parent.__xss=15" data-xss></iframe>', id="iframe-javascript-src"),
+    pytest.param('<div style="width:expression(alert(16))" data-xss>x</div>', id="style-expression"),
+    pytest.param("<p style=\"background:url('javascript:alert(17)')\" data-xss>x</p>", id="style-javascript-url"),
+    pytest.param('<style>@import "javascript:alert(18)";</style>', id="style-import"),
+    pytest.param(r"\u003cimg src=x onerror=alert(19) data-xss\u003e", id="unicode-escaped"),
+    pytest.param("&lt;img src=x onerror=alert(20)&gt;&#60;script&#62;alert(20)&#60;/script&#62;", id="html-entities"),
+    pytest.param("%3Cscript%3Ewindow.__xss=21%3C%2Fscript%3E", id="percent-encoded"),
+    pytest.param("\uff1cscript\uff1ewindow.__xss=22\uff1c/script\uff1e", id="fullwidth-brackets"),
+    pytest.param("';window.__xss=23;//\";window.__xss=23;//`;alert(23)//", id="js-string-breakers"),
+    pytest.param("<details open ontoggle=alert(24) data-xss>", id="details-ontoggle"),
+    pytest.param("<input autofocus onfocus=alert(25) data-xss>", id="autofocus-onfocus"),
+    pytest.param('<noscript><p title="</noscript><img src=x onerror=alert(26)>">', id="noscript-mutation"),
+    pytest.param('<object data="javascript:alert(27)" data-xss></object>', id="object-data"),
+    pytest.param('<base href="javascript:alert(28)//">', id="base-href"),
+    pytest.param('<a href="data:text/html,<script>alert(29)</script>" data-xss>x</a>', id="data-url-link"),
+]
+PAYLOAD_TEXTS = [param.values[0] for param in PAYLOADS]
+PAYLOAD_IDS = [param.id for param in PAYLOADS]
+PAYLOAD_INDEX = {text: index for index, text in enumerate(PAYLOAD_TEXTS)}
+# Payloads that only act at the very start of a value (an href or src built from it).
+LEADING = {PAYLOAD_IDS.index("javascript-url")}
+
+
+def _column_length(model, name: str) -> int:
+    return model.__table__.c[name].type.length
+
+
+# Every text a person types that is stored and shown, with its maximum length.
+FIELDS = {
+    "moderator display name": _column_length(Person, "display_name"),
+    "participant display name": _column_length(Person, "display_name"),
+    "training title": _column_length(Training, "title"),
+    "training city": _column_length(Training, "city"),
+    "training venue": _column_length(Training, "venue"),
+    "group name": _column_length(Group, "name"),
+    "map title": MAP_FIELDS["title"].max_length,
+    "map problem": MAP_FIELDS["problem"].max_length,
+    "map goal": MAP_FIELDS["goal"].max_length,
+    "map territory": MAP_FIELDS["territory"].max_length,
+    "map expected results": MAP_FIELDS["expected_results"].max_length,
+    "step title": STEP_FIELDS["title"].max_length,
+    "step description": STEP_FIELDS["description"].max_length,
+    "step resources": STEP_FIELDS["resources"].max_length,
+    "step success measure": STEP_FIELDS["success_measure"].max_length,
+    "step owner free text": MAX_OWNER_TEXT,
+    "stakeholder name": STAKEHOLDER_FIELDS["name"].max_length,
+    "stakeholder contact": STAKEHOLDER_FIELDS["contact"].max_length,
+}
+MAP_TEXT_FIELDS = {  # field -> the key in map.set and the id of its control
+    "map title": ("title", "map-title"),
+    "map problem": ("problem", "map-problem"),
+    "map goal": ("goal", "map-goal"),
+    "map territory": ("territory", "map-territory"),
+    "map expected results": ("expected_results", "map-expected-results"),
+}
+STEP_TEXT_FIELDS = {
+    "step title": "title",
+    "step description": "description",
+    "step resources": "resources",
+    "step success measure": "success_measure",
+}
+STAKEHOLDER_TEXT_FIELDS = {"stakeholder name": "name", "stakeholder contact": "contact"}
+
+
+# --- the plan: which payloads each field instance of each scene holds ---------------------------
+
+def packed_length(indices) -> int:
+    return sum(len(PAYLOAD_TEXTS[index]) for index in indices) + len(SEPARATOR) * (len(indices) - 1)
+
+
+def payloads_in(value: str) -> list[int]:
+    """The payloads a stored value was packed from."""
+    return [PAYLOAD_INDEX[piece] for piece in value.split(SEPARATOR)]
+
+
+def first_fit_decreasing(indices, capacity: int) -> list[list[int]]:
+    """As few values as possible that hold every payload once, each within `capacity`."""
+    values: list[list[int]] = []
+    for index in sorted(indices, key=lambda i: (-len(PAYLOAD_TEXTS[i]), i)):
+        for held in values:
+            if packed_length([*held, index]) <= capacity:
+                held.append(index)
+                break
+        else:
+            values.append([index])
+    return values
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How many of each thing a scene has; the same for every scene of a run."""
+
+    moderator_names: int  # the moderator's name, then each rename
+    participants: int  # two join in browsers; the others are present through a socket
+    trainings: int  # all the moderator's; participants join the first
+    maps: int  # maps with every text filled: the joined one, then the first group's of the next trainings
+    groups_in_first: int  # in the first training; every other training has two
+    steps: int
+    stakeholders: int
+
+    @classmethod
+    def for_need(cls, need: dict[str, int]) -> Shape:
+        """The smallest scene with at least need[f] instances of every field f."""
+        maps = max(need[name] for name in MAP_TEXT_FIELDS if name != "map title")
+        trainings_ = max(need["training title"], need["training city"], need["training venue"], need["map title"], maps)
+        return cls(
+            moderator_names=need["moderator display name"],
+            participants=max(2, need["participant display name"]),
+            trainings=trainings_,
+            maps=maps,
+            groups_in_first=max(2, need["group name"] - 2 * (trainings_ - 1)),
+            steps=max(need[name] for name in (*STEP_TEXT_FIELDS, "step owner free text")),
+            stakeholders=max(need[name] for name in STAKEHOLDER_TEXT_FIELDS),
+        )
+
+    def instances(self, name: str) -> int:
+        if name == "moderator display name":
+            return self.moderator_names
+        if name == "participant display name":
+            return self.participants
+        if name in ("training title", "training city", "training venue"):
+            return self.trainings
+        if name == "group name":
+            return self.groups_in_first + 2 * (self.trainings - 1)
+        if name == "map title":
+            return self.trainings  # the map of each training's first group, on the participant's start page
+        if name in MAP_TEXT_FIELDS:
+            return self.maps
+        if name.startswith("step "):
+            return self.steps
+        return self.stakeholders
+
+
+@dataclass(frozen=True)
+class ScenePlan:
+    id: str
+    shape: Shape
+    values: dict[str, list[str]]  # field -> the value of each instance
+
+    def payloads(self) -> set[int]:
+        return {index for values in self.values.values() for value in values for index in payloads_in(value)}
+
+
+def _arrange(held: list[int], seed: str) -> str:
+    order = sorted(held)
+    random.Random(seed).shuffle(order)
+    order.sort(key=lambda index: index not in LEADING)  # stable: only moves the leading ones first
+    return SEPARATOR.join(PAYLOAD_TEXTS[index] for index in order)
+
+
+def plan_scenes(exhaustive: bool = EXHAUSTIVE, scene_count: int = SCENE_COUNT) -> list[ScenePlan]:
+    """Deal the payloads out so that the scenes together hold every payload in every field.
+
+    For each field the payloads are first packed into as few values as its length
+    allows, and those values dealt round the scenes; then every value, and every
+    further instance a scene has, is topped up with more payloads while they fit,
+    starting at a different payload each time, and shuffled.
+    Exhaustive: one scene per payload, every value that payload alone.
+    """
+    everything = list(range(len(PAYLOADS)))
+    pools = [[index] for index in everything] if exhaustive else [everything] * scene_count
+    ids = PAYLOAD_IDS if exhaustive else [f"scene-{number + 1}-of-{scene_count}" for number in range(scene_count)]
+    required = {}
+    for name, capacity in FIELDS.items():
+        packed = [[index] for index in everything] if exhaustive else first_fit_decreasing(everything, capacity)
+        required[name] = [packed[number::len(pools)] for number in range(len(pools))]
+    shape = Shape.for_need({name: max(len(dealt) for dealt in required[name]) for name in FIELDS})
+    plans = []
+    for number, pool in enumerate(pools):
+        values = {}
+        for name, capacity in FIELDS.items():
+            slots = [list(held) for held in required[name][number]]
+            slots += [[] for _ in range(shape.instances(name) - len(slots))]
+            values[name] = []
+            for instance, held in enumerate(slots):
+                seed = f"{number}/{name}/{instance}"
+                start = random.Random(seed).randrange(len(pool))
+                for index in pool[start:] + pool[:start]:
+                    if index not in held and packed_length([*held, index]) <= capacity:
+                        held.append(index)
+                values[name].append(_arrange(held, seed))
+        plans.append(ScenePlan(ids[number], shape, values))
+    return plans
+
+
+PLANS = plan_scenes()
+
+
+def test_the_scenes_hold_every_payload_in_every_field():
+    """The plan alone, no browser: every (payload, field) pair is stored in some scene, every value fits."""
+    # Whole, unchanged by layout, and free of what the checks split shown texts at.
+    assert all(text == squeeze(text) and not set(text) & set("¦·«»") for text in PAYLOAD_TEXTS)
+    assert max(map(len, PAYLOAD_TEXTS)) <= min(FIELDS.values()), "every payload must fit every field whole"
+    held = defaultdict(set)
+    for plan in PLANS:
+        assert set(plan.values) == set(FIELDS)
+        for name, values in plan.values.items():
+            assert len(values) == plan.shape.instances(name)
+            for value in values:
+                assert len(value) <= FIELDS[name], f"{plan.id}: {name} holds {len(value)} characters"
+                indices = payloads_in(value)
+                assert len(indices) == len(set(indices))
+                assert not set(indices) & LEADING or indices[0] in LEADING
+                held[name].update(indices)
+    missing = {name: sorted(set(range(len(PAYLOADS))) - held[name]) for name in FIELDS}
+    assert not any(missing.values()), f"payloads stored in no scene: {missing}"
+
+
+# --- what the browser is searched for ------------------------------------------------------------
+
+# Anything a payload could have turned into: elements that run or load code,
+# inline event handlers, javascript: links, and whatever carries data-xss.
+INJECTED_ELEMENTS_JS = """() => {
+  const risky = 'script:not([src]):not(#editor-data), iframe, frame, object, embed, base, meta[http-equiv],'
+    + ' style, svg, math, details, video, audio, source, noscript, [data-xss],'
+    + ' a[href^="javascript:" i], a[href^="data:" i], [style*="expression" i], [style*="url(" i]';
+  const found = [];
+  for (const element of document.querySelectorAll('*')) {
+    const handler = [...element.attributes].some((attribute) => /^on/i.test(attribute.name));
+    if (handler || element.matches(risky)) found.push(element.outerHTML.slice(0, 160));
+  }
+  return found;
+}"""
+
+# Runs before any page script in every frame: records a marker even if the page navigates away.
+WATCH_SCRIPT = """(() => {
+  let marker;
+  Object.defineProperty(window, '__xss', {
+    configurable: false,
+    get() { return marker; },
+    set(value) { marker = value; console.error('XSS-MARKER ' + String(value)); },
+  });
+  document.addEventListener('securitypolicyviolation', (event) => {
+    console.warn('CSP-VIOLATION ' + event.violatedDirective + ' ' + event.blockedURI);
+  });
+})();"""
+
+EDITOR_TEXTS_JS = """() => {
+  const value = (root, selector) => root?.querySelector(selector)?.value ?? null;
+  const options = (group) => (group ? [...group.querySelectorAll('option')].map((option) => option.text) : []);
+  return {
+    map: {
+      'map title': value(document, '#map-title'),
+      'map problem': value(document, '#map-problem'),
+      'map goal': value(document, '#map-goal'),
+      'map territory': value(document, '#map-territory'),
+      'map expected results': value(document, '#map-expected-results'),
+    },
+    steps: [...document.querySelectorAll('.step')].map((step) => {
+      const groups = step.querySelectorAll('.owner-select optgroup');
+      return {
+        id: step.dataset.stepId,
+        'step title': value(step, '[data-field=title]'),
+        'step description': value(step, '[data-field=description]'),
+        'step resources': value(step, '[data-field=resources]'),
+        'step success measure': value(step, '[data-field=success_measure]'),
+        'step owner free text': value(step, '.owner-text'),
+        chips: [...step.querySelectorAll('.chip')].map((chip) => chip.textContent),
+        members: options(groups[0]),
+        stakeholders: options(groups[1]),
+      };
+    }),
+    stakeholders: [...document.querySelectorAll('.stakeholder')].map((item) => ({
+      id: item.dataset.stakeholderId,
+      'stakeholder name': value(item, '[data-field=name]'),
+      'stakeholder contact': value(item, '[data-field=contact]'),
+    })),
+    group: document.querySelector('.group-name')?.textContent ?? null,
+    training: document.querySelector('.training-name')?.textContent ?? null,
+    title: document.title,
+  };
+}"""
+
+
+def squeeze(text: str | None) -> str:
+    """Text as a browser lays it out: runs of whitespace from the template become one space."""
+    return " ".join((text or "").split())
+
+
+def view_of(where: str) -> str:
+    """The page a check was made on: 'participant-1-pick-group-page@cycle-2' is a pick-group page."""
+    return where.split("@")[0]
+
+
+@dataclass
+class Watch:
+    """Everything one browser saw that a payload could have caused."""
+
+    who: str
+    dialogs: list = field(default_factory=list)
+    markers: list = field(default_factory=list)
+    csp_violations: list = field(default_factory=list)
+    page_errors: list = field(default_factory=list)
+
+    def on_dialog(self, dialog) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def on_console(self, message) -> None:
+        text = message.text
+        if text.startswith("XSS-MARKER"):
+            self.markers.append(text)
+        elif text.startswith("CSP-VIOLATION") or "Content Security Policy" in text:
+            self.csp_violations.append(text)
+
+
+@dataclass
+class Visit:
+    """The browsers of one test and the checks they made."""
+
+    artifacts: object
+    watches: list = field(default_factory=list)
+    checks: Counter = field(default_factory=Counter)  # (page, what) -> times it was checked
+    seen: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(set)))  # field -> view -> payloads
+    values_shown: dict = field(default_factory=lambda: defaultdict(set))  # field -> values shown
+    pages: list = field(default_factory=list)
+    shots: int = 0
+
+    def open(self, chromium, who: str, *, bypass_csp: bool):
+        watch = Watch(who)
+        self.watches.append(watch)
+        context = chromium.new_context(viewport={"width": 1100, "height": 900}, locale="ru-RU", bypass_csp=bypass_csp)
+        context.add_init_script(WATCH_SCRIPT)
+        page = context.new_page()
+        page.on("dialog", watch.on_dialog)
+        page.on("console", watch.on_console)
+        page.on("pageerror", lambda error: watch.page_errors.append(str(error)))
+        return context, page
+
+    def shows(self, where: str, what: str, actual, expected, held=()) -> None:
+        """The page shows `expected` as this text; `held` names the (field, stored value) pairs it is made of."""
+        assert actual == expected, f"{where}: {what} shows {actual!r}, expected {expected!r}"
+        self.checks[(where, what)] += 1
+        for name, value in held:
+            self.values_shown[name].add(value)
+            self.seen[name][view_of(where)].update(payloads_in(value))
+
+    def inert(self, page, where: str, shot: str = "page") -> None:
+        """Nothing ran and nothing was injected on this page; keep a screenshot of it.
+
+        shot: "page" the whole page, "window" what is in the window, "none" no screenshot. An
+        editor holding the packed texts is several screens long and takes a second to capture,
+        so only the first editor of a scene is shot whole."""
+        if shot != "none":
+            self.shots += 1
+            page.screenshot(path=str(self.artifacts / f"{self.shots:02d}-{where}.jpeg"), type="jpeg", quality=80,
+                            full_page=shot == "page")
+        assert page.evaluate("window.__xss") is None, f"{where}: the marker was set"
+        assert page.evaluate(INJECTED_ELEMENTS_JS) == [], f"{where}: elements were injected"
+        for watch in self.watches:
+            assert watch.dialogs == [], f"{where}: {watch.who} saw dialogs {watch.dialogs}"
+            assert watch.markers == [], f"{where}: {watch.who} saw markers {watch.markers}"
+            assert watch.page_errors == [], f"{where}: {watch.who} saw page errors {watch.page_errors}"
+        self.pages.append(where)
+
+    def report(self, **figures) -> dict:
+        summary = {
+            **figures,
+            "pages": len({view_of(where) for where in self.pages}),
+            "page_visits_checked": len(self.pages),
+            "pages_checked": self.pages,
+            "checks": sum(self.checks.values()),
+            "texts_checked_by_page": sorted(f"{where}: {what}" for where, what in self.checks),
+            "dialogs": sum(len(watch.dialogs) for watch in self.watches),
+            "markers": sum(len(watch.markers) for watch in self.watches),
+            "csp_violations": {watch.who: watch.csp_violations for watch in self.watches},
+        }
+        if self.seen:
+            summary["payloads_shown_by_field_and_page"] = {
+                name: {view: sorted(PAYLOAD_IDS[index] for index in indices) for view, indices in sorted(views.items())}
+                for name, views in sorted(self.seen.items())
+            }
+        (self.artifacts / "report.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2))
+        return summary
+
+
+# --- the scene ---------------------------------------------------------------------------------
+
+@dataclass
+class Scene:
+    """Trainings, groups and a filled map, every text a packed value of the plan."""
+
+    plan: ScenePlan
+    moderator: Person
+    trainings: list  # Training, the first is the one joined
+    groups: list  # per training, its groups; groups[0][0] is the group joined
+    step_ids: list
+    stakeholder_ids: list
+    members: list = field(default_factory=list)  # (Person, name) present through a socket
+
+    def value(self, name: str, instance: int = 0) -> str:
+        return self.plan.values[name][instance]
+
+    @property
+    def group(self):
+        return self.groups[0][0]
+
+    @property
+    def roadmap_id(self) -> int:
+        return self.group.roadmap.id
+
+    @property
+    def group_names(self) -> list[list[str]]:
+        names = iter(self.plan.values["group name"])
+        return [[next(names) for _ in groups] for groups in self.groups]
+
+    @property
+    def participant_names(self) -> list[str]:
+        """Participant 1, participant 2, then those present through a socket."""
+        return self.plan.values["participant display name"]
+
+    def step_text(self, step_id: str, name: str) -> str:
+        return self.value(name, self.step_ids.index(step_id))
+
+    def stakeholder_text(self, stakeholder_id: str, name: str) -> str:
+        return self.value(name, self.stakeholder_ids.index(stakeholder_id))
+
+    def training_texts(self, number: int) -> tuple[str, str, str]:
+        return tuple(self.value(name, number) for name in ("training title", "training city", "training venue"))
+
+    def name_cycles(self) -> list[tuple[int, str | None]]:
+        """(training, name) pairs whose pick-group form the participants send, without a group, before
+        joining: every other training's page is seen, and every socket participant's name typed."""
+        others = list(range(1, len(self.trainings))) or [0]
+        names = self.participant_names[2:]
+        count = max(len(names), len(self.trainings) - 1)
+        return [(others[k % len(others)], names[k % len(names)] if names else None) for k in range(count)]
+
+    def member_focus(self) -> list[tuple[dict, str]]:
+        """Controls the socket participants edit: (focus sent, selector of the control the tag follows)."""
+        targets = [({"field": key}, f"#{control}") for key, control in MAP_TEXT_FIELDS.values()]
+        for stakeholder_id in self.stakeholder_ids:
+            for key in STAKEHOLDER_TEXT_FIELDS.values():
+                targets.append(({"field": key, "stakeholder_id": stakeholder_id},
+                                f'.stakeholder[data-stakeholder-id="{stakeholder_id}"] [data-field={key}]'))
+        for step_id in self.step_ids[1:]:  # the first step is the browsers'
+            for key in STEP_TEXT_FIELDS.values():
+                targets.append(({"field": key, "step_id": step_id},
+                                f'.step[data-step-id="{step_id}"] [data-field={key}]'))
+        assert len(targets) >= len(self.members), "one control per socket participant"
+        return targets[:len(self.members)]
+
+
+def build_scene(plan: ScenePlan) -> Scene:
+    """Everything made through the services, the moderator authoring the maps."""
+    shape = plan.shape
+    values = plan.values
+    moderator = accounts.create_moderator(
+        f"mod-{uuid.uuid4().hex[:8]}@example.org", PASSWORD, values["moderator display name"][0],
+    )
+    group_names = iter(values["group name"])
+    made_trainings, made_groups = [], []
+    for number in range(shape.trainings):
+        training = trainings.create_training(
+            moderator, values["training title"][number], values["training city"][number],
+            values["training venue"][number], date(2027, 4, 22), date(2027, 4, 24),
+        )
+        # At least two groups, so joining goes through the pick-group page.
+        count = shape.groups_in_first if number == 0 else 2
+        made_groups.append([trainings.create_group(training, next(group_names), "waste_sorting") for _ in range(count)])
+        made_trainings.append(training)
+
+    def edit(roadmap_id: int, op_type: str, **keys) -> None:
+        editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": roadmap_id, "type": op_type, **keys}, actor=moderator)
+
+    for number, groups in enumerate(made_groups):
+        edit(groups[0].roadmap.id, "map.set", field="title", value=values["map title"][number])
+    for number in range(shape.maps):
+        for name, (key, _) in MAP_TEXT_FIELDS.items():
+            if name != "map title":
+                edit(made_groups[number][0].roadmap.id, "map.set", field=key, value=values[name][number])
+    roadmap_id = made_groups[0][0].roadmap.id
+    stakeholder_ids = [uuid.uuid4().hex for _ in range(shape.stakeholders)]
+    for number, stakeholder_id in enumerate(stakeholder_ids):
+        edit(roadmap_id, "stakeholder.add", stakeholder_id=stakeholder_id,
+             fields={key: values[name][number] for name, key in STAKEHOLDER_TEXT_FIELDS.items()})
+    step_ids = [uuid.uuid4().hex for _ in range(shape.steps)]
+    for number, step_id in enumerate(step_ids):
+        edit(roadmap_id, "step.add", step_id=step_id, fields={
+            **{key: values[name][number] for name, key in STEP_TEXT_FIELDS.items()},
+            "owner": {"text": values["step owner free text"][number]},
+        })
+        edit(roadmap_id, "step.link", step_id=step_id, stakeholder_id=stakeholder_ids[number % len(stakeholder_ids)])
+    scene = Scene(plan, moderator, made_trainings, made_groups, step_ids, stakeholder_ids)
+    # Participants beyond the two browsers join first, so they lead the member list.
+    for name in values["participant display name"][2:]:
+        scene.members.append((trainings.join_group(made_trainings[0], scene.group.id, name, None), name))
+    return scene
+
+
+def rename(person: Person, name: str) -> None:
+    with writing():
+        db.session.get(Person, person.id).display_name = name
+
+
+def check_pick_group_page(visit: Visit, page, scene: Scene, where: str, training_number: int, name: str) -> None:
+    """A training's pick-group page: its title and city, its groups, and the name as typed."""
+    title, city, _ = scene.training_texts(training_number)
+    visit.shows(where, "training title · city", squeeze(page.text_content(".eyebrow")), f"{title} · {city}",
+                [("training title", title), ("training city", city)])
+    labels = page.eval_on_selector_all("label.choice span", "spans => spans.map(span => span.textContent)")
+    names = scene.group_names[training_number]
+    visit.shows(where, "group names", labels, names, [("group name", group_name) for group_name in names])
+    visit.shows(where, "typed display name", page.input_value("#display_name"), name,
+                [("participant display name", name)])
+    assert page.locator("label.choice span").first.is_visible()
+    visit.inert(page, where)
+
+
+def join_through_pick_group(visit: Visit, page, live_server, scene: Scene, who: str, name: str, cycles) -> int:
+    """Open the other trainings' join links and send their forms under other names without picking a
+    group; then type the first training's code and one's own name on the start page, check its
+    pick-group page and pick the group.
+
+    Returns the person id the editor was opened for.
+    """
+    for number, (training_number, typed) in cycles:
+        page.goto(f"{live_server.url}/join/{scene.trainings[training_number].join_code}")
+        page.fill("#display_name", typed or name)
+        page.click("main button[type=submit]")
+        page.wait_for_selector("fieldset.choices.has-error", timeout=WAIT_MS)  # sent back: pick a group
+        check_pick_group_page(visit, page, scene, f"{who}-pick-group-page@cycle-{number + 1}", training_number,
+                              typed or name)
+
+    page.goto(live_server.url + "/")
+    visit.inert(page, f"{who}-start-page-empty")
+    page.fill("#join_code", scene.trainings[0].join_code)
+    page.fill("#display_name", name)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"**/join/{scene.trainings[0].join_code}", timeout=WAIT_MS)
+    check_pick_group_page(visit, page, scene, f"{who}-pick-group-page", 0, name)
+    page.check(f"input[name=group_id][value='{scene.group.id}']")
+    page.click("main button[type=submit]")
+    page.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+    return page.evaluate("JSON.parse(document.getElementById('editor-data').textContent).person.id")
+
+
+def check_editor(visit: Visit, page, where: str, scene: Scene, members: list[str], map_number: int = 0,
+                 shot: str = "window") -> None:
+    """Every text of the map shows its value in its control; nothing ran.
+
+    The joined map (map_number 0) has the steps and stakeholders; the others only their own texts."""
+    page.wait_for_function(
+        """count => [...document.querySelectorAll('.step')].every(
+             (step) => step.querySelectorAll('.owner-select optgroup:first-of-type option').length === count)""",
+        arg=len(members), timeout=WAIT_MS,
+    )
+    texts = page.evaluate(EDITOR_TEXTS_JS)
+    for name, shown in texts["map"].items():
+        value = scene.value(name, map_number)
+        visit.shows(where, name, shown, value, [(name, value)])
+    title = scene.value("map title", map_number)
+    visit.shows(where, "page title", texts["title"], f"{title} · Roadmap", [("map title", title)])
+    group_name, training_title = scene.group_names[map_number][0], scene.value("training title", map_number)
+    visit.shows(where, "group name in the top bar", texts["group"], group_name, [("group name", group_name)])
+    visit.shows(where, "training title in the top bar", texts["training"], training_title,
+                [("training title", training_title)])
+
+    if map_number:
+        assert texts["steps"] == [] and texts["stakeholders"] == [], f"{where}: steps or stakeholders"
+        visit.inert(page, where, shot)
+        return
+    shown_stakeholders = [item["id"] for item in texts["stakeholders"]]
+    assert sorted(shown_stakeholders) == sorted(scene.stakeholder_ids), f"{where}: stakeholders {shown_stakeholders}"
+    stakeholder_names = [scene.stakeholder_text(item, "stakeholder name") for item in shown_stakeholders]
+    for item in texts["stakeholders"]:
+        for name in STAKEHOLDER_TEXT_FIELDS:
+            value = scene.stakeholder_text(item["id"], name)
+            visit.shows(where, name, item[name], value, [(name, value)])
+    assert sorted(step["id"] for step in texts["steps"]) == sorted(scene.step_ids), f"{where}: steps"
+    for step in texts["steps"]:
+        for name in (*STEP_TEXT_FIELDS, "step owner free text"):
+            value = scene.step_text(step["id"], name)
+            visit.shows(where, name, step[name], value, [(name, value)])
+        visit.shows(where, "member names in the owner list", step["members"], members,
+                    [("participant display name", name) for name in members])
+        visit.shows(where, "stakeholder in the owner list", step["stakeholders"], stakeholder_names,
+                    [("stakeholder name", name) for name in stakeholder_names])
+        visit.shows(where, "stakeholder chip on the step", step["chips"], stakeholder_names,
+                    [("stakeholder name", name) for name in stakeholder_names])
+    for expand in page.locator(".step .step-expand").all():
+        if expand.get_attribute("aria-expanded") == "false":
+            expand.click()  # the step's details: description, resources, stakeholder chips
+    for selector in ("#map-title", ".step [data-field=title]", ".stakeholder [data-field=name]", ".owner-text", ".chip",
+                     ".step [data-field=description]"):
+        assert page.locator(selector).first.is_visible(), f"{where}: {selector} is not visible"
+    visit.inert(page, where, shot)
+
+
+def wait_for_presence(page, person_id: int, name: str) -> None:
+    page.wait_for_function(
+        """([id, name]) => document.querySelector(`#presence [data-person-id="${id}"]`)?.title === name""",
+        arg=[person_id, name], timeout=WAIT_MS,
+    )
+
+
+def wait_for_tag(page, control: str, name: str) -> str:
+    """The name tag someone's focus puts after a control."""
+    selector = f"{control} + .editing-tag"
+    page.wait_for_function("([selector, name]) => document.querySelector(selector)?.textContent === name",
+                           arg=[selector, name], timeout=WAIT_MS)
+    return page.text_content(selector)
+
+
+def delete_with_toast(visit: Visit, page, where: str, button: str, text: str, what: str, name: str) -> None:
+    """Delete an item; its toast ends with «its text»."""
+    page.click(button)
+    toast = page.wait_for_function(
+        """(ending) => [...document.querySelectorAll('.toast > span')]
+             .map((span) => span.textContent).find((text) => text.endsWith(ending))""",
+        arg=f"«{text}»", timeout=WAIT_MS,
+    ).json_value()
+    visit.shows(where, what, toast.rsplit("«", 1)[1][:-1], text, [(name, text)])
+    visit.inert(page, where, "window")  # the toast is fixed to the window
+
+
+def numbered(where: str, number: int) -> str:
+    return where if number == 0 else f"{where}@{number + 1}"
+
+
+@pytest.fixture(scope="module")
+def scene_reports():
+    """Collects the scenes' figures; written summed up once the module is done."""
+    reports: list[dict] = []
+    yield reports
+    if not reports:
+        return
+    seen = defaultdict(lambda: defaultdict(set))
+    for report in reports:
+        for name, views in report.get("payloads_shown_by_field_and_page", {}).items():
+            for view, ids in views.items():
+                seen[name][view].update(ids)
+    pairs = {(name, payload) for name, views in seen.items() for ids in views.values() for payload in ids}
+    summary = {
+        "mode": "exhaustive" if EXHAUSTIVE else "packed",
+        "scenes": [report["scene"] for report in reports],
+        "payloads": len({payload for _, payload in pairs}),
+        "fields": len(seen),
+        "payload_field_pairs_shown": len(pairs),
+        "pages": len({view_of(where) for report in reports for where in report["pages_checked"]}),
+        "page_visits_checked": sum(report["page_visits_checked"] for report in reports),
+        "checks": sum(report["checks"] for report in reports),
+        "dialogs": sum(report["dialogs"] for report in reports),
+        "markers": sum(report["markers"] for report in reports),
+        "payloads_shown_by_field_and_page": {
+            name: {view: len(ids) for view, ids in sorted(views.items())} for name, views in sorted(seen.items())
+        },
+    }
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "test_xss-summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2))
+
+
+@pytest.mark.parametrize("plan", PLANS, ids=[plan.id for plan in PLANS])
+def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
+        app, live_server, chromium, artifacts, scene_reports, plan):
+    """One scene of the plan: two participants join (CSP on, CSP off) and edit, the moderator signs in
+    (CSP off), texts are deleted and the start page lists the participant's maps; every page is checked."""
+    scene = build_scene(plan)
+    visit = Visit(artifacts)
+    marina_name, oleg_name = scene.participant_names[:2]
+    member_names = [name for _, name in scene.members]
+    sockets: list[SyncClient] = []
+    connecting = []
+    marina_context, marina = visit.open(chromium, "participant-1-csp", bypass_csp=False)
+    oleg_context, oleg = visit.open(chromium, "participant-2-no-csp", bypass_csp=True)
+    moderator_context, moderator = visit.open(chromium, "moderator-no-csp", bypass_csp=True)
+    try:
+        # Participants beyond the two browsers are in the map through a socket, each editing a field.
+        focus = scene.member_focus()
+        roadmap_id = scene.roadmap_id
+
+        def present(token: str, name: str, target: dict) -> None:
+            client = SyncClient(live_server.url, token, name=name)
+            sockets.append(client)
+            client.connect()
+            assert client.join(roadmap_id)["ok"]
+            assert client.call("focus", {"focus": target})["ok"]
+
+        # Connecting takes seconds: it goes on while the browsers join.
+        pool = ThreadPoolExecutor(max_workers=max(1, len(focus)))
+        connecting = [pool.submit(present, accounts.issue_token(person), name, target)
+                      for (person, name), (target, _) in zip(scene.members, focus)]
+        pool.shutdown(wait=False)
+
+        # Two participants join, on the way typing the others' names into other trainings' codes.
+        cycles = list(enumerate(scene.name_cycles()))
+        marina_id = join_through_pick_group(visit, marina, live_server, scene, "participant-1", marina_name,
+                                            cycles[0::2])
+        check_editor(visit, marina, "participant-1-editor", scene, [*member_names, marina_name], shot="page")
+        oleg_id = join_through_pick_group(visit, oleg, live_server, scene, "participant-2", oleg_name, cycles[1::2])
+        everyone = [*member_names, marina_name, oleg_name]
+        check_editor(visit, oleg, "participant-2-editor", scene, everyone)
+        check_editor(visit, marina, "participant-1-editor-after-participant-2-joined", scene, everyone)
+
+        # Presence: each sees the others' names, and the fields they are editing marked with them.
+        for future in connecting:
+            future.result(timeout=WAIT_MS / 1000)
+        wait_for_presence(marina, oleg_id, oleg_name)
+        wait_for_presence(oleg, marina_id, marina_name)
+        visit.shows("participant-2-editor", "other participant's name in presence",
+                    oleg.get_attribute(f'#presence [data-person-id="{marina_id}"]', "title"), marina_name,
+                    [("participant display name", marina_name)])
+        first_step = f'.step[data-step-id="{scene.step_ids[0]}"]'
+        oleg.click(f"{first_step} [data-field=title]")
+        where = "participant-1-editor-with-focus-marker"
+        for (person, name), (_, control) in zip([*scene.members, (None, oleg_name)],
+                                                [*focus, (None, f"{first_step} [data-field=title]")]):
+            person_id = oleg_id if person is None else person.id
+            wait_for_presence(marina, person_id, name)
+            visit.shows(where, "other participant's name in presence",
+                        marina.get_attribute(f'#presence [data-person-id="{person_id}"]', "title"), name,
+                        [("participant display name", name)])
+            visit.shows(where, "other participant's name on the field being edited",
+                        wait_for_tag(marina, control, name), name, [("participant display name", name)])
+        visit.inert(marina, where, "window")
+
+        # The moderator's pages: the trainings list, the training page, the map.
+        moderator.goto(live_server.url + "/sign-in")
+        moderator.fill("#email", scene.moderator.email)
+        moderator.fill("#password", PASSWORD)
+        moderator.click("main button[type=submit]")
+        moderator.wait_for_url("**/moderate/", timeout=WAIT_MS)
+        listed = moderator.eval_on_selector_all(".training-list li", """items => items.map((item) => [
+            item.querySelector('.training-link').getAttribute('href'),
+            item.querySelector('.training-link').textContent,
+            item.querySelector('.muted').textContent])""")
+        assert sorted(href for href, _, _ in listed) == sorted(f"/moderate/trainings/{t.id}" for t in scene.trainings)
+        for href, shown_title, muted in listed:
+            number = [f"/moderate/trainings/{t.id}" for t in scene.trainings].index(href)
+            title, city, _ = scene.training_texts(number)
+            visit.shows("moderator-trainings-list", "training title", shown_title, title, [("training title", title)])
+            visit.shows("moderator-trainings-list", "training city", squeeze(muted).split(" · ")[0], city,
+                        [("training city", city)])
+        visit.inert(moderator, "moderator-trainings-list")
+
+        def check_training_page(number: int, where: str):
+            title, city, venue = scene.training_texts(number)
+            visit.shows(where, "training title", moderator.text_content("main h1"), title, [("training title", title)])
+            visit.shows(where, "page title", moderator.title(), f"{title} · Roadmap", [("training title", title)])
+            visit.shows(where, "city · venue",
+                        " · ".join(squeeze(moderator.text_content("main h1 + p.muted")).split(" · ")[:2]),
+                        f"{city} · {venue}", [("training city", city), ("training venue", venue)])
+            for group, name in zip(scene.groups[number], scene.group_names[number]):
+                link = moderator.locator(f'.group-list a[href="/maps/{group.roadmap.id}"]')
+                visit.shows(where, "group name", link.text_content(), name, [("group name", name)])
+            visit.inert(moderator, where)
+
+        moderator.click(f'.training-link[href="/moderate/trainings/{scene.trainings[0].id}"]')
+        moderator.wait_for_url(f"**/moderate/trainings/{scene.trainings[0].id}", timeout=WAIT_MS)
+        check_training_page(0, "moderator-training-page")
+
+        moderator.locator(f'.group-list a[href="/maps/{scene.roadmap_id}"]').click()
+        moderator.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+        check_editor(visit, moderator, "moderator-editor", scene, everyone)
+        where = "moderator-editor-with-everyone-present"
+        for person_id, name in [(marina_id, marina_name), (oleg_id, oleg_name),
+                                *((person.id, name) for person, name in scene.members)]:
+            wait_for_presence(moderator, person_id, name)
+            visit.shows(where, "participant's name in presence",
+                        moderator.get_attribute(f'#presence [data-person-id="{person_id}"]', "title"), name,
+                        [("participant display name", name)])
+        # The moderator edits a field under each of their names (renamed in between): participant 1 sees it.
+        moderator_id = scene.moderator.id
+        for number, name in enumerate(plan.values["moderator display name"]):
+            if number:
+                rename(scene.moderator, name)
+            control = f"{first_step} [data-field={'resources' if number % 2 else 'description'}]"
+            moderator.focus(control)  # the focus is published with the name as it is stored now
+            wait_for_presence(marina, moderator_id, name)
+            at = numbered("participant-1-editor", number)
+            visit.shows(at, "moderator's name in presence",
+                        marina.get_attribute(f'#presence [data-person-id="{moderator_id}"]', "title"), name,
+                        [("moderator display name", name)])
+            visit.shows(at, "moderator's name on the field being edited", wait_for_tag(marina, control, name), name,
+                        [("moderator display name", name)])
+            if number:
+                visit.inert(marina, at, "none")  # the same window each time, only the name differs
+        visit.inert(moderator, where, "window")
+
+        # Deleting shows the deleted item's text in a toast.
+        for number, step_id in enumerate(scene.step_ids):
+            delete_with_toast(visit, marina, numbered("participant-1-step-deleted-toast", number),
+                              f'.step[data-step-id="{step_id}"] .step-delete',
+                              scene.step_text(step_id, "step title"), "deleted step title", "step title")
+        oleg.wait_for_function("() => document.querySelectorAll('.step').length === 0", timeout=WAIT_MS)
+        for number, stakeholder_id in enumerate(scene.stakeholder_ids):
+            delete_with_toast(visit, oleg, numbered("participant-2-stakeholder-deleted-toast", number),
+                              f'.stakeholder[data-stakeholder-id="{stakeholder_id}"] .stakeholder-delete',
+                              scene.stakeholder_text(stakeholder_id, "stakeholder name"),
+                              "deleted stakeholder name", "stakeholder name")
+
+        # Back on the start page, the participant's own road maps are listed: one in every training.
+        marina_person = db.session.get(Person, marina_id)
+        for training, groups in zip(scene.trainings[1:], scene.groups[1:]):
+            trainings.join_group(training, groups[0].id, marina_name, marina_person)
+        marina.goto(live_server.url + "/")
+        where = "participant-1-start-page-your-road-maps"
+        entries = marina.eval_on_selector_all(".plain-list li", """items => items.map((item) => [
+            item.querySelector('a').getAttribute('href'), item.querySelector('a').textContent,
+            item.querySelector('.muted').textContent])""")
+        maps = [f"/maps/{groups[0].roadmap.id}" for groups in scene.groups]
+        assert sorted(href for href, _, _ in entries) == sorted(maps), f"{where}: {entries}"
+        for href, link, muted in entries:
+            number = maps.index(href)
+            title, group_name = scene.value("map title", number), scene.group_names[number][0]
+            training_title = scene.value("training title", number)
+            visit.shows(where, "map title (link to the map)", link, title, [("map title", title)])
+            visit.shows(where, "group name · training title", squeeze(muted), f"· {group_name} · {training_title}",
+                        [("group name", group_name), ("training title", training_title)])
+        assert marina.locator(".plain-list a").first.is_visible()
+        visit.inert(marina, where)
+
+        # The moderator's other trainings, and the other maps with every text filled.
+        for number, training in enumerate(scene.trainings[1:], start=1):
+            moderator.goto(f"{live_server.url}/moderate/trainings/{training.id}")
+            check_training_page(number, f"moderator-training-page@{number + 1}")
+            if number < plan.shape.maps:
+                moderator.locator(f'.group-list a[href="/maps/{scene.groups[number][0].roadmap.id}"]').click()
+                moderator.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+                check_editor(visit, moderator, f"moderator-editor@map-{number + 1}", scene, [marina_name], number,
+                             shot="page")
+    finally:
+        wait(connecting, timeout=WAIT_MS / 1000)
+        for client in sockets:
+            client.close()
+        summary = visit.report(
+            scene=plan.id,
+            payloads=len(plan.payloads()),
+            fields=len(visit.seen),
+            payload_field_pairs_shown=sum(len(set().union(*views.values())) for views in visit.seen.values()),
+            shape=plan.shape.__dict__,
+        )
+        scene_reports.append(summary)
+        for context in (marina_context, oleg_context, moderator_context):
+            context.close()
+
+    assert summary["dialogs"] == 0
+    assert summary["markers"] == 0
+    not_shown = {name: [value for value in values if value not in visit.values_shown[name]]
+                 for name, values in plan.values.items()}
+    assert not any(not_shown.values()), f"stored but never checked on a page: {not_shown}"
+
+
+def test_payloads_in_the_start_page_link_are_shown_as_text(live_server, chromium, artifacts):
+    """The ?code= of a shared link is put back into the form, and every page echoes its own
+    path into the language switch: both are reflected, so both must stay text."""
+    visit = Visit(artifacts)
+    context, page = visit.open(chromium, "visitor-csp", bypass_csp=False)
+    try:
+        for param in PAYLOADS:
+            payload = param.values[0]
+            page.goto(f"{live_server.url}/?code={quote(payload, safe='')}")
+            visit.shows(f"start-page-link-{param.id}", "join code", page.input_value("#join_code"), payload)
+            visit.shows(f"start-page-link-{param.id}", "path in the language switch",
+                        page.input_value(".lang-switch input[name=next]"), f"/?code={quote(payload, safe='')}")
+            visit.inert(page, f"start-page-link-{param.id}")
+    finally:
+        summary = visit.report(payloads=len(PAYLOADS), reflected_in="?code= of the start page")
+        context.close()
+    assert summary["dialogs"] == 0
+    assert summary["markers"] == 0
+
+
+HTML_PAYLOADS = [param for param in PAYLOADS if re.search("<[A-Za-z]", param.values[0])]
+
+
+def test_the_checks_catch_a_payload_that_does_reach_the_page_as_html(live_server, chromium):
+    """A control for the tests above: put payloads into a page with innerHTML, as a buggy view
+    would. Every HTML payload leaves an element behind; without the CSP a handler runs and sets
+    the marker; with it the browser reports a violation. So a clean result above means something."""
+    open_watch, strict_watch = Watch("no-csp"), Watch("csp")
+    open_context = chromium.new_context(bypass_csp=True)
+    strict_context = chromium.new_context()
+    try:
+        pages = []
+        for context, watch in ((open_context, open_watch), (strict_context, strict_watch)):
+            context.add_init_script(WATCH_SCRIPT)
+            page = context.new_page()
+            page.on("dialog", watch.on_dialog)
+            page.on("console", watch.on_console)
+            page.goto(live_server.url + "/")
+            pages.append(page)
+        open_page, strict_page = pages
+
+        for param in HTML_PAYLOADS:
+            strict_page.evaluate("html => { document.querySelector('main').innerHTML = html; }", param.values[0])
+            assert strict_page.evaluate(INJECTED_ELEMENTS_JS), f"{param.id} left no trace when injected"
+
+        img_onerror = next(param.values[0] for param in PAYLOADS if param.id == "img-onerror")
+        with open_page.expect_console_message(lambda message: message.text.startswith("XSS-MARKER"),
+                                              timeout=WAIT_MS):
+            open_page.evaluate("html => { document.querySelector('main').innerHTML = html; }", img_onerror)
+        assert open_page.evaluate("window.__xss") == 3
+        strict_page.goto(live_server.url + "/")
+        with strict_page.expect_console_message(lambda message: message.text.startswith("CSP-VIOLATION"),
+                                                timeout=WAIT_MS):
+            strict_page.evaluate("html => { document.querySelector('main').innerHTML = html; }", img_onerror)
+        assert strict_page.evaluate("window.__xss") is None
+    finally:
+        open_context.close()
+        strict_context.close()
+    assert open_watch.markers, "without the CSP an injected handler runs and is seen"
+    assert strict_watch.markers == [] and strict_watch.dialogs == []
+    assert strict_watch.csp_violations, "with the CSP the browser reports what it blocked"
