@@ -18,8 +18,9 @@ export function markFocus(root, people, myId) {
   for (const marked of root.querySelectorAll('.is-being-edited')) {
     marked.classList.remove('is-being-edited');
     marked.style.removeProperty('--person-color');
-    marked.parentElement?.querySelector(':scope > .editing-tag')?.remove();
   }
+  // Several people can have one field in focus: clear every tag, not one per field.
+  for (const tag of root.querySelectorAll('.editing-tag')) tag.remove();
   for (const person of people) {
     if (person.id === myId) continue;
     for (const focus of person.focus || []) {
