@@ -75,3 +75,25 @@ def test_stakeholder_linked_to_a_step_and_presence_markers_follow_focus_and_clos
         timeout=WAIT_MS,
     )
     vera_context.close()
+
+
+def test_editing_tags_of_two_people_on_one_field_both_go_when_they_stop(world, live_server, chromium):
+    import socketio
+
+    group = world.group()
+    viewer_context, viewer = join(chromium, live_server, group.training.join_code, "Вера")
+    editors = []
+    for name in ("Анна", "Борис"):
+        client = socketio.Client(reconnection=False)
+        client.connect(live_server.url, auth={"token": world.token(world.member(group, name))}, transports=["websocket"])
+        assert client.call("join", {"roadmap_id": group.roadmap.id}, timeout=10)["ok"]
+        assert client.call("focus", {"focus": {"field": "title"}}, timeout=10)["ok"]
+        editors.append(client)
+    viewer.wait_for_function("() => document.querySelectorAll('.map-header .editing-tag').length === 2", timeout=WAIT_MS)
+
+    for client in editors:
+        assert client.call("focus", {"focus": None}, timeout=10)["ok"]
+    viewer.wait_for_function("() => document.querySelectorAll('.editing-tag').length === 0", timeout=WAIT_MS)
+    for client in editors:
+        client.disconnect()
+    viewer_context.close()
