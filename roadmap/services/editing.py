@@ -225,12 +225,18 @@ def _delete_step(target: MapAccess, op: Operation):
     return {"type": op.type, "step_id": step.id}, {"step_title": step.title}
 
 
-def _restore_step(target: MapAccess, op: Operation):
-    step = db.session.get(Step, op.step_id)
-    if step is None or step.roadmap_id != target.roadmap_id:
-        raise EditRejected("step_not_found")
-    if step.deleted_at is None:
+def _deleted_item(model, item_id: str, target: MapAccess, missing_code: str):
+    """A deleted step or stakeholder of this map, for a restore."""
+    item = db.session.get(model, item_id)
+    if item is None or item.roadmap_id != target.roadmap_id:
+        raise EditRejected(missing_code)
+    if item.deleted_at is None:
         raise EditRejected("not_deleted")
+    return item
+
+
+def _restore_step(target: MapAccess, op: Operation):
+    step = _deleted_item(Step, op.step_id, target, "step_not_found")
     taken = [position for position, _ in _ordered_positions(target)]
     if step.position in taken:  # a step added meanwhile took the old key
         step.position = key_after(taken, step.position)
@@ -303,11 +309,7 @@ def _delete_stakeholder(target: MapAccess, op: Operation):
 
 
 def _restore_stakeholder(target: MapAccess, op: Operation):
-    stakeholder = db.session.get(Stakeholder, op.stakeholder_id)
-    if stakeholder is None or stakeholder.roadmap_id != target.roadmap_id:
-        raise EditRejected("stakeholder_not_found")
-    if stakeholder.deleted_at is None:
-        raise EditRejected("not_deleted")
+    stakeholder = _deleted_item(Stakeholder, op.stakeholder_id, target, "stakeholder_not_found")
     stakeholder.deleted_at = None
     linked_step_ids = db.session.scalars(
         select(StepStakeholder.step_id)
