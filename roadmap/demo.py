@@ -96,7 +96,10 @@ def _seed_group(training: Training, plan: dict) -> None:
     roadmap_id = group.roadmap.id
     people = [trainings.join_group(training, group.id, name, None) for name in plan["members"]]
     author = people[0] if people else training.moderator
-    apply = lambda op: editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": roadmap_id, **op}, actor=author)  # noqa: E731
+
+    def apply(op: dict) -> None:
+        editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": roadmap_id, **op}, actor=author)
+
     for field_name, value in plan["header"].items():
         apply({"type": "map.set", "field": field_name, "value": value})
     stakeholder_ids = []

@@ -229,6 +229,16 @@ class LiveServer:
 
 
 @pytest.fixture
+def clients(live_server, world):
+    """Synchronising Socket.IO clients (tests/livesync.py), closed after the test."""
+    from tests.livesync import SyncClients
+
+    opened = SyncClients(live_server.url, world.token)
+    yield opened
+    opened.close_all()
+
+
+@pytest.fixture
 def live_server(app, database_url, tmp_path):
     server = LiveServer(database_url, app.instance_path, tmp_path / "server.log")
     server.start()

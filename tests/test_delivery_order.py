@@ -13,17 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from roadmap.domain.replay import empty_map, replay
-from tests.livesync import SyncClient, SyncClients, new_op_id
+from tests.livesync import SyncClient, new_op_id
 from tests.test_convergence import database_map, logged_changes, without_members
 
 pytestmark = pytest.mark.live
-
-
-@pytest.fixture
-def clients(live_server, world):
-    opened = SyncClients(live_server.url, world.token)
-    yield opened
-    opened.close_all()
 
 
 @pytest.fixture

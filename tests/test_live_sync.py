@@ -7,16 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import socketio
 
-from tests.livesync import SyncClient, SyncClients, new_op_id
+from tests.livesync import SyncClient, new_op_id
 
 pytestmark = pytest.mark.live
-
-
-@pytest.fixture
-def clients(live_server, world):
-    opened = SyncClients(live_server.url, world.token)
-    yield opened
-    opened.close_all()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from roadmap import create_app
 from roadmap.config import TestConfig
 from roadmap.extensions import db
 from roadmap.models import Person
-from tests.livesync import DROPPED, SyncClient, SyncClients, new_op_id
+from tests.livesync import DROPPED, SyncClient, new_op_id
 
 TRANSPORT_LIMIT = 256 * 1024
 PASSWORD = "correct horse battery"
@@ -427,13 +427,6 @@ def test_with_public_origin_configured_a_client_from_it_connects_and_joins(publi
 
 
 # --- message size ------------------------------------------------------------------
-
-@pytest.fixture
-def clients(live_server, world):
-    opened = SyncClients(live_server.url, world.token)
-    yield opened
-    opened.close_all()
-
 
 @pytest.fixture
 def pair(world, clients):
