@@ -19,6 +19,7 @@ from geventwebsocket.websocket import Header, WebSocket  # noqa: E402
 
 from roadmap import create_app  # noqa: E402
 from roadmap.extensions import socketio  # noqa: E402
+from roadmap.realtime import dashboard_feed  # noqa: E402
 
 PRESENCE_HEARTBEAT_SECONDS = 20
 log = logging.getLogger("roadmap.server")
@@ -117,6 +118,7 @@ def main(argv=None) -> None:
     BoundedWebSocket.max_message_bytes = app.config["SOCKETIO_MAX_MESSAGE_BYTES"]
     namespace = socketio.server.namespace_handlers["/"]
     socketio.start_background_task(_keep_presence_fresh, app, namespace)
+    socketio.start_background_task(dashboard_feed.run_forever, app, app.config["DASHBOARD_PUSH_SECONDS"])
     server = NoDelayWSGIServer(
         (host, port), app, handler_class=BoundedWebSocketHandler, log=None if args.quiet else "default",
     )

@@ -37,6 +37,8 @@ def apply_op(roadmap: dict, op: dict) -> None:
     stakeholders = {stakeholder["id"]: stakeholder for stakeholder in roadmap["stakeholders"]}
     if kind == "map.set":
         roadmap[op["field"]] = op["value"]
+    elif kind == "map.lock":
+        roadmap["locked"] = op["locked"]
     elif kind == "step.add":
         roadmap["steps"].append(
             {"id": op["step_id"], "position": op["position"], **op["fields"], "stakeholder_ids": []}

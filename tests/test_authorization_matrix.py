@@ -30,8 +30,11 @@ from conftest import ARTIFACTS, new_id
 from sqlalchemy import func, select
 
 from roadmap.extensions import db
-from roadmap.models import Change, Group, Membership, Person, Presence, Roadmap, Training
+from roadmap.models import (
+    Announcement, Change, Dot, Group, Membership, Person, Presence, Roadmap, Timer, Training, Vote,
+)
 from roadmap.realtime.namespace import LiveNamespace
+from roadmap.services import editing, voting
 from roadmap.views.main import VENDOR_FILES
 
 ANONYMOUS = "anonymous"
@@ -77,6 +80,20 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("moderate.trainings", "POST"): allow_only(MODERATOR, OTHER_MODERATOR),
     ("moderate.training", "GET"): allow_only(MODERATOR),
     ("moderate.training", "POST"): allow_only(MODERATOR),
+    # The dashboard and every facilitation tool are the training's moderator's alone.
+    ("moderate.join_qr", "GET"): allow_only(MODERATOR),
+    ("moderate.rename_group", "POST"): allow_only(MODERATOR),
+    ("moderate.archive_group", "POST"): allow_only(MODERATOR),
+    ("moderate.move_member", "POST"): allow_only(MODERATOR),
+    ("moderate.remove_member", "POST"): allow_only(MODERATOR),
+    ("facilitate.timer", "POST"): allow_only(MODERATOR),
+    ("facilitate.announce", "POST"): allow_only(MODERATOR),
+    ("facilitate.lock", "POST"): allow_only(MODERATOR),
+    ("facilitate.project", "POST"): allow_only(MODERATOR),
+    ("facilitate.projector", "GET"): allow_only(MODERATOR),
+    ("facilitate.projected_map", "GET"): allow_only(MODERATOR),
+    ("facilitate.open_vote", "POST"): allow_only(MODERATOR),
+    ("facilitate.close_vote", "POST"): allow_only(MODERATOR),
     # A map is its group's and its training moderator's, for reading as for writing.
     ("editor.edit", "GET"): GROUP_A_MAP,
     ("editor.add_step", "POST"): GROUP_A_MAP,
@@ -88,6 +105,9 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     "op": GROUP_A_MAP,
     "focus": GROUP_A_MAP,
     "leave": GROUP_A_MAP,
+    # Dots go on steps of a map one may edit; the dashboard feed is the moderator's.
+    "dot": GROUP_A_MAP,
+    "watch": allow_only(MODERATOR),
     # Sent by a client, the server's own events are fakes: nobody may trigger them.
     "disconnect": NOBODY,
     "unknown_event": NOBODY,
@@ -115,6 +135,10 @@ class Scene:
     join_code: str
     roadmap_id: int  # group A's map: the target of every map rule
     open_group_id: int  # nobody's group yet: join forms pick it, so every join adds a member
+    spare_group_id: int  # a group the moderator renames and archives
+    membership_id: int  # a member of group B, whom the moderator moves to the open group, then removes
+    step_id: str  # a step of group A's map
+    vote_id: int  # an open dot vote on every map of training A
     groups: dict  # participant role -> the Group its people join
     moderators: dict  # moderator role -> Person
 
@@ -127,6 +151,8 @@ URL_VALUES: dict[str, Callable[[Scene], object]] = {
     "lang": lambda scene: "en",
     "name": lambda scene: next(iter(VENDOR_FILES)),
     "filename": lambda scene: "css/app.css",
+    "group_id": lambda scene: scene.spare_group_id,
+    "membership_id": lambda scene: scene.membership_id,
 }
 
 
@@ -168,8 +194,33 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
         changes=("trainings",),
     ),
     ("moderate.training", "POST"): Attempt(
-        lambda scene: {"name": "Велопарковки", "theme": "landscaping"}, changes=("groups",),
+        lambda scene: {"name": "Велопарковки", "theme": "landscaping"}, changes=("groups", "group names"),
     ),
+    ("moderate.rename_group", "POST"): Attempt(lambda scene: {"name": "Велодорожка у школы"},
+                                               changes=("group names",)),
+    ("moderate.archive_group", "POST"): Attempt(lambda scene: {"archived": "1"}, changes=("archived groups",)),
+    ("moderate.move_member", "POST"): Attempt(
+        lambda scene: {"to_group_id": scene.open_group_id}, changes=("members of the open group",),
+    ),
+    ("moderate.remove_member", "POST"): Attempt(lambda scene: {}, changes=("members of the open group",)),
+    ("facilitate.timer", "POST"): Attempt(
+        lambda scene: {"timer-action": "start", "timer-minutes": "15", "timer-group_id": ""}, changes=("timers",),
+    ),
+    ("facilitate.announce", "POST"): Attempt(
+        lambda scene: {"announcement-text": "Через 10 минут пленарка", "announcement-group_id": ""},
+        changes=("announcements",),
+    ),
+    ("facilitate.lock", "POST"): Attempt(
+        lambda scene: {"lock-locked": "1", "lock-group_id": ""},
+        changes=("locked maps", "map revision", "changes logged"),
+    ),
+    ("facilitate.project", "POST"): Attempt(
+        lambda scene: {"projector-group_id": str(scene.groups[SAME_GROUP].id)}, changes=("projected group",),
+    ),
+    ("facilitate.open_vote", "POST"): Attempt(
+        lambda scene: {"vote-dots": "3", "vote-group_id": ""}, changes=("votes",),  # the scene's open vote closes
+    ),
+    ("facilitate.close_vote", "POST"): Attempt(lambda scene: {}, changes=("open votes",)),
     ("editor.add_step", "POST"): Attempt(
         lambda scene: {"title": "Собрать волонтёров"}, changes=("map revision", "changes logged"),
     ),
@@ -184,6 +235,9 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
     "focus": Attempt(lambda scene: {"focus": {"field": "title"}}, changes=("connection's focus",), after_join=True),
     "leave": Attempt(lambda scene: {"roadmap_id": scene.roadmap_id}, changes=("connection in the map",),
                      after_join=True),
+    "dot": Attempt(lambda scene: {"vote_id": scene.vote_id, "step_id": scene.step_id, "action": "add"},
+                   changes=("dots placed",)),
+    "watch": Attempt(lambda scene: {"training_id": scene.training_id}),
     "disconnect": Attempt(lambda scene: "client disconnect"),
     "unknown_event": Attempt(lambda scene: {"roadmap_id": scene.roadmap_id}),
 }
@@ -208,9 +262,16 @@ def scene(world) -> Scene:
     group_b = world.group(training, name="Сквер у библиотеки", theme="landscaping")
     open_group = world.group(training, name="Велодорожка", theme="other")
     foreign_group = world.group(world.training(other_moderator, title="Другое обучение"), name="Чужая группа")
+    spare_group = world.group(training, name="Запасная группа", theme="other")
+    moved = world.member(group_b, name="Пётр")
+    step_id = new_id()
+    editing.apply({"op_id": new_id(), "roadmap_id": group_a.roadmap.id, "type": "step.add", "step_id": step_id,
+                   "fields": {"title": "Опрос жителей"}}, actor=moderator)
+    vote = voting.open_vote(training, dots_per_person=3)
     return Scene(
         training_id=training.id, join_code=training.join_code, roadmap_id=group_a.roadmap.id,
-        open_group_id=open_group.id,
+        open_group_id=open_group.id, spare_group_id=spare_group.id, step_id=step_id, vote_id=vote.id,
+        membership_id=next(m.id for m in moved.memberships if m.group_id == group_b.id),
         groups={SAME_GROUP: group_a, OTHER_GROUP: group_b, OTHER_TRAINING: foreign_group},
         moderators={MODERATOR: moderator, OTHER_MODERATOR: other_moderator},
     )
@@ -249,6 +310,14 @@ def world_state(scene: Scene) -> dict:
         "groups": count(Group),
         "trainings": count(Training),
         "moderators": count(Person, Person.is_moderator),
+        "group names": sorted(db.session.scalars(select(Group.name))),
+        "archived groups": count(Group, Group.archived),
+        "timers": count(Timer),
+        "announcements": count(Announcement),
+        "locked maps": count(Roadmap, Roadmap.locked),
+        "projected group": db.session.scalar(select(Training.projected_group_id).where(Training.id == scene.training_id)),
+        "votes": count(Vote),
+        "open votes": count(Vote, Vote.closed_at.is_(None)),
     }
 
 
@@ -260,6 +329,7 @@ def connection_state(scene: Scene, sid: str) -> dict:
         "map revision": db.session.scalar(select(Roadmap.revision).where(Roadmap.id == scene.roadmap_id)),
         "connection in the map": in_map,
         "connection's focus": presence.focus if in_map else None,
+        "dots placed": count(Dot),
     }
 
 

@@ -33,6 +33,7 @@ def assert_rejected(payload, code):
 
 VALID_OPS = [
     pytest.param(map_set("title", "Чистый двор"), id="map.set"),
+    pytest.param(op("map.lock", locked=True), id="map.lock"),
     pytest.param(op("step.add", step_id=STEP_ID), id="step.add"),
     pytest.param(step_set("title", "Собрать инициативную группу"), id="step.set"),
     pytest.param(op("step.move", step_id=STEP_ID, after_id=OTHER_STEP_ID), id="step.move"),
@@ -379,3 +380,10 @@ def test_bad_owner_is_rejected(owner):
 ])
 def test_bad_base_of_a_text_edit_is_rejected(base):
     assert_rejected(op("map.set", field="title", value="новая", base=base), "invalid_value")
+
+
+@pytest.mark.parametrize("locked", [1, 0, "true", None, [], {}])
+def test_lock_that_is_not_a_boolean_is_rejected(locked):
+    with pytest.raises(EditRejected) as rejected:
+        parse_op(op("map.lock", locked=locked))
+    assert rejected.value.code == "invalid_value"

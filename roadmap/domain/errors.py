@@ -22,6 +22,11 @@ MESSAGES = {
     "id_taken": N_("This id is already in use."),
     "not_deleted": N_("This item is not deleted."),
     "not_authenticated": N_("Please join the training first."),
+    "locked": N_("The moderator has locked this road map; changes are not saved until it is unlocked."),
+    "moderators_only": N_("Only the moderator can do this."),
+    "vote_not_found": N_("This vote does not exist."),
+    "vote_closed": N_("Voting is over."),
+    "no_dots_left": N_("You have used all your dots. Take one back to place it elsewhere."),
     "rate_limited": N_("Too many changes at once; slow down a little."),
 }
 

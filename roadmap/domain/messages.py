@@ -55,6 +55,26 @@ class Focus:
 
 
 @dataclass(frozen=True)
+class Id:
+    """A client-made step or stakeholder id."""
+
+    def parse(self, raw: Any) -> str:
+        if not isinstance(raw, str) or not ID_PATTERN.fullmatch(raw):
+            raise ValueError("an id of 8-40 letters, digits, - or _")
+        return raw
+
+
+@dataclass(frozen=True)
+class OneOf:
+    options: tuple[str, ...]
+
+    def parse(self, raw: Any) -> str:
+        if not isinstance(raw, str) or raw not in self.options:
+            raise ValueError(f"one of {', '.join(self.options)}")
+        return raw
+
+
+@dataclass(frozen=True)
 class Field:
     spec: Any
     required: bool = True
@@ -69,6 +89,8 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     "catch_up": {"roadmap_id": ROADMAP_ID, "since_revision": SINCE_REVISION},
     "leave": {"roadmap_id": ROADMAP_ID},
     "focus": {"focus": Field(Focus(), nullable=True)},
+    "watch": {"training_id": Field(Integer(1))},
+    "dot": {"vote_id": Field(Integer(1)), "step_id": Field(Id()), "action": Field(OneOf(("add", "remove")))},
     "api.join": {
         "join_code": Field(Text(20)),
         "display_name": Field(Text(200)),

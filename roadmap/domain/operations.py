@@ -76,7 +76,7 @@ STAKEHOLDER_FIELDS = {
 FIELDS_BY_TARGET = {"map": MAP_FIELDS, "step": STEP_FIELDS, "stakeholder": STAKEHOLDER_FIELDS}
 
 OP_TYPES = (
-    "map.set",
+    "map.set", "map.lock",
     "step.add", "step.set", "step.move", "step.delete", "step.restore",
     "step.link", "step.unlink",
     "stakeholder.add", "stakeholder.set", "stakeholder.delete", "stakeholder.restore",
@@ -84,6 +84,7 @@ OP_TYPES = (
 # Keys each op type accepts besides op_id, roadmap_id and type.
 _OP_KEYS = {
     "map.set": {"field", "value", "base"},
+    "map.lock": {"locked"},
     "step.add": {"step_id", "after_id", "fields"},
     "step.set": {"step_id", "field", "value", "base"},
     "step.move": {"step_id", "after_id"},
@@ -98,6 +99,7 @@ _OP_KEYS = {
 }
 _REQUIRED_KEYS = {
     "map.set": {"field", "value"},
+    "map.lock": {"locked"},
     "step.add": {"step_id"},
     "step.set": {"step_id", "field", "value"},
     "step.move": {"step_id", "after_id"},
@@ -126,6 +128,7 @@ class Operation:
     # For moves and adds: _NOT_GIVEN means "at the end", None "at the start".
     after_id: Any = _NOT_GIVEN
     fields: dict = dataclass_field(default_factory=dict)
+    locked: bool | None = None
 
     @property
     def target(self) -> str:
@@ -175,6 +178,10 @@ def parse_op(payload: Any) -> Operation:
         values["value"] = parse_value(schema[field_name], payload["value"])
         if "base" in payload:
             values["base"] = _parse_base(schema[field_name], payload["base"])
+    if "locked" in payload:
+        if type(payload["locked"]) is not bool:
+            raise EditRejected("invalid_value", "locked must be true or false")
+        values["locked"] = payload["locked"]
     if "fields" in payload:
         values["fields"] = _parse_fields(FIELDS_BY_TARGET[target], payload["fields"])
     return Operation(**values)

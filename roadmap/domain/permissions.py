@@ -27,9 +27,11 @@ class MapAccess:
 
     roadmap_id: int
     group_id: int
+    training_id: int
     group_archived: bool
     training_moderator_id: int
     is_member: bool
+    locked: bool = False
 
 
 def moderates(person, training) -> bool:
@@ -46,14 +48,20 @@ def may_edit(actor, access: MapAccess) -> bool:
     return access.is_member and not access.group_archived
 
 
+def moderates_map(actor, access: MapAccess) -> bool:
+    """Locking a map, and other facilitation, is for the training's moderator."""
+    return actor is not None and bool(actor.is_moderator) and access.training_moderator_id == actor.id
+
+
 def access_to_group(person, group) -> MapAccess:
     """The facts for a group already loaded through the ORM."""
     is_member = person is not None and any(
         membership.group_id == group.id for membership in person.memberships
     )
     return MapAccess(
-        roadmap_id=group.roadmap.id, group_id=group.id, group_archived=bool(group.archived),
-        training_moderator_id=group.training.moderator_id, is_member=is_member,
+        roadmap_id=group.roadmap.id, group_id=group.id, training_id=group.training_id,
+        group_archived=bool(group.archived), training_moderator_id=group.training.moderator_id,
+        is_member=is_member, locked=bool(group.roadmap.locked),
     )
 
 

@@ -12,7 +12,7 @@ import copy
 def empty_map(roadmap_id: int, theme: str = "other") -> dict:
     return {
         "id": roadmap_id, "revision": 0, "title": "", "problem": "", "goal": "", "territory": "",
-        "theme": theme, "expected_results": "", "steps": [], "stakeholders": [],
+        "theme": theme, "expected_results": "", "locked": False, "steps": [], "stakeholders": [],
     }
 
 
@@ -49,6 +49,8 @@ def apply_applied_op(map_data: dict, op: dict) -> None:
     kind = op["type"]
     if kind == "map.set":
         map_data[op["field"]] = op["value"]
+    elif kind == "map.lock":
+        map_data["locked"] = op["locked"]
     elif kind == "step.add":
         map_data["steps"].append({"id": op["step_id"], "position": op["position"], **op["fields"], "stakeholder_ids": []})
     elif kind in ("step.set", "step.move"):

@@ -1,11 +1,12 @@
 """All models, imported here so Alembic and the app see every table."""
 from roadmap.models.changelog import Change
+from roadmap.models.facilitation import Announcement, Dot, Timer, Vote
 from roadmap.models.people import Membership, Person
 from roadmap.models.presence import Presence
 from roadmap.models.roadmap import Roadmap, Stakeholder, Step, StepStakeholder
 from roadmap.models.training import Group, Training
 
 __all__ = [
-    "Change", "Group", "Membership", "Person", "Presence", "Roadmap",
-    "Stakeholder", "Step", "StepStakeholder", "Training",
+    "Announcement", "Change", "Dot", "Group", "Membership", "Person", "Presence", "Roadmap",
+    "Stakeholder", "Step", "StepStakeholder", "Timer", "Training", "Vote",
 ]

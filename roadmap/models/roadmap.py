@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from roadmap.extensions import db
@@ -26,6 +26,8 @@ class Roadmap(db.Model):
     territory: Mapped[str] = mapped_column(Text, default="")
     theme: Mapped[str] = mapped_column(String(20), default="other")
     expected_results: Mapped[str] = mapped_column(Text, default="")
+    # Set by the map.lock op: while locked, every other edit is refused.
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     group = relationship("Group", back_populates="roadmap")

@@ -24,10 +24,15 @@ class Training(db.Model):
     join_code: Mapped[str] = mapped_column(String(16), unique=True, index=True)
     moderator_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The group whose map the projector view shows.
+    projected_group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("groups.id", use_alter=True, name="fk_trainings_projected_group"), nullable=True
+    )
 
     moderator = relationship("Person")
     groups: Mapped[list[Group]] = relationship(
-        back_populates="training", order_by="Group.id", cascade="all, delete-orphan"
+        back_populates="training", order_by="Group.id", cascade="all, delete-orphan",
+        foreign_keys="Group.training_id",
     )
 
     @property
@@ -47,6 +52,6 @@ class Group(db.Model):
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    training: Mapped[Training] = relationship(back_populates="groups")
+    training: Mapped[Training] = relationship(back_populates="groups", foreign_keys=[training_id])
     roadmap = relationship("Roadmap", back_populates="group", uselist=False, cascade="all, delete-orphan")
     memberships = relationship("Membership", back_populates="group", cascade="all, delete-orphan")

@@ -14,9 +14,10 @@ from roadmap.domain.permissions import Actor, MapAccess
 from roadmap.domain.errors import EditRejected
 from roadmap.domain.messages import parse_message
 from roadmap.extensions import db
-from roadmap.models import Roadmap
+from roadmap.models import Roadmap, Training
 from roadmap.realtime import publisher
-from roadmap.services import access, accounts, editing, presence, snapshots
+from roadmap.services import access, accounts, dashboard, editing, facilitation, presence, snapshots, voting
+from roadmap.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +113,11 @@ class LiveNamespace(Namespace):
         previous = session.get("roadmap_id")
         if previous is not None and previous != roadmap_id:
             leave_room(publisher.room_for(previous))
-        # Join the room before reading, so no change falls between the two.
+            leave_room(publisher.training_room(session["training_id"]))
+        # Join the rooms before reading, so no change falls between the two.
         join_room(publisher.room_for(roadmap_id))
-        session["roadmap_id"] = roadmap_id
+        join_room(publisher.training_room(target.training_id))
+        session["roadmap_id"], session["training_id"] = roadmap_id, target.training_id
         caught_up = snapshots.catch_up(db.session.get(Roadmap, roadmap_id), request_data["since_revision"])
         presence.enter(request.sid, roadmap_id, actor.id)
         if previous is not None and previous != roadmap_id:
@@ -124,6 +127,7 @@ class LiveNamespace(Namespace):
         return {
             "ok": True, **caught_up, "presence": people, "members": members,
             "me": {"id": actor.id, "name": actor.display_name},
+            "facilitation": _facilitation_state(target, actor),
         }
 
     @acked
@@ -148,16 +152,52 @@ class LiveNamespace(Namespace):
         return {"ok": True}
 
     @acked
+    def on_watch(self, actor: Actor, payload):
+        """A moderator's dashboard or projector view follows a training."""
+        training_id = parse_message("watch", payload)["training_id"]
+        training = db.session.get(Training, training_id)
+        if training is None or not permissions.moderates(actor, training):
+            raise EditRejected("forbidden")
+        join_room(publisher.dashboard_room(training.id))
+        return {
+            "ok": True,
+            "groups": dashboard.training_summaries(training, utcnow().date()),
+            "projected_group_id": training.projected_group_id,
+            "timer": facilitation.timer_data(facilitation.current_timer(training.id, None)),
+            "vote": voting.public_data(voting.current_vote(training.id)),
+            "server_now": facilitation.iso(utcnow()),
+        }
+
+    @acked
+    def on_dot(self, actor: Actor, payload):
+        """Place or take back one dot in a vote."""
+        request_data = parse_message("dot", payload)
+        change = voting.place_dot if request_data["action"] == "add" else voting.remove_dot
+        return {"ok": True, "vote": change(request_data["vote_id"], request_data["step_id"], actor)}
+
+    @acked
     def on_leave(self, actor: Actor, payload):
         """Leave the map this connection joined."""
         _access_to(actor, parse_message("leave", payload)["roadmap_id"])
         joined = session.pop("roadmap_id", None)
         if joined is not None:
             leave_room(publisher.room_for(joined))
+            leave_room(publisher.training_room(session.pop("training_id")))
         left = presence.leave(request.sid)
         if left is not None:
             _publish_presence(left)
         return {"ok": True}
+
+
+def _facilitation_state(target: MapAccess, actor: Actor) -> dict:
+    """What the moderator is running for this map's group: timers, announcements, the vote."""
+    return {
+        "timers": facilitation.timers_for_group(target.training_id, target.group_id),
+        "announcements": facilitation.recent_announcements(target.training_id, target.group_id),
+        "vote": voting.state_for(voting.current_vote(target.training_id), actor.id),
+        "group_id": target.group_id,
+        "server_now": facilitation.iso(utcnow()),
+    }
 
 
 def _publish_presence(roadmap_id: int, group_id: int | None = None) -> list[dict]:

@@ -3,9 +3,28 @@
 Through Flask-SocketIO's message queue (Redis) the same calls reach clients
 connected to any server process.
 """
+import threading
+
 from roadmap.extensions import socketio
 
 NAMESPACE = "/"
+
+# Maps something was published about since the dashboard feed last looked
+# (realtime/dashboard_feed.py): the dashboard is updated from these, throttled.
+_changed_maps: set[int] = set()
+_changed_maps_lock = threading.Lock()
+
+
+def _note_change(roadmap_id: int) -> None:
+    with _changed_maps_lock:
+        _changed_maps.add(roadmap_id)
+
+
+def take_changed_maps() -> set[int]:
+    global _changed_maps
+    with _changed_maps_lock:
+        taken, _changed_maps = _changed_maps, set()
+    return taken
 
 
 def room_for(roadmap_id: int) -> str:
@@ -14,6 +33,7 @@ def room_for(roadmap_id: int) -> str:
 
 def edit_applied(change: dict) -> None:
     socketio.emit("change", change, to=room_for(change["roadmap_id"]), namespace=NAMESPACE)
+    _note_change(change["roadmap_id"])
 
 
 def presence_changed(roadmap_id: int, people: list[dict]) -> None:
@@ -21,10 +41,73 @@ def presence_changed(roadmap_id: int, people: list[dict]) -> None:
         "presence", {"roadmap_id": roadmap_id, "people": people},
         to=room_for(roadmap_id), namespace=NAMESPACE,
     )
+    _note_change(roadmap_id)
 
 
 def members_changed(roadmap_id: int, members: list[dict]) -> None:
     socketio.emit(
         "members", {"roadmap_id": roadmap_id, "members": members},
         to=room_for(roadmap_id), namespace=NAMESPACE,
+    )
+    _note_change(roadmap_id)
+
+
+
+def training_room(training_id: int) -> str:
+    """Every open editor of a training's maps."""
+    return f"training:{training_id}"
+
+
+def dashboard_room(training_id: int) -> str:
+    """The moderator's dashboard and projector views of a training."""
+    return f"dashboard:{training_id}"
+
+
+def _scoped_rooms(training_id: int, roadmap_id: int | None) -> list[str]:
+    """One group's editors (roadmap_id) or every group's, and the dashboards either way."""
+    editors = training_room(training_id) if roadmap_id is None else room_for(roadmap_id)
+    return [editors, dashboard_room(training_id)]
+
+
+def timer_changed(training_id: int, roadmap_id: int | None, timer: dict | None) -> None:
+    """The timer for every group (roadmap_id None) or for one group's map."""
+    payload = {
+        "training_id": training_id, "scope": "all" if roadmap_id is None else "group",
+        "roadmap_id": roadmap_id, "timer": timer,
+    }
+    socketio.emit("timer", payload, to=_scoped_rooms(training_id, roadmap_id), namespace=NAMESPACE)
+
+
+def announced(training_id: int, roadmap_id: int | None, announcement: dict) -> None:
+    socketio.emit(
+        "announcement", {"training_id": training_id, "announcement": announcement},
+        to=_scoped_rooms(training_id, roadmap_id), namespace=NAMESPACE,
+    )
+
+
+def projector_changed(training_id: int, group_id: int | None) -> None:
+    socketio.emit(
+        "projector", {"training_id": training_id, "group_id": group_id},
+        to=dashboard_room(training_id), namespace=NAMESPACE,
+    )
+
+
+def vote_changed(training_id: int, vote: dict | None) -> None:
+    """A vote opened, closed or showed a new tally (the same for every viewer)."""
+    socketio.emit(
+        "vote", {"training_id": training_id, "vote": vote},
+        to=_scoped_rooms(training_id, None), namespace=NAMESPACE,
+    )
+
+
+def dashboard_changed(training_id: int, summaries: list[dict]) -> None:
+    socketio.emit(
+        "dashboard", {"training_id": training_id, "groups": summaries},
+        to=dashboard_room(training_id), namespace=NAMESPACE,
+    )
+
+
+def readiness_changed(roadmap_id: int, readiness: dict) -> None:
+    socketio.emit(
+        "readiness", {"roadmap_id": roadmap_id, **readiness}, to=room_for(roadmap_id), namespace=NAMESPACE,
     )

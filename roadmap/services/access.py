@@ -10,7 +10,10 @@ from roadmap.models import Group, Membership, Roadmap, Training
 
 # Built once: this runs for every edit, and building a statement costs more than running it.
 _MAP_ACCESS = (
-    select(Roadmap.id, Roadmap.group_id, Group.archived, Training.moderator_id, Membership.id)
+    select(
+        Roadmap.id, Roadmap.group_id, Group.archived, Training.moderator_id, Membership.id,
+        Group.training_id, Roadmap.locked,
+    )
     .join(Group, Group.id == Roadmap.group_id)
     .join(Training, Training.id == Group.training_id)
     .outerjoin(Membership, and_(Membership.group_id == Group.id, Membership.person_id == bindparam("person_id")))
@@ -28,4 +31,5 @@ def map_access(roadmap_id: int, person_id: int) -> MapAccess | None:
     return MapAccess(
         roadmap_id=row[0], group_id=row[1], group_archived=bool(row[2]),
         training_moderator_id=row[3], is_member=row[4] is not None,
+        training_id=row[5], locked=bool(row[6]),
     )

@@ -79,6 +79,10 @@ def _apply_in_transaction(op: Operation, actor) -> dict:
             raise EditRejected("not_found")
         if not permissions.may_edit(actor, target):
             raise EditRejected("forbidden")
+        if op.type == "map.lock" and not permissions.moderates_map(actor, target):
+            raise EditRejected("moderators_only")
+        if target.locked and op.type != "map.lock":
+            raise EditRejected("locked")
         if connection.execute(_LOGGED_OP_ID, {"roadmap_id": op.roadmap_id, "op_id": op.op_id}).first():
             raise _AlreadyApplied(_logged_change(op))
         applied_op, before = _HANDLERS[op.type](target, op)
@@ -138,6 +142,13 @@ def _set_map_field(target: MapAccess, op: Operation):
     value = _resolve_text(MAP_FIELDS[op.field], current, op)
     setattr(roadmap, op.field, value)
     return {"type": op.type, "field": op.field, "value": value}, {"value": current}
+
+
+def _set_lock(target: MapAccess, op: Operation):
+    roadmap = db.session.get(Roadmap, target.roadmap_id)
+    was_locked = bool(roadmap.locked)
+    roadmap.locked = op.locked
+    return {"type": op.type, "locked": op.locked}, {"locked": was_locked}
 
 
 # --- steps -----------------------------------------------------------------
@@ -325,6 +336,7 @@ def _restore_stakeholder(target: MapAccess, op: Operation):
 
 _HANDLERS = {
     "map.set": _set_map_field,
+    "map.lock": _set_lock,
     "step.add": _add_step,
     "step.set": _set_step_field,
     "step.move": _move_step,

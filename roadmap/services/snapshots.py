@@ -49,7 +49,7 @@ def stakeholder_data(stakeholder: Stakeholder) -> dict:
     return data
 
 
-def snapshot(roadmap: Roadmap) -> dict:
+def snapshot(roadmap: Roadmap, with_members: bool = True) -> dict:
     """The whole live map as the client holds it, in three queries."""
     steps = db.session.scalars(
         select(Step).where(Step.roadmap_id == roadmap.id, Step.deleted_at.is_(None))
@@ -71,12 +71,14 @@ def snapshot(roadmap: Roadmap) -> dict:
             links.setdefault(step_id, []).append(stakeholder_id)
     data = {"id": roadmap.id, "revision": roadmap.revision}
     data.update({name: getattr(roadmap, name) for name in MAP_FIELDS})
+    data["locked"] = bool(roadmap.locked)
     data["steps"] = [
         step_data(step, links.get(step.id, []))
         for step in sorted(steps, key=lambda step: (step.position, step.id))
     ]
     data["stakeholders"] = [stakeholder_data(stakeholder) for stakeholder in stakeholders]
-    data["members"] = members_data(roadmap.group_id)
+    if with_members:
+        data["members"] = members_data(roadmap.group_id)
     return data
 
 

@@ -106,3 +106,51 @@ def _free_color(group: Group) -> str:
 
 def groups_of_member(person: Person) -> list[Group]:
     return [membership.group for membership in person.memberships if not membership.group.archived]
+
+
+def rename_group(group: Group, name: str) -> Group:
+    name = " ".join(name.split())[:120]
+    if not name:
+        raise JoinError("name_required")
+    with writing():
+        group.name = name
+    publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))  # refreshes the dashboard card
+    return group
+
+
+def set_archived(group: Group, archived: bool) -> Group:
+    """An archived group disappears from the join page and the dashboard; its map stays readable to the moderator."""
+    with writing():
+        group.archived = archived
+    publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))
+    return group
+
+
+def move_member(membership: Membership, to_group: Group) -> Membership:
+    """Move a participant to another group of the same training; what they wrote stays where it is."""
+    from_group = membership.group
+    if to_group.training_id != from_group.training_id or to_group.archived:
+        raise JoinError("group_not_found")
+    if to_group.id == from_group.id:
+        return membership
+    with writing():
+        already = db.session.scalar(
+            select(Membership).where(Membership.person_id == membership.person_id, Membership.group_id == to_group.id)
+        )
+        if already is None:
+            membership.group_id = to_group.id
+            membership.color = _free_color(to_group)
+        else:
+            db.session.delete(membership)
+    db.session.expire_all()
+    for group in (from_group, to_group):
+        publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))
+    return already or membership
+
+
+def remove_member(membership: Membership) -> None:
+    """Take a participant out of a group; the changes they made keep their name."""
+    group = membership.group
+    with writing():
+        db.session.delete(membership)
+    publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))

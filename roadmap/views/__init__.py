@@ -1,19 +1,20 @@
 """Blueprints, one per area."""
+from datetime import date
+
 from flask import Flask, jsonify, redirect, render_template, request, url_for
-from flask_babel import format_date, get_locale
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from roadmap.domain.vocabulary import THEMES
-
+from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
 from roadmap.extensions import db, login_manager
 from roadmap.models import Person
 
 
 def init_app(app: Flask) -> None:
-    from roadmap.views import api, auth, editor, main, moderate
+    from roadmap.views import api, auth, editor, facilitate, main, moderate
 
-    for module in (main, auth, moderate, editor, api):
+    for module in (main, auth, moderate, facilitate, editor, api):
         app.register_blueprint(module.bp)
 
     login_manager.login_message = _l("Please sign in first.")
@@ -22,7 +23,14 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         current_locale=lambda: str(get_locale()),
         format_date=format_date,
+        format_datetime=format_datetime,
         vocabulary_themes=THEMES,
+        vocabulary_statuses=STEP_STATUSES,
+        vocabulary_sectors=SECTORS,
+        vocabulary_engagement=ENGAGEMENT_LEVELS,
+    )
+    app.jinja_env.filters.update(
+        fromisodate=date.fromisoformat,
     )
 
     @app.errorhandler(429)
@@ -38,6 +46,6 @@ def init_app(app: Flask) -> None:
 
     @login_manager.unauthorized_handler
     def send_to_start():
-        if request.blueprint == "moderate":
+        if request.blueprint in ("moderate", "facilitate"):
             return redirect(url_for("auth.sign_in", next=request.full_path))
         return redirect(url_for("main.start"))

@@ -14,7 +14,9 @@ from roadmap.domain.errors import EditRejected
 from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
 from roadmap.extensions import db
 from roadmap.models import Roadmap
-from roadmap.services import editing, snapshots
+from roadmap.domain.readiness import LABELS as READINESS_LABELS
+from roadmap.services import dashboard, editing, snapshots
+from roadmap.timeutil import utcnow
 
 bp = Blueprint("editor", __name__)
 
@@ -34,12 +36,15 @@ def _editable_roadmap(roadmap_id: int) -> Roadmap:
 @login_required
 def edit(roadmap_id: int):
     roadmap = _editable_roadmap(roadmap_id)
+    snapshot = snapshots.snapshot(roadmap)
     return render_template(
         "editor/editor.html",
         roadmap=roadmap,
         group=roadmap.group,
         training=roadmap.group.training,
-        snapshot=snapshots.snapshot(roadmap),
+        snapshot=snapshot,
+        readiness=dashboard.readiness_data(snapshot, utcnow().date()),
+        readiness_labels={code: gettext(label) for code, label in READINESS_LABELS.items()},
         add_step_form=AddStepForm(),
         vocabulary={
             "themes": THEMES, "statuses": STEP_STATUSES, "sectors": SECTORS,

@@ -1,5 +1,12 @@
-"""Moderators: trainings, their working groups and join codes."""
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+"""Moderators: trainings, the live dashboard, working groups and their members."""
+import io
+from datetime import date
+
+import segno
+from flask import (
+    Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for,
+)
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -9,12 +16,20 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from roadmap.domain import permissions
+from roadmap.domain.errors import EditRejected
+from roadmap.domain.readiness import LABELS as READINESS_LABELS
 from roadmap.domain.vocabulary import THEMES
 from roadmap.extensions import db
-from roadmap.models import Training
-from roadmap.services import trainings
+from roadmap.models import Group, Membership, Training
+from roadmap.services import dashboard, facilitation, map_templates, trainings, voting
+from roadmap.timeutil import utcnow
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
+BLANK_TEMPLATE = ""
+JOIN_ERRORS = {
+    "group_not_found": _l("This group is not open for joining."),
+    "name_required": _l("Please enter a name."),
+}
 
 
 class TrainingForm(FlaskForm):
@@ -32,6 +47,30 @@ class TrainingForm(FlaskForm):
 class GroupForm(FlaskForm):
     name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=120)])
     theme = SelectField(_l("Theme"), choices=[SelectChoice(key, _l(label)) for key, label in THEMES.items()])
+    template = SelectField(_l("Start the map from"), validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.template.choices = [SelectChoice(BLANK_TEMPLATE, _("A blank map"))] + [
+            SelectChoice(key, _("Template: %(name)s", name=name))
+            for key, name in map_templates.choices(str(get_locale()))
+        ]
+
+
+class RenameGroupForm(FlaskForm):
+    name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=120)])
+
+
+class ArchiveGroupForm(FlaskForm):
+    archived = SelectField(choices=[SelectChoice("1", "1"), SelectChoice("0", "0")])
+
+
+class MoveMemberForm(FlaskForm):
+    to_group_id = SelectField(_l("Move to"), coerce=int)
+
+
+class RemoveMemberForm(FlaskForm):
+    pass
 
 
 @bp.before_request
@@ -39,6 +78,37 @@ class GroupForm(FlaskForm):
 def require_moderator():
     if not current_user.is_moderator:
         abort(403)
+
+
+def own_training(training_id: int) -> Training:
+    training = db.session.get(Training, training_id)
+    if training is None or not permissions.moderates(current_user, training):
+        abort(404)
+    return training
+
+
+def wants_json() -> bool:
+    """The dashboard's scripts ask for JSON; a plain form post gets a redirect."""
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+def done(training: Training, message: str, **extra):
+    if wants_json():
+        return jsonify({"ok": True, "message": message, **extra})
+    flash(message, "success")
+    return redirect(url_for("moderate.training", training_id=training.id))
+
+
+def failed(training: Training, message: str, status: int = 400):
+    if wants_json():
+        return jsonify({"ok": False, "message": message}), status
+    flash(message, "error")
+    return redirect(url_for("moderate.training", training_id=training.id))
+
+
+def form_errors(form: FlaskForm) -> str:
+    return " ".join(f"{field.label.text}: {error}" if field.label.text else error
+                    for field in form for error in field.errors) or _("The form was not valid.")
 
 
 @bp.route("/", methods=["GET", "POST"], endpoint="trainings")
@@ -59,17 +129,126 @@ def trainings_page():
 
 @bp.route("/trainings/<int:training_id>", methods=["GET", "POST"])
 def training(training_id: int):
-    training = _own_training(training_id)
+    """The dashboard: every group live, the join code, and the facilitation tools."""
+    training = own_training(training_id)
     form = GroupForm()
     if form.validate_on_submit():
-        trainings.create_group(training, form.name.data, form.theme.data)
+        template_key = form.template.data or BLANK_TEMPLATE
+        theme = map_templates.theme_of(template_key) if template_key else form.theme.data
+        group = trainings.create_group(training, form.name.data, theme)
+        if template_key:
+            map_templates.fill(group, current_user, template_key, str(get_locale()))
         flash(_("Group added."), "success")
         return redirect(url_for("moderate.training", training_id=training.id))
-    return render_template("moderate/training.html", training=training, form=form)
+    return render_template(
+        "moderate/dashboard.html", training=training, form=form,
+        summaries=dashboard.training_summaries(training, date.today()),
+        archived_groups=[group for group in training.groups if group.archived],
+        timer=facilitation.timer_data(facilitation.current_timer(training.id, None)),
+        group_timers={
+            group.id: facilitation.timer_data(facilitation.current_timer(training.id, group.id))
+            for group in training.active_groups
+        },
+        vote=voting.public_data(voting.current_vote(training.id)),
+        announcements=facilitation.announcements_log(training.id),
+        readiness_labels={code: _(label) for code, label in READINESS_LABELS.items()},
+        join_url=join_url(training), server_now=facilitation.iso(utcnow()),
+        rename_form=RenameGroupForm(), archive_form=ArchiveGroupForm(), move_form=MoveMemberForm(),
+        remove_form=RemoveMemberForm(), tool_forms=_tool_forms(training),
+    )
 
 
-def _own_training(training_id: int) -> Training:
-    training = db.session.get(Training, training_id)
-    if training is None or not permissions.moderates(current_user, training):
+def _tool_forms(training: Training) -> dict:
+    from roadmap.views import facilitate
+
+    return facilitate.forms_for(training)
+
+
+def join_url(training: Training) -> str:
+    """The link in the QR code; PUBLIC_ORIGIN makes it reachable from phones behind a proxy."""
+    origin = current_app.config.get("PUBLIC_ORIGIN")
+    path = url_for("main.start", code=training.join_code)
+    return origin.rstrip("/") + path if origin else url_for("main.start", code=training.join_code, _external=True)
+
+
+@bp.get("/trainings/<int:training_id>/qr.svg")
+def join_qr(training_id: int):
+    training = own_training(training_id)
+    buffer = io.BytesIO()
+    segno.make(join_url(training), error="m").save(buffer, kind="svg", scale=10, border=2, dark="#1b1f24")
+    return Response(buffer.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=300"})
+
+
+# --- groups and members ------------------------------------------------------
+
+def _own_group(group_id: int) -> Group:
+    group = db.session.get(Group, group_id)
+    if group is None:
         abort(404)
-    return training
+    own_training(group.training_id)
+    return group
+
+
+def _own_membership(membership_id: int) -> Membership:
+    membership = db.session.get(Membership, membership_id)
+    if membership is None:
+        abort(404)
+    own_training(membership.group.training_id)
+    return membership
+
+
+@bp.post("/groups/<int:group_id>/rename")
+def rename_group(group_id: int):
+    group = _own_group(group_id)
+    form = RenameGroupForm()
+    if not form.validate_on_submit():
+        return failed(group.training, form_errors(form))
+    trainings.rename_group(group, form.name.data)
+    return done(group.training, _("Group renamed."))
+
+
+@bp.post("/groups/<int:group_id>/archive")
+def archive_group(group_id: int):
+    group = _own_group(group_id)
+    form = ArchiveGroupForm()
+    if not form.validate_on_submit():
+        return failed(group.training, form_errors(form))
+    archived = form.archived.data == "1"
+    trainings.set_archived(group, archived)
+    return done(group.training, _("Group archived.") if archived else _("Group restored."))
+
+
+@bp.post("/memberships/<int:membership_id>/move")
+def move_member(membership_id: int):
+    membership = _own_membership(membership_id)
+    training = membership.group.training
+    form = MoveMemberForm()
+    form.to_group_id.choices = [SelectChoice(group.id, group.name) for group in training.active_groups]
+    if not form.validate_on_submit():
+        return failed(training, form_errors(form))
+    name = membership.person.display_name
+    try:
+        moved = trainings.move_member(membership, db.session.get(Group, form.to_group_id.data))
+    except trainings.JoinError as error:
+        return failed(training, str(JOIN_ERRORS[error.code]))
+    return done(training, _("%(name)s moved to %(group)s.", name=name, group=moved.group.name))
+
+
+@bp.post("/memberships/<int:membership_id>/remove")
+def remove_member(membership_id: int):
+    membership = _own_membership(membership_id)
+    training = membership.group.training
+    if not RemoveMemberForm().validate_on_submit():
+        return failed(training, _("The form has expired. Reload the page."))
+    name = membership.person.display_name
+    trainings.remove_member(membership)
+    return done(training, _("%(name)s removed from the group.", name=name))
+
+
+@bp.errorhandler(EditRejected)
+def rejected(error: EditRejected):
+    message = _(error.message)
+    if wants_json():
+        return jsonify({"ok": False, "message": message}), 400
+    flash(message, "error")
+    return redirect(request.referrer or url_for("moderate.trainings"))

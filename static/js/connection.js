@@ -7,7 +7,8 @@ const ACK_TIMEOUT_MS = 10000;
 const GAP_WAIT_MS = 300;
 
 export class Connection {
-  constructor(store, { onState, onPresence, onRejected, onSignedOut }) {
+  constructor(store, { onState, onPresence, onRejected, onSignedOut, onJoined = () => {} }) {
+    this.onJoined = onJoined;
     this.store = store;
     this.onState = onState;
     this.onPresence = onPresence;
@@ -83,6 +84,7 @@ export class Connection {
       this.joined = true;
       this.everJoined = true;
       this.onPresence(answer.presence || []);
+      this.onJoined(answer);
       this.report();
       this.flush();
     });

@@ -9,6 +9,7 @@ import { StepsView } from './steps.js';
 import { MapStore } from './store.js';
 import { Toasts } from './toasts.js';
 import { keepForOffline } from './offline.js';
+import { Facilitation } from './facilitation.js';
 
 const data = JSON.parse(document.getElementById('editor-data').textContent);
 setStrings(data.text);
@@ -16,6 +17,7 @@ const myId = data.person.id;
 const store = new MapStore({ roadmapId: data.roadmap_id, personId: myId, snapshot: data.snapshot });
 const toasts = new Toasts(document.getElementById('toasts'));
 let people = [];
+let facilitation = null; // set once the connection exists; render() runs before that
 
 const headerControls = [...document.querySelectorAll('.map-header [data-field]')];
 for (const control of headerControls) {
@@ -54,6 +56,7 @@ function render(map) {
   stakeholders.render(map);
   steps.render(map);
   markFocus(document.getElementById('main'), people, myId);
+  facilitation?.render(map);
 }
 
 const connectionBox = document.getElementById('connection');
@@ -74,7 +77,11 @@ const connection = new Connection(store, {
   onSignedOut() {
     toasts.error(t('signed_out'));
   },
+  onJoined(answer) {
+    facilitation.joined(answer.facilitation);
+  },
 });
+facilitation = new Facilitation({ data, store, connection, steps, toasts });
 
 document.getElementById('add-step-form').addEventListener('submit', (event) => {
   event.preventDefault();

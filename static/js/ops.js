@@ -62,6 +62,9 @@ export function applyResolved(map, op) {
     case 'map.set':
       map[op.field] = op.value;
       break;
+    case 'map.lock':
+      map.locked = op.locked;
+      break;
     case 'step.add':
       removeStep(map, op.step_id);
       map.steps.push({ id: op.step_id, position: op.position, ...op.fields, stakeholder_ids: [] });

@@ -12,7 +12,7 @@ export class StepsView {
   constructor({ list, empty, count, template, store, toasts }) {
     Object.assign(this, { list, empty, count, template, store, toasts });
     this.nodes = new Map();
-    Sortable.create(list, {
+    this.sortable = Sortable.create(list, {
       handle: '.drag-handle',
       animation: 150,
       delay: 120,

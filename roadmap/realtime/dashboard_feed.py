@@ -1,0 +1,52 @@
+"""Live dashboard updates, throttled: however busy the groups, each dashboard gets
+at most one update per interval, carrying only the groups that changed.
+
+The publisher notes every map it publishes about; flush() turns the maps noted
+since the last flush into group summaries and sends them, and sends each map's
+editors its readiness checks. The server runs flush() in a loop.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+from sqlalchemy import select
+
+from roadmap.extensions import db, socketio
+from roadmap.models import Group, Roadmap
+from roadmap.realtime import publisher
+from roadmap.services import dashboard
+from roadmap.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def flush() -> int:
+    """Send the summaries of every group changed since the last flush; returns how many."""
+    roadmap_ids = publisher.take_changed_maps()
+    if not roadmap_ids:
+        return 0
+    groups = db.session.scalars(
+        select(Group).join(Roadmap, Roadmap.group_id == Group.id).where(Roadmap.id.in_(roadmap_ids)).order_by(Group.id)
+    ).all()
+    by_training: dict[int, list[Group]] = defaultdict(list)
+    for group in groups:
+        by_training[group.training_id].append(group)
+    today = utcnow().date()
+    for training_id, training_groups in by_training.items():
+        summaries = dashboard.summaries(training_groups, today)
+        publisher.dashboard_changed(training_id, summaries)
+        for summary in summaries:
+            publisher.readiness_changed(summary["roadmap_id"], summary["readiness"])
+    db.session.rollback()  # end the read transaction; the loop holds no snapshot open
+    return len(groups)
+
+
+def run_forever(app, interval_seconds: float) -> None:
+    while True:
+        socketio.sleep(interval_seconds)
+        try:
+            with app.app_context():
+                flush()
+        except Exception:  # the feed must outlive a passing database error
+            log.exception("dashboard feed failed")

@@ -1,0 +1,77 @@
+"""The moderator's view of every group: what one card on the dashboard shows."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from roadmap.domain.readiness import assess
+from roadmap.extensions import db
+from roadmap.models import Group, Membership, Presence, Training
+from roadmap.services import snapshots
+from roadmap.services.facilitation import iso
+from roadmap.timeutil import utcnow
+
+
+def readiness_data(map_data: dict, today: date) -> dict:
+    readiness = assess(map_data, today)
+    return {
+        "score": readiness.score,
+        "checks": [
+            {"code": check.code, "passed": check.passed, "failing_ids": check.failing_ids}
+            for check in readiness.checks
+        ],
+    }
+
+
+def _online_people(roadmap_ids: list[int]) -> dict[int, int]:
+    """How many distinct people have each map open now."""
+    cutoff = utcnow() - timedelta(seconds=current_app.config["PRESENCE_STALE_SECONDS"])
+    rows = db.session.execute(
+        select(Presence.roadmap_id, func.count(func.distinct(Presence.person_id)))
+        .where(Presence.roadmap_id.in_(roadmap_ids), Presence.seen_at >= cutoff)
+        .group_by(Presence.roadmap_id)
+    ).all()
+    return dict(rows)
+
+
+def _member_counts(group_ids: list[int]) -> dict[int, int]:
+    rows = db.session.execute(
+        select(Membership.group_id, func.count()).where(Membership.group_id.in_(group_ids)).group_by(Membership.group_id)
+    ).all()
+    return dict(rows)
+
+
+def summaries(groups: list[Group], today: date) -> list[dict]:
+    """One card per group; a handful of queries per group, none per step."""
+    if not groups:
+        return []
+    online = _online_people([group.roadmap.id for group in groups])
+    members = _member_counts([group.id for group in groups])
+    return [_summary(group, today, online.get(group.roadmap.id, 0), members.get(group.id, 0)) for group in groups]
+
+
+def _summary(group: Group, today: date, online: int, members: int) -> dict:
+    roadmap = group.roadmap
+    map_data = snapshots.snapshot(roadmap, with_members=False)
+    steps = map_data["steps"]
+    return {
+        "group_id": group.id, "roadmap_id": roadmap.id, "name": group.name, "theme": group.theme,
+        "title": map_data["title"], "revision": map_data["revision"], "locked": map_data["locked"],
+        "online": online, "members": members,
+        "steps": len(steps), "stakeholders": len(map_data["stakeholders"]),
+        "steps_with_owner": sum(1 for step in steps if step["owner"]),
+        "steps_with_due_date": sum(1 for step in steps if step["due_on"]),
+        "steps_done": sum(1 for step in steps if step["status"] == "done"),
+        "readiness": readiness_data(map_data, today),
+        "last_edit_at": iso(roadmap.updated_at) if map_data["revision"] else None,
+    }
+
+
+def training_summaries(training: Training, today: date) -> list[dict]:
+    return summaries(training.active_groups, today)
+
+
+def groups_by_id(group_ids: set[int]) -> list[Group]:
+    return db.session.scalars(select(Group).where(Group.id.in_(group_ids)).order_by(Group.id)).all()

@@ -1,0 +1,165 @@
+"""Dot voting on steps: each participant has N dots to place; the tally may stay hidden until closed."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
+
+from roadmap.domain import permissions
+from roadmap.domain.errors import EditRejected
+from roadmap.extensions import db
+from roadmap.models import Dot, Roadmap, Step, Training, Vote
+from roadmap.realtime import publisher
+from roadmap.services import access
+from roadmap.services.facilitation import iso
+from roadmap.services.transactions import writing
+from roadmap.timeutil import utcnow
+
+MAX_DOTS = 20
+MAX_VOTE_MINUTES = 240
+
+
+def open_vote(training: Training, dots_per_person: int, roadmap_id: int | None = None,
+              minutes: int | None = None, hide_results: bool = True, question: str = "") -> Vote:
+    """Open a vote on one map's steps or on every map's; an open vote of the training closes first."""
+    if not 1 <= dots_per_person <= MAX_DOTS:
+        raise EditRejected("invalid_value", f"from 1 to {MAX_DOTS} dots")
+    if minutes is not None and not 1 <= minutes <= MAX_VOTE_MINUTES:
+        raise EditRejected("invalid_value", f"from 1 to {MAX_VOTE_MINUTES} minutes")
+    if roadmap_id is not None:
+        roadmap = db.session.get(Roadmap, roadmap_id)
+        if roadmap is None or roadmap.group.training_id != training.id:
+            raise EditRejected("not_found")
+    with writing():
+        now = utcnow()
+        for earlier in _open_votes(training.id):
+            earlier.closed_at = now
+        vote = Vote(
+            training_id=training.id, roadmap_id=roadmap_id, question=question.strip()[:200],
+            dots_per_person=dots_per_person, hide_results=hide_results, opened_at=now,
+            ends_at=now + timedelta(minutes=minutes) if minutes else None,
+        )
+        db.session.add(vote)
+    publisher.vote_changed(training.id, public_data(vote))
+    return vote
+
+
+def close_vote(vote: Vote) -> Vote:
+    with writing():
+        if vote.closed_at is None:
+            vote.closed_at = utcnow()
+    publisher.vote_changed(vote.training_id, public_data(vote))
+    return vote
+
+
+def _open_votes(training_id: int) -> list[Vote]:
+    return db.session.scalars(
+        select(Vote).where(Vote.training_id == training_id, Vote.closed_at.is_(None))
+    ).all()
+
+
+def current_vote(training_id: int) -> Vote | None:
+    """The open vote, else the latest closed one (its results stay on screen)."""
+    return db.session.scalar(
+        select(Vote).where(Vote.training_id == training_id).order_by(Vote.id.desc()).limit(1)
+    )
+
+
+def accepts_dots(vote: Vote) -> bool:
+    return vote.closed_at is None and (vote.ends_at is None or utcnow() < vote.ends_at)
+
+
+def results_visible(vote: Vote) -> bool:
+    return vote.closed_at is not None or not vote.hide_results
+
+
+def tally(vote: Vote) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Dot.step_id, func.count()).where(Dot.vote_id == vote.id).group_by(Dot.step_id)
+    ).all()
+    return {step_id: count for step_id, count in rows}
+
+
+def ranking(vote: Vote, limit: int = 30) -> list[dict]:
+    """The steps with the most dots, with their titles, for the dashboard and the projector."""
+    rows = db.session.execute(
+        select(Step.id, Step.roadmap_id, Step.title, func.count(Dot.id).label("dots"))
+        .join(Dot, Dot.step_id == Step.id)
+        .where(Dot.vote_id == vote.id, Step.deleted_at.is_(None))
+        .group_by(Step.id, Step.roadmap_id, Step.title)
+        .order_by(func.count(Dot.id).desc(), Step.title)
+        .limit(limit)
+    ).all()
+    return [
+        {"step_id": step_id, "roadmap_id": roadmap_id, "title": title, "dots": dots}
+        for step_id, roadmap_id, title, dots in rows
+    ]
+
+
+def public_data(vote: Vote | None) -> dict | None:
+    """What everyone may see of a vote: the tally only once it is visible."""
+    if vote is None:
+        return None
+    return {
+        "id": vote.id, "roadmap_id": vote.roadmap_id, "question": vote.question,
+        "dots_per_person": vote.dots_per_person, "hide_results": vote.hide_results,
+        "ends_at": iso(vote.ends_at), "closed": vote.closed_at is not None,
+        "results": tally(vote) if results_visible(vote) else None,
+        "ranking": ranking(vote) if results_visible(vote) else None,
+    }
+
+
+def my_dots(vote: Vote, person_id: int) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Dot.step_id, func.count())
+        .where(Dot.vote_id == vote.id, Dot.person_id == person_id).group_by(Dot.step_id)
+    ).all()
+    return {step_id: count for step_id, count in rows}
+
+
+def state_for(vote: Vote | None, person_id: int) -> dict | None:
+    data = public_data(vote)
+    if data is not None:
+        data["my_dots"] = my_dots(vote, person_id)
+    return data
+
+
+def place_dot(vote_id: int, step_id: str, actor) -> dict:
+    return _change_dot(vote_id, step_id, actor, adding=True)
+
+
+def remove_dot(vote_id: int, step_id: str, actor) -> dict:
+    return _change_dot(vote_id, step_id, actor, adding=False)
+
+
+def _change_dot(vote_id: int, step_id: str, actor, adding: bool) -> dict:
+    with writing():
+        # Lock the vote row so two quick dots cannot both take the last one (PostgreSQL).
+        vote = db.session.scalar(select(Vote).where(Vote.id == vote_id).with_for_update())
+        if vote is None:
+            raise EditRejected("vote_not_found")
+        if not accepts_dots(vote):
+            raise EditRejected("vote_closed")
+        step = db.session.get(Step, step_id)
+        if step is None or step.deleted_at is not None:
+            raise EditRejected("step_not_found")
+        target = access.map_access(step.roadmap_id, actor.id)
+        if target is None or target.training_id != vote.training_id or (
+            vote.roadmap_id is not None and vote.roadmap_id != step.roadmap_id
+        ):
+            raise EditRejected("step_not_found")
+        if not permissions.may_edit(actor, target):
+            raise EditRejected("forbidden")
+        mine = my_dots(vote, actor.id)
+        if adding:
+            if sum(mine.values()) >= vote.dots_per_person:
+                raise EditRejected("no_dots_left")
+            db.session.add(Dot(vote_id=vote.id, step_id=step.id, person_id=actor.id))
+        elif mine.get(step.id):
+            one = db.session.scalar(
+                select(Dot.id).where(Dot.vote_id == vote.id, Dot.step_id == step.id, Dot.person_id == actor.id).limit(1)
+            )
+            db.session.execute(delete(Dot).where(Dot.id == one))
+    if results_visible(vote):
+        publisher.vote_changed(vote.training_id, public_data(vote))
+    return state_for(vote, actor.id)

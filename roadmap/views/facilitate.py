@@ -1,0 +1,188 @@
+"""The moderator's facilitation tools on the dashboard: timer, announcements, lock,
+projector and dot voting. Each answers the dashboard's fetch with JSON and a plain
+form post with a redirect (see moderate.done)."""
+from flask import Blueprint, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from roadmap.models import Training
+from roadmap.services import facilitation, snapshots, voting
+from roadmap.services.voting import MAX_DOTS, MAX_VOTE_MINUTES
+from roadmap.views.moderate import done, failed, form_errors, own_training, require_moderator
+
+bp = Blueprint("facilitate", __name__, url_prefix="/moderate/trainings/<int:training_id>")
+bp.before_request(require_moderator)
+EVERY_GROUP = ""
+TIMER_ACTIONS = ("start", "pause", "resume", "add", "stop")
+
+
+class ScopedForm(FlaskForm):
+    """A tool aimed at every group or one of them."""
+
+    group_id = SelectField(_l("For"), validators=[Optional()])
+
+    def aim_at(self, training: Training) -> "ScopedForm":
+        self.group_id.choices = [SelectChoice(EVERY_GROUP, _("All groups"))] + [
+            SelectChoice(str(group.id), group.name) for group in training.active_groups
+        ]
+        return self
+
+    @property
+    def group(self) -> int | None:
+        return int(self.group_id.data) if self.group_id.data else None
+
+
+class TimerForm(ScopedForm):
+    action = SelectField(choices=[SelectChoice(action, action) for action in TIMER_ACTIONS])
+    minutes = IntegerField(_l("Minutes"), validators=[Optional(), NumberRange(1, 240)], default=20)
+    label = StringField(_l("What for"), validators=[Optional(), Length(max=200)])
+
+
+class AnnouncementForm(ScopedForm):
+    text = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=facilitation.MAX_ANNOUNCEMENT_LENGTH)])
+
+
+class LockForm(ScopedForm):
+    locked = SelectField(choices=[SelectChoice("1", "1"), SelectChoice("0", "0")])
+
+
+class ProjectorForm(ScopedForm):
+    pass
+
+
+class VoteForm(ScopedForm):
+    question = StringField(_l("Question"), validators=[Optional(), Length(max=200)])
+    dots = IntegerField(_l("Dots per person"), validators=[DataRequired(), NumberRange(1, MAX_DOTS)], default=3)
+    minutes = IntegerField(_l("Time limit, minutes"), validators=[Optional(), NumberRange(1, MAX_VOTE_MINUTES)])
+    hide_results = BooleanField(_l("Hide results until I close the vote"), default=True)
+
+
+class CloseVoteForm(FlaskForm):
+    pass
+
+
+def forms_for(training: Training) -> dict:
+    return {
+        "timer": TimerForm(prefix="timer").aim_at(training), "announcement": AnnouncementForm(prefix="announcement").aim_at(training),
+        "lock": LockForm(prefix="lock").aim_at(training), "projector": ProjectorForm(prefix="projector").aim_at(training),
+        "vote": VoteForm(prefix="vote").aim_at(training), "close_vote": CloseVoteForm(prefix="vote"),
+    }
+
+
+@bp.post("/timer")
+def timer(training_id: int):
+    training = own_training(training_id)
+    form = TimerForm(prefix="timer").aim_at(training)
+    if not form.validate_on_submit():
+        return failed(training, form_errors(form))
+    action, scope = form.action.data, form.group
+    if action == "start":
+        facilitation.start_timer(training, (form.minutes.data or 20) * 60, form.label.data or "", scope)
+        message = _("Timer started.")
+    elif action == "pause":
+        facilitation.pause_timer(training, scope)
+        message = _("Timer paused.")
+    elif action == "resume":
+        facilitation.resume_timer(training, scope)
+        message = _("Timer running again.")
+    elif action == "add":
+        facilitation.add_time(training, (form.minutes.data or 1) * 60, scope)
+        message = _("Time added.")
+    else:
+        facilitation.stop_timer(training, scope)
+        message = _("Timer stopped.")
+    return done(training, message, timer=facilitation.timer_data(facilitation.current_timer(training.id, scope)),
+                group_id=scope)
+
+
+@bp.post("/announcements")
+def announce(training_id: int):
+    training = own_training(training_id)
+    form = AnnouncementForm(prefix="announcement").aim_at(training)
+    if not form.validate_on_submit():
+        return failed(training, form_errors(form))
+    announcement = facilitation.announce(training, current_user, form.text.data, form.group)
+    return done(training, _("Announcement sent."), announcement=facilitation.announcement_data(announcement))
+
+
+@bp.post("/lock")
+def lock(training_id: int):
+    training = own_training(training_id)
+    form = LockForm(prefix="lock").aim_at(training)
+    if not form.validate_on_submit():
+        return failed(training, form_errors(form))
+    locked = form.locked.data == "1"
+    facilitation.set_locked(training, current_user, locked, form.group)
+    if form.group is None:
+        message = _("All maps locked.") if locked else _("All maps unlocked.")
+    else:
+        message = _("Map locked.") if locked else _("Map unlocked.")
+    return done(training, message)
+
+
+@bp.post("/projector")
+def project(training_id: int):
+    training = own_training(training_id)
+    form = ProjectorForm(prefix="projector").aim_at(training)
+    if not form.validate_on_submit():
+        return failed(training, form_errors(form))
+    facilitation.project(training, form.group)
+    return done(training, _("The projector shows the chosen map."), projected_group_id=form.group)
+
+
+@bp.get("/projector")
+def projector(training_id: int):
+    """Full-screen, read-only, large type: the map the moderator picked, following their choice live."""
+    training = own_training(training_id)
+    return render_template("moderate/projector.html", training=training, **_projected(training))
+
+
+@bp.get("/projector/map")
+def projected_map(training_id: int):
+    """The projected map alone, fetched again whenever it or the choice changes."""
+    training = own_training(training_id)
+    return render_template("moderate/_projected_map.html", training=training, **_projected(training))
+
+
+def _projected(training: Training) -> dict:
+    group = next((g for g in training.active_groups if g.id == training.projected_group_id), None)
+    if group is None:
+        return {"group": None, "map_data": None, "members": {}, "vote": None}
+    map_data = snapshots.snapshot(group.roadmap)
+    vote = voting.public_data(voting.current_vote(training.id))
+    return {
+        "group": group, "map_data": map_data, "vote": vote,
+        "members": {member["id"]: member["name"] for member in map_data["members"]},
+        "stakeholders": {item["id"]: item for item in map_data["stakeholders"]},
+    }
+
+
+@bp.post("/votes")
+def open_vote(training_id: int):
+    training = own_training(training_id)
+    form = VoteForm(prefix="vote").aim_at(training)
+    if not form.validate_on_submit():
+        return failed(training, form_errors(form))
+    roadmap_id = next(g.roadmap.id for g in training.active_groups if g.id == form.group) if form.group else None
+    vote = voting.open_vote(
+        training, form.dots.data, roadmap_id=roadmap_id, minutes=form.minutes.data,
+        hide_results=form.hide_results.data, question=form.question.data or "",
+    )
+    return done(training, _("Voting is open."), vote=voting.public_data(vote))
+
+
+@bp.post("/votes/close")
+def close_vote(training_id: int):
+    training = own_training(training_id)
+    if not CloseVoteForm(prefix="vote").validate_on_submit():
+        return failed(training, _("The form has expired. Reload the page."))
+    vote = voting.current_vote(training.id)
+    if vote is None:
+        return failed(training, _("No vote is open."))
+    voting.close_vote(vote)
+    return done(training, _("Voting closed; the results are shown."), vote=voting.public_data(vote))

@@ -1,0 +1,239 @@
+// The moderator's dashboard: a live card per group (pushed by the server at most
+// once a second), the timer, the vote, and the tool forms.
+import { io } from '/vendor/socket.io.esm.min.js';
+import { chime, Countdown, formatSeconds, syncClock } from './countdown.js';
+import { setStrings, t } from './i18n.js';
+import { bindLiveForms, csrfToken, postData } from './live_forms.js';
+import { Toasts } from './toasts.js';
+
+const data = JSON.parse(document.getElementById('dashboard-data').textContent);
+setStrings(data.text);
+syncClock(data.server_now);
+const toasts = new Toasts(document.getElementById('toasts'));
+const cardsBox = document.getElementById('group-cards');
+const cardTemplate = document.getElementById('group-card-template');
+const groups = new Map(data.groups.map((group) => [group.group_id, group]));
+const groupTimers = new Map(Object.entries(data.group_timers || {}).map(([id, timer]) => [Number(id), timer]));
+let projectedGroupId = data.projected_group_id;
+let vote = data.vote;
+const trainingPath = location.pathname.replace(/\/$/, '');
+const relative = new Intl.RelativeTimeFormat(data.locale, { numeric: 'auto' });
+const themeLabels = Object.fromEntries(
+  [...document.querySelectorAll('#theme option')].map((option) => [option.value, option.textContent]),
+);
+
+function ago(iso) {
+  const seconds = Math.round((Date.parse(iso) - Date.now()) / 1000);
+  if (Math.abs(seconds) < 60) return relative.format(Math.min(0, seconds), 'second');
+  if (Math.abs(seconds) < 3600) return relative.format(Math.round(seconds / 60), 'minute');
+  return relative.format(Math.round(seconds / 3600), 'hour');
+}
+
+function cardFor(groupId) {
+  let card = cardsBox.querySelector(`[data-group-id="${groupId}"]`);
+  if (!card) {
+    card = cardTemplate.content.firstElementChild.cloneNode(true);
+    card.dataset.groupId = groupId;
+    card.querySelector('.card-lock').addEventListener('click', () => toggleLock(groupId));
+    card.querySelector('.card-project').addEventListener('click', () => project(groupId));
+    cardsBox.append(card);
+  }
+  return card;
+}
+
+function setStat(card, selector, value, label) {
+  const term = card.querySelector(selector);
+  term.textContent = label;
+  term.nextElementSibling.textContent = value;
+}
+
+function renderCard(group) {
+  const card = cardFor(group.group_id);
+  const link = card.querySelector('.group-card-name');
+  link.textContent = group.name;
+  link.href = data.editor_url + group.roadmap_id;
+  link.title = group.title || group.name;
+  const theme = card.querySelector('.theme-chip');
+  theme.className = `theme-chip theme-${group.theme}`;
+  theme.textContent = themeLabels[group.theme] || group.theme;
+  card.dataset.locked = group.locked;
+  card.querySelector('.lock-badge').hidden = !group.locked;
+  card.querySelector('.lock-badge').textContent = `${t('locked')}`;
+  card.querySelector('.projector-badge').hidden = projectedGroupId !== group.group_id;
+  card.querySelector('.projector-badge').textContent = `${t('projected')}`;
+  const score = card.querySelector('.score');
+  score.style.setProperty('--score', group.readiness.score);
+  score.dataset.level = group.readiness.score >= 80 ? 'good' : group.readiness.score >= 50 ? 'fair' : 'low';
+  score.setAttribute('aria-label', `${t('readiness')}: ${group.readiness.score}%`);
+  score.querySelector('.score-value').textContent = `${group.readiness.score}%`;
+  setStat(card, '.stat-online', `${group.online} / ${group.members}`, t('online'));
+  setStat(card, '.stat-steps', group.steps, t('steps'));
+  setStat(card, '.stat-stakeholders', group.stakeholders, t('stakeholders'));
+  setStat(card, '.stat-owner', `${group.steps_with_owner} / ${group.steps}`, t('with_owner'));
+  setStat(card, '.stat-due', `${group.steps_with_due_date} / ${group.steps}`, t('with_due_date'));
+  card.querySelector('.stat-online').parentElement.dataset.active = group.online > 0;
+  const failing = card.querySelector('.failing-checks');
+  const failed = group.readiness.checks.filter((check) => !check.passed);
+  failing.replaceChildren(...(failed.length ? failed : [null]).map((check) => {
+    const item = document.createElement('li');
+    item.textContent = check ? data.readiness_labels[check.code] || check.code : `✓ ${t('all_checks_pass')}`;
+    item.className = check ? 'check-failing' : 'check-ok';
+    return item;
+  }));
+  card.querySelector('.card-lock').textContent = group.locked ? `${t('unlock')}` : `${t('lock')}`;
+  card.querySelector('.card-project').textContent = `${t('project')}`;
+  card.querySelector('.card-project').disabled = projectedGroupId === group.group_id;
+  renderLastEdit(card, group);
+  renderCardVote(card, group);
+}
+
+function renderLastEdit(card, group) {
+  card.querySelector('.last-edit').textContent = group.last_edit_at
+    ? `${t('last_edit')}: ${ago(group.last_edit_at)}` : t('no_edits');
+  const timer = groupTimers.get(group.group_id);
+  card.querySelector('.group-timer').textContent = timer ? `${formatSeconds(secondsOf(timer))}` : '';
+}
+
+function secondsOf(timer) {
+  if (!timer.running) return timer.paused_remaining_seconds ?? 0;
+  return Math.max(0, Math.ceil((Date.parse(timer.ends_at) - Date.now()) / 1000));
+}
+
+function renderCardVote(card, group) {
+  const list = card.querySelector('.vote-top');
+  const ranked = (vote?.ranking || []).filter((item) => item.roadmap_id === group.roadmap_id).slice(0, 3);
+  list.hidden = ranked.length === 0;
+  list.replaceChildren(...ranked.map((item) => {
+    const entry = document.createElement('li');
+    const dots = document.createElement('span');
+    dots.className = 'dot-count';
+    dots.textContent = `● ${item.dots}`;
+    entry.append(dots, ` ${item.title}`);
+    return entry;
+  }));
+}
+
+function renderAll() {
+  for (const group of groups.values()) renderCard(group);
+  document.getElementById('groups-empty').hidden = groups.size > 0;
+}
+
+async function toggleLock(groupId) {
+  const group = groups.get(groupId);
+  const body = new FormData();
+  body.set('lock-csrf_token', csrfToken());
+  body.set('lock-group_id', String(groupId));
+  body.set('lock-locked', group.locked ? '0' : '1');
+  const answer = await postData(`${trainingPath}/lock`, body);
+  if (answer.ok) toasts.show(answer.message); else toasts.error(answer.message);
+}
+
+async function project(groupId) {
+  const body = new FormData();
+  body.set('projector-csrf_token', csrfToken());
+  body.set('projector-group_id', String(groupId));
+  const answer = await postData(`${trainingPath}/projector`, body);
+  if (answer.ok) toasts.show(answer.message); else toasts.error(answer.message);
+}
+
+// --- timer ------------------------------------------------------------------
+const timerBox = document.getElementById('dash-timer');
+const countdown = new Countdown({
+  onTick(timer, left) {
+    timerBox.dataset.running = Boolean(timer?.running);
+    timerBox.dataset.done = timer?.running && left === 0;
+    timerBox.querySelector('.countdown').textContent = timer ? formatSeconds(left) : '--:--';
+    timerBox.querySelector('.countdown-label').textContent = !timer ? t('no_timer')
+      : `${timer.label || ''}${timer.running ? '' : ` (${t('paused')})`}`;
+  },
+  onZero() { chime(); toasts.show(`${t('time_up')}`); },
+});
+countdown.set(data.timer);
+
+// --- vote -------------------------------------------------------------------
+function renderVote() {
+  const box = document.getElementById('dash-vote');
+  if (!vote) { box.replaceChildren(); return; }
+  const status = document.createElement('p');
+  status.className = `vote-status ${vote.closed ? 'closed' : 'open'}`;
+  status.textContent = `${vote.closed ? t('vote_closed') : t('vote_open')} · ${vote.dots_per_person} ${t('dots')}`
+    + (vote.question ? ` · ${vote.question}` : '');
+  const parts = [status];
+  if (!vote.results) {
+    const hidden = document.createElement('p');
+    hidden.className = 'small muted';
+    hidden.textContent = t('hidden_results');
+    parts.push(hidden);
+  }
+  box.replaceChildren(...parts);
+  for (const group of groups.values()) renderCardVote(cardFor(group.group_id), group);
+}
+
+// --- live -------------------------------------------------------------------
+const connectionBox = document.getElementById('dash-connection');
+function showConnection(state) {
+  connectionBox.dataset.state = state;
+  connectionBox.querySelector('.connection-label').textContent = state === 'online' ? t('live') : t('reconnecting');
+}
+const socket = io({ transports: ['websocket'], reconnectionDelayMax: 5000 });
+socket.on('connect', () => {
+  socket.timeout(10000).emit('watch', { training_id: data.training_id }, (timedOut, answer) => {
+    if (timedOut || !answer?.ok) return;
+    syncClock(answer.server_now);
+    for (const group of answer.groups) groups.set(group.group_id, group);
+    projectedGroupId = answer.projected_group_id;
+    vote = answer.vote;
+    countdown.set(answer.timer);
+    renderAll();
+    renderVote();
+    showConnection('online');
+  });
+});
+socket.on('disconnect', () => showConnection('reconnecting'));
+socket.on('dashboard', (update) => {
+  for (const group of update.groups) {
+    if (!groups.has(group.group_id) && !document.getElementById(`manage-group-${group.group_id}`)) continue;
+    groups.set(group.group_id, group);
+    renderCard(group);
+  }
+});
+socket.on('timer', (update) => {
+  if (update.scope === 'all') countdown.set(update.timer);
+  else {
+    const group = [...groups.values()].find((item) => item.roadmap_id === update.roadmap_id);
+    if (group) { if (update.timer) groupTimers.set(group.group_id, update.timer); else groupTimers.delete(group.group_id); }
+  }
+});
+socket.on('projector', (update) => { projectedGroupId = update.group_id; renderAll(); });
+socket.on('vote', (update) => { vote = update.vote; renderVote(); });
+socket.on('announcement', (update) => {
+  const item = update.announcement;
+  const entry = document.createElement('li');
+  const time = document.createElement('time');
+  time.dateTime = item.at;
+  time.textContent = new Date(item.at).toLocaleTimeString(data.locale, { hour: '2-digit', minute: '2-digit' });
+  const scope = document.createElement('span');
+  scope.className = 'muted small';
+  scope.textContent = ` ${item.group_name || document.querySelector('#announcement-group_id option')?.textContent || ''} `;
+  const text = document.createElement('span');
+  text.className = 'log-text';
+  text.textContent = item.text;
+  entry.append(time, scope, text);
+  document.getElementById('announcement-log').prepend(entry);
+  const count = document.getElementById('announcement-count');
+  count.textContent = String(Number(count.textContent) + 1);
+});
+
+for (const time of document.querySelectorAll('#announcement-log time')) {
+  time.textContent = new Date(time.dateTime).toLocaleTimeString(data.locale, { hour: '2-digit', minute: '2-digit' });
+}
+setInterval(() => { for (const group of groups.values()) renderLastEdit(cardFor(group.group_id), group); }, 1000);
+bindLiveForms(document.getElementById('main'), toasts, (form, answer) => {
+  if (!answer.ok) return;
+  if (answer.vote !== undefined) { vote = answer.vote; renderVote(); }
+  if (answer.timer !== undefined && !answer.group_id) countdown.set(answer.timer);
+});
+renderAll();
+renderVote();
+// Colours come as data, since the CSP allows no inline styles.
+for (const avatar of document.querySelectorAll('.avatar[data-color]')) avatar.style.setProperty('--person-color', avatar.dataset.color);

@@ -1,0 +1,186 @@
+// What the moderator runs, as the group sees it in the editor: the timer, the
+// announcements, the lock (the editor turns read-only live), dot voting, and
+// the readiness to-do list.
+import { chime, Countdown, formatSeconds, syncClock } from './countdown.js';
+import { t } from './i18n.js';
+
+const DISMISSED_KEY = 'roadmap:dismissed-announcements';
+const EDITABLE = '.map-header [data-field], .steps-section input, .steps-section select, .steps-section textarea, '
+  + '.steps-section button:not(.step-expand):not(.dot-button), .stakeholders-section input, .stakeholders-section select, '
+  + '.stakeholders-section textarea, .stakeholders-section button';
+
+export class Facilitation {
+  constructor({ data, store, connection, steps, toasts }) {
+    Object.assign(this, { store, connection, steps, toasts });
+    this.roadmapId = data.roadmap_id;
+    this.readinessLabels = data.readiness_labels;
+    this.timers = { all: null, group: null };
+    this.vote = null;
+    this.timerBox = document.getElementById('editor-timer');
+    this.countdown = new Countdown({
+      onTick: (timer, left) => this.showTimer(timer, left),
+      onZero: () => { chime(); this.toasts.show(t('time_up')); },
+    });
+    this.showReadiness(data.readiness);
+    this.bindSocket(connection.socket);
+    document.getElementById('steps').addEventListener('click', (event) => this.dotClicked(event));
+  }
+
+  bindSocket(socket) {
+    socket.on('timer', (update) => {
+      if (update.scope === 'group' && update.roadmap_id !== this.roadmapId) return;
+      this.timers[update.scope] = update.timer;
+      this.chooseTimer();
+    });
+    socket.on('announcement', (update) => this.addAnnouncement(update.announcement, true));
+    socket.on('vote', (update) => this.setVote(update.vote, false));
+    socket.on('readiness', (update) => { if (update.roadmap_id === this.roadmapId) this.showReadiness(update); });
+  }
+
+  /** The facilitation part of a join answer: everything as it is now. */
+  joined(state) {
+    if (!state) return;
+    syncClock(state.server_now);
+    this.timers = { ...state.timers };
+    this.chooseTimer();
+    document.getElementById('announcements').replaceChildren();
+    for (const item of state.announcements) this.addAnnouncement(item, false);
+    this.setVote(state.vote, true);
+  }
+
+  // --- timer ----------------------------------------------------------------
+  chooseTimer() {
+    this.countdown.set(this.timers.group || this.timers.all);
+  }
+
+  showTimer(timer, left) {
+    this.timerBox.hidden = !timer;
+    if (!timer) return;
+    this.timerBox.dataset.done = timer.running && left === 0;
+    this.timerBox.dataset.running = timer.running;
+    this.timerBox.querySelector('.countdown').textContent = formatSeconds(left);
+    this.timerBox.querySelector('.countdown-label').textContent = timer.running
+      ? (left === 0 ? t('time_up') : timer.label) : `${timer.label} (${t('paused')})`.trim();
+  }
+
+  // --- announcements --------------------------------------------------------
+  addAnnouncement(item, fresh) {
+    if (dismissed().includes(item.id) || document.querySelector(`[data-announcement-id="${item.id}"]`)) return;
+    const banner = document.createElement('div');
+    banner.className = 'announcement';
+    banner.dataset.announcementId = item.id;
+    banner.setAttribute('role', fresh ? 'alert' : 'status');
+    const label = document.createElement('strong');
+    label.textContent = `${t('announcement')}: `;
+    const text = document.createElement('span');
+    text.textContent = item.text;
+    const close = document.createElement('button');
+    close.type = 'button';
+    close.className = 'icon-button announcement-close';
+    close.setAttribute('aria-label', t('dismiss'));
+    close.textContent = '✕';
+    close.addEventListener('click', () => { remember(item.id); banner.remove(); });
+    banner.append(label, text, close);
+    document.getElementById('announcements').append(banner);
+  }
+
+  // --- lock -----------------------------------------------------------------
+  render(map) {
+    const locked = Boolean(map.locked);
+    document.body.classList.toggle('map-locked', locked);
+    document.getElementById('lock-banner').hidden = !locked;
+    for (const control of document.querySelectorAll(EDITABLE)) {
+      if (locked) {
+        if (!control.disabled) { control.disabled = true; control.dataset.lockedOff = ''; }
+      } else if ('lockedOff' in control.dataset) {
+        control.disabled = false;
+        delete control.dataset.lockedOff;
+      }
+    }
+    this.steps.sortable.option('disabled', locked);
+    if (locked && !this.wasLocked) this.toasts.show(t('map_locked'));
+    this.wasLocked = locked;
+    this.showDots();
+  }
+
+  // --- dot voting -----------------------------------------------------------
+  setVote(vote, fromJoin) {
+    const applies = vote && (vote.roadmap_id === null || vote.roadmap_id === this.roadmapId);
+    const previous = this.vote;
+    if (!applies) this.vote = null;
+    else if (fromJoin || vote.my_dots) this.vote = vote;
+    else this.vote = { ...vote, my_dots: previous?.id === vote.id ? previous.my_dots : {} };
+    this.showDots();
+  }
+
+  get votingOpen() {
+    return Boolean(this.vote && !this.vote.closed && (!this.vote.ends_at || Date.parse(this.vote.ends_at) > Date.now()));
+  }
+
+  showDots() {
+    const bar = document.getElementById('vote-bar');
+    const vote = this.vote;
+    bar.hidden = !vote;
+    document.body.classList.toggle('voting', this.votingOpen);
+    if (!vote) {
+      for (const box of document.querySelectorAll('.step-dots')) box.hidden = true;
+      return;
+    }
+    const used = Object.values(vote.my_dots || {}).reduce((sum, count) => sum + count, 0);
+    const left = vote.dots_per_person - used;
+    bar.querySelector('.vote-question').textContent = vote.question || t('vote_default_question');
+    bar.querySelector('.vote-left').textContent = this.votingOpen
+      ? t('dots_left', left).replace('{total}', vote.dots_per_person)
+      : (vote.results ? t('vote_results') : t('vote_over'));
+    for (const [stepId, node] of this.steps.nodes) {
+      const box = node.querySelector('.step-dots');
+      const mine = vote.my_dots?.[stepId] || 0;
+      box.hidden = !this.votingOpen && !vote.results;
+      box.querySelector('.dot-mine').textContent = mine ? '●'.repeat(Math.min(mine, 10)) : '';
+      box.querySelector('.dot-add').hidden = !this.votingOpen;
+      box.querySelector('.dot-add').disabled = left <= 0;
+      box.querySelector('.dot-remove').hidden = !this.votingOpen || mine === 0;
+      const total = vote.results ? (vote.results[stepId] || 0) : null;
+      box.querySelector('.dot-total').hidden = total === null;
+      box.querySelector('.dot-total').textContent = total === null ? '' : t('dot_total', total);
+    }
+  }
+
+  dotClicked(event) {
+    const button = event.target.closest('.dot-button');
+    if (!button || !this.vote) return;
+    const stepId = button.closest('.step').dataset.stepId;
+    const action = button.classList.contains('dot-add') ? 'add' : 'remove';
+    button.disabled = true;
+    this.connection.socket.timeout(10000).emit('dot', { vote_id: this.vote.id, step_id: stepId, action }, (timedOut, answer) => {
+      button.disabled = false;
+      if (timedOut) { this.toasts.error(t('not_sent')); return; }
+      if (!answer.ok) { this.toasts.error(answer.error?.message || t('not_sent')); return; }
+      this.vote = answer.vote;
+      this.showDots();
+    });
+  }
+
+  // --- readiness ------------------------------------------------------------
+  showReadiness(readiness) {
+    if (!readiness) return;
+    const list = document.getElementById('readiness-list');
+    list.replaceChildren(...readiness.checks.map((check) => {
+      const item = document.createElement('li');
+      item.className = check.passed ? 'todo-done' : 'todo-open';
+      item.textContent = this.readinessLabels[check.code] || check.code;
+      return item;
+    }));
+    document.getElementById('readiness-score').textContent = `${readiness.score}%`;
+    document.getElementById('readiness-score').dataset.level = readiness.score >= 80 ? 'good' : readiness.score >= 50 ? 'fair' : 'low';
+  }
+}
+
+function dismissed() {
+  try { return JSON.parse(localStorage.getItem(DISMISSED_KEY)) || []; } catch { return []; }
+}
+
+function remember(id) {
+  const ids = [...dismissed(), id].slice(-200);
+  try { localStorage.setItem(DISMISSED_KEY, JSON.stringify(ids)); } catch { /* private mode: dismissal lasts this page */ }
+}
