@@ -21,6 +21,7 @@ from sqlalchemy import event
 from bench.world import MicroMap, World, bench_app
 from roadmap.extensions import db, socketio
 from roadmap.models import Roadmap
+from roadmap.realtime import dashboard_feed, publisher
 from roadmap.services import snapshots
 
 
@@ -146,6 +147,20 @@ class Micro:
 
         return _timed(render_once, repeats, self.counter)
 
+    def dashboard(self, roadmap_ids: list[int], repeats: int) -> Measured:
+        """One throttled dashboard push after every one of these maps changed: the summaries
+        with their readiness checks, and the emits (to a server with no clients here)."""
+        publisher.take_changed_maps()  # what building the world noted
+        with self.app.app_context():
+            def flush_once():
+                for roadmap_id in roadmap_ids:
+                    publisher.note_change(roadmap_id)
+                assert dashboard_feed.flush() == len(roadmap_ids)
+
+            measured = _timed(flush_once, repeats, self.counter)
+            db.session.remove()
+        return measured
+
     def close(self) -> None:
         with self.app.app_context():
             db.session.remove()
@@ -175,6 +190,9 @@ def run_all(world: World, repeats: int, behind: int) -> dict:
             behind: micro.join(largest, largest.revision - behind, repeats).__dict__,
         }
         results["catch_up_service"] = {behind: micro.catch_up_service(largest, behind, repeats).__dict__}
+        busy = [group["roadmap_id"] for group in world.load_groups]
+        results["dashboard"] = {1: micro.dashboard(busy[:1], repeats).__dict__,
+                                len(busy): micro.dashboard(busy, repeats).__dict__}
         # Ops last: they change the maps the figures above were taken on.
         for micro_map in (smallest, largest):
             results["op_status"][micro_map.steps] = micro.op(micro_map, "step.set")

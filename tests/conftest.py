@@ -161,6 +161,32 @@ def world(app):
     return World(app)
 
 
+# The usual cast; a test file overrides `moderator` or `group` when it needs another.
+@pytest.fixture
+def moderator(world):
+    return world.moderator()
+
+
+@pytest.fixture
+def training(world, moderator):
+    return world.training(moderator)
+
+
+@pytest.fixture
+def group(world, training):
+    return world.group(training)
+
+
+@pytest.fixture
+def marina(world, group):
+    return world.member(group, "Марина")
+
+
+@pytest.fixture
+def oleg(world, group):
+    return world.member(group, "Олег")
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 

@@ -24,16 +24,6 @@ def group(world):
     return world.group()
 
 
-@pytest.fixture
-def marina(world, group):
-    return world.member(group, "Марина")
-
-
-@pytest.fixture
-def oleg(world, group):
-    return world.member(group, "Олег")
-
-
 def test_an_op_resent_after_its_ack_was_lost_with_the_connection_is_applied_once(clients, group, marina, oleg):
     roadmap_id = group.roadmap.id
     marina_client = clients.connect(marina, roadmap_id)

@@ -17,16 +17,6 @@ def group(world):
     return world.group()
 
 
-@pytest.fixture
-def marina(world, group):
-    return world.member(group, "Марина")
-
-
-@pytest.fixture
-def oleg(world, group):
-    return world.member(group, "Олег")
-
-
 def step_fields(title: str, **more) -> dict:
     return {"title": title, **more}
 

@@ -52,16 +52,6 @@ def moderator(app):
 
 
 @pytest.fixture
-def training(world, moderator):
-    return world.training(moderator)
-
-
-@pytest.fixture
-def group(world, training):
-    return world.group(training)
-
-
-@pytest.fixture
 def sibling_group(world, training):
     """A second group in the same training."""
     return world.group(training, name="Сквер у библиотеки", theme="landscaping")

@@ -164,6 +164,7 @@ class LiveNamespace(Namespace):
             "groups": dashboard.training_summaries(training, utcnow().date()),
             "projected_group_id": training.projected_group_id,
             "timer": facilitation.timer_data(facilitation.current_timer(training.id, None)),
+            "group_timers": facilitation.group_timers(training),
             "vote": voting.public_data(voting.current_vote(training.id)),
             "server_now": facilitation.iso(utcnow()),
         }

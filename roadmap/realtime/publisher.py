@@ -15,7 +15,7 @@ _changed_maps: set[int] = set()
 _changed_maps_lock = threading.Lock()
 
 
-def _note_change(roadmap_id: int) -> None:
+def note_change(roadmap_id: int) -> None:
     with _changed_maps_lock:
         _changed_maps.add(roadmap_id)
 
@@ -33,7 +33,7 @@ def room_for(roadmap_id: int) -> str:
 
 def edit_applied(change: dict) -> None:
     socketio.emit("change", change, to=room_for(change["roadmap_id"]), namespace=NAMESPACE)
-    _note_change(change["roadmap_id"])
+    note_change(change["roadmap_id"])
 
 
 def presence_changed(roadmap_id: int, people: list[dict]) -> None:
@@ -41,7 +41,7 @@ def presence_changed(roadmap_id: int, people: list[dict]) -> None:
         "presence", {"roadmap_id": roadmap_id, "people": people},
         to=room_for(roadmap_id), namespace=NAMESPACE,
     )
-    _note_change(roadmap_id)
+    note_change(roadmap_id)
 
 
 def members_changed(roadmap_id: int, members: list[dict]) -> None:
@@ -49,7 +49,7 @@ def members_changed(roadmap_id: int, members: list[dict]) -> None:
         "members", {"roadmap_id": roadmap_id, "members": members},
         to=room_for(roadmap_id), namespace=NAMESPACE,
     )
-    _note_change(roadmap_id)
+    note_change(roadmap_id)
 
 
 

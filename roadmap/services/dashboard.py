@@ -58,6 +58,7 @@ def _summary(group: Group, today: date, online: int, members: int) -> dict:
     steps = map_data["steps"]
     return {
         "group_id": group.id, "roadmap_id": roadmap.id, "name": group.name, "theme": group.theme,
+        "archived": bool(group.archived),
         "title": map_data["title"], "revision": map_data["revision"], "locked": map_data["locked"],
         "online": online, "members": members,
         "steps": len(steps), "stakeholders": len(map_data["stakeholders"]),

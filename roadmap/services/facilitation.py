@@ -94,6 +94,12 @@ def timers_for_group(training_id: int, group_id: int) -> dict:
     }
 
 
+def group_timers(training: Training) -> dict[int, dict]:
+    """The running or paused timers of single groups, by group id."""
+    timers = {group.id: timer_data(current_timer(training.id, group.id)) for group in training.active_groups}
+    return {group_id: timer for group_id, timer in timers.items() if timer}
+
+
 def start_timer(training: Training, seconds: int, label: str = "", group_id: int | None = None) -> Timer:
     if not 0 < seconds <= MAX_TIMER_SECONDS:
         raise EditRejected("invalid_value", "a timer runs from 1 second to 4 hours")

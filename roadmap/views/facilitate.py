@@ -13,10 +13,13 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from roadmap.models import Training
 from roadmap.services import facilitation, snapshots, voting
 from roadmap.services.voting import MAX_DOTS, MAX_VOTE_MINUTES
-from roadmap.views.moderate import done, failed, form_errors, own_training, require_moderator
+from roadmap.views import moderate
+from roadmap.views.moderate import done, failed, own_training, require_moderator, submitted
 
 bp = Blueprint("facilitate", __name__, url_prefix="/moderate/trainings/<int:training_id>")
 bp.before_request(require_moderator)
+bp.register_error_handler(moderate.FormRejected, moderate.form_rejected)
+bp.register_error_handler(moderate.EditRejected, moderate.rejected)
 EVERY_GROUP = ""
 TIMER_ACTIONS = ("start", "pause", "resume", "add", "stop")
 
@@ -70,16 +73,14 @@ def forms_for(training: Training) -> dict:
     return {
         "timer": TimerForm(prefix="timer").aim_at(training), "announcement": AnnouncementForm(prefix="announcement").aim_at(training),
         "lock": LockForm(prefix="lock").aim_at(training), "projector": ProjectorForm(prefix="projector").aim_at(training),
-        "vote": VoteForm(prefix="vote").aim_at(training), "close_vote": CloseVoteForm(prefix="vote"),
+        "vote": VoteForm(prefix="vote").aim_at(training), "close_vote": CloseVoteForm(prefix="close_vote"),
     }
 
 
 @bp.post("/timer")
 def timer(training_id: int):
     training = own_training(training_id)
-    form = TimerForm(prefix="timer").aim_at(training)
-    if not form.validate_on_submit():
-        return failed(training, form_errors(form))
+    form = submitted(TimerForm(prefix="timer").aim_at(training), training)
     action, scope = form.action.data, form.group
     if action == "start":
         facilitation.start_timer(training, (form.minutes.data or 20) * 60, form.label.data or "", scope)
@@ -103,9 +104,7 @@ def timer(training_id: int):
 @bp.post("/announcements")
 def announce(training_id: int):
     training = own_training(training_id)
-    form = AnnouncementForm(prefix="announcement").aim_at(training)
-    if not form.validate_on_submit():
-        return failed(training, form_errors(form))
+    form = submitted(AnnouncementForm(prefix="announcement").aim_at(training), training)
     announcement = facilitation.announce(training, current_user, form.text.data, form.group)
     return done(training, _("Announcement sent."), announcement=facilitation.announcement_data(announcement))
 
@@ -113,9 +112,7 @@ def announce(training_id: int):
 @bp.post("/lock")
 def lock(training_id: int):
     training = own_training(training_id)
-    form = LockForm(prefix="lock").aim_at(training)
-    if not form.validate_on_submit():
-        return failed(training, form_errors(form))
+    form = submitted(LockForm(prefix="lock").aim_at(training), training)
     locked = form.locked.data == "1"
     facilitation.set_locked(training, current_user, locked, form.group)
     if form.group is None:
@@ -128,9 +125,7 @@ def lock(training_id: int):
 @bp.post("/projector")
 def project(training_id: int):
     training = own_training(training_id)
-    form = ProjectorForm(prefix="projector").aim_at(training)
-    if not form.validate_on_submit():
-        return failed(training, form_errors(form))
+    form = submitted(ProjectorForm(prefix="projector").aim_at(training), training)
     facilitation.project(training, form.group)
     return done(training, _("The projector shows the chosen map."), projected_group_id=form.group)
 
@@ -165,9 +160,7 @@ def _projected(training: Training) -> dict:
 @bp.post("/votes")
 def open_vote(training_id: int):
     training = own_training(training_id)
-    form = VoteForm(prefix="vote").aim_at(training)
-    if not form.validate_on_submit():
-        return failed(training, form_errors(form))
+    form = submitted(VoteForm(prefix="vote").aim_at(training), training)
     roadmap_id = next(g.roadmap.id for g in training.active_groups if g.id == form.group) if form.group else None
     vote = voting.open_vote(
         training, form.dots.data, roadmap_id=roadmap_id, minutes=form.minutes.data,
@@ -179,8 +172,7 @@ def open_vote(training_id: int):
 @bp.post("/votes/close")
 def close_vote(training_id: int):
     training = own_training(training_id)
-    if not CloseVoteForm(prefix="vote").validate_on_submit():
-        return failed(training, _("The form has expired. Reload the page."))
+    submitted(CloseVoteForm(prefix="close_vote"), training)
     vote = voting.current_vote(training.id)
     if vote is None:
         return failed(training, _("No vote is open."))

@@ -108,7 +108,23 @@ def failed(training: Training, message: str, status: int = 400):
 
 def form_errors(form: FlaskForm) -> str:
     return " ".join(f"{field.label.text}: {error}" if field.label.text else error
-                    for field in form for error in field.errors) or _("The form was not valid.")
+                    for field in form for error in field.errors) or _("The form has expired. Reload the page.")
+
+
+class FormRejected(Exception):
+    """A tool's form did not validate; answered by `failed` (see the error handlers)."""
+
+    def __init__(self, training: Training, message: str):
+        super().__init__(message)
+        self.training = training
+        self.message = message
+
+
+def submitted(form: FlaskForm, training: Training) -> FlaskForm:
+    """The form, validated; FormRejected otherwise."""
+    if not form.validate_on_submit():
+        raise FormRejected(training, form_errors(form))
+    return form
 
 
 @bp.route("/", methods=["GET", "POST"], endpoint="trainings")
@@ -145,10 +161,7 @@ def training(training_id: int):
         summaries=dashboard.training_summaries(training, date.today()),
         archived_groups=[group for group in training.groups if group.archived],
         timer=facilitation.timer_data(facilitation.current_timer(training.id, None)),
-        group_timers={
-            group.id: facilitation.timer_data(facilitation.current_timer(training.id, group.id))
-            for group in training.active_groups
-        },
+        group_timers=facilitation.group_timers(training),
         vote=voting.public_data(voting.current_vote(training.id)),
         announcements=facilitation.announcements_log(training.id),
         readiness_labels={code: _(label) for code, label in READINESS_LABELS.items()},
@@ -200,9 +213,7 @@ def _own_membership(membership_id: int) -> Membership:
 @bp.post("/groups/<int:group_id>/rename")
 def rename_group(group_id: int):
     group = _own_group(group_id)
-    form = RenameGroupForm()
-    if not form.validate_on_submit():
-        return failed(group.training, form_errors(form))
+    form = submitted(RenameGroupForm(), group.training)
     trainings.rename_group(group, form.name.data)
     return done(group.training, _("Group renamed."))
 
@@ -210,9 +221,7 @@ def rename_group(group_id: int):
 @bp.post("/groups/<int:group_id>/archive")
 def archive_group(group_id: int):
     group = _own_group(group_id)
-    form = ArchiveGroupForm()
-    if not form.validate_on_submit():
-        return failed(group.training, form_errors(form))
+    form = submitted(ArchiveGroupForm(), group.training)
     archived = form.archived.data == "1"
     trainings.set_archived(group, archived)
     return done(group.training, _("Group archived.") if archived else _("Group restored."))
@@ -224,8 +233,7 @@ def move_member(membership_id: int):
     training = membership.group.training
     form = MoveMemberForm()
     form.to_group_id.choices = [SelectChoice(group.id, group.name) for group in training.active_groups]
-    if not form.validate_on_submit():
-        return failed(training, form_errors(form))
+    submitted(form, training)
     name = membership.person.display_name
     try:
         moved = trainings.move_member(membership, db.session.get(Group, form.to_group_id.data))
@@ -238,11 +246,15 @@ def move_member(membership_id: int):
 def remove_member(membership_id: int):
     membership = _own_membership(membership_id)
     training = membership.group.training
-    if not RemoveMemberForm().validate_on_submit():
-        return failed(training, _("The form has expired. Reload the page."))
+    submitted(RemoveMemberForm(), training)
     name = membership.person.display_name
     trainings.remove_member(membership)
     return done(training, _("%(name)s removed from the group.", name=name))
+
+
+@bp.errorhandler(FormRejected)
+def form_rejected(error: FormRejected):
+    return failed(error.training, error.message)
 
 
 @bp.errorhandler(EditRejected)

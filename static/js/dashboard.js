@@ -156,7 +156,7 @@ function renderVote() {
   if (!vote) { box.replaceChildren(); return; }
   const status = document.createElement('p');
   status.className = `vote-status ${vote.closed ? 'closed' : 'open'}`;
-  status.textContent = `${vote.closed ? t('vote_closed') : t('vote_open')} · ${vote.dots_per_person} ${t('dots')}`
+  status.textContent = `${vote.closed ? t('vote_closed') : t('vote_open')} · ${t('dots_per_person', vote.dots_per_person)}`
     + (vote.question ? ` · ${vote.question}` : '');
   const parts = [status];
   if (!vote.results) {
@@ -184,6 +184,8 @@ socket.on('connect', () => {
     projectedGroupId = answer.projected_group_id;
     vote = answer.vote;
     countdown.set(answer.timer);
+    groupTimers.clear();
+    for (const [id, timer] of Object.entries(answer.group_timers || {})) groupTimers.set(Number(id), timer);
     renderAll();
     renderVote();
     showConnection('online');
@@ -192,6 +194,11 @@ socket.on('connect', () => {
 socket.on('disconnect', () => showConnection('reconnecting'));
 socket.on('dashboard', (update) => {
   for (const group of update.groups) {
+    if (group.archived) {
+      groups.delete(group.group_id);
+      cardsBox.querySelector(`[data-group-id="${group.group_id}"]`)?.remove();
+      continue;
+    }
     if (!groups.has(group.group_id) && !document.getElementById(`manage-group-${group.group_id}`)) continue;
     groups.set(group.group_id, group);
     renderCard(group);

@@ -1,0 +1,118 @@
+"""A moderator runs two groups from the dashboard in real Chromium: timer, announcement,
+a participant's step counted live, the lock turning an editor read-only, and the projector."""
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+WAIT_MS = 15_000
+PASSWORD = "correct horse battery"  # what world.moderator() sets
+
+
+def new_page(browser, name: str, viewport: dict):
+    context = browser.new_context(viewport=viewport, locale="ru-RU")
+    page = context.new_page()
+    page.on("pageerror", lambda error: pytest.fail(f"{name}: page error {error}"))
+    return page
+
+
+def join_group(browser, live_server, join_code: str, name: str, group_name: str):
+    page = new_page(browser, name, {"width": 390, "height": 844})
+    page.goto(live_server.url + "/")
+    page.fill("#join_code", join_code)
+    page.fill("#display_name", name)
+    page.click("main button[type=submit]")
+    page.get_by_label(group_name).check()
+    page.click("main button[type=submit]")
+    page.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+    return page
+
+
+def sign_in(browser, live_server, moderator):
+    page = new_page(browser, "moderator", {"width": 1440, "height": 1000})
+    page.goto(live_server.url + "/sign-in")
+    page.fill("#email", moderator.email)
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/moderate/")
+    return page
+
+
+def card(dashboard, group_name: str):
+    return dashboard.locator(".group-card", has=dashboard.locator(".group-card-name", has_text=group_name))
+
+
+def step_count_on_card(dashboard, group_name: str) -> str:
+    return card(dashboard, group_name).locator("dt.stat-steps + dd").inner_text()
+
+
+def test_a_moderator_runs_two_groups_from_the_dashboard(world, live_server, chromium, artifacts):
+    moderator = world.moderator(name="Ирина Соколова")
+    training = world.training(moderator)
+    world.group(training, name="Чистый двор", theme="waste_sorting")
+    world.group(training, name="Сквер у библиотеки", theme="landscaping")
+
+    dashboard = sign_in(chromium, live_server, moderator)
+    dashboard.goto(f"{live_server.url}/moderate/trainings/{training.id}")
+    dashboard.wait_for_selector('#dash-connection[data-state="online"]', timeout=WAIT_MS)
+    marina = join_group(chromium, live_server, training.join_code, "Марина", "Чистый двор")
+    oleg = join_group(chromium, live_server, training.join_code, "Олег", "Сквер у библиотеки")
+
+    # A 20-minute timer and an announcement for every group: both editors show them.
+    dashboard.fill("#timer-minutes", "20")
+    dashboard.fill("#timer-label", "Черновик шагов")
+    dashboard.click("button[name='timer-action'][value=start]")
+    dashboard.fill("#announcement-text", "Через 20 минут каждая группа показывает свою карту")
+    dashboard.click("form[data-tool=announcement] button[type=submit]")
+    for page in (marina, oleg):
+        page.wait_for_selector("#editor-timer:not([hidden])", timeout=WAIT_MS)
+        page.wait_for_selector(".announcement", timeout=WAIT_MS)
+        assert page.locator("#editor-timer .countdown-label").inner_text() == "Черновик шагов"
+        minutes = int(page.locator("#editor-timer .countdown").inner_text().split(":")[0])
+        assert 19 <= minutes <= 20
+        assert "каждая группа показывает" in page.locator(".announcement").inner_text()
+    assert dashboard.locator("#announcement-log li").count() == 1
+
+    # Марина adds a step; the dashboard counts it without a reload.
+    assert step_count_on_card(dashboard, "Чистый двор") == "0"
+    marina.fill("#new-step-title", "Опросить жителей домов 12–18")
+    marina.click("#add-step-form button[type=submit]")
+    dashboard.wait_for_function(
+        """() => [...document.querySelectorAll('.group-card')].some(card =>
+             card.querySelector('.group-card-name').textContent === 'Чистый двор'
+             && card.querySelector('dt.stat-steps + dd').textContent === '1')""",
+        timeout=WAIT_MS,
+    )
+    assert step_count_on_card(dashboard, "Сквер у библиотеки") == "0"
+    assert card(dashboard, "Чистый двор").locator("dt.stat-online + dd").inner_text() == "1 / 1"
+    marina.screenshot(path=str(artifacts / "1-participant-timer-and-announcement.png"))
+
+    # Shown on the projector: the projector view switches to Марина's map live.
+    projector = dashboard.context.new_page()
+    projector.set_viewport_size({"width": 1600, "height": 900})
+    projector.goto(f"{live_server.url}/moderate/trainings/{training.id}/projector")
+    projector.wait_for_selector(".projected-empty", timeout=WAIT_MS)
+    card(dashboard, "Чистый двор").locator(".card-project").click()
+    projector.wait_for_selector(".projected-map", timeout=WAIT_MS)
+    assert "Опросить жителей домов 12–18" in projector.locator(".projected-steps").inner_text()
+
+    # The moderator locks every map: Марина's editor turns read-only while she looks at it.
+    marina.locator(".step [data-field=title]").first.focus()
+    dashboard.click("button[name='lock-locked'][value='1']")
+    marina.wait_for_selector("#lock-banner:not([hidden])", timeout=WAIT_MS)
+    oleg.wait_for_selector("#lock-banner:not([hidden])", timeout=WAIT_MS)
+    assert marina.locator(".step [data-field=title]").first.is_disabled()
+    assert marina.locator("#map-title").is_disabled()
+    assert not marina.locator("#add-step-form").is_visible()
+    dashboard.wait_for_function(
+        "() => [...document.querySelectorAll('.group-card')].every(card => card.dataset.locked === 'true')",
+        timeout=WAIT_MS,
+    )
+    projector.wait_for_selector(".projected-map .lock-badge", timeout=WAIT_MS)
+
+    dashboard.screenshot(path=str(artifacts / "2-dashboard.png"), full_page=True)
+    projector.screenshot(path=str(artifacts / "3-projector.png"))
+    marina.screenshot(path=str(artifacts / "4-participant-locked.png"))
+
+    # Unlocked again, the editor is editable without a reload.
+    dashboard.click("button[name='lock-locked'][value='0']")
+    marina.wait_for_selector("#lock-banner", state="hidden", timeout=WAIT_MS)
+    assert marina.locator("#map-title").is_enabled()
