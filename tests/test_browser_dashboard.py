@@ -83,6 +83,7 @@ def test_a_moderator_runs_two_groups_from_the_dashboard(world, live_server, chro
     )
     assert step_count_on_card(dashboard, "Сквер у библиотеки") == "0"
     assert card(dashboard, "Чистый двор").locator("dt.stat-online + dd").inner_text() == "1 / 1"
+    marina.evaluate("window.scrollTo(0, 0)")
     marina.screenshot(path=str(artifacts / "1-participant-timer-and-announcement.png"))
 
     # Shown on the projector: the projector view switches to Марина's map live.

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 
 from roadmap.domain.errors import MESSAGES
 from roadmap.extensions import db
-from roadmap.models import Change, Presence, Roadmap
-from roadmap.services import editing
+from roadmap.models import Change, Dot, Presence, Roadmap
+from roadmap.services import editing, voting
 
 from conftest import ARTIFACTS
 
@@ -78,7 +78,9 @@ def scene(app, world, live_server):
             {"type": "stakeholder.add", "stakeholder_id": stakeholder_id, "fields": {"name": "Жители"}},
         ):
             editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": group.roadmap.id, **op}, actor=member)
-        ids[label] = {"roadmap_id": group.roadmap.id, "step_id": step_id, "stakeholder_id": stakeholder_id}
+        ids[label] = {"roadmap_id": group.roadmap.id, "step_id": step_id, "stakeholder_id": stakeholder_id,
+                      "training_id": training.id}
+    ids["a"]["vote_id"] = voting.open_vote(training, dots_per_person=3).id
     hostile = socketio.Client(reconnection=False)
     hostile.connect(live_server.url, auth={"token": world.token(member_a)}, transports=["websocket"])
     assert hostile.call("join", {"roadmap_id": ids["a"]["roadmap_id"]}, timeout=ACK_TIMEOUT)["ok"]
@@ -91,7 +93,8 @@ def state_fingerprint() -> tuple:
     revisions = tuple(db.session.scalars(select(Roadmap.revision).order_by(Roadmap.id)))
     changes = db.session.scalar(select(func.count(Change.id)))
     focus = tuple(map(repr, db.session.scalars(select(Presence.focus))))
-    return revisions, changes, focus
+    dots = db.session.scalar(select(func.count(Dot.id)))
+    return revisions, changes, focus, dots
 
 
 def hostile_op(ids_a: dict, ids_b: dict):
@@ -137,6 +140,9 @@ def hostile_op(ids_a: dict, ids_b: dict):
                             st.fixed_dictionaries({"member": st.one_of(bad_int, st.integers(10_000, 2**31 - 1))}),
                             st.fixed_dictionaries({"stakeholder": st.one_of(bad_id, st.just(ids_b["stakeholder_id"]))}),
                             st.lists(json_leaf, max_size=2), edge_numbers)),
+        # A participant may not lock, whatever the value: moderators_only or invalid_value.
+        st.builds(lambda locked: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "map.lock",
+                                  "locked": locked}, json_value),
         st.builds(lambda fields: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "step.add",
                                   "step_id": uuid.uuid4().hex, "fields": fields},
                   st.one_of(not_an_int.filter(lambda value: value is not None and not isinstance(value, dict)),
@@ -185,7 +191,44 @@ def hostile_focus(ids_a: dict, ids_b: dict):
     )
 
 
+def _extra_keys(valid: dict):
+    return st.dictionaries(key_text.filter(lambda key: key not in valid), json_value, min_size=1, max_size=3).map(
+        lambda extra: {**valid, **extra})
+
+
+def _without_one_key(valid: dict):
+    return st.sampled_from(sorted(valid)).map(lambda missing: {k: v for k, v in valid.items() if k != missing})
+
+
+def hostile_dot(ids_a: dict, ids_b: dict):
+    """Dots that must all be refused: the sender is in group A only, and the vote is open on every map."""
+    valid = {"vote_id": ids_a["vote_id"], "step_id": ids_a["step_id"], "action": "add"}
+    return st.one_of(
+        json_value.filter(lambda value: not isinstance(value, dict)),
+        st.one_of(bad_int, st.integers(10_000, 2**31 - 1)).map(lambda vote_id: {**valid, "vote_id": vote_id}),
+        st.one_of(bad_id, st.just(ids_b["step_id"]), st.just(uuid.uuid4().hex)).map(
+            lambda step_id: {**valid, "step_id": step_id}),
+        json_value.filter(lambda action: action not in ("add", "remove")).map(lambda action: {**valid, "action": action}),
+        _extra_keys(valid),
+        _without_one_key(valid),
+    )
+
+
+def hostile_watch(ids_a: dict, ids_b: dict):
+    """Watching is the moderator's: a participant is refused whatever the payload."""
+    valid = {"training_id": ids_a["training_id"]}
+    return st.one_of(
+        json_value.filter(lambda value: not isinstance(value, dict)),
+        st.one_of(bad_int, st.integers(10_000, 2**31 - 1), st.just(ids_a["training_id"])).map(
+            lambda training_id: {"training_id": training_id}),
+        _extra_keys(valid),
+        st.just({}),
+    )
+
+
 STRATEGIES = {
+    "dot": hostile_dot,
+    "watch": hostile_watch,
     "op": hostile_op,
     "join": hostile_map_request,
     "catch_up": hostile_map_request,

@@ -82,6 +82,8 @@ export class Facilitation {
     close.addEventListener('click', () => { remember(item.id); banner.remove(); });
     banner.append(label, text, close);
     document.getElementById('announcements').append(banner);
+    // Someone scrolled down the steps would not see the banner at the top.
+    if (fresh) this.toasts.show(`${t('announcement')}: ${item.text}`);
   }
 
   // --- lock -----------------------------------------------------------------
