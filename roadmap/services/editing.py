@@ -23,7 +23,7 @@ from roadmap.models import Change, Membership, Roadmap, Stakeholder, Step, StepS
 from roadmap.realtime import publisher
 from roadmap.services import access
 from roadmap.services.snapshots import (
-    change_data, set_step_value, stakeholder_data, step_data, step_value,
+    change_data, stakeholder_data, step_columns, step_data, step_value,
 )
 from roadmap.services.transactions import writing
 from roadmap.timeutil import utcnow
@@ -152,14 +152,25 @@ def _set_lock(target: MapAccess, op: Operation):
 
 
 # --- steps -----------------------------------------------------------------
+# Edits of a live step read and write its row with Core statements: the ORM's
+# load and flush cost more than the rest of the edit (see docs/performance.md).
 
-def _live_step(target: MapAccess, step_id: str) -> Step:
-    step = db.session.get(Step, step_id)
+_steps = Step.__table__
+_STEP_ROW = select(_steps).where(_steps.c.id == bindparam("step_id"))
+
+
+def _live_step(target: MapAccess, step_id: str):
+    """The step's row (attributes as on a Step), if it is a live step of this map."""
+    step = db.session.connection().execute(_STEP_ROW, {"step_id": step_id}).first()
     if step is None or step.roadmap_id != target.roadmap_id:
         raise EditRejected("step_not_found")
     if step.deleted_at is not None:
         raise EditRejected("step_deleted")
     return step
+
+
+def _update_step(step_id: str, columns: dict) -> None:
+    db.session.connection().execute(update(_steps).where(_steps.c.id == step_id).values(**columns))
 
 
 def _ordered_positions(target: MapAccess, excluding_step_id: str | None = None) -> list[tuple[str, str]]:
@@ -198,15 +209,17 @@ def _check_owner(target: MapAccess, owner: dict | None) -> None:
 
 
 def _add_step(target: MapAccess, op: Operation):
-    if db.session.get(Step, op.step_id) is not None:
+    connection = db.session.connection()
+    if connection.execute(_STEP_ROW, {"step_id": op.step_id}).first() is not None:
         raise EditRejected("id_taken")
     fields = {**STEP_DEFAULTS, **op.fields}
     _check_owner(target, fields["owner"])
-    step = Step(id=op.step_id, roadmap_id=target.roadmap_id, position=_position_for(target, op))
+    position = _position_for(target, op)
+    columns = {"id": op.step_id, "roadmap_id": target.roadmap_id, "position": position}
     for name, value in fields.items():
-        set_step_value(step, name, value)
-    db.session.add(step)
-    return {"type": op.type, "step_id": step.id, "position": step.position, "fields": fields}, {}
+        columns.update(step_columns(name, value))
+    connection.execute(insert(_steps).values(**columns))
+    return {"type": op.type, "step_id": op.step_id, "position": position, "fields": fields}, {}
 
 
 def _set_step_field(target: MapAccess, op: Operation):
@@ -215,7 +228,7 @@ def _set_step_field(target: MapAccess, op: Operation):
     if op.field == "owner":
         _check_owner(target, op.value)
     value = _resolve_text(STEP_FIELDS[op.field], current, op)
-    set_step_value(step, op.field, value)
+    _update_step(step.id, step_columns(op.field, value))
     applied = {"type": op.type, "step_id": step.id, "field": op.field, "value": value}
     return applied, {"value": current, "step_title": step.title}
 
@@ -224,15 +237,15 @@ def _move_step(target: MapAccess, op: Operation):
     step = _live_step(target, op.step_id)
     if op.after_id == step.id:
         raise EditRejected("invalid_op", "a step cannot follow itself")
-    old_position = step.position
-    step.position = _position_for(target, op, moving_step_id=step.id)
-    applied = {"type": op.type, "step_id": step.id, "position": step.position}
-    return applied, {"position": old_position, "step_title": step.title}
+    position = _position_for(target, op, moving_step_id=step.id)
+    _update_step(step.id, {"position": position})
+    applied = {"type": op.type, "step_id": step.id, "position": position}
+    return applied, {"position": step.position, "step_title": step.title}
 
 
 def _delete_step(target: MapAccess, op: Operation):
     step = _live_step(target, op.step_id)
-    step.deleted_at = utcnow()
+    _update_step(step.id, {"deleted_at": utcnow()})
     return {"type": op.type, "step_id": step.id}, {"step_title": step.title}
 
 

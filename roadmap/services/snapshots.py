@@ -23,16 +23,17 @@ def step_value(step: Step, field_name: str):
     return value.isoformat() if isinstance(value, date) else value
 
 
-def set_step_value(step: Step, field_name: str, value) -> None:
+def step_columns(field_name: str, value) -> dict:
+    """The step table's columns for one field value in its wire form."""
     if field_name == "owner":
         owner = value or {}
-        step.owner_member_id = owner.get("member")
-        step.owner_stakeholder_id = owner.get("stakeholder")
-        step.owner_text = owner.get("text", "")
-    elif field_name in ("starts_on", "due_on"):
-        setattr(step, field_name, date.fromisoformat(value) if value else None)
-    else:
-        setattr(step, field_name, value)
+        return {
+            "owner_member_id": owner.get("member"), "owner_stakeholder_id": owner.get("stakeholder"),
+            "owner_text": owner.get("text", ""),
+        }
+    if field_name in ("starts_on", "due_on"):
+        return {field_name: date.fromisoformat(value) if value else None}
+    return {field_name: value}
 
 
 def step_data(step: Step, linked_stakeholder_ids: list[str]) -> dict:
