@@ -8,7 +8,7 @@ NPM_STAMP := node_modules/.installed
 CATALOGS := $(wildcard roadmap/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: run test install install-test browser translations messages clean
+.PHONY: run test install install-test browser pdf-libs translations messages clean
 
 run: install
 	$(PY) -m roadmap.server --demo
@@ -16,7 +16,7 @@ run: install
 test: install-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-install: $(PIP_STAMP) $(NPM_STAMP) translations
+install: pdf-libs $(PIP_STAMP) $(NPM_STAMP) translations
 
 install-test: install browser
 
@@ -40,6 +40,13 @@ browser:
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; \
 	  else echo "Chromium is missing: run 'sudo apt-get install -y chromium' (browser tests will be skipped)"; fi; \
+	fi
+
+# PDF export (WeasyPrint) lays text out with Pango and needs a font with Cyrillic.
+pdf-libs:
+	@if ! ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; \
+	  else echo "Pango is missing: run 'sudo apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core' (PDF export needs it)"; fi; \
 	fi
 
 # Refresh the catalogs after changing interface strings.

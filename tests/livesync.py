@@ -39,6 +39,8 @@ def apply_op(roadmap: dict, op: dict) -> None:
         roadmap[op["field"]] = op["value"]
     elif kind == "map.lock":
         roadmap["locked"] = op["locked"]
+    elif kind == "map.restore":
+        roadmap.update(copy.deepcopy(op["map"]))
     elif kind == "step.add":
         roadmap["steps"].append(
             {"id": op["step_id"], "position": op["position"], **op["fields"], "stakeholder_ids": []}

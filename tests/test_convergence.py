@@ -274,8 +274,9 @@ KIND_WEIGHTS = {
     "step.link": 2, "step.unlink": 1, "stakeholder.add": 1, "stakeholder.set": 3,
     "stakeholder.delete": 1, "stakeholder.restore": 1,
 }
-# Participants cannot lock a map; locking has its own tests (test_facilitation_live.py).
-assert set(KIND_WEIGHTS) == set(OP_TYPES) - {"map.lock"}
+# Participants cannot lock a map (see test_facilitation*.py); restoring a revision
+# has its own tests (test_history.py).
+assert set(KIND_WEIGHTS) == set(OP_TYPES) - {"map.lock", "map.restore"}
 KIND_WHEEL = [kind for kind, weight in KIND_WEIGHTS.items() for _ in range(weight)]
 
 

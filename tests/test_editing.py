@@ -180,7 +180,7 @@ def test_step_add_fills_fields_it_does_not_give_with_defaults(member, roadmap):
     step = step_in_snapshot(roadmap, step_id)
     assert {name: step[name] for name in STEP_FIELDS} == {
         "title": "Опрос жителей", "description": "", "owner": None, "starts_on": None, "due_on": None,
-        "status": "planned", "resources": "", "success_measure": "",
+        "status": "planned", "progress": None, "resources": "", "success_measure": "",
     }
     assert step["stakeholder_ids"] == []
 

@@ -34,6 +34,7 @@ def assert_rejected(payload, code):
 VALID_OPS = [
     pytest.param(map_set("title", "Чистый двор"), id="map.set"),
     pytest.param(op("map.lock", locked=True), id="map.lock"),
+    pytest.param(op("map.restore", revision=3), id="map.restore"),
     pytest.param(op("step.add", step_id=STEP_ID), id="step.add"),
     pytest.param(step_set("title", "Собрать инициативную группу"), id="step.set"),
     pytest.param(op("step.move", step_id=STEP_ID, after_id=OTHER_STEP_ID), id="step.move"),

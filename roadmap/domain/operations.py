@@ -38,6 +38,11 @@ class Score:
 
 
 @dataclass(frozen=True)
+class Percent:
+    """An integer from 0 to 100, or null."""
+
+
+@dataclass(frozen=True)
 class Day:
     """An ISO date or null."""
 
@@ -62,6 +67,7 @@ STEP_FIELDS = {
     "starts_on": Day(),
     "due_on": Day(),
     "status": Choice(tuple(STEP_STATUSES)),
+    "progress": Percent(),
     "resources": Text(5000),
     "success_measure": Text(5000),
 }
@@ -76,7 +82,7 @@ STAKEHOLDER_FIELDS = {
 FIELDS_BY_TARGET = {"map": MAP_FIELDS, "step": STEP_FIELDS, "stakeholder": STAKEHOLDER_FIELDS}
 
 OP_TYPES = (
-    "map.set", "map.lock",
+    "map.set", "map.lock", "map.restore",
     "step.add", "step.set", "step.move", "step.delete", "step.restore",
     "step.link", "step.unlink",
     "stakeholder.add", "stakeholder.set", "stakeholder.delete", "stakeholder.restore",
@@ -85,6 +91,7 @@ OP_TYPES = (
 _OP_KEYS = {
     "map.set": {"field", "value", "base"},
     "map.lock": {"locked"},
+    "map.restore": {"revision"},
     "step.add": {"step_id", "after_id", "fields"},
     "step.set": {"step_id", "field", "value", "base"},
     "step.move": {"step_id", "after_id"},
@@ -100,6 +107,7 @@ _OP_KEYS = {
 _REQUIRED_KEYS = {
     "map.set": {"field", "value"},
     "map.lock": {"locked"},
+    "map.restore": {"revision"},
     "step.add": {"step_id"},
     "step.set": {"step_id", "field", "value"},
     "step.move": {"step_id", "after_id"},
@@ -129,6 +137,7 @@ class Operation:
     after_id: Any = _NOT_GIVEN
     fields: dict = dataclass_field(default_factory=dict)
     locked: bool | None = None
+    revision: int | None = None  # map.restore: the past revision to bring back
 
     @property
     def target(self) -> str:
@@ -178,6 +187,11 @@ def parse_op(payload: Any) -> Operation:
         values["value"] = parse_value(schema[field_name], payload["value"])
         if "base" in payload:
             values["base"] = _parse_base(schema[field_name], payload["base"])
+    if "revision" in payload:
+        revision = payload["revision"]
+        if type(revision) is not int or not 0 <= revision < 2**31:
+            raise EditRejected("invalid_value", "revision must be a revision number")
+        values["revision"] = revision
     if "locked" in payload:
         if type(payload["locked"]) is not bool:
             raise EditRejected("invalid_value", "locked must be true or false")
@@ -198,6 +212,12 @@ def parse_value(spec, raw: Any) -> Any:
     if isinstance(spec, Score):
         if type(raw) is not int or not 1 <= raw <= 5:
             raise EditRejected("invalid_value")
+        return raw
+    if isinstance(spec, Percent):
+        if raw is None:
+            return None
+        if type(raw) is not int or not 0 <= raw <= 100:
+            raise EditRejected("invalid_value", "progress is a percent from 0 to 100, or null")
         return raw
     if isinstance(spec, Day):
         return _parse_day(raw)

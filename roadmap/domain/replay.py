@@ -51,6 +51,8 @@ def apply_applied_op(map_data: dict, op: dict) -> None:
         map_data[op["field"]] = op["value"]
     elif kind == "map.lock":
         map_data["locked"] = op["locked"]
+    elif kind == "map.restore":
+        map_data.update(copy.deepcopy(op["map"]))
     elif kind == "step.add":
         map_data["steps"].append({"id": op["step_id"], "position": op["position"], **op["fields"], "stakeholder_ids": []})
     elif kind in ("step.set", "step.move"):

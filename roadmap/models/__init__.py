@@ -1,4 +1,5 @@
 """All models, imported here so Alembic and the app see every table."""
+from roadmap.models.afterwards import Baseline, ShareLink, SignInLink
 from roadmap.models.changelog import Change
 from roadmap.models.facilitation import Announcement, Dot, Timer, Vote
 from roadmap.models.people import Membership, Person
@@ -7,6 +8,6 @@ from roadmap.models.roadmap import Roadmap, Stakeholder, Step, StepStakeholder
 from roadmap.models.training import Group, Training
 
 __all__ = [
-    "Announcement", "Change", "Dot", "Group", "Membership", "Person", "Presence", "Roadmap",
-    "Stakeholder", "Step", "StepStakeholder", "Timer", "Training", "Vote",
+    "Announcement", "Baseline", "Change", "Dot", "Group", "Membership", "Person", "Presence", "Roadmap",
+    "ShareLink", "SignInLink", "Stakeholder", "Step", "StepStakeholder", "Timer", "Training", "Vote",
 ]

@@ -52,6 +52,7 @@ class Step(db.Model):
     starts_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="planned")
+    progress: Mapped[int | None] = mapped_column(Integer, nullable=True)  # percent done, optional
     resources: Mapped[str] = mapped_column(Text, default="")
     success_measure: Mapped[str] = mapped_column(Text, default="")
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -24,6 +24,8 @@ class Training(db.Model):
     join_code: Mapped[str] = mapped_column(String(16), unique=True, index=True)
     moderator_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Set when the moderator ends the training: every map's baseline is frozen then.
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     # The group whose map the projector view shows.
     projected_group_id: Mapped[int | None] = mapped_column(
         ForeignKey("groups.id", use_alter=True, name="fk_trainings_projected_group"), nullable=True

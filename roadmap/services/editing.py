@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select, update
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from roadmap.domain import permissions
 from roadmap.domain.permissions import MapAccess
@@ -21,7 +23,7 @@ from roadmap.domain.ordering import key_after
 from roadmap.extensions import db
 from roadmap.models import Change, Membership, Roadmap, Stakeholder, Step, StepStakeholder
 from roadmap.realtime import publisher
-from roadmap.services import access
+from roadmap.services import access, history
 from roadmap.services.snapshots import (
     change_data, stakeholder_data, step_columns, step_data, step_value,
 )
@@ -30,7 +32,7 @@ from roadmap.timeutil import utcnow
 
 STEP_DEFAULTS = {
     "title": "", "description": "", "owner": None, "starts_on": None, "due_on": None,
-    "status": "planned", "resources": "", "success_measure": "",
+    "status": "planned", "progress": None, "resources": "", "success_measure": "",
 }
 STAKEHOLDER_DEFAULTS = {
     "name": "", "sector": "residents", "contact": "", "interest": 3, "influence": 3,
@@ -149,6 +151,59 @@ def _set_lock(target: MapAccess, op: Operation):
     was_locked = bool(roadmap.locked)
     roadmap.locked = op.locked
     return {"type": op.type, "locked": op.locked}, {"locked": was_locked}
+
+
+def _restore_revision(target: MapAccess, op: Operation):
+    """Bring the whole map back to how it was at a past revision, as one new change."""
+    roadmap = db.session.get(Roadmap, target.roadmap_id)
+    if op.revision >= roadmap.revision:  # roadmap.revision is already this change's own
+        raise EditRejected("invalid_value", "restore a revision before the current one")
+    past = history.map_at(roadmap, op.revision)
+    restored = {name: past[name] for name in MAP_FIELDS}
+    for name, value in restored.items():
+        setattr(roadmap, name, value)
+    now = utcnow()
+    _restore_items(Step, target, past["steps"], _write_step, now)
+    _restore_items(Stakeholder, target, past["stakeholders"], _write_stakeholder, now)
+    _replace_links(target, past["steps"])
+    restored.update(steps=past["steps"], stakeholders=past["stakeholders"])
+    return {"type": op.type, "revision": op.revision, "map": restored}, {"revision": roadmap.revision - 1}
+
+
+def _restore_items(model, target: MapAccess, wanted: list[dict], write, now) -> None:
+    """Make the map's live items exactly `wanted`: rewrite those, delete the rest."""
+    existing = {item.id: item for item in db.session.scalars(select(model).where(model.roadmap_id == target.roadmap_id))}
+    wanted_ids = {data["id"] for data in wanted}
+    for item in existing.values():
+        if item.id not in wanted_ids and item.deleted_at is None:
+            item.deleted_at = now
+    for data in wanted:
+        item = existing.get(data["id"]) or model(id=data["id"], roadmap_id=target.roadmap_id)
+        write(item, data)
+        item.deleted_at = None
+        db.session.add(item)
+
+
+def _write_step(step: Step, data: dict) -> None:
+    step.position = data["position"]
+    for name in STEP_FIELDS:
+        for column, value in step_columns(name, data[name]).items():
+            setattr(step, column, value)
+
+
+def _write_stakeholder(stakeholder: Stakeholder, data: dict) -> None:
+    for name in STAKEHOLDER_FIELDS:
+        setattr(stakeholder, name, data[name])
+    stakeholder.created_at = datetime.fromisoformat(data["created_at"])
+
+
+def _replace_links(target: MapAccess, steps: list[dict]) -> None:
+    step_ids = select(Step.id).where(Step.roadmap_id == target.roadmap_id).scalar_subquery()
+    db.session.flush()
+    db.session.execute(delete(StepStakeholder).where(StepStakeholder.step_id.in_(step_ids)))
+    for step in steps:
+        for stakeholder_id in step["stakeholder_ids"]:
+            db.session.add(StepStakeholder(step_id=step["id"], stakeholder_id=stakeholder_id))
 
 
 # --- steps -----------------------------------------------------------------
@@ -350,6 +405,7 @@ def _restore_stakeholder(target: MapAccess, op: Operation):
 _HANDLERS = {
     "map.set": _set_map_field,
     "map.lock": _set_lock,
+    "map.restore": _restore_revision,
     "step.add": _add_step,
     "step.set": _set_step_field,
     "step.move": _move_step,

@@ -10,7 +10,7 @@ export const TEXT_FIELDS = {
 
 export const STEP_DEFAULTS = {
   title: '', description: '', owner: null, starts_on: null, due_on: null,
-  status: 'planned', resources: '', success_measure: '',
+  status: 'planned', progress: null, resources: '', success_measure: '',
 };
 export const STAKEHOLDER_DEFAULTS = {
   name: '', sector: 'residents', contact: '', interest: 3, influence: 3, engagement: 'inform',
@@ -64,6 +64,9 @@ export function applyResolved(map, op) {
       break;
     case 'map.lock':
       map.locked = op.locked;
+      break;
+    case 'map.restore':
+      Object.assign(map, structuredClone(op.map));
       break;
     case 'step.add':
       removeStep(map, op.step_id);

@@ -1,0 +1,60 @@
+"""What keeps a map alive after the training: its frozen baseline, share links and sign-in links."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from roadmap.extensions import db
+from roadmap.timeutil import utcnow
+
+
+class Baseline(db.Model):
+    """A map as it stood when its training ended; written once, never changed."""
+
+    __tablename__ = "baselines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    roadmap_id: Mapped[int] = mapped_column(ForeignKey("roadmaps.id"), unique=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    # The snapshot (snapshots.snapshot without members) at that revision.
+    data: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+SHARE_KINDS = ("view", "calendar")
+
+
+class ShareLink(db.Model):
+    """A secret URL: a read-only live view of a map, or its calendar feed. Revoked, it stops working."""
+
+    __tablename__ = "share_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    roadmap_id: Mapped[int] = mapped_column(ForeignKey("roadmaps.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    token: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    roadmap = relationship("Roadmap")
+
+
+class SignInLink(db.Model):
+    """A personal, single-use, expiring sign-in link a moderator gives a participant.
+
+    Only a hash of the token is stored: the link itself is shown once."""
+
+    __tablename__ = "sign_in_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    person = relationship("Person", foreign_keys=[person_id])
