@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from roadmap import timeutil
 from roadmap.config import Config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +26,7 @@ def create_app(config_class: type[Config] = Config, overrides: dict | None = Non
     )
     app.config.from_object(config_class)
     app.config.update(overrides)
+    timeutil.set_clock_offset(app.config["CLOCK_OFFSET_DAYS"])
     os.makedirs(app.instance_path, exist_ok=True)
     _fill_instance_defaults(app)
 

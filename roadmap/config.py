@@ -58,6 +58,8 @@ class Config:
     SOCKETIO_PING_TIMEOUT = int(os.environ.get("SOCKETIO_PING_TIMEOUT", "10"))
     CATCH_UP_MAX_OPS = 2000  # beyond this a rejoining client gets a snapshot instead of the ops
     PRESENCE_STALE_SECONDS = 90
+    # Moves the app's clock forward, to try what alumni see weeks after a training (tests, demos).
+    CLOCK_OFFSET_DAYS = float(os.environ.get("ROADMAP_CLOCK_OFFSET_DAYS", "0"))
     DASHBOARD_PUSH_SECONDS = 1.0  # the most often a dashboard is updated, however busy the groups
     SQLITE_BUSY_TIMEOUT_MS = 10_000
 

@@ -9,20 +9,23 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
 import requests
+from argon2 import PasswordHasher
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from roadmap import create_app
 from roadmap.config import TestConfig
 from roadmap.extensions import db
+from roadmap.models import Person
 from roadmap.services import accounts, trainings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -129,6 +132,43 @@ def client(app):
     return app.test_client()
 
 
+PASSWORD = "correct horse battery"
+# A real Argon2id hash with the cheapest parameters, so each moderator sign-in is quick.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def make_moderator(email: str, name: str) -> Person:
+    """A moderator who signs in with PASSWORD."""
+    person = Person(email=email, display_name=name, is_moderator=True, password_hash=CHEAP_HASHER.hash(PASSWORD))
+    db.session.add(person)
+    db.session.commit()
+    return person
+
+
+def passwordless_moderator(display_name: str = "Мод Модераторов"):
+    """A moderator without a password: hashing one (Argon2) costs a third of a second,
+    and most tests never sign in."""
+    moderator = Person(display_name=display_name, is_moderator=True)
+    db.session.add(moderator)
+    db.session.commit()
+    return moderator
+
+
+@contextmanager
+def counted_queries():
+    """Collect the SQL statements run inside the block."""
+    statements = []
+
+    def count(_connection, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
 @dataclass
 class World:
     """Builds trainings, groups and people through the real services."""
@@ -200,7 +240,8 @@ def _free_port() -> int:
 class LiveServer:
     """The real server (python -m roadmap.server) in its own process."""
 
-    def __init__(self, database_url: str, instance_path: str, log_path: Path):
+    def __init__(self, database_url: str, instance_path: str, log_path: Path, extra_env: dict | None = None):
+        self.extra_env = extra_env or {}
         self.database_url = database_url
         self.instance_path = instance_path
         self.log_path = log_path
@@ -218,6 +259,7 @@ class LiveServer:
             "SECRET_KEY": SECRET_KEY,
             "ROADMAP_INSTANCE_PATH": self.instance_path,
             "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
         }
         self.log_file = open(self.log_path, "ab")
         self.process = subprocess.Popen(

@@ -18,6 +18,7 @@ A route or event with no rule in RULES fails these tests: declare who may use it
 """
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,16 +26,16 @@ from urllib.parse import urlsplit
 
 import pytest
 import socketio
-from argon2 import PasswordHasher
-from conftest import ARTIFACTS, new_id
+from conftest import ARTIFACTS, PASSWORD, make_moderator, new_id
 from sqlalchemy import func, select
 
 from roadmap.extensions import db
 from roadmap.models import (
-    Announcement, Change, Dot, Group, Membership, Person, Presence, Roadmap, Timer, Training, Vote,
+    Announcement, Baseline, Change, Dot, Group, Membership, Person, Presence, Roadmap, ShareLink, SignInLink, Timer,
+    Training, Vote,
 )
 from roadmap.realtime.namespace import LiveNamespace
-from roadmap.services import editing, voting
+from roadmap.services import afterwards, editing, voting
 from roadmap.views.main import VENDOR_FILES
 
 ANONYMOUS = "anonymous"
@@ -94,6 +95,35 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("facilitate.projected_map", "GET"): allow_only(MODERATOR),
     ("facilitate.open_vote", "POST"): allow_only(MODERATOR),
     ("facilitate.close_vote", "POST"): allow_only(MODERATOR),
+    ("moderate.end_training", "POST"): allow_only(MODERATOR),
+    ("moderate.sign_in_link", "POST"): allow_only(MODERATOR),
+    ("exports.import_map", "GET"): allow_only(MODERATOR),
+    ("exports.import_map", "POST"): allow_only(MODERATOR),
+    # After the training: a map's history, exports and links are its group's and moderator's.
+    ("afterwards.map_history", "GET"): GROUP_A_MAP,
+    ("afterwards.map_at_revision", "GET"): GROUP_A_MAP,
+    ("afterwards.restore_revision", "POST"): GROUP_A_MAP,
+    ("afterwards.since_training", "GET"): GROUP_A_MAP,
+    ("afterwards.share", "GET"): GROUP_A_MAP,
+    ("afterwards.change_link", "POST"): GROUP_A_MAP,
+    ("exports.print_view", "GET"): GROUP_A_MAP,
+    ("exports.export_pdf", "GET"): GROUP_A_MAP,
+    ("exports.export_docx", "GET"): GROUP_A_MAP,
+    ("exports.export_xlsx", "GET"): GROUP_A_MAP,
+    ("exports.export_csv", "GET"): GROUP_A_MAP,
+    ("exports.export_json", "GET"): GROUP_A_MAP,
+    # Everyone signed in has a "my road maps" page and may keep their access with a password.
+    ("afterwards.my_maps", "GET"): ANYONE_SIGNED_IN,
+    ("afterwards.secure_account", "GET"): ANYONE_SIGNED_IN,
+    ("afterwards.secure_account", "POST"): ANYONE_SIGNED_IN,
+    # Secret links are the credential: whoever holds one may use it.
+    ("afterwards.shared_view", "GET"): PUBLIC,
+    ("afterwards.shared_map", "GET"): PUBLIC,
+    ("afterwards.calendar_feed", "GET"): PUBLIC,
+    ("afterwards.use_sign_in_link", "GET"): PUBLIC,
+    # A sign-in link works once: the first browser to press the button (anonymous, first
+    # in ROLES) spends it, and every later press is refused.
+    ("afterwards.use_sign_in_link", "POST"): allow_only(ANONYMOUS),
     # A map is its group's and its training moderator's, for reading as for writing.
     ("editor.edit", "GET"): GROUP_A_MAP,
     ("editor.add_step", "POST"): GROUP_A_MAP,
@@ -120,11 +150,9 @@ DENY_CODES = {"forbidden", "not_found", "not_authenticated", "unknown_event"}
 # `focus` names no map: it acts on the map its connection joined. After a refused
 # join, the server's "join a map first" is how it refuses the focus.
 NOT_IN_A_MAP = ("invalid_op", "join a map first")
-PASSWORD = "correct horse battery"
-# A real Argon2id hash with the cheapest parameters, so each moderator sign-in is quick.
-CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 ACK_TIMEOUT = 5
 REPORT_PATH = ARTIFACTS / "authorization_matrix.txt"
+IMPORT_CSV = "\ufefftitle,due_on\nОпрос жителей,2027-05-10\n".encode()
 
 
 @dataclass(frozen=True)
@@ -139,6 +167,9 @@ class Scene:
     membership_id: int  # a member of group B, whom the moderator moves to the open group, then removes
     step_id: str  # a step of group A's map
     vote_id: int  # an open dot vote on every map of training A
+    view_token: str  # group A's read-only link
+    calendar_token: str  # group A's calendar feed
+    sign_in_token: str  # a personal sign-in link for the member of group B
     groups: dict  # participant role -> the Group its people join
     moderators: dict  # moderator role -> Person
 
@@ -152,6 +183,12 @@ URL_VALUES: dict[str, Callable[[Scene], object]] = {
     "name": lambda scene: next(iter(VENDOR_FILES)),
     "filename": lambda scene: "css/app.css",
     "group_id": lambda scene: scene.spare_group_id,
+    "revision": lambda scene: 0,
+    # The calendar feed is renewed; its route sorts (and so runs) before the renewal.
+    "kind": lambda scene: "calendar",
+    "share_token": lambda scene: scene.view_token,
+    "calendar_token": lambda scene: scene.calendar_token,
+    "link_token": lambda scene: scene.sign_in_token,
     "membership_id": lambda scene: scene.membership_id,
 }
 
@@ -221,6 +258,18 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
         lambda scene: {"vote-dots": "3", "vote-group_id": ""}, changes=("votes",),  # the scene's open vote closes
     ),
     ("facilitate.close_vote", "POST"): Attempt(lambda scene: {}, changes=("open votes",)),
+    ("moderate.end_training", "POST"): Attempt(lambda scene: {}, changes=("baselines",)),
+    ("moderate.sign_in_link", "POST"): Attempt(lambda scene: {}, changes=("sign-in links",)),
+    ("exports.import_map", "POST"): Attempt(
+        lambda scene: {"name": "Из файла", "file": (io.BytesIO(IMPORT_CSV), "plan.csv")}, changes=("groups", "group names", "changes logged"),
+    ),
+    ("afterwards.restore_revision", "POST"): Attempt(lambda scene: {}, changes=("map revision", "changes logged")),
+    ("afterwards.change_link", "POST"): Attempt(lambda scene: {"action": "renew"}, changes=("share links",)),
+    ("afterwards.secure_account", "POST"): Attempt(
+        lambda scene: {"email": f"alumna-{new_id()[:10]}@example.org", "password": PASSWORD, "confirm": PASSWORD},
+        changes=("password hashes",),
+    ),
+    ("afterwards.use_sign_in_link", "POST"): Attempt(lambda scene: {}, changes=("used sign-in links",)),
     ("editor.add_step", "POST"): Attempt(
         lambda scene: {"title": "Собрать волонтёров"}, changes=("map revision", "changes logged"),
     ),
@@ -245,12 +294,6 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
 
 # Building the world and the people in it
 
-def make_moderator(email: str, name: str) -> Person:
-    """A moderator who signs in with PASSWORD."""
-    person = Person(email=email, display_name=name, is_moderator=True, password_hash=CHEAP_HASHER.hash(PASSWORD))
-    db.session.add(person)
-    db.session.commit()
-    return person
 
 
 @pytest.fixture
@@ -268,7 +311,11 @@ def scene(world) -> Scene:
     editing.apply({"op_id": new_id(), "roadmap_id": group_a.roadmap.id, "type": "step.add", "step_id": step_id,
                    "fields": {"title": "Опрос жителей"}}, actor=moderator)
     vote = voting.open_vote(training, dots_per_person=3)
+    view_link = afterwards.share(group_a.roadmap, moderator, "view")
+    calendar_link = afterwards.share(group_a.roadmap, moderator, "calendar")
     return Scene(
+        view_token=view_link.token, calendar_token=calendar_link.token,
+        sign_in_token=afterwards.issue_sign_in_link(moved, moderator),
         training_id=training.id, join_code=training.join_code, roadmap_id=group_a.roadmap.id,
         open_group_id=open_group.id, spare_group_id=spare_group.id, step_id=step_id, vote_id=vote.id,
         membership_id=next(m.id for m in moved.memberships if m.group_id == group_b.id),
@@ -318,6 +365,11 @@ def world_state(scene: Scene) -> dict:
         "projected group": db.session.scalar(select(Training.projected_group_id).where(Training.id == scene.training_id)),
         "votes": count(Vote),
         "open votes": count(Vote, Vote.closed_at.is_(None)),
+        "baselines": count(Baseline),
+        "sign-in links": count(SignInLink),
+        "used sign-in links": count(SignInLink, SignInLink.used_at.is_not(None)),
+        "share links": count(ShareLink),
+        "password hashes": sorted(filter(None, db.session.scalars(select(Person.password_hash)))),
     }
 
 

@@ -1,12 +1,11 @@
 """The moderator's facilitation tools at the service level: locks, timers, announcements,
 the projector, dot voting, map templates, group management and the dashboard."""
 import json
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
-from conftest import new_id
-from sqlalchemy import event, func, select
+from conftest import counted_queries, new_id, passwordless_moderator
+from sqlalchemy import func, select
 
 from roadmap.domain.errors import EditRejected
 from roadmap.domain.replay import empty_map, replay
@@ -22,15 +21,6 @@ on_both_databases = pytest.mark.parametrize("database_url", ["sqlite", "postgres
 TODAY = date(2027, 5, 1)
 # Database timestamps may lose sub-second precision; nothing here should be off by more.
 SLACK = timedelta(seconds=2)
-
-
-def passwordless_moderator(display_name="Мод Модераторов"):
-    # No password: hashing one (Argon2) would cost each test a third of a second,
-    # and no test here signs in.
-    moderator = Person(display_name=display_name, is_moderator=True)
-    db.session.add(moderator)
-    db.session.commit()
-    return moderator
 
 
 @pytest.fixture
@@ -802,25 +792,11 @@ def test_a_dashboard_card_counts_what_the_group_has_done(world, training, modera
     assert card["readiness"]["score"] == 67
 
 
-@contextmanager
-def counting_queries():
-    statements = []
-
-    def count(_connection, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-
-
 def summary_queries(group_ids):
     db.session.commit()
     db.session.expire_all()
     groups = dashboard.groups_by_id(set(group_ids))
-    with counting_queries() as statements:
+    with counted_queries() as statements:
         cards = dashboard.summaries(groups, TODAY)
     assert [card["group_id"] for card in cards] == sorted(group_ids)
     return len(statements)

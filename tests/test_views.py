@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from argon2 import PasswordHasher
-from conftest import SECRET_KEY, IsolatedClient, World, new_id
+from conftest import PASSWORD, SECRET_KEY, IsolatedClient, World, make_moderator, new_id
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
@@ -19,10 +18,7 @@ from roadmap.models import Change, Group, Membership, Person, Roadmap, Step, Tra
 from roadmap.services import editing
 from roadmap.services.trainings import JOIN_CODE_LENGTH
 
-PASSWORD = "correct horse battery"
 # A real Argon2id hash, with the cheapest parameters: verifying one made with the
-# app's defaults costs half a second. Only the setup test pays for those.
-CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 CONFUSABLE_CHARACTERS = set("0O1IL")
 Browser = IsolatedClient
 
@@ -37,13 +33,6 @@ def browser(new_browser):
     return new_browser()
 
 
-def make_moderator(email: str, name: str) -> Person:
-    """A moderator who signs in with PASSWORD."""
-    person = Person(email=email, display_name=name, is_moderator=True,
-                    password_hash=CHEAP_HASHER.hash(PASSWORD))
-    db.session.add(person)
-    db.session.commit()
-    return person
 
 
 @pytest.fixture

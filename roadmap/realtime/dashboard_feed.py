@@ -37,7 +37,7 @@ def flush() -> int:
         summaries = dashboard.summaries(training_groups, today)
         publisher.dashboard_changed(training_id, summaries)
         for summary in summaries:
-            publisher.readiness_changed(summary["roadmap_id"], summary["readiness"])
+            publisher.readiness_changed(summary["roadmap_id"], summary["readiness"], summary["progress"])
     db.session.rollback()  # end the read transaction; the loop holds no snapshot open
     return len(groups)
 

@@ -16,7 +16,7 @@ from roadmap.domain.messages import parse_message
 from roadmap.extensions import db
 from roadmap.models import Roadmap, Training
 from roadmap.realtime import publisher
-from roadmap.services import access, accounts, dashboard, editing, facilitation, presence, snapshots, voting
+from roadmap.services import access, accounts, afterwards, dashboard, editing, facilitation, presence, snapshots, voting
 from roadmap.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,8 @@ class LiveNamespace(Namespace):
         raise EditRejected("unknown_event")
 
     def on_connect(self, auth=None):
+        if isinstance(auth, dict) and "share" in auth:
+            return self._connect_viewer(auth["share"])
         person = None
         if isinstance(auth, dict) and "token" in auth:
             person = accounts.person_for_token(auth["token"])
@@ -97,6 +99,14 @@ class LiveNamespace(Namespace):
             raise ConnectionRefusedError("not_authenticated")
         session["actor"] = Actor.of(person)
         self.local_sids.add(request.sid)
+
+    def _connect_viewer(self, token) -> None:
+        """A read-only link: the connection hears the map's changes and may send nothing."""
+        link = afterwards.link_for_token(token, "view")
+        if link is None:
+            raise ConnectionRefusedError("not_authenticated")
+        join_room(publisher.room_for(link.roadmap_id))
+        join_room(afterwards.viewers_room(link))
 
     def on_disconnect(self, reason=None):
         self.local_sids.discard(request.sid)

@@ -107,7 +107,9 @@ def dashboard_changed(training_id: int, summaries: list[dict]) -> None:
     )
 
 
-def readiness_changed(roadmap_id: int, readiness: dict) -> None:
+def readiness_changed(roadmap_id: int, readiness: dict, progress: dict) -> None:
+    """The map's checklist and progress, recomputed by the dashboard feed after its changes."""
     socketio.emit(
-        "readiness", {"roadmap_id": roadmap_id, **readiness}, to=room_for(roadmap_id), namespace=NAMESPACE,
+        "readiness", {"roadmap_id": roadmap_id, **readiness, "progress": progress},
+        to=room_for(roadmap_id), namespace=NAMESPACE,
     )

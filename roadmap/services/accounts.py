@@ -34,10 +34,14 @@ def create_moderator(email: str, password: str, display_name: str) -> Person:
             raise AccountError("email_taken")
         person = Person(
             email=email, display_name=display_name.strip(), is_moderator=True,
-            password_hash=_hasher.hash(password),
+            password_hash=hash_password(password),
         )
         db.session.add(person)
     return person
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
 
 
 def authenticate(email: str, password: str) -> Person | None:

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
+from roadmap.domain.progress import progress
 from roadmap.domain.readiness import assess
 from roadmap.extensions import db
 from roadmap.models import Group, Membership, Presence, Training
@@ -22,6 +23,15 @@ def readiness_data(map_data: dict, today: date) -> dict:
             {"code": check.code, "passed": check.passed, "failing_ids": check.failing_ids}
             for check in readiness.checks
         ],
+    }
+
+
+def progress_data(map_data: dict, today: date) -> dict:
+    """Overall progress and the overdue steps, as the editor and the dashboard show them."""
+    result = progress(map_data, today)
+    return {
+        "percent": result.percent, "done": result.done, "total": result.total,
+        "overdue_ids": [step["id"] for step in result.overdue],
     }
 
 
@@ -66,6 +76,7 @@ def _summary(group: Group, today: date, online: int, members: int) -> dict:
         "steps_with_due_date": sum(1 for step in steps if step["due_on"]),
         "steps_done": sum(1 for step in steps if step["status"] == "done"),
         "readiness": readiness_data(map_data, today),
+        "progress": progress_data(map_data, today),
         "last_edit_at": iso(roadmap.updated_at) if map_data["revision"] else None,
     }
 

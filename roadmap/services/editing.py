@@ -156,7 +156,8 @@ def _set_lock(target: MapAccess, op: Operation):
 def _restore_revision(target: MapAccess, op: Operation):
     """Bring the whole map back to how it was at a past revision, as one new change."""
     roadmap = db.session.get(Roadmap, target.roadmap_id)
-    if op.revision >= roadmap.revision:  # roadmap.revision is already this change's own
+    # roadmap.revision is already this change's own; the map as it stands is the one before.
+    if op.revision >= roadmap.revision - 1:
         raise EditRejected("invalid_value", "restore a revision before the current one")
     past = history.map_at(roadmap, op.revision)
     restored = {name: past[name] for name in MAP_FIELDS}

@@ -12,9 +12,9 @@ from roadmap.models import Person
 
 
 def init_app(app: Flask) -> None:
-    from roadmap.views import api, auth, editor, facilitate, main, moderate
+    from roadmap.views import afterwards, api, auth, editor, exports, facilitate, main, moderate
 
-    for module in (main, auth, moderate, facilitate, editor, api):
+    for module in (main, auth, moderate, facilitate, editor, afterwards, exports, api):
         app.register_blueprint(module.bp)
 
     login_manager.login_message = _l("Please sign in first.")
@@ -46,6 +46,7 @@ def init_app(app: Flask) -> None:
 
     @login_manager.unauthorized_handler
     def send_to_start():
-        if request.blueprint in ("moderate", "facilitate"):
+        # People who keep access sign in with a password; join-code people start over at the start page.
+        if request.blueprint in ("moderate", "facilitate", "afterwards") or request.endpoint == "exports.import_map":
             return redirect(url_for("auth.sign_in", next=request.full_path))
         return redirect(url_for("main.start"))

@@ -1,4 +1,4 @@
-"""Moderator sign-in, sign-out and the first-run setup page."""
+"""Sign-in (moderators, and alumni who kept their access), sign-out and the first-run setup page."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -38,11 +38,12 @@ def sign_in():
     form = SignInForm()
     if form.validate_on_submit():
         person = accounts.authenticate(form.email.data, form.password.data)
-        if person is None or not person.is_moderator:
+        if person is None:
             form.password.errors.append(_("Wrong e-mail or password."))
         else:
             login_user(person, remember=True)
-            return redirect(safe_next(request.args.get("next")) or url_for("moderate.trainings"))
+            home = url_for("moderate.trainings") if person.is_moderator else url_for("afterwards.my_maps")
+            return redirect(safe_next(request.args.get("next")) or home)
     return render_template("auth/sign_in.html", form=form)
 
 

@@ -43,7 +43,8 @@ def edit(roadmap_id: int):
         group=roadmap.group,
         training=roadmap.group.training,
         snapshot=snapshot,
-        readiness=dashboard.readiness_data(snapshot, utcnow().date()),
+        readiness={**dashboard.readiness_data(snapshot, utcnow().date()),
+                   "progress": dashboard.progress_data(snapshot, utcnow().date())},
         readiness_labels={code: gettext(label) for code, label in READINESS_LABELS.items()},
         add_step_form=AddStepForm(),
         vocabulary={

@@ -14,6 +14,7 @@ from roadmap.models import Training
 from roadmap.services import facilitation, snapshots, voting
 from roadmap.services.voting import MAX_DOTS, MAX_VOTE_MINUTES
 from roadmap.views import moderate
+from roadmap.views.map_view import map_view_context
 from roadmap.views.moderate import done, failed, own_training, require_moderator, submitted
 
 bp = Blueprint("facilitate", __name__, url_prefix="/moderate/trainings/<int:training_id>")
@@ -141,20 +142,15 @@ def projector(training_id: int):
 def projected_map(training_id: int):
     """The projected map alone, fetched again whenever it or the choice changes."""
     training = own_training(training_id)
-    return render_template("moderate/_projected_map.html", training=training, **_projected(training))
+    return render_template("maps/_map_view.html", training=training, **_projected(training))
 
 
 def _projected(training: Training) -> dict:
     group = next((g for g in training.active_groups if g.id == training.projected_group_id), None)
     if group is None:
-        return {"group": None, "map_data": None, "members": {}, "vote": None}
-    map_data = snapshots.snapshot(group.roadmap)
+        return {"group": None, "map_data": None}
     vote = voting.public_data(voting.current_vote(training.id))
-    return {
-        "group": group, "map_data": map_data, "vote": vote,
-        "members": {member["id"]: member["name"] for member in map_data["members"]},
-        "stakeholders": {item["id"]: item for item in map_data["stakeholders"]},
-    }
+    return map_view_context(group, snapshots.snapshot(group.roadmap), vote=vote)
 
 
 @bp.post("/votes")

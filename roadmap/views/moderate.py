@@ -1,6 +1,5 @@
 """Moderators: trainings, the live dashboard, working groups and their members."""
 import io
-from datetime import date
 
 import segno
 from flask import (
@@ -21,7 +20,7 @@ from roadmap.domain.readiness import LABELS as READINESS_LABELS
 from roadmap.domain.vocabulary import THEMES
 from roadmap.extensions import db
 from roadmap.models import Group, Membership, Training
-from roadmap.services import dashboard, facilitation, map_templates, trainings, voting
+from roadmap.services import afterwards, dashboard, facilitation, map_templates, trainings, voting
 from roadmap.timeutil import utcnow
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
@@ -70,6 +69,14 @@ class MoveMemberForm(FlaskForm):
 
 
 class RemoveMemberForm(FlaskForm):
+    pass
+
+
+class EndTrainingForm(FlaskForm):
+    pass
+
+
+class SignInLinkForm(FlaskForm):
     pass
 
 
@@ -158,7 +165,7 @@ def training(training_id: int):
         return redirect(url_for("moderate.training", training_id=training.id))
     return render_template(
         "moderate/dashboard.html", training=training, form=form,
-        summaries=dashboard.training_summaries(training, date.today()),
+        summaries=dashboard.training_summaries(training, utcnow().date()),
         archived_groups=[group for group in training.groups if group.archived],
         timer=facilitation.timer_data(facilitation.current_timer(training.id, None)),
         group_timers=facilitation.group_timers(training),
@@ -167,7 +174,8 @@ def training(training_id: int):
         readiness_labels={code: _(label) for code, label in READINESS_LABELS.items()},
         join_url=join_url(training), server_now=facilitation.iso(utcnow()),
         rename_form=RenameGroupForm(), archive_form=ArchiveGroupForm(), move_form=MoveMemberForm(),
-        remove_form=RemoveMemberForm(), tool_forms=_tool_forms(training),
+        remove_form=RemoveMemberForm(), end_form=EndTrainingForm(), link_form=SignInLinkForm(),
+        tool_forms=_tool_forms(training),
     )
 
 
@@ -250,6 +258,27 @@ def remove_member(membership_id: int):
     name = membership.person.display_name
     trainings.remove_member(membership)
     return done(training, _("%(name)s removed from the group.", name=name))
+
+
+@bp.post("/trainings/<int:training_id>/end")
+def end_training(training_id: int):
+    """Freeze every map as its baseline; groups keep editing afterwards."""
+    training = own_training(training_id)
+    submitted(EndTrainingForm(), training)
+    afterwards.end_training(training)
+    return done(training, _("The training is over: each map's state is saved as its baseline. Groups can keep working."))
+
+
+@bp.post("/memberships/<int:membership_id>/link")
+def sign_in_link(membership_id: int):
+    """A personal, single-use link for a participant who never set a password."""
+    membership = _own_membership(membership_id)
+    training = membership.group.training
+    submitted(SignInLinkForm(), training)
+    token = afterwards.issue_sign_in_link(membership.person, current_user)
+    url = url_for("afterwards.use_sign_in_link", link_token=token, _external=True)
+    return done(training, _("Personal sign-in link for %(name)s (works once, for %(days)s days): %(url)s",
+                            name=membership.person.display_name, days=afterwards.SIGN_IN_LINK_DAYS, url=url), url=url)
 
 
 @bp.errorhandler(FormRejected)

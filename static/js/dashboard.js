@@ -237,6 +237,7 @@ for (const time of document.querySelectorAll('#announcement-log time')) {
 setInterval(() => { for (const group of groups.values()) renderLastEdit(cardFor(group.group_id), group); }, 1000);
 bindLiveForms(document.getElementById('main'), toasts, (form, answer) => {
   if (!answer.ok) return;
+  if (answer.url) window.prompt(t('copy_link'), answer.url);
   if (answer.vote !== undefined) { vote = answer.vote; renderVote(); }
   if (answer.timer !== undefined && !answer.group_id) countdown.set(answer.timer);
 });

@@ -103,6 +103,7 @@ export class Facilitation {
     if (locked && !this.wasLocked) this.toasts.show(t('map_locked'));
     this.wasLocked = locked;
     this.showDots();
+    this.markOverdue();
   }
 
   // --- dot voting -----------------------------------------------------------
@@ -175,6 +176,23 @@ export class Facilitation {
     }));
     document.getElementById('readiness-score').textContent = `${readiness.score}%`;
     document.getElementById('readiness-score').dataset.level = readiness.score >= 80 ? 'good' : readiness.score >= 50 ? 'fair' : 'low';
+    if (readiness.progress) this.showProgress(readiness.progress);
+  }
+
+  showProgress(progress) {
+    this.overdue = new Set(progress.overdue_ids);
+    const box = document.getElementById('progress-pill');
+    box.hidden = progress.total === 0;
+    box.querySelector('.progress-value').textContent = `${progress.percent}%`;
+    box.querySelector('progress').value = progress.percent;
+    this.markOverdue();
+  }
+
+  markOverdue() {
+    for (const [stepId, node] of this.steps.nodes) {
+      if (this.overdue?.has(stepId)) node.dataset.overdue = 'true';
+      else delete node.dataset.overdue;
+    }
   }
 }
 

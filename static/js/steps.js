@@ -35,6 +35,7 @@ export class StepsView {
       const field = control.dataset.field;
       if (TEXT_FIELDS.step.has(field)) bindText(control, (value, base) => set(field, value, base));
       else if (field === 'owner') bindChoice(control, (value) => this.ownerChosen(node, stepId, value));
+      else if (field === 'progress') bindChoice(control, (value) => set(field, value === '' ? null : Number(value)));
       else bindChoice(control, (value) => set(field, value || null));
     }
     const ownerText = document.createElement('input');

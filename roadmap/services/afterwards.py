@@ -1,0 +1,162 @@
+"""After the training: ending it (baselines), share links, and alumni accounts."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from roadmap.extensions import db, socketio
+from roadmap.models import Baseline, Person, Roadmap, ShareLink, SignInLink, Training
+from roadmap.models.afterwards import SHARE_KINDS
+from roadmap.realtime import publisher
+from roadmap.services import accounts, snapshots
+from roadmap.services.transactions import writing
+from roadmap.timeutil import utcnow
+
+SIGN_IN_LINK_DAYS = 14
+
+
+class AfterwardsError(Exception):
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+# --- end of training and baselines ---------------------------------------------
+
+def end_training(training: Training) -> int:
+    """Freeze every map's state as its baseline; returns how many were frozen now.
+
+    A map that already has a baseline keeps it: a baseline is written once."""
+    frozen = 0
+    with writing():
+        if training.ended_at is None:
+            training.ended_at = utcnow()
+        for group in training.groups:
+            roadmap = group.roadmap
+            if db.session.scalar(select(Baseline.id).where(Baseline.roadmap_id == roadmap.id)) is not None:
+                continue
+            data = snapshots.snapshot(roadmap, with_members=False)
+            db.session.add(Baseline(roadmap_id=roadmap.id, revision=data["revision"], data=data))
+            frozen += 1
+    return frozen
+
+
+def baseline_of(roadmap_id: int) -> Baseline | None:
+    return db.session.scalar(select(Baseline).where(Baseline.roadmap_id == roadmap_id))
+
+
+# --- share links and calendar feeds ----------------------------------------------
+
+def active_link(roadmap_id: int, kind: str) -> ShareLink | None:
+    return db.session.scalar(
+        select(ShareLink).where(
+            ShareLink.roadmap_id == roadmap_id, ShareLink.kind == kind, ShareLink.revoked_at.is_(None)
+        )
+    )
+
+
+def share(roadmap: Roadmap, person: Person, kind: str) -> ShareLink:
+    """The map's link of this kind, made now if there is none."""
+    if kind not in SHARE_KINDS:
+        raise AfterwardsError("unknown_kind")
+    existing = active_link(roadmap.id, kind)
+    if existing is not None:
+        return existing
+    with writing():
+        link = ShareLink(roadmap_id=roadmap.id, kind=kind, token=secrets.token_urlsafe(24), created_by_id=person.id)
+        db.session.add(link)
+    return link
+
+
+def revoke(roadmap: Roadmap, kind: str) -> bool:
+    """Stop the current link working; open read-only views on it are disconnected."""
+    link = active_link(roadmap.id, kind)
+    if link is None:
+        return False
+    with writing():
+        link.revoked_at = utcnow()
+    _disconnect_viewers(link)
+    return True
+
+
+def renew(roadmap: Roadmap, person: Person, kind: str) -> ShareLink:
+    revoke(roadmap, kind)
+    return share(roadmap, person, kind)
+
+
+def link_for_token(token: str, kind: str) -> ShareLink | None:
+    """The live link with this secret, or None (unknown, revoked, or of another kind)."""
+    if not isinstance(token, str) or not 16 <= len(token) <= 64:
+        return None
+    link = db.session.scalar(select(ShareLink).where(ShareLink.token == token))
+    if link is None or link.kind != kind or link.revoked_at is not None:
+        return None
+    return link
+
+
+def viewers_room(link: ShareLink) -> str:
+    return f"share:{link.id}"
+
+
+def _disconnect_viewers(link: ShareLink) -> None:
+    room = viewers_room(link)
+    server = socketio.server
+    if server is None:
+        return
+    for sid, _eio_sid in list(server.manager.get_participants(publisher.NAMESPACE, room)):
+        server.disconnect(sid, namespace=publisher.NAMESPACE)
+
+
+# --- alumni accounts -------------------------------------------------------------
+
+def secure_account(person: Person, email: str, password: str) -> Person:
+    """Give a join-code identity an e-mail and password; everything it wrote stays its own."""
+    email = email.strip().lower()
+    if len(password) < 10:
+        raise AfterwardsError("password_too_short")
+    with writing():
+        taken = db.session.scalar(select(Person.id).where(Person.email == email, Person.id != person.id))
+        if taken is not None:
+            raise AfterwardsError("email_taken")
+        person = db.session.merge(person)
+        person.email = email
+        person.password_hash = accounts.hash_password(password)
+    return person
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_sign_in_link(person: Person, moderator: Person) -> str:
+    """A new single-use token for a personal sign-in link; only its hash is kept."""
+    token = secrets.token_urlsafe(24)
+    with writing():
+        db.session.add(SignInLink(
+            person_id=person.id, token_hash=_token_hash(token), created_by_id=moderator.id,
+            expires_at=utcnow() + timedelta(days=SIGN_IN_LINK_DAYS),
+        ))
+    return token
+
+
+def sign_in_link(token: str) -> SignInLink | None:
+    """The unused, unexpired link for this token, or None."""
+    if not isinstance(token, str) or not 16 <= len(token) <= 64:
+        return None
+    link = db.session.scalar(select(SignInLink).where(SignInLink.token_hash == _token_hash(token)))
+    if link is None or link.used_at is not None or link.expires_at <= utcnow():
+        return None
+    return link
+
+
+def use_sign_in_link(token: str) -> Person | None:
+    """Spend the link: it signs in once."""
+    with writing():
+        link = sign_in_link(token)
+        if link is None:
+            return None
+        link.used_at = utcnow()
+        return link.person

@@ -1,0 +1,975 @@
+"""Road maps out of the app and back in.
+
+Out: a printable page and its PDF (the page rendered by WeasyPrint), DOCX for
+grant applications, XLSX, CSV of the steps, JSON of the whole map, and an
+iCalendar feed of due dates. In: the JSON or the CSV, into a new map, as
+ordinary ops through editing.apply.
+
+CSV: UTF-8 with a BOM (so Excel reads Cyrillic), comma-separated, a header row
+of these machine names, one step per row in map order:
+
+    title            the step's title
+    description      the description
+    owner            who is responsible: a stakeholder's or member's name, or free text
+    starts_on        start date, YYYY-MM-DD, or empty
+    due_on           due date, YYYY-MM-DD, or empty
+    status           planned | in_progress | done | blocked
+    progress         percent done, 0-100, or empty
+    resources        resources needed
+    success_measure  how success is measured
+    stakeholders     the stakeholders involved, one name per line, alphabetical
+
+A text cell that a spreadsheet would run as a formula (starting with = + - @,
+a tab or a carriage return, after any apostrophes) gets one more apostrophe in
+front; importing takes it off again.
+
+Importing a CSV: columns may come in any order and only `title` is required;
+the file may be UTF-8 (with or without a BOM), UTF-16 with a BOM, or Windows-1251,
+separated by commas, semicolons or tabs (a Russian Excel saves semicolons);
+dates may also be DD.MM.YYYY. Each name in `stakeholders` becomes a
+stakeholder of the new map, and an owner with one of those names becomes that
+stakeholder.
+
+JSON: {"format": "roadmap", "version": 1, "map": {the map fields,
+"stakeholders": [{"id", the stakeholder fields}], "steps": [{"id", the step
+fields}], "links": [{"step": step id, "stakeholder": stakeholder id}]}}. The
+ids only connect things inside the document; an import makes new ones. An owner
+is null, {"stakeholder": id} or {"text": name}: members belong to their group,
+so a member owner is exported as {"text": the member's name}.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import uuid
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import docx
+import icalendar
+import openpyxl
+from docx.enum.section import WD_ORIENT
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+from flask_babel import force_locale, format_date
+from flask_babel import gettext as _
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from werkzeug.security import safe_join
+
+from roadmap.domain.errors import N_, EditRejected
+from roadmap.domain.operations import (
+    MAP_FIELDS, MAX_OWNER_TEXT, STAKEHOLDER_FIELDS, STEP_FIELDS, Choice, Day, Owner, Percent, Score, Text,
+    parse_value,
+)
+from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
+from roadmap.extensions import db
+from roadmap.models import Group, Person, Roadmap
+from roadmap.services import editing, snapshots
+
+FORMAT = "roadmap"
+VERSION = 1
+MAX_IMPORT_BYTES = 512 * 1024  # the request body limit (MAX_CONTENT_LENGTH)
+# Each imported item is one op with its own commit; these keep an import within seconds.
+MAX_IMPORTED_STEPS = 300
+MAX_IMPORTED_STAKEHOLDERS = 150
+MAX_IMPORTED_LINKS = 1000
+
+PROJECT_LABELS = {
+    "title": N_("Project title"),
+    "problem": N_("Problem"),
+    "goal": N_("Goal"),
+    "territory": N_("Territory"),
+    "theme": N_("Theme"),
+    "expected_results": N_("Expected results"),
+}
+# The keys are the CSV columns, in order.
+STEP_LABELS = {
+    "title": N_("Step"),
+    "description": N_("Description"),
+    "owner": N_("Owner"),
+    "starts_on": N_("Start"),
+    "due_on": N_("Due date"),
+    "status": N_("Status"),
+    "progress": N_("Progress, %"),
+    "resources": N_("Resources needed"),
+    "success_measure": N_("How success is measured"),
+    "stakeholders": N_("Stakeholders involved"),
+}
+CSV_COLUMNS = tuple(STEP_LABELS)
+STAKEHOLDER_LABELS = {
+    "name": N_("Name or organisation"),
+    "sector": N_("Sector"),
+    "contact": N_("Contact person"),
+    "interest": N_("Interest"),
+    "influence": N_("Influence"),
+    "engagement": N_("Engagement"),
+}
+_TEXT_COLUMNS = ("title", "description", "owner", "resources", "success_measure", "stakeholders")
+_FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
+_ESCAPED_FORMULA = re.compile(r"'+[=+\-@\t\r]")
+# Characters XML 1.0 (DOCX, XLSX) cannot hold; display names are not filtered for them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NOT_IN_FILE_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+_EXCEL_DATE_FORMATS = {"ru": "DD.MM.YYYY"}
+
+
+# --- the map as a reader sees it ----------------------------------------------------------
+
+def map_for_reading(roadmap: Roadmap) -> dict:
+    """The snapshot plus what a reader needs: owner and stakeholder names, the group and the training."""
+    data = snapshots.snapshot(roadmap)
+    stakeholder_names = {item["id"]: item["name"] for item in data["stakeholders"]}
+    member_names = {member["id"]: member["name"] for member in data["members"]}
+    for step in data["steps"]:
+        step["owner_name"] = _owner_name(step["owner"], member_names, stakeholder_names)
+        step["stakeholder_names"] = sorted(
+            (stakeholder_names[stakeholder_id] for stakeholder_id in step["stakeholder_ids"]), key=str.casefold
+        )
+    group = roadmap.group
+    training = group.training
+    data["group"] = {"name": group.name}
+    data["training"] = {
+        "title": training.title, "city": training.city,
+        "starts_on": training.starts_on, "ends_on": training.ends_on,
+    }
+    return data
+
+
+def _owner_name(owner: dict | None, member_names: dict, stakeholder_names: dict) -> str:
+    if not owner:
+        return ""
+    if "member" in owner:
+        name = member_names.get(owner["member"]) or _former_member_name(owner["member"])
+        # Display names are not checked for control characters, and the JSON export
+        # carries this name as owner text, which an import checks for them.
+        return _NOT_XML.sub("", name)[:MAX_OWNER_TEXT].strip()
+    if "stakeholder" in owner:
+        return stakeholder_names.get(owner["stakeholder"], "")
+    return owner["text"]
+
+
+def _former_member_name(person_id: int) -> str:
+    """Someone who left the group still owns their steps under their name."""
+    person = db.session.get(Person, person_id)
+    return person.display_name if person else ""
+
+
+def map_title(data: dict) -> str:
+    return data["title"] or data["group"]["name"]
+
+
+def download_name(roadmap: Roadmap, extension: str) -> str:
+    """A file name from the map's title, safe on every desktop system."""
+    title = _NOT_IN_FILE_NAMES.sub(" ", roadmap.title or roadmap.group.name)
+    stem = " ".join(title.split())[:80].strip(" .") or "roadmap"
+    return f"{stem}.{extension}"
+
+
+def _day(iso_day: str | None) -> date | None:
+    return date.fromisoformat(iso_day) if iso_day else None
+
+
+def _in_language(language: str | None):
+    return force_locale(language) if language else nullcontext()
+
+
+def _reader_values(step: dict) -> dict:
+    """A step's values by column, as people read them: names, labels, dates."""
+    return {
+        "title": step["title"], "description": step["description"], "owner": step["owner_name"],
+        "starts_on": _day(step["starts_on"]), "due_on": _day(step["due_on"]),
+        "status": _(STEP_STATUSES[step["status"]]), "progress": step["progress"],
+        "resources": step["resources"], "success_measure": step["success_measure"],
+        "stakeholders": "; ".join(step["stakeholder_names"]),
+    }
+
+
+def _stakeholder_values(stakeholder: dict) -> dict:
+    return {
+        "name": stakeholder["name"], "sector": _(SECTORS[stakeholder["sector"]]),
+        "contact": stakeholder["contact"], "interest": stakeholder["interest"],
+        "influence": stakeholder["influence"], "engagement": _(ENGAGEMENT_LEVELS[stakeholder["engagement"]]),
+    }
+
+
+def _project_values(data: dict) -> list[tuple[str, str]]:
+    """(label, text) of the header fields, then the training and the group."""
+    training = data["training"]
+    values = [
+        (_(label), _(THEMES[data[name]]) if name == "theme" else data[name])
+        for name, label in PROJECT_LABELS.items()
+    ]
+    values += [
+        (_("Training"), training["title"]),
+        (_("City"), training["city"]),
+        (_("Dates"), f"{format_date(training['starts_on'], 'medium')} – {format_date(training['ends_on'], 'medium')}"),
+        (_("Working group"), data["group"]["name"]),
+    ]
+    return values
+
+
+# --- JSON and CSV -------------------------------------------------------------------------
+
+def document_of(roadmap: Roadmap) -> dict:
+    """The whole map as a versioned, portable document (see the module docstring)."""
+    data = map_for_reading(roadmap)
+    stakeholder_order = {item["id"]: index for index, item in enumerate(data["stakeholders"])}
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "map": {
+            **{name: data[name] for name in MAP_FIELDS},
+            "stakeholders": [
+                {"id": item["id"], **{name: item[name] for name in STAKEHOLDER_FIELDS}}
+                for item in data["stakeholders"]
+            ],
+            "steps": [
+                {"id": step["id"], **{name: step[name] for name in STEP_FIELDS}, "owner": _portable_owner(step)}
+                for step in data["steps"]
+            ],
+            "links": [
+                {"step": step["id"], "stakeholder": stakeholder_id}
+                for step in data["steps"]
+                for stakeholder_id in sorted(step["stakeholder_ids"], key=stakeholder_order.__getitem__)
+            ],
+        },
+    }
+
+
+def _portable_owner(step: dict) -> dict | None:
+    owner = step["owner"]
+    if owner and "member" in owner:
+        return {"text": step["owner_name"]} if step["owner_name"] else None
+    if owner and "stakeholder" in owner and not step["owner_name"]:
+        return None  # the stakeholder was deleted
+    return owner
+
+
+def json_of(roadmap: Roadmap) -> bytes:
+    return json.dumps(document_of(roadmap), ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def csv_of(roadmap: Roadmap) -> bytes:
+    """The steps as CSV, UTF-8 with a BOM (columns in the module docstring)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for step in map_for_reading(roadmap)["steps"]:
+        cells = {
+            **{name: step[name] for name in CSV_COLUMNS if name in STEP_FIELDS},
+            "owner": step["owner_name"],
+            "progress": "" if step["progress"] is None else step["progress"],
+            "stakeholders": "\n".join(step["stakeholder_names"]),
+        }
+        writer.writerow([_csv_cell(name, cells[name]) for name in CSV_COLUMNS])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def _csv_cell(column: str, value):
+    if value is None:
+        return ""
+    if column in _TEXT_COLUMNS and _FORMULA_START.match(value):
+        return "'" + value
+    return value
+
+
+# --- XLSX ------------------------------------------------------------------------------
+
+def xlsx_of(roadmap: Roadmap, language: str) -> bytes:
+    """A workbook with the sheets Steps, Stakeholders and Project; real dates, bold frozen headers."""
+    data = map_for_reading(roadmap)
+    date_format = _EXCEL_DATE_FORMATS.get(language, "YYYY-MM-DD")
+    workbook = openpyxl.Workbook()
+    with _in_language(language):
+        steps_sheet = workbook.active
+        steps_sheet.title = _("Steps")
+        _write_table(
+            steps_sheet, [_("No.")] + [_(label) for label in STEP_LABELS.values()],
+            [[number] + list(_reader_values(step).values()) for number, step in enumerate(data["steps"], 1)],
+            widths=[5, 40, 50, 25, 12, 12, 14, 10, 35, 35, 35], date_format=date_format,
+        )
+        _write_table(
+            workbook.create_sheet(_("Stakeholders")[:31]), [_(label) for label in STAKEHOLDER_LABELS.values()],
+            [list(_stakeholder_values(item).values()) for item in data["stakeholders"]],
+            widths=[40, 25, 40, 10, 10, 18], date_format=date_format,
+        )
+        _write_project_sheet(workbook.create_sheet(_("Project")[:31]), _project_values(data))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _write_table(sheet, headers: list[str], rows: list[list], widths: list[int], date_format: str) -> None:
+    for column_number, header in enumerate(headers, 1):
+        _set_cell(sheet.cell(1, column_number), header, date_format).font = Font(bold=True)
+    for row_number, row in enumerate(rows, 2):
+        for column_number, value in enumerate(row, 1):
+            _set_cell(sheet.cell(row_number, column_number), value, date_format)
+    sheet.freeze_panes = "A2"
+    for index, width in enumerate(widths, 1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+
+
+def _write_project_sheet(sheet, values: list[tuple[str, str]]) -> None:
+    for row_number, (label, text) in enumerate(values, 1):
+        _set_cell(sheet.cell(row_number, 1), label, None).font = Font(bold=True)
+        _set_cell(sheet.cell(row_number, 2), text, None)
+    sheet.column_dimensions["A"].width = 28
+    sheet.column_dimensions["B"].width = 90
+
+
+def _set_cell(cell, value, date_format: str | None):
+    cell.alignment = Alignment(vertical="top", wrap_text=True)
+    if isinstance(value, str):
+        cell.value = _NOT_XML.sub("", value)
+        cell.data_type = "s"  # openpyxl would store "=…" as a live formula
+    else:
+        cell.value = value
+    if isinstance(value, date):
+        cell.number_format = date_format
+    return cell
+
+
+# --- DOCX ------------------------------------------------------------------------------
+
+def docx_of(roadmap: Roadmap, language: str) -> bytes:
+    """An editable Word document: the project on a portrait page, the tables on landscape pages."""
+    data = map_for_reading(roadmap)
+    document = docx.Document()
+    document.styles["Normal"].font.size = Pt(10.5)
+    _a4(document.sections[0], landscape=False)
+    with _in_language(language):
+        title = map_title(data)
+        document.core_properties.title = _xml_text(title)
+        document.core_properties.language = language
+        document.add_heading(_xml_text(title), level=0)
+        for label, text in _project_values(data)[1:]:
+            document.add_heading(_xml_text(label), level=2)
+            document.add_paragraph(_xml_text(text) or "—")
+        _a4(document.add_section(), landscape=True)
+        document.add_heading(_("Steps"), level=1)
+        _docx_steps_table(document, data["steps"])
+        document.add_heading(_("Stakeholders"), level=1)
+        _docx_table(
+            document, [_(label) for label in STAKEHOLDER_LABELS.values()],
+            [[str(value) for value in _stakeholder_values(item).values()] for item in data["stakeholders"]],
+            widths_mm=[70, 35, 70, 20, 20, 30],
+        )
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _a4(section, landscape: bool) -> None:
+    short, long = Mm(210), Mm(297)
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = (long, short) if landscape else (short, long)
+    section.left_margin = section.right_margin = Mm(20 if not landscape else 15)
+    section.top_margin = section.bottom_margin = Mm(15)
+
+
+def _docx_steps_table(document, steps: list[dict]) -> None:
+    headers = [_("No.")] + [_(label) for name, label in STEP_LABELS.items() if name != "description"]
+    rows = []
+    for number, step in enumerate(steps, 1):
+        values = _reader_values(step)
+        title_and_description = (values.pop("title"), values.pop("description"))
+        values.update(
+            starts_on=_formatted_day(values["starts_on"]), due_on=_formatted_day(values["due_on"]),
+            progress="" if values["progress"] is None else str(values["progress"]),
+        )
+        rows.append([str(number), title_and_description, *values.values()])
+    _docx_table(document, headers, rows, widths_mm=[8, 60, 28, 22, 22, 20, 14, 33, 33, 27])
+
+
+def _formatted_day(day: date | None) -> str:
+    return format_date(day, "medium") if day else ""
+
+
+def _docx_table(document, headers: list[str], rows: list[list], widths_mm: list[int]) -> None:
+    """A bordered table; a (heading, text) value puts the heading in bold above the text."""
+    table = document.add_table(rows=1, cols=len(headers))
+    table.style = "Table Grid"
+    table.autofit = False
+    _repeat_as_header(table.rows[0])
+    for cell, header in zip(table.rows[0].cells, headers):
+        _fill_cell(cell, header, bold=True)
+    for row in rows:
+        for cell, value in zip(table.add_row().cells, row):
+            if isinstance(value, tuple):
+                heading, text = value
+                _fill_cell(cell, heading, bold=True)
+                if text:
+                    _fill_cell(cell, text, new_paragraph=True)
+            else:
+                _fill_cell(cell, value)
+    for column, width in zip(table.columns, widths_mm):
+        for cell in column.cells:
+            cell.width = Mm(width)
+
+
+def _fill_cell(cell, text: str, bold: bool = False, new_paragraph: bool = False) -> None:
+    paragraph = cell.add_paragraph() if new_paragraph else cell.paragraphs[0]
+    run = paragraph.add_run(_xml_text(text))
+    run.bold = bold
+    run.font.size = Pt(9)
+
+
+def _repeat_as_header(row) -> None:
+    """A long table repeats its header row on every page (python-docx has no setting for it)."""
+    header_flag = OxmlElement("w:tblHeader")
+    header_flag.set(qn("w:val"), "true")
+    row._tr.get_or_add_trPr().append(header_flag)
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
+# --- PDF -------------------------------------------------------------------------------
+
+def pdf_of(html: str, static_folder: str, static_url_path: str) -> bytes:
+    """The printable page as an A4 PDF; its stylesheet is read from disk, nothing from the network."""
+    import weasyprint  # takes a second and a half to import; only PDF downloads need it
+
+    class StaticFilesOnly(weasyprint.urls.URLFetcher):
+        def fetch(self, url, headers=None):
+            path = urlsplit(url).path
+            prefix = static_url_path.rstrip("/") + "/"
+            file_path = safe_join(static_folder, path[len(prefix):]) if path.startswith(prefix) else None
+            if file_path is None or not Path(file_path).is_file():
+                raise ValueError(f"not a static file: {url}")
+            content_type = "text/css" if file_path.endswith(".css") else "application/octet-stream"
+            return weasyprint.urls.URLFetcherResponse(
+                url, Path(file_path).read_bytes(), {"Content-Type": content_type}
+            )
+
+    document = weasyprint.HTML(string=html, base_url="https://roadmap.invalid/", url_fetcher=StaticFilesOnly())
+    return document.write_pdf()
+
+
+# --- iCalendar -------------------------------------------------------------------------
+
+def calendar_for(roadmap: Roadmap, language: str | None = None) -> bytes:
+    """The map's due dates as an iCalendar feed: one all-day event per step with a due date.
+
+    UIDs stay the same for a step across fetches, so a subscribed calendar
+    updates its events instead of adding new ones. `language` defaults to the
+    current locale (a feed has no session, so the app's default).
+    """
+    data = map_for_reading(roadmap)
+    stamp = roadmap.updated_at.replace(tzinfo=timezone.utc)
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Roadmap//Road map due dates//RU")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    with _in_language(language):
+        calendar.add("x-wr-calname", map_title(data))
+        for step in data["steps"]:
+            if step["due_on"]:
+                calendar.add_component(_due_date_event(step, stamp))
+    return calendar.to_ical()
+
+
+def _due_date_event(step: dict, stamp: datetime) -> icalendar.Event:
+    due_on = date.fromisoformat(step["due_on"])
+    event = icalendar.Event()
+    event.add("uid", f"{step['id']}@roadmap")
+    event.add("dtstamp", stamp)
+    event.add("dtstart", due_on)
+    event.add("dtend", due_on + timedelta(days=1))
+    event.add("summary", step["title"] or _("Untitled step"))
+    details = [step["description"]] if step["description"] else []
+    if step["owner_name"]:
+        details.append(f"{_('Owner')}: {step['owner_name']}")
+    details.append(f"{_('Status')}: {_(STEP_STATUSES[step['status']])}")
+    event.add("description", "\n".join(details))
+    return event
+
+
+# --- import ----------------------------------------------------------------------------
+
+PLACES = {
+    "file": N_("the file"),
+    "map": N_("the map"),
+    "row": N_("row %(num)s"),
+    "stakeholder": N_("stakeholder %(num)s"),
+    "step": N_("step %(num)s"),
+    "link": N_("link %(num)s"),
+}
+PROBLEMS = {
+    "unknown_kind": N_("choose a .json or .csv file"),
+    "empty": N_("the file is empty"),
+    "too_large": N_("the file is larger than %(max)s KB"),
+    "not_utf8": N_("the file is not UTF-8 text"),
+    "not_text": N_("not text"),
+    "not_json": N_("the file is not valid JSON"),
+    "not_json_at": N_("the file is not valid JSON (line %(line)s, column %(column)s)"),
+    "not_roadmap": N_("this is not a road map exported from Roadmap"),
+    "newer_version": N_("the file comes from a newer version of Roadmap (version %(version)s)"),
+    "not_csv": N_("the file cannot be read as CSV"),
+    "expected_object": N_("an object {…} was expected"),
+    "expected_list": N_("a list […] was expected"),
+    "unknown_field": N_("unknown field"),
+    "unknown_column": N_("unknown column"),
+    "duplicate_column": N_("this column appears twice"),
+    "missing_column": N_("the column is missing"),
+    "extra_cells": N_("more cells than columns"),
+    "too_many": N_("more than %(max)s items"),
+    "bad_id": N_("an id must be a short text or a number"),
+    "duplicate_id": N_("this id is used twice"),
+    "unknown_stakeholder": N_("no stakeholder with this id in the file"),
+    "unknown_step": N_("no step with this id in the file"),
+    "member_owner": N_("a group member cannot be carried over; write {\"text\": name} instead"),
+    "too_long": N_("longer than %(max)s characters"),
+    "control_characters": N_("contains control characters"),
+    "not_one_of": N_("not one of: %(options)s"),
+    "not_a_score": N_("not a whole number from 1 to 5"),
+    "not_a_percent": N_("not a whole number from 0 to 100"),
+    "not_a_date": N_("not a date"),
+    "date_out_of_range": N_("the date is not between 1900 and 2200"),
+    "not_an_owner": N_("not an owner: null, {\"stakeholder\": id} or {\"text\": name}"),
+    "map_not_empty": N_("the map already has steps or stakeholders"),
+    "not_applied": N_("the import stopped: %(reason)s"),
+}
+_INVALID_VALUE_CODES = {Text: "not_text", Score: "not_a_score", Percent: "not_a_percent", Owner: "not_an_owner"}
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """One thing wrong in an import file, e.g. row 4, column due_on, not_a_date, "2027-13-01".
+
+    `message` and the place label (PLACES) are untranslated; the edge translates them.
+    """
+
+    code: str
+    place: str = "file"
+    number: int | None = None
+    field: str | None = None
+    value: str | None = None  # the offending value as the file has it, shortened
+    params: dict = dataclass_field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return PROBLEMS[self.code]
+
+
+@dataclass(frozen=True)
+class ImportedMap:
+    """An import file's content, every value in its stored form.
+
+    Keys are the file's own references (JSON ids, CSV names and rows), or None
+    for an item nothing refers to; a step's owner may be {"stakeholder": key}.
+    """
+
+    fields: dict
+    stakeholders: list[tuple[object, dict]]
+    steps: list[tuple[object, dict]]
+    links: list[tuple[object, object]]
+
+    @property
+    def theme(self) -> str:
+        return self.fields.get("theme", "other")
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    problems: list[ImportProblem]
+    content: ImportedMap | None = None
+    ops_applied: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_import(kind: str, raw_bytes: bytes) -> ImportResult:
+    """Read and validate an import file ("json" or "csv") without writing anything.
+
+    Returns the content, or every problem found, item by item; any bytes at all
+    give one or the other.
+    """
+    if kind not in _READERS:
+        return ImportResult([ImportProblem("unknown_kind")])
+    if len(raw_bytes) > MAX_IMPORT_BYTES:
+        return ImportResult([ImportProblem("too_large", params={"max": MAX_IMPORT_BYTES // 1024})])
+    if not raw_bytes.lstrip(b"\xef\xbb\xbf\xff\xfe").strip():
+        return ImportResult([ImportProblem("empty")])
+    problems: list[ImportProblem] = []
+    content = _READERS[kind](raw_bytes, problems)
+    return ImportResult(problems, None if problems else content)
+
+
+def import_map(group: Group, actor, kind: str, raw_bytes: bytes) -> ImportResult:
+    """Fill the group's empty map from a JSON or CSV export, or change nothing and say why."""
+    checked = check_import(kind, raw_bytes)
+    return apply_import(group, actor, checked) if checked.ok else checked
+
+
+def apply_import(group: Group, actor, checked: ImportResult) -> ImportResult:
+    """Write checked content into the group's empty map as ordinary ops (stakeholders, steps, links)."""
+    if not checked.ok:
+        return checked
+    roadmap = group.roadmap
+    if roadmap.steps or roadmap.stakeholders:
+        return replace(checked, problems=[ImportProblem("map_not_empty")])
+    applied = 0
+    for op in _import_ops(roadmap, checked.content):
+        try:
+            editing.apply(op, actor=actor)
+        except EditRejected as rejected:  # the checks above should make this unreachable
+            problem = ImportProblem("not_applied", params={"reason": rejected.code})
+            return replace(checked, problems=[problem], ops_applied=applied)
+        applied += 1
+    return replace(checked, ops_applied=applied)
+
+
+def _import_ops(roadmap: Roadmap, content: ImportedMap):
+    def op(kind: str, **values) -> dict:
+        return {"op_id": uuid.uuid4().hex, "roadmap_id": roadmap.id, "type": kind, **values}
+
+    for name, value in content.fields.items():
+        if value != getattr(roadmap, name):
+            yield op("map.set", field=name, value=value)
+    stakeholder_ids = {}
+    for key, fields in content.stakeholders:
+        stakeholder_id = uuid.uuid4().hex
+        if key is not None:
+            stakeholder_ids[key] = stakeholder_id
+        yield op("stakeholder.add", stakeholder_id=stakeholder_id, fields=fields)
+    step_ids = {}
+    for key, fields in content.steps:
+        step_id = uuid.uuid4().hex
+        if key is not None:
+            step_ids[key] = step_id
+        owner = fields.get("owner")
+        if owner and "stakeholder" in owner:
+            fields = {**fields, "owner": {"stakeholder": stakeholder_ids[owner["stakeholder"]]}}
+        yield op("step.add", step_id=step_id, fields=fields)
+    for step_key, stakeholder_key in content.links:
+        yield op("step.link", step_id=step_ids[step_key], stakeholder_id=stakeholder_ids[stakeholder_key])
+
+
+class _Invalid:
+    """A value that failed its check; the problem is already recorded."""
+
+
+_INVALID = _Invalid()
+
+
+def _checked(spec, raw, problems: list, place: str, number: int | None, field: str):
+    """The value in its stored form, or _INVALID after recording why (limits live in operations.py)."""
+    try:
+        return parse_value(spec, raw)
+    except EditRejected as rejected:
+        code, params = _rejection(spec, raw, rejected)
+        problems.append(ImportProblem(code, place, number, field, _shown(raw), params))
+        return _INVALID
+
+
+def _rejection(spec, raw, rejected: EditRejected) -> tuple[str, dict]:
+    if rejected.code == "too_long":
+        return "too_long", {"max": spec.max_length if isinstance(spec, Text) else MAX_OWNER_TEXT}
+    if isinstance(spec, Choice):
+        return "not_one_of", {"options": ", ".join(spec.options)}
+    if isinstance(spec, Day):
+        return ("date_out_of_range" if _iso_date(raw) else "not_a_date"), {}
+    owner_text = raw.get("text") if isinstance(spec, Owner) and isinstance(raw, dict) and len(raw) == 1 else None
+    if (isinstance(spec, Text) and isinstance(raw, str)) or isinstance(owner_text, str):
+        return "control_characters", {}
+    return _INVALID_VALUE_CODES[type(spec)], {}
+
+
+def _iso_date(raw) -> date | None:
+    try:
+        return date.fromisoformat(raw) if isinstance(raw, str) and len(raw) == 10 else None
+    except ValueError:
+        return None
+
+
+def _shown(raw) -> str:
+    if isinstance(raw, dict) and len(raw) == 1 and isinstance(raw.get("text"), str):
+        raw = raw["text"]  # an owner: show the name
+    if isinstance(raw, dict):
+        return "{…}"
+    if isinstance(raw, list):
+        return "[…]"
+    shown = raw if isinstance(raw, str) else json.dumps(raw)
+    return shown if len(shown) <= 40 else shown[:39] + "…"
+
+
+def _fields(item: dict, schema: dict, problems: list, place: str, number: int, skip=()) -> dict:
+    """The item's schema fields, checked; unknown keys are problems."""
+    fields = {}
+    for name, raw in item.items():
+        if name in skip:
+            continue
+        if name not in schema:
+            problems.append(ImportProblem("unknown_field", place, number, str(name)[:40]))
+            continue
+        value = _checked(schema[name], raw, problems, place, number, name)
+        if value is not _INVALID:
+            fields[name] = value
+    return fields
+
+
+# --- reading JSON ----------------------------------------------------------------------
+
+def _read_json(raw_bytes: bytes, problems: list) -> ImportedMap | None:
+    document = _parsed_json(raw_bytes, problems)
+    if problems:
+        return None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        problems.append(ImportProblem("not_roadmap"))
+        return None
+    version = document.get("version")
+    if version != VERSION:
+        newer = type(version) is int and version > VERSION
+        problems.append(ImportProblem("newer_version", params={"version": version}) if newer
+                        else ImportProblem("not_roadmap"))
+        return None
+    map_data = document.get("map")
+    if not isinstance(map_data, dict):
+        problems.append(ImportProblem("expected_object", "map"))
+        return None
+    fields = _fields(map_data, MAP_FIELDS, problems, "map", None, skip=("stakeholders", "steps", "links"))
+    stakeholders = _json_items(map_data, "stakeholders", MAX_IMPORTED_STAKEHOLDERS, problems)
+    steps = _json_items(map_data, "steps", MAX_IMPORTED_STEPS, problems)
+    links = _json_items(map_data, "links", MAX_IMPORTED_LINKS, problems)
+    read_stakeholders = [_json_stakeholder(item, number, problems) for number, item in stakeholders]
+    stakeholder_keys = _known_keys(read_stakeholders, "stakeholder", problems)
+    read_steps = [_json_step(item, number, stakeholder_keys, problems) for number, item in steps]
+    step_keys = _known_keys(read_steps, "step", problems)
+    read_links = [_json_link(item, number, step_keys, stakeholder_keys, problems) for number, item in links]
+    return ImportedMap(
+        fields=fields,
+        stakeholders=[(key, item_fields) for key, item_fields, _number in read_stakeholders],
+        steps=[(key, item_fields) for key, item_fields, _number in read_steps],
+        links=list(dict.fromkeys(link for link in read_links if link)),
+    )
+
+
+def _parsed_json(raw_bytes: bytes, problems: list):
+    try:
+        text = raw_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        problems.append(ImportProblem("not_utf8"))
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        problems.append(ImportProblem("not_json_at", params={"line": error.lineno, "column": error.colno}))
+    except (ValueError, RecursionError):  # e.g. a number of 5000 digits, or [[[[…]]]] nested too deep
+        problems.append(ImportProblem("not_json"))
+    return None
+
+
+def _json_items(map_data: dict, name: str, limit: int, problems: list) -> list[tuple[int, object]]:
+    items = map_data.get(name, [])
+    if not isinstance(items, list):
+        problems.append(ImportProblem("expected_list", "map", field=name))
+        return []
+    if len(items) > limit:
+        problems.append(ImportProblem("too_many", "map", field=name, params={"max": limit}))
+        return []
+    return list(enumerate(items, 1))
+
+
+def _json_key(item: dict, place: str, number: int, problems: list):
+    key = item.get("id")
+    if key is None or (type(key) is int) or (isinstance(key, str) and 0 < len(key) <= 100):
+        return str(key) if key is not None else None
+    problems.append(ImportProblem("bad_id", place, number, "id", _shown(key)))
+    return None
+
+
+def _known_keys(read_items: list, place: str, problems: list) -> set:
+    keys = set()
+    for key, _fields_read, number in read_items:
+        if key in keys:
+            problems.append(ImportProblem("duplicate_id", place, number, "id", _shown(key)))
+        elif key is not None:
+            keys.add(key)
+    return keys
+
+
+def _json_stakeholder(item, number: int, problems: list) -> tuple:
+    if not isinstance(item, dict):
+        problems.append(ImportProblem("expected_object", "stakeholder", number))
+        return None, {}, number
+    key = _json_key(item, "stakeholder", number, problems)
+    return key, _fields(item, STAKEHOLDER_FIELDS, problems, "stakeholder", number, skip=("id",)), number
+
+
+def _json_step(item, number: int, stakeholder_keys: set, problems: list) -> tuple:
+    if not isinstance(item, dict):
+        problems.append(ImportProblem("expected_object", "step", number))
+        return None, {}, number
+    key = _json_key(item, "step", number, problems)
+    fields = _fields(item, STEP_FIELDS, problems, "step", number, skip=("id", "owner"))
+    owner = _json_owner(item.get("owner"), number, stakeholder_keys, problems)
+    if owner is not _INVALID:
+        fields["owner"] = owner
+    return key, fields, number
+
+
+def _json_owner(owner, number: int, stakeholder_keys: set, problems: list):
+    if isinstance(owner, dict) and len(owner) == 1 and "stakeholder" in owner:
+        key = owner["stakeholder"]
+        key = str(key) if isinstance(key, (str, int)) and not isinstance(key, bool) else None
+        if key in stakeholder_keys:
+            return {"stakeholder": key}
+        problems.append(ImportProblem("unknown_stakeholder", "step", number, "owner", _shown(owner["stakeholder"])))
+        return _INVALID
+    if isinstance(owner, dict) and len(owner) == 1 and "member" in owner:
+        problems.append(ImportProblem("member_owner", "step", number, "owner"))
+        return _INVALID
+    return _checked(STEP_FIELDS["owner"], owner, problems, "step", number, "owner")
+
+
+def _json_link(item, number: int, step_keys: set, stakeholder_keys: set, problems: list):
+    if not isinstance(item, dict):
+        problems.append(ImportProblem("expected_object", "link", number))
+        return None
+    for name in set(item) - {"step", "stakeholder"}:
+        problems.append(ImportProblem("unknown_field", "link", number, str(name)[:40]))
+    step_key, stakeholder_key = (_reference(item.get(name)) for name in ("step", "stakeholder"))
+    if step_key not in step_keys:
+        problems.append(ImportProblem("unknown_step", "link", number, "step", _shown(item.get("step"))))
+    if stakeholder_key not in stakeholder_keys:
+        problems.append(ImportProblem(
+            "unknown_stakeholder", "link", number, "stakeholder", _shown(item.get("stakeholder"))
+        ))
+    return (step_key, stakeholder_key) if step_key in step_keys and stakeholder_key in stakeholder_keys else None
+
+
+def _reference(raw) -> str | None:
+    return str(raw) if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
+
+
+# --- reading CSV -----------------------------------------------------------------------
+
+def _read_csv(raw_bytes: bytes, problems: list) -> ImportedMap | None:
+    rows = _csv_rows(raw_bytes, problems)
+    if rows is None:
+        return None
+    if not any(cell.strip() for row in rows for cell in row):
+        problems.append(ImportProblem("empty"))
+        return None
+    header = _csv_header(rows[0], problems)
+    data_rows = [(number, cells) for number, cells in enumerate(rows[1:], 2) if any(cell.strip() for cell in cells)]
+    if len(data_rows) > MAX_IMPORTED_STEPS:
+        problems.append(ImportProblem("too_many", params={"max": MAX_IMPORTED_STEPS}))
+    if problems:
+        return None
+    read_steps = [_csv_step(header, cells, number, problems) for number, cells in data_rows]
+    stakeholder_names = list(dict.fromkeys(name for _fields_read, names, _owner in read_steps for name in names))
+    if len(stakeholder_names) > MAX_IMPORTED_STAKEHOLDERS:
+        problems.append(ImportProblem("too_many", field="stakeholders", params={"max": MAX_IMPORTED_STAKEHOLDERS}))
+    steps, links = [], []
+    for (number, _cells), (fields, names, owner) in zip(data_rows, read_steps):
+        if owner in stakeholder_names:
+            fields["owner"] = {"stakeholder": owner}
+        elif owner:
+            text_owner = _checked(STEP_FIELDS["owner"], {"text": owner}, problems, "row", number, "owner")
+            if text_owner is not _INVALID:
+                fields["owner"] = text_owner
+        steps.append((number, fields))
+        links += [(number, name) for name in names]
+    if len(links) > MAX_IMPORTED_LINKS:
+        problems.append(ImportProblem("too_many", field="stakeholders", params={"max": MAX_IMPORTED_LINKS}))
+    return ImportedMap(
+        fields={}, stakeholders=[(name, {"name": name}) for name in stakeholder_names], steps=steps, links=links,
+    )
+
+
+def _csv_rows(raw_bytes: bytes, problems: list) -> list[list[str]] | None:
+    text = _decoded(raw_bytes)
+    if text is None:
+        problems.append(ImportProblem("not_text"))
+        return None
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        # One row more than allowed (besides the header) is enough to tell there are too many.
+        return [row for row, _limit in zip(reader, range(MAX_IMPORTED_STEPS * 2 + 2))]
+    except csv.Error:
+        problems.append(ImportProblem("not_csv", "row", reader.line_num or 1))
+        return None
+
+
+def _decoded(raw_bytes: bytes) -> str | None:
+    """The text of a CSV as Excel and friends save it: UTF-8, UTF-16 with a BOM, or Windows-1251."""
+    encodings = ("utf-16",) if raw_bytes.startswith((b"\xff\xfe", b"\xfe\xff")) else ("utf-8-sig", "cp1251")
+    for encoding in encodings:
+        try:
+            return raw_bytes.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _csv_header(cells: list[str], problems: list) -> list[str]:
+    header = [cell.strip().lower() for cell in cells]
+    for name in header:
+        if name not in CSV_COLUMNS:
+            problems.append(ImportProblem("unknown_column", "row", 1, _shown(name)))
+    for name in {name for name in header if header.count(name) > 1}:
+        problems.append(ImportProblem("duplicate_column", "row", 1, _shown(name)))
+    if "title" not in header:
+        problems.append(ImportProblem("missing_column", "row", 1, "title"))
+    return header
+
+
+def _csv_step(header: list[str], cells: list[str], number: int, problems: list) -> tuple[dict, list[str], str]:
+    """(checked step fields without the owner, stakeholder names, owner text) of one row."""
+    if len(cells) > len(header):
+        problems.append(ImportProblem("extra_cells", "row", number))
+    values = dict(zip(header, cells))  # a short row leaves its last columns empty
+    raw_fields = {
+        name: _unescaped(values[name]) for name in ("title", "description", "resources", "success_measure")
+        if name in values
+    }
+    raw_fields.update({name: _csv_day(values[name]) for name in ("starts_on", "due_on") if name in values})
+    if values.get("status", "").strip():
+        raw_fields["status"] = values["status"].strip()
+    if "progress" in values:
+        raw_fields["progress"] = _csv_percent(values["progress"])
+    fields = _fields(raw_fields, STEP_FIELDS, problems, "row", number)
+    names = [name.strip() for name in _unescaped(values.get("stakeholders", "")).split("\n") if name.strip()]
+    checked_names = [_checked(STAKEHOLDER_FIELDS["name"], name, problems, "row", number, "stakeholders")
+                     for name in names]
+    owner = _unescaped(values.get("owner", "")).strip()
+    return fields, [name for name in checked_names if name is not _INVALID], owner
+
+
+def _unescaped(cell: str) -> str:
+    return cell[1:] if _ESCAPED_FORMULA.match(cell) else cell
+
+
+def _csv_day(cell: str) -> str | None:
+    cell = cell.strip()
+    try:
+        return datetime.strptime(cell, "%d.%m.%Y").date().isoformat() if len(cell) == 10 and "." in cell else cell
+    except ValueError:
+        return cell
+
+
+def _csv_percent(cell: str):
+    digits = cell.strip().removesuffix("%").strip()
+    if not digits:
+        return None
+    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 3 else cell
+
+
+_READERS = {"json": _read_json, "csv": _read_csv}

@@ -1,0 +1,253 @@
+"""After the training: my road maps, securing access, history, "since the training",
+sharing, and the public read-only views behind secret links."""
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+
+from roadmap.domain import permissions
+from roadmap.domain.errors import EditRejected
+from roadmap.domain.progress import CHANGE_LABELS, compare, progress
+from roadmap.extensions import db
+from roadmap.models import Roadmap
+from roadmap.models.afterwards import SHARE_KINDS
+from roadmap.services import afterwards, editing, exports, history, history_words, snapshots
+from roadmap.timeutil import utcnow
+from roadmap.views.map_view import map_view_context
+
+bp = Blueprint("afterwards", __name__)
+ACCOUNT_ERRORS = {
+    "email_taken": _l("This e-mail is already registered."),
+    "password_too_short": _l("The password needs at least 10 characters."),
+}
+
+
+class SecureAccountForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    password = PasswordField(_l("Password (at least 10 characters)"), validators=[DataRequired(), Length(min=10, max=200)])
+    confirm = PasswordField(_l("Repeat the password"), validators=[EqualTo("password", message=_l("Passwords differ."))])
+
+
+class UseLinkForm(FlaskForm):
+    pass
+
+
+class RestoreForm(FlaskForm):
+    pass
+
+
+class ShareForm(FlaskForm):
+    action = SelectField(choices=[SelectChoice(action, action) for action in ("create", "revoke", "renew")])
+
+
+class HistoryFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    person = SelectField(_l("Who"), validators=[Optional()])
+    step = SelectField(_l("Step"), validators=[Optional()])
+
+
+def _viewable_roadmap(roadmap_id: int) -> Roadmap:
+    roadmap = db.session.get(Roadmap, roadmap_id)
+    if roadmap is None or not permissions.may_view_group_map(current_user, roadmap.group):
+        abort(404)
+    return roadmap
+
+
+def _today():
+    return utcnow().date()
+
+
+# --- my road maps and my account ---------------------------------------------------
+
+@bp.get("/me")
+@login_required
+def my_maps():
+    """Every map I belong to, across trainings, with its progress."""
+    if current_user.is_moderator:
+        return redirect(url_for("moderate.trainings"))
+    today = _today()
+    maps = []
+    for membership in sorted(current_user.memberships, key=lambda m: m.joined_at, reverse=True):
+        roadmap = membership.group.roadmap
+        map_data = snapshots.snapshot(roadmap, with_members=False)
+        maps.append({"group": membership.group, "roadmap": roadmap, "map": map_data,
+                     "progress": progress(map_data, today)})
+    return render_template("afterwards/my_maps.html", maps=maps, secured=bool(current_user.password_hash))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def secure_account():
+    """Keep access after the training: an e-mail and a password for this identity."""
+    form = SecureAccountForm(email=current_user.email or None)
+    if form.validate_on_submit():
+        try:
+            afterwards.secure_account(current_user, form.email.data, form.password.data)
+        except afterwards.AfterwardsError as error:
+            form.email.errors.append(str(ACCOUNT_ERRORS[error.code]))
+        else:
+            flash(_("Saved. Sign in with this e-mail and password from any device."), "success")
+            return redirect(url_for("afterwards.my_maps"))
+    return render_template("afterwards/account.html", form=form)
+
+
+@bp.route("/sign-in/link/<link_token>", methods=["GET", "POST"])
+def use_sign_in_link(link_token: str):
+    """A moderator's personal link; a button press spends it, so link previews in chats do not."""
+    form = UseLinkForm()
+    if afterwards.sign_in_link(link_token) is None:
+        return render_template("afterwards/link_spent.html"), 404
+    if form.validate_on_submit():
+        person = afterwards.use_sign_in_link(link_token)
+        if person is None:
+            return render_template("afterwards/link_spent.html"), 404
+        login_user(person, remember=True)
+        flash(_("You are signed in. Set an e-mail and a password to come back without a link."), "success")
+        return redirect(url_for("afterwards.secure_account"))
+    return render_template("afterwards/use_link.html", form=form)
+
+
+# --- history ------------------------------------------------------------------------
+
+@bp.get("/maps/<int:roadmap_id>/history")
+@login_required
+def map_history(roadmap_id: int):
+    roadmap = _viewable_roadmap(roadmap_id)
+    names = history_words.names_for(roadmap.id)
+    filters = HistoryFilterForm(request.args)
+    filters.person.choices = [SelectChoice("", _("Everyone"))] + [
+        SelectChoice(str(person_id), name) for person_id, name in sorted(names.people.items(), key=lambda item: item[1])
+    ]
+    map_now = snapshots.snapshot(roadmap, with_members=False)
+    filters.step.choices = [SelectChoice("", _("Every step"))] + [
+        SelectChoice(step["id"], step["title"] or _("Untitled step")) for step in map_now["steps"]
+    ]
+    person_id = int(filters.person.data) if (filters.person.data or "").isdigit() else None
+    step_id = filters.step.data or None
+    entries = history_words.history(roadmap, person_id=person_id, step_id=step_id)
+    return render_template("afterwards/history.html", roadmap=roadmap, group=roadmap.group, entries=entries,
+                           filters=filters, restore_form=RestoreForm())
+
+
+@bp.get("/maps/<int:roadmap_id>/history/<int:revision>")
+@login_required
+def map_at_revision(roadmap_id: int, revision: int):
+    roadmap = _viewable_roadmap(roadmap_id)
+    if not 0 <= revision <= roadmap.revision:
+        abort(404)
+    map_data = history.map_at(roadmap, revision)
+    members = snapshots.members_data(roadmap.group_id)
+    return render_template(
+        "afterwards/at_revision.html", roadmap=roadmap, revision=revision, restore_form=RestoreForm(),
+        **map_view_context(roadmap.group, map_data, members=members),
+    )
+
+
+@bp.post("/maps/<int:roadmap_id>/history/<int:revision>/restore")
+@login_required
+def restore_revision(roadmap_id: int, revision: int):
+    """Bring a past revision back as a new change: history itself is never rewritten."""
+    roadmap = _viewable_roadmap(roadmap_id)
+    if not RestoreForm().validate_on_submit():
+        abort(400)
+    operation = {"op_id": uuid.uuid4().hex, "roadmap_id": roadmap.id, "type": "map.restore", "revision": revision}
+    try:
+        applied = editing.apply(operation, actor=current_user._get_current_object())
+    except EditRejected as rejected:
+        flash(_(rejected.message), "error")
+        return redirect(url_for("afterwards.map_at_revision", roadmap_id=roadmap.id, revision=revision))
+    flash(_("The map is back as it was at revision %(revision)s (saved as revision %(new)s).",
+            revision=revision, new=applied.revision), "success")
+    return redirect(url_for("editor.edit", roadmap_id=roadmap.id))
+
+
+# --- since the training -----------------------------------------------------------------
+
+@bp.get("/maps/<int:roadmap_id>/since-training")
+@login_required
+def since_training(roadmap_id: int):
+    roadmap = _viewable_roadmap(roadmap_id)
+    baseline = afterwards.baseline_of(roadmap.id)
+    current = snapshots.snapshot(roadmap)
+    context = {"roadmap": roadmap, "group": roadmap.group, "baseline": baseline,
+               "progress": progress(current, _today()), "members": {m["id"]: m["name"] for m in current["members"]},
+               "stakeholders": {item["id"]: item for item in current["stakeholders"]}}
+    if baseline is not None:
+        context["comparison"] = compare(baseline.data, current)
+        context["progress_then"] = progress(baseline.data, baseline.created_at.date())
+        context["stakeholders"] = {**{item["id"]: item for item in baseline.data["stakeholders"]}, **context["stakeholders"]}
+    return render_template("afterwards/since_training.html", change_labels=CHANGE_LABELS, **context)
+
+
+# --- sharing ---------------------------------------------------------------------------------
+
+@bp.get("/maps/<int:roadmap_id>/share")
+@login_required
+def share(roadmap_id: int):
+    """Read-only link and calendar feed, and the export formats."""
+    roadmap = _viewable_roadmap(roadmap_id)
+    links = {kind: afterwards.active_link(roadmap.id, kind) for kind in SHARE_KINDS}
+    return render_template("afterwards/share.html", roadmap=roadmap, group=roadmap.group, links=links,
+                           form=ShareForm())
+
+
+@bp.post("/maps/<int:roadmap_id>/share/<kind>")
+@login_required
+def change_link(roadmap_id: int, kind: str):
+    """Make, revoke or renew the read-only link or the calendar feed."""
+    roadmap = _viewable_roadmap(roadmap_id)
+    form = ShareForm()
+    if kind not in SHARE_KINDS or not form.validate_on_submit():
+        abort(400)
+    person = current_user._get_current_object()
+    if form.action.data == "create":
+        afterwards.share(roadmap, person, kind)
+    elif form.action.data == "renew":
+        afterwards.renew(roadmap, person, kind)
+        flash(_("A new link is made; the old one no longer works."), "success")
+    else:
+        afterwards.revoke(roadmap, kind)
+        flash(_("The link no longer works."), "success")
+    return redirect(url_for("afterwards.share", roadmap_id=roadmap.id))
+
+
+@bp.get("/shared/<share_token>")
+def shared_view(share_token: str):
+    link = afterwards.link_for_token(share_token, "view")
+    if link is None:
+        abort(404)
+    return render_template("afterwards/shared.html", token=share_token, **_shared_context(link))
+
+
+@bp.get("/shared/<share_token>/map")
+def shared_map(share_token: str):
+    link = afterwards.link_for_token(share_token, "view")
+    if link is None:
+        abort(404)
+    return render_template("maps/_map_view.html", **_shared_context(link))
+
+
+def _shared_context(link) -> dict:
+    roadmap = link.roadmap
+    map_data = snapshots.snapshot(roadmap)
+    overdue = [step["id"] for step in progress(map_data, _today()).overdue]
+    return {"training": roadmap.group.training, **map_view_context(roadmap.group, map_data, overdue_ids=overdue)}
+
+
+@bp.get("/calendar/<calendar_token>.ics")
+def calendar_feed(calendar_token: str):
+    link = afterwards.link_for_token(calendar_token, "calendar")
+    if link is None:
+        abort(404)
+    return Response(exports.calendar_for(link.roadmap), mimetype="text/calendar; charset=utf-8",
+                    headers={"Cache-Control": "private, max-age=300"})

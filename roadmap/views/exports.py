@@ -1,0 +1,145 @@
+"""A road map out of the app (print page, PDF, DOCX, XLSX, CSV, JSON) and back in as a new group."""
+import io
+from pathlib import PurePosixPath
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, send_file, url_for
+from flask_babel import format_percent, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from roadmap.domain import permissions
+from roadmap.extensions import db
+from roadmap.models import Roadmap
+from roadmap.services import exports, trainings
+from roadmap.timeutil import utcnow
+from roadmap.views.moderate import own_training
+
+bp = Blueprint("exports", __name__)
+
+MIMETYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+}
+IMPORT_KINDS = ("json", "csv")
+PROBLEMS_SHOWN = 100
+
+
+class ImportForm(FlaskForm):
+    name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=120)])
+    file = FileField(_l("Road map file (.json or .csv)"), validators=[
+        FileRequired(), FileAllowed(IMPORT_KINDS, _l("Choose a .json or .csv file.")),
+    ])
+
+
+def _viewable_roadmap(roadmap_id: int) -> Roadmap:
+    roadmap = db.session.get(Roadmap, roadmap_id)
+    if roadmap is None or not permissions.may_view_group_map(current_user, roadmap.group):
+        abort(404)
+    return roadmap
+
+
+def _language() -> str:
+    return str(get_locale())
+
+
+def _download(roadmap: Roadmap, extension: str, content: bytes):
+    return send_file(
+        io.BytesIO(content), mimetype=MIMETYPES[extension], as_attachment=True,
+        download_name=exports.download_name(roadmap, extension),
+    )
+
+
+def _printable_page(roadmap: Roadmap) -> str:
+    map_data = exports.map_for_reading(roadmap)
+    return render_template(
+        "exports/print.html", roadmap=roadmap, map_data=map_data, title=exports.map_title(map_data),
+        labels={"project": exports.PROJECT_LABELS, "steps": exports.STEP_LABELS,
+                "stakeholders": exports.STAKEHOLDER_LABELS},
+        format_percent=format_percent, today=utcnow().date(),
+    )
+
+
+@bp.get("/maps/<int:roadmap_id>/print")
+@login_required
+def print_view(roadmap_id: int):
+    """The map as one printable document, with links to the other formats."""
+    return _printable_page(_viewable_roadmap(roadmap_id))
+
+
+@bp.get("/maps/<int:roadmap_id>/export.pdf")
+@login_required
+def export_pdf(roadmap_id: int):
+    roadmap = _viewable_roadmap(roadmap_id)
+    pdf = exports.pdf_of(_printable_page(roadmap), current_app.static_folder, current_app.static_url_path)
+    return _download(roadmap, "pdf", pdf)
+
+
+@bp.get("/maps/<int:roadmap_id>/export.docx")
+@login_required
+def export_docx(roadmap_id: int):
+    roadmap = _viewable_roadmap(roadmap_id)
+    return _download(roadmap, "docx", exports.docx_of(roadmap, _language()))
+
+
+@bp.get("/maps/<int:roadmap_id>/export.xlsx")
+@login_required
+def export_xlsx(roadmap_id: int):
+    roadmap = _viewable_roadmap(roadmap_id)
+    return _download(roadmap, "xlsx", exports.xlsx_of(roadmap, _language()))
+
+
+@bp.get("/maps/<int:roadmap_id>/export.csv")
+@login_required
+def export_csv(roadmap_id: int):
+    roadmap = _viewable_roadmap(roadmap_id)
+    return _download(roadmap, "csv", exports.csv_of(roadmap))
+
+
+@bp.get("/maps/<int:roadmap_id>/export.json")
+@login_required
+def export_json(roadmap_id: int):
+    roadmap = _viewable_roadmap(roadmap_id)
+    return _download(roadmap, "json", exports.json_of(roadmap))
+
+
+@bp.route("/moderate/trainings/<int:training_id>/import", methods=["GET", "POST"])
+@login_required
+def import_map(training_id: int):
+    """A new group of the training, its map filled from a JSON or CSV export; a file with problems creates nothing."""
+    training = own_training(training_id)
+    form = ImportForm()
+    problems = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        kind = PurePosixPath(upload.filename or "").suffix.lower().lstrip(".")
+        checked = exports.check_import(kind, upload.read(exports.MAX_IMPORT_BYTES + 1))
+        if checked.ok:
+            group = trainings.create_group(training, form.name.data, checked.content.theme)
+            imported = exports.apply_import(group, current_user._get_current_object(), checked)
+            if imported.ok:
+                flash(_("Group %(name)s created from the file.", name=group.name), "success")
+            else:
+                flash(_("Group %(name)s created, but: %(problem)s", name=group.name,
+                        problem=describe(imported.problems[0])), "error")
+            return redirect(url_for("moderate.training", training_id=training.id))
+        problems = [describe(problem) for problem in checked.problems]
+    return render_template("exports/import.html", training=training, form=form,
+                           problems=problems[:PROBLEMS_SHOWN], more_problems=max(0, len(problems) - PROBLEMS_SHOWN))
+
+
+def describe(problem: exports.ImportProblem) -> str:
+    """One import problem as a line for people, e.g. "Row 4: due_on: not a date (2027-13-01)"."""
+    parts = [] if problem.place == "file" else [_(exports.PLACES[problem.place], num=problem.number)]
+    if problem.field:
+        parts.append(problem.field)
+    parts.append(_(problem.message, **problem.params))
+    line = ": ".join(parts) + (f" ({problem.value})" if problem.value is not None else "")
+    return line[:1].upper() + line[1:]
