@@ -277,3 +277,25 @@ def signed_in(live_server, email: str) -> requests.Session:
     })
     assert response.status_code == 200 and response.url.endswith("/me"), response.url
     return browser
+
+
+@pytest.mark.live
+def test_a_restore_made_on_the_server_reaches_open_editors_as_one_change(app, group, marina, oleg, live_server, clients):
+    oleg_editor = clients.connect(oleg, group.roadmap.id)
+    first = oleg_editor.send_op("step.add", step_id=new_id(), fields={"title": "Опрос жителей"})
+    oleg_editor.send_op("step.add", step_id=new_id(), fields={"title": "Субботник"})
+    oleg_editor.send_op("map.set", field="title", value="Сквер у библиотеки")
+    afterwards.secure_account(marina, "marina@example.org", PASSWORD)
+    browser = signed_in(live_server, "marina@example.org")
+    at_revision = f"{live_server.url}/maps/{group.roadmap.id}/history/{first['revision']}"
+
+    restored = browser.post(at_revision + "/restore", timeout=10,
+                            data={"csrf_token": csrf_token(browser.get(at_revision, timeout=10).text)})
+
+    assert restored.status_code == 200 and restored.url.endswith(f"/maps/{group.roadmap.id}")
+    oleg_editor.wait_for_revision(first["revision"] + 3)
+    local = oleg_editor.map_copy()
+    assert [step["title"] for step in local["steps"]] == ["Опрос жителей"] and local["title"] == ""
+    assert oleg_editor.applied[-1]["op"]["type"] == "map.restore"
+    assert {k: v for k, v in local.items() if k != "members"} == {
+        k: v for k, v in oleg_editor.fresh_snapshot().items() if k != "members"}
