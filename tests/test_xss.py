@@ -4,22 +4,35 @@ Each payload would, if it ever ran, set `window.__xss` or open a dialog (alert,
 confirm, prompt). The CSP blocks inline script, so a payload that reached the
 DOM through an HTML sink would still be stopped by it; to catch such a sink the
 second participant and the moderator browse with the CSP switched off
-(Playwright's bypass_csp), where an injected handler would run. On top of that
-every page is searched for elements a payload could have created.
+(Playwright's bypass_csp), where an injected handler would run; the moderator's
+dashboard and projector are opened with it on as well. On top of that every page
+is searched for elements a payload could have created.
 
 Every page must show each text verbatim, as text, where it belongs.
 
-Packing. A scene (a training with a filled map, three browsers, fifteen pages)
-takes about 11 s; one per payload took six minutes. So each stored text holds
-several payloads joined by SEPARATOR, as many as its field's maximum length
-allows (the limits are read from the app: operations.py and the model columns),
-and a scene has as many instances of the short fields as it needs: trainings
-(title, city, venue), groups, the maps on the participant's start page, steps,
-stakeholders, participants (two in browsers; the others are in the map through a
-socket, editing a field, and their names are typed into other trainings' join
-forms on the way in), and moderator names (the moderator is renamed while in the
-map). `plan_scenes` deals the payloads out so that the scenes together hold every
-payload in every field at least once, then tops every value up to its field's
+The moderator's facilitation is in every scene: each training has a timer running
+and a vote whose results show as they come, the first has announcements (to every
+group, then to the joined group, in turn), dots on the joined map's first steps
+and that map on the projector. The editors show the banners, the timer label and
+the vote question; the dashboards (cards drawn by dashboard.js) show the card
+ranking, the log, the timer and the vote; the projector is checked as the page
+comes and again after participant 1 gives steps a member and a stakeholder as
+owners, when projector.js sets the new fragment with innerHTML.
+
+Packing. A scene (by default five trainings, two filled maps, four browsers,
+nineteen pages) takes 15-20 s on a busy two-core machine, a fifth more than
+before the facilitation pages; one per payload took six minutes. So each stored
+text holds several payloads joined by SEPARATOR, as many as its field's maximum
+length allows (the limits are read from the app: operations.py, facilitation.py
+and the model columns), and a scene has as many instances of the short fields as it needs:
+trainings (title, city, timer label, vote question), announcements, groups, the
+maps on the participant's start page, steps, stakeholders, participants (two in
+browsers; the others are in the map through a socket, editing a field, and their
+names are typed into other trainings' join forms on the way in), and moderator
+names (the moderator is renamed while in the map). A training's venue is no
+longer shown on any page, so it is not a field of the plan; it still holds
+payloads. `plan_scenes` deals the payloads out so that the scenes together hold
+every payload in every field at least once, then tops every value up to its field's
 length, so each scene shuffles a different selection of payloads together. A
 bare `javascript:` URL acts only at the start of a value: a value holding it
 starts with it. test_the_scenes_hold_every_payload_in_every_field checks the plan;
@@ -32,7 +45,7 @@ Environment:
                             instances of the short fields each).
   ROADMAP_XSS_EXHAUSTIVE=1  one scene per payload, every text holding that payload
                             alone, in a scene with one instance of everything:
-                            the original run (about six minutes).
+                            the original run (about seven minutes).
 
 Figures (payloads, fields, pages, checks, dialogs, markers) go to
 test-artifacts/<test>/report.json for each test and, summed over the scenes,
@@ -53,11 +66,12 @@ from urllib.parse import quote
 
 import pytest
 from conftest import ARTIFACTS
+from flask_babel import force_locale, gettext
 
 from roadmap.domain.operations import MAP_FIELDS, MAX_OWNER_TEXT, STAKEHOLDER_FIELDS, STEP_FIELDS
 from roadmap.extensions import db
-from roadmap.models import Group, Person, Training
-from roadmap.services import accounts, editing, trainings
+from roadmap.models import Group, Person, Timer, Training, Vote
+from roadmap.services import accounts, editing, facilitation, trainings, voting
 from roadmap.services.transactions import writing
 from tests.livesync import SyncClient
 
@@ -119,7 +133,6 @@ FIELDS = {
     "participant display name": _column_length(Person, "display_name"),
     "training title": _column_length(Training, "title"),
     "training city": _column_length(Training, "city"),
-    "training venue": _column_length(Training, "venue"),
     "group name": _column_length(Group, "name"),
     "map title": MAP_FIELDS["title"].max_length,
     "map problem": MAP_FIELDS["problem"].max_length,
@@ -133,7 +146,12 @@ FIELDS = {
     "step owner free text": MAX_OWNER_TEXT,
     "stakeholder name": STAKEHOLDER_FIELDS["name"].max_length,
     "stakeholder contact": STAKEHOLDER_FIELDS["contact"].max_length,
+    "announcement text": facilitation.MAX_ANNOUNCEMENT_LENGTH,
+    "timer label": _column_length(Timer, "label"),
+    "vote question": _column_length(Vote, "question"),
 }
+# Facilitation texts live in a training: each training has a timer and a vote; the announcements are the first's.
+PER_TRAINING = ("training title", "training city", "timer label", "vote question")
 MAP_TEXT_FIELDS = {  # field -> the key in map.set and the id of its control
     "map title": ("title", "map-title"),
     "map problem": ("problem", "map-problem"),
@@ -174,6 +192,12 @@ def first_fit_decreasing(indices, capacity: int) -> list[list[int]]:
     return values
 
 
+# The venue is stored, but no page shows it since the dashboard replaced the training page that did.
+# It holds payloads all the same, so a page that starts showing it is searched for what they made.
+VENUES = [SEPARATOR.join(PAYLOAD_TEXTS[index] for index in held)
+          for held in first_fit_decreasing(range(len(PAYLOADS)), _column_length(Training, "venue"))]
+
+
 @dataclass(frozen=True)
 class Shape:
     """How many of each thing a scene has; the same for every scene of a run."""
@@ -185,12 +209,13 @@ class Shape:
     groups_in_first: int  # in the first training; every other training has two
     steps: int
     stakeholders: int
+    announcements: int  # in the first training: to every group, then to the joined group, in turn
 
     @classmethod
     def for_need(cls, need: dict[str, int]) -> Shape:
         """The smallest scene with at least need[f] instances of every field f."""
         maps = max(need[name] for name in MAP_TEXT_FIELDS if name != "map title")
-        trainings_ = max(need["training title"], need["training city"], need["training venue"], need["map title"], maps)
+        trainings_ = max(*(need[name] for name in PER_TRAINING), need["map title"], maps)
         return cls(
             moderator_names=need["moderator display name"],
             participants=max(2, need["participant display name"]),
@@ -199,6 +224,7 @@ class Shape:
             groups_in_first=max(2, need["group name"] - 2 * (trainings_ - 1)),
             steps=max(need[name] for name in (*STEP_TEXT_FIELDS, "step owner free text")),
             stakeholders=max(need[name] for name in STAKEHOLDER_TEXT_FIELDS),
+            announcements=need["announcement text"],
         )
 
     def instances(self, name: str) -> int:
@@ -206,8 +232,10 @@ class Shape:
             return self.moderator_names
         if name == "participant display name":
             return self.participants
-        if name in ("training title", "training city", "training venue"):
+        if name in PER_TRAINING:
             return self.trainings
+        if name == "announcement text":
+            return self.announcements
         if name == "group name":
             return self.groups_in_first + 2 * (self.trainings - 1)
         if name == "map title":
@@ -279,13 +307,18 @@ def test_the_scenes_hold_every_payload_in_every_field():
     # Whole, unchanged by layout, and free of what the checks split shown texts at.
     assert all(text == squeeze(text) and not set(text) & set("¦·«»") for text in PAYLOAD_TEXTS)
     assert max(map(len, PAYLOAD_TEXTS)) <= min(FIELDS.values()), "every payload must fit every field whole"
+    assert {"announcement text", "timer label", "vote question"} <= set(FIELDS)
     held = defaultdict(set)
     for plan in PLANS:
         assert set(plan.values) == set(FIELDS)
+        # The editor shows the latest announcements only; every one of them must be among those.
+        assert plan.shape.announcements <= facilitation.ANNOUNCEMENTS_SHOWN
         for name, values in plan.values.items():
             assert len(values) == plan.shape.instances(name)
             for value in values:
                 assert len(value) <= FIELDS[name], f"{plan.id}: {name} holds {len(value)} characters"
+                # Stored as sent: announcements and names have their whitespace squeezed, labels stripped.
+                assert value == squeeze(value), f"{plan.id}: {name} would not be stored as planned"
                 indices = payloads_in(value)
                 assert len(indices) == len(set(indices))
                 assert not set(indices) & LEADING or indices[0] in LEADING
@@ -299,8 +332,11 @@ def test_the_scenes_hold_every_payload_in_every_field():
 # Anything a payload could have turned into: elements that run or load code,
 # inline event handlers, javascript: links, and whatever carries data-xss.
 INJECTED_ELEMENTS_JS = """() => {
-  const risky = 'script:not([src]):not(#editor-data), iframe, frame, object, embed, base, meta[http-equiv],'
-    + ' style, svg, math, details, video, audio, source, noscript, [data-xss],'
+  // The pages' own JSON blocks and folding sections are left out by their ids and classes, which
+  // no payload carries; a handler or data-xss on them is still found.
+  const risky = 'script:not([src]):not(#editor-data):not(#dashboard-data):not(#projector-data), iframe, frame,'
+    + ' object, embed, base, meta[http-equiv], style, svg, math, video, audio, source, noscript, [data-xss],'
+    + ' details:not(#readiness):not(.announcement-log):not(.manage-group),'
     + ' a[href^="javascript:" i], a[href^="data:" i], [style*="expression" i], [style*="url(" i]';
   const found = [];
   for (const element of document.querySelectorAll('*')) {
@@ -356,6 +392,78 @@ EDITOR_TEXTS_JS = """() => {
     group: document.querySelector('.group-name')?.textContent ?? null,
     training: document.querySelector('.training-name')?.textContent ?? null,
     title: document.title,
+    announcements: [...document.querySelectorAll('#announcements .announcement > span')]
+      .map((span) => span.textContent),
+    'timer label': document.querySelector('#editor-timer .countdown-label')?.textContent ?? null,
+    'vote question': document.querySelector('#vote-bar .vote-question')?.textContent ?? null,
+  };
+}"""
+
+# The facilitation the editor learns when it joins: every announcement banner, the timer and the vote bar.
+EDITOR_FACILITATION_JS = """(announcements) => !document.getElementById('editor-timer').hidden
+  && !document.getElementById('vote-bar').hidden
+  && document.querySelectorAll('#announcements .announcement').length === announcements"""
+
+# The dashboard once dashboard.js has drawn it: the cards from the JSON summaries, the rest from the server.
+DASHBOARD_TEXTS_JS = """() => {
+  const text = (root, selector) => root?.querySelector(selector)?.textContent ?? null;
+  const options = (select) => (select ? [...select.options].map((option) => option.text) : null);
+  return {
+    title: document.title,
+    training: text(document, '.editor-context .group-name'),
+    dates: text(document, '.editor-context .training-name'),
+    cards: [...document.querySelectorAll('.group-card')].map((card) => {
+      const link = card.querySelector('.group-card-name');
+      return {
+        group_id: Number(card.dataset.groupId), name: link.textContent, href: link.getAttribute('href'),
+        title: link.getAttribute('title'), theme: text(card, '.theme-chip'),
+        // Each entry is the dot count, then the step title in a text node of its own.
+        ranking: [...card.querySelectorAll('.vote-top li')].map((entry) => [
+          text(entry, '.dot-count'), [...entry.childNodes].slice(1).map((node) => node.textContent).join('')]),
+      };
+    }),
+    themes: Object.fromEntries([...document.querySelectorAll('#theme option')]
+      .map((option) => [option.value, option.text])),
+    timer_label: text(document, '#dash-timer .countdown-label'),
+    vote_status: text(document, '#dash-vote .vote-status'),
+    announcements: [...document.querySelectorAll('#announcement-log li')].map((entry) => [
+      text(entry, '.muted'), text(entry, '.log-text')]),
+    tool_groups: Object.fromEntries(['timer', 'announcement', 'vote'].map(
+      (tool) => [tool, options(document.getElementById(`${tool}-group_id`))])),
+    manage: [...document.querySelectorAll('.manage-group')].map((group) => ({
+      id: group.id, name: text(group, 'summary strong'), rename: group.querySelector('input[name=name]').value,
+      members: [...group.querySelectorAll('.member-list > li')].map((entry) => ({
+        name: text(entry, '.member-name'), moves: options(entry.querySelector('select[name=to_group_id]')),
+        confirm: entry.querySelector('form[data-confirm]')?.dataset.confirm ?? null,
+      })),
+    })),
+    join_url: text(document, '.join-url'),
+    lang: document.documentElement.lang,
+  };
+}"""
+
+# The projector: its bar from the server and the timer from projector.js; the map from the fragment,
+# included in the page at load and set with innerHTML when it changes.
+PROJECTOR_TEXTS_JS = """() => {
+  const text = (root, selector) => root?.querySelector(selector)?.textContent ?? null;
+  const map = document.querySelector('#projected .projected-map');
+  return {
+    title: document.title,
+    training: text(document, '.projector-training'),
+    timer_label: text(document, '#projector-timer .countdown-label'),
+    group_id: map ? Number(map.dataset.groupId) : null,
+    group: map?.querySelector('.projected-group').firstChild.textContent ?? null,
+    heading: text(map, 'h1'),
+    header: [...(map?.querySelectorAll('.projected-header dd') ?? [])].map((item) => item.textContent),
+    steps: [...(map?.querySelectorAll('.projected-step') ?? [])].map((step) => {
+      // The owner follows its label in the first meta item.
+      const owner = step.querySelector('.projected-step-meta > span:not(.status-chip)');
+      return {
+        title: text(step, '.projected-step-title'), dots: text(step, '.dot-count'),
+        owner: owner ? [...owner.childNodes].slice(1).map((node) => node.textContent).join('') : null,
+      };
+    }),
+    stakeholders: [...(map?.querySelectorAll('.projected-stakeholders strong') ?? [])].map((name) => name.textContent),
   };
 }"""
 
@@ -404,10 +512,12 @@ class Visit:
     pages: list = field(default_factory=list)
     shots: int = 0
 
-    def open(self, chromium, who: str, *, bypass_csp: bool):
+    def open(self, chromium, who: str, *, bypass_csp: bool, storage_state=None):
+        """A browser of its own; storage_state signs it in as another context is."""
         watch = Watch(who)
         self.watches.append(watch)
-        context = chromium.new_context(viewport={"width": 1100, "height": 900}, locale="ru-RU", bypass_csp=bypass_csp)
+        context = chromium.new_context(viewport={"width": 1100, "height": 900}, locale="ru-RU", bypass_csp=bypass_csp,
+                                       storage_state=storage_state)
         context.add_init_script(WATCH_SCRIPT)
         page = context.new_page()
         page.on("dialog", watch.on_dialog)
@@ -475,6 +585,7 @@ class Scene:
     step_ids: list
     stakeholder_ids: list
     members: list = field(default_factory=list)  # (Person, name) present through a socket
+    dots: dict = field(default_factory=dict)  # step id -> dots on it in the first training's vote
 
     def value(self, name: str, instance: int = 0) -> str:
         return self.plan.values[name][instance]
@@ -503,8 +614,16 @@ class Scene:
     def stakeholder_text(self, stakeholder_id: str, name: str) -> str:
         return self.value(name, self.stakeholder_ids.index(stakeholder_id))
 
-    def training_texts(self, number: int) -> tuple[str, str, str]:
-        return tuple(self.value(name, number) for name in ("training title", "training city", "training venue"))
+    def training_texts(self, number: int) -> tuple[str, str]:
+        return self.value("training title", number), self.value("training city", number)
+
+    def announcement_group(self, number: int):
+        """The group an announcement was sent to, None for every group: in turn, starting with every group."""
+        return self.group if number % 2 else None
+
+    def ranking(self) -> list[tuple[str, int]]:
+        """The steps on the joined group's card on the dashboard: those with the most dots, three at most."""
+        return sorted(self.dots.items(), key=lambda item: -item[1])[:3]
 
     def name_cycles(self) -> list[tuple[int, str | None]]:
         """(training, name) pairs whose pick-group form the participants send, without a group, before
@@ -541,7 +660,7 @@ def build_scene(plan: ScenePlan) -> Scene:
     for number in range(shape.trainings):
         training = trainings.create_training(
             moderator, values["training title"][number], values["training city"][number],
-            values["training venue"][number], date(2027, 4, 22), date(2027, 4, 24),
+            VENUES[number % len(VENUES)], date(2027, 4, 22), date(2027, 4, 24),
         )
         # At least two groups, so joining goes through the pick-group page.
         count = shape.groups_in_first if number == 0 else 2
@@ -573,6 +692,23 @@ def build_scene(plan: ScenePlan) -> Scene:
     # Participants beyond the two browsers join first, so they lead the member list.
     for name in values["participant display name"][2:]:
         scene.members.append((trainings.join_group(made_trainings[0], scene.group.id, name, None), name))
+
+    # Facilitation: every training has a timer running and a vote whose results show as they come;
+    # in the first, announcements, dots on the first steps (3, 2, 1: the ranking is in that order)
+    # and the joined group's map on the projector.
+    scene.dots = {step_id: 3 - place for place, step_id in enumerate(step_ids[:3])}
+    for number, training in enumerate(made_trainings):
+        facilitation.start_timer(training, facilitation.MAX_TIMER_SECONDS, values["timer label"][number])
+        voting.open_vote(training, max(1, sum(scene.dots.values())), hide_results=False,
+                         question=values["vote question"][number])
+    vote = voting.current_vote(made_trainings[0].id)
+    for step_id, count in scene.dots.items():
+        for _ in range(count):
+            voting.place_dot(vote.id, step_id, moderator)
+    for number, text in enumerate(values["announcement text"]):
+        group = scene.announcement_group(number)
+        facilitation.announce(made_trainings[0], moderator, text, group.id if group else None)
+    facilitation.project(made_trainings[0], scene.group.id)
     return scene
 
 
@@ -583,7 +719,7 @@ def rename(person: Person, name: str) -> None:
 
 def check_pick_group_page(visit: Visit, page, scene: Scene, where: str, training_number: int, name: str) -> None:
     """A training's pick-group page: its title and city, its groups, and the name as typed."""
-    title, city, _ = scene.training_texts(training_number)
+    title, city = scene.training_texts(training_number)
     visit.shows(where, "training title · city", squeeze(page.text_content(".eyebrow")), f"{title} · {city}",
                 [("training title", title), ("training city", city)])
     labels = page.eval_on_selector_all("label.choice span", "spans => spans.map(span => span.textContent)")
@@ -625,15 +761,27 @@ def join_through_pick_group(visit: Visit, page, live_server, scene: Scene, who: 
 
 def check_editor(visit: Visit, page, where: str, scene: Scene, members: list[str], map_number: int = 0,
                  shot: str = "window") -> None:
-    """Every text of the map shows its value in its control; nothing ran.
+    """Every text of the map shows its value in its control, and the moderator's timer, vote and
+    announcements are shown above it; nothing ran.
 
-    The joined map (map_number 0) has the steps and stakeholders; the others only their own texts."""
+    The joined map (map_number 0) has the steps, stakeholders and announcements; the others only
+    their own texts, their training's timer and vote."""
     page.wait_for_function(
         """count => [...document.querySelectorAll('.step')].every(
              (step) => step.querySelectorAll('.owner-select optgroup:first-of-type option').length === count)""",
         arg=len(members), timeout=WAIT_MS,
     )
+    announcements = scene.plan.values["announcement text"] if map_number == 0 else []
+    page.wait_for_function(EDITOR_FACILITATION_JS, arg=len(announcements), timeout=WAIT_MS)
     texts = page.evaluate(EDITOR_TEXTS_JS)
+    visit.shows(where, "announcement banners", texts["announcements"], announcements,
+                [("announcement text", text) for text in announcements])
+    for name in ("timer label", "vote question"):
+        value = scene.value(name, map_number)
+        visit.shows(where, name, texts[name], value, [(name, value)])
+    for selector in ("#editor-timer .countdown-label", "#vote-bar .vote-question",
+                     *(("#announcements .announcement",) if announcements else ())):
+        assert page.locator(selector).first.is_visible(), f"{where}: {selector} is not visible"
     for name, shown in texts["map"].items():
         value = scene.value(name, map_number)
         visit.shows(where, name, shown, value, [(name, value)])
@@ -671,6 +819,116 @@ def check_editor(visit: Visit, page, where: str, scene: Scene, members: list[str
             expand.click()  # the step's details: description, resources, stakeholder chips
     for selector in ("#map-title", ".step [data-field=title]", ".stakeholder [data-field=name]", ".owner-text", ".chip",
                      ".step [data-field=description]"):
+        assert page.locator(selector).first.is_visible(), f"{where}: {selector} is not visible"
+    visit.inert(page, where, shot)
+
+
+def check_dashboard(visit: Visit, app, page, scene: Scene, number: int, where: str, members: dict,
+                    join_url: str, shot: str = "window") -> None:
+    """A training's dashboard: its title and city, a card per group (drawn by dashboard.js) with its
+    map's title and, in the first training, the vote's ranking; the timer, the vote, the announcement
+    log, the tools' group lists and every group and member in the manage section; nothing ran.
+
+    members: group id -> the display names of the group's members now. shot: as for Visit.inert."""
+    page.wait_for_selector(".group-card", timeout=WAIT_MS)
+    texts = page.evaluate(DASHBOARD_TEXTS_JS)
+    title, city = scene.training_texts(number)
+    visit.shows(where, "training title in the top bar", texts["training"], title, [("training title", title)])
+    visit.shows(where, "page title", texts["title"], f"{title} · Roadmap", [("training title", title)])
+    visit.shows(where, "city in the top bar", squeeze(texts["dates"]).split(" · ")[0], city,
+                [("training city", city)])
+    visit.shows(where, "join URL", texts["join_url"], join_url)
+
+    groups, names = scene.groups[number], scene.group_names[number]
+    cards = {card["group_id"]: card for card in texts["cards"]}
+    assert sorted(cards) == sorted(group.id for group in groups), f"{where}: cards {sorted(cards)}"
+    for place, (group, name) in enumerate(zip(groups, names)):
+        card = cards[group.id]
+        visit.shows(where, "group name on its card", card["name"], name, [("group name", name)])
+        assert card["href"] == f"/maps/{group.roadmap.id}", f"{where}: the card links to {card['href']}"
+        if place == 0:
+            map_title = scene.value("map title", number)
+            visit.shows(where, "map title (the card link's title)", card["title"], map_title,
+                        [("map title", map_title)])
+        else:
+            visit.shows(where, "group name (the card link's title: the map has none)", card["title"], name,
+                        [("group name", name)])
+        visit.shows(where, "theme on the card", card["theme"], texts["themes"][group.theme])
+        ranked = scene.ranking() if group.id == scene.group.id else []
+        step_titles = [scene.step_text(step_id, "step title") for step_id, _ in ranked]
+        visit.shows(where, "dots and step title in the vote ranking on the card", card["ranking"],
+                    [[f"● {count}", f" {step_title}"] for (_, count), step_title in zip(ranked, step_titles)],
+                    [("step title", step_title) for step_title in step_titles])
+
+    label, question = scene.value("timer label", number), scene.value("vote question", number)
+    visit.shows(where, "timer label", texts["timer_label"], label, [("timer label", label)])
+    status = texts["vote_status"].split(" · ", 2)  # open or closed · dots per person · the question
+    visit.shows(where, "vote question after the vote's status", status[-1], question, [("vote question", question)])
+    for tool, options in texts["tool_groups"].items():
+        visit.shows(where, f"group names in the {tool} tool's list", options[1:], names,
+                    [("group name", name) for name in names])
+
+    every_group = texts["tool_groups"]["announcement"][0]
+    announced = list(enumerate(scene.plan.values["announcement text"] if number == 0 else []))
+    log = [[names[0] if scene.announcement_group(order) else every_group, text] for order, text in reversed(announced)]
+    visit.shows(where, "announcement log (to whom, text), newest first", texts["announcements"], log,
+                [("announcement text", text) for _, text in announced]
+                + [("group name", names[0]) for order, _ in announced if scene.announcement_group(order)])
+
+    managed = {item["id"]: item for item in texts["manage"]}
+    assert sorted(managed) == sorted(f"manage-group-{group.id}" for group in groups), f"{where}: {sorted(managed)}"
+    with app.test_request_context(), force_locale(texts["lang"]):
+        removal = gettext("Remove %(name)s from the group? What they wrote stays.", name="{name}")
+    for place, (group, name) in enumerate(zip(groups, names)):
+        item = managed[f"manage-group-{group.id}"]
+        visit.shows(where, "group name in manage groups", item["name"], name, [("group name", name)])
+        visit.shows(where, "group name in its rename field", item["rename"], name, [("group name", name)])
+        shown = sorted(member["name"] for member in item["members"])
+        visit.shows(where, "member names in manage groups", shown, sorted(members[group.id]),
+                    [("participant display name", member) for member in members[group.id]])
+        others = names[:place] + names[place + 1:]  # two groups may hold the same payloads
+        for member in item["members"]:
+            visit.shows(where, "other group names in the member's move list", member["moves"], others,
+                        [("group name", other) for other in others])
+            visit.shows(where, "member name in the remove confirmation", member["confirm"],
+                        removal.replace("{name}", member["name"]), [("participant display name", member["name"])])
+
+    for selector in (".group-card-name", "#dash-timer .countdown-label", "#dash-vote .vote-status"):
+        assert page.locator(selector).first.is_visible(), f"{where}: {selector} is not visible"
+    visit.inert(page, where, shot)
+
+
+def check_projector(visit: Visit, page, scene: Scene, where: str, owners: dict, shot: str = "window") -> None:
+    """The projector view of the joined group's map: the training and timer in its bar, the map's
+    name, title and header, its steps with their dots and owners, its stakeholders; nothing ran.
+
+    owners: step id -> (field, value) of the owner the step shows."""
+    page.wait_for_selector("#projector-timer:not([hidden])", timeout=WAIT_MS)  # once the socket has the timer
+    texts = page.evaluate(PROJECTOR_TEXTS_JS)
+    title, label = scene.value("training title"), scene.value("timer label")
+    visit.shows(where, "training title in the bar", texts["training"], title, [("training title", title)])
+    visit.shows(where, "training title in the page title", texts["title"].split(" · ", 1)[-1], title,
+                [("training title", title)])
+    visit.shows(where, "timer label", texts["timer_label"], label, [("timer label", label)])
+    assert texts["group_id"] == scene.group.id, f"{where}: projects group {texts['group_id']}"
+    group_name, map_title = scene.group_names[0][0], scene.value("map title")
+    visit.shows(where, "group name", texts["group"], f"{group_name} · ", [("group name", group_name)])
+    visit.shows(where, "map title", texts["heading"], map_title, [("map title", map_title)])
+    header = [(name, scene.value(name)) for name in ("map problem", "map goal", "map territory")]
+    visit.shows(where, "problem, goal, territory", texts["header"], [value for _, value in header], header)
+    assert len(texts["steps"]) == len(scene.step_ids), f"{where}: {len(texts['steps'])} steps"
+    for step_id, shown in zip(scene.step_ids, texts["steps"]):
+        step_title = scene.step_text(step_id, "step title")
+        visit.shows(where, "step title", shown["title"], step_title, [("step title", step_title)])
+        visit.shows(where, "dots on the step", shown["dots"],
+                    f"● {scene.dots[step_id]}" if step_id in scene.dots else None)
+        name, owner = owners[step_id]
+        visit.shows(where, f"step owner ({name})", shown["owner"], f" {owner}", [(name, owner)])
+    names = [scene.stakeholder_text(stakeholder_id, "stakeholder name") for stakeholder_id in scene.stakeholder_ids]
+    visit.shows(where, "stakeholder names", texts["stakeholders"], names,
+                [("stakeholder name", name) for name in names])
+    for selector in (".projected-map h1", ".projected-step-title", ".projected-stakeholders strong",
+                     "#projector-timer .countdown-label"):
         assert page.locator(selector).first.is_visible(), f"{where}: {selector} is not visible"
     visit.inert(page, where, shot)
 
@@ -742,7 +1000,9 @@ def scene_reports():
 def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
         app, live_server, chromium, artifacts, scene_reports, plan):
     """One scene of the plan: two participants join (CSP on, CSP off) and edit, the moderator signs in
-    (CSP off), texts are deleted and the start page lists the participant's maps; every page is checked."""
+    (CSP off) and opens the dashboard, the map and the projector, which follows an edit; the dashboard
+    and projector again with the CSP on; texts are deleted and the start page lists the participant's
+    maps; every page is checked."""
     scene = build_scene(plan)
     visit = Visit(artifacts)
     marina_name, oleg_name = scene.participant_names[:2]
@@ -752,6 +1012,7 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
     marina_context, marina = visit.open(chromium, "participant-1-csp", bypass_csp=False)
     oleg_context, oleg = visit.open(chromium, "participant-2-no-csp", bypass_csp=True)
     moderator_context, moderator = visit.open(chromium, "moderator-no-csp", bypass_csp=True)
+    moderator_csp_context = None  # opened signed in, once the moderator has signed in
     try:
         # Participants beyond the two browsers are in the map through a socket, each editing a field.
         focus = scene.member_focus()
@@ -802,7 +1063,7 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
                         wait_for_tag(marina, control, name), name, [("participant display name", name)])
         visit.inert(marina, where, "window")
 
-        # The moderator's pages: the trainings list, the training page, the map.
+        # The moderator's pages: the trainings list, the dashboard, the map, the projector.
         moderator.goto(live_server.url + "/sign-in")
         moderator.fill("#email", scene.moderator.email)
         moderator.fill("#password", PASSWORD)
@@ -815,29 +1076,23 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
         assert sorted(href for href, _, _ in listed) == sorted(f"/moderate/trainings/{t.id}" for t in scene.trainings)
         for href, shown_title, muted in listed:
             number = [f"/moderate/trainings/{t.id}" for t in scene.trainings].index(href)
-            title, city, _ = scene.training_texts(number)
+            title, city = scene.training_texts(number)
             visit.shows("moderator-trainings-list", "training title", shown_title, title, [("training title", title)])
             visit.shows("moderator-trainings-list", "training city", squeeze(muted).split(" · ")[0], city,
                         [("training city", city)])
         visit.inert(moderator, "moderator-trainings-list")
 
-        def check_training_page(number: int, where: str):
-            title, city, venue = scene.training_texts(number)
-            visit.shows(where, "training title", moderator.text_content("main h1"), title, [("training title", title)])
-            visit.shows(where, "page title", moderator.title(), f"{title} · Roadmap", [("training title", title)])
-            visit.shows(where, "city · venue",
-                        " · ".join(squeeze(moderator.text_content("main h1 + p.muted")).split(" · ")[:2]),
-                        f"{city} · {venue}", [("training city", city), ("training venue", venue)])
-            for group, name in zip(scene.groups[number], scene.group_names[number]):
-                link = moderator.locator(f'.group-list a[href="/maps/{group.roadmap.id}"]')
-                visit.shows(where, "group name", link.text_content(), name, [("group name", name)])
-            visit.inert(moderator, where)
+        def check_training_page(page, number: int, where: str, members: dict, shot: str = "window"):
+            training = scene.trainings[number]
+            check_dashboard(visit, app, page, scene, number, where, members,
+                            f"{live_server.url}/?code={training.join_code}", shot)
 
+        members_now = {group.id: [] for group in scene.groups[0]} | {scene.group.id: everyone}
         moderator.click(f'.training-link[href="/moderate/trainings/{scene.trainings[0].id}"]')
         moderator.wait_for_url(f"**/moderate/trainings/{scene.trainings[0].id}", timeout=WAIT_MS)
-        check_training_page(0, "moderator-training-page")
+        check_training_page(moderator, 0, "moderator-dashboard", members_now, shot="page")
 
-        moderator.locator(f'.group-list a[href="/maps/{scene.roadmap_id}"]').click()
+        moderator.locator(f'.group-card-name[href="/maps/{scene.roadmap_id}"]').click()
         moderator.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
         check_editor(visit, moderator, "moderator-editor", scene, everyone)
         where = "moderator-editor-with-everyone-present"
@@ -864,6 +1119,34 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
             if number:
                 visit.inert(marina, at, "none")  # the same window each time, only the name differs
         visit.inert(moderator, where, "window")
+
+        # The projector shows the joined map as the page comes; when participant 1 gives the first steps
+        # a member and a stakeholder as owners, projector.js sets the new fragment with innerHTML.
+        owners = {step_id: ("step owner free text", scene.step_text(step_id, "step owner free text"))
+                  for step_id in scene.step_ids}
+        moderator.goto(f"{live_server.url}/moderate/trainings/{scene.trainings[0].id}/projector")
+        check_projector(visit, moderator, scene, "moderator-projector", owners, shot="page")
+        new_owners = [(f"member:{oleg_id}", ("participant display name", oleg_name)),
+                      (f"stakeholder:{scene.stakeholder_ids[0]}",
+                       ("stakeholder name", scene.stakeholder_text(scene.stakeholder_ids[0], "stakeholder name")))]
+        changed = scene.step_ids[:len(new_owners)]
+        revision = int(moderator.get_attribute("#projected .projected-map", "data-revision"))
+        for step_id, (choice, owner) in zip(changed, new_owners):
+            marina.select_option(f'.step[data-step-id="{step_id}"] .owner-select', choice)
+            owners[step_id] = owner
+        moderator.wait_for_function(  # one revision per owner changed
+            "revision => Number(document.querySelector('#projected .projected-map')?.dataset.revision) >= revision",
+            arg=revision + len(changed), timeout=WAIT_MS,
+        )
+        check_projector(visit, moderator, scene, "moderator-projector-after-live-update", owners)
+
+        # The same two pages with the CSP on, signed in as the moderator is.
+        moderator_csp_context, moderator_csp = visit.open(chromium, "moderator-csp", bypass_csp=False,
+                                                          storage_state=moderator_context.storage_state())
+        moderator_csp.goto(f"{live_server.url}/moderate/trainings/{scene.trainings[0].id}")
+        check_training_page(moderator_csp, 0, "moderator-csp-dashboard", members_now)
+        moderator_csp.goto(f"{live_server.url}/moderate/trainings/{scene.trainings[0].id}/projector")
+        check_projector(visit, moderator_csp, scene, "moderator-csp-projector", owners)
 
         # Deleting shows the deleted item's text in a toast.
         for number, step_id in enumerate(scene.step_ids):
@@ -901,9 +1184,10 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
         # The moderator's other trainings, and the other maps with every text filled.
         for number, training in enumerate(scene.trainings[1:], start=1):
             moderator.goto(f"{live_server.url}/moderate/trainings/{training.id}")
-            check_training_page(number, f"moderator-training-page@{number + 1}")
+            members_now = {group.id: [] for group in scene.groups[number]} | {scene.groups[number][0].id: [marina_name]}
+            check_training_page(moderator, number, f"moderator-dashboard@{number + 1}", members_now)
             if number < plan.shape.maps:
-                moderator.locator(f'.group-list a[href="/maps/{scene.groups[number][0].roadmap.id}"]').click()
+                moderator.locator(f'.group-card-name[href="/maps/{scene.groups[number][0].roadmap.id}"]').click()
                 moderator.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
                 check_editor(visit, moderator, f"moderator-editor@map-{number + 1}", scene, [marina_name], number,
                              shot="page")
@@ -919,8 +1203,9 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
             shape=plan.shape.__dict__,
         )
         scene_reports.append(summary)
-        for context in (marina_context, oleg_context, moderator_context):
-            context.close()
+        for context in (marina_context, oleg_context, moderator_context, moderator_csp_context):
+            if context is not None:
+                context.close()
 
     assert summary["dialogs"] == 0
     assert summary["markers"] == 0
