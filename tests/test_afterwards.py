@@ -16,7 +16,7 @@ from roadmap.domain.errors import EditRejected
 from roadmap.domain.replay import empty_map, replay
 from roadmap.extensions import db
 from roadmap.models import Baseline, Change, Roadmap, SignInLink
-from roadmap.services import afterwards, editing, history, snapshots
+from roadmap.services import afterwards, editing, history, snapshots, trainings
 from roadmap.timeutil import utcnow
 
 PASSWORD = "лето в сквере 2027"
@@ -299,3 +299,53 @@ def test_a_restore_made_on_the_server_reaches_open_editors_as_one_change(app, gr
     assert oleg_editor.applied[-1]["op"]["type"] == "map.restore"
     assert {k: v for k, v in local.items() if k != "members"} == {
         k: v for k, v in oleg_editor.fresh_snapshot().items() if k != "members"}
+
+
+def test_a_sign_in_link_is_refused_for_someone_with_a_password_or_in_another_moderators_training(
+        world, group, marina, oleg, moderator):
+    afterwards.secure_account(oleg, "oleg@example.org", PASSWORD)
+    other_training = world.training(passwordless_moderator("Борис Модераторов"), title="Школа активных горожан")
+    other_group = world.group(other_training, name="Зелёный квартал")
+    trainings.join_group(other_training, other_group.id, marina.display_name, marina)  # the same person, twice
+
+    for person in (oleg, marina):
+        assert not afterwards.may_get_sign_in_link(person, moderator)
+        with pytest.raises(afterwards.AfterwardsError):
+            afterwards.issue_sign_in_link(person, moderator)
+
+
+def test_changing_a_secured_account_needs_its_current_password(group, marina):
+    afterwards.secure_account(marina, "marina@example.org", PASSWORD)
+
+    with pytest.raises(afterwards.AfterwardsError) as refused:
+        afterwards.secure_account(marina, "thief@example.org", "другой пароль 123")
+    assert refused.value.code == "wrong_password"
+    changed = afterwards.secure_account(marina, "marina.k@example.org", "новый пароль 2027", current_password=PASSWORD)
+    assert changed.email == "marina.k@example.org"
+
+
+def test_restore_keeps_the_links_of_items_it_deletes_so_restoring_them_brings_the_links_back(group, marina):
+    stakeholder_id = new_id()
+    early = edit(marina, group, "map.set", field="title", value="Сквер")
+    edit(marina, group, "stakeholder.add", stakeholder_id=stakeholder_id, fields={"name": "Жители"})
+    step_id = add_step(marina, group, "Опрос жителей")
+    edit(marina, group, "step.link", step_id=step_id, stakeholder_id=stakeholder_id)
+
+    edit(marina, group, "map.restore", revision=early)  # the step and the stakeholder did not exist then
+    edit(marina, group, "step.restore", step_id=step_id)
+    edit(marina, group, "stakeholder.restore", stakeholder_id=stakeholder_id)
+
+    assert current_map(group)["steps"][0]["stakeholder_ids"] == [stakeholder_id]
+
+
+def test_restore_reads_a_log_written_before_steps_had_progress(group, marina):
+    first = add_step(marina, group, "Опрос жителей")
+    add_step(marina, group, "Субботник")
+    logged = db.session.scalar(select(Change).where(Change.roadmap_id == group.roadmap.id, Change.revision == 1))
+    logged.op = {**logged.op, "fields": {k: v for k, v in logged.op["fields"].items() if k != "progress"}}
+    db.session.commit()
+
+    edit(marina, group, "map.restore", revision=1)
+
+    restored = current_map(group)
+    assert [step["id"] for step in restored["steps"]] == [first] and restored["steps"][0]["progress"] is None

@@ -266,7 +266,8 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
     ("afterwards.restore_revision", "POST"): Attempt(lambda scene: {}, changes=("map revision", "changes logged")),
     ("afterwards.change_link", "POST"): Attempt(lambda scene: {"action": "renew"}, changes=("share links",)),
     ("afterwards.secure_account", "POST"): Attempt(
-        lambda scene: {"email": f"alumna-{new_id()[:10]}@example.org", "password": PASSWORD, "confirm": PASSWORD},
+        lambda scene: {"email": f"alumna-{new_id()[:10]}@example.org", "password": PASSWORD, "confirm": PASSWORD,
+                       "current_password": PASSWORD},
         changes=("password hashes",),
     ),
     ("afterwards.use_sign_in_link", "POST"): Attempt(lambda scene: {}, changes=("used sign-in links",)),

@@ -335,7 +335,7 @@ def test_stopping_a_timer_clears_the_current_timer(training, group):
 
     assert facilitation.current_timer(training.id, None) is None
     assert facilitation.timers_for_group(training.id, group.id) == {"all": None, "group": None}
-    assert rejection_code(facilitation.stop_timer, training) == "not_found"
+    assert rejection_code(facilitation.stop_timer, training) == "no_timer"
 
 
 def test_starting_a_timer_stops_the_previous_one_of_the_same_scope_only(training, group):
@@ -363,7 +363,7 @@ def test_a_timer_of_exactly_four_hours_is_accepted(training):
 
 
 def test_pausing_when_no_timer_runs_is_refused(training):
-    assert rejection_code(facilitation.pause_timer, training) == "not_found"
+    assert rejection_code(facilitation.pause_timer, training) == "no_timer"
 
 
 @pytest.mark.parametrize("tool", [

@@ -24,6 +24,7 @@ MESSAGES = {
     "not_authenticated": N_("Please join the training first."),
     "locked": N_("The moderator has locked this road map; changes are not saved until it is unlocked."),
     "moderators_only": N_("Only the moderator can do this."),
+    "no_timer": N_("No timer is running."),
     "vote_not_found": N_("This vote does not exist."),
     "vote_closed": N_("Voting is over."),
     "no_dots_left": N_("You have used all your dots. Take one back to place it elsewhere."),

@@ -79,6 +79,15 @@ STAKEHOLDER_FIELDS = {
     "influence": Score(),
     "engagement": Choice(tuple(ENGAGEMENT_LEVELS)),
 }
+# What a new step or stakeholder holds in the fields its op does not give.
+STEP_DEFAULTS = {
+    "title": "", "description": "", "owner": None, "starts_on": None, "due_on": None,
+    "status": "planned", "progress": None, "resources": "", "success_measure": "",
+}
+STAKEHOLDER_DEFAULTS = {
+    "name": "", "sector": "residents", "contact": "", "interest": 3, "influence": 3,
+    "engagement": "inform",
+}
 FIELDS_BY_TARGET = {"map": MAP_FIELDS, "step": STEP_FIELDS, "stakeholder": STAKEHOLDER_FIELDS}
 
 OP_TYPES = (

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 
+from roadmap.domain.operations import STEP_DEFAULTS
+
 
 def empty_map(roadmap_id: int, theme: str = "other") -> dict:
     return {
@@ -53,8 +55,12 @@ def apply_applied_op(map_data: dict, op: dict) -> None:
         map_data["locked"] = op["locked"]
     elif kind == "map.restore":
         map_data.update(copy.deepcopy(op["map"]))
+        map_data["steps"] = [{**STEP_DEFAULTS, **step} for step in map_data["steps"]]
     elif kind == "step.add":
-        map_data["steps"].append({"id": op["step_id"], "position": op["position"], **op["fields"], "stakeholder_ids": []})
+        # Defaults first: a log written before a field existed (progress) does not carry it.
+        map_data["steps"].append({
+            "id": op["step_id"], "position": op["position"], **STEP_DEFAULTS, **op["fields"], "stakeholder_ids": [],
+        })
     elif kind in ("step.set", "step.move"):
         step = _step(map_data, op["step_id"])
         if kind == "step.set":
@@ -64,7 +70,7 @@ def apply_applied_op(map_data: dict, op: dict) -> None:
     elif kind == "step.delete":
         map_data["steps"] = _without(map_data["steps"], op["step_id"])
     elif kind == "step.restore":
-        map_data["steps"].append(copy.deepcopy(op["step"]))
+        map_data["steps"].append({**STEP_DEFAULTS, **copy.deepcopy(op["step"])})
     elif kind in ("step.link", "step.unlink"):
         step = _step(map_data, op["step_id"])
         linked = set(step["stakeholder_ids"])

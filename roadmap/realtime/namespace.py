@@ -105,7 +105,7 @@ class LiveNamespace(Namespace):
         link = afterwards.link_for_token(token, "view")
         if link is None:
             raise ConnectionRefusedError("not_authenticated")
-        join_room(publisher.room_for(link.roadmap_id))
+        join_room(publisher.viewers_room_for(link.roadmap_id))
         join_room(afterwards.viewers_room(link))
 
     def on_disconnect(self, reason=None):
@@ -205,7 +205,7 @@ def _facilitation_state(target: MapAccess, actor: Actor) -> dict:
     return {
         "timers": facilitation.timers_for_group(target.training_id, target.group_id),
         "announcements": facilitation.recent_announcements(target.training_id, target.group_id),
-        "vote": voting.state_for(voting.current_vote(target.training_id), actor.id),
+        "vote": voting.state_for(voting.current_vote_for(target.training_id, target.roadmap_id), actor.id),
         "group_id": target.group_id,
         "server_now": facilitation.iso(utcnow()),
     }

@@ -31,8 +31,14 @@ def room_for(roadmap_id: int) -> str:
     return f"map:{roadmap_id}"
 
 
+def viewers_room_for(roadmap_id: int) -> str:
+    """Read-only link viewers of a map: they hear its changes and nothing else."""
+    return f"view:{roadmap_id}"
+
+
 def edit_applied(change: dict) -> None:
-    socketio.emit("change", change, to=room_for(change["roadmap_id"]), namespace=NAMESPACE)
+    roadmap_id = change["roadmap_id"]
+    socketio.emit("change", change, to=[room_for(roadmap_id), viewers_room_for(roadmap_id)], namespace=NAMESPACE)
     note_change(change["roadmap_id"])
 
 
@@ -92,11 +98,11 @@ def projector_changed(training_id: int, group_id: int | None) -> None:
     )
 
 
-def vote_changed(training_id: int, vote: dict | None) -> None:
-    """A vote opened, closed or showed a new tally (the same for every viewer)."""
+def vote_changed(training_id: int, vote: dict) -> None:
+    """A vote opened, closed or showed a new tally: to the editors of the maps it is about."""
     socketio.emit(
         "vote", {"training_id": training_id, "vote": vote},
-        to=_scoped_rooms(training_id, None), namespace=NAMESPACE,
+        to=_scoped_rooms(training_id, vote["roadmap_id"]), namespace=NAMESPACE,
     )
 
 

@@ -44,6 +44,13 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def password_matches(person: Person, password: str) -> bool:
+    try:
+        return bool(person.password_hash) and _hasher.verify(person.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def authenticate(email: str, password: str) -> Person | None:
     person = db.session.scalar(select(Person).where(Person.email == email.strip().lower()))
     if person is None or not person.password_hash:

@@ -32,6 +32,8 @@ def end_training(training: Training) -> int:
     A map that already has a baseline keeps it: a baseline is written once."""
     frozen = 0
     with writing():
+        # Lock the training first, so two "end" clicks do not both write baselines (PostgreSQL).
+        db.session.execute(select(Training.id).where(Training.id == training.id).with_for_update())
         if training.ended_at is None:
             training.ended_at = utcnow()
         for group in training.groups:
@@ -112,8 +114,12 @@ def _disconnect_viewers(link: ShareLink) -> None:
 
 # --- alumni accounts -------------------------------------------------------------
 
-def secure_account(person: Person, email: str, password: str) -> Person:
-    """Give a join-code identity an e-mail and password; everything it wrote stays its own."""
+def secure_account(person: Person, email: str, password: str, current_password: str | None = None) -> Person:
+    """Give a join-code identity an e-mail and password; everything it wrote stays its own.
+
+    Once a password is set, changing either needs it: a session alone is not enough."""
+    if person.password_hash and not accounts.password_matches(person, current_password or ""):
+        raise AfterwardsError("wrong_password")
     email = email.strip().lower()
     if len(password) < 10:
         raise AfterwardsError("password_too_short")
@@ -131,8 +137,18 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def may_get_sign_in_link(person: Person, moderator: Person) -> bool:
+    """Only for a join-code identity that belongs to this moderator's trainings alone:
+    a link signs in as the whole person, so it must not open anyone else's maps."""
+    if person.password_hash or person.is_moderator:
+        return False
+    return all(membership.group.training.moderator_id == moderator.id for membership in person.memberships)
+
+
 def issue_sign_in_link(person: Person, moderator: Person) -> str:
     """A new single-use token for a personal sign-in link; only its hash is kept."""
+    if not may_get_sign_in_link(person, moderator):
+        raise AfterwardsError("link_not_allowed")
     token = secrets.token_urlsafe(24)
     with writing():
         db.session.add(SignInLink(

@@ -13,6 +13,8 @@ from roadmap.domain.errors import EditRejected
 from roadmap.domain.merging import merge_text
 from roadmap.domain.operations import (
     MAP_FIELDS,
+    STAKEHOLDER_DEFAULTS,
+    STEP_DEFAULTS,
     STAKEHOLDER_FIELDS,
     STEP_FIELDS,
     Operation,
@@ -30,14 +32,6 @@ from roadmap.services.snapshots import (
 from roadmap.services.transactions import writing
 from roadmap.timeutil import utcnow
 
-STEP_DEFAULTS = {
-    "title": "", "description": "", "owner": None, "starts_on": None, "due_on": None,
-    "status": "planned", "progress": None, "resources": "", "success_measure": "",
-}
-STAKEHOLDER_DEFAULTS = {
-    "name": "", "sector": "residents", "contact": "", "interest": 3, "influence": 3,
-    "engagement": "inform",
-}
 
 
 @dataclass(frozen=True)
@@ -166,7 +160,7 @@ def _restore_revision(target: MapAccess, op: Operation):
     now = utcnow()
     _restore_items(Step, target, past["steps"], _write_step, now)
     _restore_items(Stakeholder, target, past["stakeholders"], _write_stakeholder, now)
-    _replace_links(target, past["steps"])
+    _restore_links(target, past)
     restored.update(steps=past["steps"], stakeholders=past["stakeholders"])
     return {"type": op.type, "revision": op.revision, "map": restored}, {"revision": roadmap.revision - 1}
 
@@ -188,7 +182,7 @@ def _restore_items(model, target: MapAccess, wanted: list[dict], write, now) -> 
 def _write_step(step: Step, data: dict) -> None:
     step.position = data["position"]
     for name in STEP_FIELDS:
-        for column, value in step_columns(name, data[name]).items():
+        for column, value in step_columns(name, data.get(name, STEP_DEFAULTS[name])).items():
             setattr(step, column, value)
 
 
@@ -198,13 +192,23 @@ def _write_stakeholder(stakeholder: Stakeholder, data: dict) -> None:
     stakeholder.created_at = datetime.fromisoformat(data["created_at"])
 
 
-def _replace_links(target: MapAccess, steps: list[dict]) -> None:
-    step_ids = select(Step.id).where(Step.roadmap_id == target.roadmap_id).scalar_subquery()
+def _restore_links(target: MapAccess, past: dict) -> None:
+    """Links between the restored items become the past ones; links that touch an item the
+    restore deleted stay, as a delete keeps them, so restoring that item brings them back."""
+    live_steps = {step["id"] for step in past["steps"]}
+    live_stakeholders = {item["id"] for item in past["stakeholders"]}
+    wanted = {(step["id"], stakeholder_id) for step in past["steps"] for stakeholder_id in step["stakeholder_ids"]}
     db.session.flush()
-    db.session.execute(delete(StepStakeholder).where(StepStakeholder.step_id.in_(step_ids)))
-    for step in steps:
-        for stakeholder_id in step["stakeholder_ids"]:
-            db.session.add(StepStakeholder(step_id=step["id"], stakeholder_id=stakeholder_id))
+    existing = set(db.session.execute(
+        select(StepStakeholder.step_id, StepStakeholder.stakeholder_id)
+        .join(Step, Step.id == StepStakeholder.step_id).where(Step.roadmap_id == target.roadmap_id)
+    ).all())
+    for step_id, stakeholder_id in existing - wanted:
+        if step_id in live_steps and stakeholder_id in live_stakeholders:
+            db.session.execute(delete(StepStakeholder).where(
+                StepStakeholder.step_id == step_id, StepStakeholder.stakeholder_id == stakeholder_id))
+    for step_id, stakeholder_id in wanted - existing:
+        db.session.add(StepStakeholder(step_id=step_id, stakeholder_id=stakeholder_id))
 
 
 # --- steps -----------------------------------------------------------------

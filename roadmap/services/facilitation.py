@@ -105,6 +105,7 @@ def start_timer(training: Training, seconds: int, label: str = "", group_id: int
         raise EditRejected("invalid_value", "a timer runs from 1 second to 4 hours")
     group = _group_of(training, group_id)
     with writing():
+        _lock_training(training)
         previous = current_timer(training.id, group_id)
         now = utcnow()
         if previous is not None:
@@ -118,16 +119,22 @@ def start_timer(training: Training, seconds: int, label: str = "", group_id: int
     return timer
 
 
+def _lock_training(training: Training) -> None:
+    """Serialise timer changes of one training (PostgreSQL; SQLite's writes are serial already)."""
+    db.session.execute(select(Training.id).where(Training.id == training.id).with_for_update())
+
+
 def _running_timer(training: Training, group_id: int | None) -> Timer:
+    _lock_training(training)
     timer = current_timer(training.id, group_id)
     if timer is None:
-        raise EditRejected("not_found", "no timer is running")
+        raise EditRejected("no_timer")
     return timer
 
 
 def pause_timer(training: Training, group_id: int | None = None) -> Timer:
-    timer = _running_timer(training, group_id)
     with writing():
+        timer = _running_timer(training, group_id)
         if timer.ends_at is not None:
             timer.paused_remaining_seconds = remaining_seconds(timer, utcnow())
             timer.ends_at = None
@@ -136,8 +143,8 @@ def pause_timer(training: Training, group_id: int | None = None) -> Timer:
 
 
 def resume_timer(training: Training, group_id: int | None = None) -> Timer:
-    timer = _running_timer(training, group_id)
     with writing():
+        timer = _running_timer(training, group_id)
         if timer.ends_at is None:
             timer.ends_at = utcnow() + timedelta(seconds=timer.paused_remaining_seconds or 0)
             timer.paused_remaining_seconds = None
@@ -147,8 +154,8 @@ def resume_timer(training: Training, group_id: int | None = None) -> Timer:
 
 def add_time(training: Training, seconds: int, group_id: int | None = None) -> Timer:
     """Add (or, with a negative number, take) time; a finished timer starts again."""
-    timer = _running_timer(training, group_id)
     with writing():
+        timer = _running_timer(training, group_id)
         now = utcnow()
         if timer.ends_at is not None:
             timer.ends_at = max(timer.ends_at, now) + timedelta(seconds=seconds)
@@ -162,8 +169,8 @@ def add_time(training: Training, seconds: int, group_id: int | None = None) -> T
 
 
 def stop_timer(training: Training, group_id: int | None = None) -> None:
-    timer = _running_timer(training, group_id)
     with writing():
+        timer = _running_timer(training, group_id)
         timer.stopped_at = utcnow()
     _publish_timer(training, group_id)
 

@@ -32,7 +32,8 @@ def open_vote(training: Training, dots_per_person: int, roadmap_id: int | None =
             raise EditRejected("not_found")
     with writing():
         now = utcnow()
-        for earlier in _open_votes(training.id):
+        closed = _open_votes(training.id)
+        for earlier in closed:
             earlier.closed_at = now
         vote = Vote(
             training_id=training.id, roadmap_id=roadmap_id, question=question.strip()[:200],
@@ -40,6 +41,8 @@ def open_vote(training: Training, dots_per_person: int, roadmap_id: int | None =
             ends_at=now + timedelta(minutes=minutes) if minutes else None,
         )
         db.session.add(vote)
+    for earlier in closed:
+        publisher.vote_changed(training.id, public_data(earlier))
     publisher.vote_changed(training.id, public_data(vote))
     return vote
 
@@ -62,6 +65,15 @@ def current_vote(training_id: int) -> Vote | None:
     """The open vote, else the latest closed one (its results stay on screen)."""
     return db.session.scalar(
         select(Vote).where(Vote.training_id == training_id).order_by(Vote.id.desc()).limit(1)
+    )
+
+
+def current_vote_for(training_id: int, roadmap_id: int) -> Vote | None:
+    """The latest vote this map's editors take part in: one on every map, or on this one."""
+    return db.session.scalar(
+        select(Vote)
+        .where(Vote.training_id == training_id, (Vote.roadmap_id.is_(None)) | (Vote.roadmap_id == roadmap_id))
+        .order_by(Vote.id.desc()).limit(1)
     )
 
 

@@ -5,6 +5,7 @@ from flask import Flask, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 
 from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
 from roadmap.extensions import db, login_manager
@@ -39,6 +40,13 @@ def init_app(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return jsonify({"ok": False, "error": {"code": "rate_limited", "message": message}}), 429
         return render_template("errors/too_many.html", message=message), 429
+
+    @app.errorhandler(CSRFError)
+    def form_expired(_error):
+        message = _("The form has expired. Reload the page and try again.")
+        if request.headers.get("X-Requested-With") == "fetch" or request.path.startswith("/api/"):
+            return jsonify({"ok": False, "message": message, "error": {"code": "csrf", "message": message}}), 400
+        return render_template("errors/expired.html", message=message), 400
 
     @login_manager.user_loader
     def load_person(person_id: str):

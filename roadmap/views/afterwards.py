@@ -25,12 +25,14 @@ from roadmap.views.map_view import map_view_context
 
 bp = Blueprint("afterwards", __name__)
 ACCOUNT_ERRORS = {
+    "wrong_password": _l("The current password is not right."),
     "email_taken": _l("This e-mail is already registered."),
     "password_too_short": _l("The password needs at least 10 characters."),
 }
 
 
 class SecureAccountForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[Optional(), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
     password = PasswordField(_l("Password (at least 10 characters)"), validators=[DataRequired(), Length(min=10, max=200)])
     confirm = PasswordField(_l("Repeat the password"), validators=[EqualTo("password", message=_l("Passwords differ."))])
@@ -78,6 +80,8 @@ def my_maps():
     today = _today()
     maps = []
     for membership in sorted(current_user.memberships, key=lambda m: m.joined_at, reverse=True):
+        if membership.group.archived:
+            continue
         roadmap = membership.group.roadmap
         map_data = snapshots.snapshot(roadmap, with_members=False)
         maps.append({"group": membership.group, "roadmap": roadmap, "map": map_data,
@@ -92,9 +96,10 @@ def secure_account():
     form = SecureAccountForm(email=current_user.email or None)
     if form.validate_on_submit():
         try:
-            afterwards.secure_account(current_user, form.email.data, form.password.data)
+            afterwards.secure_account(current_user, form.email.data, form.password.data, form.current_password.data)
         except afterwards.AfterwardsError as error:
-            form.email.errors.append(str(ACCOUNT_ERRORS[error.code]))
+            field = form.current_password if error.code == "wrong_password" else form.email
+            field.errors.append(str(ACCOUNT_ERRORS[error.code]))
         else:
             flash(_("Saved. Sign in with this e-mail and password from any device."), "success")
             return redirect(url_for("afterwards.my_maps"))
@@ -132,8 +137,10 @@ def map_history(roadmap_id: int):
     filters.step.choices = [SelectChoice("", _("Every step"))] + [
         SelectChoice(step["id"], step["title"] or _("Untitled step")) for step in map_now["steps"]
     ]
-    person_id = int(filters.person.data) if (filters.person.data or "").isdigit() else None
-    step_id = filters.step.data or None
+    chosen_person = filters.person.data or ""
+    person_id = int(chosen_person) if chosen_person.isdecimal() and len(chosen_person) < 10 else None
+    person_id = person_id if person_id in names.people else None
+    step_id = filters.step.data if filters.step.data in {step["id"] for step in map_now["steps"]} else None
     entries = history_words.history(roadmap, person_id=person_id, step_id=step_id)
     return render_template("afterwards/history.html", roadmap=roadmap, group=roadmap.group, entries=entries,
                            filters=filters, restore_form=RestoreForm())

@@ -1,12 +1,26 @@
 """What the read-only map template (templates/maps/_map_view.html) needs, for every page that shows one."""
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from roadmap.extensions import db
+from roadmap.models import Person
+
 
 def map_view_context(group, map_data: dict, members: list[dict] | None = None, vote: dict | None = None,
                      overdue_ids=()) -> dict:
     members = map_data.get("members", []) if members is None else members
+    names = {member["id"]: member["name"] for member in members}
     return {
         "group": group, "map_data": map_data, "vote": vote, "overdue_ids": set(overdue_ids),
-        "members": {member["id"]: member["name"] for member in members},
+        "members": {**_former_owner_names(map_data, names), **names},
         "stakeholders": {item["id"]: item for item in map_data["stakeholders"]},
     }
+
+
+def _former_owner_names(map_data: dict, members: dict[int, str]) -> dict[int, str]:
+    """Steps may still be owned by people who left the group: show their names, not a blank."""
+    missing = {(step["owner"] or {}).get("member") for step in map_data["steps"]} - set(members) - {None}
+    if not missing:
+        return {}
+    return dict(db.session.execute(select(Person.id, Person.display_name).where(Person.id.in_(missing))).all())

@@ -275,6 +275,9 @@ def sign_in_link(membership_id: int):
     membership = _own_membership(membership_id)
     training = membership.group.training
     submitted(SignInLinkForm(), training)
+    if not afterwards.may_get_sign_in_link(membership.person, current_user):
+        return failed(training, _("%(name)s already signs in with a password, or belongs to another moderator's "
+                                  "training too: ask them to sign in themselves.", name=membership.person.display_name))
     token = afterwards.issue_sign_in_link(membership.person, current_user)
     url = url_for("afterwards.use_sign_in_link", link_token=token, _external=True)
     return done(training, _("Personal sign-in link for %(name)s (works once, for %(days)s days): %(url)s",

@@ -1,7 +1,7 @@
 // The moderator's dashboard: a live card per group (pushed by the server at most
 // once a second), the timer, the vote, and the tool forms.
 import { io } from '/vendor/socket.io.esm.min.js';
-import { chime, Countdown, formatSeconds, syncClock } from './countdown.js';
+import { chime, Countdown, formatSeconds, secondsLeft, serverNow, syncClock } from './countdown.js';
 import { setStrings, t } from './i18n.js';
 import { bindLiveForms, csrfToken, postData } from './live_forms.js';
 import { Toasts } from './toasts.js';
@@ -23,7 +23,7 @@ const themeLabels = Object.fromEntries(
 );
 
 function ago(iso) {
-  const seconds = Math.round((Date.parse(iso) - Date.now()) / 1000);
+  const seconds = Math.round((Date.parse(iso) - serverNow()) / 1000);
   if (Math.abs(seconds) < 60) return relative.format(Math.min(0, seconds), 'second');
   if (Math.abs(seconds) < 3600) return relative.format(Math.round(seconds / 60), 'minute');
   return relative.format(Math.round(seconds / 3600), 'hour');
@@ -91,12 +91,7 @@ function renderLastEdit(card, group) {
   card.querySelector('.last-edit').textContent = group.last_edit_at
     ? `${t('last_edit')}: ${ago(group.last_edit_at)}` : t('no_edits');
   const timer = groupTimers.get(group.group_id);
-  card.querySelector('.group-timer').textContent = timer ? `${formatSeconds(secondsOf(timer))}` : '';
-}
-
-function secondsOf(timer) {
-  if (!timer.running) return timer.paused_remaining_seconds ?? 0;
-  return Math.max(0, Math.ceil((Date.parse(timer.ends_at) - Date.now()) / 1000));
+  card.querySelector('.group-timer').textContent = timer ? formatSeconds(secondsLeft(timer)) : '';
 }
 
 function renderCardVote(card, group) {

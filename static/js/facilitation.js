@@ -1,7 +1,7 @@
 // What the moderator runs, as the group sees it in the editor: the timer, the
 // announcements, the lock (the editor turns read-only live), dot voting, and
 // the readiness to-do list.
-import { chime, Countdown, formatSeconds, syncClock } from './countdown.js';
+import { chime, Countdown, formatSeconds, serverNow, syncClock } from './countdown.js';
 import { t } from './i18n.js';
 
 const DISMISSED_KEY = 'roadmap:dismissed-announcements';
@@ -117,7 +117,7 @@ export class Facilitation {
   }
 
   get votingOpen() {
-    return Boolean(this.vote && !this.vote.closed && (!this.vote.ends_at || Date.parse(this.vote.ends_at) > Date.now()));
+    return Boolean(this.vote && !this.vote.closed && (!this.vote.ends_at || Date.parse(this.vote.ends_at) > serverNow()));
   }
 
   showDots() {

@@ -1,3 +1,5 @@
+import { t } from './i18n.js';
+
 // Forms marked data-live post with fetch and stay on the page; the server answers
 // JSON ({ok, message, ...}) to requests with X-Requested-With: fetch, and a
 // redirect otherwise, so the same forms work without JavaScript.
@@ -16,9 +18,9 @@ export async function postData(url, body) {
     });
     const answer = await response.json().catch(() => null);
     if (answer) return answer;
-    return { ok: false, message: `HTTP ${response.status}` };
-  } catch (error) {
-    return { ok: false, message: String(error?.message || error) };
+    return { ok: false, message: `${t('request_failed')} (${response.status})` };
+  } catch {
+    return { ok: false, message: t('network_error') };
   }
 }
 
@@ -31,7 +33,6 @@ export function bindLiveForms(root, toasts, onDone = () => {}) {
     if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
     const submitter = event.submitter;
     const extra = {};
-    if (submitter?.dataset.minutes) extra['timer-minutes'] = submitter.dataset.minutes;
     form.setAttribute('aria-busy', 'true');
     const answer = await postForm(form, submitter, extra);
     form.removeAttribute('aria-busy');
