@@ -20,9 +20,10 @@ from sqlalchemy import event
 
 from bench.world import MicroMap, World, bench_app
 from roadmap.extensions import db, socketio
-from roadmap.models import Roadmap
+from roadmap.domain.permissions import Actor
+from roadmap.models import Person, Roadmap
 from roadmap.realtime import dashboard_feed, publisher
-from roadmap.services import snapshots
+from roadmap.services import editing, snapshots
 
 
 class QueryCounter:
@@ -147,6 +148,24 @@ class Micro:
 
         return _timed(render_once, repeats, self.counter)
 
+    def edit_cost(self, micro: MicroMap, repeats: int) -> Measured:
+        """editing.apply alone, in process: a status edit on a step (parse, authorise, apply,
+        log, commit; the broadcast goes to a server with no clients here)."""
+        with self.app.app_context():
+            roadmap = db.session.get(Roadmap, micro.roadmap_id)
+            step_id = snapshots.snapshot(roadmap)["steps"][0]["id"]
+            actor = Actor.of(db.session.get(Person, micro.person_id))
+            statuses = iter(("in_progress", "done") * (repeats + 1))
+
+            def edit_once():
+                editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": micro.roadmap_id, "type": "step.set",
+                               "step_id": step_id, "field": "status", "value": next(statuses)}, actor=actor)
+                micro.revision += 1
+
+            measured = _timed(edit_once, repeats, self.counter)
+            db.session.remove()
+        return measured
+
     def dashboard(self, roadmap_ids: list[int], repeats: int) -> Measured:
         """One throttled dashboard push after every one of these maps changed: the summaries
         with their readiness checks, and the emits (to a server with no clients here)."""
@@ -194,6 +213,7 @@ def run_all(world: World, repeats: int, behind: int) -> dict:
         results["dashboard"] = {1: micro.dashboard(busy[:1], repeats).__dict__,
                                 len(busy): micro.dashboard(busy, repeats).__dict__}
         # Ops last: they change the maps the figures above were taken on.
+        results["edit_cost"] = micro.edit_cost(smallest, max(repeats * 10, 20)).__dict__
         for micro_map in (smallest, largest):
             results["op_status"][micro_map.steps] = micro.op(micro_map, "step.set")
             results["op_move"][micro_map.steps] = micro.op(micro_map, "step.move")
