@@ -581,7 +581,8 @@ FINDINGS = [
     "Done so far: the permission check is one prebuilt query; the actor lives on the connection; the revision, "
     "op-id check and change-log insert are prebuilt Core statements; live steps are read and written with Core "
     "statements instead of an ORM load and flush (in process, a step edit went from 1.56 ms to 0.70 ms on the "
-    "development machine). Server CPU per acked edit fell from 8.5–12.4 ms to about 2 ms.",
+    "development machine). Server CPU per acked edit fell from 8.5–12.4 ms to 2.3–2.8 ms "
+    "(it includes the dashboard feed and each map's readiness, recomputed once a second after its changes).",
     "What is left per edit: two commits (SQLite WAL) and the `UPDATE … RETURNING` that serialises a map's "
     "revisions, the change-log row, JSON of the op, and the Socket.IO broadcast. The bare server does none of "
     "the database work, so the ratio cannot approach 1 with a durable, validated, logged edit in one process.",
