@@ -98,6 +98,10 @@ def write_continuously(writer: int, client: ResendingClient, roadmap_id: int, lo
 def kill_and_restart(live_server, clients: list[ResendingClient], kills_so_far: int) -> None:
     """SIGKILL, then the same command on the same port once every client has seen the drop."""
     port = live_server.port
+    # Each kill is to cut live connections: a client still reconnecting from the last
+    # restart would see no drop to count (the other writers can ack 60 ops first).
+    for client in clients:
+        client.wait_until(lambda client=client: client.connected, what="a reconnect")
     live_server.kill()
     for client in clients:
         client.wait_until(lambda client=client: client.disconnects > kills_so_far, what="the kill")
