@@ -15,11 +15,10 @@ from pathlib import Path
 
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from roadmap import create_app
 from roadmap.config import Config
+from roadmap.database import create_fresh_postgres_database
 from roadmap.extensions import db
 from roadmap.models import Person, Roadmap
 from roadmap.services import accounts, editing, trainings
@@ -102,23 +101,12 @@ def _fill_map(roadmap_id: int, author: Person, member_ids: list[int], steps: int
     return step_ids
 
 
-def fresh_postgres_database(server_url: str) -> str:
-    """A new, empty database for this run on the PostgreSQL server the URL names."""
-    url = make_url(server_url).set(drivername="postgresql+psycopg")
-    name = f"roadmap_bench_{os.getpid()}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
 def build(folder: Path, groups: int, clients_per_group: int, steps_per_map: int,
           micro_sizes: tuple[int, ...], missed_ops: int, postgres_url: str | None = None) -> World:
     """Create the database (a SQLite file in `folder`, or a fresh PostgreSQL database) and
     everything the benchmark needs in it."""
-    database_url = fresh_postgres_database(postgres_url) if postgres_url else f"sqlite:///{folder / 'bench.sqlite3'}"
+    database_url = (create_fresh_postgres_database(postgres_url, f"roadmap_bench_{os.getpid()}") if postgres_url
+                    else f"sqlite:///{folder / 'bench.sqlite3'}")
     world = World(database_url, folder / "instance")
     app = bench_app(world.database_url, world.instance_path)
     with app.app_context():

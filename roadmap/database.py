@@ -1,6 +1,7 @@
 """Database wiring: SQLite in WAL mode with foreign keys on."""
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
 
 from roadmap.extensions import db
 
@@ -26,3 +27,15 @@ def _sqlite_pragmas(busy_timeout_ms: int):
         cursor.close()
 
     return set_pragmas
+
+
+def create_fresh_postgres_database(server_url: str, name: str) -> str:
+    """Drop and create database `name` on the PostgreSQL server the URL names; returns its URL.
+    For the test suite and the benchmark, which each want an empty database of their own."""
+    url = make_url(server_url).set(drivername="postgresql+psycopg")
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)

@@ -19,11 +19,11 @@ import requests
 from argon2 import PasswordHasher
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, text
 
 from roadmap import create_app
 from roadmap.config import TestConfig
+from roadmap.database import create_fresh_postgres_database
 from roadmap.extensions import db
 from roadmap.models import Person
 from roadmap.services import accounts, trainings
@@ -37,14 +37,7 @@ def _postgres_database_url() -> str | None:
     base_url = os.environ.get("DATABASE_URL")
     if not base_url or not base_url.startswith("postgresql"):
         return None
-    url = make_url(base_url).set(drivername="postgresql+psycopg")
-    name = f"roadmap_test_{os.getpid()}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
+    return create_fresh_postgres_database(base_url, f"roadmap_test_{os.getpid()}")
 
 
 @pytest.fixture(scope="session")

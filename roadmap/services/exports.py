@@ -623,7 +623,7 @@ def apply_import(group: Group, actor, checked: ImportResult) -> ImportResult:
     if roadmap.steps or roadmap.stakeholders:
         return replace(checked, problems=[ImportProblem("map_not_empty")])
     applied = 0
-    for op in _import_ops(roadmap, checked.content):
+    for op in content_ops(roadmap, checked.content):
         try:
             editing.apply(op, actor=actor)
         except EditRejected as rejected:  # the checks above should make this unreachable
@@ -633,7 +633,9 @@ def apply_import(group: Group, actor, checked: ImportResult) -> ImportResult:
     return replace(checked, ops_applied=applied)
 
 
-def _import_ops(roadmap: Roadmap, content: ImportedMap):
+def content_ops(roadmap: Roadmap, content: ImportedMap):
+    """The ops that write `content` into a map: header fields, stakeholders, steps, links.
+    Imports and map templates both go through here."""
     def op(kind: str, **values) -> dict:
         return {"op_id": uuid.uuid4().hex, "roadmap_id": roadmap.id, "type": kind, **values}
 

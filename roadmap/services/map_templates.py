@@ -7,13 +7,12 @@ history starts with them and every open editor sees them arrive.
 from __future__ import annotations
 
 import json
-import uuid
 from functools import cache
 from pathlib import Path
 
 from roadmap.domain.permissions import Actor
 from roadmap.models import Group
-from roadmap.services import editing
+from roadmap.services import editing, exports
 
 TEMPLATE_FOLDER = Path(__file__).resolve().parent.parent / "map_templates"
 LANGUAGES = ("ru", "en")
@@ -44,38 +43,30 @@ def exists(key: str) -> bool:
 
 def fill(group: Group, moderator, key: str, language: str) -> int:
     """Add the template's stakeholders, steps and links to the group's map; returns the ops applied."""
-    template = _templates()[key]
     language = language if language in LANGUAGES else "ru"
-    ops = list(_ops(template, group.roadmap.id, language))
+    ops = list(exports.content_ops(group.roadmap, _content(_templates()[key], language)))
     actor = Actor.of(moderator)
     for op in ops:
         editing.apply(op, actor=actor)
     return len(ops)
 
 
-def _new_id() -> str:
-    return uuid.uuid4().hex
-
-
-def _ops(template: dict, roadmap_id: int, language: str):
-    def op(kind: str, **values) -> dict:
-        return {"op_id": _new_id(), "roadmap_id": roadmap_id, "type": kind, **values}
-
-    stakeholder_ids = {}
-    for stakeholder in template["stakeholders"]:
-        stakeholder_ids[stakeholder["key"]] = _new_id()
-        yield op("stakeholder.add", stakeholder_id=stakeholder_ids[stakeholder["key"]], fields={
-            "name": stakeholder["name"][language], "sector": stakeholder["sector"],
-            "interest": stakeholder["interest"], "influence": stakeholder["influence"],
-            "engagement": stakeholder["engagement"], "contact": stakeholder["contact"][language],
+def _content(template: dict, language: str) -> exports.ImportedMap:
+    """The template in one language, in the shape an import has (keys are the template's own)."""
+    stakeholders = [
+        (item["key"], {
+            "name": item["name"][language], "sector": item["sector"], "interest": item["interest"],
+            "influence": item["influence"], "engagement": item["engagement"], "contact": item["contact"][language],
         })
-    for step in template["steps"]:
-        step_id = _new_id()
+        for item in template["stakeholders"]
+    ]
+    steps, links = [], []
+    for index, step in enumerate(template["steps"]):
         owner_key = step.get("owner_stakeholder")
-        yield op("step.add", step_id=step_id, fields={
+        steps.append((index, {
             "title": step["title"][language], "description": step["description"][language],
             "resources": step["resources"][language], "success_measure": step["success_measure"][language],
-            "owner": {"stakeholder": stakeholder_ids[owner_key]} if owner_key else None,
-        })
-        for key in step["stakeholders"]:
-            yield op("step.link", step_id=step_id, stakeholder_id=stakeholder_ids[key])
+            "owner": {"stakeholder": owner_key} if owner_key else None,
+        }))
+        links += [(index, stakeholder_key) for stakeholder_key in step["stakeholders"]]
+    return exports.ImportedMap(fields={}, stakeholders=stakeholders, steps=steps, links=links)
