@@ -60,8 +60,11 @@ class Config:
     PRESENCE_STALE_SECONDS = 90
     # Moves the app's clock forward, to try what alumni see weeks after a training (tests, demos).
     CLOCK_OFFSET_DAYS = float(os.environ.get("ROADMAP_CLOCK_OFFSET_DAYS", "0"))
-    DASHBOARD_PUSH_SECONDS = 1.0  # the most often a dashboard is updated, however busy the groups
+    # The most often a dashboard is updated, however busy the groups.
+    DASHBOARD_PUSH_SECONDS = float(os.environ.get("DASHBOARD_PUSH_SECONDS", "1.0"))
     SQLITE_BUSY_TIMEOUT_MS = 10_000
+    # Set by the gevent server, which checkpoints the write-ahead log in a native thread.
+    SQLITE_CHECKPOINT_IN_BACKGROUND = False
 
 
 class TestConfig(Config):

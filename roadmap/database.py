@@ -1,4 +1,7 @@
 """Database wiring: SQLite in WAL mode with foreign keys on."""
+import logging
+import sqlite3
+
 from flask import Flask
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -14,19 +17,52 @@ def init_app(app: Flask) -> None:
     db.init_app(app)
     if uri.startswith("sqlite"):
         with app.app_context():
-            event.listen(db.engine, "connect", _sqlite_pragmas(app.config["SQLITE_BUSY_TIMEOUT_MS"]))
+            event.listen(db.engine, "connect", _sqlite_pragmas(
+                app.config["SQLITE_BUSY_TIMEOUT_MS"], app.config["SQLITE_CHECKPOINT_IN_BACKGROUND"]))
 
 
-def _sqlite_pragmas(busy_timeout_ms: int):
+def _sqlite_pragmas(busy_timeout_ms: int, checkpoint_in_background: bool):
     def set_pragmas(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        if checkpoint_in_background:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")  # see keep_wal_checkpointed
         cursor.close()
 
     return set_pragmas
+
+
+def keep_wal_checkpointed(app: Flask, interval_seconds: float = 1.0) -> None:
+    """Copy SQLite's write-ahead log into the database file every interval, in a native thread.
+
+    Left to SQLite, the commit that fills the log past 1,000 pages copies it back and
+    syncs the file itself; under gevent that stalls every connection for 5 ms or more
+    about once a second under load (docs/performance.md). A passive checkpoint here
+    never waits for readers or writers. Runs as a greenlet; only for SQLite apps
+    created with SQLITE_CHECKPOINT_IN_BACKGROUND.
+    """
+    from gevent import get_hub, sleep
+
+    with app.app_context():
+        path = db.engine.url.database
+    threadpool = get_hub().threadpool
+    while True:
+        sleep(interval_seconds)
+        try:
+            threadpool.apply(_checkpoint, (path,))
+        except sqlite3.Error:  # a busy or passing failure; the next round tries again
+            logging.getLogger(__name__).exception("WAL checkpoint failed")
+
+
+def _checkpoint(path: str) -> None:
+    connection = sqlite3.connect(path, timeout=1.0)
+    try:
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    finally:
+        connection.close()
 
 
 def create_fresh_postgres_database(server_url: str, name: str) -> str:

@@ -7,6 +7,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import logging  # noqa: E402
 import socket  # noqa: E402
 import struct  # noqa: E402
@@ -17,7 +18,7 @@ from geventwebsocket.exceptions import ProtocolError, WebSocketError  # noqa: E4
 from geventwebsocket.handler import WebSocketHandler  # noqa: E402
 from geventwebsocket.websocket import Header, WebSocket  # noqa: E402
 
-from roadmap import create_app  # noqa: E402
+from roadmap import create_app, database  # noqa: E402
 from roadmap.extensions import socketio  # noqa: E402
 from roadmap.realtime import dashboard_feed  # noqa: E402
 
@@ -106,7 +107,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    app = create_app(overrides={"SOCKETIO_ASYNC_MODE": "gevent"})
+    app = create_app(overrides={"SOCKETIO_ASYNC_MODE": "gevent", "SQLITE_CHECKPOINT_IN_BACKGROUND": True})
     host = args.host or app.config["HOST"]
     port = args.port or app.config["PORT"]
     with app.app_context():
@@ -119,9 +120,16 @@ def main(argv=None) -> None:
     namespace = socketio.server.namespace_handlers["/"]
     socketio.start_background_task(_keep_presence_fresh, app, namespace)
     socketio.start_background_task(dashboard_feed.run_forever, app, app.config["DASHBOARD_PUSH_SECONDS"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        socketio.start_background_task(database.keep_wal_checkpointed, app)
     server = NoDelayWSGIServer(
         (host, port), app, handler_class=BoundedWebSocketHandler, log=None if args.quiet else "default",
     )
+    # Everything loaded so far lives as long as the process: keep it out of the
+    # garbage collector's full passes, which otherwise stall every connection for
+    # ~120 ms at a time (docs/performance.md).
+    gc.collect()
+    gc.freeze()
     print(f"Roadmap is running at http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
     server.serve_forever()
 

@@ -755,6 +755,35 @@ def test_resent_op_is_applied_once(member, roadmap):
     assert step_titles(roadmap) == ["Шаг"]
 
 
+RESENDS = {
+    # A resend meets the log's unique op id after the edit ran again…
+    "step.set": lambda actor, roadmap, step_id: {"step_id": step_id, "field": "description",
+                                                 "base": "", "value": "Обход дворов"},
+    "step.move": lambda actor, roadmap, step_id: {"step_id": step_id, "after_id": None},
+    "map.set": lambda actor, roadmap, step_id: {"field": "goal", "value": "Чистый двор"},
+    # …or the edit itself refuses the second time (the step is gone, the id is taken).
+    "step.delete": lambda actor, roadmap, step_id: {"step_id": step_id},
+    "stakeholder.add": lambda actor, roadmap, step_id: {"stakeholder_id": new_id(), "fields": {"name": "ТСЖ"}},
+}
+
+
+@on_both_databases
+@pytest.mark.parametrize("op_type", sorted(RESENDS))
+def test_every_kind_of_resent_op_answers_with_the_first_result(member, roadmap, op_type):
+    step_id = add_step(member, roadmap, "Шаг")
+    add_step(member, roadmap, "Другой шаг")
+    sent = payload(roadmap, op_type, **RESENDS[op_type](member, roadmap, step_id))
+    first = editing.apply(sent, actor=member)
+    after_first = snapshot(roadmap)
+
+    again = editing.apply(sent, actor=member)
+
+    assert again.duplicate is True
+    assert again.change == first.change
+    assert snapshot(roadmap) == after_first
+    assert change_count(roadmap) == 3
+
+
 def test_resent_op_id_with_another_value_changes_nothing(member, roadmap):
     sent = payload(roadmap, "map.set", field="goal", value="Первая цель")
     editing.apply(sent, actor=member)

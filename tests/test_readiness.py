@@ -84,6 +84,11 @@ def test_waste_sorting_map_must_name_fractions_and_container_places():
     assert check(specific, "waste_fractions_and_places").passed
 
 
+@pytest.mark.parametrize("title", ["ПЛАСТИК И СТЕКЛО: Контейнеры во дворе", "Glass and Paper at the Collection Point"])
+def test_waste_words_are_found_whatever_their_case(title):
+    assert check(make_map(theme="waste_sorting", steps=[step(title=title)]), "waste_fractions_and_places").passed
+
+
 def test_landscaping_map_needs_an_approval_step_with_the_administration():
     administration = stakeholder("adm", sector="administration")
     without = make_map(theme="landscaping", stakeholders=[administration], steps=[step(title="Согласование эскиза")])

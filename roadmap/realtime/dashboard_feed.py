@@ -34,10 +34,12 @@ def flush() -> int:
         by_training[group.training_id].append(group)
     today = utcnow().date()
     for training_id, training_groups in by_training.items():
-        summaries = dashboard.summaries(training_groups, today)
-        publisher.dashboard_changed(training_id, summaries)
-        for summary in summaries:
+        summaries = []
+        for summary in dashboard.each_summary(training_groups, today):
+            summaries.append(summary)
             publisher.readiness_changed(summary["roadmap_id"], summary["readiness"], summary["progress"])
+            socketio.sleep(0)  # one card at a time: edits waiting to be applied go first
+        publisher.dashboard_changed(training_id, summaries)
     db.session.rollback()  # end the read transaction; the loop holds no snapshot open
     return len(groups)
 

@@ -1,11 +1,12 @@
 """The one writer of road maps: every edit, from any transport, goes through apply()."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from roadmap.domain import permissions
 from roadmap.domain.permissions import MapAccess
@@ -56,8 +57,13 @@ def apply(payload, actor) -> Applied:
     op = parse_op(payload)
     try:
         wire = _apply_in_transaction(op, actor)
-    except _AlreadyApplied as resend:
-        return Applied(change_data(resend.change), duplicate=True)
+    except (EditRejected, IntegrityError):
+        # A resent op fails here, as its log row or its step exists already;
+        # looking the op id up only then saves a query on every other edit.
+        logged = _logged_change(op)
+        if logged is None:
+            raise
+        return Applied(change_data(logged), duplicate=True)
     publisher.edit_applied(wire)
     return Applied(wire)
 
@@ -79,10 +85,9 @@ def _apply_in_transaction(op: Operation, actor) -> dict:
             raise EditRejected("moderators_only")
         if target.locked and op.type != "map.lock":
             raise EditRejected("locked")
-        if connection.execute(_LOGGED_OP_ID, {"roadmap_id": op.roadmap_id, "op_id": op.op_id}).first():
-            raise _AlreadyApplied(_logged_change(op))
         applied_op, before = _HANDLERS[op.type](target, op)
         db.session.flush()
+        # The log's unique (map, op id) refuses a resent op here at the latest.
         connection.execute(_LOG_CHANGE, {
             "roadmap_id": op.roadmap_id, "revision": revision, "op_id": op.op_id, "author_id": actor.id,
             "created_at": now, "op": applied_op, "before": before,
@@ -102,17 +107,7 @@ _NEXT_REVISION = (
     .values(revision=_roadmaps.c.revision + 1, updated_at=bindparam("now"))
     .returning(_roadmaps.c.revision)
 )
-_LOGGED_OP_ID = select(_changes.c.id).where(
-    _changes.c.roadmap_id == bindparam("roadmap_id"), _changes.c.op_id == bindparam("op_id")
-)
 _LOG_CHANGE = insert(_changes)
-
-
-class _AlreadyApplied(Exception):
-    """The op id is in the log already: a resend, answered with the first result."""
-
-    def __init__(self, change: Change):
-        self.change = change
 
 
 def _logged_change(op: Operation) -> Change | None:
@@ -230,7 +225,15 @@ def _live_step(target: MapAccess, step_id: str):
 
 
 def _update_step(step_id: str, columns: dict) -> None:
-    db.session.connection().execute(update(_steps).where(_steps.c.id == step_id).values(**columns))
+    values = {f"new_{name}": value for name, value in columns.items()}
+    db.session.connection().execute(_step_update(tuple(columns)), {"step_id": step_id, **values})
+
+
+@functools.cache
+def _step_update(column_names: tuple[str, ...]):
+    """One prebuilt UPDATE per set of columns an edit writes (a field's columns, the position…)."""
+    return update(_steps).where(_steps.c.id == bindparam("step_id")).values(
+        {name: bindparam(f"new_{name}") for name in column_names})
 
 
 def _ordered_positions(target: MapAccess, excluding_step_id: str | None = None) -> list[tuple[str, str]]:

@@ -12,6 +12,9 @@ from roadmap.models import Change, Membership, Person, Roadmap, Stakeholder, Ste
 from roadmap.domain.operations import MAP_FIELDS, STAKEHOLDER_FIELDS, STEP_FIELDS
 
 
+_steps, _stakeholders = Step.__table__, Stakeholder.__table__
+
+
 def step_value(step: Step, field_name: str):
     if field_name == "owner":
         if step.owner_member_id is not None:
@@ -51,14 +54,17 @@ def stakeholder_data(stakeholder: Stakeholder) -> dict:
 
 
 def snapshot(roadmap: Roadmap, with_members: bool = True) -> dict:
-    """The whole live map as the client holds it, in three queries."""
-    steps = db.session.scalars(
-        select(Step).where(Step.roadmap_id == roadmap.id, Step.deleted_at.is_(None))
+    """The whole live map as the client holds it, in three queries.
+
+    Steps and stakeholders are read as rows, not ORM objects: building objects
+    cost most of a join and of the dashboard feed's work (docs/performance.md)."""
+    steps = db.session.execute(
+        select(_steps).where(_steps.c.roadmap_id == roadmap.id, _steps.c.deleted_at.is_(None))
     ).all()
-    stakeholders = db.session.scalars(
-        select(Stakeholder)
-        .where(Stakeholder.roadmap_id == roadmap.id, Stakeholder.deleted_at.is_(None))
-        .order_by(Stakeholder.created_at, Stakeholder.id)
+    stakeholders = db.session.execute(
+        select(_stakeholders)
+        .where(_stakeholders.c.roadmap_id == roadmap.id, _stakeholders.c.deleted_at.is_(None))
+        .order_by(_stakeholders.c.created_at, _stakeholders.c.id)
     ).all()
     live_stakeholder_ids = {stakeholder.id for stakeholder in stakeholders}
     links: dict[str, list[str]] = {}

@@ -29,10 +29,12 @@ def writing():
 def _transaction():
     # End any read transaction first: in WAL mode a write upgraded from an
     # older read snapshot fails with SQLITE_BUSY_SNAPSHOT.
-    db.session.commit()
+    if db.session().in_transaction():
+        db.session.commit()
     try:
         yield db.session
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
+
