@@ -5,7 +5,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, abort
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from roadmap import timeutil
@@ -32,6 +32,7 @@ def create_app(config_class: type[Config] = Config, overrides: dict | None = Non
 
     from roadmap import cli, database, i18n, security, views
     from roadmap.extensions import csrf, db, limiter, login_manager, migrate, socketio
+    from roadmap.realtime import contexts
     from roadmap.realtime.namespace import LiveNamespace
 
     database.init_app(app)
@@ -57,26 +58,11 @@ def create_app(config_class: type[Config] = Config, overrides: dict | None = Non
         async_handlers=False,
     )
     socketio.on_namespace(LiveNamespace())
-    _claim_socketio_path(app)
+    contexts.init_app(app)
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
-
-
-def _claim_socketio_path(app: Flask) -> None:
-    """A URL rule for the Socket.IO path, which the Engine.IO middleware answers before Flask.
-
-    Every Socket.IO event runs in a request context built from its connection's
-    environ; without a rule for that path Werkzeug raises NotFound once per
-    event, and the exception's traceback is cyclic garbage that the garbage
-    collector has to clear (see docs/performance.md).
-    """
-    app.add_url_rule("/socket.io/", "socketio_path", _not_here, methods=["GET", "POST"], strict_slashes=False)
-
-
-def _not_here():
-    abort(404)
 
 
 def _fill_instance_defaults(app: Flask) -> None:

@@ -397,8 +397,14 @@ def redirect_path(response) -> str | None:
 # Enumerating what the app registers
 
 def http_rows(app) -> list[tuple]:
-    """Every (rule, method) the app answers, HEAD and OPTIONS aside (Flask derives those)."""
-    rules = sorted(app.url_map.iter_rules(), key=lambda rule: (rule.rule, rule.endpoint))
+    """Every (rule, method) the app answers, HEAD and OPTIONS aside (Flask derives those).
+
+    The Socket.IO path is left out: Engine.IO answers it before Flask (its rule only
+    spares routing errors, see roadmap/realtime/contexts.py), and what a connection may
+    do there is the socket events' rules below."""
+    rules = sorted(
+        (rule for rule in app.url_map.iter_rules() if rule.endpoint != "socketio_path"),
+        key=lambda rule: (rule.rule, rule.endpoint))
     return [(rule, method) for rule in rules for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
 
 

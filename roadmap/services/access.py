@@ -1,7 +1,10 @@
 """Gathering the facts for an access decision in one query."""
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, select
+from datetime import datetime
+
+from sqlalchemy import DateTime, and_, bindparam, select, text
+from sqlalchemy.engine import Connection
 
 from roadmap.domain.permissions import MapAccess
 from roadmap.extensions import db
@@ -32,4 +35,36 @@ def map_access(roadmap_id: int, person_id: int) -> MapAccess | None:
         roadmap_id=row[0], group_id=row[1], group_archived=bool(row[2]),
         training_moderator_id=row[3], is_member=row[4] is not None,
         training_id=row[5], locked=bool(row[6]),
+    )
+
+
+# An edit's first statement: it takes the map's next revision, which locks the map
+# (a row lock in PostgreSQL, the write lock in SQLite), and returns the facts of
+# map_access with it, saving a query on every edit. Written as SQL because
+# SQLAlchemy renders columns in SQLite's RETURNING without their tables, which
+# the correlated subqueries need.
+_NEXT_REVISION_WITH_ACCESS = text("""
+    UPDATE roadmaps SET revision = revision + 1, updated_at = :now WHERE id = :roadmap_id
+    RETURNING revision, group_id, locked,
+        (SELECT g.archived FROM groups AS g WHERE g.id = roadmaps.group_id),
+        (SELECT t.moderator_id FROM trainings AS t JOIN groups AS g ON g.training_id = t.id
+         WHERE g.id = roadmaps.group_id),
+        (SELECT m.id FROM memberships AS m WHERE m.group_id = roadmaps.group_id AND m.person_id = :person_id),
+        (SELECT g.training_id FROM groups AS g WHERE g.id = roadmaps.group_id)
+""").bindparams(bindparam("now", type_=DateTime))
+
+
+def take_next_revision(connection: Connection, roadmap_id: int, person_id: int,
+                       now: datetime) -> tuple[int, MapAccess] | None:
+    """The map's next revision and the facts for deciding the edit; None when the map does not exist."""
+    row = connection.execute(
+        _NEXT_REVISION_WITH_ACCESS, {"roadmap_id": roadmap_id, "person_id": person_id, "now": now}
+    ).first()
+    if row is None:
+        return None
+    revision, group_id, locked, archived, moderator_id, membership_id, training_id = row
+    return revision, MapAccess(
+        roadmap_id=roadmap_id, group_id=group_id, group_archived=bool(archived),
+        training_moderator_id=moderator_id, is_member=membership_id is not None,
+        training_id=training_id, locked=bool(locked),
     )

@@ -57,12 +57,13 @@ def apply(payload, actor) -> Applied:
     op = parse_op(payload)
     try:
         wire = _apply_in_transaction(op, actor)
-    except (EditRejected, IntegrityError):
-        # A resent op fails here, as its log row or its step exists already;
-        # looking the op id up only then saves a query on every other edit.
+    except _NotApplied as failure:
+        # A resent op from someone allowed to edit fails here, as its log row
+        # (or its step…) exists already; looking the op id up only then saves
+        # a query on every other edit.
         logged = _logged_change(op)
         if logged is None:
-            raise
+            raise failure.reason from None
         return Applied(change_data(logged), duplicate=True)
     publisher.edit_applied(wire)
     return Applied(wire)
@@ -70,28 +71,30 @@ def apply(payload, actor) -> Applied:
 
 def _apply_in_transaction(op: Operation, actor) -> dict:
     with writing():
-        # Taking the next revision first locks the map (row lock in PostgreSQL,
-        # the database write lock in SQLite) before anything is read; a refused
-        # edit rolls it back.
+        # Taking the next revision first locks the map before anything is read;
+        # a refused edit rolls it back.
         now = utcnow()
         connection = db.session.connection()
-        revision = connection.execute(_NEXT_REVISION, {"roadmap_id": op.roadmap_id, "now": now}).scalar()
-        target = access.map_access(op.roadmap_id, actor.id) if revision is not None else None
-        if target is None:
+        taken = access.take_next_revision(connection, op.roadmap_id, actor.id, now)
+        if taken is None:
             raise EditRejected("not_found")
+        revision, target = taken
         if not permissions.may_edit(actor, target):
             raise EditRejected("forbidden")
         if op.type == "map.lock" and not permissions.moderates_map(actor, target):
             raise EditRejected("moderators_only")
         if target.locked and op.type != "map.lock":
             raise EditRejected("locked")
-        applied_op, before = _HANDLERS[op.type](target, op)
-        db.session.flush()
-        # The log's unique (map, op id) refuses a resent op here at the latest.
-        connection.execute(_LOG_CHANGE, {
-            "roadmap_id": op.roadmap_id, "revision": revision, "op_id": op.op_id, "author_id": actor.id,
-            "created_at": now, "op": applied_op, "before": before,
-        })
+        try:
+            applied_op, before = _HANDLERS[op.type](target, op)
+            db.session.flush()
+            # The log's unique (map, op id) refuses a resent op here at the latest.
+            connection.execute(_LOG_CHANGE, {
+                "roadmap_id": op.roadmap_id, "revision": revision, "op_id": op.op_id, "author_id": actor.id,
+                "created_at": now, "op": applied_op, "before": before,
+            })
+        except (EditRejected, IntegrityError) as reason:
+            raise _NotApplied(reason) from reason
     return {
         "roadmap_id": op.roadmap_id, "revision": revision, "op_id": op.op_id,
         "author": {"id": actor.id, "name": actor.display_name},
@@ -100,14 +103,14 @@ def _apply_in_transaction(op: Operation, actor) -> dict:
 
 
 # Core statements built once: building them per edit cost more than running them.
-_roadmaps, _changes = Roadmap.__table__, Change.__table__
-_NEXT_REVISION = (
-    update(_roadmaps)
-    .where(_roadmaps.c.id == bindparam("roadmap_id"))
-    .values(revision=_roadmaps.c.revision + 1, updated_at=bindparam("now"))
-    .returning(_roadmaps.c.revision)
-)
-_LOG_CHANGE = insert(_changes)
+_LOG_CHANGE = insert(Change.__table__)
+
+
+class _NotApplied(Exception):
+    """An allowed edit that failed, perhaps because it is a resend (see apply)."""
+
+    def __init__(self, reason: Exception):
+        self.reason = reason
 
 
 def _logged_change(op: Operation) -> Change | None:

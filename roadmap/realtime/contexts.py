@@ -1,0 +1,34 @@
+"""Socket.IO events in Flask's request machinery, made cheap.
+
+Flask-SocketIO runs every event inside a request context built from its
+connection's environ. Two parts of that context are wasted work per event,
+and the first also leaves garbage that stalls the server when it is collected
+(docs/performance.md): URL matching and opening the session cookie.
+"""
+from flask import Flask, abort
+from flask.sessions import SecureCookieSessionInterface
+
+
+def init_app(app: Flask) -> None:
+    # Engine.IO's middleware answers this path before Flask, so the rule only
+    # spares Werkzeug raising NotFound (with a traceback) on every event. Events
+    # run in the environ of the connection's opening GET, whatever the transport.
+    app.add_url_rule("/socket.io/", "socketio_path", _answered_by_socketio, strict_slashes=False)
+    app.session_interface = SocketIOAwareSessionInterface()
+
+
+def _answered_by_socketio():
+    abort(404)
+
+
+class SocketIOAwareSessionInterface(SecureCookieSessionInterface):
+    """The signed-cookie session, opened once per Socket.IO connection rather than per event.
+
+    Flask-SocketIO keeps the connection's session in the environ ("saved_session")
+    from its first event on and puts it in place of the one opened here.
+    """
+
+    def open_session(self, app, request):
+        if "saved_session" in request.environ:
+            return self.session_class()
+        return super().open_session(app, request)
