@@ -616,26 +616,46 @@ def evaluate_targets(results: dict) -> list[tuple[str, str, bool | None]]:
 
 # What profiling showed and what was done about it; the figures of each run are above.
 FINDINGS = [
-    "py-spy on the stress scenario put 78 % of the app server's CPU in SQLAlchemy ORM overhead around "
-    "`editing.apply` (identity map, unit-of-work flush, statement compilation), not in the database or Socket.IO.",
-    "Done so far: the permission check is one prebuilt query; the actor lives on the connection; the revision, "
-    "op-id check and change-log insert are prebuilt Core statements; live steps are read and written with Core "
-    "statements instead of an ORM load and flush (in process, a step edit went from 1.56 ms to 0.70 ms on the "
-    "development machine). Server CPU per acked edit fell from 8.5–12.4 ms to 2.3–2.8 ms "
-    "(it includes the dashboard feed and each map's readiness, recomputed once a second after its changes).",
-    "What is left per edit: two commits (SQLite WAL) and the `UPDATE … RETURNING` that serialises a map's "
-    "revisions, the change-log row, JSON of the op, and the Socket.IO broadcast. The bare server does none of "
-    "the database work, so the ratio cannot approach 1 with a durable, validated, logged edit in one process.",
-    "The 300-client human-rate scenario runs the load generator (two processes) and the server on the same two "
-    "cores; the server's p99 there is dominated by its event loop waiting behind SQLite commits, which block "
-    "every greenlet while they run (sqlite3 does not yield to gevent).",
+    "Session 1, py-spy on the stress scenario: 78 % of the app server's CPU was SQLAlchemy ORM overhead around "
+    "`editing.apply` (identity map, unit-of-work flush, statement compilation). Since then the permission check, "
+    "revision, change-log insert and live-step reads and writes are prebuilt Core statements, and the actor lives "
+    "on the connection.",
+    "Session 3, the 300-client tail (p99 274 ms against the baseline's 14 ms on a quiet machine) was stalls, not "
+    "the cost of an edit. gevent's blocking monitor, `gc.callbacks` timings and greenlet-switch tracing found "
+    "three: (1) the garbage collector's full passes took 120-140 ms every ~8 s, because the process holds ~170,000 "
+    "objects from its imports (Flask, SQLAlchemy, WeasyPrint, openpyxl…); `gc.freeze()` before serving cut them "
+    "to 20-35 ms; (2) the dashboard feed built 30 group cards in one go, ~50 ms once a second; it now yields "
+    "between cards, reads snapshots as rows instead of ORM objects, and the readiness checks match lowercased text "
+    "instead of using `re.IGNORECASE`, which was ten times slower; (3) SQLite's automatic checkpoint ran inside "
+    "the commit that filled the write-ahead log, about every 150 edits, blocking the event loop for 5 ms or more; "
+    "the server now checkpoints in a native thread once a second.",
+    "Garbage per `op` event fell from 131 to 13 objects (`gc.DEBUG_SAVEALL` over 1,000 events): Werkzeug raised "
+    "`NotFound`, with a traceback, for the Socket.IO path in every event's request context; a URL rule for that "
+    "path stops it (`realtime/contexts.py`), and the session cookie is now read once per connection, not per event.",
+    "An ordinary edit is now 4 statements instead of 6: the revision `UPDATE … RETURNING` also returns the "
+    "access facts (correlated subqueries), and the op id is looked up only when an allowed edit fails (the "
+    "log's unique key refuses a resend). Step updates are prebuilt per set of columns. One `op` event in "
+    "process (Flask-SocketIO's test client) went from 1.03 ms to about 0.6 ms; `editing.apply` from 0.61 to "
+    "about 0.4 ms.",
+    "What is left, measured: in the live 300-client run one `editing.apply` takes 1.1-1.3 ms (p50), three times "
+    "its cost in a tight loop, because each event arrives with cold CPU caches. By phase (p50): revision and "
+    "access 350 µs (the first statement also begins the transaction), the step's read and write 250 µs, the log "
+    "row 125 µs, the commit 200 µs, the broadcast 105 µs. One SQLAlchemy Core statement costs 26 µs hot and 86 µs "
+    "cold against 8 and 18 µs for the same SQL on the sqlite3 cursor; a session transaction adds 114 µs hot to "
+    "its statements, against 24 µs for statement and commit on the raw cursor. The bare server does none of "
+    "this, so with a durable, validated, logged edit in one process the app spends 2.2-2.5x the baseline's CPU "
+    "per edit, and its latency ratios follow the machine's load.",
+    "The rounds show how noisy this shared 2-core machine is: the same code gave 1.11x, 2.67x and 3.14x the "
+    "baseline's p50 at 300 clients in three pairs minutes apart (2026-11-27), with the app's CPU per edit at "
+    "2.2 and 3.3 ms. The load generator's processes share the two cores with the server.",
     "PostgreSQL is not the quick win: `--postgres` on the same machine (2026-11-27, the database server on the "
-    "same two cores) gave 2.55 ms per in-process edit against 0.80 ms on SQLite, 4.2 ms of app CPU per acked "
-    "edit, stress at 17 % of the baseline and a 300-client p50 of 20.9 x: each of an edit's 6-7 statements is a "
-    "round trip with driver overhead.",
-    "Next steps, in order of expected gain: fewer statements per edit (fold the revision, access check and "
-    "op-id check into one statement; one commit instead of two); the stakeholder and map handlers in Core as the "
-    "step handlers are; several server processes with the Redis message queue once each edit is cheap.",
+    "same two cores, before this session's changes) gave 2.55 ms per in-process edit against 0.80 ms on SQLite, "
+    "stress at 17 % of the baseline and a 300-client p50 of 20.9 x: each statement is a round trip with driver "
+    "overhead.",
+    "Next steps, in order of expected gain: run the four hot statements as prepared statements on the DBAPI "
+    "cursor (SQL and type conversion still from SQLAlchemy; about 0.2 ms per edit hot, more cold); the edit's "
+    "transaction on a Core connection instead of the ORM session (about 45-80 µs); several server processes "
+    "with the Redis message queue.",
 ]
 
 
