@@ -11,6 +11,7 @@ import logging
 from collections import defaultdict
 
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from roadmap.extensions import db, socketio
 from roadmap.models import Group, Roadmap
@@ -27,7 +28,8 @@ def flush() -> int:
     if not roadmap_ids:
         return 0
     groups = db.session.scalars(
-        select(Group).join(Roadmap, Roadmap.group_id == Group.id).where(Roadmap.id.in_(roadmap_ids)).order_by(Group.id)
+        select(Group).join(Roadmap, Roadmap.group_id == Group.id).where(Roadmap.id.in_(roadmap_ids))
+        .options(contains_eager(Group.roadmap)).order_by(Group.id)
     ).all()
     by_training: dict[int, list[Group]] = defaultdict(list)
     for group in groups:
