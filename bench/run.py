@@ -544,7 +544,7 @@ def _scenario_table(app_result: dict, baseline_result: dict) -> list[str]:
     return lines
 
 
-def round_ratios(scenario: Scenario, pair: dict) -> dict:
+def round_ratios(pair: dict) -> dict:
     """The figures of one app/baseline pair that the targets judge."""
     app, base = pair["app"], pair["baseline"]
     return {
@@ -566,7 +566,7 @@ def _judged_ratio(scenario: Scenario) -> str:
 def median_round(scenario: Scenario, rounds: list[dict]) -> dict:
     """The pair whose judged ratio is the median of the rounds: the one the tables show."""
     key = _judged_ratio(scenario)
-    ranked = sorted(rounds, key=lambda pair: round_ratios(scenario, pair)[key])
+    ranked = sorted(rounds, key=lambda pair: round_ratios(pair)[key])
     return ranked[(len(ranked) - 1) // 2]
 
 
@@ -729,8 +729,9 @@ def _rounds_table(results: dict, settings: Settings) -> list[str]:
     lines = [
         "",
         f"Each load scenario ran as {settings.rounds} app/baseline pairs (rounds), alternating which went first;",
-        "the targets above take the median over the rounds, and the scenario tables below show the",
-        "round with the median p50 ratio (human rate) or throughput share (stress).",
+        "each target above takes the median of its own figure over the rounds (so the p50 and the p99",
+        "medians may come from different rounds), and the scenario tables below show the round with",
+        "the median p50 ratio (human rate) or throughput share (stress).",
         "",
         "| scenario | round | edit-to-peer p50 app / baseline | p99 app / baseline | ack p99 ms | "
         "edits/s, app as share of baseline | CPU ms per edit app / baseline | load average |",
@@ -981,7 +982,7 @@ def main(argv=None) -> int:
                                               probes=results["wire"] if number == 0 and round_index == 0 else None,
                                               server=servers.get(kind))
                 rounds.append(pair)
-            results["rounds"][scenario.key] = [round_ratios(scenario, pair) for pair in rounds]
+            results["rounds"][scenario.key] = [round_ratios(pair) for pair in rounds]
             results["scenarios"][scenario.key] = median_round(scenario, rounds)
         if args.profile:
             stress = next(s for s in settings.scenarios if s.mode == "stress")

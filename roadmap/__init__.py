@@ -58,7 +58,7 @@ def create_app(config_class: type[Config] = Config, overrides: dict | None = Non
         async_handlers=False,
     )
     socketio.on_namespace(LiveNamespace())
-    contexts.init_app(app)
+    contexts.init_app(app, socketio)
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

@@ -18,7 +18,7 @@ def init_app(app: Flask) -> None:
     if uri.startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", _sqlite_pragmas(
-                app.config["SQLITE_BUSY_TIMEOUT_MS"], app.config["SQLITE_CHECKPOINT_IN_BACKGROUND"]))
+                app.config["SQLITE_BUSY_TIMEOUT_MS"], checkpoints_in_background(app)))
 
 
 def _sqlite_pragmas(busy_timeout_ms: int, checkpoint_in_background: bool):
@@ -41,8 +41,8 @@ def keep_wal_checkpointed(app: Flask, interval_seconds: float = 1.0) -> None:
     Left to SQLite, the commit that fills the log past 1,000 pages copies it back and
     syncs the file itself; under gevent that stalls every connection for 5 ms or more
     about once a second under load (docs/performance.md). A passive checkpoint here
-    never waits for readers or writers. Runs as a greenlet; only for SQLite apps
-    created with SQLITE_CHECKPOINT_IN_BACKGROUND.
+    never waits for readers or writers. Runs as a greenlet, for the apps
+    checkpoints_in_background() names.
     """
     from gevent import get_hub, sleep
 
@@ -53,8 +53,15 @@ def keep_wal_checkpointed(app: Flask, interval_seconds: float = 1.0) -> None:
         sleep(interval_seconds)
         try:
             threadpool.apply(_checkpoint, (path,))
-        except sqlite3.Error:  # a busy or passing failure; the next round tries again
-            logging.getLogger(__name__).exception("WAL checkpoint failed")
+        except Exception as failure:  # the only checkpointer must outlive a busy or passing failure
+            logging.getLogger(__name__).warning("WAL checkpoint failed: %s", failure)
+
+
+def checkpoints_in_background(app: Flask) -> bool:
+    """Whether this app's SQLite file is checkpointed by keep_wal_checkpointed (not in memory)."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    return (url.get_backend_name() == "sqlite" and app.config["SQLITE_CHECKPOINT_IN_BACKGROUND"]
+            and url.database not in (None, "", ":memory:"))
 
 
 def _checkpoint(path: str) -> None:

@@ -120,7 +120,7 @@ def main(argv=None) -> None:
     namespace = socketio.server.namespace_handlers["/"]
     socketio.start_background_task(_keep_presence_fresh, app, namespace)
     socketio.start_background_task(dashboard_feed.run_forever, app, app.config["DASHBOARD_PUSH_SECONDS"])
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+    if database.checkpoints_in_background(app):
         socketio.start_background_task(database.keep_wal_checkpointed, app)
     server = NoDelayWSGIServer(
         (host, port), app, handler_class=BoundedWebSocketHandler, log=None if args.quiet else "default",

@@ -38,6 +38,15 @@ def test_with_background_checkpoints_the_app_connections_never_checkpoint_themse
         db.engine.dispose()
 
 
+def test_a_database_in_memory_is_never_checkpointed_in_the_background(tmp_path):
+    app = create_app(TestConfig, overrides={
+        "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "test",
+        "INSTANCE_PATH": str(tmp_path / "instance"), "SQLITE_CHECKPOINT_IN_BACKGROUND": True,
+    })
+    assert database.checkpoints_in_background(app) is False
+    assert database.checkpoints_in_background(_app_with_background_checkpoints(tmp_path)) is True
+
+
 def test_without_them_sqlite_keeps_checkpointing_on_commit(app):
     with app.app_context():
         assert db.session.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 1000

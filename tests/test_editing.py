@@ -6,9 +6,10 @@ from sqlalchemy import func, select
 from roadmap.domain.errors import EditRejected
 from roadmap.domain.operations import STAKEHOLDER_FIELDS, STEP_FIELDS
 from roadmap.extensions import db
-from roadmap.models import Change, Person, Step
-from roadmap.services import editing
+from roadmap.models import Change, Membership, Person, Step
+from roadmap.services import access, editing
 from roadmap.services.snapshots import catch_up, snapshot
+from roadmap.timeutil import utcnow
 
 on_both_databases = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
@@ -764,6 +765,8 @@ RESENDS = {
     # …or the edit itself refuses the second time (the step is gone, the id is taken).
     "step.delete": lambda actor, roadmap, step_id: {"step_id": step_id},
     "stakeholder.add": lambda actor, roadmap, step_id: {"stakeholder_id": new_id(), "fields": {"name": "ТСЖ"}},
+    # …or, for a restore, which is costly to redo, the op id is looked up first.
+    "map.restore": lambda actor, roadmap, step_id: {"revision": 1},
 }
 
 
@@ -782,6 +785,32 @@ def test_every_kind_of_resent_op_answers_with_the_first_result(member, roadmap, 
     assert again.change == first.change
     assert snapshot(roadmap) == after_first
     assert change_count(roadmap) == 3
+
+
+@on_both_databases
+def test_a_resend_after_losing_access_is_refused_not_answered(member, group, roadmap):
+    sent = payload(roadmap, "map.set", field="goal", value="Чистый двор")
+    editing.apply(sent, actor=member)
+    db.session.delete(db.session.scalar(select(Membership).where(
+        Membership.group_id == group.id, Membership.person_id == member.id)))
+    db.session.commit()
+
+    with pytest.raises(EditRejected) as rejection:
+        editing.apply(sent, actor=member)
+
+    assert rejection.value.code == "forbidden"
+
+
+@on_both_databases
+def test_a_resend_to_a_locked_map_is_refused_as_locked(member, training, roadmap):
+    sent = payload(roadmap, "map.set", field="goal", value="Чистый двор")
+    editing.apply(sent, actor=member)
+    edit(training.moderator, roadmap, "map.lock", locked=True)
+
+    with pytest.raises(EditRejected) as rejection:
+        editing.apply(sent, actor=member)
+
+    assert rejection.value.code == "locked"
 
 
 def test_resent_op_id_with_another_value_changes_nothing(member, roadmap):
@@ -1029,3 +1058,23 @@ def test_caught_up_step_changes_carry_the_positions_the_snapshot_shows(member, r
         positions[change["op"]["step_id"]] = change["op"]["position"]
 
     assert positions == {step["id"]: step["position"] for step in snapshot(roadmap)["steps"]}
+
+
+# --- the access facts an edit takes with its revision -----------------------------------
+
+@on_both_databases
+def test_the_revision_statement_returns_the_same_access_facts_as_map_access(world, training, group, member, roadmap):
+    # The facts are gathered by two statements (services/access.py): one for edits,
+    # one for everything else. They must never disagree.
+    other_group = world.group(training, name="Сквер у библиотеки")
+    outsider = world.member(other_group, name="Олег")
+    group.archived = True
+    db.session.commit()
+    for person in (member, outsider, training.moderator):
+        expected = access.map_access(roadmap.id, person.id)
+        revision, taken = access.take_next_revision(db.session.connection(), roadmap.id, person.id, utcnow())
+        db.session.rollback()
+        assert taken == expected
+        assert revision == roadmap.revision + 1
+    assert access.take_next_revision(db.session.connection(), roadmap.id + 1000, member.id, utcnow()) is None
+    db.session.rollback()

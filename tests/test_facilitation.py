@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 from conftest import counted_queries, new_id, passwordless_moderator
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from roadmap.domain.errors import EditRejected
 from roadmap.domain.replay import empty_map, replay
@@ -819,6 +819,22 @@ def test_dashboard_queries_grow_with_groups_not_with_steps(world, training, mari
     assert two_groups - one_group_one_step <= 5
     assert ten_groups - one_group_one_step <= 9 * (two_groups - one_group_one_step)
     assert one_group_thirty_steps == one_group_one_step
+
+
+def test_a_flush_that_fails_leaves_its_maps_for_the_next_one(group, marina):
+    dashboard_feed.flush()  # whatever setting up the world noted
+    add_step(marina, group.roadmap, "Поставить контейнеры")
+    db.session.execute(text("ALTER TABLE memberships RENAME TO memberships_away"))
+    db.session.commit()
+    try:
+        with pytest.raises(Exception):
+            dashboard_feed.flush()
+    finally:
+        db.session.rollback()
+        db.session.execute(text("ALTER TABLE memberships_away RENAME TO memberships"))
+        db.session.commit()
+
+    assert dashboard_feed.flush() == 1
 
 
 def test_the_dashboard_feed_sends_one_summary_per_changed_map_however_many_edits(group, other_group, marina, oleg):

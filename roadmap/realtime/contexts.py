@@ -7,13 +7,18 @@ and the first also leaves garbage that stalls the server when it is collected
 """
 from flask import Flask, abort
 from flask.sessions import SecureCookieSessionInterface
+from flask_socketio import SocketIO
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, socketio: SocketIO) -> None:
+    """After socketio.init_app. Replaces the app's session interface."""
+    if not socketio.manage_session:
+        raise RuntimeError("SocketIOAwareSessionInterface relies on Flask-SocketIO's manage_session")
     # Engine.IO's middleware answers this path before Flask, so the rule only
     # spares Werkzeug raising NotFound (with a traceback) on every event. Events
     # run in the environ of the connection's opening GET, whatever the transport.
-    app.add_url_rule("/socket.io/", "socketio_path", _answered_by_socketio, strict_slashes=False)
+    path = "/" + socketio.server_options.get("socketio_path", "socket.io").strip("/") + "/"
+    app.add_url_rule(path, "socketio_path", _answered_by_socketio, strict_slashes=False)
     app.session_interface = SocketIOAwareSessionInterface()
 
 

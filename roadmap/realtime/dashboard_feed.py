@@ -27,6 +27,15 @@ def flush() -> int:
     roadmap_ids = publisher.take_changed_maps()
     if not roadmap_ids:
         return 0
+    try:
+        return _send_summaries(roadmap_ids)
+    except Exception:
+        for roadmap_id in roadmap_ids:  # the next flush tries these again
+            publisher.note_change(roadmap_id)
+        raise
+
+
+def _send_summaries(roadmap_ids: set[int]) -> int:
     groups = db.session.scalars(
         select(Group).join(Roadmap, Roadmap.group_id == Group.id).where(Roadmap.id.in_(roadmap_ids))
         .options(contains_eager(Group.roadmap)).order_by(Group.id)
@@ -40,7 +49,10 @@ def flush() -> int:
         for summary in dashboard.each_summary(training_groups, today):
             summaries.append(summary)
             publisher.readiness_changed(summary["roadmap_id"], summary["readiness"], summary["progress"])
-            socketio.sleep(0)  # one card at a time: edits waiting to be applied go first
+            # One card at a time: edits waiting to be applied go first. The read
+            # transaction stays open across these yields (a flush takes tens of ms),
+            # so a card may show its group's name from the start of the flush.
+            socketio.sleep(0)
         publisher.dashboard_changed(training_id, summaries)
     db.session.rollback()  # end the read transaction; the loop holds no snapshot open
     return len(groups)

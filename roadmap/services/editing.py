@@ -63,7 +63,7 @@ def apply(payload, actor) -> Applied:
         # a query on every other edit.
         logged = _logged_change(op)
         if logged is None:
-            raise failure.reason from None
+            raise failure.reason from failure.reason.__cause__
         return Applied(change_data(logged), duplicate=True)
     publisher.edit_applied(wire)
     return Applied(wire)
@@ -85,6 +85,9 @@ def _apply_in_transaction(op: Operation, actor) -> dict:
             raise EditRejected("moderators_only")
         if target.locked and op.type != "map.lock":
             raise EditRejected("locked")
+        if op.type == "map.restore" and _logged_change(op) is not None:
+            # A restore is costly to redo just to meet the log's unique op id.
+            raise _NotApplied(EditRejected("id_taken"))
         try:
             applied_op, before = _HANDLERS[op.type](target, op)
             db.session.flush()

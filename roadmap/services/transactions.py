@@ -37,4 +37,3 @@ def _transaction():
     except BaseException:
         db.session.rollback()
         raise
-
