@@ -654,10 +654,11 @@ FINDINGS = [
     "The rounds show how noisy this shared 2-core machine is: the same code gave 1.11x, 2.67x and 3.14x the "
     "baseline's p50 at 300 clients in three pairs minutes apart (2026-11-27), with the app's CPU per edit at "
     "2.2 and 3.3 ms. The load generator's processes share the two cores with the server.",
-    "PostgreSQL is not the quick win: `--postgres` on the same machine (2026-11-27, the database server on the "
-    "same two cores, before this session's changes) gave 2.55 ms per in-process edit against 0.80 ms on SQLite, "
-    "stress at 17 % of the baseline and a 300-client p50 of 20.9 x: each statement is a round trip with driver "
-    "overhead.",
+    "PostgreSQL is not the quick win here: `--postgres --quick` on the same machine (2026-11-27, after this "
+    "session's changes, the database server on the same two cores) gave 2.64 ms per in-process edit against "
+    "0.45 ms on SQLite, 3.8 ms of app CPU per acked edit under stress, stress at 20 % of the baseline (17 % "
+    "before) and a 300-client p50 of 13.6 x (20.9 x before): each statement is a round trip with driver "
+    "overhead. It is the database for several server processes, not for one.",
     "Next steps, in order of expected gain: run the four hot statements as prepared statements on the DBAPI "
     "cursor (SQL and type conversion still from SQLAlchemy; about 0.2 ms per edit hot, more cold); the edit's "
     "transaction on a Core connection instead of the ORM session (about 45-80 µs); several server processes "
