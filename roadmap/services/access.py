@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, and_, bindparam, select, text
 from sqlalchemy.engine import Connection
 
+from roadmap.database import Prepared
 from roadmap.domain.permissions import MapAccess
 from roadmap.extensions import db
 from roadmap.models import Group, Membership, Roadmap, Training
@@ -43,7 +44,7 @@ def map_access(roadmap_id: int, person_id: int) -> MapAccess | None:
 # map_access with it, saving a query on every edit. Written as SQL because
 # SQLAlchemy renders columns in SQLite's RETURNING without their tables, which
 # the correlated subqueries need.
-_NEXT_REVISION_WITH_ACCESS = text("""
+_NEXT_REVISION_WITH_ACCESS = Prepared(text("""
     UPDATE roadmaps SET revision = revision + 1, updated_at = :now WHERE id = :roadmap_id
     RETURNING revision, group_id, locked,
         (SELECT g.archived FROM groups AS g WHERE g.id = roadmaps.group_id),
@@ -51,17 +52,16 @@ _NEXT_REVISION_WITH_ACCESS = text("""
          WHERE g.id = roadmaps.group_id),
         (SELECT m.id FROM memberships AS m WHERE m.group_id = roadmaps.group_id AND m.person_id = :person_id),
         (SELECT g.training_id FROM groups AS g WHERE g.id = roadmaps.group_id)
-""").bindparams(bindparam("now", type_=DateTime))
+""").bindparams(bindparam("now", type_=DateTime)))
 
 
 def take_next_revision(connection: Connection, roadmap_id: int, person_id: int,
                        now: datetime) -> tuple[int, MapAccess] | None:
     """The map's next revision and the facts for deciding the edit; None when the map does not exist."""
-    row = connection.execute(
-        _NEXT_REVISION_WITH_ACCESS, {"roadmap_id": roadmap_id, "person_id": person_id, "now": now}
-    ).first()
-    if row is None:
+    rows = _NEXT_REVISION_WITH_ACCESS.run(connection, {"roadmap_id": roadmap_id, "person_id": person_id, "now": now})
+    if not rows:
         return None
+    row = rows[0]
     revision, group_id, locked, archived, moderator_id, membership_id, training_id = row
     return revision, MapAccess(
         roadmap_id=roadmap_id, group_id=group_id, group_archived=bool(archived),

@@ -23,6 +23,7 @@ from roadmap.domain.operations import (
     parse_op,
 )
 from roadmap.domain.ordering import key_after
+from roadmap.database import Prepared
 from roadmap.extensions import db
 from roadmap.models import Change, Membership, Roadmap, Stakeholder, Step, StepStakeholder
 from roadmap.realtime import publisher
@@ -92,7 +93,7 @@ def _apply_in_transaction(op: Operation, actor) -> dict:
             applied_op, before = _HANDLERS[op.type](target, op)
             db.session.flush()
             # The log's unique (map, op id) refuses a resent op here at the latest.
-            connection.execute(_LOG_CHANGE, {
+            _LOG_CHANGE.run(connection, {
                 "roadmap_id": op.roadmap_id, "revision": revision, "op_id": op.op_id, "author_id": actor.id,
                 "created_at": now, "op": applied_op, "before": before,
             })
@@ -105,8 +106,9 @@ def _apply_in_transaction(op: Operation, actor) -> dict:
     }
 
 
-# Core statements built once: building them per edit cost more than running them.
-_LOG_CHANGE = insert(Change.__table__)
+# The edit path's statements are prepared once (see database.Prepared).
+_LOGGED_COLUMNS = ("roadmap_id", "revision", "op_id", "author_id", "created_at", "op", "before")
+_LOG_CHANGE = Prepared(insert(Change.__table__).values({name: bindparam(name) for name in _LOGGED_COLUMNS}))
 
 
 class _NotApplied(Exception):
@@ -217,12 +219,16 @@ def _restore_links(target: MapAccess, past: dict) -> None:
 # load and flush cost more than the rest of the edit (see docs/performance.md).
 
 _steps = Step.__table__
-_STEP_ROW = select(_steps).where(_steps.c.id == bindparam("step_id"))
+_STEP_ROW = Prepared(select(_steps).where(_steps.c.id == bindparam("step_id")))
+_LIVE_POSITIONS = Prepared(select(_steps.c.position, _steps.c.id).where(
+    _steps.c.roadmap_id == bindparam("roadmap_id"), _steps.c.deleted_at.is_(None)))
+_ADD_STEP = insert(_steps)
 
 
 def _live_step(target: MapAccess, step_id: str):
     """The step's row (attributes as on a Step), if it is a live step of this map."""
-    step = db.session.connection().execute(_STEP_ROW, {"step_id": step_id}).first()
+    found = _STEP_ROW.run(db.session.connection(), {"step_id": step_id})
+    step = found[0] if found else None
     if step is None or step.roadmap_id != target.roadmap_id:
         raise EditRejected("step_not_found")
     if step.deleted_at is not None:
@@ -232,20 +238,19 @@ def _live_step(target: MapAccess, step_id: str):
 
 def _update_step(step_id: str, columns: dict) -> None:
     values = {f"new_{name}": value for name, value in columns.items()}
-    db.session.connection().execute(_step_update(tuple(columns)), {"step_id": step_id, **values})
+    _step_update(tuple(columns)).run(db.session.connection(), {"step_id": step_id, **values})
 
 
 @functools.cache
 def _step_update(column_names: tuple[str, ...]):
     """One prebuilt UPDATE per set of columns an edit writes (a field's columns, the position…)."""
-    return update(_steps).where(_steps.c.id == bindparam("step_id")).values(
-        {name: bindparam(f"new_{name}") for name in column_names})
+    return Prepared(update(_steps).where(_steps.c.id == bindparam("step_id")).values(
+        {name: bindparam(f"new_{name}") for name in column_names}))
 
 
 def _ordered_positions(target: MapAccess, excluding_step_id: str | None = None) -> list[tuple[str, str]]:
-    rows = db.session.execute(
-        select(Step.position, Step.id).where(Step.roadmap_id == target.roadmap_id, Step.deleted_at.is_(None))
-    ).all()
+    rows = _LIVE_POSITIONS.run(db.session.connection(), {"roadmap_id": target.roadmap_id})
+    # Sorted here, not in SQL: PostgreSQL's collation may order the keys' letters differently.
     return sorted((position, step_id) for position, step_id in rows if step_id != excluding_step_id)
 
 
@@ -279,7 +284,7 @@ def _check_owner(target: MapAccess, owner: dict | None) -> None:
 
 def _add_step(target: MapAccess, op: Operation):
     connection = db.session.connection()
-    if connection.execute(_STEP_ROW, {"step_id": op.step_id}).first() is not None:
+    if _STEP_ROW.run(connection, {"step_id": op.step_id}):
         raise EditRejected("id_taken")
     fields = {**STEP_DEFAULTS, **op.fields}
     _check_owner(target, fields["owner"])
@@ -287,7 +292,7 @@ def _add_step(target: MapAccess, op: Operation):
     columns = {"id": op.step_id, "roadmap_id": target.roadmap_id, "position": position}
     for name, value in fields.items():
         columns.update(step_columns(name, value))
-    connection.execute(insert(_steps).values(**columns))
+    connection.execute(_ADD_STEP, columns)
     return {"type": op.type, "step_id": op.step_id, "position": position, "fields": fields}, {}
 
 
