@@ -1,9 +1,10 @@
 """database.Prepared: the edit path's statements on the DBAPI cursor behave as SQLAlchemy's own."""
+import json
 from datetime import date, datetime
 
 import pytest
 from conftest import counted_queries, new_id
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import bindparam, create_engine, event, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from roadmap.database import Prepared
@@ -14,9 +15,9 @@ from roadmap.services import editing
 on_both_databases = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
 _steps = Step.__table__
-_STEP = Prepared(select(_steps).where(_steps.c.id == bindparam("step_id")))
-_LOG = Prepared(insert(Change.__table__).values(
-    {name: bindparam(name) for name in ("roadmap_id", "revision", "op_id", "author_id", "created_at", "op", "before")}))
+# The app's own statements: a step's row, and the change log's insert.
+_STEP = editing._STEP_ROW
+_LOG = editing._LOG_CHANGE
 
 
 @pytest.fixture
@@ -106,6 +107,7 @@ def test_a_name_used_twice_is_bound_twice(app):
     assert rows[0].doubled == 42
 
 
+@on_both_databases
 def test_statements_without_rows_return_no_rows_and_listeners_see_every_statement(member):
     step_id = _add_step(member)
     rename = Prepared(Step.__table__.update().where(_steps.c.id == bindparam("step_id"))
@@ -119,3 +121,75 @@ def test_statements_without_rows_return_no_rows_and_listeners_see_every_statemen
     assert read[0].title == "Новое имя"
     assert len(statements) == 2
     assert statements[0].startswith("UPDATE steps SET title=")
+
+
+def _log_row(person, op_id: str, op: dict | None = None) -> dict:
+    return {"roadmap_id": _map_of(person).id, "revision": 1000 + len(op_id) * 7 + sum(map(ord, op_id)), "op_id": op_id, "author_id": person.id,
+            "created_at": datetime(2027, 4, 22), "op": op or {}, "before": {}}
+
+
+@on_both_databases
+def test_listeners_get_a_context_that_carries_the_statement_from_before_to_after(member):
+    row = _log_row(member, "heard")
+    heard = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        context.started = statement
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        heard.append((context.started == context.statement == statement, context.parameters == parameters))
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    event.listen(db.engine, "after_cursor_execute", after)
+    try:
+        _LOG.run(db.session.connection(), row)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+        event.remove(db.engine, "after_cursor_execute", after)
+
+    assert heard == [(True, True)]
+
+
+@on_both_databases
+def test_on_a_connection_outside_a_transaction_it_begins_one_so_a_commit_keeps_the_row(member):
+    row = _log_row(member, "outside-a-transaction")
+    db.session.commit()
+
+    with db.engine.connect() as connection:
+        _LOG.run(connection, row)
+        connection.commit()
+
+    assert db.session.scalar(select(Change.id).where(Change.op_id == "outside-a-transaction")) is not None
+
+
+@on_both_databases
+def test_each_engine_gets_its_own_compiled_form_and_converters(member, database_url):
+    wrapping = create_engine(database_url, json_serializer=lambda value: json.dumps({"wrapped": value}))
+    db.session.commit()
+    try:
+        with wrapping.connect() as connection:
+            _LOG.run(connection, _log_row(member, "by-the-other-engine", {"type": "x"}))
+            connection.commit()
+        _LOG.run(db.session.connection(), _log_row(member, "by-the-app", {"type": "x"}))
+        db.session.commit()
+    finally:
+        wrapping.dispose()
+
+    ops = dict(db.session.execute(select(Change.op_id, Change.op).where(Change.op_id.like("by-%"))).all())
+    assert ops == {"by-the-other-engine": {"wrapped": {"type": "x"}}, "by-the-app": {"type": "x"}}
+
+
+def test_a_parameter_with_its_own_value_needs_no_argument(member):
+    step_id = _add_step(member)
+    titled = Prepared(select(_steps.c.title).where(_steps.c.id == bindparam("step_id"), _steps.c.status == "planned"))
+
+    assert [row.title for row in titled.run(db.session.connection(), {"step_id": step_id})] == ["Поставить контейнеры"]
+
+
+@pytest.mark.parametrize("statement", [
+    Step.__table__.update().values(title=bindparam("title")).returning(Step.__table__.c.deleted_at),
+    select(Step.__table__.c.id).where(Step.__table__.c.id.in_(bindparam("ids", expanding=True))),
+], ids=["returning", "expanding"])
+def test_what_it_cannot_convert_or_render_it_refuses(app, statement):
+    with pytest.raises(ValueError, match="prepared statement"):
+        Prepared(statement).run(db.session.connection(), {"title": "x", "ids": ["a"]})

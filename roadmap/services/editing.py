@@ -108,7 +108,8 @@ def _apply_in_transaction(op: Operation, actor) -> dict:
 
 # The edit path's statements are prepared once (see database.Prepared).
 _LOGGED_COLUMNS = ("roadmap_id", "revision", "op_id", "author_id", "created_at", "op", "before")
-_LOG_CHANGE = Prepared(insert(Change.__table__).values({name: bindparam(name) for name in _LOGGED_COLUMNS}))
+# inline(): no RETURNING of the new row's id, which nothing here reads.
+_LOG_CHANGE = Prepared(insert(Change.__table__).values({name: bindparam(name) for name in _LOGGED_COLUMNS}).inline())
 
 
 class _NotApplied(Exception):
@@ -227,6 +228,7 @@ _ADD_STEP = insert(_steps)
 
 def _live_step(target: MapAccess, step_id: str):
     """The step's row (attributes as on a Step), if it is a live step of this map."""
+    db.session.flush()  # prepared statements do not autoflush as the session would
     found = _STEP_ROW.run(db.session.connection(), {"step_id": step_id})
     step = found[0] if found else None
     if step is None or step.roadmap_id != target.roadmap_id:
@@ -249,6 +251,7 @@ def _step_update(column_names: tuple[str, ...]):
 
 
 def _ordered_positions(target: MapAccess, excluding_step_id: str | None = None) -> list[tuple[str, str]]:
+    db.session.flush()  # as in _live_step
     rows = _LIVE_POSITIONS.run(db.session.connection(), {"roadmap_id": target.roadmap_id})
     # Sorted here, not in SQL: PostgreSQL's collation may order the keys' letters differently.
     return sorted((position, step_id) for position, step_id in rows if step_id != excluding_step_id)
