@@ -658,15 +658,15 @@ FINDINGS = [
     "`apply`, SQLite's own C code is 10 % of all samples, about 0.3 ms per edit for its 4 statements and commit, "
     "four times its cost in a tight loop because each event arrives with cold CPU caches; opening and committing "
     "the session's transaction is another 9 %. The app's CPU per acked edit fell from 2.1-2.6 times the "
-    "baseline's (session 3) to 1.9-2.0 times (this report's rounds).",
+    "baseline's (session 3) to 1.8-2.0 times (session 4's three full runs).",
     "Why p50 and ack p99 follow the CPU cost of an edit: edits arrive at random, about 150 a second, and one "
     "process serves them one at a time, so latency is mostly waiting. For a single queue the median time in "
     "the system is ln 2 x S / (1 - load): with S = 4.2 ms and the server 60 % busy that is about 7 ms, with the "
     "baseline's 2.2 ms and 30 % busy about 2 ms, and both add the same 3-4 ms of network and client time; that "
-    "is the 11-12 ms against 4-5 ms measured. A p50 within 1.5 x needs the app's CPU per edit within about "
+    "is the 10-14 ms against 4-7 ms measured in session 4's runs. A p50 within 1.5 x needs the app's CPU per edit within about "
     "1.4 x the baseline's, where the database's C code alone is 0.3 ms of the remaining 2 ms difference, and "
     "the further steps below add up to about 14 %. The absolute ack p99 target (25 ms) assumed a bare floor of "
-    "~9 ms p99; in the two full runs of 2026-11-27 (session 4) the bare server's own ack p99 was 34 and 43 ms, "
+    "~9 ms p99; in the three full runs of 2026-11-27 (session 4) the bare server's own ack p99 was 43, 34 and 94 ms, "
     "above the target before any app work.",
     "The rounds show how noisy this shared 2-core machine is: the same code gave 1.11x, 2.67x and 3.14x the "
     "baseline's p50 at 300 clients in three pairs minutes apart (2026-11-27, session 3), and the bare "
