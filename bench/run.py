@@ -681,7 +681,8 @@ FINDINGS = [
     "begin and commit (up to 9 % of the CPU), and a per-map copy for the dashboard feed, updated by replaying "
     "each change instead of a snapshot per changed map each second (about 5 %). Several server processes "
     "behind the Redis message queue would spread the load, but they need PostgreSQL (SQLite's busy wait blocks "
-    "gevent across processes), which costs six times SQLite's CPU per edit (2.49 against 0.42 ms in process) "
+    "gevent across processes), which costs three to six times SQLite's CPU per edit (2.49 ms in process against "
+    "0.42-0.76 ms in session 4's runs) "
     "plus its own server's CPU, on the same two cores as the load generator: on this machine that is a loss.",
 ]
 
