@@ -180,11 +180,11 @@ class _Compiled:
 
     def arguments(self, params: dict):
         given = {**self.fixed, **params} if self.fixed else params
-        values = {
-            name: (processor(given[name]) if (processor := self.bind_processors.get(name)) else given[name])
+        values = [
+            processor(given[name]) if (processor := self.bind_processors.get(name)) else given[name]
             for name in self.names
-        }
-        return tuple(values[name] for name in self.names) if self.positional else values
+        ]
+        return tuple(values) if self.positional else dict(zip(self.names, values))
 
     def rows(self, cursor) -> list[tuple]:
         if self.row_type is None:

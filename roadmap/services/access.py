@@ -61,8 +61,7 @@ def take_next_revision(connection: Connection, roadmap_id: int, person_id: int,
     rows = _NEXT_REVISION_WITH_ACCESS.run(connection, {"roadmap_id": roadmap_id, "person_id": person_id, "now": now})
     if not rows:
         return None
-    row = rows[0]
-    revision, group_id, locked, archived, moderator_id, membership_id, training_id = row
+    revision, group_id, locked, archived, moderator_id, membership_id, training_id = rows[0]
     return revision, MapAccess(
         roadmap_id=roadmap_id, group_id=group_id, group_archived=bool(archived),
         training_moderator_id=moderator_id, is_member=membership_id is not None,
