@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from roadmap import timeutil
+from roadmap import timeutil, tolerant_json
 from roadmap.config import Config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +26,7 @@ def create_app(config_class: type[Config] = Config, overrides: dict | None = Non
     )
     app.config.from_object(config_class)
     app.config.update(overrides)
+    app.json = tolerant_json.TolerantJSONProvider(app)
     timeutil.set_clock_offset(app.config["CLOCK_OFFSET_DAYS"])
     os.makedirs(app.instance_path, exist_ok=True)
     _fill_instance_defaults(app)
@@ -53,6 +54,7 @@ def create_app(config_class: type[Config] = Config, overrides: dict | None = Non
         ping_interval=app.config["SOCKETIO_PING_INTERVAL"],
         ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],
         manage_session=True,
+        json=tolerant_json,  # every packet gets an ack, even one whose JSON cannot be read
         # One connection's events run in arrival order, so an op that follows
         # the op creating its step never overtakes it.
         async_handlers=False,

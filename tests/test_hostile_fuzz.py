@@ -3,8 +3,15 @@
 Hypothesis generates at least FUZZ_PAYLOADS (default 1,000) payloads per event,
 derandomized so CI is repeatable; set ROADMAP_FUZZ_PAYLOADS=10000 for a longer run.
 Payloads are hostile by construction: wrong types, unexpected keys and nesting,
-oversized text, control characters and lone surrogates, negative and huge
-numbers, and ids that belong to another group's map.
+oversized text, C0 and C1 control characters and lone surrogates, negative and
+huge numbers, ISO week dates and other almost-dates, non-ASCII focus fields, and
+ids that belong to another group's map.
+
+A second test sends what python-socketio's client cannot encode, as raw frames
+over a bare WebSocket: integers of more digits than Python converts (over
+4,300) or than any number the app reads needs (over 100), and nesting from 101
+to 50,000 levels deep, as a whole payload or in place of any of its values
+(at least FUZZ_RAW_PAYLOADS, default 150, per event).
 """
 import os
 import uuid
@@ -22,9 +29,11 @@ from roadmap.models import Change, Dot, Presence, Roadmap
 from roadmap.services import editing, voting
 
 from conftest import ARTIFACTS
+from tests.rawsocket import RawSocketIO, json_with
 
 pytestmark = pytest.mark.live
 FUZZ_PAYLOADS = int(os.environ.get("ROADMAP_FUZZ_PAYLOADS", "1000"))
+FUZZ_RAW_PAYLOADS = int(os.environ.get("ROADMAP_FUZZ_RAW_PAYLOADS", "150"))
 ACK_TIMEOUT = 10
 KNOWN_CODES = set(MESSAGES) | {"server_error"}
 
@@ -38,6 +47,7 @@ edge_text = st.one_of(
     st.sampled_from([
         "", "\x00", "abc\x00def", "\ud800", "a\udfffb", "\u202e", "\ufeff", "😀" * 50, "<script>alert(1)</script>",
         "' OR 1=1 --", "../../etc/passwd", "%s%s%n", "\n" * 100, "ы" * 4000,
+        "\x85", "a\x9b[31mb", "\x80\x9f", "bell\x07\x1b[31m",
     ]),
     # Long, but under the 256 KB transport limit even when escaped and nested
     # (that limit has its own test in test_transport_security.py).
@@ -59,6 +69,17 @@ json_value = st.recursive(
 not_an_int = st.one_of(st.none(), edge_text, st.floats(allow_nan=False, allow_infinity=False), st.booleans(),
                        st.lists(json_leaf, max_size=2), st.dictionaries(key_text, json_leaf, max_size=2))
 bad_int = st.one_of(not_an_int, st.integers(max_value=0), st.integers(min_value=2**31))
+# Days that are not exactly YYYY-MM-DD in ASCII digits, or not a real day of 1900-2200.
+almost_days = st.one_of(
+    st.sampled_from([
+        "2027-W20-1", "2027-W01-7", "2027W201", "20270517", "2027-137", "2027-5-17", "２０２７-05-17",
+        "2027-05-1７", "٢٠٢٧-٠٥-١٧", "2027-05-17 ", " 2027-05-17", "2027-05-17\n", "2027-05-17T00:00",
+        "2027/05/17", "17.05.2027", "2027-02-30", "1899-12-31", "2201-01-01", "+2027-05-17", "2027-05-17Z",
+    ]),
+    st.builds(lambda week, day: f"{2000 + week % 200}-W{week % 53 + 1:02d}-{day}", st.integers(0, 10_000),
+              st.integers(1, 7)),
+)
+non_ascii_fields = st.sampled_from(["títle", "назва", "ｔｉｔｌｅ", "ª", "ǅ", "title\u0301", "ſtatus", "ǆ_x"])
 bad_id = st.one_of(not_an_int.filter(lambda value: not isinstance(value, str)),
                    st.text(max_size=7), st.text(min_size=41, max_size=60),
                    st.sampled_from(["abcdefgh\n", "abc def ghi", "../../../../", "ÿÿÿÿÿÿÿÿ", "abcdefgh\x00"]))
@@ -134,6 +155,12 @@ def hostile_op(ids_a: dict, ids_b: dict):
         st.builds(lambda text: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "map.set",
                                 "field": "problem", "value": "ok" + text},
                   st.sampled_from(["\x00", "\ud800", "\x1b[31m", "я" * 5001])),
+        st.builds(lambda field, day: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "step.set",
+                                      "step_id": ids_a["step_id"], "field": field, "value": day},
+                  st.sampled_from(["due_on", "starts_on"]), almost_days),
+        st.builds(lambda field, day: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "step.add",
+                                      "step_id": uuid.uuid4().hex, "fields": {"title": "Шаг", field: day}},
+                  st.sampled_from(["due_on", "starts_on"]), almost_days),
         st.builds(lambda owner: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "step.set",
                                  "step_id": ids_a["step_id"], "field": "owner", "value": owner},
                   st.one_of(st.dictionaries(key_text.filter(lambda key: key not in {"member", "stakeholder", "text"}), json_leaf, min_size=1, max_size=2),
@@ -186,6 +213,7 @@ def hostile_focus(ids_a: dict, ids_b: dict):
             st.dictionaries(key_text.filter(lambda key: key not in ("field", "step_id", "stakeholder_id")), json_leaf, min_size=1, max_size=3),
             st.fixed_dictionaries({"field": not_an_int.filter(lambda value: not isinstance(value, str)) | st.text(min_size=41, max_size=60)}),
             st.fixed_dictionaries({"field": st.just("title"), "step_id": bad_id}),
+            st.fixed_dictionaries({"field": non_ascii_fields}),
         )}),
         st.dictionaries(key_text.filter(lambda key: key != "focus"), json_value, min_size=1, max_size=3),
     )
@@ -237,45 +265,151 @@ STRATEGIES = {
 }
 
 
+def roadmap_id_is_readable(payload) -> bool:
+    """Whether `leave` must leave: its roadmap_id is an integer in range, whatever else is wrong."""
+    roadmap_id = payload.get("roadmap_id") if isinstance(payload, dict) else None
+    return type(roadmap_id) is int and 1 <= roadmap_id < 2**31
+
+
+def structured_error_code(ack) -> str | None:
+    error = ack.get("error") if isinstance(ack, dict) else None
+    if (isinstance(ack, dict) and ack.get("ok") is False and isinstance(error, dict)
+            and error.get("code") in KNOWN_CODES and isinstance(error.get("message"), str)):
+        return error["code"]
+    return None
+
+
+def write_report(event: str, tally: Counter, unstructured: list, server_log: str, kind: str = "", note: str = "") -> None:
+    report = (f"{event}{kind}: {tally['payloads']} payloads, {sum(tally.values()) - tally['payloads']} structured errors "
+              f"{dict((code, count) for code, count in tally.items() if code != 'payloads')}, "
+              f"{len(unstructured)} unstructured, {server_log.count('Traceback')} unhandled exceptions{note}")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with open(ARTIFACTS / "hostile_fuzz.txt", "a") as report_file:
+        report_file.write(report + "\n")
+    print(report)
+
+
+def assert_still_serving(scene, before: tuple) -> None:
+    """A well-formed edit from the same connection still lands."""
+    ack = scene["client"].call("op", {"op_id": uuid.uuid4().hex, "roadmap_id": scene["ids"]["a"]["roadmap_id"],
+                                      "type": "map.set", "field": "title", "value": "После атаки"},
+                               timeout=ACK_TIMEOUT)
+    assert ack["ok"] and ack["revision"] == before[0][0] + 1
+
+
 @pytest.mark.parametrize("event", sorted(STRATEGIES))
 def test_generated_hostile_payloads_get_structured_errors_and_change_nothing(scene, event):
     client = scene["client"]
+    roadmap_id = scene["ids"]["a"]["roadmap_id"]
     before = state_fingerprint()
     tally = Counter()
     unstructured = []
+    wrongly_left = []
+    left = []
 
     @FUZZ_SETTINGS
     @given(payload=STRATEGIES[event](scene["ids"]["a"], scene["ids"]["b"]))
     def send(payload):
         ack = client.call(event, payload, timeout=ACK_TIMEOUT)
         tally["payloads"] += 1
-        error = ack.get("error") if isinstance(ack, dict) else None
-        if not (isinstance(ack, dict) and ack.get("ok") is False and isinstance(error, dict)
-                and error.get("code") in KNOWN_CODES and isinstance(error.get("message"), str)):
+        code = structured_error_code(ack)
+        if code is None:
             unstructured.append((payload, ack))
         else:
-            tally[error["code"]] += 1
+            tally[code] += 1
+        if event == "leave":  # a leave whose roadmap_id reads leaves, even when refused; no other does
+            in_map = client.call("focus", {"focus": None}, timeout=ACK_TIMEOUT).get("ok") is True
+            if in_map == roadmap_id_is_readable(payload):
+                wrongly_left.append(payload)
+            if not in_map:
+                left.append(payload)
+                assert client.call("join", {"roadmap_id": roadmap_id}, timeout=ACK_TIMEOUT)["ok"]
 
     send()
-    if event == "leave":  # a refused leave must not have left the map either
-        assert client.call("focus", {"focus": None}, timeout=ACK_TIMEOUT)["ok"]
 
     server_log = scene["live_server"].log_path.read_text()
-    report = (f"{event}: {tally['payloads']} payloads, {sum(tally.values()) - tally['payloads']} structured errors "
-              f"{dict((code, count) for code, count in tally.items() if code != 'payloads')}, "
-              f"{len(unstructured)} unstructured, {server_log.count('Traceback')} unhandled exceptions")
-    ARTIFACTS.mkdir(exist_ok=True)
-    with open(ARTIFACTS / "hostile_fuzz.txt", "a") as report_file:
-        report_file.write(report + "\n")
-    print(report)
-
+    write_report(event, tally, unstructured, server_log,
+                 note=f", left the map on {len(left)}, wrongly on {len(wrongly_left)}" if event == "leave" else "")
     assert tally["payloads"] >= FUZZ_PAYLOADS
     assert unstructured[:3] == []
+    assert wrongly_left[:3] == []
     assert tally["server_error"] == 0
     assert "Traceback" not in server_log
     assert state_fingerprint() == before
+    assert_still_serving(scene, before)
 
-    # The server keeps serving: a well-formed edit from the same connection still lands.
-    ack = client.call("op", {"op_id": uuid.uuid4().hex, "roadmap_id": scene["ids"]["a"]["roadmap_id"],
-                             "type": "map.set", "field": "title", "value": "После атаки"}, timeout=ACK_TIMEOUT)
-    assert ack["ok"] and ack["revision"] == before[0][0] + 1
+
+# What python-socketio's client cannot encode, written as JSON text by hand.
+huge_integers = st.one_of(st.integers(4_301, 20_000), st.integers(101, 4_300)).flatmap(
+    lambda digits: st.sampled_from(["", "-"]).map(lambda sign: sign + "9" * digits))
+deep_nesting = st.tuples(st.integers(101, 50_000), st.sampled_from(["array", "object", "mixed"])).map(
+    lambda shape: nested_json(*shape))
+unreadable_json = st.one_of(huge_integers, deep_nesting, st.sampled_from([
+    "[" * 900 + "]" * 900, '{"a":' * 5_000 + "1" + "}" * 5_000,
+]))
+
+
+def nested_json(levels: int, kind: str) -> str:
+    if kind == "array":
+        return "[" * levels + "]" * levels
+    if kind == "object":  # 5 characters a level: kept under the 256 KB transport limit
+        levels = min(levels, 20_000)
+        return '{"a":' * levels + "null" + "}" * levels
+    return '[{"a":' * (levels // 2) + "[]" + "}]" * (levels // 2)
+
+
+def valid_payload(event: str, ids: dict) -> dict:
+    return {
+        "op": {"op_id": uuid.uuid4().hex, "roadmap_id": ids["roadmap_id"], "type": "step.set",
+               "step_id": ids["step_id"], "field": "status", "value": "done", "base": ""},
+        "join": {"roadmap_id": ids["roadmap_id"], "since_revision": None},
+        "catch_up": {"roadmap_id": ids["roadmap_id"], "since_revision": 0},
+        "leave": {"roadmap_id": ids["roadmap_id"]},
+        "focus": {"focus": {"field": "title", "step_id": ids["step_id"]}},
+        "watch": {"training_id": ids["training_id"]},
+        "dot": {"vote_id": ids["vote_id"], "step_id": ids["step_id"], "action": "add"},
+    }[event]
+
+
+def raw_hostile(event: str, ids: dict):
+    """A valid payload with one value (or the whole of it) replaced by JSON the decoder cannot read."""
+    valid = valid_payload(event, ids)
+    places = st.one_of(st.none(), st.sampled_from(sorted(valid)), key_text)
+    return st.tuples(places, unreadable_json).map(
+        lambda pair: pair[1] if pair[0] is None else json_with(valid, pair[0], pair[1]))
+
+
+@pytest.mark.parametrize("event", sorted(STRATEGIES))
+def test_raw_frames_python_cannot_decode_get_invalid_op_and_change_nothing(scene, event):
+    raw = RawSocketIO(scene["live_server"].url, scene["world"].token(scene["member_a"]))
+    assert raw.call("join", {"roadmap_id": scene["ids"]["a"]["roadmap_id"]})["ok"]
+    before = state_fingerprint()
+    tally = Counter()
+    unstructured = []
+
+    @settings(FUZZ_SETTINGS, max_examples=FUZZ_RAW_PAYLOADS)
+    @given(payload_json=raw_hostile(event, scene["ids"]["a"]))
+    def send(payload_json):
+        ack = raw.call_raw(event, payload_json)
+        tally["payloads"] += 1
+        code = structured_error_code(ack)
+        if code != "invalid_op" or not ack["error"].get("detail"):
+            unstructured.append((payload_json[:80], ack))
+        else:
+            tally[code] += 1
+
+    try:
+        send()
+        still_in_map = raw.call("focus", {"focus": None})
+        after = state_fingerprint()
+    finally:
+        raw.close()
+
+    server_log = scene["live_server"].log_path.read_text()
+    write_report(event, tally, unstructured, server_log, kind=" (raw frames)")
+    assert tally["payloads"] >= FUZZ_RAW_PAYLOADS
+    assert unstructured[:3] == []
+    assert still_in_map == {"ok": True}, "a leave that could not be read left the map"
+    assert "Traceback" not in server_log
+    assert after == before
+    assert_still_serving(scene, before)

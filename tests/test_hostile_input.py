@@ -12,6 +12,7 @@ import pytest
 from roadmap.domain.operations import OP_TYPES
 from roadmap.models import Training
 from tests.livesync import DROPPED, SyncClient, SyncClients, new_op_id
+from tests.rawsocket import RawSocketIO, json_with
 
 pytestmark = pytest.mark.live
 
@@ -208,15 +209,55 @@ def test_a_message_over_the_transport_limit_closes_only_the_sending_connection(s
     assert_unchanged_and_still_serving(scene, before)
 
 
-def test_a_deeply_nested_payload_is_dropped_and_the_connection_keeps_working(scene):
-    before = scene.bystander.fresh_snapshot()
-    nested = "[" * 50_000 + "1" + "]" * 50_000
-    # Our client refuses to encode this, so the Socket.IO EVENT packet (type 2) is written by hand.
-    scene.hostile.sio.eio.send(f'2["op",{{"op_id":"{new_op_id()}","roadmap_id":{scene.roadmap_id},'
-                               f'"type":"map.set","field":"title","value":{nested}}}]')
+# JSON that Python's decoder cannot turn into values as it stands: an integer past
+# its 4,300-digit limit (and past the 100 digits any number the app reads could
+# need), and nesting deeper than it recurses. python-socketio's own client cannot
+# write these either, so they go out as raw frames.
+UNREADABLE_JSON = {
+    "integer of 5,000 digits": "9" * 5_000,
+    "integer of 101 digits": "1" + "0" * 100,
+    "arrays nested 900 deep": "[" * 900 + "]" * 900,
+    "objects nested 5,000 deep": '{"a":' * 5_000 + "1" + "}" * 5_000,
+    "arrays nested 50,000 deep": "[" * 50_000 + "1" + "]" * 50_000,
+}
 
-    assert is_error_ack(scene.hostile.call("op", scene.valid_op(value=["не текст"])))
-    assert scene.hostile.disconnects == 0
+
+def valid_payloads(scene: Scene) -> dict[str, dict]:
+    return {
+        "op": scene.valid_op(),
+        "join": {"roadmap_id": scene.roadmap_id, "since_revision": None},
+        "catch_up": {"roadmap_id": scene.roadmap_id, "since_revision": 0},
+        "focus": {"focus": {"field": "title", "step_id": scene.step_id}},
+        "leave": {"roadmap_id": scene.roadmap_id},
+        "watch": {"training_id": scene.training.id},
+        "dot": {"vote_id": 1, "step_id": scene.step_id, "action": "add"},
+    }
+
+
+@pytest.fixture
+def raw(scene, live_server):
+    """A second connection of the hostile member, writing its frames by hand, joined to the scene's map."""
+    connection = RawSocketIO(live_server.url, scene.hostile.token)
+    assert connection.call("join", {"roadmap_id": scene.roadmap_id, "since_revision": None})["ok"]
+    yield connection
+    connection.close()
+
+
+def test_json_the_decoder_cannot_read_gets_an_invalid_op_ack_from_every_event(scene, raw):
+    before = scene.bystander.fresh_snapshot()
+    attempts = [
+        (event, f"{key or 'payload'} = {shape}", json_with(valid, key, raw_json) if key else raw_json)
+        for event, valid in valid_payloads(scene).items()
+        for key in [None, *valid]
+        for shape, raw_json in UNREADABLE_JSON.items()
+    ]
+
+    acks = {(event, where): raw.call_raw(event, payload_json) for event, where, payload_json in attempts}
+
+    assert {attempt: ack for attempt, ack in acks.items()
+            if not is_error_ack(ack) or ack["error"]["code"] != "invalid_op"} == {}
+    assert all(isinstance(ack["error"].get("detail"), str) for ack in acks.values())
+    assert raw.call("focus", {"focus": None}) == {"ok": True}, "the connection is still in its map"
     assert_unchanged_and_still_serving(scene, before)
 
 
@@ -316,3 +357,43 @@ def test_a_connect_event_on_an_open_connection_gets_an_error_ack_and_keeps_the_i
     assert is_error_ack(ack), ack
     rejoined = scene.hostile.call("join", {"roadmap_id": scene.roadmap_id, "since_revision": None})
     assert rejoined["me"]["id"] == hostile_id
+
+
+def still_in_the_map(client) -> bool:
+    ack = client.focus(None)
+    assert ack == {"ok": True} or ack["error"].get("detail") == "join a map first", ack
+    return ack == {"ok": True}
+
+
+def test_leave_with_a_bad_payload_whose_map_id_reads_still_leaves_and_answers_the_error(scene, world):
+    other_map_id = world.group(scene.training, name="Сквер", theme="landscaping").roadmap.id
+    hostile_id = scene.hostile.join_acks[-1]["me"]["id"]
+    bad_leaves = {
+        "an unexpected key": {"roadmap_id": scene.roadmap_id, "now": True},
+        "another group's map": {"roadmap_id": other_map_id},
+        "a map that does not exist": {"roadmap_id": 2**31 - 1},
+    }
+
+    def present() -> list[int]:
+        return [person["id"] for person in scene.bystander.people_present()]
+
+    outcomes = {}
+    for name, payload in bad_leaves.items():
+        ack = scene.hostile.call("leave", payload)
+        outcomes[name] = (ack.get("error", {}).get("code"), still_in_the_map(scene.hostile))
+        scene.bystander.wait_until(lambda: hostile_id not in present(), what=f"the member gone after {name}")
+        assert scene.hostile.join(scene.roadmap_id)["ok"]
+        scene.bystander.wait_until(lambda: hostile_id in present(), what="the member back")
+
+    assert outcomes == {"an unexpected key": ("invalid_op", False), "another group's map": ("forbidden", False),
+                        "a map that does not exist": ("not_found", False)}
+
+
+def test_leave_whose_map_id_cannot_be_read_leaves_nothing(scene):
+    unreadable_leaves = [{}, {"roadmap_id": "1"}, {"roadmap_id": 0}, {"roadmap_id": 2**31}, {"roadmap_id": None},
+                         {"roadmap_id": True}, {"roadmap_id": 1.0}, [], None]
+
+    outcomes = [(scene.hostile.call("leave", payload).get("error", {}).get("code"), still_in_the_map(scene.hostile))
+                for payload in unreadable_leaves]
+
+    assert outcomes == [("invalid_op", True)] * len(unreadable_leaves)

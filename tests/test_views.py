@@ -822,3 +822,45 @@ def test_api_does_not_accept_the_browser_session_instead_of_a_token(browser, gro
     join(browser, group.training.join_code)
 
     assert browser.get(f"/api/maps/{group.roadmap.id}").status_code == 401
+
+
+DEEP_BODIES = {
+    "arrays 5,000 deep": "[" * 5_000 + "]" * 5_000,
+    "objects 5,000 deep": '{"a":' * 5_000 + "1" + "}" * 5_000,
+    "a value nested 900 deep": '{"op_id": "abcdefgh12", "type": "map.set", "field": "title", "value": '
+                               + "[" * 900 + "]" * 900 + "}",
+}
+
+
+@pytest.mark.parametrize("body", DEEP_BODIES.values(), ids=DEEP_BODIES.keys())
+def test_api_op_with_a_body_nested_too_deep_is_refused_as_invalid(browser, group, body):
+    token = api_join(browser, group.training.join_code).get_json()["token"]
+
+    response = browser.post(f"/api/maps/{group.roadmap.id}/ops", data=body, content_type="application/json",
+                            headers=bearer(token))
+
+    assert response.status_code == 422
+    assert response.get_json()["error"] == {"code": "invalid_op", "message": "Изменение повреждено.",
+                                            "detail": "nested more than 100 levels deep"}
+    assert revision_of(group) == 0
+
+
+def test_api_op_with_an_integer_of_5000_digits_is_refused_as_invalid(browser, group):
+    token = api_join(browser, group.training.join_code).get_json()["token"]
+    body = '{"op_id": "abcdefgh12", "type": "step.set", "step_id": "abcdefgh", "field": "status", "value": "done", ' \
+           '"base": ' + "9" * 5_000 + "}"
+
+    response = browser.post(f"/api/maps/{group.roadmap.id}/ops", data=body, content_type="application/json",
+                            headers=bearer(token))
+
+    assert response.status_code == 422
+    assert response.get_json()["error"]["detail"] == "an integer of more than 100 digits"
+
+
+@pytest.mark.parametrize("body", DEEP_BODIES.values(), ids=DEEP_BODIES.keys())
+def test_api_join_with_a_body_nested_too_deep_is_a_bad_request(browser, group, body):
+    response = browser.post("/api/join", data=body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_request"
+    assert count(Membership) == 0

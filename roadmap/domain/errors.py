@@ -22,7 +22,8 @@ MESSAGES = {
     "id_taken": N_("This id is already in use."),
     "not_deleted": N_("This item is not deleted."),
     "not_authenticated": N_("Please join the training first."),
-    "locked": N_("The moderator has locked this road map; changes are not saved until it is unlocked."),
+    "locked": N_("The moderator has locked this road map; it cannot be changed until it is unlocked."),
+    "conflict": N_("Someone else changed this field after you saw it, so your change was not saved."),
     "moderators_only": N_("Only the moderator can do this."),
     "no_timer": N_("No timer is running."),
     "vote_not_found": N_("This vote does not exist."),
@@ -33,13 +34,41 @@ MESSAGES = {
 
 
 class EditRejected(Exception):
-    """An edit the server refuses; carries a stable code for clients."""
+    """An edit the server refuses; carries a stable code for clients.
 
-    def __init__(self, code: str, detail: str | None = None):
+    `extra` is JSON-safe data a client needs to act on this code (e.g. what an
+    edit conflicts with); it is sent in the error object next to code and message.
+    """
+
+    def __init__(self, code: str, detail: str | None = None, extra: dict | None = None):
         super().__init__(code)
         self.code = code
         self.detail = detail
+        self.extra = dict(extra or {})
+        clashing = sorted(self.extra.keys() & {"code", "message", "detail"})
+        if clashing:
+            raise ValueError(f"extra data may not replace {clashing}")
 
     @property
     def message(self) -> str:
         return MESSAGES.get(self.code, MESSAGES["invalid_op"])
+
+    def error_object(self, message: str) -> dict:
+        """The error as the socket's ack and the HTTP API send it; `message` is the translated one."""
+        error = {"code": self.code, "message": message}
+        if self.detail:
+            error["detail"] = self.detail
+        return {**error, **self.extra}
+
+
+class Unreadable:
+    """Stands for JSON the decoder could not turn into values (roadmap/tolerant_json.py).
+
+    Every schema refuses it as invalid_op, with `reason` as the detail.
+    """
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Unreadable({self.reason!r})"

@@ -5,13 +5,16 @@ checked here, so no handler inspects raw payloads.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from roadmap.domain.errors import EditRejected
+from roadmap.domain.errors import EditRejected, Unreadable
 from roadmap.domain.operations import ID_PATTERN
 
 MAX_DB_INT = 2**31 - 1
+# ASCII only: str.isalpha() would let in every script's letters and look-alikes.
+FOCUS_FIELD_PATTERN = re.compile(r"(?=_*[A-Za-z])[A-Za-z_]{1,40}")
 
 
 @dataclass(frozen=True)
@@ -46,11 +49,11 @@ class Focus:
         if not isinstance(raw, dict) or not set(raw) <= allowed or "field" not in raw:
             raise ValueError("null or {field, step_id?, stakeholder_id?}")
         field = raw["field"]
-        if not isinstance(field, str) or not field.replace("_", "").isalpha() or len(field) > 40:
-            raise ValueError("field must be a field name")
+        if not isinstance(field, str) or not FOCUS_FIELD_PATTERN.fullmatch(field):
+            raise ValueError("an object whose field is 1-40 ASCII letters or _, at least one a letter")
         for key in ("step_id", "stakeholder_id"):
             if key in raw and (not isinstance(raw[key], str) or not ID_PATTERN.fullmatch(raw[key])):
-                raise ValueError(f"{key} must be an id")
+                raise ValueError(f"an object whose {key} is an id")
         return dict(raw)
 
 
@@ -102,6 +105,8 @@ SCHEMAS: dict[str, dict[str, Field]] = {
 def parse_message(kind: str, payload: Any) -> dict:
     """Check a payload against its declared schema; absent optional keys come back as None."""
     schema = SCHEMAS[kind]
+    if isinstance(payload, Unreadable):
+        raise EditRejected("invalid_op", payload.reason)
     if not isinstance(payload, dict):
         raise EditRejected("invalid_op", "payload must be an object")
     unexpected = [key for key in payload if key not in schema]
@@ -123,3 +128,13 @@ def parse_message(kind: str, payload: Any) -> dict:
         except ValueError as problem:
             raise EditRejected("invalid_op", f"{name} must be {problem}") from None
     return parsed
+
+
+def readable_field(kind: str, name: str, payload: Any) -> Any:
+    """One value of a payload, checked against its declared spec; None when absent or not valid."""
+    if not isinstance(payload, dict) or payload.get(name) is None:
+        return None
+    try:
+        return SCHEMAS[kind][name].spec.parse(payload[name])
+    except ValueError:
+        return None

@@ -11,14 +11,15 @@ from dataclasses import field as dataclass_field
 from datetime import date
 from typing import Any
 
-from roadmap.domain.errors import EditRejected
+from roadmap.domain.errors import EditRejected, Unreadable
+from roadmap.domain.text import has_control_characters
 from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,40}")
 OP_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
 MAX_OWNER_TEXT = 200
-# Control characters and lone surrogates: invisible, and unstorable in PostgreSQL.
-_FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# Exactly YYYY-MM-DD: date.fromisoformat also reads ISO week dates ("2027-W20-1").
+DAY_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -98,18 +99,18 @@ OP_TYPES = (
 )
 # Keys each op type accepts besides op_id, roadmap_id and type.
 _OP_KEYS = {
-    "map.set": {"field", "value", "base"},
+    "map.set": {"field", "value", "base", "after_others"},
     "map.lock": {"locked"},
     "map.restore": {"revision"},
     "step.add": {"step_id", "after_id", "fields"},
-    "step.set": {"step_id", "field", "value", "base"},
+    "step.set": {"step_id", "field", "value", "base", "after_others"},
     "step.move": {"step_id", "after_id"},
     "step.delete": {"step_id"},
     "step.restore": {"step_id"},
     "step.link": {"step_id", "stakeholder_id"},
     "step.unlink": {"step_id", "stakeholder_id"},
     "stakeholder.add": {"stakeholder_id", "fields"},
-    "stakeholder.set": {"stakeholder_id", "field", "value", "base"},
+    "stakeholder.set": {"stakeholder_id", "field", "value", "base", "after_others"},
     "stakeholder.delete": {"stakeholder_id"},
     "stakeholder.restore": {"stakeholder_id"},
 }
@@ -129,7 +130,8 @@ _REQUIRED_KEYS = {
     "stakeholder.delete": {"stakeholder_id"},
     "stakeholder.restore": {"stakeholder_id"},
 }
-_NOT_GIVEN = object()
+# An optional key that was not sent (null is a value for some of them).
+NOT_GIVEN = object()
 
 
 @dataclass(frozen=True)
@@ -141,9 +143,11 @@ class Operation:
     stakeholder_id: str | None = None
     field: str | None = None
     value: Any = None
-    base: str | None = None
-    # For moves and adds: _NOT_GIVEN means "at the end", None "at the start".
-    after_id: Any = _NOT_GIVEN
+    base: str | None = None  # text fields: the text the edit was typed over
+    seen: Any = NOT_GIVEN  # other fields: the value the author saw, checked against the stored one
+    after_others: bool = False  # text typed where someone else's words end goes after theirs
+    # For moves and adds: NOT_GIVEN means "at the end", None "at the start".
+    after_id: Any = NOT_GIVEN
     fields: dict = dataclass_field(default_factory=dict)
     locked: bool | None = None
     revision: int | None = None  # map.restore: the past revision to bring back
@@ -154,11 +158,13 @@ class Operation:
 
     @property
     def at_end(self) -> bool:
-        return self.after_id is _NOT_GIVEN
+        return self.after_id is NOT_GIVEN
 
 
 def parse_op(payload: Any) -> Operation:
     """Validate an untrusted op payload against the schema."""
+    if isinstance(payload, Unreadable):
+        raise EditRejected("invalid_op", payload.reason)
     if not isinstance(payload, dict):
         raise EditRejected("invalid_op", "payload must be an object")
     op_type = payload.get("type")
@@ -193,9 +199,16 @@ def parse_op(payload: Any) -> Operation:
         if not isinstance(field_name, str) or field_name not in schema:
             raise EditRejected("invalid_field")
         values["field"] = field_name
-        values["value"] = parse_value(schema[field_name], payload["value"])
-        if "base" in payload:
-            values["base"] = _parse_base(schema[field_name], payload["base"])
+        spec = schema[field_name]
+        values["value"] = parse_value(spec, payload["value"])
+        if "base" in payload and isinstance(spec, Text):
+            values["base"] = _parse_base(spec, payload["base"])
+        elif "base" in payload:
+            values["seen"] = _parse_seen(spec, payload["base"])
+        if "after_others" in payload:
+            if type(payload["after_others"]) is not bool:
+                raise EditRejected("invalid_value", "after_others must be true or false")
+            values["after_others"] = payload["after_others"]
     if "revision" in payload:
         revision = payload["revision"]
         if type(revision) is not int or not 0 <= revision < 2**31:
@@ -240,25 +253,34 @@ def _parse_text(raw: Any, spec: Text) -> str:
         raise EditRejected("invalid_value", "text expected")
     if len(raw) > spec.max_length:
         raise EditRejected("too_long")
-    if _FORBIDDEN_CHARS.search(raw):
+    if has_control_characters(raw):
         raise EditRejected("invalid_value", "control characters are not allowed")
     if not spec.multiline:
         raw = raw.replace("\r", " ").replace("\n", " ")
     return raw
 
 
-def _parse_base(spec, raw: Any) -> str | None:
-    if raw is None or not isinstance(spec, Text):
+def _parse_base(spec: Text, raw: Any) -> str | None:
+    # A base was once the field's text, so the field's limit holds for it too; that keeps
+    # the largest op within the transport limit (docs/protocol.md, section 15).
+    if raw is None:
         return None
-    if not isinstance(raw, str) or len(raw) > spec.max_length * 2:
-        raise EditRejected("invalid_value", "base must be text")
+    if not isinstance(raw, str) or len(raw) > spec.max_length:
+        raise EditRejected("invalid_value", "base must be the field's text")
     return raw
+
+
+def _parse_seen(spec, raw: Any) -> Any:
+    try:
+        return parse_value(spec, raw)
+    except EditRejected as problem:
+        raise EditRejected("invalid_value", f"base must be a value of the field ({problem.detail or 'invalid'})") from None
 
 
 def _parse_day(raw: Any) -> str | None:
     if raw is None or raw == "":
         return None
-    if not isinstance(raw, str) or len(raw) != 10:
+    if not isinstance(raw, str) or not DAY_PATTERN.fullmatch(raw):
         raise EditRejected("invalid_value", "date must be YYYY-MM-DD")
     try:
         day = date.fromisoformat(raw)

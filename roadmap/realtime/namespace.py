@@ -12,7 +12,7 @@ from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_r
 from roadmap.domain import permissions
 from roadmap.domain.permissions import Actor, MapAccess
 from roadmap.domain.errors import EditRejected
-from roadmap.domain.messages import parse_message
+from roadmap.domain.messages import parse_message, readable_field
 from roadmap.extensions import db
 from roadmap.models import Roadmap, Training
 from roadmap.realtime import publisher
@@ -22,12 +22,8 @@ from roadmap.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 
-def error_ack(code: str, detail: str | None = None) -> dict:
-    message = gettext(EditRejected(code).message)
-    error = {"code": code, "message": message}
-    if detail:
-        error["detail"] = detail
-    return {"ok": False, "error": error}
+def error_ack(rejected: EditRejected) -> dict:
+    return {"ok": False, "error": rejected.error_object(gettext(rejected.message))}
 
 
 def acked(handler):
@@ -38,12 +34,12 @@ def acked(handler):
         try:
             actor = _actor()
             if actor is None:
-                return error_ack("not_authenticated")
+                return error_ack(EditRejected("not_authenticated"))
             payload = args[0] if len(args) == 1 else None
             return handler(self, actor, payload)
         except EditRejected as rejected:
             db.session.rollback()
-            return error_ack(rejected.code, rejected.detail)
+            return error_ack(rejected)
         except Exception:
             db.session.rollback()
             log.exception("event %s failed", handler.__name__)
@@ -188,16 +184,24 @@ class LiveNamespace(Namespace):
 
     @acked
     def on_leave(self, actor: Actor, payload):
-        """Leave the map this connection joined."""
+        """Leave the map this connection joined, then answer for the payload.
+
+        A payload whose roadmap_id reads leaves even when it is refused, so a
+        client that got leave slightly wrong is not left hearing the map."""
+        if readable_field("leave", "roadmap_id", payload) is not None:
+            _leave_joined_map()
         _access_to(actor, parse_message("leave", payload)["roadmap_id"])
-        joined = session.pop("roadmap_id", None)
-        if joined is not None:
-            leave_room(publisher.room_for(joined))
-            leave_room(publisher.training_room(session.pop("training_id")))
-        left = presence.leave(request.sid)
-        if left is not None:
-            _publish_presence(left)
         return {"ok": True}
+
+
+def _leave_joined_map() -> None:
+    joined = session.pop("roadmap_id", None)
+    if joined is not None:
+        leave_room(publisher.room_for(joined))
+        leave_room(publisher.training_room(session.pop("training_id")))
+    left = presence.leave(request.sid)
+    if left is not None:
+        _publish_presence(left)
 
 
 def _facilitation_state(target: MapAccess, actor: Actor) -> dict:

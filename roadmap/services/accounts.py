@@ -7,6 +7,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
+from roadmap.domain.text import has_control_characters
 from roadmap.extensions import db
 from roadmap.models import Person
 from roadmap.services.transactions import writing
@@ -26,6 +27,10 @@ def moderator_exists() -> bool:
 
 
 def create_moderator(email: str, password: str, display_name: str) -> Person:
+    if has_control_characters(display_name):
+        raise AccountError("name_has_control_characters")
+    if has_control_characters(email):
+        raise AccountError("email_has_control_characters")
     email = email.strip().lower()
     if len(password) < 10:
         raise AccountError("password_too_short")

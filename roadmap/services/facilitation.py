@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 
 from roadmap.domain.errors import EditRejected
 from roadmap.domain.permissions import Actor
+from roadmap.domain.text import has_control_characters
 from roadmap.extensions import db
 from roadmap.models import Announcement, Group, Timer, Training
 from roadmap.realtime import publisher
@@ -103,6 +104,8 @@ def group_timers(training: Training) -> dict[int, dict]:
 def start_timer(training: Training, seconds: int, label: str = "", group_id: int | None = None) -> Timer:
     if not 0 < seconds <= MAX_TIMER_SECONDS:
         raise EditRejected("invalid_value", "a timer runs from 1 second to 4 hours")
+    if has_control_characters(label):
+        raise EditRejected("invalid_value", "control characters are not allowed")
     group = _group_of(training, group_id)
     with writing():
         _lock_training(training)
@@ -195,6 +198,8 @@ def announcement_data(announcement: Announcement) -> dict:
 
 
 def announce(training: Training, author, text: str, group_id: int | None = None) -> Announcement:
+    if has_control_characters(text):
+        raise EditRejected("invalid_value", "control characters are not allowed")
     text = " ".join(text.split()) if "\n" not in text else text.strip()
     if not text:
         raise EditRejected("invalid_value", "the announcement is empty")

@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from roadmap.domain.text import has_control_characters, single_line
 from roadmap.extensions import db
 from roadmap.models import Group, Membership, Person, Roadmap, Training
 from roadmap.models.people import MEMBER_COLORS
@@ -73,7 +74,9 @@ def join_group(training: Training, group_id: int, display_name: str, person: Per
     group = db.session.get(Group, group_id)
     if group is None or group.training_id != training.id or group.archived:
         raise JoinError("group_not_found")
-    display_name = " ".join(display_name.split())[:80]
+    if has_control_characters(display_name):
+        raise JoinError("invalid_value")
+    display_name = single_line(display_name, 80)
     if not display_name:
         raise JoinError("name_required")
     with writing():
@@ -109,7 +112,9 @@ def groups_of_member(person: Person) -> list[Group]:
 
 
 def rename_group(group: Group, name: str) -> Group:
-    name = " ".join(name.split())[:120]
+    if has_control_characters(name):
+        raise JoinError("invalid_value")
+    name = single_line(name, 120)
     if not name:
         raise JoinError("name_required")
     with writing():

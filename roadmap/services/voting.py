@@ -7,6 +7,7 @@ from sqlalchemy import delete, func, select
 
 from roadmap.domain import permissions
 from roadmap.domain.errors import EditRejected
+from roadmap.domain.text import has_control_characters
 from roadmap.extensions import db
 from roadmap.models import Dot, Roadmap, Step, Training, Vote
 from roadmap.realtime import publisher
@@ -26,6 +27,8 @@ def open_vote(training: Training, dots_per_person: int, roadmap_id: int | None =
         raise EditRejected("invalid_value", f"from 1 to {MAX_DOTS} dots")
     if minutes is not None and not 1 <= minutes <= MAX_VOTE_MINUTES:
         raise EditRejected("invalid_value", f"from 1 to {MAX_VOTE_MINUTES} minutes")
+    if has_control_characters(question):
+        raise EditRejected("invalid_value", "control characters are not allowed")
     if roadmap_id is not None:
         roadmap = db.session.get(Roadmap, roadmap_id)
         if roadmap is None or roadmap.group.training_id != training.id:

@@ -22,6 +22,7 @@ from roadmap.models.afterwards import SHARE_KINDS
 from roadmap.services import afterwards, editing, exports, history, history_words, snapshots
 from roadmap.timeutil import utcnow
 from roadmap.views.map_view import map_view_context
+from roadmap.views.validators import NoControlCharacters
 
 bp = Blueprint("afterwards", __name__)
 ACCOUNT_ERRORS = {
@@ -33,7 +34,8 @@ ACCOUNT_ERRORS = {
 
 class SecureAccountForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[Optional(), Length(max=200)])
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254),
+                                                NoControlCharacters()])
     password = PasswordField(_l("Password (at least 10 characters)"), validators=[DataRequired(), Length(min=10, max=200)])
     confirm = PasswordField(_l("Repeat the password"), validators=[EqualTo("password", message=_l("Passwords differ."))])
 

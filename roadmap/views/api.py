@@ -100,6 +100,6 @@ def apply_op(person, roadmap_id: int):
         applied = editing.apply(payload, actor=person)
     except EditRejected as rejected:
         db.session.rollback()
-        status = {"not_found": 404, "forbidden": 403}.get(rejected.code, 422)
-        return _error(rejected.code, gettext(rejected.message), status)
+        status = {"not_found": 404, "forbidden": 403, "conflict": 409}.get(rejected.code, 422)
+        return jsonify({"ok": False, "error": rejected.error_object(gettext(rejected.message))}), status
     return jsonify({"ok": True, "revision": applied.revision, "duplicate": applied.duplicate})

@@ -10,18 +10,20 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 from roadmap.extensions import limiter
 from roadmap.services import accounts
 from roadmap.views.redirects import safe_next
+from roadmap.views.validators import NoControlCharacters
 
 bp = Blueprint("auth", __name__)
 
 
 class SignInForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254), NoControlCharacters()])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
 class SetupForm(FlaskForm):
-    display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=80)])
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=80), NoControlCharacters()])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254),
+                                                NoControlCharacters()])
     password = PasswordField(_l("Password (at least 10 characters)"), validators=[DataRequired(), Length(min=10, max=200)])
     confirm = PasswordField(_l("Repeat the password"), validators=[EqualTo("password", message=_l("Passwords differ."))])
 

@@ -17,12 +17,13 @@ from roadmap.models import Roadmap
 from roadmap.domain.readiness import LABELS as READINESS_LABELS
 from roadmap.services import dashboard, editing, snapshots
 from roadmap.timeutil import utcnow
+from roadmap.views.validators import NoControlCharacters
 
 bp = Blueprint("editor", __name__)
 
 
 class AddStepForm(FlaskForm):
-    title = StringField(_l("New step"), validators=[DataRequired(), Length(max=300)])
+    title = StringField(_l("New step"), validators=[DataRequired(), Length(max=300), NoControlCharacters()])
 
 
 def _editable_roadmap(roadmap_id: int) -> Roadmap:

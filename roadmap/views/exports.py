@@ -18,6 +18,7 @@ from roadmap.models import Roadmap
 from roadmap.services import exports, trainings
 from roadmap.timeutil import utcnow
 from roadmap.views.moderate import own_training
+from roadmap.views.validators import NoControlCharacters
 
 bp = Blueprint("exports", __name__)
 
@@ -33,7 +34,7 @@ PROBLEMS_SHOWN = 100
 
 
 class ImportForm(FlaskForm):
-    name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=120), NoControlCharacters()])
     file = FileField(_l("Road map file (.json or .csv)"), validators=[
         FileRequired(), FileAllowed(IMPORT_KINDS, _l("Choose a .json or .csv file.")),
     ])

@@ -16,6 +16,7 @@ from roadmap.services.voting import MAX_DOTS, MAX_VOTE_MINUTES
 from roadmap.views import moderate
 from roadmap.views.map_view import map_view_context
 from roadmap.views.moderate import done, failed, own_training, require_moderator, submitted
+from roadmap.views.validators import NoControlCharacters
 
 bp = Blueprint("facilitate", __name__, url_prefix="/moderate/trainings/<int:training_id>")
 bp.before_request(require_moderator)
@@ -45,11 +46,12 @@ class ScopedForm(FlaskForm):
 class TimerForm(ScopedForm):
     action = SelectField(choices=[SelectChoice(action, action) for action in TIMER_ACTIONS])
     minutes = IntegerField(_l("Minutes"), validators=[Optional(), NumberRange(1, 240)], default=20)
-    label = StringField(_l("What for"), validators=[Optional(), Length(max=200)])
+    label = StringField(_l("What for"), validators=[Optional(), Length(max=200), NoControlCharacters()])
 
 
 class AnnouncementForm(ScopedForm):
-    text = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=facilitation.MAX_ANNOUNCEMENT_LENGTH)])
+    text = TextAreaField(_l("Message"), validators=[
+        DataRequired(), Length(max=facilitation.MAX_ANNOUNCEMENT_LENGTH), NoControlCharacters()])
 
 
 class LockForm(ScopedForm):
@@ -61,7 +63,7 @@ class ProjectorForm(ScopedForm):
 
 
 class VoteForm(ScopedForm):
-    question = StringField(_l("Question"), validators=[Optional(), Length(max=200)])
+    question = StringField(_l("Question"), validators=[Optional(), Length(max=200), NoControlCharacters()])
     dots = IntegerField(_l("Dots per person"), validators=[DataRequired(), NumberRange(1, MAX_DOTS)], default=3)
     minutes = IntegerField(_l("Time limit, minutes"), validators=[Optional(), NumberRange(1, MAX_VOTE_MINUTES)])
     hide_results = BooleanField(_l("Hide results until I close the vote"), default=True)

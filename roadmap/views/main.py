@@ -15,6 +15,7 @@ from roadmap import PROJECT_ROOT
 from roadmap.extensions import limiter
 from roadmap.services import trainings
 from roadmap.views.redirects import safe_next
+from roadmap.views.validators import NoControlCharacters
 
 bp = Blueprint("main", __name__)
 
@@ -27,16 +28,17 @@ VENDOR_FILES = {
 JOIN_ERRORS = {
     "group_not_found": _l("This group is not open for joining."),
     "name_required": _l("Please enter your name."),
+    "invalid_value": _l("The name has control characters. Remove them."),
 }
 
 
 class JoinForm(FlaskForm):
-    join_code = StringField(_l("Join code"), validators=[DataRequired(), Length(max=20)])
-    display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=80)])
+    join_code = StringField(_l("Join code"), validators=[DataRequired(), Length(max=20), NoControlCharacters()])
+    display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=80), NoControlCharacters()])
 
 
 class PickGroupForm(FlaskForm):
-    display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=80)])
+    display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=80), NoControlCharacters()])
     group_id = RadioField(_l("Working group"), coerce=int, validators=[DataRequired()])
 
 

@@ -22,19 +22,21 @@ from roadmap.extensions import db
 from roadmap.models import Group, Membership, Training
 from roadmap.services import afterwards, dashboard, facilitation, map_templates, trainings, voting
 from roadmap.timeutil import utcnow
+from roadmap.views.validators import NoControlCharacters
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
 BLANK_TEMPLATE = ""
 JOIN_ERRORS = {
     "group_not_found": _l("This group is not open for joining."),
     "name_required": _l("Please enter a name."),
+    "invalid_value": _l("The name has control characters. Remove them."),
 }
 
 
 class TrainingForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    city = StringField(_l("City"), validators=[DataRequired(), Length(max=120)])
-    venue = StringField(_l("Venue"), validators=[Optional(), Length(max=200)])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200), NoControlCharacters()])
+    city = StringField(_l("City"), validators=[DataRequired(), Length(max=120), NoControlCharacters()])
+    venue = StringField(_l("Venue"), validators=[Optional(), Length(max=200), NoControlCharacters()])
     starts_on = DateField(_l("First day"), validators=[DataRequired()])
     ends_on = DateField(_l("Last day"), validators=[DataRequired()])
 
@@ -44,7 +46,7 @@ class TrainingForm(FlaskForm):
 
 
 class GroupForm(FlaskForm):
-    name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=120), NoControlCharacters()])
     theme = SelectField(_l("Theme"), choices=[SelectChoice(key, _l(label)) for key, label in THEMES.items()])
     template = SelectField(_l("Start the map from"), validators=[Optional()])
 
@@ -57,7 +59,7 @@ class GroupForm(FlaskForm):
 
 
 class RenameGroupForm(FlaskForm):
-    name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=120), NoControlCharacters()])
 
 
 class ArchiveGroupForm(FlaskForm):
@@ -222,7 +224,10 @@ def _own_membership(membership_id: int) -> Membership:
 def rename_group(group_id: int):
     group = _own_group(group_id)
     form = submitted(RenameGroupForm(), group.training)
-    trainings.rename_group(group, form.name.data)
+    try:
+        trainings.rename_group(group, form.name.data)
+    except trainings.JoinError as error:
+        return failed(group.training, str(JOIN_ERRORS[error.code]))
     return done(group.training, _("Group renamed."))
 
 
