@@ -202,8 +202,9 @@ def run(url: str, join_code: str, name: str, group_id: int | None) -> None:
         add_step = new_op(roadmap_id, "step.add", step_id=step_id, fields={"title": STEP_TITLE})
         ops = [
             add_step,
-            new_op(roadmap_id, "step.set", step_id=step_id, field="due_on", value=DUE_ON),
-            new_op(roadmap_id, "step.set", step_id=step_id, field="status", value=STATUS),
+            # A plain field's edit says what it saw, so a newer change by someone else is not overwritten.
+            new_op(roadmap_id, "step.set", step_id=step_id, field="due_on", value=DUE_ON, base=None),
+            new_op(roadmap_id, "step.set", step_id=step_id, field="status", value=STATUS, base="planned"),
             # A text edit says what it started from; the new step's description was "".
             new_op(roadmap_id, "step.set", step_id=step_id, field="description",
                    value=DESCRIPTION, base=""),

@@ -1,24 +1,12 @@
 """Two people in real Chromium co-edit one road map, one of them offline for a while."""
 import pytest
+from browsing import WAIT_MS, join  # noqa: F401 (test_browser_tools imports them from here)
 
 from roadmap.extensions import db
 from roadmap.models import Roadmap
 from roadmap.services import snapshots
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
-WAIT_MS = 15_000
-
-
-def join(browser, live_server, join_code: str, name: str, viewport=None):
-    context = browser.new_context(viewport=viewport or {"width": 1100, "height": 900}, locale="ru-RU")
-    page = context.new_page()
-    page.on("pageerror", lambda error: pytest.fail(f"{name}: page error {error}"))
-    page.goto(live_server.url + "/")
-    page.fill("#join_code", join_code.lower())
-    page.fill("#display_name", name)
-    page.click("main button[type=submit]")
-    page.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
-    return context, page
 
 
 def step_rows(page) -> list[dict]:

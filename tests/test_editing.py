@@ -1,12 +1,12 @@
 """Every kind of edit through the one writer, editing.apply, against a real database."""
 import pytest
-from conftest import new_id
+from conftest import new_id, passwordless_moderator
 from sqlalchemy import func, select
 
 from roadmap.domain.errors import EditRejected
 from roadmap.domain.operations import STAKEHOLDER_FIELDS, STEP_FIELDS
 from roadmap.extensions import db
-from roadmap.models import Change, Membership, Person, Step
+from roadmap.models import Change, Membership, Step
 from roadmap.services import access, editing
 from roadmap.services.snapshots import catch_up, snapshot
 from roadmap.timeutil import utcnow
@@ -16,12 +16,7 @@ on_both_databases = pytest.mark.parametrize("database_url", ["sqlite", "postgres
 
 @pytest.fixture
 def training(world):
-    # Its moderator gets no password: hashing one (Argon2) would cost each test
-    # here a third of a second, and no test here signs in or moderates.
-    organiser = Person(display_name="Мод Модераторов", is_moderator=True)
-    db.session.add(organiser)
-    db.session.commit()
-    return world.training(organiser)
+    return world.training(passwordless_moderator())
 
 
 @pytest.fixture
@@ -919,12 +914,12 @@ def test_merge_that_would_exceed_the_text_limit_is_rejected(world, group, member
 
 
 @on_both_databases
-def test_plain_field_is_last_writer_wins(world, group, member, roadmap):
+def test_plain_field_without_a_base_is_last_writer_wins(world, group, member, roadmap):
     colleague = world.member(group, name="Игорь")
     step_id = add_step(member, roadmap, "Шаг")
 
-    set_step(member, roadmap, step_id, "status", "in_progress", base="planned")
-    set_step(colleague, roadmap, step_id, "status", "blocked", base="planned")
+    set_step(member, roadmap, step_id, "status", "in_progress")
+    set_step(colleague, roadmap, step_id, "status", "blocked")
 
     assert step_in_snapshot(roadmap, step_id)["status"] == "blocked"
 

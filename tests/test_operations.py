@@ -2,7 +2,7 @@
 import pytest
 
 from roadmap.domain.errors import EditRejected
-from roadmap.domain.operations import OP_TYPES, parse_op
+from roadmap.domain.operations import NOT_GIVEN, OP_TYPES, parse_op
 
 STEP_ID = "step-0001"
 OTHER_STEP_ID = "step-0002"
@@ -132,8 +132,33 @@ def test_text_edit_carries_its_base():
     assert parse_op(op("map.set", field="goal", value="новая", base="старая")).base == "старая"
 
 
-def test_base_of_a_non_text_field_is_dropped():
-    assert parse_op(op("step.set", step_id=STEP_ID, field="status", value="done", base="planned")).base is None
+def test_base_of_a_non_text_field_is_the_value_its_author_saw():
+    parsed = parse_op(op("step.set", step_id=STEP_ID, field="status", value="done", base="planned"))
+
+    assert (parsed.base, parsed.seen) == (None, "planned")
+
+
+def test_base_of_a_non_text_field_is_read_as_a_value_of_the_field():
+    parsed = parse_op(op("step.set", step_id=STEP_ID, field="owner", value=None, base={"text": "  Управа  "}))
+
+    assert parsed.seen == {"text": "Управа"}
+
+
+def test_an_op_without_a_base_has_seen_nothing():
+    assert parse_op(op("step.set", step_id=STEP_ID, field="status", value="done")).seen is NOT_GIVEN
+
+
+@pytest.mark.parametrize("after_others", [True, False])
+def test_a_text_edit_says_whether_it_goes_after_others_text(after_others):
+    parsed = parse_op(op("map.set", field="goal", value="новая", base="старая", after_others=after_others))
+
+    assert parsed.after_others is after_others
+
+
+@pytest.mark.parametrize("after_others", [1, "true", None])
+def test_after_others_is_true_or_false(after_others):
+    assert_rejected(op("map.set", field="goal", value="новая", base="старая", after_others=after_others),
+                    "invalid_value")
 
 
 @pytest.mark.parametrize("op_id", ["abcdefgh", "a" * 64, "client-1:op.17_x"])
@@ -312,6 +337,10 @@ def test_text_over_its_limit_is_too_long(payload):
     pytest.param("\x7f", id="delete"),
     pytest.param("\ud800", id="lone high surrogate"),
     pytest.param("\udfff", id="lone low surrogate"),
+    pytest.param("\x80", id="first C1 control"),
+    pytest.param("\x85", id="next line (C1)"),
+    pytest.param("\x9b", id="control sequence introducer (C1)"),
+    pytest.param("\x9f", id="last C1 control"),
 ])
 @pytest.mark.parametrize("make_payload", [
     pytest.param(lambda text: map_set("title", text), id="map title"),
@@ -322,6 +351,32 @@ def test_text_over_its_limit_is_too_long(payload):
 ])
 def test_text_with_control_characters_is_rejected(make_payload, bad_char):
     assert_rejected(make_payload(f"Встреча{bad_char}с жителями"), "invalid_value")
+
+
+@pytest.mark.parametrize("text", ["Встреча\tс\nжителями\r", "\xa0неразрывный пробел", "«ёлка» 😀", "~\x7e"])
+def test_text_with_tab_line_breaks_and_printable_characters_is_accepted(text):
+    assert parse_op(step_set("description", text)).value == text
+
+
+@pytest.mark.parametrize("day", ["2027-W20-1", "2027-W01-7", "2027-W53-7"])
+@pytest.mark.parametrize("field", ["starts_on", "due_on"])
+def test_an_iso_week_date_is_not_a_day(field, day):
+    assert_rejected(step_set(field, day), "invalid_value")
+
+
+@pytest.mark.parametrize("field", ["starts_on", "due_on"])
+def test_an_iso_week_date_among_the_fields_of_a_new_step_is_not_a_day(field):
+    assert_rejected(op("step.add", step_id=STEP_ID, fields={"title": "Встреча", field: "2027-W20-1"}), "invalid_value")
+
+
+@pytest.mark.parametrize("day", ["２０２７-05-17", "2027-05-1７", "٢٠٢٧-٠٥-١٧", "2027-05-17\n", "2027W201", "2027-137"])
+def test_a_day_written_with_other_digits_or_in_another_iso_form_is_rejected(day):
+    assert_rejected(step_set("due_on", day), "invalid_value")
+
+
+@pytest.mark.parametrize("day", ["2027-05-17", "1900-01-01", "2200-12-31", "2028-02-29"])
+def test_a_day_in_yyyy_mm_dd_is_accepted_as_written(day):
+    assert parse_op(step_set("due_on", day)).value == day
 
 
 @pytest.mark.parametrize("day", [
@@ -377,7 +432,7 @@ def test_bad_owner_is_rejected(owner):
 @pytest.mark.parametrize("base", [
     pytest.param(5, id="number"),
     pytest.param(["старая"], id="list"),
-    pytest.param("т" * 401, id="over twice the field limit"),
+    pytest.param("т" * 201, id="over the field's limit"),
 ])
 def test_bad_base_of_a_text_edit_is_rejected(base):
     assert_rejected(op("map.set", field="title", value="новая", base=base), "invalid_value")

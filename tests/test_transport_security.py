@@ -21,9 +21,11 @@ from flask_migrate import upgrade
 
 from roadmap import create_app
 from roadmap.config import TestConfig
+from roadmap.domain.operations import MAX_OWNER_TEXT, STEP_FIELDS, Text
 from roadmap.extensions import db
 from roadmap.models import Person
 from tests.livesync import DROPPED, SyncClient, new_op_id
+from tests.rawsocket import open_websocket, websocket_url
 
 TRANSPORT_LIMIT = 256 * 1024
 PASSWORD = "correct horse battery"
@@ -236,14 +238,6 @@ def test_with_secure_cookies_configured_session_and_remember_cookies_are_sent_on
 def polling_handshake(server_url: str, origin: str | None) -> requests.Response:
     headers = {"Origin": origin} if origin else {}
     return requests.get(f"{server_url}/socket.io/?EIO=4&transport=polling", headers=headers, timeout=WAIT_SECONDS)
-
-
-def websocket_url(server_url: str) -> str:
-    return server_url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
-
-
-def open_websocket(server_url: str, origin: str) -> websocket.WebSocket:
-    return websocket.create_connection(websocket_url(server_url), origin=origin, timeout=WAIT_SECONDS)
 
 
 def websocket_session(server_url: str, origin: str) -> str | None:
@@ -536,3 +530,34 @@ def test_a_websocket_frame_announced_over_256_kb_is_refused_without_waiting_for_
     finally:
         connection.close()
     assert_others_still_served(live_server, bystander)
+
+
+def largest_valid_ops(sender: SyncClient) -> dict[str, dict]:
+    """The biggest op of each kind the schema allows: every text at its limit, in emoji, which python-socketio
+    escapes as twelve bytes each (\\ud83d\\ude00): the costliest character there is on the wire."""
+    emoji = "😀"
+    step_id = new_op_id()[:32]
+    texts = {name: emoji * spec.max_length for name, spec in STEP_FIELDS.items() if isinstance(spec, Text)}
+    return {
+        "step.add with every text full": {
+            "op_id": new_op_id(), "roadmap_id": sender.roadmap_id, "type": "step.add", "step_id": step_id,
+            "fields": {**texts, "owner": {"text": emoji * MAX_OWNER_TEXT}},
+        },
+        "step.set of the description with a full base": {
+            "op_id": new_op_id(), "roadmap_id": sender.roadmap_id, "type": "step.set", "step_id": step_id,
+            "field": "description", "value": emoji * 9_999 + "!", "base": texts["description"], "after_others": True,
+        },
+    }
+
+
+@pytest.mark.live
+def test_the_largest_valid_ops_fit_the_transport_limit_even_with_every_character_escaped(live_server, pair):
+    sender, _bystander = pair
+
+    for name, op in largest_valid_ops(sender).items():
+        encoded = len(("421" + json.dumps(["op", op], separators=(",", ":"))).encode())
+        ack = sender.call("op", op, or_dropped=True)
+
+        assert encoded < TRANSPORT_LIMIT, f"{name}: {encoded} bytes"
+        assert ack != DROPPED and ack["ok"], f"{name} ({encoded} bytes): {ack}"
+    assert sender.disconnects == 0

@@ -1,17 +1,127 @@
-"""Three-way merge of concurrent text edits with diff-match-patch."""
+"""Three-way merge of concurrent text edits, by position.
+
+Each side's edit is read as a diff from the text both started from (the base):
+ranges of the base it replaced or deleted, and text it inserted at places
+between the base's characters. Both sides' edits are kept: a character of the
+base survives unless either side deleted it, and every inserted text survives,
+so no one's words are lost.
+
+Where both sides inserted at the very same place, the incoming edit goes
+first: a person who is continuing their own words keeps them together. An edit
+that says `after_others` goes after the other text instead: a person who
+started typing where someone else's words end stays after those words while
+that someone goes on typing. At one place, text inserted there goes before a
+replacement that starts there. Two people inserting the same letters at one
+place typed them twice, so both stay; two people replacing the same text with
+the same text made one correction, so it is made once.
+
+The browser runs the same algorithm (static/js/textmerge.js) on the same test
+vectors (tests/vectors/text_merge.json), so a client's view of its own pending
+edits is what the server will make of them.
+"""
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+
 from diff_match_patch import diff_match_patch
 
+# A diff of two long, wholly different texts gives up after this long and
+# returns a coarser (still correct) diff; the browser uses the same limit.
+DIFF_TIMEOUT_SECONDS = 0.1
+
 _dmp = diff_match_patch()
+_dmp.Diff_Timeout = DIFF_TIMEOUT_SECONDS
 
 
-def merge_text(base: str | None, mine: str, current: str) -> str:
-    """Apply the change base->mine onto current, keeping both people's words.
+@dataclass(frozen=True)
+class Edit:
+    """base[start:end] becomes `text`; start == end is an insertion at that place."""
+
+    start: int
+    end: int
+    text: str
+
+
+def edits_between(base: str, changed: str) -> list[Edit]:
+    """The edits that turn `base` into `changed`, in base order."""
+    found: list[Edit] = []
+    position = 0
+    start = end = None
+    inserted = ""
+    diffs = _dmp.diff_main(base, changed, False)
+    # A minimal diff matches stray letters of rewritten words ("два три" -> "три четыре"
+    # would keep "т" and "р"); merging such pieces mixes words, so edits are taken at
+    # the scale a person makes them.
+    _dmp.diff_cleanupEfficiency(diffs)
+    for operation, chunk in diffs:
+        if operation == diff_match_patch.DIFF_EQUAL:
+            if start is not None:
+                found.append(Edit(start, end, inserted))
+                start, inserted = None, ""
+            position += len(chunk)
+            continue
+        if start is None:
+            start = end = position
+        if operation == diff_match_patch.DIFF_DELETE:
+            position += len(chunk)
+            end = position
+        else:
+            inserted += chunk
+    if start is not None:
+        found.append(Edit(start, end, inserted))
+    return found
+
+
+def merge_text(base: str | None, mine: str, current: str, after_others: bool = False) -> str:
+    """Apply the edit base -> mine onto current, keeping both people's words.
 
     When the client edited the text the server still holds (or sent no base),
     its value simply wins.
     """
-    if base is None or base == current or mine == current:
+    if base is None or base == current:
         return mine
-    patches = _dmp.patch_make(base, mine)
-    merged, _applied = _dmp.patch_apply(patches, current)
+    if mine == base:
+        return current
+    ours, theirs = edits_between(base, mine), edits_between(base, current)
+    first, second = (theirs, ours) if after_others else (ours, theirs)
+    return _combine(base, first, second)
+
+
+def _combine(base: str, first: list[Edit], second: list[Edit]) -> str:
+    """Both sides' edits on one base; at a shared place `first` goes before `second`."""
+    inserted: dict[int, list[str]] = {}
+    replacing: dict[int, list[str]] = {}
+    corrections = {edit for edit in first if edit.end > edit.start}
+    for side in (first, second):
+        for edit in side:
+            if side is second and edit in corrections:
+                continue
+            into = inserted if edit.start == edit.end else replacing
+            into.setdefault(edit.start, []).append(edit.text)
+    deleted = _merged_ranges([(edit.start, edit.end) for edit in first + second if edit.end > edit.start])
+    deleted_starts = [start for start, _ in deleted]
+    places = sorted({0, len(base), *(edit.start for edit in first + second), *(edit.end for edit in first + second)})
+    merged: list[str] = []
+    for index, place in enumerate(places):
+        merged.extend(inserted.get(place, ()))
+        merged.extend(replacing.get(place, ()))
+        if index + 1 < len(places) and not _is_deleted(place, deleted, deleted_starts):
+            merged.append(base[place:places[index + 1]])
+    return "".join(merged)
+
+
+def _merged_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
     return merged
+
+
+def _is_deleted(place: int, deleted: list[tuple[int, int]], starts: list[int]) -> bool:
+    """Whether the base character at `place` lies in a deleted range."""
+    index = bisect_right(starts, place) - 1
+    return index >= 0 and place < deleted[index][1]

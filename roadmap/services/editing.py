@@ -14,6 +14,7 @@ from roadmap.domain.errors import EditRejected
 from roadmap.domain.merging import merge_text
 from roadmap.domain.operations import (
     MAP_FIELDS,
+    NOT_GIVEN,
     STAKEHOLDER_DEFAULTS,
     STEP_DEFAULTS,
     STAKEHOLDER_FIELDS,
@@ -25,7 +26,7 @@ from roadmap.domain.operations import (
 from roadmap.domain.ordering import key_after
 from roadmap.database import Prepared
 from roadmap.extensions import db
-from roadmap.models import Change, Membership, Roadmap, Stakeholder, Step, StepStakeholder
+from roadmap.models import Change, Membership, Person, Roadmap, Stakeholder, Step, StepStakeholder
 from roadmap.realtime import publisher
 from roadmap.services import access, history
 from roadmap.services.snapshots import (
@@ -91,6 +92,7 @@ def _apply_in_transaction(op: Operation, actor) -> dict:
             raise _NotApplied(EditRejected("id_taken"))
         try:
             applied_op, before = _HANDLERS[op.type](target, op)
+            _refuse_if_stale(op, before, actor)
             db.session.flush()
             # The log's unique (map, op id) refuses a resent op here at the latest.
             _LOG_CHANGE.run(connection, {
@@ -125,10 +127,60 @@ def _logged_change(op: Operation) -> Change | None:
     )
 
 
+def _refuse_if_stale(op: Operation, before: dict, actor) -> None:
+    """A plain field's op that says what its author saw (`base`) is refused with `conflict`
+    when someone else has changed the field since: an edit made offline must not
+    silently overwrite a newer one. Text fields merge instead."""
+    if op.seen is NOT_GIVEN or before["value"] == op.seen:
+        return
+    last = _last_change_of_field(op)
+    if last is not None and last.author_id == actor.id:
+        return  # the person overwrites their own later change (another device, a resend)
+    conflict = {
+        "field": op.field, "value": op.value, "base": op.seen, "current": before["value"],
+        "changed_by": None, "changed_at": None, "revision": None,
+    }
+    for key in ("step_id", "stakeholder_id"):
+        if getattr(op, key) is not None:
+            conflict[key] = getattr(op, key)
+    if last is not None:
+        author = db.session.get(Person, last.author_id) if last.author_id is not None else None
+        conflict.update(
+            changed_by={"id": last.author_id, "name": author.display_name} if author else None,
+            changed_at=last.created_at.isoformat() + "Z", revision=last.revision,
+        )
+    raise EditRejected("conflict", extra={"conflict": conflict})
+
+
+_FIELD_HISTORY_LOOKBACK = 500  # changes searched for the last one that set a field
+
+
+def _last_change_of_field(op: Operation):
+    """The latest logged change that set the op's field (a set, the item's add or restore, a map restore)."""
+    recent = db.session.execute(
+        select(Change.revision, Change.author_id, Change.created_at, Change.op)
+        .where(Change.roadmap_id == op.roadmap_id).order_by(Change.revision.desc()).limit(_FIELD_HISTORY_LOOKBACK)
+    )
+    return next((row for row in recent if _sets_field(row.op, op)), None)
+
+
+def _sets_field(logged: dict, op: Operation) -> bool:
+    kind = logged.get("type")
+    if kind == "map.restore":
+        return True
+    if kind == op.type:
+        return logged.get("field") == op.field and all(
+            logged.get(key) == getattr(op, key) for key in ("step_id", "stakeholder_id") if getattr(op, key))
+    item_key = {"step.set": "step_id", "stakeholder.set": "stakeholder_id"}.get(op.type)
+    target = op.type.split(".")[0]
+    return item_key is not None and kind in (f"{target}.add", f"{target}.restore") and \
+        logged.get(item_key) == getattr(op, item_key)
+
+
 def _resolve_text(spec, current: str, op: Operation) -> str:
     if not isinstance(spec, Text):
         return op.value
-    merged = merge_text(op.base, op.value, current)
+    merged = merge_text(op.base, op.value, current, after_others=op.after_others)
     if len(merged) > spec.max_length:
         raise EditRejected("too_long")
     return merged

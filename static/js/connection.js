@@ -2,9 +2,12 @@
 // (so the server applies them in the order they were made), catch up on gaps,
 // and report the state the person sees.
 import { io } from '/vendor/socket.io.esm.min.js';
+import { wireForm } from './ops.js';
 
 const ACK_TIMEOUT_MS = 10000;
 const GAP_WAIT_MS = 300;
+const SERVER_ERROR_RETRY_MS = 3000;
+const SERVER_ERROR_RETRIES = 3;
 
 export class Connection {
   constructor(store, { onState, onPresence, onRejected, onSignedOut, onJoined = () => {} }) {
@@ -16,6 +19,7 @@ export class Connection {
     this.onSignedOut = onSignedOut;
     this.joined = false;
     this.inFlight = null;
+    this.resumeAt = 0; // after a server error, the next attempt waits until then
     this.socket = io({ transports: ['websocket'], autoConnect: false, reconnectionDelayMax: 5000 });
     this.bindSocket();
     window.addEventListener('online', () => this.goOnline());
@@ -35,7 +39,8 @@ export class Connection {
   }
 
   report() {
-    this.onState(this.state, this.store.unsentCount);
+    this.store.connected = this.joined;
+    this.onState(this.state, this.store.unsentCount, this.store.held);
   }
 
   bindSocket() {
@@ -99,24 +104,33 @@ export class Connection {
     if (this.catchUpTimer) return;
     this.catchUpTimer = setTimeout(() => {
       this.catchUpTimer = null;
-      if (!this.store.hasGap() || !this.joined) return;
-      const request = { roadmap_id: this.store.roadmapId, since_revision: this.store.revision };
-      this.socket.timeout(ACK_TIMEOUT_MS).emit('catch_up', request, (timedOut, answer) => {
-        if (!timedOut && answer?.ok) this.store.catchUp(answer);
-      });
+      if (this.store.hasGap()) this.catchUp();
     }, GAP_WAIT_MS);
+  }
+
+  catchUp() {
+    if (!this.joined) return;
+    const request = { roadmap_id: this.store.roadmapId, since_revision: this.store.revision };
+    this.socket.timeout(ACK_TIMEOUT_MS).emit('catch_up', request, (timedOut, answer) => {
+      if (!timedOut && answer?.ok) this.store.catchUp(answer);
+    });
   }
 
   /** Send the oldest unsent op; the next goes when its ack is back. */
   flush() {
-    if (!this.joined || this.inFlight) return;
+    clearTimeout(this.sendTimer);
+    if (!this.joined || this.inFlight || this.store.held) return;
     const op = this.store.nextToSend();
     if (!op) return;
-    const { in_flight, acked_revision, ...payload } = op;
-    op.in_flight = true;
+    const wait = Math.max(this.store.sendAt(op), this.resumeAt) - Date.now();
+    if (wait > 0) {
+      this.sendTimer = setTimeout(() => this.flush(), wait);
+      return;
+    }
+    this.store.prepareToSend(op);
     const attempt = { opId: op.op_id };
     this.inFlight = attempt;
-    this.socket.timeout(ACK_TIMEOUT_MS).emit('op', payload, (timedOut, answer) => {
+    this.socket.timeout(ACK_TIMEOUT_MS).emit('op', wireForm(op), (timedOut, answer) => {
       if (this.inFlight !== attempt) return; // the connection was reset meanwhile
       this.inFlight = null;
       delete op.in_flight;
@@ -125,16 +139,28 @@ export class Connection {
         this.socket.disconnect().connect();
         return;
       }
-      if (answer.ok) {
-        this.store.acknowledged(op.op_id, answer.revision);
-      } else {
-        this.store.rejected(op.op_id);
-        if (answer.error?.code === 'not_authenticated') this.onSignedOut();
-        else this.onRejected(answer.error);
-      }
+      this.answered(op, answer);
       this.flush();
     });
     this.report();
+  }
+
+  answered(op, answer) {
+    const code = answer.ok ? null : answer.error?.code;
+    if (answer.ok) {
+      this.store.acknowledged(op.op_id, answer.revision);
+    } else if (code === 'locked') {
+      this.store.heldByLock(op.op_id);
+      this.catchUp(); // the lock's own change may not have reached us yet
+    } else if (code === 'conflict') {
+      this.store.conflicted(op.op_id, answer.error.conflict);
+    } else if (code === 'server_error' && (op.server_errors = (op.server_errors || 0) + 1) < SERVER_ERROR_RETRIES) {
+      this.resumeAt = Date.now() + SERVER_ERROR_RETRY_MS;
+    } else {
+      this.store.rejected(op.op_id);
+      if (code === 'not_authenticated') this.onSignedOut();
+      else this.onRejected(answer.error);
+    }
   }
 
   focus(target) {

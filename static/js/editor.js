@@ -1,5 +1,6 @@
 // The road map editor: wires the store, the connection and the views together.
 import { Connection } from './connection.js';
+import { ConflictsView } from './conflicts.js';
 import { bindChoice, bindText, showChoice, showText } from './fields.js';
 import { setStrings, t } from './i18n.js';
 import { TEXT_FIELDS } from './ops.js';
@@ -12,10 +13,11 @@ import { keepForOffline } from './offline.js';
 import { Facilitation } from './facilitation.js';
 
 const data = JSON.parse(document.getElementById('editor-data').textContent);
-setStrings(data.text);
+setStrings(data.text, data.locale);
 const myId = data.person.id;
 const store = new MapStore({ roadmapId: data.roadmap_id, personId: myId, snapshot: data.snapshot });
 const toasts = new Toasts(document.getElementById('toasts'));
+const main = document.getElementById('main');
 let people = [];
 let facilitation = null; // set once the connection exists; render() runs before that
 
@@ -23,7 +25,7 @@ const headerControls = [...document.querySelectorAll('.map-header [data-field]')
 for (const control of headerControls) {
   const field = control.dataset.field;
   if (TEXT_FIELDS.map.has(field)) {
-    bindText(control, (value, base) => store.edit({ type: 'map.set', field, value, base }));
+    bindText(control, store.textField({ type: 'map.set' }, field));
   } else {
     bindChoice(control, (value) => store.edit({ type: 'map.set', field, value }));
   }
@@ -45,8 +47,12 @@ const stakeholders = new StakeholdersView({
   store,
   toasts,
 });
+const connectionBox = document.getElementById('connection');
+const waitingNote = document.getElementById('lock-waiting');
+const conflicts = new ConflictsView({ panel: document.getElementById('conflicts'), store, root: main, locale: data.locale });
 
-function render(map) {
+function render(map, cause = {}) {
+  if (cause.typing) return; // the control being typed in shows the text already
   for (const control of headerControls) {
     const field = control.dataset.field;
     if (TEXT_FIELDS.map.has(field)) showText(control, map[field]);
@@ -55,21 +61,47 @@ function render(map) {
   document.title = `${map.title || document.querySelector('.group-name')?.textContent || ''} · Roadmap`;
   stakeholders.render(map);
   steps.render(map);
-  markFocus(document.getElementById('main'), people, myId);
+  markFocus(main, people, myId);
   facilitation?.render(map);
+  conflicts.render(map);
+  markWaiting();
 }
 
-const connectionBox = document.getElementById('connection');
+/** Outline what holds edits that wait (offline, or for an unlock), so the person sees what is not saved yet. */
+function markWaiting() {
+  const waiting = new Set();
+  if (store.held || connectionBox.dataset.state !== 'online') {
+    for (const op of store.pending) {
+      if (op.acked_revision === undefined) waiting.add(op.step_id || op.stakeholder_id || `map:${op.field}`);
+    }
+  }
+  for (const [id, node] of [...steps.nodes, ...stakeholders.nodes]) node.classList.toggle('is-waiting', waiting.has(id));
+  for (const control of headerControls) control.classList.toggle('is-waiting', waiting.has(`map:${control.dataset.field}`));
+}
+
+
+function showConnection(state, unsent, held) {
+  connectionBox.dataset.state = state;
+  connectionBox.dataset.held = String(held && unsent > 0);
+  connectionBox.querySelector('.connection-label').textContent = t(state);
+  let pending = '';
+  if (unsent) pending = `· ${held ? t('held', unsent) : t('pending', unsent)}`;
+  connectionBox.querySelector('.connection-pending').textContent = pending;
+  waitingNote.hidden = !(held && unsent);
+  waitingNote.querySelector('.lock-waiting-text').textContent = held && unsent ? t('held_explained', unsent) : '';
+  markWaiting();
+}
+
+document.getElementById('discard-held').addEventListener('click', () => {
+  if (window.confirm(t('discard_held_confirm'))) store.discardHeld();
+});
+
 const connection = new Connection(store, {
-  onState(state, unsent) {
-    connectionBox.dataset.state = state;
-    connectionBox.querySelector('.connection-label').textContent = t(state);
-    connectionBox.querySelector('.connection-pending').textContent = unsent ? `· ${t('pending', unsent)}` : '';
-  },
+  onState: showConnection,
   onPresence(present) {
     people = present;
     renderPresence(document.getElementById('presence'), people, myId);
-    markFocus(document.getElementById('main'), people, myId);
+    markFocus(main, people, myId);
   },
   onRejected(error) {
     toasts.error(`${t('rejected')} ${error?.message || ''}`);
@@ -101,9 +133,9 @@ document.getElementById('add-stakeholder-form').addEventListener('submit', (even
   input.value = '';
 });
 
-const main = document.getElementById('main');
 main.addEventListener('focusin', (event) => connection.focus(focusTarget(event.target)));
 main.addEventListener('focusout', (event) => {
+  store.typingDone();
   if (!main.contains(event.relatedTarget)) connection.focus(null);
 });
 window.addEventListener('pagehide', () => store.flushStorage());

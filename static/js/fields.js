@@ -1,31 +1,55 @@
-// Two-way binding between form controls and the store, safe while someone types:
-// remote changes are merged into the text being edited, caret kept in place.
-import { diffMain, diffXIndex } from '/vendor/diff-match-patch-es.mjs';
-import { mergeText } from './ops.js';
+// Two-way binding between form controls and the store, safe while several
+// people type in one field. Every keystroke goes to the store at once, so the
+// control always shows the store's text; a remote change then only needs the
+// caret and the selection carried through it (mapPosition).
+//
+// Whose words a caret belongs to decides where text that someone else inserts
+// right at the caret goes: while a person types, the caret stays with their
+// own words and the other text appears after it; a caret that was just placed
+// (a click, an arrow key) moves along with text growing into it, so the
+// person's next words start after the other person's.
+import { mapPosition } from './textmerge.js';
 
-const TYPING_PAUSE_MS = 350;
-const syncedValue = new WeakMap(); // control -> the store value it last showed
-const typingTimers = new WeakMap();
+const controls = new WeakMap(); // control -> {shown, typing, composing, current}
+const CARET_KEYS = new Set(['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', 'Home', 'End', 'PageUp', 'PageDown']);
 
-/** Bind a text input or textarea; commit(value, base) is called when typing pauses. */
-export function bindText(control, commit) {
-  syncedValue.set(control, control.value);
-  const send = () => {
-    clearTimeout(typingTimers.get(control));
-    typingTimers.delete(control);
-    const base = syncedValue.get(control);
-    if (control.value === base) return;
-    syncedValue.set(control, control.value);
-    commit(control.value, base);
-  };
-  control.addEventListener('input', () => {
-    clearTimeout(typingTimers.get(control));
-    typingTimers.set(control, setTimeout(send, TYPING_PAUSE_MS));
-  });
-  control.addEventListener('blur', send);
+function stateOf(control) {
+  if (!controls.has(control)) controls.set(control, { shown: control.value, typing: false, composing: false });
+  return controls.get(control);
+}
+
+/**
+ * Bind a text input or textarea to a field of the store (store.textField):
+ * commit(value, base, {afterOthers, caret}) runs on every change; `current()`
+ * gives the field's text, to show once an input method's composition ends;
+ * `caret()` where the typing caret stands in it, carried with the person's own
+ * pending words (or null).
+ */
+export function bindText(control, { commit, current, caret }) {
+  const state = stateOf(control);
+  Object.assign(state, { current, caret });
+  const placed = () => { state.typing = false; };
+  control.addEventListener('focus', placed);
+  control.addEventListener('pointerdown', placed);
   control.addEventListener('keydown', (event) => {
+    if (CARET_KEYS.has(event.key) || ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 'a')) placed();
     const singleLine = control.tagName === 'INPUT' || 'singleLine' in control.dataset;
-    if (event.key === 'Enter' && singleLine) { event.preventDefault(); send(); control.blur(); }
+    if (event.key === 'Enter' && singleLine) { event.preventDefault(); control.blur(); }
+  });
+  const typed = () => {
+    if (control.value === state.shown) return;
+    const startsRun = !state.typing;
+    state.typing = true;
+    const base = state.shown;
+    state.shown = control.value;
+    commit(control.value, base, { afterOthers: startsRun, caret: control.selectionEnd });
+  };
+  control.addEventListener('input', typed);
+  control.addEventListener('compositionstart', () => { state.composing = true; });
+  control.addEventListener('compositionend', () => {
+    state.composing = false;
+    typed(); // some browsers send the composed text's input event only after this one
+    showText(control, state.current?.());
   });
 }
 
@@ -34,16 +58,25 @@ export function bindChoice(control, commit) {
   control.addEventListener('change', () => commit(control.value));
 }
 
-/** Show the store's value in a text control without losing what is being typed. */
+/** Show the store's text in a text control, carrying the caret and selection through the change. */
 export function showText(control, value) {
   const text = value ?? '';
-  const previous = syncedValue.has(control) ? syncedValue.get(control) : control.value;
-  if (document.activeElement === control && control.value !== previous) {
-    setPreservingCaret(control, mergeText(previous, control.value, text));
-  } else if (control.value !== text) {
-    setPreservingCaret(control, text);
+  const state = stateOf(control);
+  if (state.composing) return; // rewriting the value would break the input method's composition
+  if (control.value !== text) {
+    if (document.activeElement === control && typeof control.selectionStart === 'number') {
+      replaceKeepingSelection(control, text, state);
+    } else {
+      control.value = text;
+    }
   }
-  syncedValue.set(control, text);
+  state.shown = text;
+}
+
+/** Show a value the person edits as a whole (owner text): never under their hands. */
+export function showWhole(control, value) {
+  const text = value ?? '';
+  if (document.activeElement !== control && control.value !== text) control.value = text;
 }
 
 export function showChoice(control, value) {
@@ -51,14 +84,13 @@ export function showChoice(control, value) {
   if (control.value !== text) control.value = text;
 }
 
-function setPreservingCaret(control, text) {
-  if (document.activeElement !== control || typeof control.selectionStart !== 'number') {
-    control.value = text;
-    return;
-  }
-  const diffs = diffMain(control.value, text);
-  const start = diffXIndex(diffs, control.selectionStart);
-  const end = diffXIndex(diffs, control.selectionEnd);
+function replaceKeepingSelection(control, text, state) {
+  const { selectionStart, selectionEnd, selectionDirection, scrollTop } = control;
+  const collapsed = selectionStart === selectionEnd;
+  const typed = collapsed && state.typing ? state.caret?.() : null;
+  const start = typed ?? mapPosition(control.value, text, selectionStart, collapsed ? state.typing : false);
+  const end = collapsed ? start : mapPosition(control.value, text, selectionEnd, true);
   control.value = text;
-  control.setSelectionRange(start, end);
+  control.setSelectionRange(start, end, selectionDirection);
+  control.scrollTop = scrollTop;
 }

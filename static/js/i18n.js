@@ -1,14 +1,19 @@
 // Interface strings come translated from the server (editor-data JSON).
+// A counted string comes as its plural forms ({one, few, many, other}, as the
+// language has them), picked with Intl.PluralRules.
 let strings = {};
+let plurals = new Intl.PluralRules('en');
 
-export function setStrings(translated) {
+export function setStrings(translated, locale) {
   strings = translated || {};
+  plurals = new Intl.PluralRules(locale || 'en');
 }
 
 export function t(key, count) {
   if (count !== undefined && key === 'pending') {
     return count === 1 ? strings.pending_one : (strings.pending_many || '').replace('{n}', String(count));
   }
-  const text = strings[key] ?? key;
+  const entry = strings[key] ?? key;
+  const text = typeof entry === 'object' ? (entry[plurals.select(count ?? 0)] ?? entry.other) : entry;
   return count === undefined ? text : text.replace('{n}', String(count));
 }

@@ -1,6 +1,6 @@
 // Applying operations to a plain-data road map: resolved ops from the server,
 // and the client's own pending ops on top of them (see docs/protocol.md).
-import { patchApply, patchMake } from '/vendor/diff-match-patch-es.mjs';
+import { mergeText } from './textmerge.js';
 
 export const TEXT_FIELDS = {
   map: new Set(['title', 'problem', 'goal', 'territory', 'expected_results']),
@@ -16,11 +16,34 @@ export const STAKEHOLDER_DEFAULTS = {
   name: '', sector: 'residents', contact: '', interest: 3, influence: 3, engagement: 'inform',
 };
 
-/** Three-way merge: apply the edit base->mine onto current. Mirrors the server. */
-export function mergeText(base, mine, current) {
-  if (base === null || base === undefined || base === current || mine === current) return mine;
-  const [merged] = patchApply(patchMake(base, mine), current);
-  return merged;
+/** Whether the op sets one field: `map.set`, `step.set`, `stakeholder.set`. */
+export function isFieldSet(op) {
+  return op.type === 'map.set' || op.type === 'step.set' || op.type === 'stakeholder.set';
+}
+
+/** Whether the op sets a text field, whose edits are merged rather than replaced. */
+export function isTextSet(op) {
+  return isFieldSet(op) && TEXT_FIELDS[op.type.split('.')[0]].has(op.field);
+}
+
+/** The map, step or stakeholder whose field a *.set op changes, or null when the map has no such item. */
+export function fieldOwner(map, op) {
+  if (op.type === 'map.set') return map;
+  if (op.type === 'step.set') return findStep(map, op.step_id) || null;
+  if (op.type === 'stakeholder.set') return findStakeholder(map, op.stakeholder_id) || null;
+  return null;
+}
+
+// What a pending op carries for this client's own bookkeeping, never sent.
+const LOCAL_KEYS = [
+  'in_flight', 'acked_revision', 'held', 'ready', 'typed_at', 'first_typed_at', 'server_errors', 'made_offline',
+];
+
+/** The op as it goes to the server. */
+export function wireForm(op) {
+  const payload = { ...op };
+  for (const key of LOCAL_KEYS) delete payload[key];
+  return payload;
 }
 
 export function newId() {
@@ -139,7 +162,7 @@ function insertAfter(map, step, afterId) {
 
 function setField(target, kind, op) {
   target[op.field] = TEXT_FIELDS[kind].has(op.field)
-    ? mergeText(op.base, op.value, target[op.field] ?? '')
+    ? mergeText(op.base, op.value, target[op.field] ?? '', Boolean(op.after_others))
     : op.value;
 }
 

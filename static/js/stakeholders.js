@@ -21,12 +21,11 @@ export class StakeholdersView {
   create(stakeholderId) {
     const node = this.template.content.firstElementChild.cloneNode(true);
     node.dataset.stakeholderId = stakeholderId;
-    const set = (field, value, base) => this.store.edit({
-      type: 'stakeholder.set', stakeholder_id: stakeholderId, field, value, base,
-    });
+    const target = { type: 'stakeholder.set', stakeholder_id: stakeholderId };
+    const set = (field, value) => this.store.edit({ ...target, field, value });
     for (const control of node.querySelectorAll('[data-field]')) {
       const field = control.dataset.field;
-      if (TEXT_FIELDS.stakeholder.has(field)) bindText(control, (value, base) => set(field, value, base));
+      if (TEXT_FIELDS.stakeholder.has(field)) bindText(control, this.store.textField(target, field));
       else if (SCORE_FIELDS.has(field)) bindChoice(control, (value) => set(field, Number(value)));
       else bindChoice(control, (value) => set(field, value));
     }

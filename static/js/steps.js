@@ -2,7 +2,7 @@
 // touch, via SortableJS) or keyboard (↑/↓ on the handle), delete with undo.
 import Sortable from '/vendor/sortable.esm.js';
 import { renderKeyed } from './keyed.js';
-import { bindChoice, bindText, showChoice, showText } from './fields.js';
+import { bindChoice, bindText, showChoice, showText, showWhole } from './fields.js';
 import { t } from './i18n.js';
 import { newId, TEXT_FIELDS } from './ops.js';
 
@@ -30,10 +30,11 @@ export class StepsView {
   create(stepId) {
     const node = this.template.content.firstElementChild.cloneNode(true);
     node.dataset.stepId = stepId;
-    const set = (field, value, base) => this.store.edit({ type: 'step.set', step_id: stepId, field, value, base });
+    const target = { type: 'step.set', step_id: stepId };
+    const set = (field, value) => this.store.edit({ ...target, field, value });
     for (const control of node.querySelectorAll('[data-field]')) {
       const field = control.dataset.field;
-      if (TEXT_FIELDS.step.has(field)) bindText(control, (value, base) => set(field, value, base));
+      if (TEXT_FIELDS.step.has(field)) bindText(control, this.store.textField(target, field));
       else if (field === 'owner') bindChoice(control, (value) => this.ownerChosen(node, stepId, value));
       else if (field === 'progress') bindChoice(control, (value) => set(field, value === '' ? null : Number(value)));
       else bindChoice(control, (value) => set(field, value || null));
@@ -45,7 +46,7 @@ export class StepsView {
     ownerText.setAttribute('aria-label', t('owner_other_prompt'));
     ownerText.hidden = true;
     ownerText.dataset.field = 'owner';
-    bindText(ownerText, (value) => set('owner', value.trim() ? { text: value.trim() } : null));
+    bindChoice(ownerText, (value) => set('owner', value.trim() ? { text: value.trim() } : null));
     node.querySelector('.owner-field').after(ownerText);
     node.querySelector('.step-expand').addEventListener('click', (event) => toggleDetails(node, event.currentTarget));
     node.querySelector('.step-delete').addEventListener('click', () => this.remove(stepId));
@@ -99,7 +100,7 @@ export class StepsView {
       select.value = value;
     }
     ownerText.hidden = select.value !== OTHER_OWNER;
-    showText(ownerText, owner?.text || '');
+    showWhole(ownerText, owner?.text || '');
   }
 
   ownerChosen(node, stepId, value) {

@@ -1,20 +1,30 @@
 // The client's copy of a road map: the server-confirmed map plus our own
-// pending ops on top. Pending ops and the last confirmed map live in
-// localStorage so an offline reload loses nothing.
-import { applyPending, applyResolved, cloneMap, newId, TEXT_FIELDS } from './ops.js';
+// pending ops on top. Pending ops, refused edits waiting for the person's
+// decision (conflicts) and the last confirmed map live in localStorage, so an
+// offline reload loses nothing.
+import { applyPending, applyResolved, cloneMap, fieldOwner, isFieldSet, isTextSet, newId } from './ops.js';
+import { mergeText, mergeTracking } from './textmerge.js';
 
 const SNAPSHOT_SAVE_DELAY_MS = 400;
+// Typing goes out once the field rests this long, or this long after its first
+// letter at the latest: fewer ops than one a letter, still live for the others.
+const TYPING_PAUSE_MS = 300;
+const TYPING_MAX_DELAY_MS = 1000;
 
 export class MapStore {
   constructor({ roadmapId, personId, snapshot }) {
     this.roadmapId = roadmapId;
     this.pendingKey = `roadmap:${roadmapId}:pending:${personId}`;
+    this.conflictsKey = `roadmap:${roadmapId}:conflicts:${personId}`;
     this.snapshotKey = `roadmap:${roadmapId}:snapshot`;
     this.confirmed = newerSnapshot(snapshot, readJson(this.snapshotKey));
     this.pending = readJson(this.pendingKey) || [];
+    this.conflicts = readJson(this.conflictsKey) || [];
     this.early = new Map(); // changes that arrived ahead of a gap, by revision
     this.graveyard = { steps: new Map(), stakeholders: new Map() };
     this.listeners = new Set();
+    this.connected = false; // kept by the connection; an edit made while not connected says so in a conflict
+    this.caret = null; // {key, offset}: a typing caret, in the value of the last pending op of its field
     this.recompute();
   }
 
@@ -23,24 +33,129 @@ export class MapStore {
   /** Ops not yet acknowledged by the server. */
   get unsentCount() { return this.pending.filter((op) => op.acked_revision === undefined).length; }
 
+  /** Whether edits must wait: the map is locked, or the server refused the next one for a lock. */
+  get held() {
+    return Boolean(this.confirmed.locked) || this.pending.some((op) => op.held);
+  }
+
   subscribe(listener) { this.listeners.add(listener); return () => this.listeners.delete(listener); }
 
-  /** Record a local edit: shown at once, sent when the connection allows. */
-  edit(op) {
+  /**
+   * Record a local edit: shown at once, sent when the connection allows.
+   * A text op carries `base`, the text it was typed over; a plain field's op
+   * gets the value the person saw as its `base` (the server refuses it if
+   * someone else has changed the field since). `caret` is where a typing
+   * caret stands in the text the edit leaves.
+   */
+  edit(op, { caret } = {}) {
     const full = { ...op, op_id: newId(), roadmap_id: this.roadmapId };
+    if (!full.after_others) delete full.after_others;
+    if (!this.connected) full.made_offline = true;
+    const typing = isTextSet(full);
+    if (typing && !this.rebaseOnView(full)) return null;
+    if (isFieldSet(full) && !typing && full.base === undefined) {
+      const owner = fieldOwner(this.view, full);
+      if (owner) full.base = owner[full.field] ?? null;
+      else delete full.base;
+    }
     const last = this.pending[this.pending.length - 1];
-    if (last && !last.in_flight && last.acked_revision === undefined && coalesces(last, full)) {
-      last.value = full.value; // keep the older base: the server merges from there
+    if (last && isUnsent(last) && coalesces(last, full)) {
+      last.value = full.value;
+      if (typing) {
+        last.base = this.textBefore(last);
+        last.typed_at = Date.now();
+      } // a plain field keeps the older base: what the person saw before their first change
     } else {
+      if (typing) full.typed_at = full.first_typed_at = Date.now();
       this.pending.push(full);
     }
+    if (typing && caret !== undefined) this.caret = { key: fieldKey(full), offset: caret };
     this.savePending();
-    this.changed();
+    this.changed({ typing });
     return full;
   }
 
+  /**
+   * What a text control needs from the store for one field of `target` ({type, step_id?,
+   * stakeholder_id?}): commit typing as an op, read the field's text and where the caret stands.
+   */
+  textField(target, field) {
+    const op = { ...target, field };
+    return {
+      commit: (value, base, typing) => this.edit(
+        { ...op, value, base, after_others: typing.afterOthers }, { caret: typing.caret }),
+      current: () => fieldOwner(this.view, op)?.[field],
+      caret: () => this.caretInView(op),
+    };
+  }
+
+  /** A text op typed over what the control showed, restated over the text the store now holds. */
+  rebaseOnView(op) {
+    const owner = fieldOwner(this.view, op);
+    if (!owner) return true; // the item is gone here; the server will say so
+    const shown = owner[op.field] ?? '';
+    if (op.base !== shown) {
+      op.value = mergeText(op.base, op.value, shown, Boolean(op.after_others));
+      op.base = shown;
+    }
+    return op.value !== op.base;
+  }
+
+  /** The op to send next (the oldest unacknowledged one), or null. */
   nextToSend() {
     return this.pending.find((op) => op.acked_revision === undefined) || null;
+  }
+
+  /** When `op` may go: typing waits for a pause, unless something is queued behind it. */
+  sendAt(op) {
+    if (!isTextSet(op) || op.ready || this.pending[this.pending.length - 1] !== op) return 0;
+    return Math.min(op.typed_at + TYPING_PAUSE_MS, op.first_typed_at + TYPING_MAX_DELAY_MS);
+  }
+
+  /** Send typing now (the person left the field). */
+  typingDone() {
+    const waiting = this.pending.filter((op) => isTextSet(op) && isUnsent(op) && !op.ready);
+    for (const op of waiting) op.ready = true;
+    if (waiting.length) this.changed();
+  }
+
+  /**
+   * The op is about to be sent: a text op is restated over the text before it
+   * as the store now holds it, so the server has to merge only what others
+   * commit while it travels.
+   */
+  prepareToSend(op) {
+    op.in_flight = true;
+    if (!isTextSet(op)) return;
+    const before = this.textBefore(op);
+    if (before === undefined) return;
+    const tracked = this.caretOp() === op ? this.caret.offset : op.value.length;
+    const merged = mergeTracking(op.base, op.value, before, Boolean(op.after_others), tracked);
+    op.value = merged.text;
+    op.base = before;
+    if (this.caretOp() === op && merged.position !== null) this.caret.offset = merged.position;
+    this.savePending();
+  }
+
+  /** The last pending op of the typing caret's field, whose value the caret's offset is in. */
+  caretOp() {
+    if (!this.caret) return null;
+    for (let index = this.pending.length - 1; index >= 0; index -= 1) {
+      if (isTextSet(this.pending[index]) && fieldKey(this.pending[index]) === this.caret.key) return this.pending[index];
+    }
+    return null;
+  }
+
+  /**
+   * Where the typing caret of the op's field stands in the view's text, carried through
+   * the merge with the person's own pending text; null when that text is all confirmed.
+   */
+  caretInView(opLike) {
+    const op = this.caretOp();
+    if (!op || fieldKey(opLike) !== this.caret.key) return null;
+    const before = this.textBefore(op);
+    if (before === undefined) return null;
+    return mergeTracking(op.base, op.value, before, Boolean(op.after_others), this.caret.offset).position;
   }
 
   /** The server applied our op at `revision`; it leaves the queue once we have that revision. */
@@ -58,6 +173,56 @@ export class MapStore {
     this.pending = this.pending.filter((op) => op.op_id !== opId);
     this.savePending();
     this.changed();
+  }
+
+  /** The map was locked when our op arrived: keep it, and everything after it, until it is unlocked. */
+  heldByLock(opId) {
+    const op = this.pending.find((item) => item.op_id === opId);
+    if (!op) return;
+    delete op.in_flight;
+    op.held = true;
+    this.savePending();
+    this.changed();
+  }
+
+  /** Drop the edits waiting for an unlock, at the person's request. */
+  discardHeld() {
+    this.pending = this.pending.filter((op) => op.acked_revision !== undefined);
+    this.savePending();
+    this.changed();
+  }
+
+  releaseHeld() {
+    let released = false;
+    for (const op of this.pending) {
+      if (op.held) { delete op.held; released = true; }
+    }
+    if (released) this.savePending();
+  }
+
+  /** The server refused a plain field's op: someone else changed the field since the person saw it. */
+  conflicted(opId, conflict) {
+    const op = this.pending.find((item) => item.op_id === opId);
+    this.pending = this.pending.filter((item) => item.op_id !== opId);
+    if (op && conflict) {
+      const { op_id, in_flight, ...refused } = op;
+      this.conflicts = this.conflicts.filter((item) => !sameField(item.op, refused));
+      this.conflicts.push({ op: refused, conflict });
+    }
+    this.savePending();
+    this.changed();
+  }
+
+  /** The person's answer to a conflict: keep the value that is there, or set theirs over it. */
+  resolveConflict(index, setMine) {
+    const [settled] = this.conflicts.splice(index, 1);
+    this.saveConflicts();
+    if (settled && setMine) {
+      const { base, ...op } = settled.op;
+      this.edit(op);
+    } else {
+      this.changed();
+    }
   }
 
   /**
@@ -79,6 +244,7 @@ export class MapStore {
     if (answer.snapshot) {
       this.confirmed = answer.snapshot;
       this.early.clear();
+      if (!this.confirmed.locked) this.releaseHeld();
       this.dropConfirmedPending();
       this.afterConfirmedChange();
     } else {
@@ -96,6 +262,7 @@ export class MapStore {
       applyResolved(this.confirmed, change.op);
       this.confirmed.revision = change.revision;
       this.pending = this.pending.filter((op) => op.op_id !== change.op_id);
+      if (change.op.type === 'map.lock' && !change.op.locked) this.releaseHeld();
       applied = true;
     }
     for (const revision of this.early.keys()) {
@@ -128,20 +295,48 @@ export class MapStore {
     this.changed();
   }
 
+  /** The text of the op's field with every pending op before it applied; undefined if the item is gone. */
+  textBefore(op) {
+    const view = cloneMap(this.confirmed);
+    for (const earlier of this.pending) {
+      if (earlier === op) break;
+      applyPending(view, earlier, this.graveyard);
+    }
+    const owner = fieldOwner(view, op);
+    return owner ? (owner[op.field] ?? '') : undefined;
+  }
+
   recompute() {
     const view = cloneMap(this.confirmed);
     for (const op of this.pending) applyPending(view, op, this.graveyard);
     this.view = view;
   }
 
-  changed() {
+  /** Conflicts that settled themselves: the item is gone, or the field now holds the person's value. */
+  dropSettledConflicts() {
+    const open = this.conflicts.filter(({ op }) => {
+      const owner = fieldOwner(this.view, op);
+      return owner && JSON.stringify(owner[op.field] ?? null) !== JSON.stringify(op.value ?? null);
+    });
+    if (open.length !== this.conflicts.length) {
+      this.conflicts = open;
+      this.saveConflicts();
+    }
+  }
+
+  changed(cause = {}) {
     this.recompute();
-    for (const listener of this.listeners) listener(this.view);
+    this.dropSettledConflicts();
+    for (const listener of this.listeners) listener(this.view, cause);
   }
 
   savePending() {
     const stored = this.pending.map(({ in_flight, ...op }) => op);
     writeJson(this.pendingKey, stored);
+  }
+
+  saveConflicts() {
+    writeJson(this.conflictsKey, this.conflicts);
   }
 
   scheduleSnapshotSave() {
@@ -153,14 +348,26 @@ export class MapStore {
     clearTimeout(this.snapshotTimer);
     writeJson(this.snapshotKey, this.confirmed);
     this.savePending();
+    this.saveConflicts();
   }
 }
 
+function isUnsent(op) {
+  return !op.in_flight && op.acked_revision === undefined && !op.held;
+}
+
+function fieldKey(op) {
+  return [op.type, op.step_id || '', op.stakeholder_id || '', op.field].join(':');
+}
+
+function sameField(a, b) {
+  return a.type === b.type && a.field === b.field && a.step_id === b.step_id && a.stakeholder_id === b.stakeholder_id;
+}
+
+/** Whether `later` can be folded into `earlier`, still unsent: the same field, and typing that goes on. */
 function coalesces(earlier, later) {
-  if (earlier.type !== later.type || !later.type.endsWith('.set') || earlier.field !== later.field) return false;
-  if (earlier.step_id !== later.step_id || earlier.stakeholder_id !== later.stakeholder_id) return false;
-  const kind = later.type.split('.')[0];
-  return TEXT_FIELDS[kind].has(later.field) ? earlier.base !== undefined : true;
+  if (!isFieldSet(later) || !sameField(earlier, later)) return false;
+  return isTextSet(later) ? !later.after_others : true;
 }
 
 function newerSnapshot(fromPage, fromStorage) {
