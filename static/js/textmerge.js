@@ -2,9 +2,12 @@
 // roadmap/domain/merging.py (its docstring explains it), checked against the
 // same test vectors (tests/vectors/text_merge.json). Positions count code
 // points, as Python does, so each emoji is diffed as one character.
-import { diffCleanupEfficiency, diffMain } from '/vendor/diff-match-patch-es.mjs';
+import {
+  diffCleanupEfficiency, diffCommonPrefix, diffCommonSuffix, diffMain,
+} from '/vendor/diff-match-patch-es.mjs';
 
-const DIFF_OPTIONS = { diffTimeout: 0.1 }; // merging.DIFF_TIMEOUT_SECONDS
+const DIFF_OPTIONS = { diffTimeout: 0.005 }; // merging.DIFF_TIMEOUT_SECONDS
+const EXACT_DIFF_CHARACTERS = 100; // merging.EXACT_DIFF_CHARACTERS
 const PRIVATE_USE_FIRST = 0xe000;
 const PRIVATE_USE_LAST = 0xf8ff;
 
@@ -33,12 +36,19 @@ function codePointUnits(texts) {
   };
 }
 
+/** No deadline for a small edit (an exact diff), as merging.py decides; undefined (the timeout) for a large one. */
+function deadline(base, changed) {
+  const prefix = diffCommonPrefix(base, changed);
+  const suffix = diffCommonSuffix(base.slice(prefix), changed.slice(prefix));
+  return Math.max(base.length, changed.length) - prefix - suffix <= EXACT_DIFF_CHARACTERS ? Number.MAX_VALUE : undefined;
+}
+
 /** The edits {start, end, text} that turn `base` into `changed`, in base order. */
 function editsBetween(base, changed) {
   const found = [];
   let position = 0;
   let open = null;
-  const diffs = diffMain(base, changed, DIFF_OPTIONS, false);
+  const diffs = diffMain(base, changed, DIFF_OPTIONS, false, deadline(base, changed));
   diffCleanupEfficiency(diffs, DIFF_OPTIONS); // as merging.py: edits at the scale a person makes them
   for (const [operation, chunk] of diffs) {
     if (operation === 0) {
