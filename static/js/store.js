@@ -2,7 +2,9 @@
 // pending ops on top. Pending ops, refused edits waiting for the person's
 // decision (conflicts) and the last confirmed map live in localStorage, so an
 // offline reload loses nothing.
-import { applyPending, applyResolved, cloneMap, fieldOwner, isFieldSet, isTextSet, newId } from './ops.js';
+import {
+  applyPending, applyResolved, cloneMap, fieldOwner, isFieldSet, isTextSet, newId, wireForm,
+} from './ops.js';
 import { mergeText, mergeTracking } from './textmerge.js';
 
 const SNAPSHOT_SAVE_DELAY_MS = 400;
@@ -218,8 +220,8 @@ export class MapStore {
     const [settled] = this.conflicts.splice(index, 1);
     this.saveConflicts();
     if (settled && setMine) {
-      const { base, ...op } = settled.op;
-      this.edit(op);
+      const { base, op_id, roadmap_id, ...op } = wireForm(settled.op);
+      this.edit(op); // a new op over the value there now, which the person has seen
     } else {
       this.changed();
     }
