@@ -1,6 +1,9 @@
 # Two commands: `make run` (install, then serve the demo on http://127.0.0.1:5000)
 # and `make test` (install, then run the whole suite).
 PYTHON ?= python3
+# Three workers on two cores: the browser and live-server tests mostly wait (on typing
+# at a person's pace, on other processes), so a third keeps both cores busy.
+PYTEST_ARGS ?= -n 3 --dist worksteal
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP_STAMP := $(VENV)/.installed
