@@ -12,7 +12,7 @@ from roadmap.domain.errors import EditRejected
 from roadmap.services import editing
 from roadmap.services.snapshots import snapshot
 
-on_both_databases = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
 
 @pytest.fixture
@@ -45,7 +45,6 @@ def step_of(roadmap, step_id):
     return next(step for step in snapshot(roadmap)["steps"] if step["id"] == step_id)
 
 
-@on_both_databases
 def test_an_offline_status_change_does_not_overwrite_a_newer_one(oleg, marina, roadmap):
     step_id = add_step(oleg, roadmap)
     edit(marina, roadmap, "step.set", step_id=step_id, field="status", value="done", base="planned")
