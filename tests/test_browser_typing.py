@@ -302,3 +302,42 @@ def test_a_typist_keeps_focus_caret_and_letters_while_another_person_changes_the
     finally:
         a_context.close()
         b_context.close()
+
+
+def test_a_selection_survives_a_reorder_and_text_typed_before_it(app, world, live_server, chromium):
+    """A selects a word in step 3's description; B moves step 2 below it, then types at the start
+    of that description: A's selection still covers the same word, and the field keeps the focus."""
+    group = world.group(name="Чистый двор")
+    seeder = world.member(group, "Ведущая")
+    step_ids = [new_id() for _ in STEP_TITLES]
+    for step_id, title in zip(step_ids, STEP_TITLES):
+        seed(group, seeder, "step.add", step_id=step_id,
+             fields={"title": title, "description": DESCRIPTION if step_id == step_ids[2] else ""})
+    page_errors = []
+    a_context, a = join(chromium, live_server, group.training.join_code, "Анна", page_errors=page_errors)
+    b_context, b = join(chromium, live_server, group.training.join_code, "Борис", page_errors=page_errors)
+    selected_word = "во дворе"
+    try:
+        for page in (a, b):
+            page.locator(f'.step[data-step-id="{step_ids[2]}"] .step-expand').click()
+        a_field = a.locator(f'.step[data-step-id="{step_ids[2]}"] [data-field=description]')
+        start = DESCRIPTION.index(selected_word)
+        a_field.evaluate("(field, [start, end]) => { field.focus(); field.setSelectionRange(start, end); }",
+                         [start, start + len(selected_word)])
+
+        b_moves_step_2_down(b)
+        assert settles(a, TITLES_ARE, [STEP_TITLES[0], STEP_TITLES[2], STEP_TITLES[1]])
+        b_field = b.locator(f'.step[data-step-id="{step_ids[2]}"] [data-field=description]')
+        b_field.click()
+        b_field.press("Control+Home")
+        b_field.type("Утром: ", delay=120)
+        expected = "Утром: " + DESCRIPTION
+        assert settles(a, f"([stepId, text]) => ({DESCRIPTION_OF})(stepId) === text", [step_ids[2], expected])
+
+        state = a.evaluate(A_FIELD_STATE, step_ids[2])
+        assert state["focused"], state
+        assert expected[state["start"]:state["end"]] == selected_word, state
+        assert not page_errors
+    finally:
+        a_context.close()
+        b_context.close()
