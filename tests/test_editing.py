@@ -858,6 +858,32 @@ def test_two_edits_of_one_description_from_the_same_base_both_survive(world, gro
     assert step_in_snapshot(roadmap, step_id)["description"] == "Субботник и Встреча с жителями во дворе дома 5"
 
 
+@on_both_databases
+def test_a_typed_letter_is_carried_through_the_log_past_an_equal_letter_typed_before_it(world, group, member, roadmap):
+    """Вера starts typing right where Борис's word ends; he types a space at his word's end
+    while her space is on its way, then her next letter arrives from before his space. Each
+    op says where its letter goes and which revision it was typed over, so the server puts
+    it after her own space, and says where."""
+    boris = world.member(group, name="Борис")
+    edit(member, roadmap, "map.set", field="goal", value="второй")
+    edit(member, roadmap, "map.set", field="goal", value="второй ", base="второй", at=6, base_revision=1,
+         after_others=True)
+    edit(boris, roadmap, "map.set", field="goal", value="второй ", base="второй", at=6, base_revision=1)
+
+    applied = edit(member, roadmap, "map.set", field="goal", value="второй т", base="второй ", at=7, base_revision=2)
+
+    assert snapshot(roadmap)["goal"] == "второй  т"
+    assert applied.change["op"]["at"] == 8
+
+
+def test_a_resolved_text_op_says_where_its_inserted_text_stands(member, roadmap):
+    edit(member, roadmap, "map.set", field="goal", value="Цель")
+
+    applied = edit(member, roadmap, "map.set", field="goal", value="Цель п", base="Цель")
+
+    assert applied.change["op"] == {"type": "map.set", "field": "goal", "value": "Цель п", "at": 4}
+
+
 def test_map_text_edits_from_the_same_base_are_merged(member, roadmap):
     base = "Сортировать отходы."
     edit(member, roadmap, "map.set", field="goal", value=base)

@@ -15,6 +15,13 @@ replacement that starts there. Two people inserting the same letters at one
 place typed them twice, so both stay; two people replacing the same text with
 the same text made one correction, so it is made once.
 
+Equal letters make a diff ambiguous: a space typed next to a space could have
+been typed on either side of it. So an op that inserts one stretch of text says
+where (`at`); the merge places it there, reports where it ended up in the
+current text, and, given the revision its base was read at, carries it through
+the changes committed since by their own reported places (carry_insertion), so
+every client can put each person's next letter right after their last one.
+
 The browser runs the same algorithm (static/js/textmerge.js) on the same test
 vectors (tests/vectors/text_merge.json), so a client's view of its own pending
 edits is what the server will make of them.
@@ -86,42 +93,120 @@ def _deadline(base: str, changed: str) -> float | None:
     return sys.maxsize if max(len(base), len(changed)) - prefix - suffix <= EXACT_DIFF_CHARACTERS else None
 
 
-def merge_text(base: str | None, mine: str, current: str, after_others: bool = False) -> str:
+def single_insertion(base: str, changed: str, at: int | None = None) -> Edit | None:
+    """The one stretch of text `changed` inserts into `base` deleting nothing, placed at
+    `at` when it can stand there (equal letters around it); None for any other edit."""
+    added = len(changed) - len(base)
+    if added <= 0:
+        return None
+    if at is not None and 0 <= at <= len(base) and changed.startswith(base[:at]) and changed.endswith(base[at:]):
+        return Edit(at, at, changed[at:at + added])
+    edits = edits_between(base, changed)
+    return edits[0] if len(edits) == 1 and edits[0].start == edits[0].end else None
+
+
+@dataclass(frozen=True)
+class Merged:
+    """The merged text, and where the op's one inserted stretch stands in it (None for other edits)."""
+
+    text: str
+    at: int | None = None
+
+
+def merge(base: str | None, mine: str, current: str, after_others: bool = False, at: int | None = None) -> Merged:
     """Apply the edit base -> mine onto current, keeping both people's words.
 
     When the client edited the text the server still holds (or sent no base),
     its value simply wins.
     """
-    if base is None or base == current:
-        return mine
+    if base is None:
+        return Merged(mine)
+    insertion = single_insertion(base, mine, at)
+    if base == current:
+        return Merged(mine, insertion.start if insertion else None)
     if mine == base:
-        return current
-    ours, theirs = edits_between(base, mine), edits_between(base, current)
+        return Merged(current)
+    ours, theirs = ([insertion] if insertion else edits_between(base, mine)), edits_between(base, current)
     first, second = (theirs, ours) if after_others else (ours, theirs)
-    return _combine(base, first, second)
+    text, placed = _combine(base, first, second, insertion)
+    return Merged(text, placed)
 
 
-def _combine(base: str, first: list[Edit], second: list[Edit]) -> str:
-    """Both sides' edits on one base; at a shared place `first` goes before `second`."""
-    inserted: dict[int, list[str]] = {}
-    replacing: dict[int, list[str]] = {}
+def merge_text(base: str | None, mine: str, current: str, after_others: bool = False, at: int | None = None) -> str:
+    return merge(base, mine, current, after_others, at).text
+
+
+def carry_insertion(base: str, mine: str, at: int, after_others: bool,
+                    later_texts: list[tuple[str, int | None]], current: str) -> Merged | None:
+    """An op's one inserted stretch, carried exactly through the texts the field took since
+    `base` (each with where its own insertion stood, when it reported one); None when the op
+    is no single insertion or the texts do not lead from `base` to `current`.
+
+    At the place where a later change inserted, the op's text goes before it (the person
+    goes on typing there), or after it with `after_others`, as in merge()."""
+    insertion = single_insertion(base, mine, at)
+    if insertion is None:
+        return None
+    place, text = insertion.start, base
+    for later, reported_at in later_texts:
+        place = _carried(text, later, reported_at, place, after_others)
+        text = later
+    if text != current:
+        return None
+    return Merged(current[:place] + insertion.text + current[place:], place)
+
+
+def map_position(old: str, new: str, place: int, stick_left: bool) -> int:
+    """Where a place in `old` is in `new`: text inserted right there goes after it when
+    stick_left, else before it; a place inside replaced text goes after the replacement."""
+    shift = 0
+    for edit in edits_between(old, new):
+        if edit.start > place or (edit.start == place and edit.end > place):
+            break
+        if edit.start == place == edit.end:
+            return place + (0 if stick_left else len(edit.text))
+        if edit.end > place:
+            return edit.start + shift + len(edit.text)
+        shift += len(edit.text) - (edit.end - edit.start)
+    return place + shift
+
+
+def _carried(text: str, later: str, reported_at: int | None, place: int, after_others: bool) -> int:
+    inserted = single_insertion(text, later, reported_at) if reported_at is not None else None
+    if inserted is None:
+        return map_position(text, later, place, stick_left=not after_others)
+    if inserted.start < place or (inserted.start == place and after_others):
+        return place + len(inserted.text)
+    return place
+
+
+def _combine(base: str, first: list[Edit], second: list[Edit], tracked: Edit | None = None) -> tuple[str, int | None]:
+    """Both sides' edits on one base; at a shared place `first` goes before `second`.
+    Returns the text and where the `tracked` edit's text was put in it."""
+    inserted: dict[int, list[Edit]] = {}
+    replacing: dict[int, list[Edit]] = {}
     corrections = {edit for edit in first if edit.end > edit.start}
     for side in (first, second):
         for edit in side:
             if side is second and edit in corrections:
                 continue
             into = inserted if edit.start == edit.end else replacing
-            into.setdefault(edit.start, []).append(edit.text)
+            into.setdefault(edit.start, []).append(edit)
     deleted = _merged_ranges([(edit.start, edit.end) for edit in first + second if edit.end > edit.start])
     deleted_starts = [start for start, _ in deleted]
     places = sorted({0, len(base), *(edit.start for edit in first + second), *(edit.end for edit in first + second)})
     merged: list[str] = []
+    length, placed = 0, None
     for index, place in enumerate(places):
-        merged.extend(inserted.get(place, ()))
-        merged.extend(replacing.get(place, ()))
+        for edit in (*inserted.get(place, ()), *replacing.get(place, ())):
+            if edit is tracked:
+                placed = length
+            merged.append(edit.text)
+            length += len(edit.text)
         if index + 1 < len(places) and not _is_deleted(place, deleted, deleted_starts):
             merged.append(base[place:places[index + 1]])
-    return "".join(merged)
+            length += places[index + 1] - place
+    return "".join(merged), placed
 
 
 def _merged_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -99,18 +99,18 @@ OP_TYPES = (
 )
 # Keys each op type accepts besides op_id, roadmap_id and type.
 _OP_KEYS = {
-    "map.set": {"field", "value", "base", "after_others"},
+    "map.set": {"field", "value", "base", "after_others", "at", "base_revision"},
     "map.lock": {"locked"},
     "map.restore": {"revision"},
     "step.add": {"step_id", "after_id", "fields"},
-    "step.set": {"step_id", "field", "value", "base", "after_others"},
+    "step.set": {"step_id", "field", "value", "base", "after_others", "at", "base_revision"},
     "step.move": {"step_id", "after_id"},
     "step.delete": {"step_id"},
     "step.restore": {"step_id"},
     "step.link": {"step_id", "stakeholder_id"},
     "step.unlink": {"step_id", "stakeholder_id"},
     "stakeholder.add": {"stakeholder_id", "fields"},
-    "stakeholder.set": {"stakeholder_id", "field", "value", "base", "after_others"},
+    "stakeholder.set": {"stakeholder_id", "field", "value", "base", "after_others", "at", "base_revision"},
     "stakeholder.delete": {"stakeholder_id"},
     "stakeholder.restore": {"stakeholder_id"},
 }
@@ -146,6 +146,8 @@ class Operation:
     base: str | None = None  # text fields: the text the edit was typed over
     seen: Any = NOT_GIVEN  # other fields: the value the author saw, checked against the stored one
     after_others: bool = False  # text typed where someone else's words end goes after theirs
+    at: int | None = None  # where in `base` the op's one inserted stretch of text starts
+    base_revision: int | None = None  # the map's revision whose text `base` is
     # For moves and adds: NOT_GIVEN means "at the end", None "at the start".
     after_id: Any = NOT_GIVEN
     fields: dict = dataclass_field(default_factory=dict)
@@ -209,6 +211,9 @@ def parse_op(payload: Any) -> Operation:
             if type(payload["after_others"]) is not bool:
                 raise EditRejected("invalid_value", "after_others must be true or false")
             values["after_others"] = payload["after_others"]
+        for key in ("at", "base_revision"):
+            if key in payload:
+                values[key] = _parse_count(payload[key], key)
     if "revision" in payload:
         revision = payload["revision"]
         if type(revision) is not int or not 0 <= revision < 2**31:
@@ -267,6 +272,14 @@ def _parse_base(spec: Text, raw: Any) -> str | None:
         return None
     if not isinstance(raw, str) or len(raw) > spec.max_length:
         raise EditRejected("invalid_value", "base must be the field's text")
+    return raw
+
+
+def _parse_count(raw: Any, name: str) -> int | None:
+    if raw is None:
+        return None
+    if type(raw) is not int or not 0 <= raw < 2**31:
+        raise EditRejected("invalid_value", f"{name} must be an integer from 0 to 2^31-1, or null")
     return raw
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from roadmap.domain import permissions
 from roadmap.domain.permissions import MapAccess
 from roadmap.domain.errors import EditRejected
-from roadmap.domain.merging import merge_text
+from roadmap.domain.merging import Merged, carry_insertion, merge
 from roadmap.domain.operations import (
     MAP_FIELDS,
     NOT_GIVEN,
@@ -161,29 +161,72 @@ def _last_change_of_field(op: Operation):
         select(Change.revision, Change.author_id, Change.created_at, Change.op)
         .where(Change.roadmap_id == op.roadmap_id).order_by(Change.revision.desc()).limit(_FIELD_HISTORY_LOOKBACK)
     )
-    return next((row for row in recent if _sets_field(row.op, op)), None)
+    return next((row for row in recent if _field_value_after(row.op, op) is not _UNTOUCHED), None)
 
 
-def _sets_field(logged: dict, op: Operation) -> bool:
-    kind = logged.get("type")
+_UNTOUCHED = object()
+_ITEM_KEYS = {"step": ("step_id", "steps", "step"), "stakeholder": ("stakeholder_id", "stakeholders", "stakeholder")}
+
+
+def _field_value_after(logged: dict, op: Operation):
+    """What a logged change set the op's field to: _UNTOUCHED when it left the field alone,
+    None also when a map restore removed the op's item."""
+    kind, target = logged.get("type"), op.target
+    if target == "map":
+        if kind == "map.set" and logged.get("field") == op.field:
+            return logged["value"]
+        return logged["map"][op.field] if kind == "map.restore" else _UNTOUCHED
+    id_key, list_key, whole_key = _ITEM_KEYS[target]
+    item_id = getattr(op, id_key)
     if kind == "map.restore":
-        return True
+        item = next((item for item in logged["map"][list_key] if item["id"] == item_id), None)
+        return item[op.field] if item else None
+    if logged.get(id_key) != item_id:
+        return _UNTOUCHED
     if kind == op.type:
-        return logged.get("field") == op.field and all(
-            logged.get(key) == getattr(op, key) for key in ("step_id", "stakeholder_id") if getattr(op, key))
-    item_key = {"step.set": "step_id", "stakeholder.set": "stakeholder_id"}.get(op.type)
-    target = op.type.split(".")[0]
-    return item_key is not None and kind in (f"{target}.add", f"{target}.restore") and \
-        logged.get(item_key) == getattr(op, item_key)
+        return logged["value"] if logged.get("field") == op.field else _UNTOUCHED
+    if kind == f"{target}.add":
+        return logged["fields"][op.field]
+    if kind == f"{target}.restore":
+        return logged[whole_key][op.field]
+    return _UNTOUCHED
 
 
-def _resolve_text(spec, current: str, op: Operation) -> str:
+def _resolve(spec, current, op: Operation) -> tuple[object, dict]:
+    """The value a *.set stores, and what its resolved op adds: a plain field's value as
+    sent; a text field's merged with what others wrote meanwhile, and `at`, where the op's
+    inserted text now stands (if it inserted one stretch), so clients carry carets exactly."""
     if not isinstance(spec, Text):
-        return op.value
-    merged = merge_text(op.base, op.value, current, after_others=op.after_others)
-    if len(merged) > spec.max_length:
+        return op.value, {}
+    merged = _carry_through_log(op, current) or merge(op.base, op.value, current, op.after_others, op.at)
+    if len(merged.text) > spec.max_length:
         raise EditRejected("too_long")
-    return merged
+    return merged.text, ({} if merged.at is None else {"at": merged.at})
+
+
+_CARRY_LOOKBACK = 2000  # changes after an op's base revision it is carried through; more, and it is merged
+
+
+def _carry_through_log(op: Operation, current: str) -> Merged | None:
+    """A text op that says where it inserts and which revision its base is, carried exactly
+    through the changes of its field committed since (domain/merging.carry_insertion)."""
+    if op.at is None or op.base_revision is None or op.base is None or op.base == current:
+        return None
+    logged = db.session.scalars(
+        select(Change.op).where(Change.roadmap_id == op.roadmap_id, Change.revision > op.base_revision)
+        .order_by(Change.revision).limit(_CARRY_LOOKBACK + 1)
+    ).all()
+    if len(logged) > _CARRY_LOOKBACK:
+        return None
+    later_texts = []
+    for change in logged:
+        text = _field_value_after(change, op)
+        if text is _UNTOUCHED:
+            continue
+        if not isinstance(text, str):
+            return None  # a restore took the item away meanwhile
+        later_texts.append((text, change.get("at")))
+    return carry_insertion(op.base, op.value, op.at, op.after_others, later_texts, current)
 
 
 # --- map -------------------------------------------------------------------
@@ -191,9 +234,9 @@ def _resolve_text(spec, current: str, op: Operation) -> str:
 def _set_map_field(target: MapAccess, op: Operation):
     roadmap = db.session.get(Roadmap, target.roadmap_id)
     current = getattr(roadmap, op.field)
-    value = _resolve_text(MAP_FIELDS[op.field], current, op)
+    value, placed = _resolve(MAP_FIELDS[op.field], current, op)
     setattr(roadmap, op.field, value)
-    return {"type": op.type, "field": op.field, "value": value}, {"value": current}
+    return {"type": op.type, "field": op.field, "value": value, **placed}, {"value": current}
 
 
 def _set_lock(target: MapAccess, op: Operation):
@@ -356,9 +399,9 @@ def _set_step_field(target: MapAccess, op: Operation):
     current = step_value(step, op.field)
     if op.field == "owner":
         _check_owner(target, op.value)
-    value = _resolve_text(STEP_FIELDS[op.field], current, op)
+    value, placed = _resolve(STEP_FIELDS[op.field], current, op)
     _update_step(step.id, step_columns(op.field, value))
-    applied = {"type": op.type, "step_id": step.id, "field": op.field, "value": value}
+    applied = {"type": op.type, "step_id": step.id, "field": op.field, "value": value, **placed}
     return applied, {"value": current, "step_title": step.title}
 
 
@@ -449,9 +492,9 @@ def _add_stakeholder(target: MapAccess, op: Operation):
 def _set_stakeholder_field(target: MapAccess, op: Operation):
     stakeholder = _live_stakeholder(target, op.stakeholder_id)
     current = getattr(stakeholder, op.field)
-    value = _resolve_text(STAKEHOLDER_FIELDS[op.field], current, op)
+    value, placed = _resolve(STAKEHOLDER_FIELDS[op.field], current, op)
     setattr(stakeholder, op.field, value)
-    applied = {"type": op.type, "stakeholder_id": stakeholder.id, "field": op.field, "value": value}
+    applied = {"type": op.type, "stakeholder_id": stakeholder.id, "field": op.field, "value": value, **placed}
     return applied, {"value": current, "stakeholder_name": stakeholder.name}
 
 

@@ -8,6 +8,7 @@ const ACK_TIMEOUT_MS = 10000;
 const GAP_WAIT_MS = 300;
 const SERVER_ERROR_RETRY_MS = 3000;
 const SERVER_ERROR_RETRIES = 3;
+const CONFIRMATION_WAIT_MS = 1000;
 
 export class Connection {
   constructor(store, { onState, onPresence, onRejected, onSignedOut, onJoined = () => {} }) {
@@ -122,6 +123,11 @@ export class Connection {
     if (!this.joined || this.inFlight || this.store.held) return;
     const op = this.store.nextToSend();
     if (!op) return;
+    if (this.store.waitsForConfirmation(op)) {
+      // Its change is normally on its way with the ack; ask for it if it is late.
+      this.sendTimer = setTimeout(() => this.catchUp(), CONFIRMATION_WAIT_MS);
+      return;
+    }
     const wait = Math.max(this.store.sendAt(op), this.resumeAt) - Date.now();
     if (wait > 0) {
       this.sendTimer = setTimeout(() => this.flush(), wait);

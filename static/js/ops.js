@@ -162,7 +162,7 @@ function insertAfter(map, step, afterId) {
 
 function setField(target, kind, op) {
   target[op.field] = TEXT_FIELDS[kind].has(op.field)
-    ? mergeText(op.base, op.value, target[op.field] ?? '', Boolean(op.after_others))
+    ? mergeText(op.base, op.value, target[op.field] ?? '', Boolean(op.after_others), op.at)
     : op.value;
 }
 

@@ -5,7 +5,9 @@
 import {
   applyPending, applyResolved, cloneMap, fieldOwner, isFieldSet, isTextSet, newId, wireForm,
 } from './ops.js';
-import { mergeText, mergeTracking } from './textmerge.js';
+import {
+  carryPlace, codePointIndex, insertAt, insertedText, insertionAt, merge, mergeText, mergeTracking, utf16Index,
+} from './textmerge.js';
 
 const SNAPSHOT_SAVE_DELAY_MS = 400;
 // Typing goes out once the field rests this long, or this long after its first
@@ -26,7 +28,10 @@ export class MapStore {
     this.graveyard = { steps: new Map(), stakeholders: new Map() };
     this.listeners = new Set();
     this.connected = false; // kept by the connection; an edit made while not connected says so in a conflict
-    this.caret = null; // {key, offset}: a typing caret, in the value of the last pending op of its field
+    // A typing caret, kept with the person's own words: {key, k}, k code points into the one stretch the
+    // last pending op of its field inserts (at + k); {key, offset} (UTF-16, in that op's value) for other
+    // edits; and once that op is confirmed, {key, place} (code points) in the confirmed text.
+    this.caret = null;
     this.recompute();
   }
 
@@ -61,7 +66,9 @@ export class MapStore {
       else delete full.base;
     }
     const last = this.pending[this.pending.length - 1];
+    let recorded = full;
     if (last && isUnsent(last) && coalesces(last, full)) {
+      recorded = last;
       last.value = full.value;
       if (typing) {
         last.base = this.textBefore(last);
@@ -71,7 +78,7 @@ export class MapStore {
       if (typing) full.typed_at = full.first_typed_at = Date.now();
       this.pending.push(full);
     }
-    if (typing && caret !== undefined) this.caret = { key: fieldKey(full), offset: caret };
+    if (typing) this.placeTyping(recorded, caret);
     this.savePending();
     this.changed({ typing });
     return full;
@@ -103,9 +110,32 @@ export class MapStore {
     return op.value !== op.base;
   }
 
+  /** Where the typed op's one inserted stretch starts (`at`), and the caret with it. */
+  placeTyping(op, caret) {
+    const at = caret === undefined ? undefined : insertionAt(op.base, op.value, caret);
+    if (at === undefined) delete op.at;
+    else op.at = at;
+    if (caret === undefined) return;
+    this.caret = at === undefined
+      ? { key: fieldKey(op), offset: caret }
+      : { key: fieldKey(op), k: codePointIndex(op.value, caret) - at };
+  }
+
   /** The op to send next (the oldest unacknowledged one), or null. */
   nextToSend() {
     return this.pending.find((op) => op.acked_revision === undefined) || null;
+  }
+
+  /**
+   * Whether a text op must wait for an earlier op of its field to come back as a change:
+   * sent over confirmed text, it names the revision its base is (base_revision), and the
+   * server can carry it exactly.
+   */
+  waitsForConfirmation(op) {
+    if (!isTextSet(op)) return false;
+    const key = fieldKey(op);
+    return this.pending.some((earlier) => earlier !== op && isTextSet(earlier) && fieldKey(earlier) === key
+      && this.pending.indexOf(earlier) < this.pending.indexOf(op));
   }
 
   /** When `op` may go: typing waits for a pause, unless something is queued behind it. */
@@ -131,12 +161,27 @@ export class MapStore {
     if (!isTextSet(op)) return;
     const before = this.textBefore(op);
     if (before === undefined) return;
-    const tracked = this.caretOp() === op ? this.caret.offset : op.value.length;
-    const merged = mergeTracking(op.base, op.value, before, Boolean(op.after_others), tracked);
-    op.value = merged.text;
-    op.base = before;
-    if (this.caretOp() === op && merged.position !== null) this.caret.offset = merged.position;
+    if (op.base !== before) this.rebase(op, before);
+    // With the revision its base is, the server carries the op through later changes exactly.
+    if (op.at !== undefined && before === fieldOwner(this.confirmed, op)?.[op.field]) op.base_revision = this.revision;
+    else delete op.base_revision;
     this.savePending();
+  }
+
+  /** A text op restated over `before`, the caret going with it. */
+  rebase(op, before) {
+    const tracksOffset = this.caretOp() === op && this.caret.offset !== undefined;
+    if (tracksOffset) {
+      const merged = mergeTracking(op.base, op.value, before, Boolean(op.after_others), this.caret.offset);
+      op.value = merged.text;
+      if (merged.position !== null) this.caret.offset = merged.position;
+    } else {
+      const merged = merge(op.base, op.value, before, Boolean(op.after_others), op.at);
+      op.value = merged.text;
+      if (merged.at === undefined) delete op.at;
+      else op.at = merged.at;
+    }
+    op.base = before;
   }
 
   /** The last pending op of the typing caret's field, whose value the caret's offset is in. */
@@ -153,11 +198,20 @@ export class MapStore {
    * the merge with the person's own pending text; null when that text is all confirmed.
    */
   caretInView(opLike) {
+    if (!this.caret || fieldKey(opLike) !== this.caret.key) return null;
+    const shown = fieldOwner(this.view, opLike)?.[opLike.field];
     const op = this.caretOp();
-    if (!op || fieldKey(opLike) !== this.caret.key) return null;
-    const before = this.textBefore(op);
-    if (before === undefined) return null;
-    return mergeTracking(op.base, op.value, before, Boolean(op.after_others), this.caret.offset).position;
+    if (op && this.caret.k !== undefined && op.at !== undefined && op.value === shown) {
+      return utf16Index(shown, op.at + this.caret.k);
+    }
+    if (op && this.caret.offset !== undefined) {
+      const before = this.textBefore(op);
+      if (before === undefined) return null;
+      return mergeTracking(op.base, op.value, before, Boolean(op.after_others), this.caret.offset).position;
+    }
+    const confirmed = fieldOwner(this.confirmed, opLike)?.[opLike.field];
+    if (!op && this.caret.place !== undefined && confirmed === shown) return utf16Index(shown, this.caret.place);
+    return null;
   }
 
   /** The server applied our op at `revision`; it leaves the queue once we have that revision. */
@@ -261,9 +315,12 @@ export class MapStore {
       const change = queue.length ? queue.shift() : this.early.get(this.confirmed.revision + 1);
       this.early.delete(change.revision);
       if (change.revision !== this.confirmed.revision + 1) continue;
+      const textsBefore = this.typedTexts();
+      const caretMoved = this.keepCaretOfConfirmed(change);
       applyResolved(this.confirmed, change.op);
       this.confirmed.revision = change.revision;
       this.pending = this.pending.filter((op) => op.op_id !== change.op_id);
+      this.carryTyping(change, textsBefore, !caretMoved);
       if (change.op.type === 'map.lock' && !change.op.locked) this.releaseHeld();
       applied = true;
     }
@@ -277,6 +334,69 @@ export class MapStore {
   }
 
   hasGap() { return this.early.size > 0; }
+
+  /** How a change moved a field's confirmed text, for its first pending op; null if it left it alone. */
+  firstStep(key, op, textsBefore, change) {
+    const before = textsBefore.get(key);
+    const after = fieldOwner(this.confirmed, op)?.[op.field];
+    if (before === undefined || after === undefined || before === after) return null;
+    return { before, after, reported: reportedAt(change, op) };
+  }
+
+  /** The confirmed text of each field a pending text op or the caret is in, by field key. */
+  typedTexts() {
+    const texts = new Map();
+    const note = (op) => texts.set(fieldKey(op), fieldOwner(this.confirmed, op)?.[op.field]);
+    for (const op of this.pending) if (isTextSet(op)) note(op);
+    if (this.caret) note(keyOp(this.caret.key));
+    return texts;
+  }
+
+  /**
+   * Our own op confirmed: the typing caret stays with its words, now in the confirmed
+   * text after the change. Returns whether it did.
+   */
+  keepCaretOfConfirmed(change) {
+    const op = this.caretOp();
+    if (!op || op.op_id !== change.op_id) return false;
+    const place = this.caret.k !== undefined && change.op.at !== undefined ? change.op.at + this.caret.k : undefined;
+    this.caret = place === undefined ? null : { key: this.caret.key, place };
+    return true;
+  }
+
+  /**
+   * Someone else's change reached a field we are typing in: each pending op that inserts
+   * one stretch straight over the confirmed text, and a caret in confirmed text, is
+   * carried through it exactly (by the change's `at`), as the server will carry the op.
+   */
+  carryTyping(change, textsBefore, carryCaret) {
+    // Per field: the text the next pending op must stand on, what it becomes, and where in it the change went.
+    const steps = new Map();
+    for (const op of this.pending) {
+      if (!isTextSet(op)) continue;
+      const key = fieldKey(op);
+      if (!steps.has(key)) steps.set(key, this.firstStep(key, op, textsBefore, change));
+      const step = steps.get(key);
+      const inserted = step && op.at !== undefined && op.base === step.before ? insertedText(op.base, op.value, op.at) : null;
+      if (inserted === null) { steps.set(key, null); continue; } // the rest of this field is merged as it stands
+      const was = op.value;
+      op.at = carryPlace(step.before, step.after, step.reported, op.at, Boolean(op.after_others));
+      op.value = insertAt(step.after, op.at, inserted);
+      op.base = step.after;
+      op.base_revision = change.revision;
+      const reported = step.reported === undefined ? undefined
+        : step.reported + (step.reported < op.at ? 0 : Array.from(inserted).length);
+      steps.set(key, { before: was, after: op.value, reported });
+    }
+    const caretKey = this.caret?.key;
+    if (!carryCaret || this.caret?.place === undefined || !textsBefore.has(caretKey)) return;
+    const probe = keyOp(caretKey);
+    const before = textsBefore.get(caretKey);
+    const after = fieldOwner(this.confirmed, probe)?.[probe.field];
+    if (before !== undefined && after !== undefined && after !== before) {
+      this.caret.place = carryPlace(before, after, reportedAt(change, probe), this.caret.place, false);
+    }
+  }
 
   /** Group members are not part of the revisioned map: they arrive on their own. */
   setMembers(members) {
@@ -360,6 +480,20 @@ function isUnsent(op) {
 
 function fieldKey(op) {
   return [op.type, op.step_id || '', op.stakeholder_id || '', op.field].join(':');
+}
+
+/** The set-op shape a field key stands for. */
+function keyOp(key) {
+  const [type, stepId, stakeholderId, field] = key.split(':');
+  return { type, step_id: stepId || undefined, stakeholder_id: stakeholderId || undefined, field };
+}
+
+/** Where a change's one inserted stretch went in `op`'s field, when the change set that field and says. */
+function reportedAt(change, op) {
+  const set = change.op;
+  const same = set.type === op.type && set.field === op.field && set.step_id === op.step_id
+    && set.stakeholder_id === op.stakeholder_id;
+  return same ? set.at : undefined;
 }
 
 function sameField(a, b) {

@@ -68,22 +68,45 @@ function editsBetween(base, changed) {
   return found;
 }
 
-/** Apply the edit base -> mine onto current, keeping both people's words. */
-export function mergeText(base, mine, current, afterOthers = false) {
-  if (base === null || base === undefined || base === current) return mine;
-  if (mine === base) return current;
-  const units = codePointUnits([base, mine, current]);
-  const [baseUnits, mineUnits, currentUnits] = [base, mine, current].map(units.encode);
-  const ours = editsBetween(baseUnits, mineUnits);
-  const theirs = editsBetween(baseUnits, currentUnits);
-  const [first, second] = afterOthers ? [theirs, ours] : [ours, theirs];
-  return units.decode(combine(baseUnits, first, second));
+/** The one stretch `changed` inserts into `base` deleting nothing, at `at` if it can stand there (encoded texts). */
+function insertionIn(base, changed, at) {
+  const added = changed.length - base.length;
+  if (added <= 0) return null;
+  if (at !== undefined && at !== null && at >= 0 && at <= base.length
+      && changed.startsWith(base.slice(0, at)) && changed.endsWith(base.slice(at))) {
+    return { start: at, end: at, text: changed.slice(at, at + added) };
+  }
+  const edits = editsBetween(base, changed);
+  return edits.length === 1 && edits[0].start === edits[0].end ? edits[0] : null;
 }
 
 /**
- * mergeText, and where a position in `mine` (a UTF-16 index) ends up in the result:
- * the position travels as a marker inside the person's own text, so it stays with
- * their words even beside identical letters someone else typed.
+ * Apply the edit base -> mine onto current, keeping both people's words; `at` (code
+ * points) is where mine's one inserted stretch starts in base. Returns the text and
+ * where that stretch stands in it (code points), or at: undefined for other edits.
+ */
+export function merge(base, mine, current, afterOthers = false, at = undefined) {
+  if (base === null || base === undefined) return { text: mine, at: undefined };
+  const units = codePointUnits([base, mine, current]);
+  const [baseUnits, mineUnits, currentUnits] = [base, mine, current].map(units.encode);
+  const insertion = insertionIn(baseUnits, mineUnits, at);
+  if (base === current) return { text: mine, at: insertion?.start };
+  if (mine === base) return { text: current, at: undefined };
+  const ours = insertion ? [insertion] : editsBetween(baseUnits, mineUnits);
+  const theirs = editsBetween(baseUnits, currentUnits);
+  const [first, second] = afterOthers ? [theirs, ours] : [ours, theirs];
+  const combined = combine(baseUnits, first, second, insertion);
+  return { text: units.decode(combined.text), at: combined.at };
+}
+
+export function mergeText(base, mine, current, afterOthers = false, at = undefined) {
+  return merge(base, mine, current, afterOthers, at).text;
+}
+
+/**
+ * merge(), and where a position in `mine` (a UTF-16 index) ends up in the result: the
+ * position travels as a marker inside the person's own text, so it stays with their
+ * words. For edits that are not one insertion, whose place `at` cannot say.
  */
 export function mergeTracking(base, mine, current, afterOthers, position) {
   const marker = unusedCharacter([base ?? '', mine, current]);
@@ -91,6 +114,53 @@ export function mergeTracking(base, mine, current, afterOthers, position) {
   const at = marked.indexOf(marker);
   if (at < 0) return { text: mergeText(base, mine, current, afterOthers), position: null };
   return { text: marked.slice(0, at) + marked.slice(at + 1), position: at };
+}
+
+/**
+ * Where the stretch `value` inserts into `base` starts (code points), given the caret
+ * (a UTF-16 index into value) at its end; undefined unless value is base with one
+ * stretch inserted there.
+ */
+export function insertionAt(base, value, caret) {
+  const units = codePointUnits([base, value]);
+  const [baseUnits, valueUnits] = [base, value].map(units.encode);
+  const added = valueUnits.length - baseUnits.length;
+  const at = codePointIndex(value, caret) - added;
+  return added > 0 && insertionIn(baseUnits, valueUnits, at)?.start === at ? at : undefined;
+}
+
+/**
+ * A place (code points) in `text`, carried to `later`: exactly by `reportedAt`, where the
+ * change's one inserted stretch went (a resolved op's `at`), else by their diff. Text
+ * inserted right at the place goes after it, unless `afterOthers` (merging.py _carried).
+ */
+export function carryPlace(text, later, reportedAt, place, afterOthers) {
+  const units = codePointUnits([text, later]);
+  const [textUnits, laterUnits] = [text, later].map(units.encode);
+  const inserted = reportedAt === undefined || reportedAt === null ? null : insertionIn(textUnits, laterUnits, reportedAt);
+  if (!inserted) return mapPlace(textUnits, laterUnits, place, !afterOthers);
+  return inserted.start < place || (inserted.start === place && afterOthers) ? place + inserted.text.length : place;
+}
+
+/** The stretch an op with `at` inserts into its base, as text (merging.single_insertion). */
+export function insertedText(base, value, at) {
+  const units = codePointUnits([base, value]);
+  const inserted = insertionIn(units.encode(base), units.encode(value), at);
+  return inserted && inserted.start === at ? units.decode(inserted.text) : null;
+}
+
+/** `text` with `inserted` put at a place counted in code points. */
+export function insertAt(text, place, inserted) {
+  const split = utf16Index(text, place);
+  return text.slice(0, split) + inserted + text.slice(split);
+}
+
+export function codePointIndex(text, utf16) {
+  return Array.from(text.slice(0, utf16)).length;
+}
+
+export function utf16Index(text, codePoints) {
+  return Array.from(text).slice(0, codePoints).join('').length;
 }
 
 function unusedCharacter(texts) {
@@ -101,7 +171,8 @@ function unusedCharacter(texts) {
   return '\u0000';
 }
 
-function combine(base, first, second) {
+/** Both sides' edits on one base; at a shared place `first` goes before `second`. Also where `tracked` went. */
+function combine(base, first, second, tracked) {
   const inserted = new Map();
   const replacing = new Map();
   const all = [...first, ...second];
@@ -111,20 +182,39 @@ function combine(base, first, second) {
     if (second.includes(edit) && corrections.has(key(edit))) continue; // one correction, made by both
     const into = edit.start === edit.end ? inserted : replacing;
     if (!into.has(edit.start)) into.set(edit.start, []);
-    into.get(edit.start).push(edit.text);
+    into.get(edit.start).push(edit);
   }
   const deleted = all.filter((edit) => edit.end > edit.start);
   const places = [...new Set([0, base.length, ...all.map((edit) => edit.start), ...all.map((edit) => edit.end)])]
     .sort((a, b) => a - b);
   const merged = [];
+  let length = 0;
+  let at;
   places.forEach((place, index) => {
-    merged.push(...(inserted.get(place) || []), ...(replacing.get(place) || []));
+    for (const edit of [...(inserted.get(place) || []), ...(replacing.get(place) || [])]) {
+      if (edit === tracked) at = length;
+      merged.push(edit.text);
+      length += edit.text.length;
+    }
     const next = places[index + 1];
     if (next !== undefined && !deleted.some((edit) => edit.start <= place && place < edit.end)) {
       merged.push(base.slice(place, next));
+      length += next - place;
     }
   });
-  return merged.join('');
+  return { text: merged.join(''), at };
+}
+
+/** Where a place in old is in new (encoded texts): see mapPosition. */
+function mapPlace(old, updated, place, stickLeft) {
+  let shift = 0;
+  for (const edit of editsBetween(old, updated)) {
+    if (edit.start > place || (edit.start === place && edit.end > place)) break;
+    if (edit.start === place && edit.end === place) return place + (stickLeft ? 0 : edit.text.length);
+    if (edit.end > place) return edit.start + shift + edit.text.length;
+    shift += edit.text.length - (edit.end - edit.start);
+  }
+  return place + shift;
 }
 
 /**
@@ -134,21 +224,6 @@ function combine(base, first, second) {
  */
 export function mapPosition(oldText, newText, position, stickLeft) {
   const units = codePointUnits([oldText, newText]);
-  const before = Array.from(oldText.slice(0, position)).length;
-  let shift = 0;
-  let mapped = null;
-  for (const edit of editsBetween(units.encode(oldText), units.encode(newText))) {
-    if (edit.start > before || (edit.start === before && edit.end > before)) break;
-    if (edit.start === before && edit.end === before) {
-      if (!stickLeft) shift += edit.text.length;
-      break;
-    }
-    if (edit.end > before) { // the caret was inside replaced text: put it after the replacement
-      mapped = edit.start + shift + edit.text.length;
-      break;
-    }
-    shift += edit.text.length - (edit.end - edit.start);
-  }
-  const index = mapped ?? before + shift;
-  return Array.from(newText).slice(0, index).join('').length;
+  const place = mapPlace(units.encode(oldText), units.encode(newText), codePointIndex(oldText, position), stickLeft);
+  return utf16Index(newText, place);
 }
