@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from roadmap.domain.merging import carry_insertion, merge_text
+from roadmap.domain.merging import merge_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "text_merge.json").read_text(encoding="utf-8"))
@@ -26,12 +26,12 @@ def textmerge(live_server, chromium):
 def test_the_browser_merges_every_vector_as_the_server_does(textmerge):
     merged = textmerge.evaluate(
         """vectors => vectors.map(v => {
-            const merged = window.textmerge.merge(v.base, v.mine, v.current, v.after_others, v.at);
-            return [merged.text, merged.at ?? null]; })""",
+            const merged = window.textmerge.merge(v.base, v.mine, v.current, v.after_others, v.insert_at);
+            return [merged.text, merged.insertedAt ?? null]; })""",
         VECTORS,
     )
 
-    assert merged == [[vector["merged"], vector["merged_at"]] for vector in VECTORS]
+    assert merged == [[vector["merged"], vector["inserted_at"]] for vector in VECTORS]
 
 
 CARETS = [
@@ -87,19 +87,26 @@ def test_the_browser_and_the_server_agree_on_random_edits(textmerge):
     assert in_browser == [merge_text(*case) for case in cases]
 
 
-def test_the_browser_carries_a_place_through_a_change_as_the_server_does(textmerge):
-    """A place kept exactly through an insertion that says where it went, and where
-    the stretch a typed value inserts starts, given the caret at its end."""
-    carried = textmerge.evaluate("""() => [
-        window.textmerge.carryPlace('второй ', 'второй  ', 6, 7, false),
-        window.textmerge.carryPlace('второй ', 'второй  ', undefined, 7, false),
-        window.textmerge.carryPlace('Цель п', 'Цель пе', 6, 6, true),
-        window.textmerge.carryPlace('Цель п', 'Цель пе', 6, 6, false),
+CARRIES = json.loads((Path(__file__).parent / "vectors" / "text_carry.json").read_text(encoding="utf-8"))
+
+
+def test_the_browser_carries_an_insertion_as_the_server_does(textmerge):
+    carried = textmerge.evaluate(
+        """vectors => vectors.map(v => {
+            const carried = window.textmerge.carryInsertion(v.base, v.mine, v.insert_at, v.after_others, v.later, v.current);
+            return carried && [carried.text, carried.insertedAt]; })""",
+        CARRIES,
+    )
+
+    assert carried == [vector["carried"] for vector in CARRIES]
+
+
+def test_the_browser_finds_where_typing_inserted_from_the_caret(textmerge):
+    found = textmerge.evaluate("""() => [
         window.textmerge.insertionAt('Цель ', 'Цель  ', 5),
         window.textmerge.insertionAt('Цель  ', 'Цель п ', 6),
         window.textmerge.insertionAt('😀 да', '😀😀 да', 4),
         window.textmerge.insertionAt('Цель', 'Цел', 3) ?? null,
     ]""")
 
-    assert carried == [8, 7, 7, 6, 4, 5, 1, None]
-    assert carry_insertion("второй ", "второй т", 7, False, [("второй  ", 6)], "второй  ").at == 8
+    assert found == [4, 5, 1, None]

@@ -8,7 +8,11 @@ new op. Ops without a base stay last-writer-wins, as old clients expect.
 import pytest
 from conftest import new_id, passwordless_moderator
 
+from sqlalchemy import select
+
 from roadmap.domain.errors import EditRejected
+from roadmap.extensions import db
+from roadmap.models import Change
 from roadmap.services import editing
 from roadmap.services.snapshots import snapshot
 
@@ -187,3 +191,24 @@ def test_a_base_that_is_no_value_of_the_field_is_refused(oleg, roadmap, field, b
                       base=base)
 
     assert refused.code == "invalid_value"
+
+
+def test_an_edit_to_the_value_someone_else_already_set_is_applied(oleg, marina, roadmap):
+    step_id = add_step(oleg, roadmap)
+    edit(marina, roadmap, "step.set", step_id=step_id, field="status", value="done")
+
+    applied = edit(oleg, roadmap, "step.set", step_id=step_id, field="status", value="done", base="planned")
+
+    assert applied.duplicate is False and step_of(roadmap, step_id)["status"] == "done"
+
+
+def test_a_step_logged_before_a_field_existed_counts_with_that_fields_default(oleg, marina, roadmap):
+    """Logs written before `progress` existed do not carry it in a step.add."""
+    step_id = add_step(marina, roadmap)
+    added = db.session.scalar(select(Change).where(Change.roadmap_id == roadmap.id))
+    added.op = {**added.op, "fields": {name: value for name, value in added.op["fields"].items() if name != "progress"}}
+    db.session.commit()
+
+    refused = refusal(oleg, roadmap, "step.set", step_id=step_id, field="progress", value=30, base=20)
+
+    assert refused.code == "conflict" and refused.extra["conflict"]["changed_by"]["name"] == "Марина"

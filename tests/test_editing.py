@@ -4,6 +4,7 @@ from conftest import new_id, passwordless_moderator
 from sqlalchemy import func, select
 
 from roadmap.domain.errors import EditRejected
+from roadmap.domain.merging import merge_text
 from roadmap.domain.operations import STAKEHOLDER_FIELDS, STEP_FIELDS
 from roadmap.extensions import db
 from roadmap.models import Change, Membership, Step
@@ -866,14 +867,27 @@ def test_a_typed_letter_is_carried_through_the_log_past_an_equal_letter_typed_be
     it after her own space, and says where."""
     boris = world.member(group, name="Борис")
     edit(member, roadmap, "map.set", field="goal", value="второй")
-    edit(member, roadmap, "map.set", field="goal", value="второй ", base="второй", at=6, base_revision=1,
+    edit(member, roadmap, "map.set", field="goal", value="второй ", base="второй", insert_at=6, base_revision=1,
          after_others=True)
-    edit(boris, roadmap, "map.set", field="goal", value="второй ", base="второй", at=6, base_revision=1)
+    edit(boris, roadmap, "map.set", field="goal", value="второй ", base="второй", insert_at=6, base_revision=1)
 
-    applied = edit(member, roadmap, "map.set", field="goal", value="второй т", base="второй ", at=7, base_revision=2)
+    applied = edit(member, roadmap, "map.set", field="goal", value="второй т", base="второй ", insert_at=7,
+                   base_revision=2)
 
     assert snapshot(roadmap)["goal"] == "второй  т"
-    assert applied.change["op"]["at"] == 8
+    assert applied.change["op"]["insert_at"] == 8
+
+
+def test_an_op_whose_base_was_not_the_text_at_its_base_revision_is_merged_not_carried(world, group, member, roadmap):
+    boris = world.member(group, name="Борис")
+    edit(member, roadmap, "map.set", field="goal", value="a a  ")
+    edit(boris, roadmap, "map.set", field="goal", value="aaa a  ", base="a a  ", insert_at=0)
+    edit(boris, roadmap, "map.set", field="goal", value="aaaa a  ", base="aaa a  ", insert_at=1)
+    sent = {"field": "goal", "value": "aX a  ", "base": "a a  ", "insert_at": 1}
+
+    wrong = edit(member, roadmap, "map.set", **sent, base_revision=2)  # its base was the text at revision 1
+
+    assert wrong.change["op"]["value"] == merge_text("a a  ", "aX a  ", "aaaa a  ", insert_at=1)
 
 
 def test_a_resolved_text_op_says_where_its_inserted_text_stands(member, roadmap):
@@ -881,7 +895,7 @@ def test_a_resolved_text_op_says_where_its_inserted_text_stands(member, roadmap)
 
     applied = edit(member, roadmap, "map.set", field="goal", value="Цель п", base="Цель")
 
-    assert applied.change["op"] == {"type": "map.set", "field": "goal", "value": "Цель п", "at": 4}
+    assert applied.change["op"] == {"type": "map.set", "field": "goal", "value": "Цель п", "insert_at": 4}
 
 
 def test_map_text_edits_from_the_same_base_are_merged(member, roadmap):

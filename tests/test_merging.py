@@ -14,13 +14,22 @@ from hypothesis import strategies as st
 from roadmap.domain.merging import Edit, Merged, carry_insertion, edits_between, merge, merge_text, single_insertion
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "text_merge.json").read_text(encoding="utf-8"))
+CARRIES = json.loads((Path(__file__).parent / "vectors" / "text_carry.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[vector["note"] for vector in VECTORS])
 def test_merge_gives_the_vector_result(vector):
-    merged = merge(vector["base"], vector["mine"], vector["current"], vector["after_others"], vector.get("at"))
+    merged = merge(vector["base"], vector["mine"], vector["current"], vector["after_others"], vector.get("insert_at"))
 
-    assert merged == Merged(vector["merged"], vector["merged_at"])
+    assert merged == Merged(vector["merged"], vector["inserted_at"])
+
+
+@pytest.mark.parametrize("vector", CARRIES, ids=[vector["note"] for vector in CARRIES])
+def test_an_insertion_is_carried_as_the_vector_says(vector):
+    carried = carry_insertion(vector["base"], vector["mine"], vector["insert_at"], vector["after_others"],
+                              [tuple(later) for later in vector["later"]], vector["current"])
+
+    assert (None if carried is None else [carried.text, carried.inserted_at]) == vector["carried"]
 
 
 @settings(max_examples=300, derandomize=True, deadline=None)
@@ -50,8 +59,8 @@ def test_every_inserted_character_and_every_untouched_one_survives(base, mine, c
 
 def test_an_insertion_stands_where_it_says_among_equal_letters():
     assert single_insertion("Цель ", "Цель  ") == Edit(5, 5, " ")
-    assert single_insertion("Цель ", "Цель  ", at=4) == Edit(4, 4, " ")
-    assert single_insertion("Цель ", "Цель  ", at=2) == Edit(5, 5, " "), "a place it cannot stand at is ignored"
+    assert single_insertion("Цель ", "Цель  ", insert_at=4) == Edit(4, 4, " ")
+    assert single_insertion("Цель ", "Цель  ", insert_at=2) == Edit(5, 5, " "), "a place it cannot stand at is ignored"
     assert single_insertion("Цель", "Цел") is None and single_insertion("abc", "aXbYc") is None
 
 
@@ -59,28 +68,8 @@ def test_a_merge_says_where_the_inserted_text_landed_in_the_current_text():
     assert merge("Цель", "Цель п", "Цель в") == Merged("Цель п в", 4)
     assert merge("Цель", "Цель п", "Цель в", after_others=True) == Merged("Цель в п", 6)
     assert merge("Цель", "Цель п", "Цель") == Merged("Цель п", 4)
-    assert merge("Цель", "Цел", "Цель в").at is None
+    assert merge("Цель", "Цел", "Цель в").inserted_at is None
 
 
-def test_a_letter_is_carried_past_an_equal_letter_typed_before_it_meanwhile():
-    """Вера's space followed Борис's word; Борис then typed a space at his word's end, before
-    hers. Her next letter must follow her own space, not his: the diff alone cannot tell
-    the two spaces apart and would put it between them."""
-    base, mine = "второй ", "второй т"  # her letter after her space, at 7
-    borises_space = ("второй  ", 6)  # his space went in at 6, before hers
-
-    carried = carry_insertion(base, mine, 7, False, [borises_space], current="второй  ")
-
-    assert carried == Merged("второй  т", 8)
-    assert merge(base, mine, "второй  ", at=7).text == "второй т ", "what a diff alone makes of it"
-
-
-def test_an_insertion_started_where_another_is_typing_is_carried_after_their_letter():
-    carried = carry_insertion("Цель п", "Цель п ", 6, True, [("Цель пе", 6)], current="Цель пе")
-
-    assert carried == Merged("Цель пе ", 7)
-
-
-def test_a_carry_that_does_not_lead_to_the_current_text_gives_way_to_the_merge():
-    assert carry_insertion("Цель", "Цель п", 4, False, [("Цель в", 4)], current="Цель во") is None
-    assert carry_insertion("Цель", "Цел", 3, False, [], current="Цель") is None
+def test_without_the_carry_a_diff_would_put_the_letter_between_the_two_spaces():
+    assert merge("второй ", "второй т", "второй  ", insert_at=7).text == "второй т "

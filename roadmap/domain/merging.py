@@ -17,10 +17,11 @@ the same text made one correction, so it is made once.
 
 Equal letters make a diff ambiguous: a space typed next to a space could have
 been typed on either side of it. So an op that inserts one stretch of text says
-where (`at`); the merge places it there, reports where it ended up in the
-current text, and, given the revision its base was read at, carries it through
-the changes committed since by their own reported places (carry_insertion), so
-every client can put each person's next letter right after their last one.
+where (`insert_at`); the merge places it there and reports where it ended up in
+the current text; and, given the revision its base was read at, it is carried
+through the changes committed since by their own reported places
+(carry_insertion). So every client can put each person's next letter right
+after their last one.
 
 The browser runs the same algorithm (static/js/textmerge.js) on the same test
 vectors (tests/vectors/text_merge.json), so a client's view of its own pending
@@ -93,14 +94,22 @@ def _deadline(base: str, changed: str) -> float | None:
     return sys.maxsize if max(len(base), len(changed)) - prefix - suffix <= EXACT_DIFF_CHARACTERS else None
 
 
-def single_insertion(base: str, changed: str, at: int | None = None) -> Edit | None:
-    """The one stretch of text `changed` inserts into `base` deleting nothing, placed at
-    `at` when it can stand there (equal letters around it); None for any other edit."""
+def exact_insertion(base: str, changed: str, insert_at: int | None) -> Edit | None:
+    """The stretch `changed` has at `insert_at` when it is exactly `base` with one stretch put there."""
     added = len(changed) - len(base)
-    if added <= 0:
+    if insert_at is None or added <= 0 or not 0 <= insert_at <= len(base):
         return None
-    if at is not None and 0 <= at <= len(base) and changed.startswith(base[:at]) and changed.endswith(base[at:]):
-        return Edit(at, at, changed[at:at + added])
+    if not (changed.startswith(base[:insert_at]) and changed.endswith(base[insert_at:])):
+        return None
+    return Edit(insert_at, insert_at, changed[insert_at:insert_at + added])
+
+
+def single_insertion(base: str, changed: str, insert_at: int | None = None) -> Edit | None:
+    """The one stretch of text `changed` inserts into `base` deleting nothing, at `insert_at`
+    when it can stand there (equal letters around it); None for any other edit."""
+    exact = exact_insertion(base, changed, insert_at)
+    if exact is not None or len(changed) <= len(base):
+        return exact
     edits = edits_between(base, changed)
     return edits[0] if len(edits) == 1 and edits[0].start == edits[0].end else None
 
@@ -110,10 +119,11 @@ class Merged:
     """The merged text, and where the op's one inserted stretch stands in it (None for other edits)."""
 
     text: str
-    at: int | None = None
+    inserted_at: int | None = None
 
 
-def merge(base: str | None, mine: str, current: str, after_others: bool = False, at: int | None = None) -> Merged:
+def merge(base: str | None, mine: str, current: str, after_others: bool = False,
+          insert_at: int | None = None) -> Merged:
     """Apply the edit base -> mine onto current, keeping both people's words.
 
     When the client edited the text the server still holds (or sent no base),
@@ -121,7 +131,7 @@ def merge(base: str | None, mine: str, current: str, after_others: bool = False,
     """
     if base is None:
         return Merged(mine)
-    insertion = single_insertion(base, mine, at)
+    insertion = single_insertion(base, mine, insert_at)
     if base == current:
         return Merged(mine, insertion.start if insertion else None)
     if mine == base:
@@ -132,51 +142,38 @@ def merge(base: str | None, mine: str, current: str, after_others: bool = False,
     return Merged(text, placed)
 
 
-def merge_text(base: str | None, mine: str, current: str, after_others: bool = False, at: int | None = None) -> str:
-    return merge(base, mine, current, after_others, at).text
+def merge_text(base: str | None, mine: str, current: str, after_others: bool = False,
+               insert_at: int | None = None) -> str:
+    return merge(base, mine, current, after_others, insert_at).text
 
 
-def carry_insertion(base: str, mine: str, at: int, after_others: bool,
+def carry_insertion(base: str, mine: str, insert_at: int, after_others: bool,
                     later_texts: list[tuple[str, int | None]], current: str) -> Merged | None:
     """An op's one inserted stretch, carried exactly through the texts the field took since
-    `base` (each with where its own insertion stood, when it reported one); None when the op
-    is no single insertion or the texts do not lead from `base` to `current`.
-
-    At the place where a later change inserted, the op's text goes before it (the person
-    goes on typing there), or after it with `after_others`, as in merge()."""
-    insertion = single_insertion(base, mine, at)
+    `base`, each with where its own change inserted. None, for merge() to decide, when the
+    op is no single insertion, or a later change did not insert exactly one stretch where
+    it says (a deletion, a rewrite, a base that was not the field's text then), or the
+    texts do not end at `current`. Costs a comparison of the texts per later change."""
+    insertion = single_insertion(base, mine, insert_at)
     if insertion is None:
         return None
     place, text = insertion.start, base
     for later, reported_at in later_texts:
-        place = _carried(text, later, reported_at, place, after_others)
+        inserted = exact_insertion(text, later, reported_at)
+        if inserted is None:
+            return None
+        place = carry_place(place, inserted.start, len(inserted.text), after_others)
         text = later
     if text != current:
         return None
     return Merged(current[:place] + insertion.text + current[place:], place)
 
 
-def map_position(old: str, new: str, place: int, stick_left: bool) -> int:
-    """Where a place in `old` is in `new`: text inserted right there goes after it when
-    stick_left, else before it; a place inside replaced text goes after the replacement."""
-    shift = 0
-    for edit in edits_between(old, new):
-        if edit.start > place or (edit.start == place and edit.end > place):
-            break
-        if edit.start == place == edit.end:
-            return place + (0 if stick_left else len(edit.text))
-        if edit.end > place:
-            return edit.start + shift + len(edit.text)
-        shift += len(edit.text) - (edit.end - edit.start)
-    return place + shift
-
-
-def _carried(text: str, later: str, reported_at: int | None, place: int, after_others: bool) -> int:
-    inserted = single_insertion(text, later, reported_at) if reported_at is not None else None
-    if inserted is None:
-        return map_position(text, later, place, stick_left=not after_others)
-    if inserted.start < place or (inserted.start == place and after_others):
-        return place + len(inserted.text)
+def carry_place(place: int, inserted_at: int, inserted_length: int, after_others: bool) -> int:
+    """A place carried through an insertion: text inserted right at it goes after it (the
+    person goes on typing there), or before it with `after_others`, as in merge()."""
+    if inserted_at < place or (inserted_at == place and after_others):
+        return place + inserted_length
     return place
 
 

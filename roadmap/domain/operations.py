@@ -99,18 +99,18 @@ OP_TYPES = (
 )
 # Keys each op type accepts besides op_id, roadmap_id and type.
 _OP_KEYS = {
-    "map.set": {"field", "value", "base", "after_others", "at", "base_revision"},
+    "map.set": {"field", "value", "base", "after_others", "insert_at", "base_revision"},
     "map.lock": {"locked"},
     "map.restore": {"revision"},
     "step.add": {"step_id", "after_id", "fields"},
-    "step.set": {"step_id", "field", "value", "base", "after_others", "at", "base_revision"},
+    "step.set": {"step_id", "field", "value", "base", "after_others", "insert_at", "base_revision"},
     "step.move": {"step_id", "after_id"},
     "step.delete": {"step_id"},
     "step.restore": {"step_id"},
     "step.link": {"step_id", "stakeholder_id"},
     "step.unlink": {"step_id", "stakeholder_id"},
     "stakeholder.add": {"stakeholder_id", "fields"},
-    "stakeholder.set": {"stakeholder_id", "field", "value", "base", "after_others", "at", "base_revision"},
+    "stakeholder.set": {"stakeholder_id", "field", "value", "base", "after_others", "insert_at", "base_revision"},
     "stakeholder.delete": {"stakeholder_id"},
     "stakeholder.restore": {"stakeholder_id"},
 }
@@ -146,7 +146,7 @@ class Operation:
     base: str | None = None  # text fields: the text the edit was typed over
     seen: Any = NOT_GIVEN  # other fields: the value the author saw, checked against the stored one
     after_others: bool = False  # text typed where someone else's words end goes after theirs
-    at: int | None = None  # where in `base` the op's one inserted stretch of text starts
+    insert_at: int | None = None  # where in `base` the op's one inserted stretch of text starts
     base_revision: int | None = None  # the map's revision whose text `base` is
     # For moves and adds: NOT_GIVEN means "at the end", None "at the start".
     after_id: Any = NOT_GIVEN
@@ -211,7 +211,7 @@ def parse_op(payload: Any) -> Operation:
             if type(payload["after_others"]) is not bool:
                 raise EditRejected("invalid_value", "after_others must be true or false")
             values["after_others"] = payload["after_others"]
-        for key in ("at", "base_revision"):
+        for key in ("insert_at", "base_revision"):
             if key in payload:
                 values[key] = _parse_count(payload[key], key)
     if "revision" in payload:

@@ -36,7 +36,6 @@ from roadmap.services.transactions import writing
 from roadmap.timeutil import utcnow
 
 
-
 @dataclass(frozen=True)
 class Applied:
     """The result of an edit: the broadcast form of its change, and whether it was a resend."""
@@ -131,7 +130,7 @@ def _refuse_if_stale(op: Operation, before: dict, actor) -> None:
     """A plain field's op that says what its author saw (`base`) is refused with `conflict`
     when someone else has changed the field since: an edit made offline must not
     silently overwrite a newer one. Text fields merge instead."""
-    if op.seen is NOT_GIVEN or before["value"] == op.seen:
+    if op.seen is NOT_GIVEN or before["value"] in (op.seen, op.value):
         return
     last = _last_change_of_field(op)
     if last is not None and last.author_id == actor.id:
@@ -166,6 +165,7 @@ def _last_change_of_field(op: Operation):
 
 _UNTOUCHED = object()
 _ITEM_KEYS = {"step": ("step_id", "steps", "step"), "stakeholder": ("stakeholder_id", "stakeholders", "stakeholder")}
+_DEFAULTS = {"step": STEP_DEFAULTS, "stakeholder": STAKEHOLDER_DEFAULTS}
 
 
 def _field_value_after(logged: dict, op: Operation):
@@ -180,53 +180,57 @@ def _field_value_after(logged: dict, op: Operation):
     item_id = getattr(op, id_key)
     if kind == "map.restore":
         item = next((item for item in logged["map"][list_key] if item["id"] == item_id), None)
-        return item[op.field] if item else None
+        return item.get(op.field, _DEFAULTS[target][op.field]) if item else None
     if logged.get(id_key) != item_id:
         return _UNTOUCHED
     if kind == op.type:
         return logged["value"] if logged.get("field") == op.field else _UNTOUCHED
+    # Logs written before a field existed (progress) do not carry it: its default it was.
     if kind == f"{target}.add":
-        return logged["fields"][op.field]
+        return logged["fields"].get(op.field, _DEFAULTS[target][op.field])
     if kind == f"{target}.restore":
-        return logged[whole_key][op.field]
+        return logged[whole_key].get(op.field, _DEFAULTS[target][op.field])
     return _UNTOUCHED
 
 
 def _resolve(spec, current, op: Operation) -> tuple[object, dict]:
     """The value a *.set stores, and what its resolved op adds: a plain field's value as
-    sent; a text field's merged with what others wrote meanwhile, and `at`, where the op's
-    inserted text now stands (if it inserted one stretch), so clients carry carets exactly."""
+    sent; a text field's merged with what others wrote meanwhile, and `insert_at`, where
+    the op's inserted text now stands (if it inserted one stretch), so clients carry
+    carets exactly."""
     if not isinstance(spec, Text):
         return op.value, {}
-    merged = _carry_through_log(op, current) or merge(op.base, op.value, current, op.after_others, op.at)
+    merged = _carry_through_log(op, current) or merge(op.base, op.value, current, op.after_others, op.insert_at)
     if len(merged.text) > spec.max_length:
         raise EditRejected("too_long")
-    return merged.text, ({} if merged.at is None else {"at": merged.at})
+    return merged.text, ({} if merged.inserted_at is None else {"insert_at": merged.inserted_at})
 
 
-_CARRY_LOOKBACK = 2000  # changes after an op's base revision it is carried through; more, and it is merged
+# Typing that travels while others type meets a few changes; an op from further back is merged.
+_CARRY_LOOKBACK = 200
 
 
 def _carry_through_log(op: Operation, current: str) -> Merged | None:
     """A text op that says where it inserts and which revision its base is, carried exactly
-    through the changes of its field committed since (domain/merging.carry_insertion)."""
-    if op.at is None or op.base_revision is None or op.base is None or op.base == current:
+    through the changes of its field committed since (domain/merging.carry_insertion), when
+    the first of them replaced the op's very base (so a wrong base revision is merged)."""
+    if op.insert_at is None or op.base_revision is None or op.base is None or op.base == current:
         return None
-    logged = db.session.scalars(
-        select(Change.op).where(Change.roadmap_id == op.roadmap_id, Change.revision > op.base_revision)
+    logged = db.session.execute(
+        select(Change.op, Change.before).where(Change.roadmap_id == op.roadmap_id, Change.revision > op.base_revision)
         .order_by(Change.revision).limit(_CARRY_LOOKBACK + 1)
     ).all()
     if len(logged) > _CARRY_LOOKBACK:
         return None
     later_texts = []
-    for change in logged:
+    for change, replaced in logged:
         text = _field_value_after(change, op)
         if text is _UNTOUCHED:
             continue
-        if not isinstance(text, str):
-            return None  # a restore took the item away meanwhile
-        later_texts.append((text, change.get("at")))
-    return carry_insertion(op.base, op.value, op.at, op.after_others, later_texts, current)
+        if not isinstance(text, str) or (not later_texts and (replaced or {}).get("value") != op.base):
+            return None  # a restore took the item away, or the base was not the field's text then
+        later_texts.append((text, change.get("insert_at")))
+    return carry_insertion(op.base, op.value, op.insert_at, op.after_others, later_texts, current)
 
 
 # --- map -------------------------------------------------------------------

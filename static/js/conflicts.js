@@ -4,6 +4,7 @@
 // in the store, so they survive a reload.
 import { fieldOwner } from './ops.js';
 import { t } from './i18n.js';
+import { findControl } from './presence.js';
 
 export class ConflictsView {
   constructor({ panel, store, root, locale }) {
@@ -92,10 +93,7 @@ export class ConflictsView {
   }
 
   controlOf(op) {
-    let scope = this.root.querySelector('.map-header');
-    if (op.step_id) scope = this.root.querySelector(`[data-step-id="${CSS.escape(op.step_id)}"]`);
-    if (op.stakeholder_id) scope = this.root.querySelector(`[data-stakeholder-id="${CSS.escape(op.stakeholder_id)}"]`);
-    return scope?.querySelector(`select[data-field="${CSS.escape(op.field)}"], input[data-field="${CSS.escape(op.field)}"]`) || null;
+    return findControl(this.root, op);
   }
 }
 

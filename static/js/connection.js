@@ -114,6 +114,7 @@ export class Connection {
     const request = { roadmap_id: this.store.roadmapId, since_revision: this.store.revision };
     this.socket.timeout(ACK_TIMEOUT_MS).emit('catch_up', request, (timedOut, answer) => {
       if (!timedOut && answer?.ok) this.store.catchUp(answer);
+      this.flush(); // an op waiting for its field's last change asks again if this brought nothing
     });
   }
 
@@ -160,7 +161,7 @@ export class Connection {
       this.catchUp(); // the lock's own change may not have reached us yet
     } else if (code === 'conflict') {
       this.store.conflicted(op.op_id, answer.error.conflict);
-    } else if (code === 'server_error' && (op.server_errors = (op.server_errors || 0) + 1) < SERVER_ERROR_RETRIES) {
+    } else if (code === 'server_error' && this.triesLeft(op)) {
       this.resumeAt = Date.now() + SERVER_ERROR_RETRY_MS;
     } else {
       this.store.rejected(op.op_id);
@@ -169,7 +170,13 @@ export class Connection {
     }
   }
 
+  /** Counts a server error against the op; whether it may be sent again. */
+  triesLeft(op) {
+    op.server_errors = (op.server_errors || 0) + 1;
+    return op.server_errors < SERVER_ERROR_RETRIES;
+  }
+
   focus(target) {
-    if (this.joined) this.socket.emit('focus', { focus: target });
+    if (this.joined) this.socket.timeout(ACK_TIMEOUT_MS).emit('focus', { focus: target }, () => {});
   }
 }

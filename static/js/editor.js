@@ -79,7 +79,6 @@ function markWaiting() {
   for (const control of headerControls) control.classList.toggle('is-waiting', waiting.has(`map:${control.dataset.field}`));
 }
 
-
 function showConnection(state, unsent, held) {
   connectionBox.dataset.state = state;
   connectionBox.dataset.held = String(held && unsent > 0);
@@ -111,6 +110,8 @@ const connection = new Connection(store, {
   },
   onJoined(answer) {
     facilitation.joined(answer.facilitation);
+    // Focus belongs to the connection: tell the others again what this person is editing.
+    if (main.contains(document.activeElement)) connection.focus(focusTarget(document.activeElement));
   },
 });
 facilitation = new Facilitation({ data, store, connection, steps, toasts });

@@ -36,7 +36,8 @@ export function fieldOwner(map, op) {
 
 // What a pending op carries for this client's own bookkeeping, never sent.
 const LOCAL_KEYS = [
-  'in_flight', 'acked_revision', 'held', 'ready', 'typed_at', 'first_typed_at', 'server_errors', 'made_offline',
+  'in_flight', 'sent', 'acked_revision', 'held', 'ready', 'typed_at', 'first_typed_at', 'server_errors',
+  'made_offline',
 ];
 
 /** The op as it goes to the server. */
@@ -116,7 +117,7 @@ export function applyResolved(map, op) {
       break;
     case 'step.link': {
       const step = findStep(map, op.step_id);
-      if (step) addSortedId(step.stakeholder_ids, op.stakeholder_id);
+      if (step && findStakeholder(map, op.stakeholder_id)) addSortedId(step.stakeholder_ids, op.stakeholder_id);
       break;
     }
     case 'step.unlink': {
@@ -162,7 +163,7 @@ function insertAfter(map, step, afterId) {
 
 function setField(target, kind, op) {
   target[op.field] = TEXT_FIELDS[kind].has(op.field)
-    ? mergeText(op.base, op.value, target[op.field] ?? '', Boolean(op.after_others), op.at)
+    ? mergeText(op.base, op.value, target[op.field] ?? '', Boolean(op.after_others), op.insert_at)
     : op.value;
 }
 

@@ -48,7 +48,8 @@ export function focusTarget(control) {
   return target;
 }
 
-function findControl(root, focus) {
+/** The control of a field, as a focus names it ({field, step_id?, stakeholder_id?}). */
+export function findControl(root, focus) {
   let scope = root;
   if (focus.step_id) scope = root.querySelector(`[data-step-id="${CSS.escape(focus.step_id)}"]`);
   else if (focus.stakeholder_id) scope = root.querySelector(`[data-stakeholder-id="${CSS.escape(focus.stakeholder_id)}"]`);

@@ -5,9 +5,7 @@
 import {
   applyPending, applyResolved, cloneMap, fieldOwner, isFieldSet, isTextSet, newId, wireForm,
 } from './ops.js';
-import {
-  carryPlace, codePointIndex, insertAt, insertedText, insertionAt, merge, mergeText, mergeTracking, utf16Index,
-} from './textmerge.js';
+import { sameField, Typing } from './typing.js';
 
 const SNAPSHOT_SAVE_DELAY_MS = 400;
 // Typing goes out once the field rests this long, or this long after its first
@@ -28,10 +26,9 @@ export class MapStore {
     this.graveyard = { steps: new Map(), stakeholders: new Map() };
     this.listeners = new Set();
     this.connected = false; // kept by the connection; an edit made while not connected says so in a conflict
-    // A typing caret, kept with the person's own words: {key, k}, k code points into the one stretch the
-    // last pending op of its field inserts (at + k); {key, offset} (UTF-16, in that op's value) for other
-    // edits; and once that op is confirmed, {key, place} (code points) in the confirmed text.
-    this.caret = null;
+    this.typing = new Typing(this);
+    this.dropConfirmedPending(); // acked before a reload and in the map since
+    if (!this.confirmed.locked) this.releaseHeld();
     this.recompute();
   }
 
@@ -59,7 +56,8 @@ export class MapStore {
     if (!full.after_others) delete full.after_others;
     if (!this.connected) full.made_offline = true;
     const typing = isTextSet(full);
-    if (typing && !this.rebaseOnView(full)) return null;
+    if (typing) caret = this.rebaseOnView(full, caret);
+    if (typing && full.value === full.base) return null;
     if (isFieldSet(full) && !typing && full.base === undefined) {
       const owner = fieldOwner(this.view, full);
       if (owner) full.base = owner[full.field] ?? null;
@@ -78,7 +76,8 @@ export class MapStore {
       if (typing) full.typed_at = full.first_typed_at = Date.now();
       this.pending.push(full);
     }
-    if (typing) this.placeTyping(recorded, caret);
+    if (typing && recorded.value === recorded.base) this.pending.pop(); // typed and taken back: nothing to send
+    else if (typing) this.typing.typed(recorded, caret);
     this.savePending();
     this.changed({ typing });
     return full;
@@ -94,31 +93,18 @@ export class MapStore {
       commit: (value, base, typing) => this.edit(
         { ...op, value, base, after_others: typing.afterOthers }, { caret: typing.caret }),
       current: () => fieldOwner(this.view, op)?.[field],
-      caret: () => this.caretInView(op),
+      caret: () => this.typing.caretIn(op),
     };
   }
 
-  /** A text op typed over what the control showed, restated over the text the store now holds. */
-  rebaseOnView(op) {
-    const owner = fieldOwner(this.view, op);
-    if (!owner) return true; // the item is gone here; the server will say so
-    const shown = owner[op.field] ?? '';
-    if (op.base !== shown) {
-      op.value = mergeText(op.base, op.value, shown, Boolean(op.after_others));
-      op.base = shown;
-    }
-    return op.value !== op.base;
-  }
-
-  /** Where the typed op's one inserted stretch starts (`at`), and the caret with it. */
-  placeTyping(op, caret) {
-    const at = caret === undefined ? undefined : insertionAt(op.base, op.value, caret);
-    if (at === undefined) delete op.at;
-    else op.at = at;
-    if (caret === undefined) return;
-    this.caret = at === undefined
-      ? { key: fieldKey(op), offset: caret }
-      : { key: fieldKey(op), k: codePointIndex(op.value, caret) - at };
+  /**
+   * A text op typed over what the control showed (an input method's composition holds back
+   * remote changes), restated over the text the store now holds; returns the caret carried along.
+   */
+  rebaseOnView(op, caret) {
+    const shown = fieldOwner(this.view, op)?.[op.field];
+    if (shown === undefined || op.base === shown) return caret; // the item is gone here: the server will say so
+    return this.typing.rebase(op, shown ?? '', caret);
   }
 
   /** The op to send next (the oldest unacknowledged one), or null. */
@@ -133,9 +119,8 @@ export class MapStore {
    */
   waitsForConfirmation(op) {
     if (!isTextSet(op)) return false;
-    const key = fieldKey(op);
-    return this.pending.some((earlier) => earlier !== op && isTextSet(earlier) && fieldKey(earlier) === key
-      && this.pending.indexOf(earlier) < this.pending.indexOf(op));
+    const earlier = this.pending.slice(0, this.pending.indexOf(op));
+    return earlier.some((other) => isTextSet(other) && sameField(other, op));
   }
 
   /** When `op` may go: typing waits for a pause, unless something is queued behind it. */
@@ -158,60 +143,16 @@ export class MapStore {
    */
   prepareToSend(op) {
     op.in_flight = true;
-    if (!isTextSet(op)) return;
-    const before = this.textBefore(op);
-    if (before === undefined) return;
-    if (op.base !== before) this.rebase(op, before);
-    // With the revision its base is, the server carries the op through later changes exactly.
-    if (op.at !== undefined && before === fieldOwner(this.confirmed, op)?.[op.field]) op.base_revision = this.revision;
-    else delete op.base_revision;
-    this.savePending();
-  }
-
-  /** A text op restated over `before`, the caret going with it. */
-  rebase(op, before) {
-    const tracksOffset = this.caretOp() === op && this.caret.offset !== undefined;
-    if (tracksOffset) {
-      const merged = mergeTracking(op.base, op.value, before, Boolean(op.after_others), this.caret.offset);
-      op.value = merged.text;
-      if (merged.position !== null) this.caret.offset = merged.position;
-    } else {
-      const merged = merge(op.base, op.value, before, Boolean(op.after_others), op.at);
-      op.value = merged.text;
-      if (merged.at === undefined) delete op.at;
-      else op.at = merged.at;
-    }
-    op.base = before;
-  }
-
-  /** The last pending op of the typing caret's field, whose value the caret's offset is in. */
-  caretOp() {
-    if (!this.caret) return null;
-    for (let index = this.pending.length - 1; index >= 0; index -= 1) {
-      if (isTextSet(this.pending[index]) && fieldKey(this.pending[index]) === this.caret.key) return this.pending[index];
-    }
-    return null;
-  }
-
-  /**
-   * Where the typing caret of the op's field stands in the view's text, carried through
-   * the merge with the person's own pending text; null when that text is all confirmed.
-   */
-  caretInView(opLike) {
-    if (!this.caret || fieldKey(opLike) !== this.caret.key) return null;
-    const shown = fieldOwner(this.view, opLike)?.[opLike.field];
-    const op = this.caretOp();
-    if (op && this.caret.k !== undefined && op.at !== undefined && op.value === shown) {
-      return utf16Index(shown, op.at + this.caret.k);
-    }
-    if (op && this.caret.offset !== undefined) {
+    op.sent = true; // never fold more typing into it: it may be applied already, ack or not
+    if (isTextSet(op)) {
       const before = this.textBefore(op);
-      if (before === undefined) return null;
-      return mergeTracking(op.base, op.value, before, Boolean(op.after_others), this.caret.offset).position;
+      if (before !== undefined && op.base !== before) this.typing.rebase(op, before);
+      // With the revision its base is, the server carries the op through later changes exactly.
+      const confirmed = fieldOwner(this.confirmed, op)?.[op.field];
+      if (op.insert_at !== undefined && before === confirmed) op.base_revision = this.revision;
+      else delete op.base_revision;
     }
-    const confirmed = fieldOwner(this.confirmed, opLike)?.[opLike.field];
-    if (!op && this.caret.place !== undefined && confirmed === shown) return utf16Index(shown, this.caret.place);
-    return null;
+    this.savePending();
   }
 
   /** The server applied our op at `revision`; it leaves the queue once we have that revision. */
@@ -300,12 +241,15 @@ export class MapStore {
     if (answer.snapshot) {
       this.confirmed = answer.snapshot;
       this.early.clear();
-      if (!this.confirmed.locked) this.releaseHeld();
-      this.dropConfirmedPending();
-      this.afterConfirmedChange();
+      this.typing.forget();
     } else {
       this.applyInOrder(answer.changes || []);
     }
+    // Whatever came, the map is now as the server has it: what waited for an unlock that
+    // happened (or for a lock refusal that raced an unlock) may go.
+    if (!this.confirmed.locked) this.releaseHeld();
+    this.dropConfirmedPending();
+    this.afterConfirmedChange();
   }
 
   applyInOrder(changes) {
@@ -315,12 +259,11 @@ export class MapStore {
       const change = queue.length ? queue.shift() : this.early.get(this.confirmed.revision + 1);
       this.early.delete(change.revision);
       if (change.revision !== this.confirmed.revision + 1) continue;
-      const textsBefore = this.typedTexts();
-      const caretMoved = this.keepCaretOfConfirmed(change);
+      const typedBefore = this.typing.beforeChange(change);
       applyResolved(this.confirmed, change.op);
       this.confirmed.revision = change.revision;
       this.pending = this.pending.filter((op) => op.op_id !== change.op_id);
-      this.carryTyping(change, textsBefore, !caretMoved);
+      this.typing.afterChange(change, typedBefore);
       if (change.op.type === 'map.lock' && !change.op.locked) this.releaseHeld();
       applied = true;
     }
@@ -334,69 +277,6 @@ export class MapStore {
   }
 
   hasGap() { return this.early.size > 0; }
-
-  /** How a change moved a field's confirmed text, for its first pending op; null if it left it alone. */
-  firstStep(key, op, textsBefore, change) {
-    const before = textsBefore.get(key);
-    const after = fieldOwner(this.confirmed, op)?.[op.field];
-    if (before === undefined || after === undefined || before === after) return null;
-    return { before, after, reported: reportedAt(change, op) };
-  }
-
-  /** The confirmed text of each field a pending text op or the caret is in, by field key. */
-  typedTexts() {
-    const texts = new Map();
-    const note = (op) => texts.set(fieldKey(op), fieldOwner(this.confirmed, op)?.[op.field]);
-    for (const op of this.pending) if (isTextSet(op)) note(op);
-    if (this.caret) note(keyOp(this.caret.key));
-    return texts;
-  }
-
-  /**
-   * Our own op confirmed: the typing caret stays with its words, now in the confirmed
-   * text after the change. Returns whether it did.
-   */
-  keepCaretOfConfirmed(change) {
-    const op = this.caretOp();
-    if (!op || op.op_id !== change.op_id) return false;
-    const place = this.caret.k !== undefined && change.op.at !== undefined ? change.op.at + this.caret.k : undefined;
-    this.caret = place === undefined ? null : { key: this.caret.key, place };
-    return true;
-  }
-
-  /**
-   * Someone else's change reached a field we are typing in: each pending op that inserts
-   * one stretch straight over the confirmed text, and a caret in confirmed text, is
-   * carried through it exactly (by the change's `at`), as the server will carry the op.
-   */
-  carryTyping(change, textsBefore, carryCaret) {
-    // Per field: the text the next pending op must stand on, what it becomes, and where in it the change went.
-    const steps = new Map();
-    for (const op of this.pending) {
-      if (!isTextSet(op)) continue;
-      const key = fieldKey(op);
-      if (!steps.has(key)) steps.set(key, this.firstStep(key, op, textsBefore, change));
-      const step = steps.get(key);
-      const inserted = step && op.at !== undefined && op.base === step.before ? insertedText(op.base, op.value, op.at) : null;
-      if (inserted === null) { steps.set(key, null); continue; } // the rest of this field is merged as it stands
-      const was = op.value;
-      op.at = carryPlace(step.before, step.after, step.reported, op.at, Boolean(op.after_others));
-      op.value = insertAt(step.after, op.at, inserted);
-      op.base = step.after;
-      op.base_revision = change.revision;
-      const reported = step.reported === undefined ? undefined
-        : step.reported + (step.reported < op.at ? 0 : Array.from(inserted).length);
-      steps.set(key, { before: was, after: op.value, reported });
-    }
-    const caretKey = this.caret?.key;
-    if (!carryCaret || this.caret?.place === undefined || !textsBefore.has(caretKey)) return;
-    const probe = keyOp(caretKey);
-    const before = textsBefore.get(caretKey);
-    const after = fieldOwner(this.confirmed, probe)?.[probe.field];
-    if (before !== undefined && after !== undefined && after !== before) {
-      this.caret.place = carryPlace(before, after, reportedAt(change, probe), this.caret.place, false);
-    }
-  }
 
   /** Group members are not part of the revisioned map: they arrive on their own. */
   setMembers(members) {
@@ -475,29 +355,7 @@ export class MapStore {
 }
 
 function isUnsent(op) {
-  return !op.in_flight && op.acked_revision === undefined && !op.held;
-}
-
-function fieldKey(op) {
-  return [op.type, op.step_id || '', op.stakeholder_id || '', op.field].join(':');
-}
-
-/** The set-op shape a field key stands for. */
-function keyOp(key) {
-  const [type, stepId, stakeholderId, field] = key.split(':');
-  return { type, step_id: stepId || undefined, stakeholder_id: stakeholderId || undefined, field };
-}
-
-/** Where a change's one inserted stretch went in `op`'s field, when the change set that field and says. */
-function reportedAt(change, op) {
-  const set = change.op;
-  const same = set.type === op.type && set.field === op.field && set.step_id === op.step_id
-    && set.stakeholder_id === op.stakeholder_id;
-  return same ? set.at : undefined;
-}
-
-function sameField(a, b) {
-  return a.type === b.type && a.field === b.field && a.step_id === b.step_id && a.stakeholder_id === b.stakeholder_id;
+  return !op.sent && op.acked_revision === undefined && !op.held;
 }
 
 /** Whether `later` can be folded into `earlier`, still unsent: the same field, and typing that goes on. */

@@ -68,45 +68,49 @@ function editsBetween(base, changed) {
   return found;
 }
 
-/** The one stretch `changed` inserts into `base` deleting nothing, at `at` if it can stand there (encoded texts). */
-function insertionIn(base, changed, at) {
+/** The stretch `changed` has at `insertAt` when it is exactly `base` with one stretch put there (encoded texts). */
+function exactIn(base, changed, insertAt) {
   const added = changed.length - base.length;
-  if (added <= 0) return null;
-  if (at !== undefined && at !== null && at >= 0 && at <= base.length
-      && changed.startsWith(base.slice(0, at)) && changed.endsWith(base.slice(at))) {
-    return { start: at, end: at, text: changed.slice(at, at + added) };
-  }
+  if (insertAt === undefined || insertAt === null || added <= 0 || insertAt < 0 || insertAt > base.length) return null;
+  if (!changed.startsWith(base.slice(0, insertAt)) || !changed.endsWith(base.slice(insertAt))) return null;
+  return { start: insertAt, end: insertAt, text: changed.slice(insertAt, insertAt + added) };
+}
+
+/** The one stretch `changed` inserts into `base` deleting nothing, at `insertAt` if it can stand there (encoded). */
+function insertionIn(base, changed, insertAt) {
+  const exact = exactIn(base, changed, insertAt);
+  if (exact || changed.length <= base.length) return exact;
   const edits = editsBetween(base, changed);
   return edits.length === 1 && edits[0].start === edits[0].end ? edits[0] : null;
 }
 
 /**
- * Apply the edit base -> mine onto current, keeping both people's words; `at` (code
- * points) is where mine's one inserted stretch starts in base. Returns the text and
- * where that stretch stands in it (code points), or at: undefined for other edits.
+ * Apply the edit base -> mine onto current, keeping both people's words; `insertAt`
+ * (code points) is where mine's one inserted stretch starts in base. Returns the text
+ * and where that stretch stands in it (insertedAt, code points; undefined for other edits).
  */
-export function merge(base, mine, current, afterOthers = false, at = undefined) {
-  if (base === null || base === undefined) return { text: mine, at: undefined };
+export function merge(base, mine, current, afterOthers = false, insertAt = undefined) {
+  if (base === null || base === undefined) return { text: mine, insertedAt: undefined };
   const units = codePointUnits([base, mine, current]);
   const [baseUnits, mineUnits, currentUnits] = [base, mine, current].map(units.encode);
-  const insertion = insertionIn(baseUnits, mineUnits, at);
-  if (base === current) return { text: mine, at: insertion?.start };
-  if (mine === base) return { text: current, at: undefined };
+  const insertion = insertionIn(baseUnits, mineUnits, insertAt);
+  if (base === current) return { text: mine, insertedAt: insertion?.start };
+  if (mine === base) return { text: current, insertedAt: undefined };
   const ours = insertion ? [insertion] : editsBetween(baseUnits, mineUnits);
   const theirs = editsBetween(baseUnits, currentUnits);
   const [first, second] = afterOthers ? [theirs, ours] : [ours, theirs];
   const combined = combine(baseUnits, first, second, insertion);
-  return { text: units.decode(combined.text), at: combined.at };
+  return { text: units.decode(combined.text), insertedAt: combined.at };
 }
 
-export function mergeText(base, mine, current, afterOthers = false, at = undefined) {
-  return merge(base, mine, current, afterOthers, at).text;
+export function mergeText(base, mine, current, afterOthers = false, insertAt = undefined) {
+  return merge(base, mine, current, afterOthers, insertAt).text;
 }
 
 /**
  * merge(), and where a position in `mine` (a UTF-16 index) ends up in the result: the
  * position travels as a marker inside the person's own text, so it stays with their
- * words. For edits that are not one insertion, whose place `at` cannot say.
+ * words. For edits that are not one insertion, whose place insert_at cannot say.
  */
 export function mergeTracking(base, mine, current, afterOthers, position) {
   const marker = unusedCharacter([base ?? '', mine, current]);
@@ -124,35 +128,56 @@ export function mergeTracking(base, mine, current, afterOthers, position) {
 export function insertionAt(base, value, caret) {
   const units = codePointUnits([base, value]);
   const [baseUnits, valueUnits] = [base, value].map(units.encode);
-  const added = valueUnits.length - baseUnits.length;
-  const at = codePointIndex(value, caret) - added;
-  return added > 0 && insertionIn(baseUnits, valueUnits, at)?.start === at ? at : undefined;
+  const insertAt = codePointIndex(value, caret) - (valueUnits.length - baseUnits.length);
+  return exactIn(baseUnits, valueUnits, insertAt) ? insertAt : undefined;
 }
 
-/**
- * A place (code points) in `text`, carried to `later`: exactly by `reportedAt`, where the
- * change's one inserted stretch went (a resolved op's `at`), else by their diff. Text
- * inserted right at the place goes after it, unless `afterOthers` (merging.py _carried).
- */
-export function carryPlace(text, later, reportedAt, place, afterOthers) {
+/** {start, length} in code points of the stretch `later` has at `insertAt` of `text`, or null (merging.exact_insertion). */
+export function exactInsertion(text, later, insertAt) {
   const units = codePointUnits([text, later]);
-  const [textUnits, laterUnits] = [text, later].map(units.encode);
-  const inserted = reportedAt === undefined || reportedAt === null ? null : insertionIn(textUnits, laterUnits, reportedAt);
-  if (!inserted) return mapPlace(textUnits, laterUnits, place, !afterOthers);
-  return inserted.start < place || (inserted.start === place && afterOthers) ? place + inserted.text.length : place;
+  const inserted = exactIn(units.encode(text), units.encode(later), insertAt);
+  return inserted && { start: inserted.start, length: inserted.text.length };
 }
 
-/** The stretch an op with `at` inserts into its base, as text (merging.single_insertion). */
-export function insertedText(base, value, at) {
+/** A place carried through an insertion (merging.carry_place). */
+export function carryPlace(place, insertedAt, insertedLength, afterOthers) {
+  return insertedAt < place || (insertedAt === place && afterOthers) ? place + insertedLength : place;
+}
+
+/** merging.carry_insertion: {text, insertedAt}, or null where the server would merge instead. */
+export function carryInsertion(base, mine, insertAt, afterOthers, laterTexts, current) {
+  const units = codePointUnits([base, mine]);
+  const insertion = insertionIn(units.encode(base), units.encode(mine), insertAt);
+  if (!insertion) return null;
+  const inserted = units.decode(insertion.text);
+  let place = insertion.start;
+  let text = base;
+  for (const [later, reportedAt] of laterTexts) {
+    const step = exactInsertion(text, later, reportedAt);
+    if (!step) return null;
+    place = carryPlace(place, step.start, step.length, afterOthers);
+    text = later;
+  }
+  return text === current ? { text: withInsertion(current, place, inserted), insertedAt: place } : null;
+}
+
+/** The stretch an op with insert_at inserts into its base, as text, or null. */
+export function insertedText(base, value, insertAt) {
   const units = codePointUnits([base, value]);
-  const inserted = insertionIn(units.encode(base), units.encode(value), at);
-  return inserted && inserted.start === at ? units.decode(inserted.text) : null;
+  const inserted = exactIn(units.encode(base), units.encode(value), insertAt);
+  return inserted ? units.decode(inserted.text) : null;
 }
 
 /** `text` with `inserted` put at a place counted in code points. */
-export function insertAt(text, place, inserted) {
+export function withInsertion(text, place, inserted) {
   const split = utf16Index(text, place);
   return text.slice(0, split) + inserted + text.slice(split);
+}
+
+/** A place (code points) in `text` carried to `later` by the diff, staying before text inserted right at it. */
+export function diffCarry(text, later, place) {
+  const units = codePointUnits([text, later]);
+  return mapPlace(units.encode(text), units.encode(later), place, true);
 }
 
 export function codePointIndex(text, utf16) {
