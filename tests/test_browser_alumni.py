@@ -71,7 +71,7 @@ def test_an_alumna_marks_a_step_done_weeks_later_and_sees_progress_and_what_chan
     )
     assert page.locator(f'.step[data-step-id="{survey}"]').get_attribute("data-overdue") is None
 
-    page.click(".map-nav >> text=После обучения")
+    page.click(".map-nav >> text=После тренинга")
     assert "Опрос жителей" in page.locator(".since-done_since").inner_text()
     assert page.locator("#overall-progress").inner_text() == "33%"
     assert "Договор с региональным оператором" in page.locator(".overdue-list").inner_text()

@@ -433,7 +433,7 @@ def test_unknown_code_shows_a_clear_error(browser, group):
     response = join(browser, "ZZZZZZ")
 
     assert response.status_code == 200
-    assert "Обучения с таким кодом нет. Уточните код у модератора." in page(response)
+    assert "Тренинга с таким кодом нет. Уточните код у модератора." in page(response)
     assert count(Person, Person.is_moderator.is_(False)) == 0
 
 
@@ -441,7 +441,7 @@ def test_training_without_groups_tells_the_participant_to_ask_the_moderator(brow
     response = join(browser, training.join_code, name="Марина")
 
     assert response.status_code == 200
-    assert "В этом обучении пока нет рабочих групп." in page(response)
+    assert "В этом тренинге пока нет рабочих групп." in page(response)
 
 
 def test_joining_sets_a_long_lived_remember_cookie(browser, group):
@@ -840,7 +840,7 @@ def test_api_op_with_a_body_nested_too_deep_is_refused_as_invalid(browser, group
                             headers=bearer(token))
 
     assert response.status_code == 422
-    assert response.get_json()["error"] == {"code": "invalid_op", "message": "Изменение повреждено.",
+    assert response.get_json()["error"] == {"code": "invalid_op", "message": "Не удалось прочитать изменение.",
                                             "detail": "nested more than 100 levels deep"}
     assert revision_of(group) == 0
 

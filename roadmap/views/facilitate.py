@@ -46,7 +46,7 @@ class ScopedForm(FlaskForm):
 class TimerForm(ScopedForm):
     action = SelectField(choices=[SelectChoice(action, action) for action in TIMER_ACTIONS])
     minutes = IntegerField(_l("Minutes"), validators=[Optional(), NumberRange(1, 240)], default=20)
-    label = StringField(_l("What for"), validators=[Optional(), Length(max=200), NoControlCharacters()])
+    label = StringField(_l("Task"), validators=[Optional(), Length(max=200), NoControlCharacters()])
 
 
 class AnnouncementForm(ScopedForm):
