@@ -10,10 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from roadmap.extensions import db
 from roadmap.timeutil import utcnow
 
-# Marker colours, readable on white and distinct from each other.
+# Marker colours, distinct from each other, each with white initials on it at a contrast of
+# at least 4.5:1 (WCAG AA for small text; axe checks it in tests/test_browser_accessibility.py).
 MEMBER_COLORS = (
-    "#d9480f", "#1971c2", "#2f9e44", "#9c36b5", "#e8590c", "#0c8599",
-    "#c2255c", "#5c940d", "#3b5bdb", "#a61e4d", "#087f5b", "#862e9c",
+    "#c2410c", "#1971c2", "#15803d", "#9c36b5", "#a8530a", "#0b7285",
+    "#c2255c", "#4d7c0f", "#3b5bdb", "#a61e4d", "#087f5b", "#862e9c",
 )
 
 

@@ -1,0 +1,100 @@
+"""axe-core (from npm) over every kind of page a person sees, in Chromium: the join page, the
+editor on a laptop and a phone, the moderator's dashboard and projector, and the alumni pages.
+No serious or critical violation may remain."""
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.browsing import join
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+PASSWORD = "correct horse battery"  # what world.moderator() sets
+WAIT_MS = 15_000
+PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it stands, one line each (the
+    page's context bypasses the CSP, which would refuse axe's script tag)."""
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ['violations']});
+        return result.violations.filter(v => ['serious', 'critical'].includes(v.impact))
+            .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""")
+    return [f"{v['impact']} {v['id']}: {json.dumps(v['nodes'], ensure_ascii=False)}" for v in found]
+
+
+@pytest.fixture
+def scene(world):
+    moderator = world.moderator(name="Ирина Соколова")
+    training = world.training(moderator)
+    group = world.group(training, name="Чистый двор", theme="waste_sorting")
+    return moderator, training, group
+
+
+def signed_in_moderator(chromium, live_server, moderator):
+    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="ru-RU", bypass_csp=True)
+    page = context.new_page()
+    page.goto(live_server.url + "/sign-in")
+    page.fill("#email", moderator.email)
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/moderate/")
+    return page
+
+
+def editor_with_content(chromium, live_server, training, **context_options):
+    context, page = join(chromium, live_server, training.join_code, "Марина Ковалёва", bypass_csp=True, **context_options)
+    page.fill("#new-step-title", "Опросить жителей домов 12–18")
+    page.click("#add-step-form button[type=submit]")
+    page.fill("#new-stakeholder-name", "Управа района")
+    page.click("#add-stakeholder-form button[type=submit]")
+    page.wait_for_selector("#stakeholders .stakeholder", timeout=WAIT_MS)
+    page.wait_for_function("document.querySelector('.connection-pending').textContent === ''", timeout=WAIT_MS)
+    return page
+
+
+def test_the_join_page_and_the_editor_have_no_serious_violation(scene, live_server, chromium):
+    _moderator, training, _group = scene
+    context = chromium.new_context(locale="ru-RU", bypass_csp=True)
+    start = context.new_page()
+    start.goto(live_server.url + "/")
+    findings = {"join page": serious_violations(start)}
+    laptop = editor_with_content(chromium, live_server, training, viewport={"width": 1366, "height": 768})
+    findings["editor, laptop"] = serious_violations(laptop)
+    phone = editor_with_content(chromium, live_server, training, **PHONE)
+    findings["editor, phone"] = serious_violations(phone)
+    assert {page: lines for page, lines in findings.items() if lines} == {}
+
+
+def test_the_moderators_pages_have_no_serious_violation(scene, live_server, chromium):
+    moderator, training, _group = scene
+    page = signed_in_moderator(chromium, live_server, moderator)
+    findings = {"trainings": serious_violations(page)}
+    page.goto(f"{live_server.url}/moderate/trainings/{training.id}")
+    page.wait_for_selector('#dash-connection[data-state="online"]', timeout=WAIT_MS)
+    findings["dashboard"] = serious_violations(page)
+    page.goto(f"{live_server.url}/moderate/trainings/{training.id}/projector")
+    findings["projector"] = serious_violations(page)
+    page.goto(f"{live_server.url}/moderate/trainings/{training.id}/import")
+    findings["import"] = serious_violations(page)
+    assert {name: lines for name, lines in findings.items() if lines} == {}
+
+
+def test_the_alumni_pages_have_no_serious_violation(scene, live_server, chromium):
+    _moderator, training, group = scene
+    page = editor_with_content(chromium, live_server, training, viewport={"width": 1366, "height": 768})
+    roadmap_id = group.roadmap.id
+    findings = {}
+    for name, path in {
+        "my maps": "/me", "account": "/account", "history": f"/maps/{roadmap_id}/history",
+        "map at a revision": f"/maps/{roadmap_id}/history/1", "since the training": f"/maps/{roadmap_id}/since-training",
+        "share and export": f"/maps/{roadmap_id}/share", "print": f"/maps/{roadmap_id}/print",
+    }.items():
+        page.goto(live_server.url + path)
+        findings[name] = serious_violations(page)
+    assert {name: lines for name, lines in findings.items() if lines} == {}
