@@ -32,10 +32,10 @@ from sqlalchemy import func, select
 from roadmap.extensions import db
 from roadmap.models import (
     Announcement, Baseline, Change, Dot, Group, Membership, Person, Presence, Roadmap, ShareLink, SignInLink, Timer,
-    Training, Vote,
+    Training, TrainingModerator, Vote,
 )
 from roadmap.realtime.namespace import LiveNamespace
-from roadmap.services import afterwards, editing, voting
+from roadmap.services import afterwards, editing, trainings, voting
 from roadmap.views.main import VENDOR_FILES
 
 ANONYMOUS = "anonymous"
@@ -97,6 +97,8 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("facilitate.close_vote", "POST"): allow_only(MODERATOR),
     ("moderate.end_training", "POST"): allow_only(MODERATOR),
     ("moderate.sign_in_link", "POST"): allow_only(MODERATOR),
+    ("moderate.add_co_moderator", "POST"): allow_only(MODERATOR),
+    ("moderate.remove_co_moderator", "POST"): allow_only(MODERATOR),
     ("exports.import_map", "GET"): allow_only(MODERATOR),
     ("exports.import_map", "POST"): allow_only(MODERATOR),
     # After the training: a map's history, exports and links are its group's and moderator's.
@@ -170,6 +172,7 @@ class Scene:
     view_token: str  # group A's read-only link
     calendar_token: str  # group A's calendar feed
     sign_in_token: str  # a personal sign-in link for the member of group B
+    co_moderator_id: int  # a co-moderator of training A, whom the moderator removes
     groups: dict  # participant role -> the Group its people join
     moderators: dict  # moderator role -> Person
 
@@ -190,6 +193,7 @@ URL_VALUES: dict[str, Callable[[Scene], object]] = {
     "calendar_token": lambda scene: scene.calendar_token,
     "link_token": lambda scene: scene.sign_in_token,
     "membership_id": lambda scene: scene.membership_id,
+    "person_id": lambda scene: scene.co_moderator_id,
 }
 
 
@@ -260,6 +264,11 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
     ("facilitate.close_vote", "POST"): Attempt(lambda scene: {}, changes=("open votes",)),
     ("moderate.end_training", "POST"): Attempt(lambda scene: {}, changes=("baselines",)),
     ("moderate.sign_in_link", "POST"): Attempt(lambda scene: {}, changes=("sign-in links",)),
+    ("moderate.add_co_moderator", "POST"): Attempt(
+        lambda scene: {"email": f"colleague-{new_id()[:10]}@example.org", "display_name": "Коллега"},
+        changes=("moderators", "co-moderators", "sign-in links"),
+    ),
+    ("moderate.remove_co_moderator", "POST"): Attempt(lambda scene: {}, changes=("co-moderators",)),
     ("exports.import_map", "POST"): Attempt(
         lambda scene: {"name": "Из файла", "file": (io.BytesIO(IMPORT_CSV), "plan.csv")}, changes=("groups", "group names", "changes logged"),
     ),
@@ -312,11 +321,13 @@ def scene(world) -> Scene:
     editing.apply({"op_id": new_id(), "roadmap_id": group_a.roadmap.id, "type": "step.add", "step_id": step_id,
                    "fields": {"title": "Опрос жителей"}}, actor=moderator)
     vote = voting.open_vote(training, dots_per_person=3)
+    co_moderator = make_moderator("vera@example.org", "Вера Лебедева")
+    trainings.add_co_moderator(training, moderator, co_moderator.email, co_moderator.display_name)
     view_link = afterwards.share(group_a.roadmap, moderator, "view")
     calendar_link = afterwards.share(group_a.roadmap, moderator, "calendar")
     return Scene(
         view_token=view_link.token, calendar_token=calendar_link.token,
-        sign_in_token=afterwards.issue_sign_in_link(moved, moderator),
+        sign_in_token=afterwards.issue_sign_in_link(moved, moderator), co_moderator_id=co_moderator.id,
         training_id=training.id, join_code=training.join_code, roadmap_id=group_a.roadmap.id,
         open_group_id=open_group.id, spare_group_id=spare_group.id, step_id=step_id, vote_id=vote.id,
         membership_id=next(m.id for m in moved.memberships if m.group_id == group_b.id),
@@ -368,6 +379,7 @@ def world_state(scene: Scene) -> dict:
         "open votes": count(Vote, Vote.closed_at.is_(None)),
         "baselines": count(Baseline),
         "sign-in links": count(SignInLink),
+        "co-moderators": count(TrainingModerator),
         "used sign-in links": count(SignInLink, SignInLink.used_at.is_not(None)),
         "share links": count(ShareLink),
         "password hashes": sorted(filter(None, db.session.scalars(select(Person.password_hash)))),

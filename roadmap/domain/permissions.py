@@ -29,13 +29,13 @@ class MapAccess:
     group_id: int
     training_id: int
     group_archived: bool
-    training_moderator_id: int
+    runs_training: bool  # the person made the training or is one of its co-moderators
     is_member: bool
     locked: bool = False
 
 
 def moderates(person, training) -> bool:
-    return bool(person.is_moderator) and training.moderator_id == person.id
+    return bool(person.is_moderator) and person.id in training.moderator_ids
 
 
 def may_edit(actor, access: MapAccess) -> bool:
@@ -43,14 +43,14 @@ def may_edit(actor, access: MapAccess) -> bool:
     moderators every map of their trainings."""
     if actor is None:
         return False
-    if actor.is_moderator and access.training_moderator_id == actor.id:
+    if actor.is_moderator and access.runs_training:
         return True
     return access.is_member and not access.group_archived
 
 
 def moderates_map(actor, access: MapAccess) -> bool:
     """Locking a map, and other facilitation, is for the training's moderator."""
-    return actor is not None and bool(actor.is_moderator) and access.training_moderator_id == actor.id
+    return actor is not None and bool(actor.is_moderator) and access.runs_training
 
 
 def access_to_group(person, group) -> MapAccess:
@@ -60,7 +60,8 @@ def access_to_group(person, group) -> MapAccess:
     )
     return MapAccess(
         roadmap_id=group.roadmap.id, group_id=group.id, training_id=group.training_id,
-        group_archived=bool(group.archived), training_moderator_id=group.training.moderator_id,
+        group_archived=bool(group.archived),
+        runs_training=person is not None and person.id in group.training.moderator_ids,
         is_member=is_member, locked=bool(group.roadmap.locked),
     )
 

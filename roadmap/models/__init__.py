@@ -5,9 +5,9 @@ from roadmap.models.facilitation import Announcement, Dot, Timer, Vote
 from roadmap.models.people import Membership, Person
 from roadmap.models.presence import Presence
 from roadmap.models.roadmap import Roadmap, Stakeholder, Step, StepStakeholder
-from roadmap.models.training import Group, Training
+from roadmap.models.training import Group, Training, TrainingModerator
 
 __all__ = [
     "Announcement", "Baseline", "Change", "Dot", "Group", "Membership", "Person", "Presence", "Roadmap",
-    "ShareLink", "SignInLink", "Stakeholder", "Step", "StepStakeholder", "Timer", "Training", "Vote",
+    "ShareLink", "SignInLink", "Stakeholder", "Step", "StepStakeholder", "Timer", "Training", "TrainingModerator", "Vote",
 ]

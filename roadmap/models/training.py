@@ -32,6 +32,9 @@ class Training(db.Model):
     )
 
     moderator = relationship("Person")
+    co_moderators: Mapped[list[TrainingModerator]] = relationship(
+        back_populates="training", order_by="TrainingModerator.added_at", cascade="all, delete-orphan",
+    )
     groups: Mapped[list[Group]] = relationship(
         back_populates="training", order_by="Group.id", cascade="all, delete-orphan",
         foreign_keys="Group.training_id",
@@ -40,6 +43,25 @@ class Training(db.Model):
     @property
     def active_groups(self) -> list[Group]:
         return [group for group in self.groups if not group.archived]
+
+    @property
+    def moderator_ids(self) -> set[int]:
+        """Who runs the training: the moderator who made it and every co-moderator."""
+        return {self.moderator_id} | {link.person_id for link in self.co_moderators}
+
+
+class TrainingModerator(db.Model):
+    """A co-moderator: another moderator who runs this training with the same rights."""
+
+    __tablename__ = "training_moderators"
+
+    training_id: Mapped[int] = mapped_column(ForeignKey("trainings.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True, index=True)
+    added_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    training: Mapped[Training] = relationship(back_populates="co_moderators")
+    person = relationship("Person", foreign_keys=[person_id])
 
 
 class Group(db.Model):

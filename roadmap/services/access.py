@@ -3,19 +3,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, and_, bindparam, select, text
+from sqlalchemy import DateTime, and_, bindparam, exists, or_, select, text
 from sqlalchemy.engine import Connection
 
 from roadmap.database import Prepared
 from roadmap.domain.permissions import MapAccess
 from roadmap.extensions import db
-from roadmap.models import Group, Membership, Roadmap, Training
+from roadmap.models import Group, Membership, Roadmap, Training, TrainingModerator
 
 
 # Built once: this runs for every edit, and building a statement costs more than running it.
+_RUNS_TRAINING = or_(
+    Training.moderator_id == bindparam("person_id"),
+    exists().where(TrainingModerator.training_id == Training.id, TrainingModerator.person_id == bindparam("person_id")),
+)
 _MAP_ACCESS = (
     select(
-        Roadmap.id, Roadmap.group_id, Group.archived, Training.moderator_id, Membership.id,
+        Roadmap.id, Roadmap.group_id, Group.archived, _RUNS_TRAINING, Membership.id,
         Group.training_id, Roadmap.locked,
     )
     .join(Group, Group.id == Roadmap.group_id)
@@ -34,7 +38,7 @@ def map_access(roadmap_id: int, person_id: int) -> MapAccess | None:
         return None
     return MapAccess(
         roadmap_id=row[0], group_id=row[1], group_archived=bool(row[2]),
-        training_moderator_id=row[3], is_member=row[4] is not None,
+        runs_training=bool(row[3]), is_member=row[4] is not None,
         training_id=row[5], locked=bool(row[6]),
     )
 
@@ -48,8 +52,10 @@ _NEXT_REVISION_WITH_ACCESS = Prepared(text("""
     UPDATE roadmaps SET revision = revision + 1, updated_at = :now WHERE id = :roadmap_id
     RETURNING revision, group_id, locked,
         (SELECT g.archived FROM groups AS g WHERE g.id = roadmaps.group_id),
-        (SELECT t.moderator_id FROM trainings AS t JOIN groups AS g ON g.training_id = t.id
-         WHERE g.id = roadmaps.group_id),
+        (SELECT CASE WHEN t.moderator_id = :person_id OR EXISTS (
+             SELECT 1 FROM training_moderators AS tm WHERE tm.training_id = t.id AND tm.person_id = :person_id)
+         THEN 1 ELSE 0 END
+         FROM trainings AS t JOIN groups AS g ON g.training_id = t.id WHERE g.id = roadmaps.group_id),
         (SELECT m.id FROM memberships AS m WHERE m.group_id = roadmaps.group_id AND m.person_id = :person_id),
         (SELECT g.training_id FROM groups AS g WHERE g.id = roadmaps.group_id)
 """).bindparams(bindparam("now", type_=DateTime)))
@@ -61,9 +67,9 @@ def take_next_revision(connection: Connection, roadmap_id: int, person_id: int,
     rows = _NEXT_REVISION_WITH_ACCESS.run(connection, {"roadmap_id": roadmap_id, "person_id": person_id, "now": now})
     if not rows:
         return None
-    revision, group_id, locked, archived, moderator_id, membership_id, training_id = rows[0]
+    revision, group_id, locked, archived, runs_training, membership_id, training_id = rows[0]
     return revision, MapAccess(
         roadmap_id=roadmap_id, group_id=group_id, group_archived=bool(archived),
-        training_moderator_id=moderator_id, is_member=membership_id is not None,
+        runs_training=bool(runs_training), is_member=membership_id is not None,
         training_id=training_id, locked=bool(locked),
     )

@@ -142,13 +142,25 @@ def may_get_sign_in_link(person: Person, moderator: Person) -> bool:
     a link signs in as the whole person, so it must not open anyone else's maps."""
     if person.password_hash or person.is_moderator:
         return False
-    return all(membership.group.training.moderator_id == moderator.id for membership in person.memberships)
+    return all(moderator.id in membership.group.training.moderator_ids for membership in person.memberships)
 
 
 def issue_sign_in_link(person: Person, moderator: Person) -> str:
     """A new single-use token for a personal sign-in link; only its hash is kept."""
     if not may_get_sign_in_link(person, moderator):
         raise AfterwardsError("link_not_allowed")
+    return _new_sign_in_link(person, moderator)
+
+
+def issue_invitation_link(co_moderator: Person, inviter: Person) -> str:
+    """The first sign-in of a co-moderator whose account was made for them (no password yet):
+    the link leads to setting one."""
+    if co_moderator.password_hash or not co_moderator.is_moderator:
+        raise AfterwardsError("link_not_allowed")
+    return _new_sign_in_link(co_moderator, inviter)
+
+
+def _new_sign_in_link(person: Person, moderator: Person) -> str:
     token = secrets.token_urlsafe(24)
     with writing():
         db.session.add(SignInLink(

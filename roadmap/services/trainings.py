@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from roadmap.domain.text import has_control_characters, single_line
 from roadmap.extensions import db
-from roadmap.models import Group, Membership, Person, Roadmap, Training
+from roadmap.models import Group, Membership, Person, Roadmap, Training, TrainingModerator
 from roadmap.models.people import MEMBER_COLORS
 from roadmap.realtime import publisher
 from roadmap.services import snapshots
@@ -57,9 +57,42 @@ def create_group(training: Training, name: str, theme: str) -> Group:
 
 
 def trainings_of(moderator: Person) -> list[Training]:
+    """The trainings the person made or co-moderates."""
+    co_moderated = select(TrainingModerator.training_id).where(TrainingModerator.person_id == moderator.id)
     return db.session.scalars(
-        select(Training).where(Training.moderator_id == moderator.id).order_by(Training.starts_on.desc())
+        select(Training).where((Training.moderator_id == moderator.id) | Training.id.in_(co_moderated))
+        .order_by(Training.starts_on.desc())
     ).all()
+
+
+def add_co_moderator(training: Training, inviter: Person, email: str, display_name: str) -> Person:
+    """Another moderator runs the training too. An e-mail without an account gets a moderator
+    account without a password (its owner sets one through an invitation link)."""
+    email = email.strip().lower()
+    display_name = single_line(display_name, 80)
+    if has_control_characters(email) or has_control_characters(display_name):
+        raise JoinError("name_has_control_characters")
+    with writing():
+        db.session.execute(select(Training.id).where(Training.id == training.id).with_for_update())
+        person = db.session.scalar(select(Person).where(Person.email == email))
+        if person is None:
+            person = Person(email=email, display_name=display_name or email, is_moderator=True)
+            db.session.add(person)
+            db.session.flush()
+        elif not person.is_moderator:
+            raise JoinError("participant_email")
+        elif person.id in training.moderator_ids:
+            raise JoinError("already_moderator")
+        training.co_moderators.append(TrainingModerator(person_id=person.id, added_by_id=inviter.id))
+    return person
+
+
+def remove_co_moderator(training: Training, person_id: int) -> None:
+    """The training's own moderator stays; a co-moderator's past edits stay theirs."""
+    with writing():
+        link = next((link for link in training.co_moderators if link.person_id == person_id), None)
+        if link is not None:
+            training.co_moderators.remove(link)
 
 
 def training_for_code(raw_code: str) -> Training | None:

@@ -10,9 +10,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField
+from wtforms import DateField, EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from roadmap.domain import permissions
 from roadmap.domain.errors import EditRejected
@@ -76,6 +76,23 @@ class RemoveMemberForm(FlaskForm):
 
 class EndTrainingForm(FlaskForm):
     pass
+
+
+class CoModeratorForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[
+        DataRequired(), Email(check_deliverability=False), Length(max=254), NoControlCharacters()])
+    display_name = StringField(_l("Name"), validators=[Optional(), Length(max=80), NoControlCharacters()])
+
+
+class RemoveCoModeratorForm(FlaskForm):
+    pass
+
+
+CO_MODERATOR_ERRORS = {
+    "participant_email": _l("This e-mail belongs to a participant's account. Use another e-mail for the co-moderator."),
+    "already_moderator": _l("This person already runs this training."),
+    "name_has_control_characters": _l("Remove the control characters from this text."),
+}
 
 
 class SignInLinkForm(FlaskForm):
@@ -177,6 +194,7 @@ def training(training_id: int):
         join_url=join_url(training), server_now=facilitation.iso(utcnow()),
         rename_form=RenameGroupForm(), archive_form=ArchiveGroupForm(), move_form=MoveMemberForm(),
         remove_form=RemoveMemberForm(), end_form=EndTrainingForm(), link_form=SignInLinkForm(),
+        co_moderator_form=CoModeratorForm(), remove_co_moderator_form=RemoveCoModeratorForm(),
         tool_forms=_tool_forms(training),
     )
 
@@ -287,6 +305,34 @@ def sign_in_link(membership_id: int):
     url = url_for("afterwards.use_sign_in_link", link_token=token, _external=True)
     return done(training, _("Personal sign-in link for %(name)s (works once, for %(days)s days): %(url)s",
                             name=membership.person.display_name, days=afterwards.SIGN_IN_LINK_DAYS, url=url), url=url)
+
+
+# --- co-moderators -----------------------------------------------------------------
+
+@bp.post("/trainings/<int:training_id>/moderators")
+def add_co_moderator(training_id: int):
+    """Another moderator runs this training too; a new account gets a link to set its password."""
+    training = own_training(training_id)
+    form = submitted(CoModeratorForm(), training)
+    try:
+        person = trainings.add_co_moderator(training, current_user, form.email.data, form.display_name.data or "")
+    except trainings.JoinError as error:
+        return failed(training, str(CO_MODERATOR_ERRORS[error.code]))
+    if person.password_hash:
+        return done(training, _("%(name)s now runs this training too.", name=person.display_name))
+    token = afterwards.issue_invitation_link(person, current_user)
+    url = url_for("afterwards.use_sign_in_link", link_token=token, _external=True)
+    return done(training, _("%(name)s now runs this training too. Send them this link to sign in and set a password "
+                            "(works once, for %(days)s days): %(url)s",
+                            name=person.display_name, days=afterwards.SIGN_IN_LINK_DAYS, url=url), url=url)
+
+
+@bp.post("/trainings/<int:training_id>/moderators/<int:person_id>/remove")
+def remove_co_moderator(training_id: int, person_id: int):
+    training = own_training(training_id)
+    submitted(RemoveCoModeratorForm(), training)
+    trainings.remove_co_moderator(training, person_id)
+    return done(training, _("Co-moderator removed."))
 
 
 @bp.errorhandler(FormRejected)
