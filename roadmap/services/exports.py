@@ -562,8 +562,7 @@ PROBLEMS = {
     "unknown_field": N_("unknown field"),
     "ignored_column": N_("this column is not imported"),
     "duplicate_column": N_("this column appears twice; only the first one is imported"),
-    "missing_title_column": N_("no column of step titles: name it \"Step\" (other names that work are listed "
-                               "on the import page)"),
+    "missing_title_column": N_("no column of step titles: name it \"Step\" (other names that work are listed below)"),
     "extra_cells": N_("cells to the right of the named columns are not imported"),
     "unknown_status": N_("not a status: write Planned, In progress, Done or Blocked"),
     "too_many": N_("more than %(max)s items"),

@@ -121,9 +121,10 @@ def import_template(kind: str):
     """An empty spreadsheet of steps in the reader's language, ready to fill in and import."""
     if kind not in TEMPLATE_KINDS:
         abort(404)
+    file_stem = _("Road map steps")
     return send_file(
         io.BytesIO(TEMPLATE_KINDS[kind](_language())), mimetype=MIMETYPES[kind], as_attachment=True,
-        download_name=f"{_('Road map steps')}.{kind}",
+        download_name=f"{file_stem}.{kind}",
     )
 
 
