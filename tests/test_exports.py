@@ -375,6 +375,169 @@ def test_csv_without_a_bom_and_with_only_a_title_column_imports(app, world, trai
         "Первый шаг", "Второй шаг"]
 
 
+RUSSIAN_SHEET = [
+    ["№", "Шаг", "Ответственный", "Срок", "Статус"],
+    ["1", "Опрос жителей", "Анна Петрова", "15.05.2027", "выполнен"],
+    ["2", "Встреча с управой", "Совет дома", "01.06.2027", "В работе"],
+    ["3", "Субботник во дворе", "", "12.06.27", "запланирован"],
+    ["4", "Контейнеры для пластика", "ООО «Экопункт»", "", "есть препятствия"],
+]
+RUSSIAN_STEPS = [
+    ("Опрос жителей", {"text": "Анна Петрова"}, "2027-05-15", "done"),
+    ("Встреча с управой", {"text": "Совет дома"}, "2027-06-01", "in_progress"),
+    ("Субботник во дворе", None, "2027-06-12", "planned"),
+    ("Контейнеры для пластика", {"text": "ООО «Экопункт»"}, None, "blocked"),
+]
+
+
+def imported_steps(group) -> list[tuple]:
+    db.session.expire_all()
+    return [(step["title"], step["owner"], step["due_on"], step["status"])
+            for step in exports.document_of(group.roadmap)["map"]["steps"]]
+
+
+def sheet_as_csv(rows: list[list], delimiter: str) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter).writerows(rows)
+    return buffer.getvalue()
+
+
+def workbook_bytes(rows: list[list], first_row: int = 1, number_formats: dict | None = None) -> bytes:
+    workbook = openpyxl.Workbook()
+    for row_number, row in enumerate(rows, first_row):
+        for column_number, value in enumerate(row, 1):
+            cell = workbook.active.cell(row_number, column_number, value)
+            cell.number_format = (number_formats or {}).get(column_number, cell.number_format)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1251"])
+@pytest.mark.parametrize("delimiter", [";", ",", "\t"])
+def test_a_russian_spreadsheet_imports_in_each_encoding_and_delimiter(app, world, training, moderator,
+                                                                      encoding, delimiter):
+    group = world.group(training, name="Из таблицы")
+
+    result = exports.import_map(group, moderator, "csv", sheet_as_csv(RUSSIAN_SHEET, delimiter).encode(encoding))
+
+    assert result.ok and not result.notices, (result.problems, result.notices)
+    assert imported_steps(group) == RUSSIAN_STEPS
+
+
+def test_an_english_spreadsheet_with_other_common_names_imports(app, world, training, moderator):
+    sheet = [["#", "Task", "Who", "Start date", "Deadline", "State", "Percent done", "Notes"],
+             ["1", "Survey the residents", "Anna", "2027-05-01", "2027-05-15", "Completed", "100%", "door to door"]]
+    group = world.group(training, name="English")
+
+    result = exports.import_map(group, moderator, "csv", sheet_as_csv(sheet, ",").encode())
+
+    assert result.ok, result.problems
+    step = exports.document_of(group.roadmap)["map"]["steps"][0]
+    assert (step["title"], step["owner"], step["starts_on"], step["due_on"], step["status"], step["progress"],
+            step["description"]) == ("Survey the residents", {"text": "Anna"}, "2027-05-01", "2027-05-15", "done",
+                                     100, "door to door")
+
+
+def test_unknown_and_repeated_columns_and_stray_cells_are_skipped_with_a_notice(app, world, training, moderator):
+    sheet = "Шаг;Комментарий;Срок;Дата окончания\nОпрос;позвонить Анне;15.05.2027;20.05.2027;лишнее\n"
+    group = world.group(training, name="С заметками")
+
+    result = exports.import_map(group, moderator, "csv", sheet.encode())
+
+    assert result.ok, result.problems
+    assert [(notice.code, notice.number, notice.field) for notice in result.notices] == [
+        ("ignored_column", 1, "Комментарий"), ("duplicate_column", 1, "Дата окончания"), ("extra_cells", 2, None)]
+    assert imported_steps(group) == [("Опрос", None, "2027-05-15", "planned")]
+
+
+def test_a_notice_reads_as_row_column_and_what_was_skipped(app):
+    notice = exports.ImportProblem("ignored_column", "row", 1, "Комментарий")
+
+    with app.test_request_context(), force_locale("ru"):
+        assert describe(notice) == "Строка 1: Комментарий: этот столбец пропущен"
+
+
+def test_an_xlsx_with_a_title_above_the_table_excel_dates_and_percent_cells_imports(app, world, training, moderator):
+    rows = [["Дорожная карта «Чистый двор»"], [],
+            ["№", "Шаг", "Начало", "Срок", "Статус", "Выполнено", "Кто участвует"],
+            [1, "Опрос жителей", datetime(2027, 5, 1), 46522, "готово", 1, "Жители; Управа"],
+            [2, "Субботник", None, "12.06.2027", "в работе", 0.5, "Жители"]]
+    raw_bytes = workbook_bytes(rows, first_row=2, number_formats={3: "DD.MM.YYYY", 6: "0%"})
+    group = world.group(training, name="Из Excel")
+
+    result = exports.import_map(group, moderator, "xlsx", raw_bytes)
+
+    assert result.ok and not result.notices, (result.problems, result.notices)
+    document = exports.document_of(group.roadmap)["map"]
+    assert [(step["title"], step["starts_on"], step["due_on"], step["status"], step["progress"])
+            for step in document["steps"]] == [("Опрос жителей", "2027-05-01", "2027-05-15", "done", 100),
+                                               ("Субботник", None, "2027-06-12", "in_progress", 50)]
+    assert [item["name"] for item in document["stakeholders"]] == ["Жители", "Управа"]
+    assert len(document["links"]) == 3
+
+
+def test_xlsx_problems_name_the_row_as_the_sheet_numbers_it(app, world, training, moderator):
+    rows = [["Шаг", "Срок", "Статус"], ["Опрос", "31.02.2027", "почти"]]
+    group = world.group(training, name="С ошибкой")
+
+    result = exports.import_map(group, moderator, "xlsx", workbook_bytes(rows, first_row=3))
+
+    assert [(problem.number, problem.field, problem.code, problem.value) for problem in result.problems] == [
+        (4, "Срок", "not_a_date", "31.02.2027"), (4, "Статус", "unknown_status", "почти")]
+    assert group.roadmap.revision == 0
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_xlsx_export_imports_back_as_the_same_steps(app, world, filled_group, moderator, language):
+    with app.test_request_context():
+        exported = exports.xlsx_of(filled_group.roadmap, language)
+    copy = world.group(filled_group.training, name="Копия из Excel")
+
+    result = exports.import_map(copy, moderator, "xlsx", exported)
+
+    assert result.ok and not result.notices, (result.problems, result.notices)
+    db.session.expire_all()
+    with app.test_request_context():
+        assert exports.csv_of(copy.roadmap, language) == exports.csv_of(filled_group.roadmap, language)
+
+
+@pytest.mark.parametrize("language, delimiter, header", [
+    ("ru", ";", "Шаг;Описание;Ответственный;Начало;Срок;Статус;Выполнено, %;Нужные ресурсы;Как измерить успех;"
+                "Кто участвует"),
+    ("en", ",", "Step,Description,Owner,Start,Due date,Status,\"Progress, %\",Resources needed,"
+                "How success is measured,Stakeholders involved"),
+])
+def test_csv_template_is_the_exports_header_and_imports_once_filled_in(moderator_browser, world, training, moderator,
+                                                                      language, delimiter, header):
+    moderator_browser.post(f"/lang/{language}", data={"next": "/"})
+    response = moderator_browser.get("/import/template.csv")
+    assert response.status_code == 200 and response.headers["Content-Disposition"].startswith("attachment;")
+    assert response.data.decode("utf-8-sig") == header + "\r\n"
+    group = world.group(training, name="По шаблону")
+
+    filled_in = response.data + delimiter.join(["Опрос", "", "Анна", "", "15.05.2027", "В работе"]).encode()
+    result = exports.import_map(group, moderator, "csv", filled_in)
+
+    assert result.ok, result.problems
+    assert imported_steps(group) == [("Опрос", {"text": "Анна"}, "2027-05-15", "in_progress")]
+
+
+def test_xlsx_template_has_the_steps_header_and_a_list_of_status_words(moderator_browser):
+    response = moderator_browser.get("/import/template.xlsx")
+
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    assert [cell.value for cell in sheet[1]][:6] == ["№", "Шаг", "Описание", "Ответственный", "Начало", "Срок"]
+    assert sheet.max_row == 1 and sheet.freeze_panes == "A2"
+    (status_choice,) = sheet.data_validations.dataValidation
+    assert status_choice.formula1 == '"Запланирован,В работе,Выполнен,Есть препятствия"'
+    assert str(status_choice.sqref) == "G2:G301"
+
+
+def test_template_of_an_unknown_kind_is_not_found(moderator_browser):
+    assert moderator_browser.get("/import/template.docx").status_code == 404
+
+
 # --- import problems -------------------------------------------------------------------
 
 def csv_involving(rows: int, stakeholders_per_row: int) -> str:
@@ -551,6 +714,23 @@ def test_import_page_renders_for_the_moderator(moderator_browser, training):
     response = moderator_browser.get(f"/moderate/trainings/{training.id}/import")
 
     assert response.status_code == 200 and 'enctype="multipart/form-data"' in response.get_data(as_text=True)
+
+
+def test_import_page_lists_the_accepted_columns_and_status_words_and_links_the_templates(moderator_browser, training):
+    page = moderator_browser.get(f"/moderate/trainings/{training.id}/import").get_data(as_text=True)
+
+    assert "Что сделать" in page and "Мероприятие" in page and "Дата окончания" in page and "Due date" in page
+    assert "Есть препятствия" in page and "готово" in page.lower()
+    assert 'href="/import/template.xlsx"' in page and 'href="/import/template.csv"' in page
+
+
+def test_import_page_says_what_it_skipped_after_creating_the_group(moderator_browser, training):
+    response = upload(moderator_browser, training, "шаги.csv", "Шаг;Комментарий\nОпрос;позвонить\n".encode("cp1251"))
+    assert response.status_code == 302
+
+    dashboard = moderator_browser.get(response.headers["Location"]).get_data(as_text=True)
+
+    assert "создана из файла" in dashboard and "Строка 1: Комментарий: этот столбец пропущен" in dashboard
 
 
 # --- who may export --------------------------------------------------------------------

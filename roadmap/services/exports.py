@@ -17,8 +17,9 @@ involved as names separated by "; ". A text cell that a spreadsheet would run as
 a formula (starting with = + - @, a tab or a carriage return, after any
 apostrophes) gets one more apostrophe in front; importing takes it off again.
 
-Importing a spreadsheet (CSV or the first sheet of an XLSX): the first non-empty
-row names the columns, in Russian or English and in any order, as
+Importing a spreadsheet (CSV or the first sheet of an XLSX): one row names the
+columns (the first with a column of step titles among the first few filled rows,
+so a heading above the table is skipped), in Russian or English and in any order, as
 spreadsheets.COLUMN_NAMES lists them; only a column of step titles is required,
 and columns it does not know are skipped with a notice. A CSV may be UTF-8 (with
 or without a BOM), UTF-16 with a BOM, or Windows-1251, separated by commas,
@@ -82,6 +83,7 @@ MAX_IMPORTED_STEPS = 300
 MAX_IMPORTED_STAKEHOLDERS = 150
 MAX_IMPORTED_LINKS = 1000
 MAX_IMPORTED_COLUMNS = 60
+MAX_ROWS_ABOVE_HEADER = 10
 # A 512 KB workbook may unpack to hundreds of megabytes; ours of 300 steps is under 1 MB.
 MAX_UNPACKED_XLSX_BYTES = 20 * 1024 * 1024
 
@@ -925,12 +927,13 @@ def _blocking(problems: list) -> bool:
 
 
 def _read_table(rows: list[tuple[int, list]], problems: list) -> ImportedMap | None:
-    """Steps from numbered rows of cells; the first row with anything in it names the columns."""
+    """Steps from numbered rows of cells, below the row that names the columns (_header_index)."""
     filled_rows = [(number, cells) for number, cells in rows if any(_cell_text(cell).strip() for cell in cells)]
     if not filled_rows:
         problems.append(ImportProblem("empty"))
         return None
-    (header_number, header_cells), data_rows = filled_rows[0], filled_rows[1:]
+    header_index = _header_index(filled_rows)
+    (header_number, header_cells), data_rows = filled_rows[header_index], filled_rows[header_index + 1:]
     columns = _table_columns(header_number, header_cells, problems)
     if len(data_rows) > MAX_IMPORTED_STEPS:
         problems.append(ImportProblem("too_many", params={"max": MAX_IMPORTED_STEPS}))
@@ -956,6 +959,15 @@ def _read_table(rows: list[tuple[int, list]], problems: list) -> ImportedMap | N
     return ImportedMap(
         fields={}, stakeholders=[(name, {"name": name}) for name in stakeholder_names], steps=steps, links=links,
     )
+
+
+def _header_index(filled_rows: list[tuple[int, list]]) -> int:
+    """The first of the first few rows that has a column of step titles: people put a
+    heading above the table; without such a row, the first row, for the problem to name."""
+    for index, (_number, cells) in enumerate(filled_rows[:MAX_ROWS_ABOVE_HEADER + 1]):
+        if any(spreadsheets.column_field(_cell_text(cell)) == "title" for cell in cells[:MAX_IMPORTED_COLUMNS]):
+            return index
+    return 0
 
 
 def _table_columns(number: int, cells: list, problems: list) -> list[tuple[str, str] | None]:
