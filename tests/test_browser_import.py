@@ -4,10 +4,10 @@ import page in real Chromium, and finds its steps on the new group's map."""
 from pathlib import Path
 
 import pytest
+from browsing import sign_in_moderator
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 WAIT_MS = 15_000
-PASSWORD = "correct horse battery"  # what world.moderator() sets
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 RUSSIAN_SPREADSHEET = (
     "№;Шаг;Ответственный;Срок;Статус\r\n"
@@ -23,15 +23,7 @@ EXPECTED_STEPS = [
 
 
 def sign_in(browser, live_server, moderator):
-    context = browser.new_context(viewport={"width": 1024, "height": 800}, locale="ru-RU")
-    page = context.new_page()
-    page.on("pageerror", lambda error: pytest.fail(f"page error {error}"))
-    page.goto(live_server.url + "/sign-in")
-    page.fill("#email", moderator.email)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url("**/moderate/")
-    return page
+    return sign_in_moderator(browser, live_server, moderator, {"width": 1024, "height": 800})
 
 
 def steps_on_the_map(page) -> list[tuple[str, str, str]]:
