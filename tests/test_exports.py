@@ -643,6 +643,12 @@ def test_import_into_a_map_that_has_content_changes_nothing(app, filled_group, m
     .map(lambda value: json.dumps({"format": "roadmap", "version": 1, "map": value}).encode()),
     st.lists(st.lists(st.text(max_size=12), max_size=5), max_size=5)
     .map(lambda rows: "\n".join([",".join(exports.STEP_LABELS)] + [",".join(row) for row in rows]).encode()),
+    st.lists(st.lists(st.one_of(
+        st.none(), st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=12),
+        st.integers(-10**7, 10**7), st.floats(allow_nan=False, allow_infinity=False, width=32),
+        st.dates(date(1800, 1, 1), date(2300, 1, 1)),
+    ), max_size=6), max_size=5)
+    .map(lambda rows: workbook_bytes([["№", "Шаг", "Срок", "Начало", "Статус", "Выполнено"]] + rows)),
 ))
 def test_reading_any_bytes_gives_content_or_problems_never_an_exception(app, kind, raw_bytes):
     result = exports.check_import(kind, raw_bytes)
