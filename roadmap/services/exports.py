@@ -1075,7 +1075,7 @@ def _xlsx_rows(raw_bytes: bytes, problems: list) -> list[tuple[int, list]] | Non
                     for number, row in zip(range(1, MAX_IMPORTED_STEPS * 2 + 3), sheet_rows)]
         finally:
             workbook.close()
-    except Exception:  # noqa: BLE001 -- a damaged or foreign file makes zipfile and openpyxl raise many kinds
+    except Exception:  # a damaged or foreign file makes zipfile and openpyxl raise errors of many kinds
         problems.append(ImportProblem("not_xlsx"))
         return None
 
