@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import zipfile
 from datetime import date, datetime
 
 import docx
@@ -486,6 +488,23 @@ def test_xlsx_problems_name_the_row_as_the_sheet_numbers_it(app, world, training
     assert [(problem.number, problem.field, problem.code, problem.value) for problem in result.problems] == [
         (4, "Срок", "not_a_date", "31.02.2027"), (4, "Статус", "unknown_status", "почти")]
     assert group.roadmap.revision == 0
+
+
+def test_an_xlsx_that_understates_its_size_still_imports_every_row(app, world, training, moderator):
+    """Some programs write a wrong <dimension>; openpyxl's read-only mode would trust it."""
+    written = zipfile.ZipFile(io.BytesIO(workbook_bytes([["Шаг"], ["Опрос"], ["Встреча"]])))
+    understated = io.BytesIO()
+    with zipfile.ZipFile(understated, "w") as archive:
+        for member in written.infolist():
+            content = written.read(member.filename)
+            if member.filename == "xl/worksheets/sheet1.xml":
+                content = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1"/>', content)
+            archive.writestr(member, content)
+    group = world.group(training, name="Из чужой программы")
+
+    result = exports.import_map(group, moderator, "xlsx", understated.getvalue())
+
+    assert result.ok and [title for title, *_rest in imported_steps(group)] == ["Опрос", "Встреча"]
 
 
 @pytest.mark.parametrize("language", ["ru", "en"])

@@ -1070,9 +1070,11 @@ def _xlsx_rows(raw_bytes: bytes, problems: list) -> list[tuple[int, list]] | Non
             return None
         workbook = openpyxl.load_workbook(io.BytesIO(raw_bytes), read_only=True, data_only=True)
         try:
-            sheet_rows = workbook.worksheets[0].iter_rows(max_col=MAX_IMPORTED_COLUMNS + 1)
-            return [(number, [_xlsx_value(cell) for cell in row])
-                    for number, row in zip(range(1, MAX_IMPORTED_STEPS * 2 + 3), sheet_rows)]
+            sheet = workbook.worksheets[0]
+            sheet.reset_dimensions()  # read every row, not just as many as the file claims to have
+            last_row = MAX_IMPORTED_STEPS * 2 + 2
+            return [(number, [_xlsx_value(cell) for cell in row]) for number, row in zip(
+                range(1, last_row + 1), sheet.iter_rows(max_row=last_row, max_col=MAX_IMPORTED_COLUMNS + 1))]
         finally:
             workbook.close()
     except Exception:  # a damaged or foreign file makes zipfile and openpyxl raise errors of many kinds
