@@ -36,6 +36,20 @@ def join(browser, live_server, join_code: str, name: str, viewport=None, page_er
     return context, page
 
 
+def sign_in_moderator(browser, live_server, moderator, viewport: dict, password: str = "correct horse battery"):
+    """A new page with the moderator signed in through the form, on their trainings page;
+    the password is the one world.moderator() sets. A page error fails the test."""
+    context = browser.new_context(viewport=viewport, locale="ru-RU")
+    page = context.new_page()
+    page.on("pageerror", lambda error: pytest.fail(f"moderator: page error {error}"))
+    page.goto(live_server.url + "/sign-in")
+    page.fill("#email", moderator.email)
+    page.fill("#password", password)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/moderate/")
+    return page
+
+
 def settles(page, expression: str, arg=None, timeout: float = WAIT_MS) -> bool:
     """Wait until `expression` (a JS function of `arg`) is true on the page; False when it never is."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError

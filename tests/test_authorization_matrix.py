@@ -101,6 +101,7 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("moderate.remove_co_moderator", "POST"): allow_only(MODERATOR),
     ("exports.import_map", "GET"): allow_only(MODERATOR),
     ("exports.import_map", "POST"): allow_only(MODERATOR),
+    ("exports.import_template", "GET"): ANYONE_SIGNED_IN,  # an empty spreadsheet to fill in
     # After the training: a map's history, exports and links are its group's and moderator's.
     ("afterwards.map_history", "GET"): GROUP_A_MAP,
     ("afterwards.map_at_revision", "GET"): GROUP_A_MAP,
@@ -189,6 +190,7 @@ URL_VALUES: dict[str, Callable[[Scene], object]] = {
     "revision": lambda scene: 0,
     # The calendar feed is renewed; its route sorts (and so runs) before the renewal.
     "kind": lambda scene: "calendar",
+    "file_kind": lambda scene: "xlsx",
     "share_token": lambda scene: scene.view_token,
     "calendar_token": lambda scene: scene.calendar_token,
     "link_token": lambda scene: scene.sign_in_token,

@@ -1,10 +1,10 @@
 """A moderator runs two groups from the dashboard in real Chromium: timer, announcement,
 a participant's step counted live, the lock turning an editor read-only, and the projector."""
 import pytest
+from browsing import sign_in_moderator
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 WAIT_MS = 15_000
-PASSWORD = "correct horse battery"  # what world.moderator() sets
 
 
 def new_page(browser, name: str, viewport: dict):
@@ -27,13 +27,7 @@ def join_group(browser, live_server, join_code: str, name: str, group_name: str)
 
 
 def sign_in(browser, live_server, moderator):
-    page = new_page(browser, "moderator", {"width": 1440, "height": 1000})
-    page.goto(live_server.url + "/sign-in")
-    page.fill("#email", moderator.email)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url("**/moderate/")
-    return page
+    return sign_in_moderator(browser, live_server, moderator, {"width": 1440, "height": 1000})
 
 
 def card(dashboard, group_name: str):

@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import zipfile
 from datetime import date, datetime
 
 import docx
@@ -258,27 +260,42 @@ def test_xlsx_sheets_are_named_in_the_readers_language(app, filled_group):
     assert workbook.sheetnames[:2] == ["Steps", "Stakeholders"]
 
 
-def test_csv_starts_with_a_bom_and_parses_back_with_machine_column_names(member_browser, filled_group):
+def csv_rows(raw_bytes: bytes, delimiter: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(raw_bytes.decode("utf-8-sig"), newline=""), delimiter=delimiter))
+
+
+def test_csv_in_russian_has_a_bom_semicolons_russian_headers_status_words_and_dates(member_browser, filled_group):
     response = download(member_browser, filled_group, "export.csv")
 
     assert response.data.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"), newline="")))
-    assert list(rows[0]) == list(exports.CSV_COLUMNS)
+    assert response.data.decode("utf-8-sig").splitlines()[0] == (
+        "Шаг;Описание;Ответственный;Начало;Срок;Статус;Выполнено, %;Нужные ресурсы;Как измерить успех;Кто участвует")
+    rows = csv_rows(response.data, ";")
     assert rows[0] == {
-        "title": "Опрос жителей", "description": "Анкета в подъездах и в чате дома.\nСрок сбора — неделя.",
-        "owner": "Марина", "starts_on": "2027-05-01", "due_on": "2027-05-15", "status": "done", "progress": "100",
-        "resources": "Распечатки анкет", "success_measure": "200 анкет", "stakeholders": "Жители домов 10–16",
+        "Шаг": "Опрос жителей", "Описание": "Анкета в подъездах и в чате дома.\nСрок сбора — неделя.",
+        "Ответственный": "Марина", "Начало": "01.05.2027", "Срок": "15.05.2027", "Статус": "Выполнен",
+        "Выполнено, %": "100", "Нужные ресурсы": "Распечатки анкет", "Как измерить успех": "200 анкет",
+        "Кто участвует": "Жители домов 10–16",
     }
-    assert rows[1]["owner"] == "Управа Ленинского района"
-    assert rows[1]["stakeholders"] == "Управа Ленинского района\nУправляющая компания «Дом»"
+    assert rows[1]["Ответственный"] == "Управа Ленинского района"
+    assert rows[1]["Кто участвует"] == "Управа Ленинского района; Управляющая компания «Дом»"
+    assert [row["Статус"] for row in rows[1:]] == ["В работе", "Есть препятствия", "Запланирован"]
+
+
+def test_csv_in_english_has_commas_english_headers_status_words_and_iso_dates(app, filled_group):
+    with app.test_request_context():
+        rows = csv_rows(exports.csv_of(filled_group.roadmap, "en"), ",")
+
+    assert list(rows[0]) == ["Step", "Description", "Owner", "Start", "Due date", "Status", "Progress, %",
+                             "Resources needed", "How success is measured", "Stakeholders involved"]
+    assert (rows[0]["Due date"], rows[0]["Status"], rows[2]["Status"]) == ("2027-05-15", "Done", "Blocked")
 
 
 def test_csv_puts_an_apostrophe_before_text_a_spreadsheet_would_run_as_a_formula(member_browser, filled_group):
-    rows = list(csv.DictReader(io.StringIO(
-        download(member_browser, filled_group, "export.csv").data.decode("utf-8-sig"), newline="")))
+    rows = csv_rows(download(member_browser, filled_group, "export.csv").data, ";")
 
-    assert rows[2]["description"] == "'- три площадки\n- по два контейнера"
-    assert rows[3]["title"] == "'=Праздник двора"
+    assert rows[2]["Описание"] == "'- три площадки\n- по два контейнера"
+    assert rows[3]["Шаг"] == "'=Праздник двора"
 
 
 def test_downloads_are_attachments_named_after_the_map(member_browser, filled_group):
@@ -324,15 +341,16 @@ def test_json_round_trip_through_a_new_group_gives_the_same_document(app, world,
     assert copy.roadmap.revision == result.ops_applied  # ordinary ops, each in the change log
 
 
-def test_csv_round_trip_through_a_new_group_gives_the_same_steps(app, world, filled_group, moderator):
-    exported = exports.csv_of(filled_group.roadmap)
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_csv_round_trip_through_a_new_group_gives_the_same_steps(app, world, filled_group, moderator, language):
+    exported = exports.csv_of(filled_group.roadmap, language)
     copy = world.group(filled_group.training, name="Копия")
 
     result = exports.import_map(copy, moderator, "csv", exported)
 
-    assert result.ok, result.problems
+    assert result.ok and not result.notices, (result.problems, result.notices)
     db.session.expire_all()
-    assert exports.csv_of(copy.roadmap) == exported
+    assert exports.csv_of(copy.roadmap, language) == exported
     owners = [step["owner"] for step in exports.document_of(copy.roadmap)["map"]["steps"]]
     assert "stakeholder" in owners[1]  # a named stakeholder owner is that stakeholder again
 
@@ -359,6 +377,186 @@ def test_csv_without_a_bom_and_with_only_a_title_column_imports(app, world, trai
         "Первый шаг", "Второй шаг"]
 
 
+RUSSIAN_SHEET = [
+    ["№", "Шаг", "Ответственный", "Срок", "Статус"],
+    ["1", "Опрос жителей", "Анна Петрова", "15.05.2027", "выполнен"],
+    ["2", "Встреча с управой", "Совет дома", "01.06.2027", "В работе"],
+    ["3", "Субботник во дворе", "", "12.06.27", "запланирован"],
+    ["4", "Контейнеры для пластика", "ООО «Экопункт»", "", "есть препятствия"],
+]
+RUSSIAN_STEPS = [
+    ("Опрос жителей", {"text": "Анна Петрова"}, "2027-05-15", "done"),
+    ("Встреча с управой", {"text": "Совет дома"}, "2027-06-01", "in_progress"),
+    ("Субботник во дворе", None, "2027-06-12", "planned"),
+    ("Контейнеры для пластика", {"text": "ООО «Экопункт»"}, None, "blocked"),
+]
+
+
+def imported_steps(group) -> list[tuple]:
+    db.session.expire_all()
+    return [(step["title"], step["owner"], step["due_on"], step["status"])
+            for step in exports.document_of(group.roadmap)["map"]["steps"]]
+
+
+def sheet_as_csv(rows: list[list], delimiter: str) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter).writerows(rows)
+    return buffer.getvalue()
+
+
+def workbook_bytes(rows: list[list], first_row: int = 1, number_formats: dict | None = None) -> bytes:
+    workbook = openpyxl.Workbook()
+    for row_number, row in enumerate(rows, first_row):
+        for column_number, value in enumerate(row, 1):
+            cell = workbook.active.cell(row_number, column_number, value)
+            cell.number_format = (number_formats or {}).get(column_number, cell.number_format)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1251"])
+@pytest.mark.parametrize("delimiter", [";", ",", "\t"])
+def test_a_russian_spreadsheet_imports_in_each_encoding_and_delimiter(app, world, training, moderator,
+                                                                      encoding, delimiter):
+    group = world.group(training, name="Из таблицы")
+
+    result = exports.import_map(group, moderator, "csv", sheet_as_csv(RUSSIAN_SHEET, delimiter).encode(encoding))
+
+    assert result.ok and not result.notices, (result.problems, result.notices)
+    assert imported_steps(group) == RUSSIAN_STEPS
+
+
+def test_an_english_spreadsheet_with_other_common_names_imports(app, world, training, moderator):
+    sheet = [["#", "Task", "Who", "Start date", "Deadline", "State", "Percent done", "Notes"],
+             ["1", "Survey the residents", "Anna", "2027-05-01", "2027-05-15", "Completed", "100%", "door to door"]]
+    group = world.group(training, name="English")
+
+    result = exports.import_map(group, moderator, "csv", sheet_as_csv(sheet, ",").encode())
+
+    assert result.ok, result.problems
+    step = exports.document_of(group.roadmap)["map"]["steps"][0]
+    assert (step["title"], step["owner"], step["starts_on"], step["due_on"], step["status"], step["progress"],
+            step["description"]) == ("Survey the residents", {"text": "Anna"}, "2027-05-01", "2027-05-15", "done",
+                                     100, "door to door")
+
+
+def test_unknown_and_repeated_columns_and_stray_cells_are_skipped_with_a_notice(app, world, training, moderator):
+    sheet = "Шаг;Комментарий;Срок;Дата окончания\nОпрос;позвонить Анне;15.05.2027;20.05.2027;лишнее\n"
+    group = world.group(training, name="С заметками")
+
+    result = exports.import_map(group, moderator, "csv", sheet.encode())
+
+    assert result.ok, result.problems
+    assert [(notice.code, notice.number, notice.field) for notice in result.notices] == [
+        ("ignored_column", 1, "Комментарий"), ("duplicate_column", 1, "Дата окончания"), ("extra_cells", 2, None)]
+    assert imported_steps(group) == [("Опрос", None, "2027-05-15", "planned")]
+
+
+def test_a_notice_reads_as_row_column_and_what_was_skipped(app):
+    notice = exports.ImportProblem("ignored_column", "row", 1, "Комментарий")
+
+    with app.test_request_context(), force_locale("ru"):
+        assert describe(notice) == "Строка 1: Комментарий: этот столбец пропущен"
+
+
+def test_an_xlsx_with_a_title_above_the_table_excel_dates_and_percent_cells_imports(app, world, training, moderator):
+    rows = [["Дорожная карта «Чистый двор»"], [],
+            ["№", "Шаг", "Начало", "Срок", "Статус", "Выполнено", "Кто участвует"],
+            [1, "Опрос жителей", datetime(2027, 5, 1), 46522, "готово", 1, "Жители; Управа"],
+            [2, "Субботник", None, "12.06.2027", "в работе", 0.5, "Жители"]]
+    raw_bytes = workbook_bytes(rows, first_row=2, number_formats={3: "DD.MM.YYYY", 6: "0%"})
+    group = world.group(training, name="Из Excel")
+
+    result = exports.import_map(group, moderator, "xlsx", raw_bytes)
+
+    assert result.ok and not result.notices, (result.problems, result.notices)
+    document = exports.document_of(group.roadmap)["map"]
+    assert [(step["title"], step["starts_on"], step["due_on"], step["status"], step["progress"])
+            for step in document["steps"]] == [("Опрос жителей", "2027-05-01", "2027-05-15", "done", 100),
+                                               ("Субботник", None, "2027-06-12", "in_progress", 50)]
+    assert [item["name"] for item in document["stakeholders"]] == ["Жители", "Управа"]
+    assert len(document["links"]) == 3
+
+
+def test_xlsx_problems_name_the_row_as_the_sheet_numbers_it(app, world, training, moderator):
+    rows = [["Шаг", "Срок", "Статус"], ["Опрос", "31.02.2027", "почти"]]
+    group = world.group(training, name="С ошибкой")
+
+    result = exports.import_map(group, moderator, "xlsx", workbook_bytes(rows, first_row=3))
+
+    assert [(problem.number, problem.field, problem.code, problem.value) for problem in result.problems] == [
+        (4, "Срок", "not_a_date", "31.02.2027"), (4, "Статус", "unknown_status", "почти")]
+    assert group.roadmap.revision == 0
+
+
+def test_an_xlsx_that_understates_its_size_still_imports_every_row(app, world, training, moderator):
+    """Some programs write a wrong <dimension>; openpyxl's read-only mode would trust it."""
+    written = zipfile.ZipFile(io.BytesIO(workbook_bytes([["Шаг"], ["Опрос"], ["Встреча"]])))
+    understated = io.BytesIO()
+    with zipfile.ZipFile(understated, "w") as archive:
+        for member in written.infolist():
+            content = written.read(member.filename)
+            if member.filename == "xl/worksheets/sheet1.xml":
+                content = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1"/>', content)
+            archive.writestr(member, content)
+    group = world.group(training, name="Из чужой программы")
+
+    result = exports.import_map(group, moderator, "xlsx", understated.getvalue())
+
+    assert result.ok and [title for title, *_rest in imported_steps(group)] == ["Опрос", "Встреча"]
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_xlsx_export_imports_back_as_the_same_steps(app, world, filled_group, moderator, language):
+    with app.test_request_context():
+        exported = exports.xlsx_of(filled_group.roadmap, language)
+    copy = world.group(filled_group.training, name="Копия из Excel")
+
+    result = exports.import_map(copy, moderator, "xlsx", exported)
+
+    assert result.ok and not result.notices, (result.problems, result.notices)
+    db.session.expire_all()
+    with app.test_request_context():
+        assert exports.csv_of(copy.roadmap, language) == exports.csv_of(filled_group.roadmap, language)
+
+
+@pytest.mark.parametrize("language, delimiter, header", [
+    ("ru", ";", "Шаг;Описание;Ответственный;Начало;Срок;Статус;Выполнено, %;Нужные ресурсы;Как измерить успех;"
+                "Кто участвует"),
+    ("en", ",", "Step,Description,Owner,Start,Due date,Status,\"Progress, %\",Resources needed,"
+                "How success is measured,Stakeholders involved"),
+])
+def test_csv_template_is_the_exports_header_and_imports_once_filled_in(moderator_browser, world, training, moderator,
+                                                                      language, delimiter, header):
+    moderator_browser.post(f"/lang/{language}", data={"next": "/"})
+    response = moderator_browser.get("/import/template.csv")
+    assert response.status_code == 200 and response.headers["Content-Disposition"].startswith("attachment;")
+    assert response.data.decode("utf-8-sig") == header + "\r\n"
+    group = world.group(training, name="По шаблону")
+
+    filled_in = response.data + delimiter.join(["Опрос", "", "Анна", "", "15.05.2027", "В работе"]).encode()
+    result = exports.import_map(group, moderator, "csv", filled_in)
+
+    assert result.ok, result.problems
+    assert imported_steps(group) == [("Опрос", {"text": "Анна"}, "2027-05-15", "in_progress")]
+
+
+def test_xlsx_template_has_the_steps_header_and_a_list_of_status_words(moderator_browser):
+    response = moderator_browser.get("/import/template.xlsx")
+
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    assert [cell.value for cell in sheet[1]][:6] == ["№", "Шаг", "Описание", "Ответственный", "Начало", "Срок"]
+    assert sheet.max_row == 1 and sheet.freeze_panes == "A2"
+    (status_choice,) = sheet.data_validations.dataValidation
+    assert status_choice.formula1 == '"Запланирован,В работе,Выполнен,Есть препятствия"'
+    assert str(status_choice.sqref) == "G2:G301"
+
+
+def test_template_of_an_unknown_kind_is_not_found(moderator_browser):
+    assert moderator_browser.get("/import/template.docx").status_code == 404
+
+
 # --- import problems -------------------------------------------------------------------
 
 def csv_involving(rows: int, stakeholders_per_row: int) -> str:
@@ -371,19 +569,18 @@ CSV_HEADER = "title,description,owner,starts_on,due_on,status,progress,resources
 BROKEN_FILES = {
     "bad date": ("csv", CSV_HEADER + "Шаг 1,,,,2027-05-01,,,,,\nШаг 2,,,,,,,,,\nШаг 3,,,,2027-13-01,,,,,\n",
                  [("row", 4, "due_on", "not_a_date", "2027-13-01")]),
-    "bad status and progress": ("csv", CSV_HEADER + "Шаг,,,,,готово,120,,,\n",
-                                [("row", 2, "status", "not_one_of", "готово"),
+    "bad status and progress": ("csv", CSV_HEADER + "Шаг,,,,,почти,120,,,\n",
+                                [("row", 2, "status", "unknown_status", "почти"),
                                  ("row", 2, "progress", "not_a_percent", "120")]),
     "date out of range": ("csv", "title,starts_on\nШаг,1812-09-07\n",
                           [("row", 2, "starts_on", "date_out_of_range", "1812-09-07")]),
     "title too long": ("csv", "title\n" + "Я" * 301 + "\n", [("row", 2, "title", "too_long", "Я" * 39 + "…")]),
     "control characters": ("csv", "title\nШаг\x07\n", [("row", 2, "title", "control_characters", "Шаг\x07")]),
-    "unknown and missing columns": ("csv", "название,срок\nШаг,завтра\n",
-                                    [("row", 1, "название", "unknown_column", None),
-                                     ("row", 1, "срок", "unknown_column", None),
-                                     ("row", 1, "title", "missing_column", None)]),
-    "duplicate column": ("csv", "title,title\nа,б\n", [("row", 1, "title", "duplicate_column", None)]),
-    "extra cells": ("csv", "title\nШаг,лишнее\n", [("row", 2, None, "extra_cells", None)]),
+    "no column of step titles": ("csv", "Примечание;Срок\nКупить краску;завтра\n",
+                                 [("row", 1, None, "missing_title_column", None)]),
+    "a bad date the Russian way": ("csv", "Шаг;Срок;Начало\nОпрос;31.02.2027;15/05/27\nСубботник;1 мая;\n",
+                                   [("row", 2, "Срок", "not_a_date", "31.02.2027"),
+                                    ("row", 3, "Срок", "not_a_date", "1 мая")]),
     "empty csv": ("csv", "\ufeff\r\n", [("file", None, None, "empty", None)]),
     "not json": ("json", "title,due_on\n", [("file", None, None, "not_json_at", None)]),
     "not utf-8 json": ("json", "{\"format\": \"Дорожная карта\"}".encode("cp1251"),
@@ -417,6 +614,7 @@ BROKEN_FILES = {
     "empty json": ("json", "", [("file", None, None, "empty", None)]),
     "a zip named .csv": ("csv", b"PK\x03\x04\x14\x00\x08\x00\x98\x99\xff",  # 0x98 is neither UTF-8 nor cp1251
                          [("file", None, None, "not_text", None)]),
+    "a csv named .xlsx": ("xlsx", "Шаг;Срок\nОпрос;15.05.2027\n", [("file", None, None, "not_xlsx", None)]),
 }
 
 
@@ -455,7 +653,7 @@ def test_import_into_a_map_that_has_content_changes_nothing(app, filled_group, m
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(kind=st.sampled_from(["json", "csv"]), raw_bytes=st.one_of(
+@given(kind=st.sampled_from(["json", "csv", "xlsx"]), raw_bytes=st.one_of(
     st.binary(max_size=400),
     st.text(max_size=400).map(lambda text: text.encode("utf-8")),
     st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
@@ -463,7 +661,13 @@ def test_import_into_a_map_that_has_content_changes_nothing(app, filled_group, m
                                                                                     max_size=4), max_leaves=20)
     .map(lambda value: json.dumps({"format": "roadmap", "version": 1, "map": value}).encode()),
     st.lists(st.lists(st.text(max_size=12), max_size=5), max_size=5)
-    .map(lambda rows: "\n".join([",".join(exports.CSV_COLUMNS)] + [",".join(row) for row in rows]).encode()),
+    .map(lambda rows: "\n".join([",".join(exports.STEP_LABELS)] + [",".join(row) for row in rows]).encode()),
+    st.lists(st.lists(st.one_of(
+        st.none(), st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=12),
+        st.integers(-10**7, 10**7), st.floats(allow_nan=False, allow_infinity=False, width=32),
+        st.dates(date(1800, 1, 1), date(2300, 1, 1)),
+    ), max_size=6), max_size=5)
+    .map(lambda rows: workbook_bytes([["№", "Шаг", "Срок", "Начало", "Статус", "Выполнено"]] + rows)),
 ))
 def test_reading_any_bytes_gives_content_or_problems_never_an_exception(app, kind, raw_bytes):
     result = exports.check_import(kind, raw_bytes)
@@ -509,7 +713,7 @@ def test_import_page_lists_the_problems_row_by_row_and_creates_nothing(moderator
 def test_import_page_refuses_other_file_types(moderator_browser, training):
     groups_before = group_count()
 
-    response = upload(moderator_browser, training, "map.xlsx", b"PK\x03\x04")
+    response = upload(moderator_browser, training, "map.docx", b"PK\x03\x04")
 
     assert response.status_code == 200 and group_count() == groups_before
 
@@ -535,6 +739,23 @@ def test_import_page_renders_for_the_moderator(moderator_browser, training):
     response = moderator_browser.get(f"/moderate/trainings/{training.id}/import")
 
     assert response.status_code == 200 and 'enctype="multipart/form-data"' in response.get_data(as_text=True)
+
+
+def test_import_page_lists_the_accepted_columns_and_status_words_and_links_the_templates(moderator_browser, training):
+    page = moderator_browser.get(f"/moderate/trainings/{training.id}/import").get_data(as_text=True)
+
+    assert "Что сделать" in page and "Мероприятие" in page and "Дата окончания" in page and "Due date" in page
+    assert "Есть препятствия" in page and "готово" in page.lower()
+    assert 'href="/import/template.xlsx"' in page and 'href="/import/template.csv"' in page
+
+
+def test_import_page_says_what_it_skipped_after_creating_the_group(moderator_browser, training):
+    response = upload(moderator_browser, training, "шаги.csv", "Шаг;Комментарий\nОпрос;позвонить\n".encode("cp1251"))
+    assert response.status_code == 302
+
+    dashboard = moderator_browser.get(response.headers["Location"]).get_data(as_text=True)
+
+    assert "создана из файла" in dashboard and "Строка 1: Комментарий: этот столбец пропущен" in dashboard
 
 
 # --- who may export --------------------------------------------------------------------

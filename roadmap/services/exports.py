@@ -2,33 +2,32 @@
 
 Out: a printable page and its PDF (the page rendered by WeasyPrint), DOCX for
 grant applications, XLSX, CSV of the steps, JSON of the whole map, and an
-iCalendar feed of due dates. In: the JSON or the CSV, into a new map, as
-ordinary ops through editing.apply.
+iCalendar feed of due dates. In: the JSON, or a spreadsheet of steps (CSV or
+XLSX, ours or one people made), into a new map, as ordinary ops through
+editing.apply.
 
-CSV: UTF-8 with a BOM (so Excel reads Cyrillic), comma-separated, a header row
-of these machine names, one step per row in map order:
+CSV: the steps in the reader's language, UTF-8 with a BOM (so Excel reads
+Cyrillic), cells separated by `;` in Russian (what a Russian Excel expects, so
+the file opens in columns) and `,` in English; a header row of the step labels
+(«Шаг», «Описание», «Ответственный», «Начало», «Срок», «Статус», «Выполнено, %»,
+«Нужные ресурсы», «Как измерить успех», «Кто участвует»), one step per row in
+map order: status words as the editor shows them, dates as DD.MM.YYYY in
+Russian and YYYY-MM-DD in English, progress as a whole percent, the stakeholders
+involved as names separated by "; ". A text cell that a spreadsheet would run as
+a formula (starting with = + - @, a tab or a carriage return, after any
+apostrophes) gets one more apostrophe in front; importing takes it off again.
 
-    title            the step's title
-    description      the description
-    owner            who is responsible: a stakeholder's or member's name, or free text
-    starts_on        start date, YYYY-MM-DD, or empty
-    due_on           due date, YYYY-MM-DD, or empty
-    status           planned | in_progress | done | blocked
-    progress         percent done, 0-100, or empty
-    resources        resources needed
-    success_measure  how success is measured
-    stakeholders     the stakeholders involved, one name per line, alphabetical
-
-A text cell that a spreadsheet would run as a formula (starting with = + - @,
-a tab or a carriage return, after any apostrophes) gets one more apostrophe in
-front; importing takes it off again.
-
-Importing a CSV: columns may come in any order and only `title` is required;
-the file may be UTF-8 (with or without a BOM), UTF-16 with a BOM, or Windows-1251,
-separated by commas, semicolons or tabs (a Russian Excel saves semicolons);
-dates may also be DD.MM.YYYY. Each name in `stakeholders` becomes a
-stakeholder of the new map, and an owner with one of those names becomes that
-stakeholder.
+Importing a spreadsheet (CSV or the first sheet of an XLSX): one row names the
+columns (the first with a column of step titles among the first few filled rows,
+so a heading above the table is skipped), in Russian or English and in any order, as
+spreadsheets.COLUMN_NAMES lists them; only a column of step titles is required,
+and columns it does not know are skipped with a notice. A CSV may be UTF-8 (with
+or without a BOM), UTF-16 with a BOM, or Windows-1251, separated by commas,
+semicolons or tabs; dates may be DD.MM.YYYY, DD.MM.YY, YYYY-MM-DD, Excel dates
+or serial numbers; statuses are words in either language («в работе», "done").
+Each name among the stakeholders involved (separated by new lines or ";")
+becomes a stakeholder of the new map, and an owner with one of those names
+becomes that stakeholder; any other owner is kept as text.
 
 JSON: {"format": "roadmap", "version": 1, "map": {the map fields,
 "stakeholders": [{"id", the stakeholder fields}], "steps": [{"id", the step
@@ -44,6 +43,7 @@ import io
 import json
 import re
 import uuid
+import zipfile
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
@@ -62,6 +62,7 @@ from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 from werkzeug.security import safe_join
 
 from roadmap.domain.errors import N_, EditRejected
@@ -72,7 +73,7 @@ from roadmap.domain.operations import (
 from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
 from roadmap.extensions import db
 from roadmap.models import Group, Person, Roadmap
-from roadmap.services import editing, snapshots
+from roadmap.services import editing, snapshots, spreadsheets
 
 FORMAT = "roadmap"
 VERSION = 1
@@ -81,6 +82,10 @@ MAX_IMPORT_BYTES = 512 * 1024  # the request body limit (MAX_CONTENT_LENGTH)
 MAX_IMPORTED_STEPS = 300
 MAX_IMPORTED_STAKEHOLDERS = 150
 MAX_IMPORTED_LINKS = 1000
+MAX_IMPORTED_COLUMNS = 60
+MAX_ROWS_ABOVE_HEADER = 10
+# A 512 KB workbook may unpack to hundreds of megabytes; ours of 300 steps is under 1 MB.
+MAX_UNPACKED_XLSX_BYTES = 20 * 1024 * 1024
 
 PROJECT_LABELS = {
     "title": N_("Project title"),
@@ -103,7 +108,6 @@ STEP_LABELS = {
     "success_measure": N_("How success is measured"),
     "stakeholders": N_("Stakeholders involved"),
 }
-CSV_COLUMNS = tuple(STEP_LABELS)
 STAKEHOLDER_LABELS = {
     "name": N_("Name or organisation"),
     "sector": N_("Sector"),
@@ -119,6 +123,8 @@ _ESCAPED_FORMULA = re.compile(r"'+[=+\-@\t\r]")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _NOT_IN_FILE_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 _EXCEL_DATE_FORMATS = {"ru": "DD.MM.YYYY"}
+_CSV_DATE_FORMATS = {"ru": "%d.%m.%Y"}
+_CSV_DELIMITERS = {"ru": ";"}  # a Russian Excel splits a CSV at semicolons, an English one at commas
 
 
 # --- the map as a reader sees it ----------------------------------------------------------
@@ -257,20 +263,32 @@ def json_of(roadmap: Roadmap) -> bytes:
     return json.dumps(document_of(roadmap), ensure_ascii=False, indent=2).encode("utf-8")
 
 
-def csv_of(roadmap: Roadmap) -> bytes:
-    """The steps as CSV, UTF-8 with a BOM (columns in the module docstring)."""
+def csv_of(roadmap: Roadmap, language: str) -> bytes:
+    """The steps as CSV in the reader's language (see the module docstring)."""
+    with _in_language(language):
+        return _csv_table([_csv_row(step, language) for step in map_for_reading(roadmap)["steps"]], language)
+
+
+def csv_template(language: str) -> bytes:
+    """An empty CSV of steps to fill in: the export's header row in the reader's language."""
+    with _in_language(language):
+        return _csv_table([], language)
+
+
+def _csv_table(rows: list[list], language: str) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for step in map_for_reading(roadmap)["steps"]:
-        cells = {
-            **{name: step[name] for name in CSV_COLUMNS if name in STEP_FIELDS},
-            "owner": step["owner_name"],
-            "progress": "" if step["progress"] is None else step["progress"],
-            "stakeholders": "\n".join(step["stakeholder_names"]),
-        }
-        writer.writerow([_csv_cell(name, cells[name]) for name in CSV_COLUMNS])
+    writer = csv.writer(buffer, delimiter=_CSV_DELIMITERS.get(language, ","))
+    writer.writerow([_(label) for label in STEP_LABELS.values()])
+    writer.writerows(rows)
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def _csv_row(step: dict, language: str) -> list:
+    date_format = _CSV_DATE_FORMATS.get(language, "%Y-%m-%d")
+    return [
+        _csv_cell(column, value.strftime(date_format) if isinstance(value, date) else value)
+        for column, value in _reader_values(step).items()
+    ]
 
 
 def _csv_cell(column: str, value):
@@ -289,12 +307,10 @@ def xlsx_of(roadmap: Roadmap, language: str) -> bytes:
     date_format = _EXCEL_DATE_FORMATS.get(language, "YYYY-MM-DD")
     workbook = openpyxl.Workbook()
     with _in_language(language):
-        steps_sheet = workbook.active
-        steps_sheet.title = _("Steps")
-        _write_table(
-            steps_sheet, [_("No.")] + [_(label) for label in STEP_LABELS.values()],
+        _write_steps_sheet(
+            workbook.active,
             [[number] + list(_reader_values(step).values()) for number, step in enumerate(data["steps"], 1)],
-            widths=[5, 40, 50, 25, 12, 12, 14, 10, 35, 35, 35], date_format=date_format,
+            date_format,
         )
         _write_table(
             workbook.create_sheet(_("Stakeholders")[:31]), [_(label) for label in STAKEHOLDER_LABELS.values()],
@@ -305,6 +321,30 @@ def xlsx_of(roadmap: Roadmap, language: str) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def xlsx_template(language: str) -> bytes:
+    """An empty Steps sheet to fill in, as the export has it, with the status words to pick from."""
+    workbook = openpyxl.Workbook()
+    with _in_language(language):
+        sheet = workbook.active
+        _write_steps_sheet(sheet, [], _EXCEL_DATE_FORMATS.get(language, "YYYY-MM-DD"))
+        status_words = ",".join(_(label) for label in STEP_STATUSES.values())
+        status_choice = DataValidation(type="list", formula1=f'"{status_words}"', allow_blank=True)
+        sheet.add_data_validation(status_choice)
+        status_column = get_column_letter(list(STEP_LABELS).index("status") + 2)
+        status_choice.add(f"{status_column}2:{status_column}{MAX_IMPORTED_STEPS + 1}")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _write_steps_sheet(sheet, rows: list[list], date_format: str) -> None:
+    sheet.title = _("Steps")
+    _write_table(
+        sheet, [_("No.")] + [_(label) for label in STEP_LABELS.values()], rows,
+        widths=[5, 40, 50, 25, 12, 12, 14, 10, 35, 35, 35], date_format=date_format,
+    )
 
 
 def _write_table(sheet, headers: list[str], rows: list[list], widths: list[int], date_format: str) -> None:
@@ -507,7 +547,7 @@ PLACES = {
     "link": N_("link %(num)s"),
 }
 PROBLEMS = {
-    "unknown_kind": N_("choose a .json or .csv file"),
+    "unknown_kind": N_("choose an .xlsx, .csv or .json file"),
     "empty": N_("the file is empty"),
     "too_large": N_("the file is larger than %(max)s KB"),
     "not_utf8": N_("the file is not UTF-8 text"),
@@ -517,13 +557,16 @@ PROBLEMS = {
     "not_roadmap": N_("this is not a road map exported from Roadmap"),
     "newer_version": N_("the file comes from a newer version of Roadmap (version %(version)s)"),
     "not_csv": N_("the file cannot be read as CSV"),
+    "not_xlsx": N_("the file cannot be read as an Excel workbook (.xlsx)"),
+    "xlsx_too_large": N_("the workbook holds more than %(max)s MB of data"),
     "expected_object": N_("an object {…} was expected"),
     "expected_list": N_("a list […] was expected"),
     "unknown_field": N_("unknown field"),
-    "unknown_column": N_("unknown column"),
-    "duplicate_column": N_("this column appears twice"),
-    "missing_column": N_("the column is missing"),
-    "extra_cells": N_("more cells than columns"),
+    "ignored_column": N_("this column is not imported"),
+    "duplicate_column": N_("this column appears twice; only the first one is imported"),
+    "missing_title_column": N_("no column of step titles: name it \"Step\" (other names that work are listed below)"),
+    "extra_cells": N_("cells to the right of the named columns are not imported"),
+    "unknown_status": N_("not a status: write Planned, In progress, Done or Blocked"),
     "too_many": N_("more than %(max)s items"),
     "bad_id": N_("an id must be a short text or a number"),
     "duplicate_id": N_("this id is used twice"),
@@ -541,6 +584,8 @@ PROBLEMS = {
     "map_not_empty": N_("the map already has steps or stakeholders"),
     "not_applied": N_("the import stopped: %(reason)s"),
 }
+# What an import skips and says so, without refusing the file.
+NOTICES = frozenset({"ignored_column", "duplicate_column", "extra_cells"})
 _INVALID_VALUE_CODES = {Text: "not_text", Score: "not_a_score", Percent: "not_a_percent", Owner: "not_an_owner"}
 
 
@@ -561,6 +606,10 @@ class ImportProblem:
     @property
     def message(self) -> str:
         return PROBLEMS[self.code]
+
+    @property
+    def is_notice(self) -> bool:
+        return self.code in NOTICES
 
 
 @dataclass(frozen=True)
@@ -586,6 +635,7 @@ class ImportResult:
     problems: list[ImportProblem]
     content: ImportedMap | None = None
     ops_applied: int = 0
+    notices: list[ImportProblem] = dataclass_field(default_factory=list)  # what was skipped
 
     @property
     def ok(self) -> bool:
@@ -593,10 +643,10 @@ class ImportResult:
 
 
 def check_import(kind: str, raw_bytes: bytes) -> ImportResult:
-    """Read and validate an import file ("json" or "csv") without writing anything.
+    """Read and validate an import file ("json", "csv" or "xlsx") without writing anything.
 
     Returns the content, or every problem found, item by item; any bytes at all
-    give one or the other.
+    give one or the other. Notices (NOTICES) name what was skipped and refuse nothing.
     """
     if kind not in _READERS:
         return ImportResult([ImportProblem("unknown_kind")])
@@ -604,13 +654,15 @@ def check_import(kind: str, raw_bytes: bytes) -> ImportResult:
         return ImportResult([ImportProblem("too_large", params={"max": MAX_IMPORT_BYTES // 1024})])
     if not raw_bytes.lstrip(b"\xef\xbb\xbf\xff\xfe").strip():
         return ImportResult([ImportProblem("empty")])
-    problems: list[ImportProblem] = []
-    content = _READERS[kind](raw_bytes, problems)
-    return ImportResult(problems, None if problems else content)
+    found: list[ImportProblem] = []
+    content = _READERS[kind](raw_bytes, found)
+    problems = [problem for problem in found if not problem.is_notice]
+    notices = [problem for problem in found if problem.is_notice]
+    return ImportResult(problems, None if problems else content, notices=notices)
 
 
 def import_map(group: Group, actor, kind: str, raw_bytes: bytes) -> ImportResult:
-    """Fill the group's empty map from a JSON or CSV export, or change nothing and say why."""
+    """Fill the group's empty map from a JSON export or a spreadsheet of steps, or change nothing and say why."""
     checked = check_import(kind, raw_bytes)
     return apply_import(group, actor, checked) if checked.ok else checked
 
@@ -858,22 +910,36 @@ def _reference(raw) -> str | None:
     return str(raw) if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
 
 
-# --- reading CSV -----------------------------------------------------------------------
+# --- reading a spreadsheet (CSV or XLSX) ----------------------------------------------
 
 def _read_csv(raw_bytes: bytes, problems: list) -> ImportedMap | None:
     rows = _csv_rows(raw_bytes, problems)
-    if rows is None:
-        return None
-    if not any(cell.strip() for row in rows for cell in row):
+    return None if rows is None else _read_table(rows, problems)
+
+
+def _read_xlsx(raw_bytes: bytes, problems: list) -> ImportedMap | None:
+    rows = _xlsx_rows(raw_bytes, problems)
+    return None if rows is None else _read_table(rows, problems)
+
+
+def _blocking(problems: list) -> bool:
+    return any(not problem.is_notice for problem in problems)
+
+
+def _read_table(rows: list[tuple[int, list]], problems: list) -> ImportedMap | None:
+    """Steps from numbered rows of cells, below the row that names the columns (_header_index)."""
+    filled_rows = [(number, cells) for number, cells in rows if any(_cell_text(cell).strip() for cell in cells)]
+    if not filled_rows:
         problems.append(ImportProblem("empty"))
         return None
-    header = _csv_header(rows[0], problems)
-    data_rows = [(number, cells) for number, cells in enumerate(rows[1:], 2) if any(cell.strip() for cell in cells)]
+    header_index = _header_index(filled_rows)
+    (header_number, header_cells), data_rows = filled_rows[header_index], filled_rows[header_index + 1:]
+    columns = _table_columns(header_number, header_cells, problems)
     if len(data_rows) > MAX_IMPORTED_STEPS:
         problems.append(ImportProblem("too_many", params={"max": MAX_IMPORTED_STEPS}))
-    if problems:
+    if _blocking(problems):
         return None
-    read_steps = [_csv_step(header, cells, number, problems) for number, cells in data_rows]
+    read_steps = [_table_step(columns, cells, number, problems) for number, cells in data_rows]
     stakeholder_names = list(dict.fromkeys(name for _fields_read, names, _owner in read_steps for name in names))
     if len(stakeholder_names) > MAX_IMPORTED_STAKEHOLDERS:
         problems.append(ImportProblem("too_many", field="stakeholders", params={"max": MAX_IMPORTED_STAKEHOLDERS}))
@@ -882,7 +948,8 @@ def _read_csv(raw_bytes: bytes, problems: list) -> ImportedMap | None:
         if owner in stakeholder_names:
             fields["owner"] = {"stakeholder": owner}
         elif owner:
-            text_owner = _checked(STEP_FIELDS["owner"], {"text": owner}, problems, "row", number, "owner")
+            owner_header = next(header for field, header in filter(None, columns) if field == "owner")
+            text_owner = _checked(STEP_FIELDS["owner"], {"text": owner}, problems, "row", number, owner_header)
             if text_owner is not _INVALID:
                 fields["owner"] = text_owner
         steps.append((number, fields))
@@ -894,7 +961,76 @@ def _read_csv(raw_bytes: bytes, problems: list) -> ImportedMap | None:
     )
 
 
-def _csv_rows(raw_bytes: bytes, problems: list) -> list[list[str]] | None:
+def _header_index(filled_rows: list[tuple[int, list]]) -> int:
+    """The first of the first few rows that has a column of step titles: people put a
+    heading above the table; without such a row, the first row, for the problem to name."""
+    for index, (_number, cells) in enumerate(filled_rows[:MAX_ROWS_ABOVE_HEADER + 1]):
+        if any(spreadsheets.column_field(_cell_text(cell)) == "title" for cell in cells[:MAX_IMPORTED_COLUMNS]):
+            return index
+    return 0
+
+
+def _table_columns(number: int, cells: list, problems: list) -> list[tuple[str, str] | None]:
+    """Per column, (step field, header as the file writes it), or None for a column not imported."""
+    columns, fields_seen = [], set()
+    for cell in cells[:MAX_IMPORTED_COLUMNS]:
+        header = _cell_text(cell).strip()
+        field = spreadsheets.column_field(header) if header else None
+        if header and field is None:
+            problems.append(ImportProblem("ignored_column", "row", number, _shown(header)))
+        elif field in fields_seen - {None, spreadsheets.NUMBER_COLUMN}:
+            problems.append(ImportProblem("duplicate_column", "row", number, _shown(header)))
+            field = None
+        fields_seen.add(field)
+        columns.append((field, header) if field and field != spreadsheets.NUMBER_COLUMN else None)
+    if "title" not in fields_seen:
+        problems.append(ImportProblem("missing_title_column", "row", number))
+    return columns
+
+
+def _table_step(columns: list, cells: list, number: int, problems: list) -> tuple[dict, list[str], str]:
+    """(checked step fields without the owner, stakeholder names, owner text) of one row."""
+    if any(_cell_text(cell).strip() for cell in cells[len(columns):]):
+        problems.append(ImportProblem("extra_cells", "row", number))
+    fields, names, owner = {}, [], ""
+    for (field, header), cell in ((column, cell) for column, cell in zip(columns, cells) if column):
+        text = _unescaped(_cell_text(cell))
+        if field == "owner":
+            owner = text.strip()
+        elif field == "stakeholders":
+            names = [_checked(STAKEHOLDER_FIELDS["name"], name.strip(), problems, "row", number, header)
+                     for name in re.split(r"[\n;]", text) if name.strip()]
+        elif field == "status" and text.strip():
+            status = spreadsheets.status_of(text)
+            if status is None:
+                problems.append(ImportProblem("unknown_status", "row", number, header, _shown(text.strip())))
+            else:
+                fields["status"] = status
+        elif field in ("starts_on", "due_on", "progress"):
+            raw = spreadsheets.percent_of(cell) if field == "progress" else spreadsheets.day_of(cell)
+            fields[field] = _checked(STEP_FIELDS[field], raw, problems, "row", number, header)
+        elif field in STEP_FIELDS:
+            fields[field] = _checked(STEP_FIELDS[field], text, problems, "row", number, header)
+    fields = {field: value for field, value in fields.items() if value is not _INVALID}
+    return fields, [name for name in names if name is not _INVALID], owner
+
+
+def _cell_text(cell) -> str:
+    """A cell as text: a CSV cell as it is, an XLSX number without a needless ".0", a date in ISO form."""
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    if isinstance(cell, datetime):
+        return cell.date().isoformat()
+    return cell.isoformat() if isinstance(cell, date) else str(cell)
+
+
+def _unescaped(cell: str) -> str:
+    return cell[1:] if _ESCAPED_FORMULA.match(cell) else cell
+
+
+def _csv_rows(raw_bytes: bytes, problems: list) -> list[tuple[int, list[str]]] | None:
     text = _decoded(raw_bytes)
     if text is None:
         problems.append(ImportProblem("not_text"))
@@ -904,14 +1040,17 @@ def _csv_rows(raw_bytes: bytes, problems: list) -> list[list[str]] | None:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         # One row more than allowed (besides the header) is enough to tell there are too many.
-        return [row for row, _limit in zip(reader, range(MAX_IMPORTED_STEPS * 2 + 2))]
+        return [(number, row) for number, row in zip(range(1, MAX_IMPORTED_STEPS * 2 + 3), reader)]
     except csv.Error:
         problems.append(ImportProblem("not_csv", "row", reader.line_num or 1))
         return None
 
 
 def _decoded(raw_bytes: bytes) -> str | None:
-    """The text of a CSV as Excel and friends save it: UTF-8, UTF-16 with a BOM, or Windows-1251."""
+    """The text of a CSV as Excel and friends save it: UTF-8, UTF-16 with a BOM, or Windows-1251.
+
+    Strict UTF-8 first: Cyrillic in Windows-1251 is almost never valid UTF-8, while
+    any byte but 0x98 is valid Windows-1251, so the order decides."""
     encodings = ("utf-16",) if raw_bytes.startswith((b"\xff\xfe", b"\xfe\xff")) else ("utf-8-sig", "cp1251")
     for encoding in encodings:
         try:
@@ -921,57 +1060,33 @@ def _decoded(raw_bytes: bytes) -> str | None:
     return None
 
 
-def _csv_header(cells: list[str], problems: list) -> list[str]:
-    header = [cell.strip().lower() for cell in cells]
-    for name in header:
-        if name not in CSV_COLUMNS:
-            problems.append(ImportProblem("unknown_column", "row", 1, _shown(name)))
-    for name in {name for name in header if header.count(name) > 1}:
-        problems.append(ImportProblem("duplicate_column", "row", 1, _shown(name)))
-    if "title" not in header:
-        problems.append(ImportProblem("missing_column", "row", 1, "title"))
-    return header
-
-
-def _csv_step(header: list[str], cells: list[str], number: int, problems: list) -> tuple[dict, list[str], str]:
-    """(checked step fields without the owner, stakeholder names, owner text) of one row."""
-    if len(cells) > len(header):
-        problems.append(ImportProblem("extra_cells", "row", number))
-    values = dict(zip(header, cells))  # a short row leaves its last columns empty
-    raw_fields = {
-        name: _unescaped(values[name]) for name in ("title", "description", "resources", "success_measure")
-        if name in values
-    }
-    raw_fields.update({name: _csv_day(values[name]) for name in ("starts_on", "due_on") if name in values})
-    if values.get("status", "").strip():
-        raw_fields["status"] = values["status"].strip()
-    if "progress" in values:
-        raw_fields["progress"] = _csv_percent(values["progress"])
-    fields = _fields(raw_fields, STEP_FIELDS, problems, "row", number)
-    names = [name.strip() for name in _unescaped(values.get("stakeholders", "")).split("\n") if name.strip()]
-    checked_names = [_checked(STAKEHOLDER_FIELDS["name"], name, problems, "row", number, "stakeholders")
-                     for name in names]
-    owner = _unescaped(values.get("owner", "")).strip()
-    return fields, [name for name in checked_names if name is not _INVALID], owner
-
-
-def _unescaped(cell: str) -> str:
-    return cell[1:] if _ESCAPED_FORMULA.match(cell) else cell
-
-
-def _csv_day(cell: str) -> str | None:
-    cell = cell.strip()
+def _xlsx_rows(raw_bytes: bytes, problems: list) -> list[tuple[int, list]] | None:
+    """The numbered rows of the workbook's first sheet, cells as openpyxl reads them (dates as dates)."""
     try:
-        return datetime.strptime(cell, "%d.%m.%Y").date().isoformat() if len(cell) == 10 and "." in cell else cell
-    except ValueError:
-        return cell
-
-
-def _csv_percent(cell: str):
-    digits = cell.strip().removesuffix("%").strip()
-    if not digits:
+        with zipfile.ZipFile(io.BytesIO(raw_bytes)) as archive:
+            unpacked_bytes = sum(member.file_size for member in archive.infolist())
+        if unpacked_bytes > MAX_UNPACKED_XLSX_BYTES:
+            problems.append(ImportProblem("xlsx_too_large", params={"max": MAX_UNPACKED_XLSX_BYTES // 2**20}))
+            return None
+        workbook = openpyxl.load_workbook(io.BytesIO(raw_bytes), read_only=True, data_only=True)
+        try:
+            sheet = workbook.worksheets[0]
+            sheet.reset_dimensions()  # read every row, not just as many as the file claims to have
+            last_row = MAX_IMPORTED_STEPS * 2 + 2
+            return [(number, [_xlsx_value(cell) for cell in row]) for number, row in zip(
+                range(1, last_row + 1), sheet.iter_rows(max_row=last_row, max_col=MAX_IMPORTED_COLUMNS + 1))]
+        finally:
+            workbook.close()
+    except Exception:  # a damaged or foreign file makes zipfile and openpyxl raise errors of many kinds
+        problems.append(ImportProblem("not_xlsx"))
         return None
-    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 3 else cell
 
 
-_READERS = {"json": _read_json, "csv": _read_csv}
+def _xlsx_value(cell):
+    value = cell.value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and "%" in (cell.number_format or ""):
+        return f"{round(value * 100)}%"  # Excel keeps 50 % as 0.5
+    return value
+
+
+_READERS = {"json": _read_json, "csv": _read_csv, "xlsx": _read_xlsx}

@@ -1,4 +1,5 @@
-"""A road map out of the app (print page, PDF, DOCX, XLSX, CSV, JSON) and back in as a new group."""
+"""A road map out of the app (print page, PDF, DOCX, XLSX, CSV, JSON) and back in as a new group,
+from our JSON or from a spreadsheet of steps (templates to fill in are here too)."""
 import io
 from pathlib import PurePosixPath
 
@@ -13,9 +14,10 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from roadmap.domain import permissions
+from roadmap.domain.vocabulary import STEP_STATUSES
 from roadmap.extensions import db
 from roadmap.models import Roadmap
-from roadmap.services import exports, trainings
+from roadmap.services import exports, spreadsheets, trainings
 from roadmap.timeutil import utcnow
 from roadmap.views.moderate import own_training
 from roadmap.views.validators import NoControlCharacters
@@ -29,14 +31,16 @@ MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
 }
-IMPORT_KINDS = ("json", "csv")
+IMPORT_KINDS = ("xlsx", "csv", "json")
+TEMPLATE_KINDS = {"csv": exports.csv_template, "xlsx": exports.xlsx_template}
 PROBLEMS_SHOWN = 100
+NOTICES_SHOWN = 5
 
 
 class ImportForm(FlaskForm):
     name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=120), NoControlCharacters()])
-    file = FileField(_l("Road map file (.json or .csv)"), validators=[
-        FileRequired(), FileAllowed(IMPORT_KINDS, _l("Choose a .json or .csv file.")),
+    file = FileField(_l("File with the steps (.xlsx, .csv) or a road map (.json)"), validators=[
+        FileRequired(), FileAllowed(IMPORT_KINDS, _l("Choose an .xlsx, .csv or .json file.")),
     ])
 
 
@@ -101,7 +105,7 @@ def export_xlsx(roadmap_id: int):
 @login_required
 def export_csv(roadmap_id: int):
     roadmap = _viewable_roadmap(roadmap_id)
-    return _download(roadmap, "csv", exports.csv_of(roadmap))
+    return _download(roadmap, "csv", exports.csv_of(roadmap, _language()))
 
 
 @bp.get("/maps/<int:roadmap_id>/export.json")
@@ -111,10 +115,22 @@ def export_json(roadmap_id: int):
     return _download(roadmap, "json", exports.json_of(roadmap))
 
 
+@bp.get("/import/template.<any(csv, xlsx):file_kind>")
+@login_required
+def import_template(file_kind: str):
+    """An empty spreadsheet of steps in the reader's language, ready to fill in and import."""
+    file_stem = _("Road map steps")
+    return send_file(
+        io.BytesIO(TEMPLATE_KINDS[file_kind](_language())), mimetype=MIMETYPES[file_kind], as_attachment=True,
+        download_name=f"{file_stem}.{file_kind}",
+    )
+
+
 @bp.route("/moderate/trainings/<int:training_id>/import", methods=["GET", "POST"])
 @login_required
 def import_map(training_id: int):
-    """A new group of the training, its map filled from a JSON or CSV export; a file with problems creates nothing."""
+    """A new group of the training, its map filled from a JSON export or a spreadsheet of steps;
+    a file with problems creates nothing."""
     training = own_training(training_id)
     form = ImportForm()
     problems = []
@@ -127,13 +143,26 @@ def import_map(training_id: int):
             imported = exports.apply_import(group, current_user._get_current_object(), checked)
             if imported.ok:
                 flash(_("Group %(name)s created from the file.", name=group.name), "success")
+                for notice in imported.notices[:NOTICES_SHOWN]:
+                    flash(describe(notice), "info")
             else:
                 flash(_("Group %(name)s created, but: %(problem)s", name=group.name,
                         problem=describe(imported.problems[0])), "error")
             return redirect(url_for("moderate.training", training_id=training.id))
         problems = [describe(problem) for problem in checked.problems]
     return render_template("exports/import.html", training=training, form=form,
-                           problems=problems[:PROBLEMS_SHOWN], more_problems=max(0, len(problems) - PROBLEMS_SHOWN))
+                           problems=problems[:PROBLEMS_SHOWN], more_problems=max(0, len(problems) - PROBLEMS_SHOWN),
+                           columns=_accepted_columns(), statuses=_accepted_statuses())
+
+
+def _accepted_columns() -> list[tuple[str, tuple[str, ...]]]:
+    """(the column as our export names it, the names an import accepts for it), for the import page."""
+    return [(_(exports.STEP_LABELS[field]), names) for field, names in spreadsheets.COLUMN_NAMES.items()
+            if field in exports.STEP_LABELS]
+
+
+def _accepted_statuses() -> list[tuple[str, tuple[str, ...]]]:
+    return [(_(STEP_STATUSES[status]), words) for status, words in spreadsheets.STATUS_WORDS.items()]
 
 
 def describe(problem: exports.ImportProblem) -> str:
