@@ -36,10 +36,11 @@ def join(browser, live_server, join_code: str, name: str, viewport=None, page_er
     return context, page
 
 
-def sign_in_moderator(browser, live_server, moderator, viewport: dict, password: str = "correct horse battery"):
+def sign_in_moderator(browser, live_server, moderator, viewport: dict, password: str = "correct horse battery",
+                      **context_options):
     """A new page with the moderator signed in through the form, on their trainings page;
     the password is the one world.moderator() sets. A page error fails the test."""
-    context = browser.new_context(viewport=viewport, locale="ru-RU")
+    context = browser.new_context(viewport=viewport, locale="ru-RU", **context_options)
     page = context.new_page()
     page.on("pageerror", lambda error: pytest.fail(f"moderator: page error {error}"))
     page.goto(live_server.url + "/sign-in")

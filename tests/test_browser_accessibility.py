@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.browsing import join
+from tests.browsing import join, sign_in_moderator
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
-PASSWORD = "correct horse battery"  # what world.moderator() sets
 WAIT_MS = 15_000
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
 
@@ -34,17 +33,6 @@ def scene(world):
     training = world.training(moderator)
     group = world.group(training, name="Чистый двор", theme="waste_sorting")
     return moderator, training, group
-
-
-def signed_in_moderator(chromium, live_server, moderator):
-    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="ru-RU", bypass_csp=True)
-    page = context.new_page()
-    page.goto(live_server.url + "/sign-in")
-    page.fill("#email", moderator.email)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url("**/moderate/")
-    return page
 
 
 def editor_with_content(chromium, live_server, training, **context_options):
@@ -73,7 +61,7 @@ def test_the_join_page_and_the_editor_have_no_serious_violation(scene, live_serv
 
 def test_the_moderators_pages_have_no_serious_violation(scene, live_server, chromium):
     moderator, training, _group = scene
-    page = signed_in_moderator(chromium, live_server, moderator)
+    page = sign_in_moderator(chromium, live_server, moderator, {"width": 1366, "height": 768}, bypass_csp=True)
     findings = {"trainings": serious_violations(page)}
     page.goto(f"{live_server.url}/moderate/trainings/{training.id}")
     page.wait_for_selector('#dash-connection[data-state="online"]', timeout=WAIT_MS)
