@@ -7,16 +7,14 @@ export class Toasts {
   constructor(region, { below } = {}) {
     this.region = region;
     this.below = below;
-    document.addEventListener('focusin', () => this.place());
+    // Focus only ever sends them up: moving them down under a finger that is pressing a button would eat the tap.
+    document.addEventListener('focusin', () => { if (editingLow()) this.place(); });
   }
 
   place() {
-    const field = document.activeElement;
-    const editing = field?.matches?.('input, textarea, select');
-    const viewport = window.visualViewport?.height || window.innerHeight;
-    const low = editing && field.getBoundingClientRect().bottom > viewport / 2;
-    this.region.classList.toggle('toasts-top', Boolean(low));
-    this.region.style.top = low ? `${Math.max(0, this.below?.getBoundingClientRect().bottom || 0) + 8}px` : '';
+    const top = editingLow();
+    this.region.classList.toggle('toasts-top', top);
+    this.region.style.top = top ? `${Math.max(0, this.below?.getBoundingClientRect().bottom || 0) + 8}px` : '';
   }
 
   show(message, actionLabel, action, kind = 'info') {
@@ -52,4 +50,12 @@ export class Toasts {
     this.region.append(note);
     setTimeout(() => note.remove(), 2000);
   }
+}
+
+/** Is a field in the lower half of the screen being edited, where the toasts would cover it? */
+function editingLow() {
+  const field = document.activeElement;
+  if (!field?.matches?.('input, textarea, select')) return false;
+  const viewport = window.visualViewport?.height || window.innerHeight;
+  return field.getBoundingClientRect().bottom > viewport / 2;
 }
