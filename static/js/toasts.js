@@ -9,12 +9,18 @@ export class Toasts {
     this.below = below;
     // Focus only ever sends them up: moving them down under a finger that is pressing a button would eat the tap.
     document.addEventListener('focusin', () => { if (editingLow()) this.place(); });
+    window.addEventListener('scroll', () => { if (this.region.classList.contains('toasts-top')) this.keepBelowBar(); }, { passive: true });
+  }
+
+  keepBelowBar() {
+    this.region.style.top = `${Math.max(0, this.below?.getBoundingClientRect().bottom || 0) + 8}px`;
   }
 
   place() {
     const top = editingLow();
     this.region.classList.toggle('toasts-top', top);
-    this.region.style.top = top ? `${Math.max(0, this.below?.getBoundingClientRect().bottom || 0) + 8}px` : '';
+    if (top) this.keepBelowBar();
+    else this.region.style.top = '';
   }
 
   show(message, actionLabel, action, kind = 'info') {
