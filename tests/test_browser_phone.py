@@ -20,7 +20,6 @@ PHONE = {"viewport": SCREEN, "is_mobile": True, "has_touch": True}
 MAX_PAGE_HEIGHT = 2.5 * SCREEN["height"]  # 1850 px
 MAX_CHROME = 0.15 * SCREEN["height"]  # 111 px
 TAP_PX = 44
-SCREENSHOT = "docs/screenshots/phone-editor.png"
 
 STEP_TITLES = "document.querySelectorAll('.step').length && [...document.querySelectorAll('.step')].map(s => s.querySelector('[data-field=title]').value)"
 # The sticky part of the screen: how far down from the top the bars that stay reach.
@@ -79,6 +78,11 @@ def test_a_ten_step_template_map_fits_in_two_and_a_half_phone_screens(phone, art
     phone.screenshot(path=str(artifacts / "whole-page.png"), full_page=True)
     print(f"page height of a 10-step template map at 360×740: {height} px (limit {MAX_PAGE_HEIGHT:.0f})")
     assert height <= MAX_PAGE_HEIGHT
+
+    # The README's picture (docs/screenshots/phone-editor.png): the list with the second step open.
+    phone.locator(".step").nth(1).locator(".step-expand").tap()
+    phone.evaluate("window.scrollTo(0, document.querySelectorAll('.step')[0].getBoundingClientRect().top + scrollY - 60)")
+    phone.screenshot(path=str(artifacts / "phone-editor.png"))
 
 
 def test_the_summary_row_shows_title_owner_due_date_and_status(phone):
@@ -173,7 +177,8 @@ def test_the_lock_strip_stays_in_view_and_toasts_keep_off_the_field_being_edited
 
 
 @pytest.mark.parametrize("viewport", [SCREEN, {"width": 1100, "height": 900}], ids=["phone", "laptop"])
-def test_a_free_text_owner_gets_a_labelled_field_on_its_own_row(app, template_map, live_server, chromium, viewport):
+def test_a_free_text_owner_gets_a_labelled_field_on_its_own_row(app, template_map, live_server, chromium, viewport,
+                                                                artifacts):
     group, _ = template_map
     options = PHONE if viewport == SCREEN else {"viewport": viewport}
     context, page = join(chromium, live_server, group.training.join_code, "Нина", **options)
@@ -195,6 +200,7 @@ def test_a_free_text_owner_gets_a_labelled_field_on_its_own_row(app, template_ma
     assert box["y"] >= due["y"] + due["height"], "the field is a row of its own"
     assert box["width"] >= 0.9 * meta["width"], "as wide as the card"
     assert field.evaluate("field => field.scrollWidth <= field.clientWidth"), "the name is not cut"
+    step.screenshot(path=str(artifacts / "free-text-owner.png"))
     page.wait_for_function(f"() => {NOTHING_PENDING}", timeout=WAIT_MS)
     with app.app_context():
         db.session.expire_all()
