@@ -43,6 +43,7 @@ def laptop_and_offline_phone_disagree(app, world, live_server, chromium):
                                 is_mobile=True, has_touch=True)
     phone_context.set_offline(True)
     phone.wait_for_selector('#connection[data-state="offline"]', timeout=WAIT_MS)
+    phone.click(".step .step-expand")  # on a phone a step is a summary row until opened
     phone.select_option(".step [data-field=status]", "in_progress")
     laptop.select_option(".step [data-field=status]", "done")
     laptop.wait_for_function(NOTHING_PENDING, timeout=WAIT_MS)

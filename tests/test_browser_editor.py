@@ -64,6 +64,7 @@ def test_two_people_co_edit_and_offline_edits_survive_a_reload(app, world, live_
     oleg_context.set_offline(True)
     oleg.wait_for_selector('#connection[data-state="offline"]', timeout=WAIT_MS)
     oleg_step = oleg.locator(".step").first
+    oleg_step.locator(".step-expand").click()  # on a phone a step is a summary row until opened
     oleg_step.locator("[data-field=status]").select_option("in_progress")
     title = oleg_step.locator("[data-field=title]")
     title.click()

@@ -61,6 +61,7 @@ def test_stakeholder_linked_to_a_step_and_presence_markers_follow_focus_and_clos
     )
     vera.wait_for_function("() => document.querySelectorAll('#presence .avatar').length === 2", timeout=WAIT_MS)
 
+    gleb.locator(".step .step-expand").click()  # on a phone a step is a summary row until opened
     gleb.locator(".step [data-field=title]").click()
     vera.wait_for_function(
         "() => document.querySelector('.step [data-field=title]').classList.contains('is-being-edited')"

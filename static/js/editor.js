@@ -16,7 +16,7 @@ const data = JSON.parse(document.getElementById('editor-data').textContent);
 setStrings(data.text, data.locale);
 const myId = data.person.id;
 const store = new MapStore({ roadmapId: data.roadmap_id, personId: myId, snapshot: data.snapshot });
-const toasts = new Toasts(document.getElementById('toasts'));
+const toasts = new Toasts(document.getElementById('toasts'), { below: document.querySelector('.editor-chrome') });
 const main = document.getElementById('main');
 let people = [];
 let facilitation = null; // set once the connection exists; render() runs before that
@@ -140,6 +140,9 @@ main.addEventListener('focusout', (event) => {
   if (!main.contains(event.relatedTarget)) connection.focus(null);
 });
 window.addEventListener('pagehide', () => store.flushStorage());
+
+// On a phone the checklist starts closed: open, it is a screen of its own.
+if (window.matchMedia('(max-width: 600px)').matches) document.getElementById('readiness').open = false;
 
 store.subscribe(render);
 render(store.view);

@@ -5,9 +5,10 @@ import { chime, Countdown, formatSeconds, serverNow, syncClock } from './countdo
 import { t } from './i18n.js';
 
 const DISMISSED_KEY = 'roadmap:dismissed-announcements';
+// Opening a card stays possible under a lock; the ↑ ↓ buttons follow the lock in steps.js, as the list's ends disable them too.
 const EDITABLE = '.map-header [data-field], .steps-section input, .steps-section select, .steps-section textarea, '
-  + '.steps-section button:not(.step-expand):not(.dot-button), .stakeholders-section input, .stakeholders-section select, '
-  + '.stakeholders-section textarea, .stakeholders-section button';
+  + '.steps-section button:not(.step-expand):not(.dot-button):not(.step-up):not(.step-down), .stakeholders-section input, '
+  + '.stakeholders-section select, .stakeholders-section textarea, .stakeholders-section button:not(.stakeholder-expand)';
 
 export class Facilitation {
   constructor({ data, store, connection, steps, toasts }) {

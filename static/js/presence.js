@@ -57,7 +57,8 @@ export function findControl(root, focus) {
   return scope?.querySelector(`[data-field="${CSS.escape(focus.field)}"]`) || null;
 }
 
-function initials(name) {
-  const parts = name.trim().split(/\s+/).filter(Boolean);
-  return (parts.slice(0, 2).map((part) => part[0]).join('') || '?').toUpperCase();
+/** First letters of the first two words: «Мария (Экоцентр)» → «МЭ», brackets and dashes skipped. */
+export function initials(name) {
+  const words = name.match(/\p{L}[\p{L}\p{M}'’-]*/gu) || [];
+  return (words.slice(0, 2).map((word) => word[0]).join('') || '?').toUpperCase();
 }

@@ -1,4 +1,6 @@
-// The stakeholders list: keyed rendering, inline editing, delete with undo.
+// The stakeholders list: keyed rendering, inline editing, delete with undo. On a
+// phone a card is a summary (name, sector, engagement) until it is opened.
+import { OpenCards } from './cards.js';
 import { renderKeyed } from './keyed.js';
 import { bindChoice, bindText, showChoice, showText } from './fields.js';
 import { t } from './i18n.js';
@@ -10,6 +12,7 @@ export class StakeholdersView {
   constructor({ list, empty, count, template, store, toasts }) {
     Object.assign(this, { list, empty, count, template, store, toasts });
     this.nodes = new Map();
+    this.open = new OpenCards('.stakeholder-expand');
   }
 
   render(map) {
@@ -30,6 +33,7 @@ export class StakeholdersView {
       else bindChoice(control, (value) => set(field, value));
     }
     node.querySelector('.stakeholder-delete').addEventListener('click', () => this.remove(stakeholderId));
+    node.querySelector('.stakeholder-expand').addEventListener('click', () => this.open.toggle(node, stakeholderId));
     return node;
   }
 
@@ -40,6 +44,13 @@ export class StakeholdersView {
       if (TEXT_FIELDS.stakeholder.has(field)) showText(control, stakeholder[field]);
       else showChoice(control, stakeholder[field]);
     }
+    const title = node.querySelector('.summary-title');
+    title.textContent = stakeholder.name || t('unnamed_stakeholder');
+    title.classList.toggle('is-empty', !stakeholder.name);
+    node.querySelector('.summary-meta').textContent = ['sector', 'engagement']
+      .map((field) => node.querySelector(`[data-field="${field}"]`).selectedOptions[0]?.textContent)
+      .filter(Boolean).join(' · ');
+    this.open.show(node, stakeholder.id);
   }
 
   add(name) {
@@ -56,3 +67,4 @@ export class StakeholdersView {
     });
   }
 }
+

@@ -1,6 +1,9 @@
 // The steps list: keyed rendering, inline editing, reorder by drag (mouse and
-// touch, via SortableJS) or keyboard (↑/↓ on the handle), delete with undo.
+// touch, via SortableJS), keyboard (↑/↓ on the handle) or the ↑ ↓ buttons that
+// touch screens show, delete with undo. On a phone a card is a summary row
+// until it is opened; which cards are open is this page's own state, not an op.
 import Sortable from '/vendor/sortable.esm.js';
+import { OpenCards } from './cards.js';
 import { renderKeyed } from './keyed.js';
 import { bindChoice, bindText, showChoice, showText, showWhole } from './fields.js';
 import { t } from './i18n.js';
@@ -12,6 +15,7 @@ export class StepsView {
   constructor({ list, empty, count, template, store, toasts }) {
     Object.assign(this, { list, empty, count, template, store, toasts });
     this.nodes = new Map();
+    this.open = new OpenCards('.step-expand');
     this.sortable = Sortable.create(list, {
       handle: '.drag-handle',
       animation: 150,
@@ -35,22 +39,17 @@ export class StepsView {
     for (const control of node.querySelectorAll('[data-field]')) {
       const field = control.dataset.field;
       if (TEXT_FIELDS.step.has(field)) bindText(control, this.store.textField(target, field));
-      else if (field === 'owner') bindChoice(control, (value) => this.ownerChosen(node, stepId, value));
+      else if (control.classList.contains('owner-text')) {
+        bindChoice(control, (value) => set('owner', value.trim() ? { text: value.trim() } : null));
+      } else if (field === 'owner') bindChoice(control, (value) => this.ownerChosen(node, stepId, value));
       else if (field === 'progress') bindChoice(control, (value) => set(field, value === '' ? null : Number(value)));
       else bindChoice(control, (value) => set(field, value || null));
     }
-    const ownerText = document.createElement('input');
-    ownerText.className = 'owner-text';
-    ownerText.maxLength = 200;
-    ownerText.placeholder = t('owner_other_prompt');
-    ownerText.setAttribute('aria-label', t('owner_other_prompt'));
-    ownerText.hidden = true;
-    ownerText.dataset.field = 'owner';
-    bindChoice(ownerText, (value) => set('owner', value.trim() ? { text: value.trim() } : null));
-    node.querySelector('.owner-field').after(ownerText);
-    node.querySelector('.step-expand').addEventListener('click', (event) => toggleDetails(node, event.currentTarget));
+    node.querySelector('.step-expand').addEventListener('click', () => this.open.toggle(node, stepId));
     node.querySelector('.step-delete').addEventListener('click', () => this.remove(stepId));
     node.querySelector('.drag-handle').addEventListener('keydown', (event) => this.keyMove(event, stepId));
+    node.querySelector('.step-up').addEventListener('click', () => this.buttonMove(stepId, true));
+    node.querySelector('.step-down').addEventListener('click', () => this.buttonMove(stepId, false));
     return node;
   }
 
@@ -66,6 +65,27 @@ export class StepsView {
     }
     this.fillOwner(node, step.owner, map);
     this.fillStakeholderChips(node, step, map);
+    this.fillSummary(node, step, index, map);
+    this.open.show(node, step.id);
+  }
+
+  /** The phone's summary row (title, status, owner, due date) and the ↑ ↓ buttons. */
+  fillSummary(node, step, index, map) {
+    const title = step.title || t('untitled_step');
+    const summaryTitle = node.querySelector('.summary-title');
+    summaryTitle.textContent = title;
+    summaryTitle.classList.toggle('is-empty', !step.title);
+    const chip = node.querySelector('.status-chip');
+    chip.className = `status-chip status-${step.status}`;
+    chip.textContent = node.querySelector('.status-select').selectedOptions[0]?.textContent || '';
+    node.querySelector('.summary-owner').textContent = step.owner?.text || (step.owner ? node.querySelector('.owner-select').selectedOptions[0]?.textContent : '') || '';
+    node.querySelector('.summary-due').textContent = step.due_on ? t('due_short').replace('{date}', shortDate(step.due_on)) : '';
+    const up = node.querySelector('.step-up');
+    const down = node.querySelector('.step-down');
+    up.setAttribute('aria-label', t('move_up').replace('{title}', title));
+    down.setAttribute('aria-label', t('move_down').replace('{title}', title));
+    up.disabled = index === 0 || Boolean(map.locked);
+    down.disabled = index === map.steps.length - 1 || Boolean(map.locked);
   }
 
   fillOwner(node, owner, map) {
@@ -99,18 +119,18 @@ export class StepsView {
     if (select.value !== value && !(select.value === OTHER_OWNER && document.activeElement === ownerText)) {
       select.value = value;
     }
-    ownerText.hidden = select.value !== OTHER_OWNER;
+    ownerText.parentElement.hidden = select.value !== OTHER_OWNER;
     showWhole(ownerText, owner?.text || '');
   }
 
   ownerChosen(node, stepId, value) {
     const ownerText = node.querySelector('.owner-text');
     if (value === OTHER_OWNER) {
-      ownerText.hidden = false;
+      ownerText.parentElement.hidden = false;
       ownerText.focus();
       return;
     }
-    ownerText.hidden = true;
+    ownerText.parentElement.hidden = true;
     let owner = null;
     if (value.startsWith('member:')) owner = { member: Number(value.slice(7)) };
     else if (value.startsWith('stakeholder:')) owner = { stakeholder: value.slice(12) };
@@ -161,20 +181,32 @@ export class StepsView {
   keyMove(event, stepId) {
     if (event.key !== 'ArrowUp' && event.key !== 'ArrowDown') return;
     event.preventDefault();
+    if (this.move(stepId, event.key === 'ArrowUp')) this.nodes.get(stepId)?.querySelector('.drag-handle').focus();
+  }
+
+  buttonMove(stepId, up) {
+    if (!this.move(stepId, up)) return;
+    // At the top or bottom the pressed button turns disabled: keep the focus in the card on the other one.
+    const node = this.nodes.get(stepId);
+    const pressed = node?.querySelector(up ? '.step-up' : '.step-down');
+    (pressed?.disabled ? node.querySelector(up ? '.step-down' : '.step-up') : pressed)?.focus();
+  }
+
+  /** Move a step one place up or down, as one step.move op; false at either end. */
+  move(stepId, up) {
     const ids = this.store.view.steps.map((step) => step.id);
     const index = ids.indexOf(stepId);
-    const up = event.key === 'ArrowUp';
-    if ((up && index <= 0) || (!up && index >= ids.length - 1)) return;
+    if ((up && index <= 0) || (!up && index >= ids.length - 1)) return false;
     const afterId = up ? (index >= 2 ? ids[index - 2] : null) : ids[index + 1];
     this.store.edit({ type: 'step.move', step_id: stepId, after_id: afterId });
-    this.nodes.get(stepId)?.querySelector('.drag-handle').focus();
     this.toasts.announce(up ? t('moved_up') : t('moved_down'));
+    return true;
   }
 }
 
-function toggleDetails(node, button) {
-  const details = node.querySelector('.step-details');
-  details.hidden = !details.hidden;
-  button.setAttribute('aria-expanded', String(!details.hidden));
-  button.classList.toggle('open', !details.hidden);
+
+function shortDate(isoDate) {
+  const [year, month, day] = isoDate.split('-').map(Number);
+  return new Intl.DateTimeFormat(document.documentElement.lang || undefined, { day: 'numeric', month: 'short' })
+    .format(new Date(year, month - 1, day));
 }
