@@ -577,8 +577,8 @@ def test_stakeholder_add_fills_fields_it_does_not_give_with_defaults(member, roa
     stakeholder_id = add_stakeholder(member, roadmap, "ТСЖ")
 
     assert stakeholder_fields(roadmap, stakeholder_id) == {
-        "name": "ТСЖ", "sector": "residents", "contact": "",
-        "interest": 3, "influence": 3, "engagement": "inform",
+        "name": "ТСЖ", "sector": None, "contact": "",
+        "interest": None, "influence": None, "engagement": "inform",
     }
 
 

@@ -194,10 +194,14 @@ def _reader_values(step: dict) -> dict:
 
 def _stakeholder_values(stakeholder: dict) -> dict:
     return {
-        "name": stakeholder["name"], "sector": _(SECTORS[stakeholder["sector"]]),
-        "contact": stakeholder["contact"], "interest": stakeholder["interest"],
-        "influence": stakeholder["influence"], "engagement": _(ENGAGEMENT_LEVELS[stakeholder["engagement"]]),
+        "name": stakeholder["name"], "sector": _(SECTORS[stakeholder["sector"]]) if stakeholder["sector"] else "",
+        "contact": stakeholder["contact"], "interest": _unset_as_empty(stakeholder["interest"]),
+        "influence": _unset_as_empty(stakeholder["influence"]), "engagement": _(ENGAGEMENT_LEVELS[stakeholder["engagement"]]),
     }
+
+
+def _unset_as_empty(value):
+    return "" if value is None else value
 
 
 def _project_values(data: dict) -> list[tuple[str, str]]:

@@ -51,6 +51,51 @@ def fill(group: Group, moderator, key: str, language: str) -> int:
     return len(ops)
 
 
+def untouched_step_ids(map_data: dict) -> list[str]:
+    """Ids of the map's steps that are still exactly as a template put them in.
+
+    Readiness leaves them out: a template's plan is not the group's until someone
+    has looked at a step and changed something in it (a deadline, the owner,
+    the status, the text, who takes part). Stakeholders are matched by name.
+    """
+    names = {item["id"]: item["name"] for item in map_data["stakeholders"]}
+    return [
+        step["id"] for step in map_data["steps"]
+        if _looks_untouched(step) and _step_fingerprint(step, names) in _template_step_fingerprints()
+    ]
+
+
+def _looks_untouched(step: dict) -> bool:
+    return (step["status"] == "planned" and step.get("progress") is None
+            and step.get("starts_on") is None and step.get("due_on") is None)
+
+
+def _step_fingerprint(step: dict, names: dict[str, str]) -> tuple:
+    owner = step.get("owner") or {}
+    if owner and "stakeholder" not in owner:
+        owner_name = ("not a template owner",)
+    else:
+        owner_name = names.get(owner.get("stakeholder"), "") if owner else None
+    linked = frozenset(names.get(stakeholder_id, "") for stakeholder_id in step["stakeholder_ids"])
+    return (step["title"], step["description"], step["resources"], step["success_measure"], owner_name, linked)
+
+
+@cache
+def _template_step_fingerprints() -> frozenset[tuple]:
+    fingerprints = set()
+    for template in _templates().values():
+        for language in LANGUAGES:
+            names = {item["key"]: item["name"][language] for item in template["stakeholders"]}
+            for step in template["steps"]:
+                owner_key = step.get("owner_stakeholder")
+                fingerprints.add((
+                    step["title"][language], step["description"][language], step["resources"][language],
+                    step["success_measure"][language], names[owner_key] if owner_key else None,
+                    frozenset(names[key] for key in step["stakeholders"]),
+                ))
+    return frozenset(fingerprints)
+
+
 def _content(template: dict, language: str) -> exports.ImportedMap:
     """The template in one language, in the shape an import has (keys are the template's own)."""
     stakeholders = [

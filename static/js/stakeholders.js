@@ -26,15 +26,14 @@ export class StakeholdersView {
     for (const control of node.querySelectorAll('[data-field]')) {
       const field = control.dataset.field;
       if (TEXT_FIELDS.stakeholder.has(field)) bindText(control, this.store.textField(target, field));
-      else if (SCORE_FIELDS.has(field)) bindChoice(control, (value) => set(field, Number(value)));
-      else bindChoice(control, (value) => set(field, value));
+      else bindChoice(control, (value) => set(field, choiceValue(field, value)));
     }
     node.querySelector('.stakeholder-delete').addEventListener('click', () => this.remove(stakeholderId));
     return node;
   }
 
   fill(node, stakeholder) {
-    node.dataset.sector = stakeholder.sector;
+    node.dataset.sector = stakeholder.sector ?? '';
     for (const control of node.querySelectorAll('[data-field]')) {
       const field = control.dataset.field;
       if (TEXT_FIELDS.stakeholder.has(field)) showText(control, stakeholder[field]);
@@ -55,4 +54,10 @@ export class StakeholdersView {
       this.store.edit({ type: 'stakeholder.restore', stakeholder_id: stakeholderId });
     });
   }
+}
+
+// The empty option stands for "not chosen yet", sent as null.
+function choiceValue(field, value) {
+  if (value === '') return null;
+  return SCORE_FIELDS.has(field) ? Number(value) : value;
 }
