@@ -28,7 +28,8 @@ class Roadmap(db.Model):
     expected_results: Mapped[str] = mapped_column(Text, default="")
     # Set by the map.lock op: while locked, every other edit is refused.
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The last change of the map's content; null until the first one (a lock is not one).
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     group = relationship("Group", back_populates="roadmap")
     steps: Mapped[list[Step]] = relationship(back_populates="roadmap", cascade="all, delete-orphan")

@@ -86,7 +86,7 @@ def _summary(group: Group, today: date, online: int, members: int) -> dict:
         "steps_done": sum(1 for step in steps if step["status"] == "done"),
         "readiness": readiness_data(map_data, today),
         "progress": progress_data(map_data, today),
-        "last_edit_at": iso(roadmap.updated_at) if map_data["revision"] else None,
+        "last_edit_at": iso(roadmap.updated_at) if roadmap.updated_at else None,
     }
 
 

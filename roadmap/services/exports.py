@@ -73,6 +73,7 @@ from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES,
 from roadmap.extensions import db
 from roadmap.models import Group, Person, Roadmap
 from roadmap.services import editing, snapshots
+from roadmap.timeutil import utcnow
 
 FORMAT = "roadmap"
 VERSION = 1
@@ -470,7 +471,7 @@ def calendar_for(roadmap: Roadmap, language: str | None = None) -> bytes:
     current locale (a feed has no session, so the app's default).
     """
     data = map_for_reading(roadmap)
-    stamp = roadmap.updated_at.replace(tzinfo=timezone.utc)
+    stamp = (roadmap.updated_at or utcnow()).replace(tzinfo=timezone.utc)
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//Roadmap//Road map due dates//RU")
     calendar.add("version", "2.0")
