@@ -49,11 +49,10 @@ def edit(roadmap_id: int):
                    "progress": dashboard.progress_data(snapshot, utcnow().date())},
         readiness_labels={code: gettext(label) for code, label in READINESS_LABELS.items()},
         readiness_hints={code: gettext(hint) for code, hint in READINESS_HINTS.items()},
-        engagement_descriptions=ENGAGEMENT_DESCRIPTIONS,
         add_step_form=AddStepForm(),
         vocabulary={
             "themes": THEMES, "statuses": STEP_STATUSES, "sectors": SECTORS,
-            "engagement": ENGAGEMENT_LEVELS,
+            "engagement": ENGAGEMENT_LEVELS, "engagement_descriptions": ENGAGEMENT_DESCRIPTIONS,
         },
     )
 
