@@ -196,6 +196,38 @@ def test_setting_an_owner_on_a_template_step_makes_it_count(world, training, mod
     assert readiness["score"] == 20
 
 
+def rename_stakeholder(member, roadmap, stakeholder_id, name):
+    payload = {"op_id": uuid.uuid4().hex, "roadmap_id": roadmap.id, "type": "stakeholder.set",
+               "stakeholder_id": stakeholder_id, "field": "name", "value": name}
+    editing.apply(payload, actor=member)
+
+
+def test_renaming_a_template_stakeholder_does_not_make_its_steps_count(world, training, moderator):
+    group = world.group(training, theme="landscaping")
+    map_templates.fill(group, moderator, "landscaping", "ru")
+    marina = world.member(group, "Марина")
+    for stakeholder in snapshots.snapshot(group.roadmap)["stakeholders"]:
+        rename_stakeholder(marina, group.roadmap, stakeholder["id"], stakeholder["name"] + " (дома 12–18)")
+
+    readiness = readiness_of(group.roadmap)
+    assert len(readiness["template_step_ids"]) == 10 and readiness["score"] == 0
+
+
+def test_linking_another_stakeholder_to_a_template_step_makes_it_count(world, training, moderator):
+    group = world.group(training, theme="landscaping")
+    map_templates.fill(group, moderator, "landscaping", "ru")
+    marina = world.member(group, "Марина")
+    stakeholder_id = uuid.uuid4().hex
+    editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": group.roadmap.id, "type": "stakeholder.add",
+                   "stakeholder_id": stakeholder_id, "fields": {"name": "Школа №5"}}, actor=marina)
+    last_step = snapshots.snapshot(group.roadmap)["steps"][-1]["id"]
+
+    editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": group.roadmap.id, "type": "step.link",
+                   "step_id": last_step, "stakeholder_id": stakeholder_id}, actor=marina)
+
+    assert last_step not in readiness_of(group.roadmap)["template_step_ids"]
+
+
 def test_an_english_template_map_is_recognised_too(world, training, moderator):
     group = world.group(training, theme="waste_sorting")
     map_templates.fill(group, moderator, "waste_sorting", "en")

@@ -638,9 +638,13 @@ def apply_import(group: Group, actor, checked: ImportResult) -> ImportResult:
     return replace(checked, ops_applied=applied)
 
 
-def content_ops(roadmap: Roadmap, content: ImportedMap):
+def _random_id(key) -> str:
+    return uuid.uuid4().hex
+
+
+def content_ops(roadmap: Roadmap, content: ImportedMap, new_id=_random_id):
     """The ops that write `content` into a map: header fields, stakeholders, steps, links.
-    Imports and map templates both go through here."""
+    Imports and map templates both go through here; `new_id(key)` names a new step or stakeholder."""
     def op(kind: str, **values) -> dict:
         return {"op_id": uuid.uuid4().hex, "roadmap_id": roadmap.id, "type": kind, **values}
 
@@ -649,13 +653,13 @@ def content_ops(roadmap: Roadmap, content: ImportedMap):
             yield op("map.set", field=name, value=value)
     stakeholder_ids = {}
     for key, fields in content.stakeholders:
-        stakeholder_id = uuid.uuid4().hex
+        stakeholder_id = new_id(key)
         if key is not None:
             stakeholder_ids[key] = stakeholder_id
         yield op("stakeholder.add", stakeholder_id=stakeholder_id, fields=fields)
     step_ids = {}
     for key, fields in content.steps:
-        step_id = uuid.uuid4().hex
+        step_id = new_id(key)
         if key is not None:
             step_ids[key] = step_id
         owner = fields.get("owner")
