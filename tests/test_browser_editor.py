@@ -1,6 +1,6 @@
 """Two people in real Chromium co-edit one road map, one of them offline for a while."""
 import pytest
-from browsing import WAIT_MS, join  # noqa: F401 (test_browser_tools imports them from here)
+from browsing import WAIT_MS, join, settles  # noqa: F401 (test_browser_tools imports them from here)
 
 from roadmap.extensions import db
 from roadmap.models import Roadmap
@@ -102,3 +102,56 @@ def test_two_people_co_edit_and_offline_edits_survive_a_reload(app, world, live_
     oleg.screenshot(path=str(artifacts / "5-oleg-converged.png"), full_page=True)
     marina_context.close()
     oleg_context.close()
+
+
+def stakeholder_row(app, roadmap_id: int) -> dict:
+    with app.app_context():
+        db.session.expire_all()
+        [stakeholder] = snapshots.snapshot(db.session.get(Roadmap, roadmap_id))["stakeholders"]
+    return {name: stakeholder[name] for name in ("sector", "interest", "influence")}
+
+
+def test_a_new_stakeholder_starts_unset_on_a_phone_and_can_be_set_and_unset_again(
+        app, world, live_server, chromium, artifacts):
+    group = world.group(name="Сквер у библиотеки", theme="landscaping")
+    context, phone = join(chromium, live_server, group.training.join_code, "Вера",
+                          viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+
+    phone.fill("#new-stakeholder-name", "Управа района")
+    phone.click("#add-stakeholder-form button[type=submit]")
+    card = phone.locator(".stakeholder").first
+    card.wait_for(timeout=WAIT_MS)
+    card.locator(".stakeholder-expand").tap()  # phone cards open on a tap
+    chosen = {field: card.locator(f"[data-field={field}]") for field in ("sector", "interest", "influence")}
+    assert [select.evaluate("select => select.selectedOptions[0].textContent") for select in chosen.values()] == [
+        "не выбрано", "—", "—"]
+    assert settles(phone, "() => document.querySelector('.connection-pending').textContent === ''")
+    assert stakeholder_row(app, group.roadmap.id) == {"sector": None, "interest": None, "influence": None}
+
+    chosen["sector"].select_option("administration")
+    chosen["influence"].select_option("5")
+    assert settles(phone, "() => document.querySelector('.connection-pending').textContent === ''")
+    assert stakeholder_row(app, group.roadmap.id) == {"sector": "administration", "interest": None, "influence": 5}
+    # Influence 5 gives the "those who decide a lot" check something to check.
+    assert settles(phone, """() => !document.querySelector('[data-check=influential_stakeholders_engaged]')
+                                      .classList.contains('todo-na')""")
+
+    chosen["sector"].select_option("")
+    assert settles(phone, "() => document.querySelector('.connection-pending').textContent === ''")
+    assert stakeholder_row(app, group.roadmap.id)["sector"] is None
+
+    phone.locator(".engagement-levels summary").tap()
+    levels = phone.locator(".engagement-levels dd")
+    assert levels.count() == 5 and levels.first.is_visible()
+    assert "объявления" in levels.first.text_content()
+    card.scroll_into_view_if_needed()
+    phone.screenshot(path=str(artifacts / "stakeholder-unset-phone.png"))  # kept in docs/screenshots
+
+    # The checklist says what to do for each open check and which have nothing to check yet.
+    overdue = phone.locator("[data-check=no_overdue_steps]")
+    assert "Пока нечего проверять" in overdue.text_content()
+    assert "Заполните «Проблема»" in phone.locator("[data-check=header_filled]").text_content()
+    assert phone.locator("#readiness-score").text_content() == "0%"
+    phone.locator("#readiness").scroll_into_view_if_needed()
+    phone.screenshot(path=str(artifacts / "readiness-phone.png"))  # kept in docs/screenshots
+    context.close()

@@ -163,10 +163,12 @@ def test_the_lock_strip_stays_in_view_and_toasts_keep_off_the_field_being_edited
 
     for scroll_to in (0, 900, 10_000):
         phone.evaluate("y => window.scrollTo(0, y)", scroll_to)
-        visible = phone.evaluate("""() => { const strip = document.getElementById('lock-banner');
+        # Toasts follow the scroll on the next frame: wait for the page to settle, up to a timeout.
+        visible = settles(phone, """() => { const strip = document.getElementById('lock-banner');
             const box = strip.getBoundingClientRect();
             return box.top >= 0 && box.bottom <= innerHeight
-                && strip.contains(document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2)); }""")
+                && strip.contains(document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2)); }""",
+                          timeout=3000)
         phone.screenshot(path=str(artifacts / f"locked-at-{scroll_to}.png"))
         assert visible, f"the lock strip is in view and uncovered at scroll {scroll_to}"
     chrome = phone.evaluate(CHROME_BOTTOM)

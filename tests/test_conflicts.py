@@ -181,6 +181,19 @@ def test_a_text_field_still_merges_whatever_base_it_carries(oleg, marina, roadma
     assert step_of(roadmap, step_id)["title"] == "Первая встреча с жителями дома 5"
 
 
+@pytest.mark.parametrize("field, theirs", [("sector", "residents"), ("interest", 3), ("influence", 5)])
+def test_unset_is_a_base_like_any_value_of_a_stakeholder_assessment(oleg, marina, roadmap, field, theirs):
+    stakeholder_id = new_id()
+    edit(oleg, roadmap, "stakeholder.add", stakeholder_id=stakeholder_id, fields={"name": "Управа"})
+    edit(marina, roadmap, "stakeholder.set", stakeholder_id=stakeholder_id, field=field, value=theirs, base=None)
+
+    refused = refusal(oleg, roadmap, "stakeholder.set", stakeholder_id=stakeholder_id, field=field,
+                      value="media" if field == "sector" else 1, base=None)
+
+    assert refused.code == "conflict"
+    assert snapshot(roadmap)["stakeholders"][0][field] == theirs
+
+
 @pytest.mark.parametrize("field, base", [
     ("status", "finished"), ("due_on", "17.05.2027"), ("progress", "50"), ("owner", {"person": 1}),
 ])

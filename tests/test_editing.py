@@ -577,9 +577,23 @@ def test_stakeholder_add_fills_fields_it_does_not_give_with_defaults(member, roa
     stakeholder_id = add_stakeholder(member, roadmap, "ТСЖ")
 
     assert stakeholder_fields(roadmap, stakeholder_id) == {
-        "name": "ТСЖ", "sector": "residents", "contact": "",
-        "interest": 3, "influence": 3, "engagement": "inform",
+        "name": "ТСЖ", "sector": None, "contact": "",
+        "interest": None, "influence": None, "engagement": "inform",
     }
+
+
+def test_the_applied_stakeholder_add_carries_the_unset_fields_as_null(member, roadmap):
+    applied = edit(member, roadmap, "stakeholder.add", stakeholder_id=new_id(), fields={"name": "Управа"})
+
+    fields = applied.change["op"]["fields"]
+    assert (fields["sector"], fields["interest"], fields["influence"]) == (None, None, None)
+
+
+def test_an_old_client_giving_sector_interest_and_influence_still_sets_them(member, roadmap):
+    stakeholder_id = add_stakeholder(member, roadmap, "Жители", sector="residents", interest=4, influence=2)
+
+    stored = stakeholder_fields(roadmap, stakeholder_id)
+    assert (stored["sector"], stored["interest"], stored["influence"]) == ("residents", 4, 2)
 
 
 @pytest.mark.parametrize("field, value", [

@@ -246,6 +246,50 @@ def test_xlsx_has_steps_stakeholders_and_project_sheets_with_frozen_bold_headers
     assert "Вологда, ул. Садовая, дворы домов 10–16" in project_values and "Чистый двор" in project_values
 
 
+# --- stakeholders whose sector, interest and influence are not chosen yet ---------------
+
+UNSET_NAME = "Соседний торговый центр"
+
+
+@pytest.fixture
+def with_unset_stakeholder(filled_group, moderator):
+    edit(moderator, filled_group, "stakeholder.add", stakeholder_id=new_id(), fields={"name": UNSET_NAME})
+    db.session.expire_all()
+    return filled_group
+
+
+def test_xlsx_shows_unset_sector_interest_and_influence_as_empty_cells(member_browser, with_unset_stakeholder):
+    workbook = openpyxl.load_workbook(io.BytesIO(download(member_browser, with_unset_stakeholder, "export.xlsx").data))
+
+    rows = list(workbook["Заинтересованные стороны"].iter_rows(values_only=True))
+    header, unset = rows[0], next(row for row in rows if row[0] == UNSET_NAME)
+    shown = dict(zip(header, unset))
+    assert [shown["Сектор"], shown["Интерес"], shown["Влияние"]] == [None, None, None]
+    assert shown["Уровень участия"] == "Информирование"
+
+
+def test_docx_and_print_page_show_unset_stakeholder_values_as_empty(member_browser, with_unset_stakeholder):
+    document = docx.Document(io.BytesIO(download(member_browser, with_unset_stakeholder, "export.docx").data))
+    row = next(row for row in document.tables[1].rows if row.cells[0].text == UNSET_NAME)
+    assert [cell.text for cell in row.cells][1:] == ["", "", "", "", "Информирование"]
+
+    html = plain(download(member_browser, with_unset_stakeholder, "print").get_data(as_text=True))
+    assert '<td class="sector"></td>' in html and '<td class="influence"></td>' in html
+
+
+def test_json_keeps_unset_stakeholder_values_as_null_through_a_round_trip(app, world, with_unset_stakeholder, moderator):
+    exported = exports.document_of(with_unset_stakeholder.roadmap)
+    unset = next(item for item in exported["map"]["stakeholders"] if item["name"] == UNSET_NAME)
+    assert [unset["sector"], unset["interest"], unset["influence"]] == [None, None, None]
+    copy = world.group(with_unset_stakeholder.training, name="Копия")
+
+    result = exports.import_map(copy, moderator, "json", json.dumps(exported, ensure_ascii=False).encode())
+
+    assert result.ok, result.problems
+    db.session.expire_all()
+    assert without_ids(exports.document_of(copy.roadmap)) == without_ids(exported)
+
+
 def test_xlsx_keeps_text_that_looks_like_a_formula_as_text(member_browser, filled_group):
     workbook = openpyxl.load_workbook(io.BytesIO(download(member_browser, filled_group, "export.xlsx").data))
 

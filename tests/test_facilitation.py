@@ -690,14 +690,21 @@ def test_a_template_is_logged_as_one_change_per_op_by_the_moderator(filled, mode
     assert replayed_map(group.roadmap.id, group.theme) == stored_map(group.roadmap.id)
 
 
+def theme_check_of(template, roadmap_id):
+    readiness = dashboard.readiness_data(stored_map(roadmap_id), TODAY)
+    return next(check for check in readiness["checks"] if check["code"] == THEME_CHECK[template["key"]])
+
+
 @every_template
-def test_a_filled_template_passes_its_theme_readiness_check(filled):
+def test_a_filled_template_passes_its_theme_readiness_check_once_the_group_has_dated_its_steps(world, filled):
     template, _, group, _ = filled
+    assert not theme_check_of(template, group.roadmap.id)["passed"]  # the template's words are not the group's yet
+    marina = world.member(group, "Марина")
 
-    readiness = dashboard.readiness_data(stored_map(group.roadmap.id), TODAY)
+    for step in stored_map(group.roadmap.id)["steps"]:
+        edit(marina, group.roadmap, "step.set", step_id=step["id"], field="due_on", value="2027-06-01")
 
-    theme_check = next(check for check in readiness["checks"] if check["code"] == THEME_CHECK[template["key"]])
-    assert theme_check["passed"], theme_check
+    assert theme_check_of(template, group.roadmap.id)["passed"]
 
 
 # --- managing groups -----------------------------------------------------------
@@ -786,10 +793,39 @@ def test_a_dashboard_card_counts_what_the_group_has_done(world, training, modera
         "steps": 3, "stakeholders": 2, "steps_with_owner": 2, "steps_with_due_date": 2, "members": 2,
         "locked": True, "revision": 9,
     }
-    # Of 6 checks, the owner-and-due-date and the overdue checks fail.
-    failing = [check["code"] for check in card["readiness"]["checks"] if not check["passed"]]
+    # Nobody's influence is rated, so that check has nothing to check; of the other 5,
+    # the owner-and-due-date and the overdue checks fail.
+    failing = [check["code"] for check in card["readiness"]["checks"] if check["applicable"] and not check["passed"]]
     assert failing == ["steps_have_owner_and_due_date", "no_overdue_steps"]
-    assert card["readiness"]["score"] == 67
+    assert [check["code"] for check in card["readiness"]["checks"] if not check["applicable"]] == [
+        "influential_stakeholders_engaged"]
+    assert card["readiness"]["score"] == 60
+
+
+def card_of(training):
+    [card] = dashboard.training_summaries(fresh(Training, training.id), TODAY)
+    return card
+
+
+@on_both_databases
+def test_a_lock_does_not_count_as_the_maps_last_edit(training, moderator, group, marina):
+    add_step(marina, group.roadmap, "Собрать жителей")
+    last_edit_at = card_of(training)["last_edit_at"]
+
+    facilitation.set_locked(training, moderator, True)
+    facilitation.set_locked(training, moderator, False)
+
+    card = card_of(training)
+    assert card["revision"] == 3
+    assert card["last_edit_at"] == last_edit_at is not None
+
+
+@on_both_databases
+def test_a_map_that_was_only_locked_shows_no_last_edit(training, moderator, group):
+    facilitation.set_locked(training, moderator, True)
+    card = card_of(training)
+    assert card["revision"] == 1 and card["locked"]
+    assert card["last_edit_at"] is None
 
 
 def summary_queries(group_ids):

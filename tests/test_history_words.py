@@ -341,9 +341,17 @@ SCENARIOS = {
         ["у заинтересованной стороны «Управляющая компания» удалено название"],
         ["deleted the name of stakeholder “Управляющая компания”"]),
     ("stakeholder.set", "sector", "changed"): (
-        lambda s: s.set_stakeholder(s.stakeholder_with(), "sector", "business"),
+        lambda s: s.set_stakeholder(s.stakeholder_with(sector="residents"), "sector", "business"),
         ["«Управляющая компания»", "с «Жители» на «Бизнес»"],
         ["“Управляющая компания”", "from “Residents” to “Business”"]),
+    ("stakeholder.set", "sector", "set"): (
+        lambda s: s.set_stakeholder(s.stakeholder_with(), "sector", "business"),
+        ["сектор заинтересованной стороны «Управляющая компания» указан: «Бизнес»"],
+        ["set the sector of stakeholder “Управляющая компания”: “Business”"]),
+    ("stakeholder.set", "sector", "cleared"): (
+        lambda s: s.set_stakeholder(s.stakeholder_with(sector="business"), "sector", None),
+        ["сектор заинтересованной стороны «Управляющая компания» больше не указан"],
+        ["marked the sector of stakeholder “Управляющая компания” as not chosen"]),
     ("stakeholder.set", "contact", "set"): (
         lambda s: s.set_stakeholder(s.stakeholder_with(), "contact", "Ирина, диспетчер"),
         ["«Управляющая компания»", "указано контактное лицо: «Ирина, диспетчер»"],
@@ -357,11 +365,19 @@ SCENARIOS = {
         ["у заинтересованной стороны «Управляющая компания» больше не указано контактное лицо"],
         ["deleted the contact person of stakeholder “Управляющая компания”"]),
     ("stakeholder.set", "interest", "changed"): (
-        lambda s: s.set_stakeholder(s.stakeholder_with(), "interest", 5),
+        lambda s: s.set_stakeholder(s.stakeholder_with(interest=3), "interest", 5),
         ["интерес заинтересованной стороны «Управляющая компания» изменён с 3 на 5"],
         ["interest of stakeholder “Управляющая компания” from 3 to 5"]),
+    ("stakeholder.set", "interest", "set"): (
+        lambda s: s.set_stakeholder(s.stakeholder_with(), "interest", 5),
+        ["интерес заинтересованной стороны «Управляющая компания» оценён на 5 из 5"],
+        ["rated the interest of stakeholder “Управляющая компания” 5 out of 5"]),
+    ("stakeholder.set", "influence", "cleared"): (
+        lambda s: s.set_stakeholder(s.stakeholder_with(influence=4), "influence", None),
+        ["влияние заинтересованной стороны «Управляющая компания» больше не оценено"],
+        ["marked the influence of stakeholder “Управляющая компания” as not rated"]),
     ("stakeholder.set", "influence", "changed"): (
-        lambda s: s.set_stakeholder(s.stakeholder_with(), "influence", 1),
+        lambda s: s.set_stakeholder(s.stakeholder_with(influence=3), "influence", 1),
         ["влияние заинтересованной стороны «Управляющая компания» изменено с 3 на 1"],
         ["influence of stakeholder “Управляющая компания” from 3 to 1"]),
     ("stakeholder.set", "engagement", "changed"): (

@@ -151,7 +151,8 @@ def hostile_op(ids_a: dict, ids_b: dict):
                   json_value.filter(lambda value: value not in ("planned", "in_progress", "done", "blocked"))),
         st.builds(lambda value: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "stakeholder.set",
                                  "stakeholder_id": ids_a["stakeholder_id"], "field": "influence", "value": value},
-                  json_value.filter(lambda value: type(value) is not int or not 1 <= value <= 5)),
+                  # null is "not rated yet", a valid influence.
+                  json_value.filter(lambda value: value is not None and (type(value) is not int or not 1 <= value <= 5))),
         st.builds(lambda text: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "map.set",
                                 "field": "problem", "value": "ok" + text},
                   st.sampled_from(["\x00", "\ud800", "\x1b[31m", "я" * 5001])),

@@ -2,7 +2,7 @@
 import pytest
 
 from roadmap.domain.errors import EditRejected
-from roadmap.domain.operations import NOT_GIVEN, OP_TYPES, parse_op
+from roadmap.domain.operations import NOT_GIVEN, OP_TYPES, STAKEHOLDER_DEFAULTS, parse_op
 
 STEP_ID = "step-0001"
 OTHER_STEP_ID = "step-0002"
@@ -388,10 +388,29 @@ def test_bad_date_is_rejected(field, day):
     assert_rejected(step_set(field, day), "invalid_value")
 
 
-@pytest.mark.parametrize("score", [0, 6, -1, 3.0, "3", True, None])
+@pytest.mark.parametrize("score", [0, 6, -1, 3.0, "3", True, ""])
 @pytest.mark.parametrize("field", ["interest", "influence"])
 def test_score_outside_1_to_5_is_rejected(field, score):
     assert_rejected(stakeholder_set(field, score), "invalid_value")
+
+
+@pytest.mark.parametrize("field", ["sector", "interest", "influence"])
+def test_a_stakeholder_assessment_can_be_set_back_to_unset(field):
+    assert parse_op(stakeholder_set(field, None)).value is None
+
+
+@pytest.mark.parametrize("field", ["sector", "interest", "influence"])
+def test_unset_is_a_valid_base_for_a_stakeholder_assessment(field):
+    value = "media" if field == "sector" else 4
+    assert parse_op({**stakeholder_set(field, value), "base": None}).seen is None
+
+
+def test_a_new_stakeholder_starts_with_sector_interest_and_influence_unset():
+    assert {STAKEHOLDER_DEFAULTS[name] for name in ("sector", "interest", "influence")} == {None}
+
+
+def test_engagement_still_needs_a_level():
+    assert_rejected(stakeholder_set("engagement", None), "invalid_value")
 
 
 @pytest.mark.parametrize("payload", [

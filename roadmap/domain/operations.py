@@ -31,11 +31,14 @@ class Text:
 @dataclass(frozen=True)
 class Choice:
     options: tuple[str, ...]
+    nullable: bool = False  # null means "not chosen yet"
 
 
 @dataclass(frozen=True)
 class Score:
-    """An integer from 1 to 5."""
+    """An integer from 1 to 5 (or null, "not chosen yet", when nullable)."""
+
+    nullable: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,10 @@ STEP_FIELDS = {
 }
 STAKEHOLDER_FIELDS = {
     "name": Text(300, multiline=False),
-    "sector": Choice(tuple(SECTORS)),
+    "sector": Choice(tuple(SECTORS), nullable=True),
     "contact": Text(500),
-    "interest": Score(),
-    "influence": Score(),
+    "interest": Score(nullable=True),
+    "influence": Score(nullable=True),
     "engagement": Choice(tuple(ENGAGEMENT_LEVELS)),
 }
 # What a new step or stakeholder holds in the fields its op does not give.
@@ -85,8 +88,10 @@ STEP_DEFAULTS = {
     "title": "", "description": "", "owner": None, "starts_on": None, "due_on": None,
     "status": "planned", "progress": None, "resources": "", "success_measure": "",
 }
+# Sector, interest and influence start unset: a default would be a guess the
+# readiness checks then take for the group's word («Управа» counted as residents).
 STAKEHOLDER_DEFAULTS = {
-    "name": "", "sector": "residents", "contact": "", "interest": 3, "influence": 3,
+    "name": "", "sector": None, "contact": "", "interest": None, "influence": None,
     "engagement": "inform",
 }
 FIELDS_BY_TARGET = {"map": MAP_FIELDS, "step": STEP_FIELDS, "stakeholder": STAKEHOLDER_FIELDS}
@@ -232,6 +237,8 @@ def parse_value(spec, raw: Any) -> Any:
     """Check one field value against its spec; returns the stored form."""
     if isinstance(spec, Text):
         return _parse_text(raw, spec)
+    if isinstance(spec, (Choice, Score)) and spec.nullable and raw is None:
+        return None
     if isinstance(spec, Choice):
         if not isinstance(raw, str) or raw not in spec.options:
             raise EditRejected("invalid_value")

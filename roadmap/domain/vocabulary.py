@@ -27,3 +27,11 @@ ENGAGEMENT_LEVELS = {
     "collaborate": N_("Collaborate"),
     "empower": N_("Empower"),
 }
+# What each engagement level means in practice, shown where a group chooses it.
+ENGAGEMENT_DESCRIPTIONS = {
+    "inform": N_("We tell them about the project: notices, posts, a newsletter."),
+    "consult": N_("We ask their opinion (a survey, a meeting) and take it into account."),
+    "involve": N_("We invite them to work on the solution: workshops, designing together."),
+    "collaborate": N_("We decide and do the work together, as partners."),
+    "empower": N_("They make the decision themselves; we help them carry it out."),
+}

@@ -28,7 +28,8 @@ class Roadmap(db.Model):
     expected_results: Mapped[str] = mapped_column(Text, default="")
     # Set by the map.lock op: while locked, every other edit is refused.
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The last change of the map's content; null until the first one (a lock is not one).
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     group = relationship("Group", back_populates="roadmap")
     steps: Mapped[list[Step]] = relationship(back_populates="roadmap", cascade="all, delete-orphan")
@@ -69,10 +70,11 @@ class Stakeholder(db.Model):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     roadmap_id: Mapped[int] = mapped_column(ForeignKey("roadmaps.id"), index=True)
     name: Mapped[str] = mapped_column(Text, default="")
-    sector: Mapped[str] = mapped_column(String(20), default="residents")
+    # Sector, interest and influence stay null until the group has chosen them.
+    sector: Mapped[str | None] = mapped_column(String(20), nullable=True)
     contact: Mapped[str] = mapped_column(Text, default="")
-    interest: Mapped[int] = mapped_column(Integer, default=3)
-    influence: Mapped[int] = mapped_column(Integer, default=3)
+    interest: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    influence: Mapped[int | None] = mapped_column(Integer, nullable=True)
     engagement: Mapped[str] = mapped_column(String(20), default="inform")
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

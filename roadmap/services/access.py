@@ -47,9 +47,10 @@ def map_access(roadmap_id: int, person_id: int) -> MapAccess | None:
 # (a row lock in PostgreSQL, the write lock in SQLite), and returns the facts of
 # map_access with it, saving a query on every edit. Written as SQL because
 # SQLAlchemy renders columns in SQLite's RETURNING without their tables, which
-# the correlated subqueries need.
+# the correlated subqueries need. updated_at is the last change of the map's
+# content: an op that changes no content (a lock) passes null and leaves it.
 _NEXT_REVISION_WITH_ACCESS = Prepared(text("""
-    UPDATE roadmaps SET revision = revision + 1, updated_at = :now WHERE id = :roadmap_id
+    UPDATE roadmaps SET revision = revision + 1, updated_at = COALESCE(:edited_at, updated_at) WHERE id = :roadmap_id
     RETURNING revision, group_id, locked,
         (SELECT g.archived FROM groups AS g WHERE g.id = roadmaps.group_id),
         (SELECT CASE WHEN t.moderator_id = :person_id OR EXISTS (
@@ -58,13 +59,18 @@ _NEXT_REVISION_WITH_ACCESS = Prepared(text("""
          FROM trainings AS t JOIN groups AS g ON g.training_id = t.id WHERE g.id = roadmaps.group_id),
         (SELECT m.id FROM memberships AS m WHERE m.group_id = roadmaps.group_id AND m.person_id = :person_id),
         (SELECT g.training_id FROM groups AS g WHERE g.id = roadmaps.group_id)
-""").bindparams(bindparam("now", type_=DateTime)))
+""").bindparams(bindparam("edited_at", type_=DateTime)))
 
 
 def take_next_revision(connection: Connection, roadmap_id: int, person_id: int,
-                       now: datetime) -> tuple[int, MapAccess] | None:
-    """The map's next revision and the facts for deciding the edit; None when the map does not exist."""
-    rows = _NEXT_REVISION_WITH_ACCESS.run(connection, {"roadmap_id": roadmap_id, "person_id": person_id, "now": now})
+                       edited_at: datetime | None) -> tuple[int, MapAccess] | None:
+    """The map's next revision and the facts for deciding the edit; None when the map does not exist.
+
+    `edited_at` becomes the map's updated_at (its last content edit); None keeps it.
+    """
+    rows = _NEXT_REVISION_WITH_ACCESS.run(
+        connection, {"roadmap_id": roadmap_id, "person_id": person_id, "edited_at": edited_at},
+    )
     if not rows:
         return None
     revision, group_id, locked, archived, runs_training, membership_id, training_id = rows[0]

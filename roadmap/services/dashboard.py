@@ -11,19 +11,21 @@ from roadmap.domain.progress import progress
 from roadmap.domain.readiness import assess
 from roadmap.extensions import db
 from roadmap.models import Group, Membership, Presence, Training
-from roadmap.services import snapshots
+from roadmap.services import map_templates, snapshots
 from roadmap.services.facilitation import iso
 from roadmap.timeutil import utcnow
 
 
 def readiness_data(map_data: dict, today: date) -> dict:
-    readiness = assess(map_data, today)
+    """The checks as the editor and the dashboard show them; template steps nobody changed are left out."""
+    readiness = assess(map_data, today, map_templates.untouched_step_ids(map_data))
     return {
         "score": readiness.score,
         "checks": [
-            {"code": check.code, "passed": check.passed, "failing_ids": check.failing_ids}
+            {"code": check.code, "passed": check.passed, "applicable": check.applicable, "failing_ids": check.failing_ids}
             for check in readiness.checks
         ],
+        "template_step_ids": readiness.template_step_ids,
     }
 
 
@@ -84,7 +86,7 @@ def _summary(group: Group, today: date, online: int, members: int) -> dict:
         "steps_done": sum(1 for step in steps if step["status"] == "done"),
         "readiness": readiness_data(map_data, today),
         "progress": progress_data(map_data, today),
-        "last_edit_at": iso(roadmap.updated_at) if map_data["revision"] else None,
+        "last_edit_at": iso(roadmap.updated_at) if roadmap.updated_at else None,
     }
 
 

@@ -70,13 +70,18 @@ def apply(payload, actor) -> Applied:
     return Applied(wire)
 
 
+# Ops that change no content of the map: they do not count as its last edit.
+NOT_CONTENT_EDITS = {"map.lock"}
+
+
 def _apply_in_transaction(op: Operation, actor) -> dict:
     with writing():
         # Taking the next revision first locks the map before anything is read;
         # a refused edit rolls it back.
         now = utcnow()
         connection = db.session.connection()
-        taken = access.take_next_revision(connection, op.roadmap_id, actor.id, now)
+        edited_at = None if op.type in NOT_CONTENT_EDITS else now
+        taken = access.take_next_revision(connection, op.roadmap_id, actor.id, edited_at)
         if taken is None:
             raise EditRejected("not_found")
         revision, target = taken

@@ -74,6 +74,7 @@ from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES,
 from roadmap.extensions import db
 from roadmap.models import Group, Person, Roadmap
 from roadmap.services import editing, snapshots, spreadsheets
+from roadmap.timeutil import utcnow
 
 FORMAT = "roadmap"
 VERSION = 1
@@ -200,10 +201,14 @@ def _reader_values(step: dict) -> dict:
 
 def _stakeholder_values(stakeholder: dict) -> dict:
     return {
-        "name": stakeholder["name"], "sector": _(SECTORS[stakeholder["sector"]]),
-        "contact": stakeholder["contact"], "interest": stakeholder["interest"],
-        "influence": stakeholder["influence"], "engagement": _(ENGAGEMENT_LEVELS[stakeholder["engagement"]]),
+        "name": stakeholder["name"], "sector": _(SECTORS[stakeholder["sector"]]) if stakeholder["sector"] else "",
+        "contact": stakeholder["contact"], "interest": _unset_as_empty(stakeholder["interest"]),
+        "influence": _unset_as_empty(stakeholder["influence"]), "engagement": _(ENGAGEMENT_LEVELS[stakeholder["engagement"]]),
     }
+
+
+def _unset_as_empty(value):
+    return "" if value is None else value
 
 
 def _project_values(data: dict) -> list[tuple[str, str]]:
@@ -506,7 +511,7 @@ def calendar_for(roadmap: Roadmap, language: str | None = None) -> bytes:
     current locale (a feed has no session, so the app's default).
     """
     data = map_for_reading(roadmap)
-    stamp = roadmap.updated_at.replace(tzinfo=timezone.utc)
+    stamp = (roadmap.updated_at or utcnow()).replace(tzinfo=timezone.utc)
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//Roadmap//Road map due dates//RU")
     calendar.add("version", "2.0")
@@ -685,9 +690,13 @@ def apply_import(group: Group, actor, checked: ImportResult) -> ImportResult:
     return replace(checked, ops_applied=applied)
 
 
-def content_ops(roadmap: Roadmap, content: ImportedMap):
+def _random_id(key) -> str:
+    return uuid.uuid4().hex
+
+
+def content_ops(roadmap: Roadmap, content: ImportedMap, new_id=_random_id):
     """The ops that write `content` into a map: header fields, stakeholders, steps, links.
-    Imports and map templates both go through here."""
+    Imports and map templates both go through here; `new_id(key)` names a new step or stakeholder."""
     def op(kind: str, **values) -> dict:
         return {"op_id": uuid.uuid4().hex, "roadmap_id": roadmap.id, "type": kind, **values}
 
@@ -696,13 +705,13 @@ def content_ops(roadmap: Roadmap, content: ImportedMap):
             yield op("map.set", field=name, value=value)
     stakeholder_ids = {}
     for key, fields in content.stakeholders:
-        stakeholder_id = uuid.uuid4().hex
+        stakeholder_id = new_id(key)
         if key is not None:
             stakeholder_ids[key] = stakeholder_id
         yield op("stakeholder.add", stakeholder_id=stakeholder_id, fields=fields)
     step_ids = {}
     for key, fields in content.steps:
-        step_id = uuid.uuid4().hex
+        step_id = new_id(key)
         if key is not None:
             step_ids[key] = step_id
         owner = fields.get("owner")

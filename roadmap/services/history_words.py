@@ -277,6 +277,8 @@ _SET_WORDING = {
     ),
     ("stakeholder", "sector"): _Wording(
         changed=N_("%(who)s changed the sector of stakeholder “%(stakeholder)s” from “%(old)s” to “%(new)s”."),
+        set=N_("%(who)s set the sector of stakeholder “%(stakeholder)s”: “%(new)s”."),
+        cleared=N_("%(who)s marked the sector of stakeholder “%(stakeholder)s” as not chosen."),
     ),
     ("stakeholder", "contact"): _Wording(
         changed=N_("%(who)s changed the contact person of stakeholder “%(stakeholder)s” to “%(new)s”."),
@@ -285,9 +287,13 @@ _SET_WORDING = {
     ),
     ("stakeholder", "interest"): _Wording(
         changed=N_("%(who)s changed the interest of stakeholder “%(stakeholder)s” from %(old)s to %(new)s (out of 5)."),
+        set=N_("%(who)s rated the interest of stakeholder “%(stakeholder)s” %(new)s out of 5."),
+        cleared=N_("%(who)s marked the interest of stakeholder “%(stakeholder)s” as not rated."),
     ),
     ("stakeholder", "influence"): _Wording(
         changed=N_("%(who)s changed the influence of stakeholder “%(stakeholder)s” from %(old)s to %(new)s (out of 5)."),
+        set=N_("%(who)s rated the influence of stakeholder “%(stakeholder)s” %(new)s out of 5."),
+        cleared=N_("%(who)s marked the influence of stakeholder “%(stakeholder)s” as not rated."),
     ),
     ("stakeholder", "engagement"): _Wording(
         changed=N_("%(who)s changed how the group engages stakeholder “%(stakeholder)s” from “%(old)s” to “%(new)s”."),

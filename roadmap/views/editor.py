@@ -11,9 +11,10 @@ from wtforms.validators import DataRequired, Length
 
 from roadmap.domain import permissions
 from roadmap.domain.errors import EditRejected
-from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
+from roadmap.domain.vocabulary import ENGAGEMENT_DESCRIPTIONS, ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
 from roadmap.extensions import db
 from roadmap.models import Roadmap
+from roadmap.domain.readiness import HINTS as READINESS_HINTS
 from roadmap.domain.readiness import LABELS as READINESS_LABELS
 from roadmap.services import dashboard, editing, snapshots
 from roadmap.timeutil import utcnow
@@ -47,10 +48,11 @@ def edit(roadmap_id: int):
         readiness={**dashboard.readiness_data(snapshot, utcnow().date()),
                    "progress": dashboard.progress_data(snapshot, utcnow().date())},
         readiness_labels={code: gettext(label) for code, label in READINESS_LABELS.items()},
+        readiness_hints={code: gettext(hint) for code, hint in READINESS_HINTS.items()},
         add_step_form=AddStepForm(),
         vocabulary={
             "themes": THEMES, "statuses": STEP_STATUSES, "sectors": SECTORS,
-            "engagement": ENGAGEMENT_LEVELS,
+            "engagement": ENGAGEMENT_LEVELS, "engagement_descriptions": ENGAGEMENT_DESCRIPTIONS,
         },
     )
 

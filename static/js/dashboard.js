@@ -73,7 +73,7 @@ function renderCard(group) {
   setStat(card, '.stat-due', `${group.steps_with_due_date} / ${group.steps}`, t('with_due_date'));
   card.querySelector('.stat-online').parentElement.dataset.active = group.online > 0;
   const failing = card.querySelector('.failing-checks');
-  const failed = group.readiness.checks.filter((check) => !check.passed);
+  const failed = group.readiness.checks.filter((check) => check.applicable !== false && !check.passed);
   failing.replaceChildren(...(failed.length ? failed : [null]).map((check) => {
     const item = document.createElement('li');
     item.textContent = check ? data.readiness_labels[check.code] || check.code : `✓ ${t('all_checks_pass')}`;

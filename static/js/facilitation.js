@@ -15,6 +15,7 @@ export class Facilitation {
     Object.assign(this, { store, connection, steps, toasts });
     this.roadmapId = data.roadmap_id;
     this.readinessLabels = data.readiness_labels;
+    this.readinessHints = data.readiness_hints || {};
     this.timers = { all: null, group: null };
     this.vote = null;
     this.timerBox = document.getElementById('editor-timer');
@@ -169,15 +170,27 @@ export class Facilitation {
   showReadiness(readiness) {
     if (!readiness) return;
     const list = document.getElementById('readiness-list');
-    list.replaceChildren(...readiness.checks.map((check) => {
-      const item = document.createElement('li');
-      item.className = check.passed ? 'todo-done' : 'todo-open';
-      item.textContent = this.readinessLabels[check.code] || check.code;
-      return item;
-    }));
+    list.replaceChildren(...readiness.checks.map((check) => this.readinessItem(check)));
+    const note = document.getElementById('readiness-template-note');
+    const leftOut = readiness.template_step_ids?.length || 0;
+    note.hidden = leftOut === 0;
+    note.textContent = leftOut ? t('template_steps_left_out', leftOut) : '';
     document.getElementById('readiness-score').textContent = `${readiness.score}%`;
     document.getElementById('readiness-score').dataset.level = readiness.score >= 80 ? 'good' : readiness.score >= 50 ? 'fair' : 'low';
     if (readiness.progress) this.showProgress(readiness.progress);
+  }
+
+  readinessItem(check) {
+    const applicable = check.applicable !== false;
+    const item = document.createElement('li');
+    item.className = !applicable ? 'todo-na' : check.passed ? 'todo-done' : 'todo-open';
+    item.dataset.check = check.code;
+    item.textContent = this.readinessLabels[check.code] || check.code;
+    const hint = document.createElement('span');
+    hint.className = 'todo-hint muted small';
+    hint.textContent = applicable ? (check.passed ? '' : this.readinessHints[check.code] || '') : t('nothing_to_check');
+    if (hint.textContent) item.append(hint);
+    return item;
   }
 
   showProgress(progress) {

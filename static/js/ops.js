@@ -13,7 +13,7 @@ export const STEP_DEFAULTS = {
   status: 'planned', progress: null, resources: '', success_measure: '',
 };
 export const STAKEHOLDER_DEFAULTS = {
-  name: '', sector: 'residents', contact: '', interest: 3, influence: 3, engagement: 'inform',
+  name: '', sector: null, contact: '', interest: null, influence: null, engagement: 'inform',
 };
 
 /** Whether the op sets one field: `map.set`, `step.set`, `stakeholder.set`. */

@@ -29,8 +29,7 @@ export class StakeholdersView {
     for (const control of node.querySelectorAll('[data-field]')) {
       const field = control.dataset.field;
       if (TEXT_FIELDS.stakeholder.has(field)) bindText(control, this.store.textField(target, field));
-      else if (SCORE_FIELDS.has(field)) bindChoice(control, (value) => set(field, Number(value)));
-      else bindChoice(control, (value) => set(field, value));
+      else bindChoice(control, (value) => set(field, choiceValue(field, value)));
     }
     node.querySelector('.stakeholder-delete').addEventListener('click', () => this.remove(stakeholderId));
     node.querySelector('.stakeholder-expand').addEventListener('click', () => this.open.toggle(node, stakeholderId));
@@ -38,7 +37,7 @@ export class StakeholdersView {
   }
 
   fill(node, stakeholder) {
-    node.dataset.sector = stakeholder.sector;
+    node.dataset.sector = stakeholder.sector ?? '';
     for (const control of node.querySelectorAll('[data-field]')) {
       const field = control.dataset.field;
       if (TEXT_FIELDS.stakeholder.has(field)) showText(control, stakeholder[field]);
@@ -68,3 +67,8 @@ export class StakeholdersView {
   }
 }
 
+// The empty option stands for "not chosen yet", sent as null.
+function choiceValue(field, value) {
+  if (value === '') return null;
+  return SCORE_FIELDS.has(field) ? Number(value) : value;
+}
