@@ -800,7 +800,7 @@ def build_scene(plan: ScenePlan) -> Scene:
     for number, text in enumerate(values["announcement text"]):
         group = scene.announcement_group(number)
         facilitation.announce(made_trainings[0], moderator, text, group.id if group else None)
-    facilitation.project(made_trainings[0], scene.group.id)
+    facilitation.project(made_trainings[0], "map", scene.group.id)
     return scene
 
 
