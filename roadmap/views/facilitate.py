@@ -167,7 +167,8 @@ def _projector_screen(training: Training) -> dict:
     vote = voting.public_data(voting.current_vote(training.id))
     screen = {"mode": mode, "group": None, "map_data": None, "vote": vote}
     if mode == "join":
-        screen["join_url"] = moderate.join_url(training)
+        # Typed on a phone: the start page asks for the code shown beside it.
+        screen["join_address"] = moderate.join_origin().origin + "/"
     elif mode == "overview":
         screen["summaries"] = dashboard.training_summaries(training, utcnow().date())
     elif mode == "map":
