@@ -183,6 +183,7 @@ def test_a_vote_shows_the_turnout_while_open_and_ranks_steps_on_the_projector_da
     marina.wait_for_selector("#vote-bar .vote-left:has-text('Осталось точек: 1')", timeout=WAIT_MS)
     marina_steps.nth(1).locator(".dot-add").click()
     marina.wait_for_selector("#vote-bar .vote-left:has-text('Осталось точек: 0')", timeout=WAIT_MS)
+    marina.screenshot(path=str(artifacts / "editor-voting.png"))
     dashboard.wait_for_selector("#dash-vote .vote-turnout:has-text('Проголосовали: 1 из 3')", timeout=WAIT_MS)
     oleg_client = clients.connect(oleg, square.roadmap.id)
     square_steps = [step["id"] for step in oleg_client.fresh_snapshot()["steps"]]
@@ -190,6 +191,7 @@ def test_a_vote_shows_the_turnout_while_open_and_ranks_steps_on_the_projector_da
     for step_id in (square_steps[2], square_steps[4]):
         assert oleg_client.call("dot", {"vote_id": vote_id, "step_id": step_id, "action": "add"})["ok"]
     dashboard.wait_for_selector("#dash-vote .vote-turnout:has-text('Проголосовали: 2 из 3')", timeout=WAIT_MS)
+    dashboard.screenshot(path=str(artifacts / "dashboard-voting.png"))
     projector.wait_for_selector(".votes-turnout:has-text('Проголосовали: 2 из 3')", timeout=WAIT_MS)
     assert projector.locator(".vote-ranking li").count() == 0
 
@@ -206,10 +208,12 @@ def test_a_vote_shows_the_turnout_while_open_and_ranks_steps_on_the_projector_da
         "Сквер у библиотеки", "Сквер у библиотеки", "Чистый двор"]
     assert projector.locator(".votes-by-group h3").all_inner_texts() == ["Сквер у библиотеки", "Чистый двор"]
     dashboard.wait_for_selector("#dash-vote .dash-ranking li", timeout=WAIT_MS)
-    assert dashboard.locator("#dash-vote .dash-ranking li").first.inner_text() == f"● 2 {yard_step} Чистый двор"
+    assert dashboard.locator("#dash-vote .dash-ranking li").first.text_content() == f"● 2 {yard_step} Чистый двор"
     assert dashboard.locator("#dash-vote .vote-turnout").count() == 0
     marina.wait_for_selector("#vote-bar .vote-bar-ranking:not([hidden]) li", timeout=WAIT_MS)
-    assert marina.locator("#vote-bar .vote-bar-ranking li").all_inner_texts() == [f"● 2 {yard_step}"]
+    assert marina.locator("#vote-bar .vote-bar-ranking li").all_text_contents() == [f"● 2 {yard_step}"]
     assert marina.locator("#vote-bar .vote-left").inner_text() == "Наши шаги по числу точек:"
     assert marina.locator(".step-dots:visible").count() == 0
     keep_screenshot(projector, "vote-ranking.png", artifacts)
+    dashboard.locator("#dash-vote").screenshot(path=str(artifacts / "dashboard-vote.png"))
+    marina.locator("#vote-bar").screenshot(path=str(artifacts / "editor-vote-bar.png"))
