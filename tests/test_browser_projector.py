@@ -136,6 +136,26 @@ def test_a_ten_step_template_map_fits_a_1280_by_720_projector_with_readable_step
     print(f"step titles {title_px}px, layout {projector.get_attribute('#projected', 'data-layout')}")
 
 
+def test_a_map_too_long_for_the_screen_scrolls_through_by_itself_at_readable_size(world, live_server, chromium):
+    moderator = world.moderator()
+    training = world.training(moderator)
+    group = world.group(training, name="Сквер у библиотеки", theme="landscaping")
+    for _ in range(4):
+        map_templates.fill(group, moderator, "landscaping", "ru")
+    facilitation.project(training, "map", group.id)
+    dashboard = open_dashboard(chromium, live_server, moderator, training)
+    projector = open_projector(dashboard, live_server, training)
+
+    projector.wait_for_selector("#projected[data-fits] .projected-map", timeout=WAIT_MS)
+
+    assert projector.locator(".projected-step").count() == 40
+    assert projector.get_attribute("#projected", "data-fits") == "false"
+    title_px = projector.eval_on_selector(".projected-step-title", "node => parseFloat(getComputedStyle(node).fontSize)")
+    assert title_px >= 20
+    # After a pause on the top of the map it moves down on its own, without anyone touching the projector.
+    projector.wait_for_function("() => document.getElementById('projected').scrollTop > 40", timeout=WAIT_MS)
+
+
 def test_the_overview_shows_every_groups_title_readiness_and_step_count(world, live_server, chromium):
     moderator = world.moderator()
     training = world.training(moderator)

@@ -165,6 +165,7 @@ def training(training_id: int):
             map_templates.fill(group, current_user, template_key, str(get_locale()))
         flash(_("Group added."), "success")
         return redirect(url_for("moderate.training", training_id=training.id))
+    origin = join_origin()
     return render_template(
         "moderate/dashboard.html", training=training, form=form,
         summaries=dashboard.training_summaries(training, utcnow().date()),
@@ -175,7 +176,7 @@ def training(training_id: int):
         announcements=facilitation.announcements_log(training.id),
         readiness_labels={code: _(label) for code, label in READINESS_LABELS.items()},
         projector=facilitation.projector_data(training),
-        join_url=join_url(training), join_reachable=join_origin().reachable_from_phones, server_now=facilitation.iso(utcnow()),
+        join_url=join_url(training), join_reachable=origin.reachable_from_phones, server_now=facilitation.iso(utcnow()),
         rename_form=RenameGroupForm(), archive_form=ArchiveGroupForm(), move_form=MoveMemberForm(),
         remove_form=RemoveMemberForm(), end_form=EndTrainingForm(), link_form=SignInLinkForm(),
         tool_forms=_tool_forms(training),
