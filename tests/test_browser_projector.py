@@ -156,7 +156,7 @@ def test_a_map_too_long_for_the_screen_scrolls_through_by_itself_at_readable_siz
     projector.wait_for_function("() => document.getElementById('projected').scrollTop > 40", timeout=WAIT_MS)
 
 
-def test_the_overview_shows_every_groups_title_readiness_and_step_count(world, live_server, chromium):
+def test_the_overview_shows_every_groups_title_readiness_and_step_count(world, live_server, chromium, artifacts):
     moderator = world.moderator()
     training = world.training(moderator)
     square = world.group(training, name="Сквер у библиотеки", theme="landscaping")
@@ -172,6 +172,7 @@ def test_the_overview_shows_every_groups_title_readiness_and_step_count(world, l
     assert cards.locator(".overview-name").all_inner_texts() == ["Сквер у библиотеки", "Чистый двор"]
     assert cards.locator(".overview-steps").all_inner_texts() == ["10 шагов", "0 шагов"]
     assert cards.locator("progress").count() == 2
+    projector.screenshot(path=str(artifacts / "projector-overview.png"))
 
 
 def test_a_vote_shows_the_turnout_while_open_and_ranks_steps_on_the_projector_dashboard_and_editor(
