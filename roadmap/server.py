@@ -142,7 +142,8 @@ def main(argv=None) -> None:
     # ~120 ms at a time (docs/performance.md).
     gc.collect()
     gc.freeze()
-    print(f"Roadmap is running at http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
+    this_computer = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # a browser cannot open 0.0.0.0
+    print(f"Roadmap is running at http://{this_computer}:{port}/  (Ctrl+C to stop)", flush=True)
     print(_phones_line(app, host, port), flush=True)
     server.serve_forever()
 
