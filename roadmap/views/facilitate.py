@@ -14,10 +14,10 @@ from roadmap.models import Training
 from roadmap.models.training import PROJECTOR_MODES
 from roadmap.services import dashboard, facilitation, snapshots, voting
 from roadmap.services.voting import MAX_DOTS, MAX_VOTE_MINUTES
+from roadmap.timeutil import utcnow
 from roadmap.views import moderate
 from roadmap.views.map_view import map_view_context
 from roadmap.views.moderate import done, failed, own_training, require_moderator, submitted
-from roadmap.timeutil import utcnow
 from roadmap.views.validators import NoControlCharacters
 
 bp = Blueprint("facilitate", __name__, url_prefix="/moderate/trainings/<int:training_id>")
