@@ -30,7 +30,10 @@ def is_loopback(host: str) -> bool:
 
 
 def venue_addresses() -> list[str]:
-    """This machine's non-loopback IPv4 addresses, private ranges (192.168/10/172.16-31) first."""
+    """This machine's non-loopback IPv4 addresses, private ranges (192.168/10/172.16-31) first.
+
+    The interface of the default route is asked first; the host name is looked up only when that
+    gives no private address, as the lookup can wait seconds for a name server at an offline venue."""
     found: list[str] = []
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
@@ -38,11 +41,11 @@ def venue_addresses() -> list[str]:
             found.append(probe.getsockname()[0])
     except OSError:  # no route at all: an offline laptop
         pass
-    try:
-        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
-    except OSError:
-        infos = []
-    found += [info[4][0] for info in infos]
+    if not any(_on_local_network(address) for address in found):
+        try:
+            found += [info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)]
+        except OSError:
+            pass
     usable = [address for address in dict.fromkeys(found) if not ipaddress.ip_address(address).is_loopback
               and not ipaddress.ip_address(address).is_unspecified]
     return sorted(usable, key=lambda address: not _on_local_network(address))
