@@ -1,6 +1,8 @@
-# Two commands: `make run` (install, then serve the demo on http://127.0.0.1:5000)
-# and `make test` (install, then run the whole suite).
+# Two commands: `make run` (install, then serve the demo on port 5000 of every network
+# of this machine, so phones at the venue reach it) and `make test` (install, then run
+# the whole suite). `ROADMAP_HOST=127.0.0.1 make run` keeps it to this computer.
 PYTHON ?= python3
+ROADMAP_HOST ?= 0.0.0.0
 # Three workers on two cores: the browser and live-server tests mostly wait (on typing
 # at a person's pace, on other processes), so a third keeps both cores busy.
 PYTEST_ARGS ?= -n 3 --dist worksteal
@@ -14,7 +16,7 @@ COMPILED := $(CATALOGS:.po=.mo)
 .PHONY: run test install install-test browser pdf-libs translations messages clean
 
 run: install
-	$(PY) -m roadmap.server --demo
+	ROADMAP_HOST=$(ROADMAP_HOST) $(PY) -m roadmap.server --demo
 
 test: install-test
 	$(PY) -m pytest $(PYTEST_ARGS)

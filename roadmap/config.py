@@ -26,7 +26,9 @@ class Config:
     INSTANCE_PATH = os.environ.get("ROADMAP_INSTANCE_PATH")  # default: ./instance
     # How many reverse proxies in front set X-Forwarded-For/-Proto/-Host (0: none).
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
-    HOST = os.environ.get("ROADMAP_HOST", "127.0.0.1")
+    HOST = os.environ.get("ROADMAP_HOST", "127.0.0.1")  # the server sets it to the address it listens on
+    # The venue address phones use, when this machine has several networks and the found one is wrong.
+    JOIN_HOST = os.environ.get("ROADMAP_JOIN_HOST")
     PORT = int(os.environ.get("ROADMAP_PORT", "5000"))
 
     SESSION_COOKIE_HTTPONLY = True

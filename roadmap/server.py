@@ -21,6 +21,7 @@ from geventwebsocket.websocket import Header, WebSocket  # noqa: E402
 from roadmap import create_app, database  # noqa: E402
 from roadmap.extensions import socketio  # noqa: E402
 from roadmap.realtime import dashboard_feed  # noqa: E402
+from roadmap.services import venue  # noqa: E402
 
 PRESENCE_HEARTBEAT_SECONDS = 20
 log = logging.getLogger("roadmap.server")
@@ -98,6 +99,16 @@ def _keep_presence_fresh(app, namespace) -> None:
             log.exception("presence heartbeat failed")
 
 
+def _phones_line(app, host: str, port: int) -> str:
+    """What the moderator reads in the terminal: the address phones open, or why they cannot."""
+    origin = venue.join_origin(app.config.get("PUBLIC_ORIGIN"), app.config.get("JOIN_HOST"), host, port,
+                               f"http://{host}:{port}")
+    if origin.reachable_from_phones:
+        return f"Телефоны открывают: {origin.origin}/"
+    return (f"Телефоны не откроют {host}: сервер слушает только этот компьютер. "
+            "Запустите так: ROADMAP_HOST=0.0.0.0 make run")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Run the Roadmap server.")
     parser.add_argument("--host")
@@ -110,6 +121,7 @@ def main(argv=None) -> None:
     app = create_app(overrides={"SOCKETIO_ASYNC_MODE": "gevent", "SQLITE_CHECKPOINT_IN_BACKGROUND": True})
     host = args.host or app.config["HOST"]
     port = args.port or app.config["PORT"]
+    app.config.update(HOST=host, PORT=port)  # the join link's address depends on where the server listens
     with app.app_context():
         upgrade()
         if args.demo:
@@ -130,7 +142,9 @@ def main(argv=None) -> None:
     # ~120 ms at a time (docs/performance.md).
     gc.collect()
     gc.freeze()
-    print(f"Roadmap is running at http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
+    this_computer = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # a browser cannot open 0.0.0.0
+    print(f"Roadmap is running at http://{this_computer}:{port}/  (Ctrl+C to stop)", flush=True)
+    print(_phones_line(app, host, port), flush=True)
     server.serve_forever()
 
 

@@ -92,7 +92,7 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("facilitate.lock", "POST"): allow_only(MODERATOR),
     ("facilitate.project", "POST"): allow_only(MODERATOR),
     ("facilitate.projector", "GET"): allow_only(MODERATOR),
-    ("facilitate.projected_map", "GET"): allow_only(MODERATOR),
+    ("facilitate.projector_screen", "GET"): allow_only(MODERATOR),
     ("facilitate.open_vote", "POST"): allow_only(MODERATOR),
     ("facilitate.close_vote", "POST"): allow_only(MODERATOR),
     ("moderate.end_training", "POST"): allow_only(MODERATOR),
@@ -376,7 +376,8 @@ def world_state(scene: Scene) -> dict:
         "timers": count(Timer),
         "announcements": count(Announcement),
         "locked maps": count(Roadmap, Roadmap.locked),
-        "projected group": db.session.scalar(select(Training.projected_group_id).where(Training.id == scene.training_id)),
+        "projected group": tuple(db.session.execute(
+            select(Training.projector_mode, Training.projected_group_id).where(Training.id == scene.training_id)).one()),
         "votes": count(Vote),
         "open votes": count(Vote, Vote.closed_at.is_(None)),
         "baselines": count(Baseline),

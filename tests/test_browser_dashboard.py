@@ -80,11 +80,11 @@ def test_a_moderator_runs_two_groups_from_the_dashboard(world, live_server, chro
     marina.evaluate("window.scrollTo(0, 0)")
     marina.screenshot(path=str(artifacts / "1-participant-timer-and-announcement.png"))
 
-    # Shown on the projector: the projector view switches to Марина's map live.
+    # Shown on the projector: from the join screen a new training starts on, to Марина's map live.
     projector = dashboard.context.new_page()
     projector.set_viewport_size({"width": 1600, "height": 900})
     projector.goto(f"{live_server.url}/moderate/trainings/{training.id}/projector")
-    projector.wait_for_selector(".projected-empty", timeout=WAIT_MS)
+    projector.wait_for_selector(".projector-join", timeout=WAIT_MS)
     card(dashboard, "Чистый двор").locator(".card-project").click()
     projector.wait_for_selector(".projected-map", timeout=WAIT_MS)
     assert "Опросить жителей домов 12–18" in projector.locator(".projected-steps").inner_text()

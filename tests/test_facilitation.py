@@ -370,7 +370,7 @@ def test_pausing_when_no_timer_runs_is_refused(training):
     pytest.param(lambda training, group_id: facilitation.start_timer(training, 600, group_id=group_id), id="timer"),
     pytest.param(lambda training, group_id: facilitation.announce(
         training, db.session.get(Person, training.moderator_id), "Перерыв", group_id=group_id), id="announcement"),
-    pytest.param(lambda training, group_id: facilitation.project(training, group_id), id="projector"),
+    pytest.param(lambda training, group_id: facilitation.project(training, "map", group_id), id="projector"),
     pytest.param(lambda training, group_id: facilitation.set_locked(
         training, db.session.get(Person, training.moderator_id), True, group_id=group_id), id="lock"),
 ])
@@ -428,12 +428,22 @@ def test_a_group_sees_announcements_for_all_and_for_itself_in_order(training, mo
 
 # --- the projector -------------------------------------------------------------
 
-def test_projecting_a_group_shows_its_map_and_none_clears_it(training, group):
-    facilitation.project(training, group.id)
-    assert fresh(Training, training.id).projected_group_id == group.id
+def test_a_new_training_projects_its_join_screen(training):
+    assert facilitation.projector_data(fresh(Training, training.id)) == {"mode": "join", "group_id": None}
 
-    facilitation.project(fresh(Training, training.id), None)
-    assert fresh(Training, training.id).projected_group_id is None
+
+def test_projecting_a_group_shows_its_map_and_another_mode_replaces_it(training, group):
+    facilitation.project(training, "map", group.id)
+    assert facilitation.projector_data(fresh(Training, training.id)) == {"mode": "map", "group_id": group.id}
+
+    facilitation.project(fresh(Training, training.id), "votes")
+    assert facilitation.projector_data(fresh(Training, training.id)) == {"mode": "votes", "group_id": None}
+
+
+@pytest.mark.parametrize("mode, group_given", [("map", False), ("slides", False), ("", True)])
+def test_the_projector_refuses_an_unknown_mode_or_a_map_without_its_group(training, group, mode, group_given):
+    assert rejection_code(facilitation.project, training, mode, group.id if group_given else None) == "invalid_value"
+    assert fresh(Training, training.id).projector_mode == "join"
 
 
 # --- dot voting ----------------------------------------------------------------
@@ -511,7 +521,8 @@ def test_closing_a_vote_shows_the_dots_per_step_and_the_ranking(world, training,
     assert {row["roadmap_id"] for row in public["ranking"]} == {group.roadmap.id}
 
 
-def test_open_results_are_visible_while_the_vote_is_open(training, marina, steps):
+def test_open_results_are_visible_while_the_vote_is_open(training, group, marina, steps):
+    marina_group = group
     vote = voting.open_vote(training, dots_per_person=3, hide_results=False)
     first = steps["Поставить контейнеры для пластика"]
 
@@ -521,8 +532,54 @@ def test_open_results_are_visible_while_the_vote_is_open(training, marina, steps
     assert public["closed"] is False
     assert public["results"] == {first: 1}
     assert public["ranking"] == [
-        {"step_id": first, "roadmap_id": public["ranking"][0]["roadmap_id"], "title": "Поставить контейнеры для пластика", "dots": 1}
+        {"step_id": first, "roadmap_id": marina_group.roadmap.id, "group_id": marina_group.id, "group_name": marina_group.name,
+         "title": "Поставить контейнеры для пластика", "dots": 1}
     ]
+
+
+def test_the_ranking_across_groups_orders_steps_by_dots_and_names_each_steps_group(
+        world, training, group, other_group, marina, oleg, steps):
+    square = add_step(oleg, other_group.roadmap, "Провести сессию соучаствующего проектирования")
+    vote = voting.open_vote(training, dots_per_person=3, hide_results=False)
+    voting.place_dot(vote.id, square, oleg)
+    voting.place_dot(vote.id, square, oleg)
+    voting.place_dot(vote.id, steps["Провести субботник"], marina)
+    voting.place_dot(vote.id, steps["Поставить контейнеры для пластика"], marina)
+
+    ranking = voting.public_data(fresh(Vote, vote.id))["ranking"]
+
+    assert [(row["title"], row["group_name"], row["dots"]) for row in ranking] == [
+        ("Провести сессию соучаствующего проектирования", "Сквер у библиотеки", 2),
+        ("Поставить контейнеры для пластика", "Чистый двор", 1),
+        ("Провести субботник", "Чистый двор", 1),
+    ]
+    assert [row["group_id"] for row in ranking] == [other_group.id, group.id, group.id]
+
+
+def test_the_ranking_keeps_each_maps_top_steps_so_one_busy_map_does_not_crowd_out_another(
+        world, training, group, other_group, marina, oleg):
+    voters = [marina] + [world.member(group, name=f"Участник {number}") for number in range(voting.RANKED_PER_MAP)]
+    vote = voting.open_vote(training, dots_per_person=1, hide_results=False)
+    for number, person in enumerate(voters):
+        voting.place_dot(vote.id, add_step(marina, group.roadmap, f"Шаг {number:02}"), person)
+    voting.place_dot(vote.id, add_step(oleg, other_group.roadmap, "Шаг сквера"), oleg)
+
+    ranking = voting.ranking(fresh(Vote, vote.id))
+
+    assert sum(row["group_id"] == group.id for row in ranking) == voting.RANKED_PER_MAP
+    assert [row["title"] for row in ranking if row["group_id"] == other_group.id] == ["Шаг сквера"]
+
+
+def test_the_turnout_counts_the_members_who_placed_a_dot_even_while_results_are_hidden(
+        world, training, group, other_group, marina, oleg, steps):
+    world.member(group, name="Светлана")
+    vote = voting.open_vote(training, dots_per_person=3, hide_results=True)
+    voting.place_dot(vote.id, steps["Провести субботник"], marina)
+    voting.place_dot(vote.id, steps["Поставить контейнеры для пластика"], marina)
+
+    assert voting.public_data(fresh(Vote, vote.id))["turnout"] == {"voters": 1, "members": 3}
+    one_map = voting.open_vote(training, dots_per_person=3, roadmap_id=group.roadmap.id)
+    assert voting.public_data(fresh(Vote, one_map.id))["turnout"] == {"voters": 0, "members": 2}
 
 
 def test_a_closed_vote_refuses_dots(training, marina, steps):

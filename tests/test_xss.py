@@ -359,7 +359,7 @@ INJECTED_ELEMENTS_JS = """() => {
   const risky = 'script:not([src]):not(#editor-data):not(#dashboard-data):not(#projector-data):not(#shared-data),'
     + ' iframe, frame,'
     + ' object, embed, base, meta[http-equiv], style, svg, math, video, audio, source, noscript, [data-xss],'
-    + ' details:not(#readiness):not(.announcement-log):not(.manage-group),'
+    + ' details:not(#readiness):not(.announcement-log):not(.manage-group):not(.engagement-levels),'
     + ' a[href^="javascript:" i], a[href^="data:" i], [style*="expression" i], [style*="url(" i]';
   const found = [];
   for (const element of document.querySelectorAll('*')) {
@@ -800,7 +800,7 @@ def build_scene(plan: ScenePlan) -> Scene:
     for number, text in enumerate(values["announcement text"]):
         group = scene.announcement_group(number)
         facilitation.announce(made_trainings[0], moderator, text, group.id if group else None)
-    facilitation.project(made_trainings[0], scene.group.id)
+    facilitation.project(made_trainings[0], "map", scene.group.id)
     return scene
 
 
@@ -878,7 +878,7 @@ def check_editor(visit: Visit, page, where: str, scene: Scene, members: list[str
         value = scene.value(name, map_number)
         visit.shows(where, name, shown, value, [(name, value)])
     title = scene.value("map title", map_number)
-    visit.shows(where, "page title", texts["title"], f"{title} · Roadmap", [("map title", title)])
+    visit.shows(where, "page title", texts["title"], f"{title} · Дорожная карта", [("map title", title)])
     group_name, training_title = scene.group_names[map_number][0], scene.value("training title", map_number)
     visit.shows(where, "group name in the top bar", texts["group"], group_name, [("group name", group_name)])
     visit.shows(where, "training title in the top bar", texts["training"], training_title,
@@ -926,7 +926,7 @@ def check_dashboard(visit: Visit, app, page, scene: Scene, number: int, where: s
     texts = page.evaluate(DASHBOARD_TEXTS_JS)
     title, city = scene.training_texts(number)
     visit.shows(where, "training title in the top bar", texts["training"], title, [("training title", title)])
-    visit.shows(where, "page title", texts["title"], f"{title} · Roadmap", [("training title", title)])
+    visit.shows(where, "page title", texts["title"], f"{title} · Дорожная карта", [("training title", title)])
     visit.shows(where, "city in the top bar", squeeze(texts["dates"]).split(" · ")[0], city,
                 [("training city", city)])
     visit.shows(where, "join URL", texts["join_url"], join_url)
@@ -1175,7 +1175,7 @@ def check_map_page_head(visit: Visit, page, scene: Scene, where: str) -> None:
     visit.shows(where, "group name · training title", squeeze(texts["eyebrow"]), f"{group_name} · {training_title}",
                 [("group name", group_name), ("training title", training_title)])
     visit.shows(where, "map title", texts["heading"], map_title, [("map title", map_title)])
-    visit.shows(where, "map title in the page title", texts["title"].split(" · ", 1)[-1], f"{map_title} · Roadmap",
+    visit.shows(where, "map title in the page title", texts["title"].split(" · ", 1)[-1], f"{map_title} · Дорожная карта",
                 [("map title", map_title)])
 
 
@@ -1260,7 +1260,7 @@ def check_map_at_revision(visit: Visit, page, scene: Scene, where: str, revision
     page.wait_for_selector(".map-page .projected-map", timeout=WAIT_MS)
     assert page.input_value("#revision") == str(revision), f"{where}: the slider is at {page.input_value('#revision')}"
     map_title = scene.value("map title")
-    visit.shows(where, "map title in the page title", page.title().split(" · ", 1)[-1], f"{map_title} · Roadmap",
+    visit.shows(where, "map title in the page title", page.title().split(" · ", 1)[-1], f"{map_title} · Дорожная карта",
                 [("map title", map_title)])
     names = [scene.stakeholder_text(item, "stakeholder name") for item in scene.stakeholder_ids]
     check_map_view(visit, where, scene, page.evaluate(MAP_VIEW_TEXTS_JS, ".map-page .projected-map"), steps, names)
@@ -1411,7 +1411,7 @@ def check_shared_map(visit: Visit, page, scene: Scene, where: str, steps: list, 
     map_title = scene.value("map title")
     visit.shows(where, "training title · city in the bar", texts["training"], f"{title} · {city}",
                 [("training title", title), ("training city", city)])
-    visit.shows(where, "map title in the page title", texts["title"], f"{map_title} · Roadmap",
+    visit.shows(where, "map title in the page title", texts["title"], f"{map_title} · Дорожная карта",
                 [("map title", map_title)])
     check_map_view(visit, where, scene, texts, steps,
                    [scene.stakeholder_text(item, "stakeholder name") for item in scene.stakeholder_ids])

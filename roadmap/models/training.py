@@ -10,6 +10,7 @@ from roadmap.extensions import db
 from roadmap.timeutil import utcnow
 
 THEMES = ("landscaping", "waste_sorting", "other")
+PROJECTOR_MODES = ("join", "map", "overview", "votes")
 
 
 class Training(db.Model):
@@ -26,6 +27,8 @@ class Training(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Set when the moderator ends the training: every map's baseline is frozen then.
     ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # What the projector view shows (PROJECTOR_MODES); in "map" mode, projected_group_id's map.
+    projector_mode: Mapped[str] = mapped_column(String(16), default="join", server_default="join")
     # The group whose map the projector view shows.
     projected_group_id: Mapped[int | None] = mapped_column(
         ForeignKey("groups.id", use_alter=True, name="fk_trainings_projected_group"), nullable=True

@@ -168,7 +168,7 @@ class LiveNamespace(Namespace):
         return {
             "ok": True,
             "groups": dashboard.training_summaries(training, utcnow().date()),
-            "projected_group_id": training.projected_group_id,
+            "projector": facilitation.projector_data(training),
             "timer": facilitation.timer_data(facilitation.current_timer(training.id, None)),
             "group_timers": facilitation.group_timers(training),
             "vote": voting.public_data(voting.current_vote(training.id)),

@@ -91,19 +91,19 @@ def announced(training_id: int, roadmap_id: int | None, announcement: dict) -> N
     )
 
 
-def projector_changed(training_id: int, group_id: int | None) -> None:
+def projector_changed(training_id: int, projector: dict) -> None:
+    """What the projector shows: {"mode", "group_id"} (facilitation.projector_data)."""
     socketio.emit(
-        "projector", {"training_id": training_id, "group_id": group_id},
+        "projector", {"training_id": training_id, **projector},
         to=dashboard_room(training_id), namespace=NAMESPACE,
     )
 
 
-def vote_changed(training_id: int, vote: dict) -> None:
-    """A vote opened, closed or showed a new tally: to the editors of the maps it is about."""
-    socketio.emit(
-        "vote", {"training_id": training_id, "vote": vote},
-        to=_scoped_rooms(training_id, vote["roadmap_id"]), namespace=NAMESPACE,
-    )
+def vote_changed(training_id: int, vote: dict, to_editors: bool = True) -> None:
+    """A vote opened, closed or showed a new tally: to the editors of the maps it is about
+    (unless to_editors is false: a hidden vote's turnout is for the moderator's views alone)."""
+    rooms = _scoped_rooms(training_id, vote["roadmap_id"]) if to_editors else [dashboard_room(training_id)]
+    socketio.emit("vote", {"training_id": training_id, "vote": vote}, to=rooms, namespace=NAMESPACE)
 
 
 def dashboard_changed(training_id: int, summaries: list[dict]) -> None:

@@ -1,6 +1,7 @@
 """Dot voting on steps: each participant has N dots to place; the tally may stay hidden until closed."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select
@@ -9,7 +10,7 @@ from roadmap.domain import permissions
 from roadmap.domain.errors import EditRejected
 from roadmap.domain.text import has_control_characters
 from roadmap.extensions import db
-from roadmap.models import Dot, Roadmap, Step, Training, Vote
+from roadmap.models import Dot, Group, Membership, Roadmap, Step, Training, Vote
 from roadmap.realtime import publisher
 from roadmap.services import access
 from roadmap.services.facilitation import iso
@@ -18,6 +19,7 @@ from roadmap.timeutil import utcnow
 
 MAX_DOTS = 20
 MAX_VOTE_MINUTES = 240
+RANKED_PER_MAP = 10  # what a slide or a vote bar can show; keeps the broadcast small
 
 
 def open_vote(training: Training, dots_per_person: int, roadmap_id: int | None = None,
@@ -95,24 +97,41 @@ def tally(vote: Vote) -> dict[str, int]:
     return {step_id: count for step_id, count in rows}
 
 
-def ranking(vote: Vote, limit: int = 30) -> list[dict]:
-    """The steps with the most dots, with their titles, for the dashboard and the projector."""
+def ranking(vote: Vote, per_map: int = RANKED_PER_MAP) -> list[dict]:
+    """The steps with dots, most first, with their titles and groups: each map's top `per_map`.
+
+    The one ranking every screen shows: across groups as it stands, one group's by its roadmap_id."""
     rows = db.session.execute(
-        select(Step.id, Step.roadmap_id, Step.title, func.count(Dot.id).label("dots"))
+        select(Step.id, Step.roadmap_id, Step.title, Group.id, Group.name, func.count(Dot.id).label("dots"))
         .join(Dot, Dot.step_id == Step.id)
+        .join(Roadmap, Roadmap.id == Step.roadmap_id)
+        .join(Group, Group.id == Roadmap.group_id)
         .where(Dot.vote_id == vote.id, Step.deleted_at.is_(None))
-        .group_by(Step.id, Step.roadmap_id, Step.title)
-        .order_by(func.count(Dot.id).desc(), Step.title)
-        .limit(limit)
+        .group_by(Step.id, Step.roadmap_id, Step.title, Group.id, Group.name)
+        .order_by(func.count(Dot.id).desc(), Step.title, Step.id)
     ).all()
-    return [
-        {"step_id": step_id, "roadmap_id": roadmap_id, "title": title, "dots": dots}
-        for step_id, roadmap_id, title, dots in rows
-    ]
+    ranked, per_roadmap = [], Counter()
+    for step_id, roadmap_id, title, group_id, group_name, dots in rows:
+        per_roadmap[roadmap_id] += 1
+        if per_roadmap[roadmap_id] <= per_map:
+            ranked.append({"step_id": step_id, "roadmap_id": roadmap_id, "group_id": group_id,
+                           "group_name": group_name, "title": title, "dots": dots})
+    return ranked
+
+
+def turnout(vote: Vote) -> dict:
+    """How many of the people who may vote have placed at least one dot."""
+    voters = db.session.scalar(select(func.count(func.distinct(Dot.person_id))).where(Dot.vote_id == vote.id))
+    groups = select(Roadmap.group_id).where(Roadmap.id == vote.roadmap_id) if vote.roadmap_id else (
+        select(Group.id).where(Group.training_id == vote.training_id, Group.archived.is_(False)))
+    members = db.session.scalar(
+        select(func.count(func.distinct(Membership.person_id))).where(Membership.group_id.in_(groups))
+    )
+    return {"voters": voters, "members": members}
 
 
 def public_data(vote: Vote | None) -> dict | None:
-    """What everyone may see of a vote: the tally only once it is visible."""
+    """What everyone may see of a vote: the tally only once it is visible; the turnout always."""
     if vote is None:
         return None
     return {
@@ -121,6 +140,7 @@ def public_data(vote: Vote | None) -> dict | None:
         "ends_at": iso(vote.ends_at), "closed": vote.closed_at is not None,
         "results": tally(vote) if results_visible(vote) else None,
         "ranking": ranking(vote) if results_visible(vote) else None,
+        "turnout": turnout(vote),
     }
 
 
@@ -175,6 +195,6 @@ def _change_dot(vote_id: int, step_id: str, actor, adding: bool) -> dict:
                 select(Dot.id).where(Dot.vote_id == vote.id, Dot.step_id == step.id, Dot.person_id == actor.id).limit(1)
             )
             db.session.execute(delete(Dot).where(Dot.id == one))
-    if results_visible(vote):
-        publisher.vote_changed(vote.training_id, public_data(vote))
+    # Editors hear every dot only while the tally is visible; the moderator always sees the turnout.
+    publisher.vote_changed(vote.training_id, public_data(vote), to_editors=results_visible(vote))
     return state_for(vote, actor.id)

@@ -11,8 +11,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from roadmap.models import Training
-from roadmap.services import facilitation, snapshots, voting
+from roadmap.models.training import PROJECTOR_MODES
+from roadmap.services import dashboard, facilitation, snapshots, voting
 from roadmap.services.voting import MAX_DOTS, MAX_VOTE_MINUTES
+from roadmap.timeutil import utcnow
 from roadmap.views import moderate
 from roadmap.views.map_view import map_view_context
 from roadmap.views.moderate import done, failed, own_training, require_moderator, submitted
@@ -59,7 +61,8 @@ class LockForm(ScopedForm):
 
 
 class ProjectorForm(ScopedForm):
-    pass
+    # A form that names only a group (the dashboard's «На проектор» before modes) projects its map.
+    mode = SelectField(choices=[SelectChoice(mode, mode) for mode in PROJECTOR_MODES], default="map")
 
 
 class VoteForm(ScopedForm):
@@ -127,34 +130,52 @@ def lock(training_id: int):
     return done(training, message)
 
 
+PROJECTED_MESSAGES = {
+    "join": _l("The projector shows the join screen."),
+    "map": _l("The projector shows the chosen map."),
+    "overview": _l("The projector shows every group."),
+    "votes": _l("The projector shows the vote results."),
+}
+
+
 @bp.post("/projector")
 def project(training_id: int):
     training = own_training(training_id)
     form = submitted(ProjectorForm(prefix="projector").aim_at(training), training)
-    facilitation.project(training, form.group)
-    return done(training, _("The projector shows the chosen map."), projected_group_id=form.group)
+    facilitation.project(training, form.mode.data, form.group)
+    projector = facilitation.projector_data(training)
+    return done(training, str(PROJECTED_MESSAGES[projector["mode"]]), projector=projector)
 
 
 @bp.get("/projector")
 def projector(training_id: int):
-    """Full-screen, read-only, large type: the map the moderator picked, following their choice live."""
+    """Full-screen, read-only, large type: what the moderator picked, following their choice live."""
     training = own_training(training_id)
-    return render_template("moderate/projector.html", training=training, **_projected(training))
+    return render_template("moderate/projector.html", training=training, **_projector_screen(training))
 
 
-@bp.get("/projector/map")
-def projected_map(training_id: int):
-    """The projected map alone, fetched again whenever it or the choice changes."""
+@bp.get("/projector/screen")
+def projector_screen(training_id: int):
+    """The projected screen alone, fetched again whenever it or the choice changes."""
     training = own_training(training_id)
-    return render_template("maps/_map_view.html", training=training, **_projected(training))
+    return render_template("moderate/_projector_screen.html", training=training, **_projector_screen(training))
 
 
-def _projected(training: Training) -> dict:
-    group = next((g for g in training.active_groups if g.id == training.projected_group_id), None)
-    if group is None:
-        return {"group": None, "map_data": None}
+def _projector_screen(training: Training) -> dict:
+    """What the projector's current mode shows."""
+    mode = training.projector_mode
     vote = voting.public_data(voting.current_vote(training.id))
-    return map_view_context(group, snapshots.snapshot(group.roadmap), vote=vote)
+    screen = {"mode": mode, "group": None, "map_data": None, "vote": vote}
+    if mode == "join":
+        # Typed on a phone: the start page asks for the code shown beside it.
+        screen["join_address"] = moderate.join_origin().origin + "/"
+    elif mode == "overview":
+        screen["summaries"] = dashboard.training_summaries(training, utcnow().date())
+    elif mode == "map":
+        group = next((g for g in training.active_groups if g.id == training.projected_group_id), None)
+        if group is not None:
+            screen.update(map_view_context(group, snapshots.snapshot(group.roadmap), vote=vote))
+    return screen
 
 
 @bp.post("/votes")

@@ -20,7 +20,7 @@ from roadmap.domain.readiness import LABELS as READINESS_LABELS
 from roadmap.domain.vocabulary import THEMES
 from roadmap.extensions import db
 from roadmap.models import Group, Membership, Training
-from roadmap.services import afterwards, dashboard, facilitation, map_templates, trainings, voting
+from roadmap.services import afterwards, dashboard, facilitation, map_templates, trainings, venue, voting
 from roadmap.timeutil import utcnow
 from roadmap.views.validators import NoControlCharacters
 
@@ -182,6 +182,7 @@ def training(training_id: int):
             map_templates.fill(group, current_user, template_key, str(get_locale()))
         flash(_("Group added."), "success")
         return redirect(url_for("moderate.training", training_id=training.id))
+    origin = join_origin()
     return render_template(
         "moderate/dashboard.html", training=training, form=form,
         summaries=dashboard.training_summaries(training, utcnow().date()),
@@ -191,7 +192,8 @@ def training(training_id: int):
         vote=voting.public_data(voting.current_vote(training.id)),
         announcements=facilitation.announcements_log(training.id),
         readiness_labels={code: _(label) for code, label in READINESS_LABELS.items()},
-        join_url=join_url(training), server_now=facilitation.iso(utcnow()),
+        projector=facilitation.projector_data(training),
+        join_url=join_url(training), join_reachable=origin.reachable_from_phones, server_now=facilitation.iso(utcnow()),
         rename_form=RenameGroupForm(), archive_form=ArchiveGroupForm(), move_form=MoveMemberForm(),
         remove_form=RemoveMemberForm(), end_form=EndTrainingForm(), link_form=SignInLinkForm(),
         co_moderator_form=CoModeratorForm(), remove_co_moderator_form=RemoveCoModeratorForm(),
@@ -205,11 +207,16 @@ def _tool_forms(training: Training) -> dict:
     return facilitate.forms_for(training)
 
 
+def join_origin() -> venue.JoinOrigin:
+    """Where phones at the venue reach this server (see services/venue.py)."""
+    config = current_app.config
+    return venue.join_origin(config.get("PUBLIC_ORIGIN"), config.get("JOIN_HOST"), config["HOST"], config["PORT"],
+                             request.host_url)
+
+
 def join_url(training: Training) -> str:
-    """The link in the QR code; PUBLIC_ORIGIN makes it reachable from phones behind a proxy."""
-    origin = current_app.config.get("PUBLIC_ORIGIN")
-    path = url_for("main.start", code=training.join_code)
-    return origin.rstrip("/") + path if origin else url_for("main.start", code=training.join_code, _external=True)
+    """The link in the QR code."""
+    return join_origin().origin + url_for("main.start", code=training.join_code)
 
 
 @bp.get("/trainings/<int:training_id>/qr.svg")

@@ -5,6 +5,7 @@ import { chime, Countdown, formatSeconds, secondsLeft, serverNow, syncClock } fr
 import { setStrings, t } from './i18n.js';
 import { bindLiveForms, csrfToken, postData } from './live_forms.js';
 import { Toasts } from './toasts.js';
+import { fillRanking } from './vote_ranking.js';
 
 const data = JSON.parse(document.getElementById('dashboard-data').textContent);
 setStrings(data.text);
@@ -14,7 +15,7 @@ const cardsBox = document.getElementById('group-cards');
 const cardTemplate = document.getElementById('group-card-template');
 const groups = new Map(data.groups.map((group) => [group.group_id, group]));
 const groupTimers = new Map(Object.entries(data.group_timers || {}).map(([id, timer]) => [Number(id), timer]));
-let projectedGroupId = data.projected_group_id;
+let projector = data.projector;
 let vote = data.vote;
 const trainingPath = location.pathname.replace(/\/$/, '');
 const relative = new Intl.RelativeTimeFormat(data.locale, { numeric: 'auto' });
@@ -35,7 +36,7 @@ function cardFor(groupId) {
     card = cardTemplate.content.firstElementChild.cloneNode(true);
     card.dataset.groupId = groupId;
     card.querySelector('.card-lock').addEventListener('click', () => toggleLock(groupId));
-    card.querySelector('.card-project').addEventListener('click', () => project(groupId));
+    card.querySelector('.card-project').addEventListener('click', () => project('map', groupId));
     cardsBox.append(card);
   }
   return card;
@@ -59,7 +60,7 @@ function renderCard(group) {
   card.dataset.locked = group.locked;
   card.querySelector('.lock-badge').hidden = !group.locked;
   card.querySelector('.lock-badge').textContent = `${t('locked')}`;
-  card.querySelector('.projector-badge').hidden = projectedGroupId !== group.group_id;
+  card.querySelector('.projector-badge').hidden = !projectsMap(group.group_id);
   card.querySelector('.projector-badge').textContent = `${t('projected')}`;
   const score = card.querySelector('.score');
   score.style.setProperty('--score', group.readiness.score);
@@ -82,7 +83,7 @@ function renderCard(group) {
   }));
   card.querySelector('.card-lock').textContent = group.locked ? `${t('unlock')}` : `${t('lock')}`;
   card.querySelector('.card-project').textContent = `${t('project')}`;
-  card.querySelector('.card-project').disabled = projectedGroupId === group.group_id;
+  card.querySelector('.card-project').disabled = projectsMap(group.group_id);
   renderLastEdit(card, group);
   renderCardVote(card, group);
 }
@@ -95,22 +96,29 @@ function renderLastEdit(card, group) {
 }
 
 function renderCardVote(card, group) {
-  const list = card.querySelector('.vote-top');
   const ranked = (vote?.ranking || []).filter((item) => item.roadmap_id === group.roadmap_id).slice(0, 3);
-  list.hidden = ranked.length === 0;
-  list.replaceChildren(...ranked.map((item) => {
-    const entry = document.createElement('li');
-    const dots = document.createElement('span');
-    dots.className = 'dot-count';
-    dots.textContent = `● ${item.dots}`;
-    entry.append(dots, ` ${item.title}`);
-    return entry;
-  }));
+  fillRanking(card.querySelector('.vote-top'), ranked);
 }
 
 function renderAll() {
   for (const group of groups.values()) renderCard(group);
   document.getElementById('groups-empty').hidden = groups.size > 0;
+  renderProjectorSwitch();
+}
+
+// --- projector ----------------------------------------------------------------
+function projectsMap(groupId) {
+  return projector.mode === 'map' && projector.group_id === groupId;
+}
+
+function renderProjectorSwitch() {
+  for (const button of document.querySelectorAll('[data-projector-mode]')) {
+    button.setAttribute('aria-pressed', String(button.dataset.projectorMode === projector.mode));
+  }
+}
+
+for (const button of document.querySelectorAll('[data-projector-mode]')) {
+  button.addEventListener('click', () => project(button.dataset.projectorMode, null));
 }
 
 async function toggleLock(groupId) {
@@ -123,12 +131,16 @@ async function toggleLock(groupId) {
   if (answer.ok) toasts.show(answer.message); else toasts.error(answer.message);
 }
 
-async function project(groupId) {
+async function project(mode, groupId) {
   const body = new FormData();
   body.set('projector-csrf_token', csrfToken());
-  body.set('projector-group_id', String(groupId));
+  body.set('projector-mode', mode);
+  body.set('projector-group_id', groupId === null ? '' : String(groupId));
   const answer = await postData(`${trainingPath}/projector`, body);
-  if (answer.ok) toasts.show(answer.message); else toasts.error(answer.message);
+  if (!answer.ok) { toasts.error(answer.message); return; }
+  toasts.show(answer.message);
+  projector = answer.projector;
+  renderAll();
 }
 
 // --- timer ------------------------------------------------------------------
@@ -154,11 +166,22 @@ function renderVote() {
   status.textContent = `${vote.closed ? t('vote_closed') : t('vote_open')} · ${t('dots_per_person', vote.dots_per_person)}`
     + (vote.question ? ` · ${vote.question}` : '');
   const parts = [status];
+  if (!vote.closed && vote.turnout) {
+    const turnout = document.createElement('p');
+    turnout.className = 'vote-turnout';
+    turnout.textContent = t('voted').replace('{voters}', vote.turnout.voters).replace('{members}', vote.turnout.members);
+    parts.push(turnout);
+  }
   if (!vote.results) {
     const hidden = document.createElement('p');
     hidden.className = 'small muted';
     hidden.textContent = t('hidden_results');
     parts.push(hidden);
+  }
+  if (vote.ranking?.length) {
+    const list = fillRanking(document.createElement('ol'), vote.ranking.slice(0, 10), { withGroup: true });
+    list.classList.add('vote-ranking', 'dash-ranking');
+    parts.push(list);
   }
   box.replaceChildren(...parts);
   for (const group of groups.values()) renderCardVote(cardFor(group.group_id), group);
@@ -176,7 +199,7 @@ socket.on('connect', () => {
     if (timedOut || !answer?.ok) return;
     syncClock(answer.server_now);
     for (const group of answer.groups) groups.set(group.group_id, group);
-    projectedGroupId = answer.projected_group_id;
+    projector = answer.projector;
     vote = answer.vote;
     countdown.set(answer.timer);
     groupTimers.clear();
@@ -206,7 +229,7 @@ socket.on('timer', (update) => {
     if (group) { if (update.timer) groupTimers.set(group.group_id, update.timer); else groupTimers.delete(group.group_id); }
   }
 });
-socket.on('projector', (update) => { projectedGroupId = update.group_id; renderAll(); });
+socket.on('projector', (update) => { projector = { mode: update.mode, group_id: update.group_id }; renderAll(); });
 socket.on('vote', (update) => { vote = update.vote; renderVote(); });
 socket.on('announcement', (update) => {
   const item = update.announcement;

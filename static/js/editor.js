@@ -15,6 +15,8 @@ import { Facilitation } from './facilitation.js';
 const data = JSON.parse(document.getElementById('editor-data').textContent);
 setStrings(data.text, data.locale);
 const myId = data.person.id;
+// The product's name as the page's title ends with it, in the reader's language.
+const BRAND = document.title.split(' · ').pop();
 const store = new MapStore({ roadmapId: data.roadmap_id, personId: myId, snapshot: data.snapshot });
 const toasts = new Toasts(document.getElementById('toasts'), { below: document.querySelector('.editor-chrome') });
 const main = document.getElementById('main');
@@ -58,7 +60,7 @@ function render(map, cause = {}) {
     if (TEXT_FIELDS.map.has(field)) showText(control, map[field]);
     else showChoice(control, map[field]);
   }
-  document.title = `${map.title || document.querySelector('.group-name')?.textContent || ''} · Roadmap`;
+  document.title = `${map.title || document.querySelector('.group-name')?.textContent || ''} · ${BRAND}`;
   stakeholders.render(map);
   steps.render(map);
   markFocus(main, people, myId);

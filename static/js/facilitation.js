@@ -3,6 +3,7 @@
 // the readiness to-do list.
 import { chime, Countdown, formatSeconds, serverNow, syncClock } from './countdown.js';
 import { t } from './i18n.js';
+import { fillRanking } from './vote_ranking.js';
 
 const DISMISSED_KEY = 'roadmap:dismissed-announcements';
 // Opening a card stays possible under a lock; the ↑ ↓ buttons follow the lock in steps.js, as the list's ends disable them too.
@@ -134,18 +135,20 @@ export class Facilitation {
     const used = Object.values(vote.my_dots || {}).reduce((sum, count) => sum + count, 0);
     const left = vote.dots_per_person - used;
     bar.querySelector('.vote-question').textContent = vote.question || t('vote_default_question');
-    bar.querySelector('.vote-left').textContent = this.votingOpen
-      ? t('dots_left', left).replace('{total}', vote.dots_per_person)
-      : (vote.results ? t('vote_results') : t('vote_over'));
+    const ranked = this.votingOpen ? [] : (vote.ranking || []).filter((item) => item.roadmap_id === this.roadmapId);
+    bar.querySelector('.vote-left').textContent = this.votingOpen ? t('vote_how', left)
+      : (vote.results ? (ranked.length ? t('vote_ranking') : t('no_dots')) : t('vote_over'));
+    fillRanking(bar.querySelector('.vote-bar-ranking'), ranked);
     for (const [stepId, node] of this.steps.nodes) {
       const box = node.querySelector('.step-dots');
       const mine = vote.my_dots?.[stepId] || 0;
-      box.hidden = !this.votingOpen && !vote.results;
+      box.hidden = !this.votingOpen;
       box.querySelector('.dot-mine').textContent = mine ? '●'.repeat(Math.min(mine, 10)) : '';
       box.querySelector('.dot-add').hidden = !this.votingOpen;
       box.querySelector('.dot-add').disabled = left <= 0;
       box.querySelector('.dot-remove').hidden = !this.votingOpen || mine === 0;
-      const total = vote.results ? (vote.results[stepId] || 0) : null;
+      // Once the vote is over the bar ranks the steps, so the totals leave the steps.
+      const total = vote.results && this.votingOpen ? (vote.results[stepId] || 0) : null;
       box.querySelector('.dot-total').hidden = total === null;
       box.querySelector('.dot-total').textContent = total === null ? '' : t('dot_total', total);
     }

@@ -1,14 +1,24 @@
-// The projector view: shows the map the moderator picked, and follows a new pick
-// or new edits live (the dashboard feed tells it, at most once a second).
+// The projector view: shows what the moderator picked on the dashboard (the join
+// screen, one group's map, every group, the vote results) and follows a new pick
+// or new content live (the dashboard feed tells it, at most once a second).
 import { io } from '/vendor/socket.io.esm.min.js';
 import { chime, Countdown, formatSeconds, syncClock } from './countdown.js';
+import { fitToScreen } from './projector_fit.js';
 
 const data = JSON.parse(document.getElementById('projector-data').textContent);
 const projected = document.getElementById('projected');
-let groupId = data.group_id;
-let revision = data.revision;
-let vote = null;
+let shown = describe();
 let loading = null;
+
+/** What the screen shows now, as its fragment says. */
+function describe() {
+  const screen = projected.querySelector('.projector-screen');
+  return {
+    mode: screen?.dataset.mode,
+    groupId: screen?.dataset.groupId ? Number(screen.dataset.groupId) : null,
+    revision: screen?.dataset.revision ? Number(screen.dataset.revision) : null,
+  };
+}
 
 async function reload() {
   if (loading) { loading.again = true; return; }
@@ -17,9 +27,8 @@ async function reload() {
     const response = await fetch(data.fragment_url, { credentials: 'same-origin' });
     if (response.ok) {
       projected.innerHTML = await response.text();
-      const shown = projected.querySelector('.projected-map');
-      groupId = shown ? Number(shown.dataset.groupId) : null;
-      revision = shown ? Number(shown.dataset.revision) : null;
+      shown = describe();
+      fitToScreen(projected);
     }
   } finally {
     const again = loading.again;
@@ -40,30 +49,39 @@ const countdown = new Countdown({
   onZero() { chime(); },
 });
 
+function choiceDiffers(projector) {
+  return projector.mode !== shown.mode || (projector.mode === 'map' && projector.group_id !== shown.groupId);
+}
+
+/** Whether a dashboard update changes what is on screen: the shown map's revision, or any group for the overview. */
+function contentChanged(groups) {
+  if (shown.mode === 'overview') return groups.length > 0;
+  if (shown.mode !== 'map') return false;
+  const group = groups.find((item) => item.group_id === shown.groupId);
+  return Boolean(group && group.revision !== shown.revision);
+}
+
 const socket = io({ transports: ['websocket'], reconnectionDelayMax: 5000 });
 socket.on('connect', () => {
   socket.timeout(10000).emit('watch', { training_id: data.training_id }, (timedOut, answer) => {
     if (timedOut || !answer?.ok) return;
     syncClock(answer.server_now);
     countdown.set(answer.timer);
-    vote = answer.vote;
-    const shown = answer.groups.find((group) => group.group_id === answer.projected_group_id);
-    if (answer.projected_group_id !== groupId || (shown && shown.revision !== revision)) reload();
+    if (choiceDiffers(answer.projector) || contentChanged(answer.groups) || shown.mode === 'votes') reload();
   });
 });
-socket.on('projector', (update) => { if (update.group_id !== groupId) reload(); });
-socket.on('dashboard', (update) => {
-  const shown = update.groups.find((group) => group.group_id === groupId);
-  if (shown && shown.revision !== revision) reload();
-});
+socket.on('projector', (update) => { if (choiceDiffers(update)) reload(); });
+socket.on('dashboard', (update) => { if (contentChanged(update.groups)) reload(); });
 socket.on('timer', (update) => { if (update.scope === 'all') countdown.set(update.timer); });
+// The vote slide follows every turnout and tally; a map shows dots only once they are visible.
 socket.on('vote', (update) => {
-  const wasVisible = Boolean(vote?.results);
-  vote = update.vote;
-  if (vote?.results || wasVisible) reload();
+  const dotsOnMap = update.vote?.results || projected.querySelector('.projected-step .dot-count');
+  if (shown.mode === 'votes' || (shown.mode === 'map' && dotsOnMap)) reload();
 });
 
 document.getElementById('fullscreen').addEventListener('click', () => {
   if (document.fullscreenElement) document.exitFullscreen();
   else document.documentElement.requestFullscreen?.();
 });
+// Fires once at the start too; the type is measured again whenever the window changes size.
+new ResizeObserver(() => fitToScreen(projected)).observe(projected);
