@@ -19,8 +19,8 @@ from roadmap.domain.errors import EditRejected
 from roadmap.domain.readiness import LABELS as READINESS_LABELS
 from roadmap.domain.vocabulary import THEMES
 from roadmap.extensions import db
-from roadmap.models import Group, Membership, Training
-from roadmap.services import afterwards, dashboard, facilitation, map_templates, trainings, voting
+from roadmap.models import Group, Membership, Person, Training
+from roadmap.services import afterwards, dashboard, facilitation, identities, map_templates, trainings, voting
 from roadmap.timeutil import utcnow
 from roadmap.views.validators import NoControlCharacters
 
@@ -72,6 +72,19 @@ class MoveMemberForm(FlaskForm):
 
 class RemoveMemberForm(FlaskForm):
     pass
+
+
+class MergeMemberForm(FlaskForm):
+    duplicate_person_id = SelectField(_l("Merge with"), coerce=int)
+
+
+MERGE_ERRORS = {
+    "same_person": _l("Pick another member: a person cannot be merged with themselves."),
+    "not_allowed": _l("One of the two also belongs to another moderator's training, or is a moderator: "
+                      "they cannot be merged here."),
+    "both_secured": _l("Both have an e-mail and a password: ask the person which one they keep and to use only it."),
+    "map_locked": _l("A step of theirs is in a locked map. Unlock it first, then merge."),
+}
 
 
 class EndTrainingForm(FlaskForm):
@@ -176,7 +189,7 @@ def training(training_id: int):
         readiness_labels={code: _(label) for code, label in READINESS_LABELS.items()},
         join_url=join_url(training), server_now=facilitation.iso(utcnow()),
         rename_form=RenameGroupForm(), archive_form=ArchiveGroupForm(), move_form=MoveMemberForm(),
-        remove_form=RemoveMemberForm(), end_form=EndTrainingForm(), link_form=SignInLinkForm(),
+        remove_form=RemoveMemberForm(), merge_form=MergeMemberForm(), end_form=EndTrainingForm(), link_form=SignInLinkForm(),
         tool_forms=_tool_forms(training),
     )
 
@@ -263,6 +276,24 @@ def remove_member(membership_id: int):
     name = membership.person.display_name
     trainings.remove_member(membership)
     return done(training, _("%(name)s removed from the group.", name=name))
+
+
+@bp.post("/memberships/<int:membership_id>/merge")
+def merge_member(membership_id: int):
+    """«Объединить с…»: another member of the group is this member on a second device; fold them in here."""
+    membership = _own_membership(membership_id)
+    training = membership.group.training
+    form = MergeMemberForm()
+    form.duplicate_person_id.choices = [SelectChoice(other.person_id, other.person.display_name)
+                                        for other in membership.group.memberships if other.id != membership.id]
+    submitted(form, training)
+    kept, duplicate = membership.person, db.session.get(Person, form.duplicate_person_id.data)
+    try:
+        identities.merge_people(duplicate, kept, current_user._get_current_object())
+    except identities.MergeRefused as refused:
+        return failed(training, str(MERGE_ERRORS[refused.code]))
+    return done(training, _("Merged: %(name)s is one person again, with all their steps, dots and devices.",
+                            name=kept.display_name))
 
 
 @bp.post("/trainings/<int:training_id>/end")
