@@ -62,7 +62,7 @@ def test_continuing_on_a_second_device_as_the_same_person(world, live_server, ch
     laptop.wait_for_function("() => document.querySelectorAll('.step').length === 2", timeout=WAIT_MS)
     add_step(laptop, "Поставить контейнеры")
     phone.wait_for_function("() => document.querySelectorAll('.step').length === 3", timeout=WAIT_MS)
-    phone.screenshot(path=str(artifacts / "2-phone-in-the-same-map.png"), full_page=True)
+    phone.screenshot(path=str(artifacts / "2-phone-in-the-same-map.png"))
 
     # The history names one Анна for the edits of both devices.
     phone.goto(f"{live_server.url}/maps/{group.roadmap.id}/history")
@@ -86,7 +86,9 @@ def test_joining_with_a_name_in_the_group_asks_is_it_you(world, live_server, chr
     phone.click("main button[type=submit]")
 
     assert phone.locator("h1").inner_text() == "Это вы?"
+    assert "«Анна Петрова»" in phone.locator(".lead").inner_text()
     assert "Войти с другого устройства" in phone.locator("main").inner_text()
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     phone.screenshot(path=str(artifacts / "1-is-it-you.png"), full_page=True)
     phone.click("#enter-device-code")
     assert phone.locator("h1").inner_text() == "Код с другого устройства"

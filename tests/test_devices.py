@@ -66,14 +66,25 @@ def test_a_device_code_is_read_as_people_type_it(group):
     assert identities.use_device_code(typed).id == anna.id
 
 
-def test_a_device_code_expires_after_ten_minutes(group, clock):
+def test_a_device_code_works_for_ten_minutes_and_not_after(group, clock):
     anna = trainings.join_group(group.training, group.id, "Анна Петрова", None)
-    fresh, stale = identities.issue_device_code(anna), identities.issue_device_code(anna)
+    boris = trainings.join_group(group.training, group.id, "Борис", None)
+    annas, boris_code = identities.issue_device_code(anna), identities.issue_device_code(boris)
 
     clock(9)
-    assert identities.use_device_code(fresh).id == anna.id
+    assert identities.use_device_code(annas).id == anna.id
     clock(11)
-    assert identities.use_device_code(stale) is None
+    assert identities.use_device_code(boris_code) is None
+
+
+def test_a_new_code_retires_the_one_shown_before(group):
+    anna = trainings.join_group(group.training, group.id, "Анна Петрова", None)
+    first = identities.issue_device_code(anna)
+
+    second = identities.issue_device_code(anna)
+
+    assert identities.use_device_code(first) is None
+    assert identities.use_device_code(second).id == anna.id
 
 
 def test_only_a_keyed_hash_of_the_device_code_is_stored(group):

@@ -13,10 +13,9 @@ from sqlalchemy import select, update
 
 from roadmap.domain.permissions import Actor
 from roadmap.extensions import db, socketio
-from roadmap.models import Dot, Group, Membership, Person, Presence, Roadmap, SignInLink, Step
+from roadmap.models import Dot, Group, Person, Presence, Roadmap, SignInLink, Step
 from roadmap.realtime import publisher
 from roadmap.services import accounts, editing, snapshots
-from roadmap.services.afterwards import may_get_sign_in_link
 from roadmap.services.trainings import JOIN_CODE_ALPHABET
 from roadmap.services.transactions import writing
 from roadmap.timeutil import utcnow
@@ -53,7 +52,7 @@ def _code_hash(code: str) -> str:
 def issue_device_code(person: Person) -> str:
     """A new code that signs in as `person` on another device, once, within DEVICE_CODE_MINUTES.
 
-    Only its keyed hash is kept; the code is shown once."""
+    Only its keyed hash is kept; the code is shown once. Earlier unused codes stop working."""
     if person.is_moderator:
         raise MergeRefused("moderator")
     while True:
@@ -61,6 +60,10 @@ def issue_device_code(person: Person) -> str:
         if db.session.scalar(select(SignInLink.id).where(SignInLink.token_hash == _code_hash(code))) is None:
             break
     with writing():
+        # A new code retires the ones shown before: only the code on the screen now works.
+        db.session.execute(update(SignInLink).where(
+            SignInLink.person_id == person.id, SignInLink.kind == "device", SignInLink.used_at.is_(None),
+        ).values(used_at=utcnow()))
         db.session.add(SignInLink(
             person_id=person.id, token_hash=_code_hash(code), kind="device", created_by_id=person.id,
             expires_at=utcnow() + timedelta(minutes=DEVICE_CODE_MINUTES),

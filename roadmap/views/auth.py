@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from roadmap.extensions import limiter
 from roadmap.services import accounts, identities
-from roadmap.views.redirects import safe_next
+from roadmap.views.redirects import public_url, safe_next
 from roadmap.views.validators import NoControlCharacters
 
 bp = Blueprint("auth", __name__)
@@ -98,11 +98,12 @@ def show_device_code():
     if current_user.is_moderator:
         abort(404)  # moderators sign in with their password anywhere
     form = ShowDeviceCodeForm()
+    back = _latest_map(current_user)
     if not form.validate_on_submit():
-        return render_template("auth/device.html", form=form, code=None)
-    code = identities.issue_device_code(current_user._get_current_object())
-    link = url_for("auth.continue_on_device", code=identities.grouped(code), _external=True)
-    return render_template("auth/device.html", form=form, code=identities.grouped(code), link=link,
+        return render_template("auth/device.html", form=form, code=None, back=back)
+    code = identities.grouped(identities.issue_device_code(current_user._get_current_object()))
+    link = public_url("auth.continue_on_device", code=code)
+    return render_template("auth/device.html", form=form, code=code, link=link, back=back,
                            qr=segno.make(link, error="m").svg_data_uri(scale=6, border=2, dark="#1b1f24"),
                            minutes=identities.DEVICE_CODE_MINUTES)
 

@@ -91,7 +91,7 @@ def _join(training, group_id: int, display_name: str, different_person: bool = F
         person = trainings.join_group(training, group_id, display_name, person, different_person)
     except trainings.JoinError as error:
         if error.code == "name_taken":
-            return _is_it_you(training, group_id, display_name)
+            return _is_it_you(training, group_id, display_name, trainings.namesake_in(group_id, display_name, person))
         flash(JOIN_ERRORS[error.code], "error")
         return redirect(url_for("main.start"))
     login_user(person, remember=True)
@@ -101,12 +101,12 @@ def _join(training, group_id: int, display_name: str, different_person: bool = F
     return redirect(url_for("editor.edit", roadmap_id=group.roadmap.id))
 
 
-def _is_it_you(training, group_id: int, display_name: str):
+def _is_it_you(training, group_id: int, display_name: str, namesake):
     """«Это вы?»: the name is taken in the group, most likely by this person on another device."""
     form = PickGroupForm(display_name=display_name, formdata=None)
     group = next(group for group in training.groups if group.id == group_id)
     return render_template("main/is_it_you.html", form=form, training=training, group=group,
-                           display_name=display_name), 409
+                           display_name=namesake.display_name), 409
 
 
 def _my_groups():

@@ -3,7 +3,7 @@ import io
 
 import segno
 from flask import (
-    Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for,
+    Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for,
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -22,6 +22,7 @@ from roadmap.extensions import db
 from roadmap.models import Group, Membership, Person, Training
 from roadmap.services import afterwards, dashboard, facilitation, identities, map_templates, trainings, voting
 from roadmap.timeutil import utcnow
+from roadmap.views.redirects import public_url
 from roadmap.views.validators import NoControlCharacters
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
@@ -201,10 +202,8 @@ def _tool_forms(training: Training) -> dict:
 
 
 def join_url(training: Training) -> str:
-    """The link in the QR code; PUBLIC_ORIGIN makes it reachable from phones behind a proxy."""
-    origin = current_app.config.get("PUBLIC_ORIGIN")
-    path = url_for("main.start", code=training.join_code)
-    return origin.rstrip("/") + path if origin else url_for("main.start", code=training.join_code, _external=True)
+    """The link in the QR code."""
+    return public_url("main.start", code=training.join_code)
 
 
 @bp.get("/trainings/<int:training_id>/qr.svg")

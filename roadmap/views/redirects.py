@@ -1,5 +1,7 @@
-"""Where a `next` parameter may send someone: only to a path on this site."""
+"""Where a `next` parameter may send someone (only to a path on this site), and links for other devices."""
 from urllib.parse import urlsplit
+
+from flask import current_app, url_for
 
 
 def safe_next(target: str | None) -> str | None:
@@ -16,3 +18,9 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or target.startswith("//"):
         return None
     return target
+
+
+def public_url(endpoint: str, **values) -> str:
+    """A full link for a QR code; PUBLIC_ORIGIN makes it reachable from phones behind a proxy."""
+    origin = current_app.config.get("PUBLIC_ORIGIN")
+    return origin.rstrip("/") + url_for(endpoint, **values) if origin else url_for(endpoint, _external=True, **values)
