@@ -101,3 +101,61 @@ def test_joining_with_a_name_in_the_group_asks_is_it_you(world, live_server, chr
     add_step(phone, "Собрать подписи")
     assert members_in_owner_list(phone) == ["Анна Петрова", "Анна С."]
     context.close()
+
+
+def test_the_moderator_merges_two_annas_and_the_phone_goes_on_as_the_kept_one(
+        world, moderator, live_server, chromium, artifacts):
+    group = world.group(world.training(moderator), name="Чистый двор")
+    laptop_context, laptop = join(chromium, live_server, group.training.join_code, "Анна Петрова")
+    kept_id = my_person_id(laptop)
+
+    # The phone's battery was dead when she rejoined, so she became a second Анна.
+    phone_context, phone = new_phone(chromium, "phone")
+    phone.goto(live_server.url + "/")
+    phone.fill("#join_code", group.training.join_code)
+    phone.fill("#display_name", "Анна Петрова")
+    phone.click("main button[type=submit]")
+    phone.click("button[name=different_person]")
+    phone.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+    duplicate_id = my_person_id(phone)
+    add_step(phone, "Договориться с управляющей компанией")
+    phone.locator(".step").first.locator(".owner-select").select_option(f"member:{duplicate_id}")
+    laptop.wait_for_function("(id) => document.querySelector('.step .owner-select')?.value === `member:${id}`",
+                             arg=duplicate_id, timeout=WAIT_MS)
+    assert members_in_owner_list(laptop) == ["Анна Петрова", "Анна Петрова"]
+
+    # «Объединить с…» on the first Анна's row, confirmed.
+    dashboard = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU").new_page()
+    dashboard.goto(live_server.url + "/sign-in")
+    dashboard.fill("#email", moderator.email)
+    dashboard.fill("#password", "correct horse battery")
+    dashboard.click("main button[type=submit]")
+    dashboard.goto(f"{live_server.url}/moderate/trainings/{group.training_id}")
+    dashboard.click(f"#manage-group-{group.id} summary")
+    first_row = dashboard.locator(f"#manage-group-{group.id} .member-list > li").first
+    dashboard.locator(f"#manage-group-{group.id}").screenshot(path=str(artifacts / "0-two-annas-on-the-dashboard.png"))
+    confirmations = []
+    dashboard.on("dialog", lambda dialog: (confirmations.append(dialog.message), dialog.accept()))
+    first_row.get_by_role("button", name="Объединить с…").click()
+    dashboard.wait_for_function(
+        "(id) => document.querySelectorAll(`#manage-group-${id} .member-list > li`).length === 1",
+        arg=group.id, timeout=WAIT_MS)
+    assert "Анна Петрова" in confirmations[0]
+    dashboard.screenshot(path=str(artifacts / "1-dashboard-after-merge.png"), full_page=True)
+
+    # The laptop sees one Анна owning the step; the phone, reconnected, edits as her.
+    laptop.wait_for_function("(id) => document.querySelector('.step .owner-select')?.value === `member:${id}`",
+                             arg=kept_id, timeout=WAIT_MS)
+    assert members_in_owner_list(laptop) == ["Анна Петрова"]
+    phone.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+    add_step(phone, "Поставить контейнеры")
+    laptop.wait_for_function("() => document.querySelectorAll('.step').length === 2", timeout=WAIT_MS)
+    phone.goto(f"{live_server.url}/maps/{group.roadmap.id}")
+    assert my_person_id(phone) == kept_id
+    laptop.goto(f"{live_server.url}/maps/{group.roadmap.id}/history")
+    newest = laptop.locator(".history-sentence").first.inner_text()
+    assert "Анна Петрова" in newest and "Поставить контейнеры" in newest
+    assert any("Мод Модераторов" in sentence for sentence in laptop.locator(".history-sentence").all_inner_texts())
+    laptop.screenshot(path=str(artifacts / "2-history-after-merge.png"), full_page=True)
+    phone_context.close()
+    laptop_context.close()
