@@ -268,6 +268,19 @@ def test_signing_in_as_the_merged_person_signs_in_as_the_kept_one(group, two_ann
     assert accounts.signed_in_as(db.session.get(Person, phone.id)).id == laptop.id
 
 
+def test_merging_a_duplicate_who_kept_access_moves_the_e_mail_and_password_to_the_kept_one(
+        group, two_annas, moderator, client):
+    laptop, phone = two_annas
+    afterwards.secure_account(phone, "anna@example.org", "лето в сквере 2027")
+
+    identities.merge_people(phone, laptop, moderator)
+
+    db.session.expire_all()
+    assert db.session.get(Person, laptop.id).email == "anna@example.org"
+    assert db.session.get(Person, phone.id).email is None
+    assert accounts.authenticate("anna@example.org", "лето в сквере 2027").id == laptop.id
+
+
 def test_a_merge_into_someone_merged_later_follows_to_the_last_one(group, moderator):
     first = trainings.join_group(group.training, group.id, "Анна", None)
     second = trainings.join_group(group.training, group.id, "Анна", None, different_person=True)
@@ -279,11 +292,11 @@ def test_a_merge_into_someone_merged_later_follows_to_the_last_one(group, modera
     assert accounts.signed_in_as(db.session.get(Person, third.id)).id == first.id
 
 
-@pytest.mark.parametrize("case", ["same", "moderator", "other_moderator", "locked"])
+@pytest.mark.parametrize("case", ["same", "moderator", "other_moderator", "both_secured", "locked"])
 def test_merges_that_would_hand_over_too_much_are_refused(world, group, two_annas, moderator, case):
     laptop, phone = two_annas
     expected = {"same": "same_person", "moderator": "not_allowed", "other_moderator": "not_allowed",
-                "locked": "map_locked"}[case]
+                "both_secured": "both_secured", "locked": "map_locked"}[case]
     if case == "same":
         phone = laptop
     elif case == "moderator":
@@ -291,6 +304,9 @@ def test_merges_that_would_hand_over_too_much_are_refused(world, group, two_anna
     elif case == "other_moderator":
         foreign = world.group(world.training(world.moderator(email="other@example.org")), name="Чужая")
         trainings.join_group(foreign.training, foreign.id, "Анна Петрова", phone)
+    elif case == "both_secured":
+        afterwards.secure_account(laptop, "anna@example.org", "лето в сквере 2027")
+        afterwards.secure_account(phone, "anna.p@example.org", "лето в сквере 2027")
     else:
         add_step(phone, group, "Опрос", owner={"member": phone.id})
         editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "map.lock", "locked": True},

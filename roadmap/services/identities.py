@@ -107,9 +107,10 @@ def merge_people(merged: Person, kept: Person, moderator: Person) -> Person:
             else:
                 membership.person = kept
         if merged.password_hash and not kept.password_hash:
-            kept.email, kept.password_hash = merged.email, merged.password_hash
+            email, password_hash = merged.email, merged.password_hash
             merged.email, merged.password_hash = None, None
-            db.session.flush()
+            db.session.flush()  # the e-mail is unique: free it before the kept person takes it
+            kept.email, kept.password_hash = email, password_hash
         db.session.execute(update(Dot).where(Dot.person_id == merged.id).values(person_id=kept.id))
         db.session.execute(update(Person).where(Person.merged_into_id == merged.id).values(merged_into_id=kept.id))
         merged.merged_into_id = kept.id
