@@ -35,7 +35,7 @@ from roadmap.models import (
     Training, TrainingModerator, Vote,
 )
 from roadmap.realtime.namespace import LiveNamespace
-from roadmap.services import afterwards, editing, trainings, voting
+from roadmap.services import afterwards, editing, identities, trainings, voting
 from roadmap.views.main import VENDOR_FILES
 
 ANONYMOUS = "anonymous"
@@ -99,6 +99,13 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("moderate.sign_in_link", "POST"): allow_only(MODERATOR),
     ("moderate.add_co_moderator", "POST"): allow_only(MODERATOR),
     ("moderate.remove_co_moderator", "POST"): allow_only(MODERATOR),
+    ("moderate.merge_member", "POST"): allow_only(MODERATOR),
+    # A participant shows a code for their other device; moderators sign in with their password anywhere.
+    ("auth.show_device_code", "GET"): allow_only(SAME_GROUP, OTHER_GROUP, OTHER_TRAINING),
+    ("auth.show_device_code", "POST"): allow_only(SAME_GROUP, OTHER_GROUP, OTHER_TRAINING),
+    # The code is the credential and works once: the first browser (anonymous) spends it.
+    ("auth.continue_on_device", "GET"): PUBLIC,
+    ("auth.continue_on_device", "POST"): allow_only(ANONYMOUS),
     ("exports.import_map", "GET"): allow_only(MODERATOR),
     ("exports.import_map", "POST"): allow_only(MODERATOR),
     ("exports.import_template", "GET"): ANYONE_SIGNED_IN,  # an empty spreadsheet to fill in
@@ -174,6 +181,8 @@ class Scene:
     calendar_token: str  # group A's calendar feed
     sign_in_token: str  # a personal sign-in link for the member of group B
     co_moderator_id: int  # a co-moderator of training A, whom the moderator removes
+    device_code: str  # a code the member of group B showed for another device
+    duplicate_person_id: int  # the member of group B again, joined from a second device: merged into them
     groups: dict  # participant role -> the Group its people join
     moderators: dict  # moderator role -> Person
 
@@ -216,12 +225,13 @@ def map_title_op(scene: Scene) -> dict:
 ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
     ("main.start", "POST"): Attempt(lambda scene: {"join_code": scene.join_code, "display_name": "Марина"}),
     ("main.pick_group", "POST"): Attempt(
-        lambda scene: {"display_name": "Марина", "group_id": scene.open_group_id},
+        lambda scene: {"display_name": "Марина", "group_id": scene.open_group_id, "different_person": "y"},
         changes=("members of the open group",),
     ),
     ("main.set_language", "POST"): Attempt(lambda scene: {"next": "/healthz"}),
     ("api.join", "POST"): Attempt(
-        lambda scene: {"join_code": scene.join_code, "display_name": "Марина", "group_id": scene.open_group_id},
+        lambda scene: {"join_code": scene.join_code, "display_name": "Марина", "group_id": scene.open_group_id,
+                       "different_person": True},
         changes=("members of the open group",),
     ),
     ("auth.sign_in", "POST"): Attempt(lambda scene: {"email": scene.moderators[MODERATOR].email, "password": PASSWORD}),
@@ -271,6 +281,12 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
         changes=("moderators", "co-moderators", "sign-in links"),
     ),
     ("moderate.remove_co_moderator", "POST"): Attempt(lambda scene: {}, changes=("co-moderators",)),
+    ("moderate.merge_member", "POST"): Attempt(
+        lambda scene: {"duplicate_person_id": scene.duplicate_person_id}, changes=("merged people",),
+    ),
+    ("auth.show_device_code", "POST"): Attempt(lambda scene: {}, changes=("sign-in links",)),
+    ("auth.continue_on_device", "POST"): Attempt(lambda scene: {"code": scene.device_code},
+                                                 changes=("used sign-in links",)),
     ("exports.import_map", "POST"): Attempt(
         lambda scene: {"name": "Из файла", "file": (io.BytesIO(IMPORT_CSV), "plan.csv")}, changes=("groups", "group names", "changes logged"),
     ),
@@ -319,6 +335,7 @@ def scene(world) -> Scene:
     foreign_group = world.group(world.training(other_moderator, title="Другое обучение"), name="Чужая группа")
     spare_group = world.group(training, name="Запасная группа", theme="other")
     moved = world.member(group_b, name="Пётр")
+    duplicate = world.member(group_b, name="Пётр")
     step_id = new_id()
     editing.apply({"op_id": new_id(), "roadmap_id": group_a.roadmap.id, "type": "step.add", "step_id": step_id,
                    "fields": {"title": "Опрос жителей"}}, actor=moderator)
@@ -330,6 +347,7 @@ def scene(world) -> Scene:
     return Scene(
         view_token=view_link.token, calendar_token=calendar_link.token,
         sign_in_token=afterwards.issue_sign_in_link(moved, moderator), co_moderator_id=co_moderator.id,
+        device_code=identities.issue_device_code(moved), duplicate_person_id=duplicate.id,
         training_id=training.id, join_code=training.join_code, roadmap_id=group_a.roadmap.id,
         open_group_id=open_group.id, spare_group_id=spare_group.id, step_id=step_id, vote_id=vote.id,
         membership_id=next(m.id for m in moved.memberships if m.group_id == group_b.id),
@@ -348,7 +366,7 @@ def sign_in_browser(browser, role: str, scene: Scene) -> None:
     else:
         group = scene.groups[role]
         response = browser.post(f"/join/{group.training.join_code}",
-                                data={"display_name": "Марина", "group_id": group.id})
+                                data={"display_name": "Марина", "group_id": group.id, "different_person": "y"})
         landed, expected = redirect_path(response), f"/maps/{group.roadmap.id}"
     assert landed == expected, f"could not become {role}: {response.status_code} to {landed}"
 
@@ -385,6 +403,7 @@ def world_state(scene: Scene) -> dict:
         "co-moderators": count(TrainingModerator),
         "used sign-in links": count(SignInLink, SignInLink.used_at.is_not(None)),
         "share links": count(ShareLink),
+        "merged people": count(Person, Person.merged_into_id.is_not(None)),
         "password hashes": sorted(filter(None, db.session.scalars(select(Person.password_hash)))),
     }
 

@@ -66,7 +66,7 @@ class Site:
     def browser(self, visitor: str) -> IsolatedClient:
         browser = IsolatedClient(self.app, self.app.response_class, use_cookies=True)
         if visitor == "participant":
-            response = browser.post("/", data={"join_code": self.training.join_code, "display_name": "Марина"})
+            response = browser.post("/", data={"join_code": self.training.join_code, "display_name": "Олег"})
             assert response.status_code == 302
         elif visitor == "moderator":
             response = browser.post("/sign-in", data={"email": self.moderator.email, "password": PASSWORD})

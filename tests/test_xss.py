@@ -457,7 +457,7 @@ DASHBOARD_TEXTS_JS = """() => {
       id: group.id, name: text(group, 'summary strong'), rename: group.querySelector('input[name=name]').value,
       members: [...group.querySelectorAll('.member-list > li')].map((entry) => ({
         name: text(entry, '.member-name'), moves: options(entry.querySelector('select[name=to_group_id]')),
-        confirm: entry.querySelector('form[data-confirm]')?.dataset.confirm ?? null,
+        confirm: entry.querySelector('form.member-remove')?.dataset.confirm ?? null,
       })),
     })),
     join_url: text(document, '.join-url'),

@@ -39,6 +39,14 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Boolean:
+    def parse(self, raw: Any) -> bool:
+        if type(raw) is not bool:
+            raise ValueError("true or false")
+        return raw
+
+
+@dataclass(frozen=True)
 class Focus:
     """null, or {field, step_id?, stakeholder_id?} naming one control."""
 
@@ -98,6 +106,8 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "join_code": Field(Text(20)),
         "display_name": Field(Text(200)),
         "group_id": Field(Integer(1), required=False, nullable=True),
+        # true: "I am not the member of this group who has the same name" (see name_taken).
+        "different_person": Field(Boolean(), required=False, nullable=True),
     },
 }
 

@@ -42,16 +42,21 @@ class ShareLink(db.Model):
     roadmap = relationship("Roadmap")
 
 
-class SignInLink(db.Model):
-    """A personal, single-use, expiring sign-in link a moderator gives a participant.
+SIGN_IN_KINDS = ("link", "device")
 
-    Only a hash of the token is stored: the link itself is shown once."""
+
+class SignInLink(db.Model):
+    """A personal, single-use, expiring way in: a link a moderator gives a participant ("link"),
+    or a short code a person shows on one device to sign in on another ("device").
+
+    Only a hash of the token is stored: the link or code itself is shown once."""
 
     __tablename__ = "sign_in_links"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="link", server_default="link")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)

@@ -28,6 +28,9 @@ class Person(UserMixin, db.Model):
     is_moderator: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str | None] = mapped_column(String(8), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Set when a moderator merged this person into another (the same human on two devices):
+    # whoever signs in as this person is signed in as that one.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
 
     memberships = relationship("Membership", back_populates="person", cascade="all, delete-orphan")
 

@@ -84,4 +84,11 @@ def person_for_token(token) -> Person | None:
     except BadSignature:
         return None
     person_id = claims.get("person_id") if isinstance(claims, dict) else None
-    return db.session.get(Person, person_id) if isinstance(person_id, int) else None
+    return signed_in_as(db.session.get(Person, person_id)) if isinstance(person_id, int) else None
+
+
+def signed_in_as(person: Person | None) -> Person | None:
+    """Who a sign-in as `person` really is: the person a moderator merged them into, if they did."""
+    if person is not None and person.merged_into_id is not None:
+        return db.session.get(Person, person.merged_into_id)
+    return person

@@ -102,8 +102,13 @@ def training_for_code(raw_code: str) -> Training | None:
     return db.session.scalar(select(Training).where(Training.join_code == code))
 
 
-def join_group(training: Training, group_id: int, display_name: str, person: Person | None) -> Person:
-    """Put a participant into a group, reusing the identity this browser already has."""
+def join_group(training: Training, group_id: int, display_name: str, person: Person | None,
+               different_person: bool = False) -> Person:
+    """Put a participant into a group, reusing the identity this browser already has.
+
+    A name another member of the group already goes by is refused (name_taken) unless the
+    joiner said they are a different person: it is most often the same person on a second
+    device, who should carry their identity over with a device code instead."""
     group = db.session.get(Group, group_id)
     if group is None or group.training_id != training.id or group.archived:
         raise JoinError("group_not_found")
@@ -112,6 +117,8 @@ def join_group(training: Training, group_id: int, display_name: str, person: Per
     display_name = single_line(display_name, 80)
     if not display_name:
         raise JoinError("name_required")
+    if not different_person and namesake_in(group.id, display_name, person) is not None:
+        raise JoinError("name_taken")
     with writing():
         if person is None or person.is_moderator:
             person = Person(display_name=display_name)
@@ -128,6 +135,22 @@ def join_group(training: Training, group_id: int, display_name: str, person: Per
     if already is None:
         publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))
     return person
+
+
+def comparable_name(display_name: str) -> str:
+    """A name as people tell names apart: case, spaces and ё/е do not count."""
+    return " ".join(display_name.casefold().replace("ё", "е").split())
+
+
+def namesake_in(group_id: int, display_name: str, person: Person | None) -> Person | None:
+    """Another member of the group who goes by this name, or None."""
+    wanted = comparable_name(display_name)
+    members = db.session.scalars(
+        select(Person).join(Membership, Membership.person_id == Person.id).where(Membership.group_id == group_id)
+    )
+    return next((member for member in members
+                 if comparable_name(member.display_name) == wanted and (person is None or member.id != person.id)),
+                None)
 
 
 def _free_color(group: Group) -> str:

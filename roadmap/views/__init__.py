@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
 from roadmap.extensions import db, login_manager
 from roadmap.models import Person
+from roadmap.services import accounts
 
 
 def init_app(app: Flask) -> None:
@@ -50,7 +51,7 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_person(person_id: str):
-        return db.session.get(Person, int(person_id)) if person_id.isdigit() else None
+        return accounts.signed_in_as(db.session.get(Person, int(person_id))) if person_id.isdigit() else None
 
     @login_manager.unauthorized_handler
     def send_to_start():

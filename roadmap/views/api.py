@@ -50,6 +50,7 @@ def join():
     except EditRejected as rejected:
         return _error("invalid_request", gettext("join_code and display_name are required."), 400, rejected.detail)
     join_code, display_name, group_id = body["join_code"], body["display_name"], body["group_id"]
+    different_person = bool(body["different_person"])
     training = trainings.training_for_code(join_code)
     if training is None:
         return _error("unknown_code", gettext("No training has this code. Check it with your moderator."), 404)
@@ -63,9 +64,9 @@ def join():
             "groups": [{"id": group.id, "name": group.name} for group in groups],
         }), 400
     try:
-        person = trainings.join_group(training, group_id, display_name, None)
+        person = trainings.join_group(training, group_id, display_name, None, different_person)
     except trainings.JoinError as error:
-        return _error(error.code, str(JOIN_ERRORS[error.code]), 400)
+        return _error(error.code, str(JOIN_ERRORS[error.code]), 409 if error.code == "name_taken" else 400)
     group = next(group for group in groups if group.id == group_id)
     return jsonify({
         "ok": True, "token": accounts.issue_token(person), "person_id": person.id,

@@ -18,6 +18,7 @@ from roadmap.timeutil import utcnow
 from roadmap.views import moderate
 from roadmap.views.map_view import map_view_context
 from roadmap.views.moderate import done, failed, own_training, require_moderator, submitted
+from roadmap.views.redirects import venue_origin
 from roadmap.views.validators import NoControlCharacters
 
 bp = Blueprint("facilitate", __name__, url_prefix="/moderate/trainings/<int:training_id>")
@@ -168,7 +169,7 @@ def _projector_screen(training: Training) -> dict:
     screen = {"mode": mode, "group": None, "map_data": None, "vote": vote}
     if mode == "join":
         # Typed on a phone: the start page asks for the code shown beside it.
-        screen["join_address"] = moderate.join_origin().origin + "/"
+        screen["join_address"] = venue_origin().origin + "/"
     elif mode == "overview":
         screen["summaries"] = dashboard.training_summaries(training, utcnow().date())
     elif mode == "map":

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
-from wtforms import RadioField, StringField
+from wtforms import BooleanField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
@@ -29,6 +29,7 @@ JOIN_ERRORS = {
     "group_not_found": _l("This group is not open for joining."),
     "name_required": _l("Please enter your name."),
     "invalid_value": _l("The name has control characters. Remove them."),
+    "name_taken": _l("Someone in this group already goes by this name."),
 }
 
 
@@ -40,6 +41,8 @@ class JoinForm(FlaskForm):
 class PickGroupForm(FlaskForm):
     display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=80), NoControlCharacters()])
     group_id = RadioField(_l("Working group"), coerce=int, validators=[DataRequired()])
+    # Set from «Это вы?»: the joiner is not the member who has the same name.
+    different_person = BooleanField()
 
 
 def join_limit() -> str:
@@ -78,15 +81,17 @@ def pick_group(code: str):
             current_user.display_name if current_user.is_authenticated and not current_user.is_moderator else ""
         )
     if form.validate_on_submit():
-        return _join(training, form.group_id.data, form.display_name.data)
+        return _join(training, form.group_id.data, form.display_name.data, form.different_person.data)
     return render_template("main/pick_group.html", form=form, training=training)
 
 
-def _join(training, group_id: int, display_name: str):
+def _join(training, group_id: int, display_name: str, different_person: bool = False):
     person = current_user._get_current_object() if current_user.is_authenticated else None
     try:
-        person = trainings.join_group(training, group_id, display_name, person)
+        person = trainings.join_group(training, group_id, display_name, person, different_person)
     except trainings.JoinError as error:
+        if error.code == "name_taken":
+            return _is_it_you(training, group_id, display_name, trainings.namesake_in(group_id, display_name, person))
         flash(JOIN_ERRORS[error.code], "error")
         return redirect(url_for("main.start"))
     login_user(person, remember=True)
@@ -94,6 +99,14 @@ def _join(training, group_id: int, display_name: str):
     session.pop("joining_name", None)
     group = next(group for group in training.groups if group.id == group_id)
     return redirect(url_for("editor.edit", roadmap_id=group.roadmap.id))
+
+
+def _is_it_you(training, group_id: int, display_name: str, namesake):
+    """«Это вы?»: the name is taken in the group, most likely by this person on another device."""
+    form = PickGroupForm(display_name=display_name, formdata=None)
+    group = next(group for group in training.groups if group.id == group_id)
+    return render_template("main/is_it_you.html", form=form, training=training, group=group,
+                           display_name=namesake.display_name), 409
 
 
 def _my_groups():

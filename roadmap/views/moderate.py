@@ -3,7 +3,7 @@ import io
 
 import segno
 from flask import (
-    Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for,
+    Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for,
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -19,9 +19,10 @@ from roadmap.domain.errors import EditRejected
 from roadmap.domain.readiness import LABELS as READINESS_LABELS
 from roadmap.domain.vocabulary import THEMES
 from roadmap.extensions import db
-from roadmap.models import Group, Membership, Training
-from roadmap.services import afterwards, dashboard, facilitation, map_templates, trainings, venue, voting
+from roadmap.models import Group, Membership, Person, Training
+from roadmap.services import afterwards, dashboard, facilitation, identities, map_templates, trainings, voting
 from roadmap.timeutil import utcnow
+from roadmap.views.redirects import public_url, venue_origin
 from roadmap.views.validators import NoControlCharacters
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
@@ -72,6 +73,19 @@ class MoveMemberForm(FlaskForm):
 
 class RemoveMemberForm(FlaskForm):
     pass
+
+
+class MergeMemberForm(FlaskForm):
+    duplicate_person_id = SelectField(_l("Merge with"), coerce=int)
+
+
+MERGE_ERRORS = {
+    "same_person": _l("Pick another member: a person cannot be merged with themselves."),
+    "not_allowed": _l("One of the two also belongs to another moderator's training, or is a moderator: "
+                      "they cannot be merged here."),
+    "both_secured": _l("Both have an e-mail and a password: ask the person which one they keep and to use only it."),
+    "map_locked": _l("A step of theirs is in a locked map. Unlock it first, then merge."),
+}
 
 
 class EndTrainingForm(FlaskForm):
@@ -182,7 +196,7 @@ def training(training_id: int):
             map_templates.fill(group, current_user, template_key, str(get_locale()))
         flash(_("Group added."), "success")
         return redirect(url_for("moderate.training", training_id=training.id))
-    origin = join_origin()
+    origin = venue_origin()
     return render_template(
         "moderate/dashboard.html", training=training, form=form,
         summaries=dashboard.training_summaries(training, utcnow().date()),
@@ -195,7 +209,8 @@ def training(training_id: int):
         projector=facilitation.projector_data(training),
         join_url=join_url(training), join_reachable=origin.reachable_from_phones, server_now=facilitation.iso(utcnow()),
         rename_form=RenameGroupForm(), archive_form=ArchiveGroupForm(), move_form=MoveMemberForm(),
-        remove_form=RemoveMemberForm(), end_form=EndTrainingForm(), link_form=SignInLinkForm(),
+        remove_form=RemoveMemberForm(), merge_form=MergeMemberForm(), end_form=EndTrainingForm(),
+        link_form=SignInLinkForm(),
         co_moderator_form=CoModeratorForm(), remove_co_moderator_form=RemoveCoModeratorForm(),
         tool_forms=_tool_forms(training),
     )
@@ -207,16 +222,9 @@ def _tool_forms(training: Training) -> dict:
     return facilitate.forms_for(training)
 
 
-def join_origin() -> venue.JoinOrigin:
-    """Where phones at the venue reach this server (see services/venue.py)."""
-    config = current_app.config
-    return venue.join_origin(config.get("PUBLIC_ORIGIN"), config.get("JOIN_HOST"), config["HOST"], config["PORT"],
-                             request.host_url)
-
-
 def join_url(training: Training) -> str:
     """The link in the QR code."""
-    return join_origin().origin + url_for("main.start", code=training.join_code)
+    return public_url("main.start", code=training.join_code)
 
 
 @bp.get("/trainings/<int:training_id>/qr.svg")
@@ -288,6 +296,24 @@ def remove_member(membership_id: int):
     name = membership.person.display_name
     trainings.remove_member(membership)
     return done(training, _("%(name)s removed from the group.", name=name))
+
+
+@bp.post("/memberships/<int:membership_id>/merge")
+def merge_member(membership_id: int):
+    """«Объединить с…»: another member of the group is this member on a second device; fold them in here."""
+    membership = _own_membership(membership_id)
+    training = membership.group.training
+    form = MergeMemberForm()
+    form.duplicate_person_id.choices = [SelectChoice(other.person_id, other.person.display_name)
+                                        for other in membership.group.memberships if other.id != membership.id]
+    submitted(form, training)
+    kept, duplicate = membership.person, db.session.get(Person, form.duplicate_person_id.data)
+    try:
+        identities.merge_people(duplicate, kept, current_user._get_current_object())
+    except identities.MergeRefused as refused:
+        return failed(training, str(MERGE_ERRORS[refused.code]))
+    return done(training, _("Merged: %(name)s is one person again, with all their steps, dots and devices.",
+                            name=kept.display_name))
 
 
 @bp.post("/trainings/<int:training_id>/end")

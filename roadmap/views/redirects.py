@@ -1,5 +1,9 @@
-"""Where a `next` parameter may send someone: only to a path on this site."""
+"""Where a `next` parameter may send someone (only to a path on this site), and links for other devices."""
 from urllib.parse import urlsplit
+
+from flask import current_app, request, url_for
+
+from roadmap.services import venue
 
 
 def safe_next(target: str | None) -> str | None:
@@ -16,3 +20,15 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or target.startswith("//"):
         return None
     return target
+
+
+def venue_origin() -> venue.JoinOrigin:
+    """Where phones at the venue reach this server (see services/venue.py)."""
+    config = current_app.config
+    return venue.join_origin(config.get("PUBLIC_ORIGIN"), config.get("JOIN_HOST"), config["HOST"], config["PORT"],
+                             request.host_url)
+
+
+def public_url(endpoint: str, **values) -> str:
+    """A full link for a QR code, at the address phones at the venue reach."""
+    return venue_origin().origin + url_for(endpoint, **values)

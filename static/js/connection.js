@@ -47,7 +47,14 @@ export class Connection {
   bindSocket() {
     const socket = this.socket;
     socket.on('connect', () => this.join());
-    socket.on('disconnect', () => { this.joined = false; this.inFlight = null; this.report(); });
+    socket.on('disconnect', (reason) => {
+      this.joined = false;
+      this.inFlight = null;
+      this.report();
+      // The server closes the connections of a person the moderator merged into another;
+      // Socket.IO does not come back by itself then, and the cookie now signs in as the other.
+      if (reason === 'io server disconnect' && navigator.onLine) socket.connect();
+    });
     socket.on('connect_error', (error) => {
       if (error?.message === 'not_authenticated') { socket.disconnect(); this.onSignedOut(); }
       this.report();
