@@ -346,7 +346,7 @@ SCENARIOS = {
         ["“Управляющая компания”", "from “Residents” to “Business”"]),
     ("stakeholder.set", "sector", "set"): (
         lambda s: s.set_stakeholder(s.stakeholder_with(), "sector", "business"),
-        ["сектор заинтересованной стороны «Управляющая компания» указан: «Бизнес»"],
+        ["для заинтересованной стороны «Управляющая компания» указан сектор «Бизнес»"],
         ["set the sector of stakeholder “Управляющая компания”: “Business”"]),
     ("stakeholder.set", "sector", "cleared"): (
         lambda s: s.set_stakeholder(s.stakeholder_with(sector="business"), "sector", None),
