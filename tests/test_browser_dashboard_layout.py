@@ -30,11 +30,11 @@ OVERFLOWING = """() => {
     return found;
 }"""
 
-# Selects of the tools whose chosen option is wider than the room beside the arrow (a select's
+# Selects whose chosen option is wider than the room beside the arrow (a select's
 # scrollWidth does not tell), measured with the select's own font.
 CLIPPED_SELECTS = """() => {
     const context = document.createElement('canvas').getContext('2d');
-    return [...document.querySelectorAll('.dash-tools select')].filter(select => {
+    return [...document.querySelectorAll('select')].filter(select => select.clientWidth).filter(select => {
         const style = getComputedStyle(select);
         context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
         const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 16;
@@ -51,8 +51,9 @@ def busy_training(world):
     for group, people in zip(groups, (["Анна Петрова", "Олег"], ["Марина"], [])):
         for person in people:
             world.member(group, person)
-    facilitation.start_timer(training, 20 * 60, "Черновик шагов")
-    voting.open_vote(training, 3)
+    facilitation.start_timer(training, 20 * 60, "Черновик шагов: кто отвечает и к какому сроку")
+    facilitation.announce(training, moderator, "Через 10 минут каждая группа показывает свою карту на проекторе")
+    voting.open_vote(training, 3, question="Какие шаги делаем первыми, до конца весенней уборки?")
     return moderator, training
 
 
@@ -77,6 +78,7 @@ def test_no_sideways_scroll_on_a_laptop(busy_training, live_server, chromium, wi
     moderator, training = busy_training
     page = open_dashboard(chromium, live_server, moderator, training, width)
     page.wait_for_selector("#dash-vote .vote-status", timeout=WAIT_MS)
+    page.evaluate("document.querySelectorAll('details').forEach(details => { details.open = true; })")
     document_width, window_width = scroll_width(page)
     assert document_width <= window_width
     assert page.evaluate(OVERFLOWING) == []
@@ -91,9 +93,11 @@ def test_no_sideways_scroll_on_a_laptop(busy_training, live_server, chromium, wi
 def test_one_usable_column_on_a_tablet(busy_training, live_server, chromium):
     moderator, training = busy_training
     page = open_dashboard(chromium, live_server, moderator, training, 768, 1024)
+    page.evaluate("document.querySelectorAll('details').forEach(details => { details.open = true; })")
     document_width, window_width = scroll_width(page)
     assert document_width <= window_width
     assert page.evaluate(OVERFLOWING) == []
+    assert page.evaluate(CLIPPED_SELECTS) == []
     groups = page.locator(".dash-groups").bounding_box()
     tools = page.locator(".dash-tools").bounding_box()
     assert tools["y"] >= groups["y"] + groups["height"] - 1  # the tools come below the groups, not beside
