@@ -44,6 +44,7 @@ def test_a_late_joiner_is_moved_and_removed_without_a_reload(world, live_server,
         anna.get_by_role("button", name="Ссылка для входа").click()
     assert re.search(r"https?://\S+", dialogs[-1])  # the personal link to copy
 
+    assert anna.locator("form.member-move input[name=csrf_token]").input_value()  # fetched forms carry the token
     assert anna.get_by_label("Перевести в группу:").input_value() == str(square.id)
     anna.get_by_role("button", name="Перевести", exact=True).click()
     moved = square_box.locator(".member-name", has_text="Анна Петрова")
