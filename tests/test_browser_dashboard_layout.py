@@ -118,6 +118,11 @@ def test_the_page_names_its_parts(busy_training, live_server, chromium):
     page.locator(".manage-group", has=anna).locator("summary").click()
     assert anna.get_by_text("Перевести в группу:").is_visible()
     assert anna.get_by_label("Перевести в группу:").is_visible()
+    # Buttons repeated per member and per group say whose they are.
+    for button in ("Перевести: Анна Петрова", "Ссылка для входа: Анна Петрова", "Объединить с… (Анна Петрова)",
+                   "Удалить из группы: Анна Петрова", f"Переименовать «{LONG_NAMES[0]}»",
+                   f"Архивировать группу «{LONG_NAMES[0]}»"):
+        assert anna.locator("xpath=ancestor::details").get_by_role("button", name=button, exact=True).count() == 1
 
 
 def test_the_empty_state_points_at_the_add_group_form(world, live_server, chromium):

@@ -41,12 +41,12 @@ def test_a_late_joiner_is_moved_and_removed_without_a_reload(world, live_server,
 
     yard_box.locator("summary").click()
     with dashboard.expect_event("dialog", timeout=WAIT_MS):
-        anna.get_by_role("button", name="Ссылка для входа").click()
+        anna.get_by_role("button", name="Ссылка для входа: Анна Петрова").click()
     assert re.search(r"https?://\S+", dialogs[-1])  # the personal link to copy
 
     assert anna.locator("form.member-move input[name=csrf_token]").input_value()  # fetched forms carry the token
     assert anna.get_by_label("Перевести в группу:").input_value() == str(square.id)
-    anna.get_by_role("button", name="Перевести", exact=True).click()
+    anna.get_by_role("button", name="Перевести: Анна Петрова").click()
     moved = square_box.locator(".member-name", has_text="Анна Петрова")
     moved.wait_for(state="attached", timeout=WAIT_MS)
     assert yard_box.locator(".member-name").count() == 0
@@ -57,7 +57,7 @@ def test_a_late_joiner_is_moved_and_removed_without_a_reload(world, live_server,
 
     square_box.locator("summary").click()
     anna_there = square_box.locator(".member-list li", has=dashboard.locator(".member-name", has_text="Анна Петрова"))
-    anna_there.get_by_role("button", name="Удалить").click()
+    anna_there.get_by_role("button", name="Удалить из группы: Анна Петрова").click()
     moved.wait_for(state="detached", timeout=WAIT_MS)
     assert square_box.locator(".member-name").all_inner_texts() == ["Олег"]
     assert dashboard.evaluate("window.openedOnce") is True
