@@ -199,7 +199,8 @@ function renderVote() {
 // The section is rendered by the server (its forms carry the CSRF token); the page
 // fetches it again whenever a card's member count differs from what it shows.
 const manageBox = document.getElementById('manage-groups');
-let managementLoad = null;
+let managementLoading = false;
+let managementAgain = false;  // membership changed while a fetch was under way
 
 function colorAvatars(root) {
   // Colours come as data, since the CSP allows no inline styles.
@@ -213,29 +214,32 @@ function managementIsStale(summaries) {
   });
 }
 
+function showGroupManagement(html) {
+  const open = new Set([...manageBox.querySelectorAll('details[open]')].map((details) => details.id));
+  const focused = manageBox.contains(document.activeElement) ? document.activeElement.closest('details')?.id : null;
+  manageBox.innerHTML = html;
+  for (const details of manageBox.querySelectorAll('details')) details.open = open.has(details.id);
+  colorAvatars(manageBox);
+  if (focused) document.getElementById(focused)?.querySelector('summary').focus();
+}
+
 async function refreshGroupManagement() {
-  if (managementLoad) return managementLoad;
-  managementLoad = (async () => {
-    try {
-      const response = await fetch(manageBox.dataset.url, { credentials: 'same-origin' });
-      if (!response.ok) return;
-      const html = await response.text();
-      const open = new Set([...manageBox.querySelectorAll('details[open]')].map((details) => details.id));
-      if (manageBox.contains(document.activeElement) && document.activeElement.matches('input, select')) {
-        // Never pull a field from under the moderator's hands: refresh once they leave it.
-        manageBox.addEventListener('focusout', () => setTimeout(refreshGroupManagement), { once: true });
-        return;
-      }
-      manageBox.innerHTML = html;
-      for (const details of manageBox.querySelectorAll('details')) details.open = open.has(details.id);
-      colorAvatars(manageBox);
-    } catch {
-      // offline: the next dashboard update tries again
-    } finally {
-      managementLoad = null;
-    }
-  })();
-  return managementLoad;
+  if (managementLoading) { managementAgain = true; return; }
+  if (manageBox.contains(document.activeElement) && document.activeElement.matches('input, select')) {
+    // Never pull a field from under the moderator's hands: refresh once they leave it.
+    manageBox.addEventListener('focusout', () => setTimeout(refreshGroupManagement), { once: true });
+    return;
+  }
+  managementLoading = true;
+  try {
+    const response = await fetch(manageBox.dataset.url, { credentials: 'same-origin' });
+    if (response.ok) showGroupManagement(await response.text());
+  } catch {
+    // offline: the next dashboard update tries again
+  } finally {
+    managementLoading = false;
+  }
+  if (managementAgain) { managementAgain = false; refreshGroupManagement(); }
 }
 
 function followMembership(summaries) {
