@@ -83,6 +83,7 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("moderate.training", "POST"): allow_only(MODERATOR),
     # The dashboard and every facilitation tool are the training's moderator's alone.
     ("moderate.join_qr", "GET"): allow_only(MODERATOR),
+    ("moderate.group_management", "GET"): allow_only(MODERATOR),
     ("moderate.rename_group", "POST"): allow_only(MODERATOR),
     ("moderate.archive_group", "POST"): allow_only(MODERATOR),
     ("moderate.move_member", "POST"): allow_only(MODERATOR),

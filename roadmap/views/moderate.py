@@ -208,12 +208,25 @@ def training(training_id: int):
         readiness_labels={code: _(label) for code, label in READINESS_LABELS.items()},
         projector=facilitation.projector_data(training),
         join_url=join_url(training), join_reachable=origin.reachable_from_phones, server_now=facilitation.iso(utcnow()),
-        rename_form=RenameGroupForm(), archive_form=ArchiveGroupForm(), move_form=MoveMemberForm(),
-        remove_form=RemoveMemberForm(), merge_form=MergeMemberForm(), end_form=EndTrainingForm(),
-        link_form=SignInLinkForm(),
+        end_form=EndTrainingForm(), **_group_management_forms(),
         co_moderator_form=CoModeratorForm(), remove_co_moderator_form=RemoveCoModeratorForm(),
         tool_forms=_tool_forms(training),
     )
+
+
+def _group_management_forms() -> dict:
+    """The forms of «Управление группами»; each renders its CSRF token, also in the re-fetched section."""
+    return {
+        "rename_form": RenameGroupForm(), "archive_form": ArchiveGroupForm(), "move_form": MoveMemberForm(),
+        "remove_form": RemoveMemberForm(), "merge_form": MergeMemberForm(), "link_form": SignInLinkForm(),
+    }
+
+
+@bp.get("/trainings/<int:training_id>/groups")
+def group_management(training_id: int):
+    """«Управление группами» as it stands now: the dashboard re-fetches it when membership changes."""
+    training = own_training(training_id)
+    return render_template("moderate/_group_management.html", training=training, **_group_management_forms())
 
 
 def _tool_forms(training: Training) -> dict:

@@ -35,6 +35,8 @@ function cardFor(groupId) {
   if (!card) {
     card = cardTemplate.content.firstElementChild.cloneNode(true);
     card.dataset.groupId = groupId;
+    card.querySelector('.group-card-name').id = `group-card-name-${groupId}`;
+    card.setAttribute('aria-labelledby', `group-card-name-${groupId}`);
     card.querySelector('.card-lock').addEventListener('click', () => toggleLock(groupId));
     card.querySelector('.card-project').addEventListener('click', () => project('map', groupId));
     cardsBox.append(card);
@@ -81,11 +83,17 @@ function renderCard(group) {
     item.className = check ? 'check-failing' : 'check-ok';
     return item;
   }));
-  card.querySelector('.card-lock').textContent = group.locked ? `${t('unlock')}` : `${t('lock')}`;
-  card.querySelector('.card-project').textContent = `${t('project')}`;
+  nameButton(card.querySelector('.card-lock'), group.locked ? 'unlock' : 'lock', group.name);
+  nameButton(card.querySelector('.card-project'), 'project', group.name);
   card.querySelector('.card-project').disabled = projectsMap(group.group_id);
   renderLastEdit(card, group);
   renderCardVote(card, group);
+}
+
+// Every card has these buttons: the visible text stays short, the accessible name says which group.
+function nameButton(button, key, groupName) {
+  button.textContent = t(key);
+  button.setAttribute('aria-label', t(`${key}_named`).replace('{name}', groupName));
 }
 
 function renderLastEdit(card, group) {
@@ -187,6 +195,57 @@ function renderVote() {
   for (const group of groups.values()) renderCardVote(cardFor(group.group_id), group);
 }
 
+// --- «Управление группами» ---------------------------------------------------
+// The section is rendered by the server (its forms carry the CSRF token); the page
+// fetches it again whenever a card's member count differs from what it shows.
+const manageBox = document.getElementById('manage-groups');
+let managementLoading = false;
+let managementAgain = false;  // membership changed while a fetch was under way
+
+function colorAvatars(root) {
+  // Colours come as data, since the CSP allows no inline styles.
+  for (const avatar of root.querySelectorAll('.avatar[data-color]')) avatar.style.setProperty('--person-color', avatar.dataset.color);
+}
+
+function managementIsStale(summaries) {
+  return summaries.some((group) => {
+    const shown = document.getElementById(`manage-group-${group.group_id}`);
+    return group.archived ? Boolean(shown) : !shown || Number(shown.dataset.members) !== group.members;
+  });
+}
+
+function showGroupManagement(html) {
+  const open = new Set([...manageBox.querySelectorAll('details[open]')].map((details) => details.id));
+  const focused = manageBox.contains(document.activeElement) ? document.activeElement.closest('details')?.id : null;
+  manageBox.innerHTML = html;
+  for (const details of manageBox.querySelectorAll('details')) details.open = open.has(details.id);
+  colorAvatars(manageBox);
+  if (focused) document.getElementById(focused)?.querySelector('summary').focus();
+}
+
+async function refreshGroupManagement() {
+  if (managementLoading) { managementAgain = true; return; }
+  if (manageBox.contains(document.activeElement) && document.activeElement.matches('input, select')) {
+    // Never pull a field from under the moderator's hands: refresh once they leave it.
+    manageBox.addEventListener('focusout', () => setTimeout(refreshGroupManagement), { once: true });
+    return;
+  }
+  managementLoading = true;
+  try {
+    const response = await fetch(manageBox.dataset.url, { credentials: 'same-origin' });
+    if (response.ok) showGroupManagement(await response.text());
+  } catch {
+    // offline: the next dashboard update tries again
+  } finally {
+    managementLoading = false;
+  }
+  if (managementAgain) { managementAgain = false; refreshGroupManagement(); }
+}
+
+function followMembership(summaries) {
+  if (managementIsStale(summaries)) refreshGroupManagement();
+}
+
 // --- live -------------------------------------------------------------------
 const connectionBox = document.getElementById('dash-connection');
 function showConnection(state) {
@@ -206,6 +265,7 @@ socket.on('connect', () => {
     for (const [id, timer] of Object.entries(answer.group_timers || {})) groupTimers.set(Number(id), timer);
     renderAll();
     renderVote();
+    followMembership(answer.groups);
     showConnection('online');
   });
 });
@@ -221,6 +281,7 @@ socket.on('dashboard', (update) => {
     groups.set(group.group_id, group);
     renderCard(group);
   }
+  followMembership(update.groups);
 });
 socket.on('timer', (update) => {
   if (update.scope === 'all') countdown.set(update.timer);
@@ -255,11 +316,11 @@ for (const time of document.querySelectorAll('#announcement-log time')) {
 setInterval(() => { for (const group of groups.values()) renderLastEdit(cardFor(group.group_id), group); }, 1000);
 bindLiveForms(document.getElementById('main'), toasts, (form, answer) => {
   if (!answer.ok) return;
+  if ('refreshGroups' in form.dataset) refreshGroupManagement();
   if (answer.url) window.prompt(t('copy_link'), answer.url);
   if (answer.vote !== undefined) { vote = answer.vote; renderVote(); }
   if (answer.timer !== undefined && !answer.group_id) countdown.set(answer.timer);
 });
 renderAll();
 renderVote();
-// Colours come as data, since the CSP allows no inline styles.
-for (const avatar of document.querySelectorAll('.avatar[data-color]')) avatar.style.setProperty('--person-color', avatar.dataset.color);
+colorAvatars(document);
