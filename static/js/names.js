@@ -21,6 +21,17 @@ export function nameByCaption(card) {
   }
 }
 
+/**
+ * Name a card's open/close button by its hidden word «Подробнее:» and its summary row, read
+ * from the row even where the row is hidden (a laptop): the name starts with nothing the row
+ * does not show, so it holds what a person sees on the button (WCAG 2.5.3, label in name).
+ */
+export function nameBySummary(button) {
+  const parts = ['.details-word', '.summary-title', '.summary-meta'].map((selector) => button.querySelector(selector));
+  for (const part of parts) part.id ||= uniqueId('summary');
+  button.setAttribute('aria-labelledby', parts.map((part) => part.id).join(' '));
+}
+
 /** Let `element` be described by `description` too, read last (e.g. a summary row beside a button's short name). */
 export function addDescription(element, description) {
   description.id ||= uniqueId('description');

@@ -4,7 +4,7 @@ import { OpenCards } from './cards.js';
 import { renderKeyed } from './keyed.js';
 import { bindChoice, bindText, showChoice, showText } from './fields.js';
 import { t } from './i18n.js';
-import { addDescription, nameByCaption } from './names.js';
+import { nameByCaption, nameBySummary } from './names.js';
 import { newId, TEXT_FIELDS } from './ops.js';
 
 const SCORE_FIELDS = new Set(['interest', 'influence']);
@@ -33,7 +33,7 @@ export class StakeholdersView {
       else bindChoice(control, (value) => set(field, choiceValue(field, value)));
     }
     nameByCaption(node);
-    addDescription(node.querySelector('.stakeholder-expand'), node.querySelector('.summary-meta'));
+    nameBySummary(node.querySelector('.stakeholder-expand'));
     node.querySelector('.stakeholder-delete').addEventListener('click', () => this.remove(stakeholderId));
     node.querySelector('.stakeholder-expand').addEventListener('click', () => this.open.toggle(node, stakeholderId));
     return node;
@@ -50,7 +50,6 @@ export class StakeholdersView {
     const title = node.querySelector('.summary-title');
     title.textContent = name;
     title.classList.toggle('is-empty', !stakeholder.name);
-    node.querySelector('.stakeholder-expand').setAttribute('aria-label', t('details_named').replace('{title}', name));
     node.querySelector('.stakeholder-delete').setAttribute('aria-label', t('delete_stakeholder_named').replace('{title}', name));
     node.querySelector('.summary-meta').textContent = ['sector', 'engagement']
       .map((field) => node.querySelector(`[data-field="${field}"]`).selectedOptions[0]?.textContent)

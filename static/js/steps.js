@@ -7,7 +7,7 @@ import { OpenCards } from './cards.js';
 import { renderKeyed } from './keyed.js';
 import { bindChoice, bindText, showChoice, showText, showWhole } from './fields.js';
 import { t } from './i18n.js';
-import { addDescription, nameByCaption } from './names.js';
+import { nameByCaption, nameBySummary } from './names.js';
 import { newId, TEXT_FIELDS } from './ops.js';
 
 const OTHER_OWNER = '__other__';
@@ -47,7 +47,7 @@ export class StepsView {
       else bindChoice(control, (value) => set(field, value || null));
     }
     nameByCaption(node);
-    addDescription(node.querySelector('.step-expand'), node.querySelector('.summary-meta'));
+    nameBySummary(node.querySelector('.step-expand'));
     node.querySelector('.step-expand').addEventListener('click', () => this.open.toggle(node, stepId));
     node.querySelector('.step-delete').addEventListener('click', () => this.remove(stepId));
     node.querySelector('.drag-handle').addEventListener('keydown', (event) => this.keyMove(event, stepId));
@@ -84,7 +84,6 @@ export class StepsView {
     node.querySelector('.summary-owner').textContent = step.owner?.text || (step.owner ? node.querySelector('.owner-select').selectedOptions[0]?.textContent : '') || '';
     node.querySelector('.summary-due').textContent = step.due_on ? t('due_short').replace('{date}', shortDate(step.due_on)) : '';
     const named = (selector, key) => node.querySelector(selector).setAttribute('aria-label', t(key).replace('{title}', title));
-    named('.step-expand', 'details_named');
     named('.step-delete', 'delete_step_named');
     named('.dot-add', 'dot_add_named');
     named('.dot-remove', 'dot_remove_named');
