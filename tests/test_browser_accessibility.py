@@ -1,11 +1,13 @@
 """axe-core (from npm) over every kind of page a person sees, in Chromium: the join page, the
-editor on a laptop and a phone, the moderator's dashboard and projector, and the alumni pages.
+editor on a laptop and a phone, the moderator's dashboard and projector, the alumni pages, the
+one-time device code pages, «Это вы?», the shared read-only view and the filtered history.
 No serious or critical violation may remain."""
 import json
 from pathlib import Path
 
 import pytest
 
+from roadmap.services import afterwards
 from tests.browsing import join, sign_in_moderator
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -85,4 +87,31 @@ def test_the_alumni_pages_have_no_serious_violation(scene, live_server, chromium
     }.items():
         page.goto(live_server.url + path)
         findings[name] = serious_violations(page)
+    assert {name: lines for name, lines in findings.items() if lines} == {}
+
+
+def test_the_device_pages_is_it_you_the_shared_view_and_the_history_filters_have_no_serious_violation(
+        scene, live_server, chromium, world):
+    _moderator, training, group = scene
+    page = editor_with_content(chromium, live_server, training, viewport={"width": 1366, "height": 768})
+    roadmap_id = group.roadmap.id
+    marina_id = page.evaluate("JSON.parse(document.getElementById('editor-data').textContent).person.id")
+    step_id = page.evaluate("document.querySelector('#steps .step').dataset.stepId")
+    view_link = afterwards.share(group.roadmap, world.member(group, "Лидия"), "view")
+    findings = {}
+    for name, path in {
+        "one-time code": "/device", "code from another device": "/device/continue",
+        "history filtered": f"/maps/{roadmap_id}/history?person={marina_id}&step={step_id}",
+        "shared read-only view": f"/shared/{view_link.token}",
+    }.items():
+        page.goto(live_server.url + path)
+        findings[name] = serious_violations(page)
+    # «Это вы?»: someone else on a phone joins with a name that is taken in the group.
+    phone = chromium.new_context(locale="ru-RU", bypass_csp=True, **PHONE).new_page()
+    phone.goto(live_server.url + "/")
+    phone.fill("#join_code", training.join_code.lower())
+    phone.fill("#display_name", "Марина Ковалёва")
+    phone.click("main button[type=submit]")
+    phone.wait_for_selector("#enter-device-code", timeout=WAIT_MS)
+    findings["is it you"] = serious_violations(phone)
     assert {name: lines for name, lines in findings.items() if lines} == {}

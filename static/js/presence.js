@@ -1,5 +1,8 @@
 // Who is here and what they are editing: avatars in the bar, coloured markers on fields.
 import { t } from './i18n.js';
+import { addDescription, dropDescriptions, uniqueId } from './names.js';
+
+const TAG_ID_PREFIX = 'editing-tag';
 
 export function renderPresence(list, people, myId) {
   list.replaceChildren(...people.map((person) => {
@@ -13,11 +16,16 @@ export function renderPresence(list, people, myId) {
   }));
 }
 
-/** Mark every field someone else has in focus with their colour and name. */
+/**
+ * Mark every field someone else has in focus with their colour and name. The
+ * tag is a description of the field, never part of its name: it is hidden from
+ * the accessibility tree where it stands and read through aria-describedby.
+ */
 export function markFocus(root, people, myId) {
   for (const marked of root.querySelectorAll('.is-being-edited')) {
     marked.classList.remove('is-being-edited');
     marked.style.removeProperty('--person-color');
+    dropDescriptions(marked, TAG_ID_PREFIX);
   }
   // Several people can have one field in focus: clear every tag, not one per field.
   for (const tag of root.querySelectorAll('.editing-tag')) tag.remove();
@@ -31,10 +39,27 @@ export function markFocus(root, people, myId) {
       const tag = document.createElement('span');
       tag.className = 'editing-tag';
       tag.style.setProperty('--person-color', person.color);
+      tag.id = uniqueId(TAG_ID_PREFIX);
+      tag.setAttribute('aria-hidden', 'true');
       tag.textContent = person.name;
       control.insertAdjacentElement('afterend', tag);
+      addDescription(control, tag);
+      addDescription(control, editingWord());
     }
   }
+}
+
+// «редактирует», read after the names in a field's description; one hidden node for the page.
+function editingWord() {
+  let word = document.getElementById(`${TAG_ID_PREFIX}-word`);
+  if (!word) {
+    word = document.createElement('span');
+    word.id = `${TAG_ID_PREFIX}-word`;
+    word.hidden = true;
+    word.textContent = t('editing');
+    document.body.append(word);
+  }
+  return word;
 }
 
 export function focusTarget(control) {

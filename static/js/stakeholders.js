@@ -4,6 +4,7 @@ import { OpenCards } from './cards.js';
 import { renderKeyed } from './keyed.js';
 import { bindChoice, bindText, showChoice, showText } from './fields.js';
 import { t } from './i18n.js';
+import { nameByCaption, nameBySummary } from './names.js';
 import { newId, TEXT_FIELDS } from './ops.js';
 
 const SCORE_FIELDS = new Set(['interest', 'influence']);
@@ -31,6 +32,8 @@ export class StakeholdersView {
       if (TEXT_FIELDS.stakeholder.has(field)) bindText(control, this.store.textField(target, field));
       else bindChoice(control, (value) => set(field, choiceValue(field, value)));
     }
+    nameByCaption(node);
+    nameBySummary(node.querySelector('.stakeholder-expand'));
     node.querySelector('.stakeholder-delete').addEventListener('click', () => this.remove(stakeholderId));
     node.querySelector('.stakeholder-expand').addEventListener('click', () => this.open.toggle(node, stakeholderId));
     return node;
@@ -43,9 +46,11 @@ export class StakeholdersView {
       if (TEXT_FIELDS.stakeholder.has(field)) showText(control, stakeholder[field]);
       else showChoice(control, stakeholder[field]);
     }
+    const name = stakeholder.name || t('unnamed_stakeholder');
     const title = node.querySelector('.summary-title');
-    title.textContent = stakeholder.name || t('unnamed_stakeholder');
+    title.textContent = name;
     title.classList.toggle('is-empty', !stakeholder.name);
+    node.querySelector('.stakeholder-delete').setAttribute('aria-label', t('delete_stakeholder_named').replace('{title}', name));
     node.querySelector('.summary-meta').textContent = ['sector', 'engagement']
       .map((field) => node.querySelector(`[data-field="${field}"]`).selectedOptions[0]?.textContent)
       .filter(Boolean).join(' · ');

@@ -7,6 +7,7 @@ import { OpenCards } from './cards.js';
 import { renderKeyed } from './keyed.js';
 import { bindChoice, bindText, showChoice, showText, showWhole } from './fields.js';
 import { t } from './i18n.js';
+import { nameByCaption, nameBySummary } from './names.js';
 import { newId, TEXT_FIELDS } from './ops.js';
 
 const OTHER_OWNER = '__other__';
@@ -45,6 +46,8 @@ export class StepsView {
       else if (field === 'progress') bindChoice(control, (value) => set(field, value === '' ? null : Number(value)));
       else bindChoice(control, (value) => set(field, value || null));
     }
+    nameByCaption(node);
+    nameBySummary(node.querySelector('.step-expand'));
     node.querySelector('.step-expand').addEventListener('click', () => this.open.toggle(node, stepId));
     node.querySelector('.step-delete').addEventListener('click', () => this.remove(stepId));
     node.querySelector('.drag-handle').addEventListener('keydown', (event) => this.keyMove(event, stepId));
@@ -69,7 +72,7 @@ export class StepsView {
     this.open.show(node, step.id);
   }
 
-  /** The phone's summary row (title, status, owner, due date) and the ↑ ↓ buttons. */
+  /** The phone's summary row (title, status, owner, due date), and the step's title in the names of its buttons. */
   fillSummary(node, step, index, map) {
     const title = step.title || t('untitled_step');
     const summaryTitle = node.querySelector('.summary-title');
@@ -80,10 +83,14 @@ export class StepsView {
     chip.textContent = node.querySelector('.status-select').selectedOptions[0]?.textContent || '';
     node.querySelector('.summary-owner').textContent = step.owner?.text || (step.owner ? node.querySelector('.owner-select').selectedOptions[0]?.textContent : '') || '';
     node.querySelector('.summary-due').textContent = step.due_on ? t('due_short').replace('{date}', shortDate(step.due_on)) : '';
+    const named = (selector, key) => node.querySelector(selector).setAttribute('aria-label', t(key).replace('{title}', title));
+    named('.step-delete', 'delete_step_named');
+    named('.dot-add', 'dot_add_named');
+    named('.dot-remove', 'dot_remove_named');
+    named('.step-up', 'move_up');
+    named('.step-down', 'move_down');
     const up = node.querySelector('.step-up');
     const down = node.querySelector('.step-down');
-    up.setAttribute('aria-label', t('move_up').replace('{title}', title));
-    down.setAttribute('aria-label', t('move_down').replace('{title}', title));
     up.disabled = index === 0 || Boolean(map.locked);
     down.disabled = index === map.steps.length - 1 || Boolean(map.locked);
   }
