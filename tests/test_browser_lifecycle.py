@@ -4,7 +4,7 @@ the dashboard's timer and vote buttons are enabled only when they make sense."""
 import pytest
 from browsing import join, settles
 from conftest import PROJECT_ROOT
-from test_browser_dashboard import sign_in
+from test_browser_projector import open_dashboard
 
 from roadmap.services import facilitation
 
@@ -30,13 +30,6 @@ NOTHING_FROM_THE_TRAINING = """() => document.getElementById('editor-timer').hid
   && [...document.querySelectorAll('.step-dots')].every((box) => box.hidden)
   && document.querySelectorAll('.announcement').length === 0
   && !document.body.innerText.includes('Точек')"""
-
-
-def open_dashboard(chromium, live_server, moderator, training):
-    dashboard = sign_in(chromium, live_server, moderator)
-    dashboard.goto(f"{live_server.url}/moderate/trainings/{training.id}")
-    dashboard.wait_for_selector('#dash-connection[data-state="online"]', timeout=WAIT_MS)
-    return dashboard
 
 
 def test_ending_the_training_takes_the_timer_vote_and_announcements_off_the_editor_and_projector(
