@@ -33,7 +33,7 @@ NOTHING_FROM_THE_TRAINING = """() => document.getElementById('editor-timer').hid
 
 
 def test_ending_the_training_takes_the_timer_vote_and_announcements_off_the_editor_and_projector(
-    world, live_server, chromium, artifacts
+    world, live_server, chromium
 ):
     moderator = world.moderator(name="Ирина Соколова")
     training = world.training(moderator)
@@ -62,7 +62,8 @@ def test_ending_the_training_takes_the_timer_vote_and_announcements_off_the_edit
     projector.wait_for_selector("#projector-timer:not([hidden])", timeout=WAIT_MS)
 
     dashboard.once("dialog", lambda dialog: dialog.accept())
-    dashboard.click("form[action$='/end'] button[type=submit]")
+    with dashboard.expect_navigation(timeout=WAIT_MS):  # the dashboard reloads once the training is over
+        dashboard.click("form[action$='/end'] button[type=submit]")
 
     assert settles(marina, NOTHING_FROM_THE_TRAINING), "the editor still shows the training's timer, vote or news"
     projector.wait_for_selector("#projector-timer", state="hidden", timeout=WAIT_MS)
@@ -74,8 +75,11 @@ def test_ending_the_training_takes_the_timer_vote_and_announcements_off_the_edit
     projector.wait_for_selector(".projector-screen", timeout=WAIT_MS)
     assert projector.locator("#projector-timer").is_hidden()
     assert "0:00" not in projector.locator("body").inner_text()
-    dashboard.wait_for_selector("#dash-timer .countdown:has-text('--:--')", timeout=WAIT_MS)
+    dashboard.wait_for_selector('#dash-connection[data-state="online"]', timeout=WAIT_MS)
+    assert dashboard.locator("#dash-timer .countdown").inner_text() == "--:--"
     assert dashboard.locator("#dash-vote").inner_text() == ""
+    dashboard.click("[data-projector-mode=votes]")
+    projector.wait_for_selector(".votes-note:has-text('Сейчас голосования нет.')", timeout=WAIT_MS)
     marina.evaluate("window.scrollTo(0, 0)")
     marina.screenshot(path=str(SCREENSHOTS / "editor-after-the-training.png"))
 

@@ -1,7 +1,7 @@
 // The moderator's dashboard: a live card per group (pushed by the server at most
 // once a second), the timer, the vote, and the tool forms.
 import { io } from '/vendor/socket.io.esm.min.js';
-import { chime, Countdown, formatSeconds, secondsLeft, serverNow, syncClock } from './countdown.js';
+import { chime, Countdown, formatSeconds, leftOver, secondsLeft, serverNow, syncClock } from './countdown.js';
 import { setStrings, t } from './i18n.js';
 import { bindLiveForms, csrfToken, postData } from './live_forms.js';
 import { Toasts } from './toasts.js';
@@ -92,7 +92,7 @@ function renderLastEdit(card, group) {
   card.querySelector('.last-edit').textContent = group.last_edit_at
     ? `${t('last_edit')}: ${ago(group.last_edit_at)}` : t('no_edits');
   const timer = groupTimers.get(group.group_id);
-  card.querySelector('.group-timer').textContent = timer ? formatSeconds(secondsLeft(timer)) : '';
+  card.querySelector('.group-timer').textContent = timer && !leftOver(timer) ? formatSeconds(secondsLeft(timer)) : '';
 }
 
 function renderCardVote(card, group) {
@@ -166,7 +166,8 @@ function setAllGroupsTimer(timer) {
 const timerForm = document.querySelector('form[data-tool="timer"]');
 const timerScope = timerForm.querySelector('[name="timer-group_id"]');
 function renderTimerButtons() {
-  const timer = timerScope.value ? groupTimers.get(Number(timerScope.value)) || null : allGroupsTimer;
+  const held = timerScope.value ? groupTimers.get(Number(timerScope.value)) || null : allGroupsTimer;
+  const timer = leftOver(held) ? null : held;
   const left = secondsLeft(timer);
   const timeUp = Boolean(timer?.running) && left === 0;
   const sensible = {
@@ -261,6 +262,7 @@ socket.on('projector', (update) => { projector = { mode: update.mode, group_id: 
 socket.on('vote', (update) => { vote = update.vote; renderVote(); });
 socket.on('announcement', (update) => {
   const item = update.announcement;
+  if (!item) return;  // the training ended: editors drop their banners, the log here stays
   const entry = document.createElement('li');
   const time = document.createElement('time');
   time.dateTime = item.at;
