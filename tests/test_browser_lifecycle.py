@@ -105,6 +105,8 @@ def test_the_dashboards_timer_and_vote_buttons_are_enabled_only_when_they_make_s
     timer_buttons_settle("start", "pause", "add-1", "add-5", "stop")
     dashboard.click("button[name='timer-action'][value=pause]")
     timer_buttons_settle("start", "resume", "add-1", "add-5", "stop")
+    dashboard.locator("section[aria-labelledby=timer-heading]").screenshot(
+        path=str(SCREENSHOTS / "dashboard-timer-paused.png"))
     dashboard.select_option("#timer-group_id", str(group.id))
     timer_buttons_settle("start")
     dashboard.select_option("#timer-group_id", "")
