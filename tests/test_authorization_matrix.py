@@ -96,6 +96,7 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("facilitate.projector_screen", "GET"): allow_only(MODERATOR),
     ("facilitate.open_vote", "POST"): allow_only(MODERATOR),
     ("facilitate.close_vote", "POST"): allow_only(MODERATOR),
+    ("facilitate.clear_vote", "POST"): allow_only(MODERATOR),
     ("moderate.end_training", "POST"): allow_only(MODERATOR),
     ("moderate.sign_in_link", "POST"): allow_only(MODERATOR),
     ("moderate.add_co_moderator", "POST"): allow_only(MODERATOR),
@@ -218,6 +219,16 @@ class Attempt:
     after_join: bool = False  # events only: the connection first asks to join group A's map
 
 
+def with_an_open_vote(form: dict):
+    """A payload that first opens a vote if none is open: clearing a vote or ending the training
+    in an earlier row must not leave a later vote row with nothing to act on."""
+    def payload(scene: Scene) -> dict:
+        if db.session.scalar(select(Vote.id).where(Vote.training_id == scene.training_id, Vote.closed_at.is_(None))) is None:
+            voting.open_vote(db.session.get(Training, scene.training_id), dots_per_person=3)
+        return form
+    return payload
+
+
 def map_title_op(scene: Scene) -> dict:
     return {"op_id": new_id(), "roadmap_id": scene.roadmap_id, "type": "map.set", "field": "title",
             "value": "Чистый двор у библиотеки"}
@@ -272,10 +283,14 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
         lambda scene: {"projector-group_id": str(scene.groups[SAME_GROUP].id)}, changes=("projected group",),
     ),
     ("facilitate.open_vote", "POST"): Attempt(
-        lambda scene: {"vote-dots": "3", "vote-group_id": ""}, changes=("votes",),  # the scene's open vote closes
+        with_an_open_vote({"vote-dots": "3", "vote-group_id": ""}), changes=("votes",),  # the open vote closes
     ),
-    ("facilitate.close_vote", "POST"): Attempt(lambda scene: {}, changes=("open votes",)),
-    ("moderate.end_training", "POST"): Attempt(lambda scene: {}, changes=("baselines",)),
+    ("facilitate.close_vote", "POST"): Attempt(with_an_open_vote({}), changes=("open votes",)),
+    ("facilitate.clear_vote", "POST"): Attempt(with_an_open_vote({}), changes=("open votes", "cleared votes")),
+    # Ending also closes and clears the open vote.
+    ("moderate.end_training", "POST"): Attempt(
+        with_an_open_vote({}), changes=("baselines", "open votes", "cleared votes"),
+    ),
     ("moderate.sign_in_link", "POST"): Attempt(lambda scene: {}, changes=("sign-in links",)),
     ("moderate.add_co_moderator", "POST"): Attempt(
         lambda scene: {"email": f"colleague-{new_id()[:10]}@example.org", "display_name": "Коллега"},
@@ -399,6 +414,7 @@ def world_state(scene: Scene) -> dict:
             select(Training.projector_mode, Training.projected_group_id).where(Training.id == scene.training_id)).one()),
         "votes": count(Vote),
         "open votes": count(Vote, Vote.closed_at.is_(None)),
+        "cleared votes": count(Vote, Vote.cleared_at.is_not(None)),
         "baselines": count(Baseline),
         "sign-in links": count(SignInLink),
         "co-moderators": count(TrainingModerator),

@@ -5,14 +5,14 @@ from datetime import date, timedelta
 
 import pytest
 from conftest import counted_queries, new_id, passwordless_moderator
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from roadmap.domain.errors import EditRejected
 from roadmap.domain.replay import empty_map, replay
 from roadmap.extensions import db
 from roadmap.models import Change, Group, Membership, Person, Roadmap, Step, Timer, Training, Vote
 from roadmap.realtime import dashboard_feed
-from roadmap.services import dashboard, editing, facilitation, map_templates, trainings, voting
+from roadmap.services import afterwards, dashboard, editing, facilitation, map_templates, trainings, voting
 from roadmap.services.snapshots import snapshot
 from roadmap.timeutil import utcnow
 
@@ -944,3 +944,99 @@ def test_the_dashboard_feed_sends_one_summary_per_changed_map_however_many_edits
     add_step(oleg, other_group.roadmap, "Согласовать эскиз")
     assert dashboard_feed.flush() == 2
     assert dashboard_feed.flush() == 0
+
+
+# --- the end of the training and clearing --------------------------------------
+
+def run_out(timer, ago: timedelta):
+    """Let a timer's time have run out `ago` (test setup: the clock is not ours to move)."""
+    db.session.execute(update(Timer).where(Timer.id == timer.id).values(ends_at=utcnow() - ago))
+    db.session.commit()
+
+
+def test_ending_the_training_stops_every_running_or_paused_timer_of_every_scope(training, group, other_group):
+    facilitation.start_timer(training, 600, "Всем")
+    facilitation.start_timer(training, 300, group_id=group.id)
+    facilitation.start_timer(training, 300, group_id=other_group.id)
+    facilitation.pause_timer(training, group_id=other_group.id)
+
+    afterwards.end_training(training)
+
+    for group_id in (None, group.id, other_group.id):
+        assert facilitation.current_timer(training.id, group_id) is None
+    assert db.session.scalar(select(func.count(Timer.id)).where(Timer.stopped_at.is_(None))) == 0
+
+
+def test_ending_the_training_closes_and_clears_the_vote_but_keeps_its_dots(training, group, marina, steps):
+    vote = voting.open_vote(training, 3)
+    voting.place_dot(vote.id, steps["Провести субботник"], marina)
+
+    afterwards.end_training(training)
+
+    ended = fresh(Vote, vote.id)
+    assert ended.closed_at is not None and ended.cleared_at is not None
+    assert voting.current_vote(training.id) is None
+    assert voting.current_vote_for(training.id, group.roadmap.id) is None
+    assert voting.tally(ended) == {steps["Провести субботник"]: 1}
+
+
+def test_after_the_end_an_editor_shows_only_announcements_made_since(training, moderator, group):
+    facilitation.announce(training, moderator, "Всем: перерыв 10 минут")
+
+    afterwards.end_training(training)
+    assert facilitation.recent_announcements(training.id, group.id) == []
+
+    facilitation.announce(training, moderator, "Встречаемся через месяц")
+    assert [item["text"] for item in facilitation.recent_announcements(training.id, group.id)] == [
+        "Встречаемся через месяц"]
+
+
+def test_clearing_a_timer_whose_time_is_up_takes_it_off_every_screen(training, group):
+    timer = facilitation.start_timer(training, 60)
+    run_out(timer, timedelta(seconds=5))
+
+    facilitation.clear_timer(training)
+
+    assert fresh(Timer, timer.id).stopped_at is not None
+    assert facilitation.timers_for_group(training.id, group.id) == {"all": None, "group": None}
+
+
+def test_a_timer_still_counting_or_paused_is_not_cleared(training):
+    facilitation.start_timer(training, 600)
+    assert rejection_code(facilitation.clear_timer, training) == "timer_not_finished"
+    facilitation.pause_timer(training)
+    assert rejection_code(facilitation.clear_timer, training) == "timer_not_finished"
+    assert facilitation.current_timer(training.id, None) is not None
+
+
+def test_a_timer_whose_time_ran_out_over_an_hour_ago_is_not_shown(training, group):
+    recent = facilitation.start_timer(training, 60, group_id=group.id)
+    stale = facilitation.start_timer(training, 60)
+    run_out(recent, timedelta(minutes=59))
+    run_out(stale, timedelta(minutes=61))
+
+    shown = facilitation.timers_for_group(training.id, group.id)
+
+    assert shown["all"] is None
+    assert shown["group"]["id"] == recent.id
+
+
+def test_a_cleared_vote_is_shown_nowhere_and_keeps_its_dots(training, group, marina, steps):
+    vote = voting.open_vote(training, 3)
+    voting.place_dot(vote.id, steps["Провести субботник"], marina)
+    voting.close_vote(vote)
+
+    voting.clear_vote(vote)
+
+    assert voting.current_vote(training.id) is None
+    assert voting.current_vote_for(training.id, group.roadmap.id) is None
+    assert voting.tally(fresh(Vote, vote.id)) == {steps["Провести субботник"]: 1}
+
+
+def test_clearing_an_open_vote_closes_it_so_it_takes_no_more_dots(training, marina, steps):
+    vote = voting.open_vote(training, 3)
+
+    voting.clear_vote(vote)
+
+    assert fresh(Vote, vote.id).closed_at is not None
+    assert rejection_code(voting.place_dot, vote.id, steps["Провести субботник"], marina) == "vote_closed"

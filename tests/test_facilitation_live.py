@@ -119,6 +119,17 @@ class ModeratorDesk:
     def close_vote(self) -> dict:
         return self.use("votes/close", "close_vote")
 
+    def clear_vote(self) -> dict:
+        return self.use("votes/clear", "clear_vote")
+
+    def end_training(self) -> dict:
+        response = self.browser.post(
+            f"{self.base_url}/moderate/trainings/{self.training_id}/end", data={"csrf_token": self.csrf_token},
+            headers={"X-Requested-With": "fetch"}, timeout=10,
+        )
+        assert response.status_code == 200 and response.json()["ok"], response.text
+        return response.json()
+
 
 @pytest.fixture
 def quiet_group(world, training):
@@ -351,3 +362,46 @@ def test_an_announcement_to_one_group_reaches_its_editors_and_not_another_groups
 
     assert [event["announcement"]["id"] for event in anya_inbox.of("announcement")] == [to_all_id]
     assert sorted(event["announcement"]["id"] for event in marina_inbox.of("announcement")) == [to_one_id, to_all_id]
+
+
+# --- the end of the training -------------------------------------------------------
+
+
+def test_ending_the_training_tells_editors_and_the_dashboard_there_is_no_timer_vote_or_announcement(
+    clients, desk, moderator, training, group, marina
+):
+    marina_client = clients.connect(marina, group.roadmap.id)
+    editor = Inbox(marina_client, "timer", "vote", "announcement")
+    watcher = clients.connect(moderator)
+    dashboard = Inbox(watcher, "timer", "vote")
+    assert watcher.call("watch", {"training_id": training.id})["ok"]
+    desk.timer("start", minutes="10")
+    desk.timer("start", minutes="5", group_id=str(group.id))
+    vote_id = desk.open_vote(dots=3, hide_results=True)["vote"]["id"]
+    desk.announce("Всем: через 10 минут показываем карты")
+    editor.wait_for("vote", lambda event: (event["vote"] or {}).get("id") == vote_id, what="the opened vote")
+
+    desk.end_training()
+
+    editor.wait_for("timer", lambda event: event["scope"] == "all" and event["timer"] is None, what="no timer for all")
+    editor.wait_for("timer", lambda event: event["scope"] == "group" and event["timer"] is None, what="no group timer")
+    editor.wait_for("vote", lambda event: event["vote"] is None, what="no vote")
+    editor.wait_for("announcement", lambda event: event["announcement"] is None, what="no announcements")
+    dashboard.wait_for("timer", lambda event: event["scope"] == "all" and event["timer"] is None, what="no timer")
+    dashboard.wait_for("vote", lambda event: event["vote"] is None, what="no vote")
+    rejoined = clients.connect(marina, group.roadmap.id).join_acks[-1]["facilitation"]
+    assert rejoined["timers"] == {"all": None, "group": None}
+    assert (rejoined["vote"], rejoined["announcements"]) == (None, [])
+
+
+def test_a_cleared_vote_leaves_the_editors_of_its_map(clients, desk, group, marina):
+    marina_client = clients.connect(marina, group.roadmap.id)
+    editor = Inbox(marina_client, "vote")
+    desk.open_vote(dots=2, hide_results=False, group_id=str(group.id))
+    desk.close_vote()
+
+    answer = desk.clear_vote()
+
+    assert answer["vote"] is None
+    cleared = editor.wait_for("vote", lambda event: event["vote"] is None, what="no vote")
+    assert cleared["roadmap_id"] == group.roadmap.id

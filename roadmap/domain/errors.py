@@ -26,6 +26,7 @@ MESSAGES = {
     "conflict": N_("Someone else changed this field after you saw it, so your change was not saved."),
     "moderators_only": N_("Only the moderator can do this."),
     "no_timer": N_("No timer is running."),
+    "timer_not_finished": N_("The time is not up yet: stop the timer instead."),
     "vote_not_found": N_("This vote does not exist."),
     "vote_closed": N_("Voting is over."),
     "no_dots_left": N_("You have used all your dots. Take one back to place it elsewhere."),

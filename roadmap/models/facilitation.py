@@ -57,6 +57,8 @@ class Vote(db.Model):
     opened_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     ends_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # A cleared vote leaves every screen; its dots stay for the record.
+    cleared_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class Dot(db.Model):

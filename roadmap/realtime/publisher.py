@@ -91,6 +91,14 @@ def announced(training_id: int, roadmap_id: int | None, announcement: dict) -> N
     )
 
 
+def announcements_cleared(training_id: int) -> None:
+    """The training is over: every editor drops the announcements it shows."""
+    socketio.emit(
+        "announcement", {"training_id": training_id, "announcement": None},
+        to=_scoped_rooms(training_id, None), namespace=NAMESPACE,
+    )
+
+
 def projector_changed(training_id: int, projector: dict) -> None:
     """What the projector shows: {"mode", "group_id"} (facilitation.projector_data)."""
     socketio.emit(
@@ -104,6 +112,14 @@ def vote_changed(training_id: int, vote: dict, to_editors: bool = True) -> None:
     (unless to_editors is false: a hidden vote's turnout is for the moderator's views alone)."""
     rooms = _scoped_rooms(training_id, vote["roadmap_id"]) if to_editors else [dashboard_room(training_id)]
     socketio.emit("vote", {"training_id": training_id, "vote": vote}, to=rooms, namespace=NAMESPACE)
+
+
+def vote_cleared(training_id: int, roadmap_id: int | None) -> None:
+    """No vote is on screen any more for the editors of one map (roadmap_id) or of every map."""
+    socketio.emit(
+        "vote", {"training_id": training_id, "roadmap_id": roadmap_id, "vote": None},
+        to=_scoped_rooms(training_id, roadmap_id), namespace=NAMESPACE,
+    )
 
 
 def dashboard_changed(training_id: int, summaries: list[dict]) -> None:

@@ -11,7 +11,7 @@ from roadmap.extensions import db, socketio
 from roadmap.models import Baseline, Person, Roadmap, ShareLink, SignInLink, Training
 from roadmap.models.afterwards import SHARE_KINDS
 from roadmap.realtime import publisher
-from roadmap.services import accounts, snapshots
+from roadmap.services import accounts, facilitation, snapshots, voting
 from roadmap.services.transactions import writing
 from roadmap.timeutil import utcnow
 
@@ -29,13 +29,17 @@ class AfterwardsError(Exception):
 def end_training(training: Training) -> int:
     """Freeze every map's state as its baseline; returns how many were frozen now.
 
-    A map that already has a baseline keeps it: a baseline is written once."""
+    A map that already has a baseline keeps it: a baseline is written once. In the
+    same transaction the training's timers stop, its votes close and leave the
+    screens, and its announcements stop showing; open screens hear it after the commit."""
     frozen = 0
     with writing():
         # Lock the training first, so two "end" clicks do not both write baselines (PostgreSQL).
         db.session.execute(select(Training.id).where(Training.id == training.id).with_for_update())
         if training.ended_at is None:
             training.ended_at = utcnow()
+        stopped_timer_scopes = facilitation.stop_all_timers(training)
+        cleared_votes = voting.close_and_clear_all(training)
         for group in training.groups:
             roadmap = group.roadmap
             if db.session.scalar(select(Baseline.id).where(Baseline.roadmap_id == roadmap.id)) is not None:
@@ -43,6 +47,10 @@ def end_training(training: Training) -> int:
             data = snapshots.snapshot(roadmap, with_members=False)
             db.session.add(Baseline(roadmap_id=roadmap.id, revision=data["revision"], data=data))
             frozen += 1
+    facilitation.publish_no_timers(training, stopped_timer_scopes)
+    for roadmap_id in {vote.roadmap_id for vote in cleared_votes}:
+        publisher.vote_cleared(training.id, roadmap_id)
+    publisher.announcements_cleared(training.id)
     return frozen
 
 

@@ -25,6 +25,8 @@ from roadmap.timeutil import utcnow
 MAX_TIMER_SECONDS = 4 * 3600
 MAX_ANNOUNCEMENT_LENGTH = 500
 ANNOUNCEMENTS_SHOWN = 10
+# A timer whose time ran out this long ago is left over, not news: no screen shows it.
+FINISHED_TIMER_SHOWN_FOR = timedelta(hours=1)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -82,8 +84,9 @@ def remaining_seconds(timer: Timer, now: datetime) -> int:
 def current_timer(training_id: int, group_id: int | None) -> Timer | None:
     """The timer shown for a scope: group_id None is the one for every group."""
     scope = Timer.group_id.is_(None) if group_id is None else Timer.group_id == group_id
+    recent = or_(Timer.ends_at.is_(None), Timer.ends_at > utcnow() - FINISHED_TIMER_SHOWN_FOR)
     return db.session.scalar(
-        select(Timer).where(Timer.training_id == training_id, scope, Timer.stopped_at.is_(None))
+        select(Timer).where(Timer.training_id == training_id, scope, Timer.stopped_at.is_(None), recent)
         .order_by(Timer.id.desc()).limit(1)
     )
 
@@ -179,6 +182,32 @@ def stop_timer(training: Training, group_id: int | None = None) -> None:
     _publish_timer(training, group_id)
 
 
+def clear_timer(training: Training, group_id: int | None = None) -> None:
+    """Take a timer whose time is up off every screen."""
+    with writing():
+        timer = _running_timer(training, group_id)
+        if timer.ends_at is None or timer.ends_at > utcnow():
+            raise EditRejected("timer_not_finished")
+        timer.stopped_at = utcnow()
+    _publish_timer(training, group_id)
+
+
+def stop_all_timers(training: Training) -> list[int | None]:
+    """Inside the caller's transaction: stop every running or paused timer; returns their group ids."""
+    now = utcnow()
+    timers = db.session.scalars(
+        select(Timer).where(Timer.training_id == training.id, Timer.stopped_at.is_(None))
+    ).all()
+    for timer in timers:
+        timer.stopped_at = now
+    return sorted({timer.group_id for timer in timers}, key=lambda group_id: group_id or 0)
+
+
+def publish_no_timers(training: Training, group_ids: list[int | None]) -> None:
+    for group_id in group_ids:
+        _publish_timer(training, group_id)
+
+
 def _publish_timer(training: Training, group_id: int | None) -> None:
     data = timer_data(current_timer(training.id, group_id))
     if group_id is None:
@@ -224,12 +253,16 @@ def announcements_log(training_id: int) -> list[Announcement]:
 
 
 def recent_announcements(training_id: int, group_id: int, since_hours: int = 12) -> list[dict]:
-    """The latest announcements a group's editor shows (each browser hides what it dismissed)."""
+    """The latest announcements a group's editor shows (each browser hides what it dismissed);
+    once the training has ended, only those made after its end."""
     cutoff = utcnow() - timedelta(hours=since_hours)
+    ended_at = db.session.scalar(select(Training.ended_at).where(Training.id == training_id))
+    if ended_at is not None:
+        cutoff = max(cutoff, ended_at)
     rows = db.session.scalars(
         select(Announcement)
         .where(
-            Announcement.training_id == training_id, Announcement.created_at >= cutoff,
+            Announcement.training_id == training_id, Announcement.created_at > cutoff,
             or_(Announcement.group_id.is_(None), Announcement.group_id == group_id),
         )
         .order_by(Announcement.id.desc()).limit(ANNOUNCEMENTS_SHOWN)

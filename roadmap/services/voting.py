@@ -66,20 +66,47 @@ def _open_votes(training_id: int) -> list[Vote]:
     ).all()
 
 
+def clear_vote(vote: Vote) -> Vote:
+    """Take a vote off every screen (closing it first if open); its dots stay in the database."""
+    with writing():
+        now = utcnow()
+        vote.closed_at = vote.closed_at or now
+        vote.cleared_at = vote.cleared_at or now
+    publisher.vote_cleared(vote.training_id, vote.roadmap_id)
+    return vote
+
+
+def close_and_clear_all(training: Training) -> list[Vote]:
+    """Inside the caller's transaction: close and clear every vote still on screen; returns them."""
+    now = utcnow()
+    shown = db.session.scalars(
+        select(Vote).where(Vote.training_id == training.id, Vote.cleared_at.is_(None))
+    ).all()
+    for vote in shown:
+        vote.closed_at = vote.closed_at or now
+        vote.cleared_at = now
+    return shown
+
+
+def _shown(vote: Vote | None) -> Vote | None:
+    # A cleared vote hides the older ones too: a screen shows only the latest vote.
+    return vote if vote is not None and vote.cleared_at is None else None
+
+
 def current_vote(training_id: int) -> Vote | None:
-    """The open vote, else the latest closed one (its results stay on screen)."""
-    return db.session.scalar(
+    """The open vote, else the latest closed one (its results stay on screen) unless it was cleared."""
+    return _shown(db.session.scalar(
         select(Vote).where(Vote.training_id == training_id).order_by(Vote.id.desc()).limit(1)
-    )
+    ))
 
 
 def current_vote_for(training_id: int, roadmap_id: int) -> Vote | None:
-    """The latest vote this map's editors take part in: one on every map, or on this one."""
-    return db.session.scalar(
+    """The latest vote this map's editors take part in (one on every map, or on this one), unless cleared."""
+    return _shown(db.session.scalar(
         select(Vote)
         .where(Vote.training_id == training_id, (Vote.roadmap_id.is_(None)) | (Vote.roadmap_id == roadmap_id))
         .order_by(Vote.id.desc()).limit(1)
-    )
+    ))
 
 
 def accepts_dots(vote: Vote) -> bool:

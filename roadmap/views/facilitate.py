@@ -27,7 +27,7 @@ bp.register_error_handler(moderate.FormRejected, moderate.form_rejected)
 bp.register_error_handler(moderate.EditRejected, moderate.rejected)
 EVERY_GROUP = ""
 # "add-1" and "add-5" are the dashboard's buttons: the minutes ride in the action, so they work without JS.
-TIMER_ACTIONS = ("start", "pause", "resume", "add", "add-1", "add-5", "stop")
+TIMER_ACTIONS = ("start", "pause", "resume", "add", "add-1", "add-5", "stop", "clear")
 
 
 class ScopedForm(FlaskForm):
@@ -77,11 +77,16 @@ class CloseVoteForm(FlaskForm):
     pass
 
 
+class ClearVoteForm(FlaskForm):
+    pass
+
+
 def forms_for(training: Training) -> dict:
     return {
         "timer": TimerForm(prefix="timer").aim_at(training), "announcement": AnnouncementForm(prefix="announcement").aim_at(training),
         "lock": LockForm(prefix="lock").aim_at(training), "projector": ProjectorForm(prefix="projector").aim_at(training),
         "vote": VoteForm(prefix="vote").aim_at(training), "close_vote": CloseVoteForm(prefix="close_vote"),
+        "clear_vote": ClearVoteForm(prefix="clear_vote"),
     }
 
 
@@ -103,6 +108,9 @@ def timer(training_id: int):
         minutes = int(action.removeprefix("add-")) if action != "add" else (form.minutes.data or 1)
         facilitation.add_time(training, minutes * 60, scope)
         message = _("Time added.")
+    elif action == "clear":
+        facilitation.clear_timer(training, scope)
+        message = _("Timer cleared.")
     else:
         facilitation.stop_timer(training, scope)
         message = _("Timer stopped.")
@@ -193,10 +201,22 @@ def open_vote(training_id: int):
 
 @bp.post("/votes/close")
 def close_vote(training_id: int):
+    return _act_on_shown_vote(training_id, CloseVoteForm(prefix="close_vote"), voting.close_vote,
+                              _("Voting closed; the results are shown."), _("No vote is open."))
+
+
+@bp.post("/votes/clear")
+def clear_vote(training_id: int):
+    """Take the shown vote off the editors and the projector; its dots stay on record."""
+    return _act_on_shown_vote(training_id, ClearVoteForm(prefix="clear_vote"), voting.clear_vote,
+                              _("The vote is cleared from the screens."), _("There is no vote to clear."))
+
+
+def _act_on_shown_vote(training_id: int, form: FlaskForm, act, message: str, when_none: str):
     training = own_training(training_id)
-    submitted(CloseVoteForm(prefix="close_vote"), training)
+    submitted(form, training)
     vote = voting.current_vote(training.id)
     if vote is None:
-        return failed(training, _("No vote is open."))
-    voting.close_vote(vote)
-    return done(training, _("Voting closed; the results are shown."), vote=voting.public_data(vote))
+        return failed(training, when_none)
+    act(vote)
+    return done(training, message, vote=voting.public_data(voting.current_vote(training.id)))

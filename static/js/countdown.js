@@ -18,6 +18,14 @@ export function secondsLeft(timer) {
   return Math.max(0, Math.ceil((Date.parse(timer.ends_at) - serverNow()) / 1000));
 }
 
+// As the server's FINISHED_TIMER_SHOWN_FOR: a timer that ran out this long ago is left over, not news.
+const FINISHED_TIMER_SHOWN_FOR_MS = 60 * 60 * 1000;
+
+/** Whether a running timer's time ran out so long ago that no screen shows it any more. */
+export function leftOver(timer) {
+  return Boolean(timer?.running) && serverNow() - Date.parse(timer.ends_at) > FINISHED_TIMER_SHOWN_FOR_MS;
+}
+
 export function formatSeconds(total) {
   const hours = Math.floor(total / 3600);
   const minutes = Math.floor((total % 3600) / 60);
@@ -70,6 +78,7 @@ export class Countdown {
   key(timer) { return `${timer.id}:${timer.ends_at}`; }
 
   tick() {
+    if (leftOver(this.timer)) this.timer = null;
     const left = secondsLeft(this.timer);
     this.onTick(this.timer, left);
     if (this.timer?.running && left === 0 && !this.rang.has(this.key(this.timer))) {

@@ -1,7 +1,7 @@
 // The moderator's dashboard: a live card per group (pushed by the server at most
 // once a second), the timer, the vote, and the tool forms.
 import { io } from '/vendor/socket.io.esm.min.js';
-import { chime, Countdown, formatSeconds, secondsLeft, serverNow, syncClock } from './countdown.js';
+import { chime, Countdown, formatSeconds, leftOver, secondsLeft, serverNow, syncClock } from './countdown.js';
 import { setStrings, t } from './i18n.js';
 import { bindLiveForms, csrfToken, postData } from './live_forms.js';
 import { Toasts } from './toasts.js';
@@ -100,7 +100,7 @@ function renderLastEdit(card, group) {
   card.querySelector('.last-edit').textContent = group.last_edit_at
     ? `${t('last_edit')}: ${ago(group.last_edit_at)}` : t('no_edits');
   const timer = groupTimers.get(group.group_id);
-  card.querySelector('.group-timer').textContent = timer ? formatSeconds(secondsLeft(timer)) : '';
+  card.querySelector('.group-timer').textContent = timer && !leftOver(timer) ? formatSeconds(secondsLeft(timer)) : '';
 }
 
 function renderCardVote(card, group) {
@@ -163,10 +163,34 @@ const countdown = new Countdown({
   },
   onZero() { chime(); toasts.show(`${t('time_up')}`); },
 });
-countdown.set(data.timer);
+let allGroupsTimer = data.timer;
+function setAllGroupsTimer(timer) {
+  allGroupsTimer = timer;
+  countdown.set(timer);
+  renderTimerButtons();
+}
+
+// A button is enabled only when it makes sense for the timer of the scope picked in the form.
+const timerForm = document.querySelector('form[data-tool="timer"]');
+const timerScope = timerForm.querySelector('[name="timer-group_id"]');
+function renderTimerButtons() {
+  const held = timerScope.value ? groupTimers.get(Number(timerScope.value)) || null : allGroupsTimer;
+  const timer = leftOver(held) ? null : held;
+  const left = secondsLeft(timer);
+  const timeUp = Boolean(timer?.running) && left === 0;
+  const sensible = {
+    start: true, pause: Boolean(timer?.running) && !timeUp, resume: Boolean(timer) && !timer.running,
+    'add-1': Boolean(timer), 'add-5': Boolean(timer), stop: Boolean(timer), clear: timeUp,
+  };
+  for (const button of timerForm.querySelectorAll('button[name="timer-action"]')) button.disabled = !sensible[button.value];
+}
+timerScope.addEventListener('change', renderTimerButtons);
+setAllGroupsTimer(data.timer);
 
 // --- vote -------------------------------------------------------------------
 function renderVote() {
+  renderVoteButtons();
+  for (const group of groups.values()) renderCardVote(cardFor(group.group_id), group);
   const box = document.getElementById('dash-vote');
   if (!vote) { box.replaceChildren(); return; }
   const status = document.createElement('p');
@@ -192,7 +216,11 @@ function renderVote() {
     parts.push(list);
   }
   box.replaceChildren(...parts);
-  for (const group of groups.values()) renderCardVote(cardFor(group.group_id), group);
+}
+
+function renderVoteButtons() {
+  const sensible = { close: Boolean(vote) && !vote.closed, clear: Boolean(vote?.closed) };
+  for (const button of document.querySelectorAll('[data-vote-action]')) button.disabled = !sensible[button.dataset.voteAction];
 }
 
 // --- «Управление группами» ---------------------------------------------------
@@ -260,9 +288,9 @@ socket.on('connect', () => {
     for (const group of answer.groups) groups.set(group.group_id, group);
     projector = answer.projector;
     vote = answer.vote;
-    countdown.set(answer.timer);
     groupTimers.clear();
     for (const [id, timer] of Object.entries(answer.group_timers || {})) groupTimers.set(Number(id), timer);
+    setAllGroupsTimer(answer.timer);
     renderAll();
     renderVote();
     followMembership(answer.groups);
@@ -284,16 +312,18 @@ socket.on('dashboard', (update) => {
   followMembership(update.groups);
 });
 socket.on('timer', (update) => {
-  if (update.scope === 'all') countdown.set(update.timer);
+  if (update.scope === 'all') setAllGroupsTimer(update.timer);
   else {
     const group = [...groups.values()].find((item) => item.roadmap_id === update.roadmap_id);
     if (group) { if (update.timer) groupTimers.set(group.group_id, update.timer); else groupTimers.delete(group.group_id); }
+    renderTimerButtons();
   }
 });
 socket.on('projector', (update) => { projector = { mode: update.mode, group_id: update.group_id }; renderAll(); });
 socket.on('vote', (update) => { vote = update.vote; renderVote(); });
 socket.on('announcement', (update) => {
   const item = update.announcement;
+  if (!item) return;  // the training ended: editors drop their banners, the log here stays
   const entry = document.createElement('li');
   const time = document.createElement('time');
   time.dateTime = item.at;
@@ -313,13 +343,20 @@ socket.on('announcement', (update) => {
 for (const time of document.querySelectorAll('#announcement-log time')) {
   time.textContent = new Date(time.dateTime).toLocaleTimeString(data.locale, { hour: '2-digit', minute: '2-digit' });
 }
-setInterval(() => { for (const group of groups.values()) renderLastEdit(cardFor(group.group_id), group); }, 1000);
+setInterval(() => {
+  for (const group of groups.values()) renderLastEdit(cardFor(group.group_id), group);
+  renderTimerButtons();  // a running timer's time runs out
+}, 1000);
 bindLiveForms(document.getElementById('main'), toasts, (form, answer) => {
   if (!answer.ok) return;
   if ('refreshGroups' in form.dataset) refreshGroupManagement();
   if (answer.url) window.prompt(t('copy_link'), answer.url);
   if (answer.vote !== undefined) { vote = answer.vote; renderVote(); }
-  if (answer.timer !== undefined && !answer.group_id) countdown.set(answer.timer);
+  if (answer.timer !== undefined && !answer.group_id) setAllGroupsTimer(answer.timer);
+  else if (answer.timer !== undefined) {
+    if (answer.timer) groupTimers.set(answer.group_id, answer.timer); else groupTimers.delete(answer.group_id);
+    renderTimerButtons();
+  }
 });
 renderAll();
 renderVote();

@@ -35,7 +35,11 @@ export class Facilitation {
       this.timers[update.scope] = update.timer;
       this.chooseTimer();
     });
-    socket.on('announcement', (update) => this.addAnnouncement(update.announcement, true));
+    socket.on('announcement', (update) => {
+      // No announcement: the training is over, and what it said is no longer news.
+      if (update.announcement) this.addAnnouncement(update.announcement, true);
+      else document.getElementById('announcements').replaceChildren();
+    });
     socket.on('vote', (update) => this.setVote(update.vote, false));
     socket.on('readiness', (update) => { if (update.roadmap_id === this.roadmapId) this.showReadiness(update); });
   }
