@@ -1,11 +1,14 @@
 """Helpers shared by the Chromium tests: joining a map, waiting without sleeping, a slow network."""
 from __future__ import annotations
 
+import os
 import queue
 import random
+import shutil
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -230,3 +233,15 @@ def type_on_schedule(pages: list, keystrokes: list[tuple[float, int, str]], afte
         if after_each:
             after_each(number, index)
     return worst_lag
+
+
+DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def keep_screenshot(page, name: str, artifacts: Path, **options) -> None:
+    """A screenshot in the test's artifacts; also the README's copy in docs/screenshots when
+    UPDATE_SCREENSHOTS is set, so a plain test run leaves the repository as it was."""
+    page.screenshot(path=str(artifacts / name), **options)
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        shutil.copyfile(artifacts / name, DOCS_SCREENSHOTS / name)
+

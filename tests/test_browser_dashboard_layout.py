@@ -5,11 +5,10 @@ points; the page has an h1 and each group card is a named region with named butt
 import pytest
 
 from roadmap.services import facilitation, voting
-from tests.browsing import sign_in_moderator
+from tests.browsing import keep_screenshot, sign_in_moderator
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 WAIT_MS = 15_000
-SCREENSHOT = "docs/screenshots/dashboard.png"
 LONG_NAMES = ("Сквер у районной библиотеки имени Н. В. Гоголя", "Чистый двор на Комсомольской, 12–18",
               "Велодорожка вдоль набережной реки Вологды")
 
@@ -74,7 +73,7 @@ def scroll_width(page) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("width", [1280, 1366])
-def test_no_sideways_scroll_on_a_laptop(busy_training, live_server, chromium, width):
+def test_no_sideways_scroll_on_a_laptop(busy_training, live_server, chromium, width, artifacts):
     moderator, training = busy_training
     page = open_dashboard(chromium, live_server, moderator, training, width)
     page.wait_for_selector("#dash-vote .vote-status", timeout=WAIT_MS)
@@ -87,7 +86,7 @@ def test_no_sideways_scroll_on_a_laptop(busy_training, live_server, chromium, wi
     if width == 1366:
         page.set_viewport_size({"width": 1366, "height": 768})
         page.evaluate("window.scrollTo(0, 0)")
-        page.screenshot(path=SCREENSHOT)
+        keep_screenshot(page, "dashboard.png", artifacts)
 
 
 def test_one_usable_column_on_a_tablet(busy_training, live_server, chromium):

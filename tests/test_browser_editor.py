@@ -1,6 +1,6 @@
 """Two people in real Chromium co-edit one road map, one of them offline for a while."""
 import pytest
-from browsing import WAIT_MS, join, settles  # noqa: F401 (test_browser_tools imports them from here)
+from browsing import WAIT_MS, join, keep_screenshot, settles  # noqa: F401 (test_browser_tools imports them from here)
 
 from roadmap.extensions import db
 from roadmap.models import Roadmap
@@ -145,7 +145,7 @@ def test_a_new_stakeholder_starts_unset_on_a_phone_and_can_be_set_and_unset_agai
     assert levels.count() == 5 and levels.first.is_visible()
     assert "объявления" in levels.first.text_content()
     card.scroll_into_view_if_needed()
-    phone.screenshot(path=str(artifacts / "stakeholder-unset-phone.png"))  # kept in docs/screenshots
+    keep_screenshot(phone, "stakeholder-unset-phone.png", artifacts)
 
     # The checklist says what to do for each open check and which have nothing to check yet.
     overdue = phone.locator("[data-check=no_overdue_steps]")
@@ -153,5 +153,5 @@ def test_a_new_stakeholder_starts_unset_on_a_phone_and_can_be_set_and_unset_agai
     assert "Заполните «Проблема»" in phone.locator("[data-check=header_filled]").text_content()
     assert phone.locator("#readiness-score").text_content() == "0%"
     phone.locator("#readiness").scroll_into_view_if_needed()
-    phone.screenshot(path=str(artifacts / "readiness-phone.png"))  # kept in docs/screenshots
+    keep_screenshot(phone, "readiness-phone.png", artifacts)
     context.close()

@@ -1,14 +1,12 @@
 """A moderator imports the spreadsheet people actually bring, «№;Шаг;Ответственный;Срок;Статус»
 with DD.MM.YYYY dates and Russian statuses, saved as UTF-8 and as Windows-1251, through the
 import page in real Chromium, and finds its steps on the new group's map."""
-from pathlib import Path
 
 import pytest
-from browsing import sign_in_moderator
+from browsing import keep_screenshot, sign_in_moderator
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 WAIT_MS = 15_000
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 RUSSIAN_SPREADSHEET = (
     "№;Шаг;Ответственный;Срок;Статус\r\n"
     "1;Опрос жителей домов 10–16;Анна Петрова;15.05.2027;выполнен\r\n"
@@ -58,7 +56,7 @@ def test_the_russian_spreadsheet_imports_through_the_page_in_utf8_and_in_windows
         assert owners == ["Анна Петрова", "Совет дома", ""], encoding
 
 
-def test_the_import_page_lists_the_columns_it_understands_and_offers_templates(world, live_server, chromium):
+def test_the_import_page_lists_the_columns_it_understands_and_offers_templates(world, live_server, chromium, artifacts):
     moderator = world.moderator(name="Ирина Соколова")
     training = world.training(moderator)
     page = sign_in(chromium, live_server, moderator)
@@ -70,4 +68,4 @@ def test_the_import_page_lists_the_columns_it_understands_and_offers_templates(w
     with page.expect_download() as download_info:
         page.click("a[href='/import/template.xlsx']")
     assert download_info.value.suggested_filename == "Шаги дорожной карты.xlsx"
-    page.screenshot(path=str(SCREENSHOTS / "import.png"), full_page=True)
+    keep_screenshot(page, "import.png", artifacts, full_page=True)

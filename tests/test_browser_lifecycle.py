@@ -2,8 +2,7 @@
 and the announcements off a participant's phone and the projector, live and after a reload;
 the dashboard's timer and vote buttons are enabled only when they make sense."""
 import pytest
-from browsing import join, settles
-from conftest import PROJECT_ROOT
+from browsing import join, keep_screenshot, settles
 from test_browser_projector import open_dashboard
 
 from roadmap.services import facilitation
@@ -11,7 +10,6 @@ from roadmap.services import facilitation
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 WAIT_MS = 15_000
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
-SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 TIMER_BUTTONS = ("start", "pause", "resume", "add-1", "add-5", "stop", "clear")
 
 ENABLED_TIMER_BUTTONS = """(expected) => {
@@ -33,7 +31,7 @@ NOTHING_FROM_THE_TRAINING = """() => document.getElementById('editor-timer').hid
 
 
 def test_ending_the_training_takes_the_timer_vote_and_announcements_off_the_editor_and_projector(
-    world, live_server, chromium
+    world, live_server, chromium, artifacts
 ):
     moderator = world.moderator(name="Ирина Соколова")
     training = world.training(moderator)
@@ -81,11 +79,11 @@ def test_ending_the_training_takes_the_timer_vote_and_announcements_off_the_edit
     dashboard.click("[data-projector-mode=votes]")
     projector.wait_for_selector(".votes-note:has-text('Сейчас голосования нет.')", timeout=WAIT_MS)
     marina.evaluate("window.scrollTo(0, 0)")
-    marina.screenshot(path=str(SCREENSHOTS / "editor-after-the-training.png"))
+    keep_screenshot(marina, "editor-after-the-training.png", artifacts)
 
 
 def test_the_dashboards_timer_and_vote_buttons_are_enabled_only_when_they_make_sense(
-    world, live_server, chromium
+    world, live_server, chromium, artifacts
 ):
     moderator = world.moderator(name="Ирина Соколова")
     training = world.training(moderator)
@@ -105,8 +103,8 @@ def test_the_dashboards_timer_and_vote_buttons_are_enabled_only_when_they_make_s
     timer_buttons_settle("start", "pause", "add-1", "add-5", "stop")
     dashboard.click("button[name='timer-action'][value=pause]")
     timer_buttons_settle("start", "resume", "add-1", "add-5", "stop")
-    dashboard.locator("section[aria-labelledby=timer-heading]").screenshot(
-        path=str(SCREENSHOTS / "dashboard-timer-paused.png"))
+    keep_screenshot(dashboard.locator("section[aria-labelledby=timer-heading]"), "dashboard-timer-paused.png",
+                    artifacts)
     dashboard.select_option("#timer-group_id", str(group.id))
     timer_buttons_settle("start")
     dashboard.select_option("#timer-group_id", "")

@@ -11,7 +11,7 @@ from roadmap.extensions import db
 from roadmap.models import Roadmap
 from roadmap.services import facilitation, map_templates, snapshots
 
-from browsing import NOTHING_PENDING, WAIT_MS, join, settles
+from browsing import NOTHING_PENDING, WAIT_MS, join, keep_screenshot, settles
 from conftest import new_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -82,7 +82,7 @@ def test_a_ten_step_template_map_fits_in_two_and_a_half_phone_screens(phone, art
     # The README's picture (docs/screenshots/phone-editor.png): the list with the second step open.
     phone.locator(".step").nth(1).locator(".step-expand").tap()
     phone.evaluate("window.scrollTo(0, document.querySelectorAll('.step')[0].getBoundingClientRect().top + scrollY - 60)")
-    phone.screenshot(path=str(artifacts / "phone-editor.png"))
+    keep_screenshot(phone, "phone-editor.png", artifacts)
 
 
 def test_the_summary_row_shows_title_owner_due_date_and_status(phone):

@@ -3,13 +3,12 @@ fitted into a 1280×720 projector, every group at a glance, and dot-vote results
 switched with one click from the dashboard; the editor's vote bar says how to vote and ranks after."""
 import io
 import ipaddress
-import shutil
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import PROJECT_ROOT, LiveServer
+from conftest import LiveServer
 from PIL import Image
+from browsing import keep_screenshot
 from test_browser_dashboard import join_group, sign_in
 
 from roadmap.services import facilitation, map_templates, venue, voting
@@ -17,7 +16,6 @@ from roadmap.services import facilitation, map_templates, venue, voting
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 WAIT_MS = 15_000
 PROJECTOR = {"width": 1280, "height": 720}
-SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 
 
 def decoded_qr(locator) -> str:
@@ -43,9 +41,6 @@ def open_dashboard(chromium, live_server, moderator, training):
     return dashboard
 
 
-def keep_screenshot(page, name: str, artifacts: Path) -> None:
-    page.screenshot(path=str(artifacts / name))
-    shutil.copyfile(artifacts / name, SCREENSHOTS / name)
 
 
 @pytest.fixture
