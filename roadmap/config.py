@@ -49,6 +49,18 @@ class Config:
     # Wrong codes from another device; six characters of 31 take far more than this to guess.
     DEVICE_CODE_RATE_LIMIT = os.environ.get("DEVICE_CODE_RATE_LIMIT", "10 per minute; 50 per hour")
 
+    # Outgoing mail. Without MAIL_SERVER mails are written to the log instead (make run).
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
+    MAIL_USE_TLS = _env_flag("MAIL_USE_TLS", True)  # STARTTLS on MAIL_PORT
+    MAIL_USE_SSL = _env_flag("MAIL_USE_SSL", False)  # TLS from the first byte (port 465)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Roadmap <roadmap@localhost>")
+    MAIL_TIMEOUT_SECONDS = float(os.environ.get("MAIL_TIMEOUT_SECONDS", "20"))
+    # How long a personal sign-in link handed out at a training lets its person in.
+    SIGN_IN_LINK_DAYS = int(os.environ.get("SIGN_IN_LINK_DAYS", "90"))
+
     BABEL_DEFAULT_LOCALE = "ru"
     BABEL_DEFAULT_TIMEZONE = "Europe/Moscow"
     LANGUAGES = ("ru", "en")

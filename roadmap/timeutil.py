@@ -1,5 +1,8 @@
 """Time helpers: the database stores naive UTC datetimes."""
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+DEFAULT_ZONE = "Europe/Moscow"
 
 _offset = timedelta(0)
 
@@ -12,3 +15,25 @@ def set_clock_offset(days: float) -> None:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None) + _offset
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """The IANA zone `name`, or Europe/Moscow when it is empty or unknown."""
+    try:
+        return ZoneInfo(name or DEFAULT_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_ZONE)
+
+
+def local(moment: datetime, zone_name: str | None) -> datetime:
+    """A stored (naive UTC) moment as an aware datetime in the zone `zone_name`."""
+    return moment.replace(tzinfo=timezone.utc).astimezone(zone(zone_name))
+
+
+def local_today(zone_name: str | None) -> date:
+    """Today's date where the training is."""
+    return local(utcnow(), zone_name).date()
+
+
+def is_known_zone(name: str) -> bool:
+    return name in available_timezones()

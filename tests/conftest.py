@@ -334,3 +334,58 @@ def artifacts(request) -> Path:
     folder = ARTIFACTS / request.node.name.replace("[", "-").replace("]", "")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+class SmtpInbox:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1, in this process, keeping what arrives."""
+
+    def __init__(self):
+        import threading
+
+        self.messages: list = []  # email.message.EmailMessage, in arrival order
+        self.envelopes: list = []
+        self._arrived = threading.Condition()
+        self.port = _free_port()
+
+    async def handle_DATA(self, _server, _session, envelope):
+        from email import message_from_bytes
+        from email.policy import default
+
+        with self._arrived:
+            self.envelopes.append(envelope)
+            self.messages.append(message_from_bytes(envelope.content, policy=default))
+            self._arrived.notify_all()
+        return "250 OK"
+
+    def config(self) -> dict:
+        """App settings that send to this server."""
+        return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": self.port, "MAIL_USE_TLS": False,
+                "MAIL_USE_SSL": False, "MAIL_FROM": "Roadmap <roadmap@example.org>"}
+
+    def environment(self) -> dict:
+        """The same settings for a live server process."""
+        return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(self.port), "MAIL_USE_TLS": "0",
+                "MAIL_FROM": "Roadmap <roadmap@example.org>"}
+
+    def wait_for(self, predicate=lambda message: True, timeout: float = 15.0):
+        """The first message that satisfies `predicate`, waiting for it to arrive."""
+        with self._arrived:
+            found = self._arrived.wait_for(
+                lambda: next((m for m in self.messages if predicate(m)), None), timeout=timeout)
+        if found is None:
+            raise AssertionError(f"no such mail within {timeout} s; arrived: {[m['Subject'] for m in self.messages]}")
+        return found
+
+    def to(self, address: str) -> list:
+        return [message for message in self.messages if address in message["To"]]
+
+
+@pytest.fixture
+def smtp_inbox():
+    from aiosmtpd.controller import Controller
+
+    inbox = SmtpInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    yield inbox
+    controller.stop()

@@ -11,6 +11,7 @@ from roadmap.timeutil import utcnow
 
 THEMES = ("landscaping", "waste_sorting", "other")
 PROJECTOR_MODES = ("join", "map", "overview", "votes")
+DEFAULT_TIMEZONE = "Europe/Moscow"
 
 
 class Training(db.Model):
@@ -33,6 +34,12 @@ class Training(db.Model):
     projected_group_id: Mapped[int | None] = mapped_column(
         ForeignKey("groups.id", use_alter=True, name="fk_trainings_projected_group"), nullable=True
     )
+
+    # Every date and time a person sees about this training is shown in this IANA zone.
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE, server_default=DEFAULT_TIMEZONE)
+    # When the weekly digest goes out, in `timezone`: weekday 0 is Monday.
+    digest_weekday: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    digest_hour: Mapped[int] = mapped_column(Integer, default=9, server_default="9")
 
     moderator = relationship("Person")
     co_moderators: Mapped[list[TrainingModerator]] = relationship(

@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from roadmap import timeutil
 from roadmap.domain.text import has_control_characters, single_line
 from roadmap.extensions import db
 from roadmap.models import Group, Membership, Person, Roadmap, Training, TrainingModerator
@@ -44,6 +45,14 @@ def create_training(moderator: Person, title: str, city: str, venue: str,
             ends_on=ends_on, moderator_id=moderator.id, join_code=_new_join_code(),
         )
         db.session.add(training)
+    return training
+
+
+def update_settings(training: Training, zone: str, digest_weekday: int, digest_hour: int) -> Training:
+    if not timeutil.is_known_zone(zone) or not 0 <= digest_weekday <= 6 or not 0 <= digest_hour <= 23:
+        raise ValueError("unknown time zone or digest time")
+    with writing():
+        training.timezone, training.digest_weekday, training.digest_hour = zone, digest_weekday, digest_hour
     return training
 
 

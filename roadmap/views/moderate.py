@@ -46,6 +46,27 @@ class TrainingForm(FlaskForm):
             raise ValidationError(_l("The last day cannot be before the first."))
 
 
+# The zones of Russia by a city in each, then UTC; a training elsewhere picks UTC or asks for its zone.
+TIME_ZONES = (
+    ("Europe/Kaliningrad", _l("Kaliningrad (UTC+2)")), ("Europe/Moscow", _l("Moscow, Vologda (UTC+3)")),
+    ("Europe/Samara", _l("Samara (UTC+4)")), ("Asia/Yekaterinburg", _l("Yekaterinburg (UTC+5)")),
+    ("Asia/Omsk", _l("Omsk (UTC+6)")), ("Asia/Novosibirsk", _l("Novosibirsk (UTC+7)")),
+    ("Asia/Krasnoyarsk", _l("Krasnoyarsk (UTC+7)")), ("Asia/Irkutsk", _l("Irkutsk (UTC+8)")),
+    ("Asia/Yakutsk", _l("Yakutsk (UTC+9)")), ("Asia/Vladivostok", _l("Vladivostok (UTC+10)")),
+    ("Asia/Magadan", _l("Magadan (UTC+11)")), ("Asia/Kamchatka", _l("Kamchatka (UTC+12)")), ("UTC", "UTC"),
+)
+WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"), _l("Sunday"))
+
+
+class TrainingSettingsForm(FlaskForm):
+    """The training's time zone and when its weekly digest goes out."""
+
+    timezone = SelectField(_l("Time zone"), choices=[SelectChoice(zone, label) for zone, label in TIME_ZONES])
+    digest_weekday = SelectField(_l("Weekly digest on"), coerce=int,
+                                 choices=[SelectChoice(day, label) for day, label in enumerate(WEEKDAYS)])
+    digest_hour = SelectField(_l("at"), coerce=int, choices=[SelectChoice(hour, f"{hour:02d}:00") for hour in range(24)])
+
+
 class GroupForm(FlaskForm):
     name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=120), NoControlCharacters()])
     theme = SelectField(_l("Theme"), choices=[SelectChoice(key, _l(label)) for key, label in THEMES.items()])
@@ -208,7 +229,7 @@ def training(training_id: int):
         readiness_labels={code: _(label) for code, label in READINESS_LABELS.items()},
         projector=facilitation.projector_data(training),
         join_url=join_url(training), join_reachable=origin.reachable_from_phones, server_now=facilitation.iso(utcnow()),
-        end_form=EndTrainingForm(), **_group_management_forms(),
+        end_form=EndTrainingForm(), settings_form=TrainingSettingsForm(obj=training), **_group_management_forms(),
         co_moderator_form=CoModeratorForm(), remove_co_moderator_form=RemoveCoModeratorForm(),
         tool_forms=_tool_forms(training),
     )
@@ -336,6 +357,16 @@ def end_training(training_id: int):
     submitted(EndTrainingForm(), training)
     afterwards.end_training(training)
     return done(training, _("The training is over: each map's state is saved as its baseline. Groups can keep working."))
+
+
+@bp.post("/trainings/<int:training_id>/settings")
+def training_settings(training_id: int):
+    """The time zone every date is shown in, and the weekly digest's day and hour."""
+    training = own_training(training_id)
+    form = submitted(TrainingSettingsForm(), training)
+    trainings.update_settings(training, form.timezone.data, form.digest_weekday.data, form.digest_hour.data)
+    return done(training, _("Saved: times in %(zone)s, the digest on %(day)s at %(hour)02d:00.", zone=training.timezone,
+                            day=WEEKDAYS[training.digest_weekday], hour=training.digest_hour))
 
 
 @bp.post("/memberships/<int:membership_id>/link")
