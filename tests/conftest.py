@@ -1,12 +1,16 @@
 """Fixtures that build the world: an app on a real database, people, trainings, a live server."""
 from __future__ import annotations
 
+import atexit
 import contextvars
+import json
 import os
+import signal
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import psutil
 import pytest
 import requests
 from argon2 import PasswordHasher
@@ -255,11 +260,15 @@ class LiveServer:
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }
-        self.log_file = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "roadmap.server", "--host", "127.0.0.1", "--port", str(self.port), "--quiet"],
-            cwd=PROJECT_ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT,
-        )
+        argv = ["--host", "127.0.0.1", "--port", str(self.port), "--quiet"]
+        if os.environ.get("ROADMAP_TEST_FORK_SERVERS", "1") == "1":
+            self.process = ServerZygote.fork(env, argv, self.log_path)
+        else:
+            self.log_file = open(self.log_path, "ab")
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "roadmap.server", *argv],
+                cwd=PROJECT_ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -277,17 +286,80 @@ class LiveServer:
             self.process.terminate()
             try:
                 self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+            except (subprocess.TimeoutExpired, psutil.TimeoutExpired):
                 self.process.kill()
                 self.process.wait()
-        if self.process:
-            self.log_file.close()
+        self._close_log()
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, as in a crash."""
         self.process.kill()
         self.process.wait()
-        self.log_file.close()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if getattr(self, "log_file", None) is not None:
+            self.log_file.close()
+            self.log_file = None
+
+
+class ForkedServer:
+    """A server forked by tests/server_zygote.py: the parts of Popen's interface LiveServer uses.
+
+    It is the zygote's child, not ours; the kernel reaps it (the zygote ignores SIGCHLD),
+    so it is gone, not a zombie, once it has exited."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self._process = psutil.Process(pid)
+
+    def poll(self) -> int | None:
+        try:
+            running = self._process.is_running() and self._process.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            running = False
+        return None if running else 1
+
+    def terminate(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> None:
+        try:
+            self._process.wait(timeout=timeout)
+        except psutil.NoSuchProcess:
+            pass
+
+    def _signal(self, number: int) -> None:
+        try:
+            self._process.send_signal(number)
+        except psutil.NoSuchProcess:
+            pass
+
+
+class ServerZygote:
+    """One process per pytest worker that forks live servers (tests/server_zygote.py)."""
+
+    _process: subprocess.Popen | None = None
+    _lock = threading.Lock()
+
+    @classmethod
+    def fork(cls, env: dict, argv: list[str], log_path: Path) -> ForkedServer:
+        with cls._lock:
+            if cls._process is None or cls._process.poll() is not None:
+                cls._process = subprocess.Popen(
+                    [sys.executable, "-m", "tests.server_zygote"], cwd=PROJECT_ROOT, text=True,
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                )
+                atexit.register(cls._process.kill)
+            cls._process.stdin.write(json.dumps({"env": env, "argv": argv, "log": str(log_path)}) + "\n")
+            cls._process.stdin.flush()
+            answer = cls._process.stdout.readline()
+        if not answer.strip().isdigit():
+            raise RuntimeError(f"the server zygote did not fork: {answer!r}")
+        return ForkedServer(int(answer))
 
 
 @pytest.fixture

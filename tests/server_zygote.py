@@ -1,0 +1,81 @@
+"""Starts live servers for tests by forking one process that has imported the server already.
+
+`python -m roadmap.server` spends about 1.5 s of CPU importing its libraries before it
+serves; the suite starts a server for ~160 tests. This process pays that once per
+pytest worker: it imports `roadmap.server` (which patches the standard library for
+gevent), then reads one JSON request per line on stdin, forks, and answers with the
+child's pid. The child takes the request's environment, re-reads the configuration
+from it and runs `roadmap.server.main` with the request's arguments, as the command
+line would. Set ROADMAP_TEST_FORK_SERVERS=0 to start each server as a fresh process.
+"""
+from gevent import monkey
+
+monkey.patch_all()
+
+import importlib  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+
+import gevent  # noqa: E402
+
+import roadmap.config  # noqa: E402
+import roadmap.server  # noqa: E402
+
+# gevent's fork and SIGCHLD handling reap children only while its loop runs, and this
+# process blocks on stdin: fork plainly and let the kernel reap finished servers.
+plain_fork = monkey.get_original("os", "fork")
+plain_signal = monkey.get_original("signal", "signal")
+
+
+def main() -> None:
+    plain_signal(signal.SIGCHLD, signal.SIG_IGN)
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = plain_fork()
+        if pid == 0:
+            _serve(request)
+        sys.stdout.write(f"{pid}\n")
+        sys.stdout.flush()
+
+
+def _serve(request: dict) -> None:
+    """In the child: become the server the request describes; never returns."""
+    try:
+        os.setsid()
+        plain_signal(signal.SIGCHLD, signal.SIG_DFL)
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        gevent.reinit()
+        random.seed()  # each server its own sequence, as a fresh process would have
+        _reread_configuration()
+        roadmap.server.main(request["argv"])
+    except BaseException:  # noqa: BLE001 - whatever happens, the child must not return into the loop
+        import traceback
+
+        traceback.print_exc()
+        os._exit(1)
+    os._exit(0)
+
+
+def _reread_configuration() -> None:
+    """Config's values are read from the environment when roadmap.config is imported:
+    read them again from this child's environment, into the class create_app uses."""
+    current = roadmap.config.Config
+    fresh = importlib.reload(roadmap.config).Config
+    for name, value in vars(fresh).items():
+        if name.isupper():
+            setattr(current, name, value)
+    roadmap.config.Config = current
+
+
+if __name__ == "__main__":
+    main()
