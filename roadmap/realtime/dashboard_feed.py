@@ -17,7 +17,6 @@ from roadmap.extensions import db, socketio
 from roadmap.models import Group, Roadmap
 from roadmap.realtime import publisher
 from roadmap.services import dashboard
-from roadmap.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +42,9 @@ def _send_summaries(roadmap_ids: set[int]) -> int:
     by_training: dict[int, list[Group]] = defaultdict(list)
     for group in groups:
         by_training[group.training_id].append(group)
-    today = utcnow().date()
     for training_id, training_groups in by_training.items():
         summaries = []
-        for summary in dashboard.each_summary(training_groups, today):
+        for summary in dashboard.each_summary(training_groups):
             summaries.append(summary)
             publisher.readiness_changed(summary["roadmap_id"], summary["readiness"], summary["progress"])
             # One card at a time: edits waiting to be applied go first. The read

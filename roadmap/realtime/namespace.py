@@ -167,7 +167,7 @@ class LiveNamespace(Namespace):
         join_room(publisher.dashboard_room(training.id))
         return {
             "ok": True,
-            "groups": dashboard.training_summaries(training, utcnow().date()),
+            "groups": dashboard.training_summaries(training),
             "projector": facilitation.projector_data(training),
             "timer": facilitation.timer_data(facilitation.current_timer(training.id, None)),
             "group_timers": facilitation.group_timers(training),

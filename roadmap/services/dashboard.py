@@ -13,7 +13,7 @@ from roadmap.extensions import db
 from roadmap.models import Group, Membership, Presence, Training
 from roadmap.services import map_templates, snapshots
 from roadmap.services.facilitation import iso
-from roadmap.timeutil import utcnow
+from roadmap.timeutil import local_today, utcnow
 
 
 def readiness_data(map_data: dict, today: date) -> dict:
@@ -56,19 +56,22 @@ def _member_counts(group_ids: list[int]) -> dict[int, int]:
     return dict(rows)
 
 
-def summaries(groups: list[Group], today: date) -> list[dict]:
-    """One card per group; a handful of queries per group, none per step."""
+def summaries(groups: list[Group], today: date | None = None) -> list[dict]:
+    """One card per group; a handful of queries per group, none per step.
+
+    `today` (for overdue steps) is today where each group's training is, unless given."""
     return list(each_summary(groups, today))
 
 
-def each_summary(groups: list[Group], today: date) -> Iterator[dict]:
+def each_summary(groups: list[Group], today: date | None = None) -> Iterator[dict]:
     """The cards one at a time, so a caller serving live connections can let them run between."""
     if not groups:
         return
     online = _online_people([group.roadmap.id for group in groups])
     members = _member_counts([group.id for group in groups])
     for group in groups:
-        yield _summary(group, today, online.get(group.roadmap.id, 0), members.get(group.id, 0))
+        group_today = today or local_today(group.training.timezone)
+        yield _summary(group, group_today, online.get(group.roadmap.id, 0), members.get(group.id, 0))
 
 
 def _summary(group: Group, today: date, online: int, members: int) -> dict:
@@ -90,8 +93,8 @@ def _summary(group: Group, today: date, online: int, members: int) -> dict:
     }
 
 
-def training_summaries(training: Training, today: date) -> list[dict]:
-    return summaries(training.active_groups, today)
+def training_summaries(training: Training, today: date | None = None) -> list[dict]:
+    return summaries(training.active_groups, today or local_today(training.timezone))
 
 
 def groups_by_id(group_ids: set[int]) -> list[Group]:

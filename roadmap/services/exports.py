@@ -35,6 +35,15 @@ fields}], "links": [{"step": step id, "stakeholder": stakeholder id}]}}. The
 ids only connect things inside the document; an import makes new ones. An owner
 is null, {"stakeholder": id} or {"text": name}: members belong to their group,
 so a member owner is exported as {"text": the member's name}.
+
+Time zone. Dates of steps are calendar days and need none. Moments (when the
+map last changed, when the file was made) are shown in the training's zone
+(Training.timezone): as wall-clock cells in the XLSX's Project sheet, with a
+«Часовой пояс» row naming the zone, and as text in the DOCX. The iCalendar's
+DTSTAMP and LAST-MODIFIED are UTC, as RFC 5545 requires; X-WR-TIMEZONE names
+the training's zone, and a due date is an all-day DATE, the same day in any zone.
+The JSON holds no moments, only days (YYYY-MM-DD); the API's and the live
+protocol's moments are ISO 8601 in UTC with a "Z".
 """
 from __future__ import annotations
 
@@ -58,7 +67,7 @@ from docx.enum.section import WD_ORIENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale, format_date, format_datetime
 from flask_babel import gettext as _
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
@@ -74,7 +83,7 @@ from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES,
 from roadmap.extensions import db
 from roadmap.models import Group, Person, Roadmap
 from roadmap.services import editing, snapshots, spreadsheets
-from roadmap.timeutil import utcnow
+from roadmap.timeutil import local, utcnow
 
 FORMAT = "roadmap"
 VERSION = 1
@@ -124,6 +133,8 @@ _ESCAPED_FORMULA = re.compile(r"'+[=+\-@\t\r]")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _NOT_IN_FILE_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 _EXCEL_DATE_FORMATS = {"ru": "DD.MM.YYYY"}
+_EXCEL_TIME_FORMAT = " HH:MM"
+_MOMENT_FORMAT = "d MMMM y, HH:mm"
 _CSV_DATE_FORMATS = {"ru": "%d.%m.%Y"}
 _CSV_DELIMITERS = {"ru": ";"}  # a Russian Excel splits a CSV at semicolons, an English one at commas
 
@@ -145,8 +156,11 @@ def map_for_reading(roadmap: Roadmap) -> dict:
     data["group"] = {"name": group.name}
     data["training"] = {
         "title": training.title, "city": training.city,
-        "starts_on": training.starts_on, "ends_on": training.ends_on,
+        "starts_on": training.starts_on, "ends_on": training.ends_on, "timezone": training.timezone,
     }
+    # Aware datetimes in the training's zone.
+    data["changed_at"] = local(roadmap.updated_at, training.timezone) if roadmap.updated_at else None
+    data["prepared_at"] = local(utcnow(), training.timezone)
     return data
 
 
@@ -211,8 +225,9 @@ def _unset_as_empty(value):
     return "" if value is None else value
 
 
-def _project_values(data: dict) -> list[tuple[str, str]]:
-    """(label, text) of the header fields, then the training and the group."""
+def _project_values(data: dict) -> list[tuple[str, str | datetime]]:
+    """(label, text) of the header fields, then the training and the group, then
+    when the map changed and the file was made (aware datetimes) and in which zone."""
     training = data["training"]
     values = [
         (_(label), _(THEMES[data[name]]) if name == "theme" else data[name])
@@ -224,7 +239,23 @@ def _project_values(data: dict) -> list[tuple[str, str]]:
         (_("Dates"), f"{format_date(training['starts_on'], 'medium')} – {format_date(training['ends_on'], 'medium')}"),
         (_("Working group"), data["group"]["name"]),
     ]
+    if data["changed_at"]:
+        values.append((_("Last change"), data["changed_at"]))
+    values += [(_("Prepared"), data["prepared_at"]), (_("Time zone"), _zone_label(data["prepared_at"]))]
     return values
+
+
+def _zone_label(moment: datetime) -> str:
+    """The zone of an aware moment as people read it, e.g. "Europe/Moscow (UTC+3)"."""
+    offset_minutes = int(moment.utcoffset().total_seconds()) // 60
+    hours, minutes = divmod(abs(offset_minutes), 60)
+    offset = f"{'+' if offset_minutes >= 0 else '−'}{hours}" + (f":{minutes:02d}" if minutes else "")
+    return f"{moment.tzinfo.key} (UTC{offset})"
+
+
+def _moment_text(value: str | datetime) -> str:
+    """Text as it is; an aware moment as "16 января 2027 г., 02:55" in its own zone."""
+    return format_datetime(value, _MOMENT_FORMAT, rebase=False) if isinstance(value, datetime) else value
 
 
 # --- JSON and CSV -------------------------------------------------------------------------
@@ -322,7 +353,7 @@ def xlsx_of(roadmap: Roadmap, language: str) -> bytes:
             [list(_stakeholder_values(item).values()) for item in data["stakeholders"]],
             widths=[40, 25, 40, 10, 10, 18], date_format=date_format,
         )
-        _write_project_sheet(workbook.create_sheet(_("Project")[:31]), _project_values(data))
+        _write_project_sheet(workbook.create_sheet(_("Project")[:31]), _project_values(data), date_format)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -363,10 +394,11 @@ def _write_table(sheet, headers: list[str], rows: list[list], widths: list[int],
         sheet.column_dimensions[get_column_letter(index)].width = width
 
 
-def _write_project_sheet(sheet, values: list[tuple[str, str]]) -> None:
-    for row_number, (label, text) in enumerate(values, 1):
+def _write_project_sheet(sheet, values: list[tuple[str, str | datetime]], date_format: str) -> None:
+    for row_number, (label, value) in enumerate(values, 1):
         _set_cell(sheet.cell(row_number, 1), label, None).font = Font(bold=True)
-        _set_cell(sheet.cell(row_number, 2), text, None)
+        _set_cell(sheet.cell(row_number, 2), value, date_format).alignment = Alignment(
+            vertical="top", wrap_text=True, horizontal="left")
     sheet.column_dimensions["A"].width = 28
     sheet.column_dimensions["B"].width = 90
 
@@ -376,10 +408,14 @@ def _set_cell(cell, value, date_format: str | None):
     if isinstance(value, str):
         cell.value = _NOT_XML.sub("", value)
         cell.data_type = "s"  # openpyxl would store "=…" as a live formula
+    elif isinstance(value, datetime):
+        # Excel has no time zones: the wall-clock time where the training is (the sheet names the zone).
+        cell.value = value.replace(tzinfo=None)
+        cell.number_format = date_format + _EXCEL_TIME_FORMAT
     else:
         cell.value = value
-    if isinstance(value, date):
-        cell.number_format = date_format
+        if isinstance(value, date):
+            cell.number_format = date_format
     return cell
 
 
@@ -396,9 +432,9 @@ def docx_of(roadmap: Roadmap, language: str) -> bytes:
         document.core_properties.title = _xml_text(title)
         document.core_properties.language = language
         document.add_heading(_xml_text(title), level=0)
-        for label, text in _project_values(data)[1:]:
+        for label, value in _project_values(data)[1:]:
             document.add_heading(_xml_text(label), level=2)
-            document.add_paragraph(_xml_text(text) or "—")
+            document.add_paragraph(_xml_text(_moment_text(value)) or "—")
         _a4(document.add_section(), landscape=True)
         document.add_heading(_("Steps"), level=1)
         _docx_steps_table(document, data["steps"])
@@ -503,12 +539,17 @@ def pdf_of(html: str, static_folder: str, static_url_path: str) -> bytes:
 
 # --- iCalendar -------------------------------------------------------------------------
 
-def calendar_for(roadmap: Roadmap, language: str | None = None) -> bytes:
+def calendar_for(roadmap: Roadmap, language: str | None = None, map_url: str | None = None) -> bytes:
     """The map's due dates as an iCalendar feed: one all-day event per step with a due date.
 
     UIDs stay the same for a step across fetches, so a subscribed calendar
-    updates its events instead of adding new ones. `language` defaults to the
-    current locale (a feed has no session, so the app's default).
+    updates its events instead of adding new ones. Each event links back to the
+    map (`map_url`: URL and the description), names the step's owner in the
+    description and, unless the step is done, reminds the day before (VALARM).
+    Owners are never ATTENDEE or ORGANIZER: the feed is readable by anyone who
+    has its link, and an attendee's e-mail would both publish the address and
+    make calendar apps treat a deadline as a meeting invitation. `language`
+    defaults to the current locale (a feed has no session, so the app's default).
     """
     data = map_for_reading(roadmap)
     stamp = (roadmap.updated_at or utcnow()).replace(tzinfo=timezone.utc)
@@ -517,28 +558,50 @@ def calendar_for(roadmap: Roadmap, language: str | None = None) -> bytes:
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-timezone", data["training"]["timezone"])
+    # Subscribed calendars poll; these ask for an hour (Google decides for itself).
+    calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", "PT1H")
     with _in_language(language):
         calendar.add("x-wr-calname", map_title(data))
+        calendar.add("x-wr-caldesc", _("Due dates of the road map of %(group)s, %(training)s",
+                                       group=data["group"]["name"], training=data["training"]["title"]))
         for step in data["steps"]:
             if step["due_on"]:
-                calendar.add_component(_due_date_event(step, stamp))
+                calendar.add_component(_due_date_event(step, stamp, map_url))
     return calendar.to_ical()
 
 
-def _due_date_event(step: dict, stamp: datetime) -> icalendar.Event:
+def _due_date_event(step: dict, stamp: datetime, map_url: str | None) -> icalendar.Event:
     due_on = date.fromisoformat(step["due_on"])
+    title = step["title"] or _("Untitled step")
     event = icalendar.Event()
     event.add("uid", f"{step['id']}@roadmap")
     event.add("dtstamp", stamp)
+    event.add("last-modified", stamp)
     event.add("dtstart", due_on)
     event.add("dtend", due_on + timedelta(days=1))
-    event.add("summary", step["title"] or _("Untitled step"))
+    event.add("transp", "TRANSPARENT")  # a deadline does not make anyone busy all day
+    event.add("summary", title)
     details = [step["description"]] if step["description"] else []
     if step["owner_name"]:
         details.append(f"{_('Owner')}: {step['owner_name']}")
     details.append(f"{_('Status')}: {_(STEP_STATUSES[step['status']])}")
+    if map_url:
+        details.append(f"{_('Road map')}: {map_url}")
+        event.add("url", map_url)
     event.add("description", "\n".join(details))
+    if step["status"] != "done":
+        event.add_component(_day_before_alarm(title))
     return event
+
+
+def _day_before_alarm(title: str) -> icalendar.Alarm:
+    alarm = icalendar.Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("trigger", timedelta(days=-1))
+    alarm.add("description", _("Due tomorrow: %(step)s", step=title))
+    return alarm
 
 
 # --- import ----------------------------------------------------------------------------

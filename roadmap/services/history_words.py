@@ -13,7 +13,7 @@ Each sentence is one whole catalog message with named placeholders, so a
 translator sees and can reorder the full sentence. Only data goes into the
 placeholders: names, titles (shortened), formatted dates and percents, and the
 translated labels of the vocabulary. A date shows its year only when it falls
-in another year than the change itself.
+in another year than the change itself (in the shown time zone).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from flask_babel import format_date, format_percent, gettext
+from flask_babel import format_date, format_percent, gettext, to_user_timezone
 from sqlalchemy import or_, select
 
 from roadmap.domain.errors import N_
@@ -117,7 +117,8 @@ class _Telling:
     def __init__(self, change: Change, names: Names):
         self.names = names
         self.who = _author(change, names)
-        self.year = (change.created_at or utcnow()).year
+        # The year where the change was made: the shown zone (i18n.show_times_in), not UTC.
+        self.year = to_user_timezone(change.created_at or utcnow()).year
 
     def step(self, op: dict, before: dict) -> str:
         if "step_title" in before:

@@ -14,10 +14,11 @@ from roadmap.services import accounts
 
 
 def init_app(app: Flask) -> None:
-    from roadmap.views import afterwards, api, auth, editor, exports, facilitate, main, moderate
+    from roadmap.views import afterwards, api, auth, editor, exports, facilitate, main, moderate, zones
 
     for module in (main, auth, moderate, facilitate, editor, afterwards, exports, api):
         app.register_blueprint(module.bp)
+    zones.init_app(app)
 
     login_manager.login_message = _l("Please sign in first.")
     login_manager.login_message_category = "info"

@@ -3,7 +3,9 @@ sharing, and the public read-only views behind secret links."""
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
+import segno
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,9 +22,11 @@ from roadmap.extensions import db
 from roadmap.models import Roadmap
 from roadmap.models.afterwards import SHARE_KINDS
 from roadmap.services import afterwards, editing, exports, history, history_words, snapshots
-from roadmap.timeutil import utcnow
+from roadmap.timeutil import local, local_today
 from roadmap.views.map_view import map_view_context
+from roadmap.views.redirects import public_url
 from roadmap.views.validators import NoControlCharacters
+from roadmap.views.zones import show_times_of
 
 bp = Blueprint("afterwards", __name__)
 ACCOUNT_ERRORS = {
@@ -67,8 +71,9 @@ def _viewable_roadmap(roadmap_id: int) -> Roadmap:
     return roadmap
 
 
-def _today():
-    return utcnow().date()
+def _today(roadmap: Roadmap):
+    """Today where the map's training is: a step is overdue from the day after its due date there."""
+    return local_today(roadmap.group.training.timezone)
 
 
 # --- my road maps and my account ---------------------------------------------------
@@ -79,7 +84,6 @@ def my_maps():
     """Every map I belong to, across trainings, with its progress."""
     if current_user.is_moderator:
         return redirect(url_for("moderate.trainings"))
-    today = _today()
     maps = []
     for membership in sorted(current_user.memberships, key=lambda m: m.joined_at, reverse=True):
         if membership.group.archived:
@@ -87,7 +91,7 @@ def my_maps():
         roadmap = membership.group.roadmap
         map_data = snapshots.snapshot(roadmap, with_members=False)
         maps.append({"group": membership.group, "roadmap": roadmap, "map": map_data,
-                     "progress": progress(map_data, today)})
+                     "progress": progress(map_data, _today(roadmap))})
     return render_template("afterwards/my_maps.html", maps=maps, secured=bool(current_user.password_hash))
 
 
@@ -189,11 +193,11 @@ def since_training(roadmap_id: int):
     baseline = afterwards.baseline_of(roadmap.id)
     current = snapshots.snapshot(roadmap)
     context = {"roadmap": roadmap, "group": roadmap.group, "baseline": baseline,
-               "progress": progress(current, _today()), "members": {m["id"]: m["name"] for m in current["members"]},
+               "progress": progress(current, _today(roadmap)), "members": {m["id"]: m["name"] for m in current["members"]},
                "stakeholders": {item["id"]: item for item in current["stakeholders"]}}
     if baseline is not None:
         context["comparison"] = compare(baseline.data, current)
-        context["progress_then"] = progress(baseline.data, baseline.created_at.date())
+        context["progress_then"] = progress(baseline.data, local(baseline.created_at, roadmap.group.training.timezone).date())
         context["stakeholders"] = {**{item["id"]: item for item in baseline.data["stakeholders"]}, **context["stakeholders"]}
     return render_template("afterwards/since_training.html", change_labels=CHANGE_LABELS, **context)
 
@@ -203,11 +207,24 @@ def since_training(roadmap_id: int):
 @bp.get("/maps/<int:roadmap_id>/share")
 @login_required
 def share(roadmap_id: int):
-    """Read-only link and calendar feed, and the export formats."""
+    """Read-only link (with its QR code) and calendar feed (with how to subscribe), and the export formats."""
     roadmap = _viewable_roadmap(roadmap_id)
     links = {kind: afterwards.active_link(roadmap.id, kind) for kind in SHARE_KINDS}
-    return render_template("afterwards/share.html", roadmap=roadmap, group=roadmap.group, links=links,
-                           form=ShareForm())
+    view_url = public_url("afterwards.shared_view", share_token=links["view"].token) if links["view"] else None
+    calendar_url = public_url("afterwards.calendar_feed", calendar_token=links["calendar"].token) \
+        if links["calendar"] else None
+    return render_template(
+        "afterwards/share.html", roadmap=roadmap, group=roadmap.group, links=links, form=ShareForm(),
+        urls={"view": view_url, "calendar": calendar_url},
+        view_qr=segno.make(view_url, error="m").svg_data_uri(scale=5, border=2, dark="#1b1f24") if view_url else None,
+        subscribe=_subscribe_links(calendar_url) if calendar_url else None,
+    )
+
+
+def _subscribe_links(calendar_url: str) -> dict:
+    """webcal:// opens a phone's calendar app on the feed; Google Calendar's cid= offers to add it."""
+    webcal_url = "webcal://" + calendar_url.split("://", 1)[1]
+    return {"webcal": webcal_url, "google": "https://calendar.google.com/calendar/r?cid=" + quote(webcal_url, safe="")}
 
 
 @bp.post("/maps/<int:roadmap_id>/share/<kind>")
@@ -248,8 +265,9 @@ def shared_map(share_token: str):
 
 def _shared_context(link) -> dict:
     roadmap = link.roadmap
+    show_times_of(roadmap.group.training)
     map_data = snapshots.snapshot(roadmap)
-    overdue = [step["id"] for step in progress(map_data, _today()).overdue]
+    overdue = [step["id"] for step in progress(map_data, _today(roadmap)).overdue]
     return {"training": roadmap.group.training, **map_view_context(roadmap.group, map_data, overdue_ids=overdue)}
 
 
@@ -258,5 +276,6 @@ def calendar_feed(calendar_token: str):
     link = afterwards.link_for_token(calendar_token, "calendar")
     if link is None:
         abort(404)
-    return Response(exports.calendar_for(link.roadmap), mimetype="text/calendar; charset=utf-8",
+    map_url = url_for("editor.edit", roadmap_id=link.roadmap.id, _external=True)
+    return Response(exports.calendar_for(link.roadmap, map_url=map_url), mimetype="text/calendar; charset=utf-8",
                     headers={"Cache-Control": "private, max-age=300"})

@@ -17,7 +17,7 @@ from roadmap.models import Roadmap
 from roadmap.domain.readiness import HINTS as READINESS_HINTS
 from roadmap.domain.readiness import LABELS as READINESS_LABELS
 from roadmap.services import dashboard, editing, snapshots
-from roadmap.timeutil import utcnow
+from roadmap.timeutil import local_today
 from roadmap.views.validators import NoControlCharacters
 
 bp = Blueprint("editor", __name__)
@@ -39,14 +39,15 @@ def _editable_roadmap(roadmap_id: int) -> Roadmap:
 def edit(roadmap_id: int):
     roadmap = _editable_roadmap(roadmap_id)
     snapshot = snapshots.snapshot(roadmap)
+    today = local_today(roadmap.group.training.timezone)
     return render_template(
         "editor/editor.html",
         roadmap=roadmap,
         group=roadmap.group,
         training=roadmap.group.training,
         snapshot=snapshot,
-        readiness={**dashboard.readiness_data(snapshot, utcnow().date()),
-                   "progress": dashboard.progress_data(snapshot, utcnow().date())},
+        readiness={**dashboard.readiness_data(snapshot, today),
+                   "progress": dashboard.progress_data(snapshot, today)},
         readiness_labels={code: gettext(label) for code, label in READINESS_LABELS.items()},
         readiness_hints={code: gettext(hint) for code, hint in READINESS_HINTS.items()},
         add_step_form=AddStepForm(),

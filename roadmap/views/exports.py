@@ -18,7 +18,7 @@ from roadmap.domain.vocabulary import STEP_STATUSES
 from roadmap.extensions import db
 from roadmap.models import Roadmap
 from roadmap.services import exports, spreadsheets, trainings
-from roadmap.timeutil import utcnow
+from roadmap.timeutil import local_today
 from roadmap.views.moderate import own_training
 from roadmap.views.validators import NoControlCharacters
 
@@ -68,7 +68,7 @@ def _printable_page(roadmap: Roadmap) -> str:
         "exports/print.html", roadmap=roadmap, map_data=map_data, title=exports.map_title(map_data),
         labels={"project": exports.PROJECT_LABELS, "steps": exports.STEP_LABELS,
                 "stakeholders": exports.STAKEHOLDER_LABELS},
-        format_percent=format_percent, today=utcnow().date(),
+        format_percent=format_percent, today=local_today(roadmap.group.training.timezone),
     )
 
 

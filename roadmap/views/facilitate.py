@@ -14,7 +14,6 @@ from roadmap.models import Training
 from roadmap.models.training import PROJECTOR_MODES
 from roadmap.services import dashboard, facilitation, snapshots, voting
 from roadmap.services.voting import MAX_DOTS, MAX_VOTE_MINUTES
-from roadmap.timeutil import utcnow
 from roadmap.views import moderate
 from roadmap.views.map_view import map_view_context
 from roadmap.views.moderate import done, failed, own_training, require_moderator, submitted
@@ -179,7 +178,7 @@ def _projector_screen(training: Training) -> dict:
         # Typed on a phone: the start page asks for the code shown beside it.
         screen["join_address"] = venue_origin().origin + "/"
     elif mode == "overview":
-        screen["summaries"] = dashboard.training_summaries(training, utcnow().date())
+        screen["summaries"] = dashboard.training_summaries(training)
     elif mode == "map":
         group = next((g for g in training.active_groups if g.id == training.projected_group_id), None)
         if group is not None:

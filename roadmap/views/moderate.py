@@ -220,7 +220,7 @@ def training(training_id: int):
     origin = venue_origin()
     return render_template(
         "moderate/dashboard.html", training=training, form=form,
-        summaries=dashboard.training_summaries(training, utcnow().date()),
+        summaries=dashboard.training_summaries(training),
         archived_groups=[group for group in training.groups if group.archived],
         timer=facilitation.timer_data(facilitation.current_timer(training.id, None)),
         group_timers=facilitation.group_timers(training),

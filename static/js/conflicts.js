@@ -7,10 +7,11 @@ import { t } from './i18n.js';
 import { findControl } from './presence.js';
 
 export class ConflictsView {
-  constructor({ panel, store, root, locale }) {
+  constructor({ panel, store, root, locale, timeZone }) {
     Object.assign(this, { panel, store, root });
     this.dateFormat = new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-    this.timeFormat = new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit' });
+    // Times in the training's zone, as the server's pages show them.
+    this.timeFormat = new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', timeZone });
   }
 
   render(map) {

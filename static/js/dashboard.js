@@ -327,7 +327,7 @@ socket.on('announcement', (update) => {
   const entry = document.createElement('li');
   const time = document.createElement('time');
   time.dateTime = item.at;
-  time.textContent = new Date(item.at).toLocaleTimeString(data.locale, { hour: '2-digit', minute: '2-digit' });
+  time.textContent = new Date(item.at).toLocaleTimeString(data.locale, { hour: '2-digit', minute: '2-digit', timeZone: data.timezone });
   const scope = document.createElement('span');
   scope.className = 'muted small';
   scope.textContent = ` ${item.group_name || document.querySelector('#announcement-group_id option')?.textContent || ''} `;
@@ -341,7 +341,7 @@ socket.on('announcement', (update) => {
 });
 
 for (const time of document.querySelectorAll('#announcement-log time')) {
-  time.textContent = new Date(time.dateTime).toLocaleTimeString(data.locale, { hour: '2-digit', minute: '2-digit' });
+  time.textContent = new Date(time.dateTime).toLocaleTimeString(data.locale, { hour: '2-digit', minute: '2-digit', timeZone: data.timezone });
 }
 setInterval(() => {
   for (const group of groups.values()) renderLastEdit(cardFor(group.group_id), group);

@@ -51,7 +51,7 @@ const stakeholders = new StakeholdersView({
 });
 const connectionBox = document.getElementById('connection');
 const waitingNote = document.getElementById('lock-waiting');
-const conflicts = new ConflictsView({ panel: document.getElementById('conflicts'), store, root: main, locale: data.locale });
+const conflicts = new ConflictsView({ panel: document.getElementById('conflicts'), store, root: main, locale: data.locale, timeZone: data.timezone });
 
 function render(map, cause = {}) {
   if (cause.typing) return; // the control being typed in shows the text already
