@@ -98,6 +98,7 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("facilitate.close_vote", "POST"): allow_only(MODERATOR),
     ("facilitate.clear_vote", "POST"): allow_only(MODERATOR),
     ("moderate.end_training", "POST"): allow_only(MODERATOR),
+    ("moderate.training_settings", "POST"): allow_only(MODERATOR),
     ("moderate.sign_in_link", "POST"): allow_only(MODERATOR),
     ("moderate.add_co_moderator", "POST"): allow_only(MODERATOR),
     ("moderate.remove_co_moderator", "POST"): allow_only(MODERATOR),
@@ -291,6 +292,10 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
     ("moderate.end_training", "POST"): Attempt(
         with_an_open_vote({}), changes=("baselines", "open votes", "cleared votes"),
     ),
+    ("moderate.training_settings", "POST"): Attempt(
+        lambda scene: {"timezone": "Asia/Omsk", "digest_weekday": "2", "digest_hour": "18"},
+        changes=("training settings",),
+    ),
     ("moderate.sign_in_link", "POST"): Attempt(lambda scene: {}, changes=("sign-in links",)),
     ("moderate.add_co_moderator", "POST"): Attempt(
         lambda scene: {"email": f"colleague-{new_id()[:10]}@example.org", "display_name": "Коллега"},
@@ -416,6 +421,8 @@ def world_state(scene: Scene) -> dict:
         "open votes": count(Vote, Vote.closed_at.is_(None)),
         "cleared votes": count(Vote, Vote.cleared_at.is_not(None)),
         "baselines": count(Baseline),
+        "training settings": tuple(db.session.execute(select(
+            Training.timezone, Training.digest_weekday, Training.digest_hour).where(Training.id == scene.training_id)).one()),
         "sign-in links": count(SignInLink),
         "co-moderators": count(TrainingModerator),
         "used sign-in links": count(SignInLink, SignInLink.used_at.is_not(None)),
