@@ -44,7 +44,7 @@ form.addEventListener('submit', async (event) => {
   const unsent = unsentCount();
   if (unsent > 0 && !warned) {
     warned = true;
-    warning.textContent = data.text.unsent.replace('%(count)s', unsent);
+    warning.textContent = data.text.unsent.replace('{count}', unsent);
     warning.hidden = false;
     return;
   }
