@@ -46,6 +46,9 @@ class Config:
     RATELIMIT_KEY_PREFIX = "roadmap-limits"
     JOIN_RATE_LIMIT = os.environ.get("JOIN_RATE_LIMIT", "30 per minute; 300 per hour")
     SIGN_IN_RATE_LIMIT = os.environ.get("SIGN_IN_RATE_LIMIT", "10 per minute; 50 per hour")
+    # «Забыли пароль?»: every request counts, per client address and per e-mail address asked about.
+    PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "10 per minute; 30 per hour")
+    PASSWORD_RESET_ADDRESS_RATE_LIMIT = os.environ.get("PASSWORD_RESET_ADDRESS_RATE_LIMIT", "3 per hour")
     # Wrong codes from another device; six characters of 31 take far more than this to guess.
     DEVICE_CODE_RATE_LIMIT = os.environ.get("DEVICE_CODE_RATE_LIMIT", "10 per minute; 50 per hour")
 

@@ -31,11 +31,11 @@ from sqlalchemy import func, select
 
 from roadmap.extensions import db
 from roadmap.models import (
-    Announcement, Baseline, Change, Dot, Group, Membership, Person, Presence, Roadmap, ShareLink, SignInLink, Timer,
-    Training, TrainingModerator, Vote,
+    Announcement, Baseline, Change, Dot, Group, Membership, Person, Presence, Roadmap, ShareLink, SignInLink, Step,
+    Timer, Training, TrainingModerator, Vote,
 )
 from roadmap.realtime.namespace import LiveNamespace
-from roadmap.services import afterwards, editing, identities, trainings, voting
+from roadmap.services import afterwards, editing, identities, password_reset, trainings, voting
 from roadmap.views.main import VENDOR_FILES
 
 ANONYMOUS = "anonymous"
@@ -74,6 +74,13 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("auth.sign_in", "GET"): PUBLIC,
     ("auth.sign_in", "POST"): PUBLIC,
     ("auth.sign_out", "POST"): PUBLIC,
+    ("auth.forget_device", "GET"): PUBLIC,
+    # «Забыли пароль?» answers everyone alike; the mailed link is the credential and works once:
+    # the first browser (anonymous) spends it.
+    ("auth.forgot_password", "GET"): PUBLIC,
+    ("auth.forgot_password", "POST"): PUBLIC,
+    ("auth.reset_password", "GET"): PUBLIC,
+    ("auth.reset_password", "POST"): allow_only(ANONYMOUS),
     # First-run setup is gone once a moderator exists, as one does in every world here.
     ("auth.setup", "GET"): NOBODY,
     ("auth.setup", "POST"): NOBODY,
@@ -100,6 +107,7 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("moderate.end_training", "POST"): allow_only(MODERATOR),
     ("moderate.training_settings", "POST"): allow_only(MODERATOR),
     ("moderate.sign_in_link", "POST"): allow_only(MODERATOR),
+    ("moderate.sign_in_sheet", "POST"): allow_only(MODERATOR),
     ("moderate.add_co_moderator", "POST"): allow_only(MODERATOR),
     ("moderate.remove_co_moderator", "POST"): allow_only(MODERATOR),
     ("moderate.merge_member", "POST"): allow_only(MODERATOR),
@@ -129,6 +137,8 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("afterwards.my_maps", "GET"): ANYONE_SIGNED_IN,
     ("afterwards.secure_account", "GET"): ANYONE_SIGNED_IN,
     ("afterwards.secure_account", "POST"): ANYONE_SIGNED_IN,
+    # «Готово» in «Мои шаги» is an edit like any other: the map's group and moderator.
+    ("afterwards.mark_step_done", "POST"): GROUP_A_MAP,
     # Secret links are the credential: whoever holds one may use it.
     ("afterwards.shared_view", "GET"): PUBLIC,
     ("afterwards.shared_map", "GET"): PUBLIC,
@@ -182,7 +192,8 @@ class Scene:
     vote_id: int  # an open dot vote on every map of training A
     view_token: str  # group A's read-only link
     calendar_token: str  # group A's calendar feed
-    sign_in_token: str  # a personal sign-in link for the member of group B
+    sign_in_token: str  # a personal sign-in link for another member of group B
+    reset_token: str  # a password reset link of the co-moderator
     co_moderator_id: int  # a co-moderator of training A, whom the moderator removes
     device_code: str  # a code the member of group B showed for another device
     duplicate_person_id: int  # the member of group B again, joined from a second device: merged into them
@@ -208,6 +219,8 @@ URL_VALUES: dict[str, Callable[[Scene], object]] = {
     "link_token": lambda scene: scene.sign_in_token,
     "membership_id": lambda scene: scene.membership_id,
     "person_id": lambda scene: scene.co_moderator_id,
+    "reset_token": lambda scene: scene.reset_token,
+    "step_id": lambda scene: scene.step_id,
 }
 
 
@@ -230,6 +243,21 @@ def with_an_open_vote(form: dict):
     return payload
 
 
+def with_the_step_undone(scene: Scene) -> dict:
+    """An earlier row restores group A's map to revision 0, deleting the scene's step, and
+    another role may have marked it done already: bring it back, not done, as the moderator."""
+    step = db.session.get(Step, scene.step_id)
+    db.session.refresh(step)
+    moderator = scene.moderators[MODERATOR]
+    if step.deleted_at is not None:
+        editing.apply({"op_id": new_id(), "roadmap_id": scene.roadmap_id, "type": "step.restore",
+                       "step_id": scene.step_id}, actor=moderator)
+    if step.status == "done":
+        editing.apply({"op_id": new_id(), "roadmap_id": scene.roadmap_id, "type": "step.set", "step_id": scene.step_id,
+                       "field": "status", "value": "planned"}, actor=moderator)
+    return {}
+
+
 def map_title_op(scene: Scene) -> dict:
     return {"op_id": new_id(), "roadmap_id": scene.roadmap_id, "type": "map.set", "field": "title",
             "value": "Чистый двор у библиотеки"}
@@ -249,6 +277,9 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
     ),
     ("auth.sign_in", "POST"): Attempt(lambda scene: {"email": scene.moderators[MODERATOR].email, "password": PASSWORD}),
     ("auth.sign_out", "POST"): Attempt(lambda scene: {}),
+    ("auth.forgot_password", "POST"): Attempt(lambda scene: {"email": f"nobody-{new_id()[:10]}@example.org"}),
+    ("auth.reset_password", "POST"): Attempt(lambda scene: {"password": PASSWORD, "confirm": PASSWORD},
+                                             changes=("used sign-in links", "password hashes")),
     ("auth.setup", "POST"): Attempt(
         lambda scene: {"display_name": "Новый Модератор", "email": "new@example.org", "password": PASSWORD,
                        "confirm": PASSWORD},
@@ -297,6 +328,8 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
         changes=("training settings",),
     ),
     ("moderate.sign_in_link", "POST"): Attempt(lambda scene: {}, changes=("sign-in links",)),
+    # The spare group has nobody in it: the sheet is printed, with no links on it.
+    ("moderate.sign_in_sheet", "POST"): Attempt(lambda scene: {}),
     ("moderate.add_co_moderator", "POST"): Attempt(
         lambda scene: {"email": f"colleague-{new_id()[:10]}@example.org", "display_name": "Коллега"},
         changes=("moderators", "co-moderators", "sign-in links"),
@@ -319,6 +352,7 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
         changes=("password hashes",),
     ),
     ("afterwards.use_sign_in_link", "POST"): Attempt(lambda scene: {}, changes=("used sign-in links",)),
+    ("afterwards.mark_step_done", "POST"): Attempt(with_the_step_undone, changes=("map revision", "changes logged")),
     ("editor.add_step", "POST"): Attempt(
         lambda scene: {"title": "Собрать волонтёров"}, changes=("map revision", "changes logged"),
     ),
@@ -357,6 +391,8 @@ def scene(world) -> Scene:
     spare_group = world.group(training, name="Запасная группа", theme="other")
     moved = world.member(group_b, name="Пётр")
     duplicate = world.member(group_b, name="Пётр")
+    # Not Пётр: re-issuing his link from the dashboard retires the earlier one.
+    linked = world.member(group_b, name="Анна")
     step_id = new_id()
     editing.apply({"op_id": new_id(), "roadmap_id": group_a.roadmap.id, "type": "step.add", "step_id": step_id,
                    "fields": {"title": "Опрос жителей"}}, actor=moderator)
@@ -367,7 +403,8 @@ def scene(world) -> Scene:
     calendar_link = afterwards.share(group_a.roadmap, moderator, "calendar")
     return Scene(
         view_token=view_link.token, calendar_token=calendar_link.token,
-        sign_in_token=afterwards.issue_sign_in_link(moved, moderator), co_moderator_id=co_moderator.id,
+        sign_in_token=afterwards.issue_sign_in_link(linked, moderator), co_moderator_id=co_moderator.id,
+        reset_token=password_reset.issue_reset_link(co_moderator),
         device_code=identities.issue_device_code(moved), duplicate_person_id=duplicate.id,
         training_id=training.id, join_code=training.join_code, roadmap_id=group_a.roadmap.id,
         open_group_id=open_group.id, spare_group_id=spare_group.id, step_id=step_id, vote_id=vote.id,

@@ -3,19 +3,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import select, update
 
 from roadmap.extensions import db, socketio
-from roadmap.models import Baseline, Person, Roadmap, ShareLink, SignInLink, Training
+from roadmap.models import Baseline, Group, Person, Roadmap, ShareLink, SignInLink, Training
 from roadmap.models.afterwards import SHARE_KINDS
 from roadmap.realtime import publisher
 from roadmap.services import accounts, facilitation, snapshots, voting
 from roadmap.services.transactions import writing
 from roadmap.timeutil import utcnow
 
-SIGN_IN_LINK_DAYS = 14
 
 
 class AfterwardsError(Exception):
@@ -141,8 +142,13 @@ def secure_account(person: Person, email: str, password: str, current_password: 
     return person
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """What is stored of a secret link: its SHA-256, so a leaked table opens nothing."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def sign_in_link_days() -> int:
+    return current_app.config["SIGN_IN_LINK_DAYS"]
 
 
 def may_get_sign_in_link(person: Person, moderator: Person) -> bool:
@@ -154,10 +160,37 @@ def may_get_sign_in_link(person: Person, moderator: Person) -> bool:
 
 
 def issue_sign_in_link(person: Person, moderator: Person) -> str:
-    """A new single-use token for a personal sign-in link; only its hash is kept."""
+    """A new single-use token for a personal sign-in link; only its hash is kept.
+
+    It retires the person's earlier unused links: only the newest handed-out link works."""
     if not may_get_sign_in_link(person, moderator):
         raise AfterwardsError("link_not_allowed")
     return _new_sign_in_link(person, moderator)
+
+
+@dataclass
+class SheetCard:
+    """One member's card on the printable sheet: a fresh link, or why there is none."""
+
+    person: Person
+    token: str | None = None
+    # "has_password" (signs in with e-mail and password) or "not_allowed" (also in another moderator's training).
+    skipped: str | None = None
+
+
+def issue_group_sheet(group: Group, moderator: Person) -> list[SheetCard]:
+    """Fresh personal links for every member of the group who has no password, for the sheet
+    handed out on the last day; each retires that member's earlier unused link."""
+    cards = []
+    for membership in sorted(group.memberships, key=lambda membership: membership.person.display_name.casefold()):
+        person = membership.person
+        if person.password_hash:
+            cards.append(SheetCard(person, skipped="has_password"))
+        elif not may_get_sign_in_link(person, moderator):
+            cards.append(SheetCard(person, skipped="not_allowed"))
+        else:
+            cards.append(SheetCard(person, token=_new_sign_in_link(person, moderator)))
+    return cards
 
 
 def issue_invitation_link(co_moderator: Person, inviter: Person) -> str:
@@ -169,23 +202,39 @@ def issue_invitation_link(co_moderator: Person, inviter: Person) -> str:
 
 
 def _new_sign_in_link(person: Person, moderator: Person) -> str:
-    token = secrets.token_urlsafe(24)
+    # 16 characters (96 random bits): short enough to type from paper, far too many to guess.
+    token = secrets.token_urlsafe(12)
+    now = utcnow()
     with writing():
+        db.session.execute(update(SignInLink).where(
+            SignInLink.person_id == person.id, SignInLink.kind == "link", SignInLink.used_at.is_(None),
+        ).values(used_at=now))
         db.session.add(SignInLink(
-            person_id=person.id, token_hash=_token_hash(token), created_by_id=moderator.id,
-            expires_at=utcnow() + timedelta(days=SIGN_IN_LINK_DAYS),
+            person_id=person.id, token_hash=token_hash(token), kind="link", created_by_id=moderator.id,
+            expires_at=now + timedelta(days=sign_in_link_days()),
         ))
     return token
 
 
 def sign_in_link(token: str) -> SignInLink | None:
-    """The unused, unexpired link for this token, or None."""
-    if not isinstance(token, str) or not 16 <= len(token) <= 64:
-        return None
-    link = db.session.scalar(select(SignInLink).where(SignInLink.token_hash == _token_hash(token)))
+    """The unused, unexpired personal link for this token, or None."""
+    link = _link_for(token)
     if link is None or link.used_at is not None or link.expires_at <= utcnow():
         return None
     return link
+
+
+def _link_for(token: str) -> SignInLink | None:
+    if not isinstance(token, str) or not 16 <= len(token) <= 64:
+        return None
+    return db.session.scalar(select(SignInLink).where(SignInLink.token_hash == token_hash(token),
+                                                      SignInLink.kind == "link"))
+
+
+def whom_to_ask(token: str) -> Person | None:
+    """For a spent or expired link: the moderator who handed it out, to ask for a new one."""
+    link = _link_for(token)
+    return db.session.get(Person, link.created_by_id) if link is not None else None
 
 
 def use_sign_in_link(token: str) -> Person | None:

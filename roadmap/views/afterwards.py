@@ -6,7 +6,7 @@ import uuid
 from urllib.parse import quote
 
 import segno
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
@@ -21,7 +21,7 @@ from roadmap.domain.progress import CHANGE_LABELS, compare, progress
 from roadmap.extensions import db
 from roadmap.models import Roadmap
 from roadmap.models.afterwards import SHARE_KINDS
-from roadmap.services import afterwards, editing, exports, history, history_words, snapshots
+from roadmap.services import afterwards, editing, exports, history, history_words, my_steps, snapshots
 from roadmap.timeutil import local, local_today
 from roadmap.views.map_view import map_view_context
 from roadmap.views.redirects import public_url
@@ -49,6 +49,10 @@ class UseLinkForm(FlaskForm):
 
 
 class RestoreForm(FlaskForm):
+    pass
+
+
+class StepDoneForm(FlaskForm):
     pass
 
 
@@ -92,7 +96,29 @@ def my_maps():
         map_data = snapshots.snapshot(roadmap, with_members=False)
         maps.append({"group": membership.group, "roadmap": roadmap, "map": map_data,
                      "progress": progress(map_data, _today(roadmap))})
-    return render_template("afterwards/my_maps.html", maps=maps, secured=bool(current_user.password_hash))
+    return render_template("afterwards/my_maps.html", maps=maps, secured=bool(current_user.password_hash),
+                           steps=my_steps.my_steps(current_user), done_form=StepDoneForm())
+
+
+@bp.post("/maps/<int:roadmap_id>/steps/<step_id>/done")
+@login_required
+def mark_step_done(roadmap_id: int, step_id: str):
+    """«Готово» in «Мои шаги»: a plain form, or the page's script asking for JSON to update in place."""
+    wants_json = request.headers.get("X-Requested-With") == "fetch"
+    if not StepDoneForm().validate_on_submit():
+        abort(400)
+    try:
+        my_steps.mark_done(current_user._get_current_object(), roadmap_id, step_id)
+    except EditRejected as rejected:
+        message = _("Not marked done: %(reason)s", reason=_(rejected.message))
+        if wants_json:
+            return jsonify({"ok": False, "message": message}), 409 if rejected.code == "locked" else 400
+        flash(message, "error")
+        return redirect(url_for("afterwards.my_maps"))
+    if wants_json:
+        return jsonify({"ok": True, "message": _("Marked done.")})
+    flash(_("Marked done."), "success")
+    return redirect(url_for("afterwards.my_maps"))
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -117,15 +143,20 @@ def use_sign_in_link(link_token: str):
     """A moderator's personal link; a button press spends it, so link previews in chats do not."""
     form = UseLinkForm()
     if afterwards.sign_in_link(link_token) is None:
-        return render_template("afterwards/link_spent.html"), 404
+        return _link_spent(link_token)
     if form.validate_on_submit():
         person = afterwards.use_sign_in_link(link_token)
         if person is None:
-            return render_template("afterwards/link_spent.html"), 404
+            return _link_spent(link_token)
         login_user(person, remember=True)
         flash(_("You are signed in. Set an e-mail and a password to come back without a link."), "success")
         return redirect(url_for("afterwards.secure_account"))
     return render_template("afterwards/use_link.html", form=form)
+
+
+def _link_spent(link_token: str):
+    """Whom to ask for a new link: the moderator who handed this one out."""
+    return render_template("afterwards/link_spent.html", moderator=afterwards.whom_to_ask(link_token)), 404
 
 
 # --- history ------------------------------------------------------------------------

@@ -1,16 +1,16 @@
-"""Sign-in (moderators, and alumni who kept their access), carrying a sign-in to another
-device, sign-out and the first-run setup page."""
+"""Sign-in (moderators, and alumni who kept their access), a forgotten password, carrying a
+sign-in to another device, sign-out (and forgetting a shared device) and the first-run setup page."""
 import segno
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from roadmap.extensions import limiter
-from roadmap.services import accounts, identities
+from roadmap.services import accounts, identities, password_reset
 from roadmap.views.redirects import public_url, safe_next
 from roadmap.views.validators import NoControlCharacters
 
@@ -28,6 +28,21 @@ class SetupForm(FlaskForm):
                                                 NoControlCharacters()])
     password = PasswordField(_l("Password (at least 10 characters)"), validators=[DataRequired(), Length(min=10, max=200)])
     confirm = PasswordField(_l("Repeat the password"), validators=[EqualTo("password", message=_l("Passwords differ."))])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254), NoControlCharacters()])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password (at least 10 characters)"),
+                             validators=[DataRequired(), Length(min=password_reset.MIN_PASSWORD_LENGTH, max=200)])
+    confirm = PasswordField(_l("Repeat the password"), validators=[EqualTo("password", message=_l("Passwords differ."))])
+
+
+class SignOutForm(FlaskForm):
+    # Set by «Забыть это устройство»: the page's script has dropped this person's local data.
+    forget = HiddenField()
 
 
 class ShowDeviceCodeForm(FlaskForm):
@@ -81,8 +96,69 @@ def setup():
 
 @bp.post("/sign-out")
 def sign_out():
+    """Sign out of this browser: the session and the remember cookie both go.
+
+    «Забыть это устройство» also forgets the chosen language, so nothing of the person stays."""
+    forget = SignOutForm().forget.data == "1"
+    language = session.get("lang")
+    session.clear()  # before logout_user, which leaves its order to drop the remember cookie in the session
     logout_user()
+    if language and not forget:
+        session["lang"] = language
+    if forget:
+        flash(_("Signed out. This device no longer keeps anything of yours."), "success")
     return redirect(url_for("main.start"))
+
+
+@bp.get("/forget-device")
+def forget_device():
+    """«Забыть это устройство» on a shared computer: a script drops the person's offline data
+    (after a warning if some edits are not sent yet), then signs out."""
+    return render_template("auth/forget_device.html", form=SignOutForm(forget="1"))
+
+
+# --- a forgotten password --------------------------------------------------------------
+
+def password_reset_limit() -> str:
+    return current_app.config["PASSWORD_RESET_RATE_LIMIT"]
+
+
+def password_reset_address_limit() -> str:
+    return current_app.config["PASSWORD_RESET_ADDRESS_RATE_LIMIT"]
+
+
+def _requested_address() -> str:
+    return (request.form.get("email") or "").strip().lower()[:254]
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit(password_reset_limit, methods=["POST"])
+@limiter.limit(password_reset_address_limit, methods=["POST"], key_func=_requested_address)
+def forgot_password():
+    """The same answer whether or not the address is registered: nobody learns who has an account."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        password_reset.request_reset(form.email.data,
+                                     lambda token: public_url("auth.reset_password", reset_token=token))
+        return render_template("auth/reset_sent.html", email=form.email.data.strip())
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/reset-password/<reset_token>", methods=["GET", "POST"])
+def reset_password(reset_token: str):
+    """Set a new password from the mailed link; that signs in. Opening the link spends nothing."""
+    if password_reset.reset_link(reset_token) is None:
+        return render_template("auth/reset_spent.html"), 404
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            person = password_reset.set_new_password(reset_token, form.password.data)
+        except password_reset.ResetError:
+            return render_template("auth/reset_spent.html"), 404
+        login_user(accounts.signed_in_as(person), remember=True)
+        flash(_("Your new password is saved, and you are signed in."), "success")
+        return redirect(url_for("moderate.trainings") if person.is_moderator else url_for("afterwards.my_maps"))
+    return render_template("auth/reset_password.html", form=form)
 
 
 # --- another device ------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Moderators: trainings, the live dashboard, working groups and their members."""
 import io
+from datetime import timedelta
 
 import segno
 from flask import (
@@ -21,7 +22,7 @@ from roadmap.domain.vocabulary import THEMES
 from roadmap.extensions import db
 from roadmap.models import Group, Membership, Person, Training
 from roadmap.services import afterwards, dashboard, facilitation, identities, map_templates, trainings, voting
-from roadmap.timeutil import utcnow
+from roadmap.timeutil import local, utcnow
 from roadmap.views.redirects import public_url, venue_origin
 from roadmap.views.validators import NoControlCharacters
 
@@ -240,6 +241,7 @@ def _group_management_forms() -> dict:
     return {
         "rename_form": RenameGroupForm(), "archive_form": ArchiveGroupForm(), "move_form": MoveMemberForm(),
         "remove_form": RemoveMemberForm(), "merge_form": MergeMemberForm(), "link_form": SignInLinkForm(),
+        "sign_in_link_days": afterwards.sign_in_link_days(),
     }
 
 
@@ -381,7 +383,24 @@ def sign_in_link(membership_id: int):
     token = afterwards.issue_sign_in_link(membership.person, current_user)
     url = url_for("afterwards.use_sign_in_link", link_token=token, _external=True)
     return done(training, _("Personal sign-in link for %(name)s (works once, for %(days)s days): %(url)s",
-                            name=membership.person.display_name, days=afterwards.SIGN_IN_LINK_DAYS, url=url), url=url)
+                            name=membership.person.display_name, days=afterwards.sign_in_link_days(), url=url), url=url)
+
+
+@bp.post("/groups/<int:group_id>/sign-in-sheet")
+def sign_in_sheet(group_id: int):
+    """A printable A4 sheet for the last day: a fresh personal link, with its QR code, for each member
+    without a password. Printing it again re-issues every link, and the earlier ones stop working."""
+    group = _own_group(group_id)
+    submitted(SignInLinkForm(), group.training)
+    cards = []
+    for card in afterwards.issue_group_sheet(group, current_user._get_current_object()):
+        link = public_url("afterwards.use_sign_in_link", link_token=card.token) if card.token else None
+        cards.append({"name": card.person.display_name, "skipped": card.skipped, "link": link,
+                      "qr": segno.make(link, error="m").svg_data_uri(scale=4, border=2) if link else None})
+    days = afterwards.sign_in_link_days()
+    valid_until = local(utcnow() + timedelta(days=days), group.training.timezone).date()
+    return render_template("moderate/sign_in_sheet.html", group=group, training=group.training, cards=cards,
+                           days=days, valid_until=valid_until)
 
 
 # --- co-moderators -----------------------------------------------------------------
@@ -401,7 +420,7 @@ def add_co_moderator(training_id: int):
     url = url_for("afterwards.use_sign_in_link", link_token=token, _external=True)
     return done(training, _("%(name)s now runs this training too. Send them this link to sign in and set a password "
                             "(works once, for %(days)s days): %(url)s",
-                            name=person.display_name, days=afterwards.SIGN_IN_LINK_DAYS, url=url), url=url)
+                            name=person.display_name, days=afterwards.sign_in_link_days(), url=url), url=url)
 
 
 @bp.post("/trainings/<int:training_id>/moderators/<int:person_id>/remove")
