@@ -1,8 +1,8 @@
-"""flask commands: create-moderator, seed-demo."""
+"""flask commands: create-moderator, seed-demo, send-reminders."""
 import click
 from flask import Flask
 
-from roadmap.services import accounts
+from roadmap.services import accounts, reminders
 
 
 def init_app(app: Flask) -> None:
@@ -25,3 +25,10 @@ def init_app(app: Flask) -> None:
 
         summary = demo.ensure_demo(app.instance_path)
         click.echo(summary)
+
+    @app.cli.command("send-reminders")
+    def send_reminders():
+        """Send the weekly digests and day-before reminders owed now, once (for cron; see README)."""
+        report = reminders.run_once()
+        click.echo(f"scheduled {report.scheduled}, sent {report.sent}, skipped {report.skipped}, "
+                   f"retrying {report.retrying}, failed {report.failed}")

@@ -35,7 +35,7 @@ from roadmap.models import (
     Training, TrainingModerator, Vote,
 )
 from roadmap.realtime.namespace import LiveNamespace
-from roadmap.services import afterwards, editing, identities, trainings, voting
+from roadmap.services import afterwards, editing, identities, mail, trainings, voting
 from roadmap.views.main import VENDOR_FILES
 
 ANONYMOUS = "anonymous"
@@ -98,6 +98,7 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("facilitate.close_vote", "POST"): allow_only(MODERATOR),
     ("facilitate.clear_vote", "POST"): allow_only(MODERATOR),
     ("moderate.end_training", "POST"): allow_only(MODERATOR),
+    ("moderate.training_settings", "POST"): allow_only(MODERATOR),
     ("moderate.sign_in_link", "POST"): allow_only(MODERATOR),
     ("moderate.add_co_moderator", "POST"): allow_only(MODERATOR),
     ("moderate.remove_co_moderator", "POST"): allow_only(MODERATOR),
@@ -128,6 +129,12 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("afterwards.my_maps", "GET"): ANYONE_SIGNED_IN,
     ("afterwards.secure_account", "GET"): ANYONE_SIGNED_IN,
     ("afterwards.secure_account", "POST"): ANYONE_SIGNED_IN,
+    ("mail.settings", "GET"): ANYONE_SIGNED_IN,
+    ("mail.settings", "POST"): ANYONE_SIGNED_IN,
+    # The signed token in a mail's unsubscribe link is the credential (RFC 8058 one-click, no session).
+    ("mail.unsubscribe", "GET"): PUBLIC,
+    ("mail.unsubscribe", "POST"): PUBLIC,
+    ("mail.recipients", "GET"): allow_only(MODERATOR),
     # Secret links are the credential: whoever holds one may use it.
     ("afterwards.shared_view", "GET"): PUBLIC,
     ("afterwards.shared_map", "GET"): PUBLIC,
@@ -207,6 +214,7 @@ URL_VALUES: dict[str, Callable[[Scene], object]] = {
     "link_token": lambda scene: scene.sign_in_token,
     "membership_id": lambda scene: scene.membership_id,
     "person_id": lambda scene: scene.co_moderator_id,
+    "token": lambda scene: mail.unsubscribe_token(scene.duplicate_person_id, "digest"),
 }
 
 
@@ -314,6 +322,10 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
         changes=("password hashes",),
     ),
     ("afterwards.use_sign_in_link", "POST"): Attempt(lambda scene: {}, changes=("used sign-in links",)),
+    ("mail.settings", "POST"): Attempt(lambda scene: {"kinds": ["digest"], "language": "ru"}),
+    ("mail.unsubscribe", "POST"): Attempt(lambda scene: {"List-Unsubscribe": "One-Click"}),
+    ("moderate.training_settings", "POST"): Attempt(
+        lambda scene: {"timezone": "Europe/Moscow", "digest_weekday": "0", "digest_hour": "9"}),
     ("editor.add_step", "POST"): Attempt(
         lambda scene: {"title": "Собрать волонтёров"}, changes=("map revision", "changes logged"),
     ),
