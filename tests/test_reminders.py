@@ -308,5 +308,20 @@ def test_two_senders_at_once_deliver_each_digest_exactly_once(app, database_url,
     assert errors == []
     recipients = sorted(m["To"] for m in smtp_inbox.messages)
     assert recipients == sorted(person.email for person in people)
+    assert sum(report.scheduled for report in reports) == len(people)
     assert sum(report.sent for report in reports) == len(people)
     assert {send.status for send in sends("digest")} == {"sent"}
+
+
+def test_flask_send_reminders_runs_one_pass_for_cron(app, group, marina, smtp_inbox):
+    app.config.update(smtp_inbox.config())
+    with_email(marina, "marina@example.org")
+    today = local_today(group.training.timezone)
+    add_step(marina, group, "Встреча с управой", owner={"member": marina.id}, due_on=today.isoformat())
+    trainings.update_settings(group.training, group.training.timezone, today.weekday(), 0)
+
+    result = app.test_cli_runner().invoke(args=["send-reminders"])
+
+    assert result.exit_code == 0, result.output
+    assert "scheduled 1, sent 1" in result.output
+    assert [m["To"] for m in smtp_inbox.messages] == ["marina@example.org"]

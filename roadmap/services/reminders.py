@@ -42,6 +42,8 @@ DIGEST, DUE_REMINDER = "digest", "due_reminder"
 DUE_SOON_DAYS = 7
 CHANGES_PER_MAP = 10
 DELIVERIES_PER_PASS = 50
+LEASE_CANDIDATES = 5
+STARTUP_DELAY_SECONDS = 3
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,9 @@ def run_once(now: datetime | None = None) -> PassReport:
 
 
 def run_forever(app, interval_seconds: float) -> None:
-    """The server's background loop (roadmap/server.py)."""
+    """The server's background loop (roadmap/server.py). The first pass waits a moment, so a starting
+    server answers its first requests before it renders any mail."""
+    socketio.sleep(STARTUP_DELAY_SECONDS)
     while True:
         try:
             with app.app_context():
@@ -291,36 +295,41 @@ def _changes_between(roadmap_id: int, since: datetime, until: datetime) -> tuple
 # --- delivery ----------------------------------------------------------------------
 
 def deliver(now: datetime, report: PassReport | None = None) -> PassReport:
-    """Send the pending mails whose time has come, each by the one process that leased it."""
+    """Send the pending mails whose time has come, one lease at a time, so processes running at once
+    share the work and each mail goes to the one process that leased it."""
     report = report or PassReport()
-    for send_id in _lease(now):
+    for _turn in range(DELIVERIES_PER_PASS):
+        send_id = _lease_one(now)
+        if send_id is None:
+            break
         outcome = _deliver_one(send_id, now)
         setattr(report, outcome, getattr(report, outcome) + 1)
     return report
 
 
-def _lease(now: datetime) -> list[int]:
-    config = current_app.config
+def _lease_one(now: datetime) -> int | None:
+    """Take one due mail for this process until its lease ends; None when none is left.
+
+    PostgreSQL skips rows another process is leasing right now; the conditional update takes a row
+    only while it is still free, which also settles a race between two SQLite processes."""
     claimable = (MailSend.status == "pending", or_(MailSend.claimed_until.is_(None), MailSend.claimed_until <= now))
-    leased = []
+    lease_until = now + timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"])
     with writing():
         candidates = db.session.scalars(
             select(MailSend.id).where(*claimable, MailSend.next_attempt_at <= now).order_by(MailSend.id)
-            .limit(DELIVERIES_PER_PASS).with_for_update(skip_locked=True)).all()
+            .limit(LEASE_CANDIDATES).with_for_update(skip_locked=True)).all()
         for send_id in candidates:
             taken = db.session.execute(
                 update(MailSend).where(MailSend.id == send_id, *claimable)
-                .values(claimed_until=now + timedelta(seconds=config["MAIL_LEASE_SECONDS"]),
-                        attempts=MailSend.attempts + 1)
+                .values(claimed_until=lease_until, attempts=MailSend.attempts + 1)
                 .execution_options(synchronize_session=False))
             if taken.rowcount == 1:
-                leased.append(send_id)
-    return leased
+                return send_id
+    return None
 
 
 def _deliver_one(send_id: int, now: datetime) -> str:
-    send = db.session.get(MailSend, send_id)
-    db.session.refresh(send)
+    send = db.session.get(MailSend, send_id, populate_existing=True)
     person = db.session.get(Person, send.person_id)
     try:
         composed = compose(send, person, now)
