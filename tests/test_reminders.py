@@ -94,6 +94,9 @@ def test_the_weekly_digest_arrives_in_russian_with_my_steps_the_changes_and_prog
 
     unsubscribe = re.fullmatch(r"<(.+)>", message["List-Unsubscribe"]).group(1)
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    raw = next(envelope.content for envelope in smtp_inbox.envelopes if b"marina@example.org" in envelope.content
+               and f"<{unsubscribe}>".encode() in envelope.content)  # as sent: one line, not an encoded word
+    assert f"List-Unsubscribe: <{unsubscribe}>\r\n".encode() in raw
     assert unsubscribe in text and unsubscribe in html
     links = {urlsplit(href).path for href in hrefs(html)}
     assert {"/me", "/account/mail", urlsplit(unsubscribe).path, f"/maps/{group.roadmap.id}",
@@ -135,9 +138,9 @@ def test_a_person_who_chose_english_gets_the_digest_in_english_with_times_in_the
 def test_a_digest_is_due_only_from_the_moderators_day_and_hour_in_the_training_zone(app, group, week):
     day, now = week
 
-    assert reminders.schedule(now - timedelta(minutes=10)) == 0  # 08:55 there: not yet
-    assert reminders.schedule(now) == 3  # two digests and Oleg's reminder
-    assert reminders.schedule(now + timedelta(hours=3)) == 0  # each claimed once
+    assert reminders.schedule(now - timedelta(minutes=10)).scheduled == 0  # 08:55 there: not yet
+    assert reminders.schedule(now).scheduled == 3  # two digests and Oleg's reminder
+    assert reminders.schedule(now + timedelta(hours=3)).scheduled == 0  # each claimed once
     assert {send.period_key for send in sends("digest")} == {f"{group.training.id}/{day.isoformat()}"}
 
 
@@ -149,7 +152,7 @@ def test_an_empty_digest_is_recorded_as_skipped_and_not_sent(app, world, group, 
     report = reminders.run_once(now)
 
     assert [(send.person_id, send.status) for send in sends("digest")] == [(quiet.id, "skipped")]
-    assert report.sent == 0 and smtp_inbox.messages == []
+    assert (report.scheduled, report.skipped, report.sent) == (0, 1, 0) and smtp_inbox.messages == []
 
 
 def test_the_owner_is_reminded_once_the_day_before_a_step_is_due(app, group, week, smtp_inbox):
@@ -325,3 +328,17 @@ def test_flask_send_reminders_runs_one_pass_for_cron(app, group, marina, smtp_in
     assert result.exit_code == 0, result.output
     assert "scheduled 1, sent 1" in result.output
     assert [m["To"] for m in smtp_inbox.messages] == ["marina@example.org"]
+
+
+def test_names_and_titles_in_a_digest_are_inert_text(app, world, group, smtp_inbox):
+    app.config.update(smtp_inbox.config())
+    mallory = with_email(world.member(group, "<img src=x onerror=alert(1)>"), "mallory@example.org")
+    add_step(mallory, group, "<script>alert(2)</script>", owner={"member": mallory.id},
+             due_on=(local_today(group.training.timezone) + timedelta(days=2)).isoformat())
+    _day, now = digest_day(group.training)
+
+    reminders.run_once(now)
+
+    html = smtp_inbox.wait_for(lambda m: m["To"] == "mallory@example.org").get_body(("html",)).get_content()
+    assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html

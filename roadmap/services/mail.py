@@ -8,6 +8,7 @@ off from the mail itself (RFC 8058 one-click unsubscribe). Transactional mail (a
 reset) has no kind: it is always sent."""
 from __future__ import annotations
 
+import email.policy
 import hashlib
 import logging
 import smtplib
@@ -31,6 +32,9 @@ OPTIONAL_KINDS = {
     "due_reminder": N_("A reminder the day before a step of mine is due"),
 }
 _UNSUBSCRIBE_SALT = "mail-unsubscribe"
+# RFC 5322 allows 998 characters a line. At the default 78 an unsubscribe URL, which has no space to fold
+# at, would be written as an RFC 2047 encoded word, which mail clients do not read as a URL.
+_POLICY = email.policy.default.clone(max_line_length=998)
 
 log = logging.getLogger("roadmap.mail")
 
@@ -53,7 +57,7 @@ class Mail:
 
 def build(mail: Mail) -> EmailMessage:
     config = current_app.config
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["From"] = config["MAIL_FROM"]
     message["To"] = mail.to
     message["Subject"] = mail.subject
@@ -61,8 +65,9 @@ def build(mail: Mail) -> EmailMessage:
     message["Message-ID"] = mail.message_id or make_msgid(domain=_domain(config["MAIL_FROM"]))
     for name, value in mail.headers.items():
         message[name] = value
-    message.set_content(mail.text)
-    message.add_alternative(mail.html, subtype="html")
+    # Base64 keeps body lines short whatever the header line limit, and any mail server takes it.
+    message.set_content(mail.text, cte="base64")
+    message.add_alternative(mail.html, subtype="html", cte="base64")
     return message
 
 

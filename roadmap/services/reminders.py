@@ -92,6 +92,8 @@ class Digest:
 
 @dataclass
 class PassReport:
+    """What one pass did: mails claimed to send, claimed or found empty (skipped), sent, to retry, given up."""
+
     scheduled: int = 0
     sent: int = 0
     skipped: int = 0
@@ -104,7 +106,7 @@ def run_once(now: datetime | None = None) -> PassReport:
     now = now or utcnow()
     report = PassReport()
     with _links_context():
-        report.scheduled = schedule(now)
+        schedule(now, report)
         deliver(now, report)
     return report
 
@@ -133,46 +135,44 @@ def mail_hour(training: Training, now: datetime) -> MailHour | None:
     return MailHour(day=local_now.date(), at=at.astimezone(timezone.utc).replace(tzinfo=None))
 
 
-def schedule(now: datetime) -> int:
-    """Claim every digest and reminder owed at `now`; returns how many rows this process inserted."""
-    claimed = 0
+def schedule(now: datetime, report: PassReport | None = None) -> PassReport:
+    """Claim every digest and reminder owed at `now`; counts the rows this process inserted:
+    `scheduled` to send, `skipped` for digests with nothing in them."""
+    report = report or PassReport()
     for training in db.session.scalars(select(Training).order_by(Training.id)).all():
         hour = mail_hour(training, now)
         if hour is None:
             continue
         if hour.day.weekday() == training.digest_weekday:
-            claimed += _schedule_digests(training, hour)
-        claimed += _schedule_due_reminders(training, hour)
-    return claimed
+            _schedule_digests(training, hour, report)
+        _schedule_due_reminders(training, hour, report)
+    return report
 
 
-def _schedule_digests(training: Training, hour: MailHour) -> int:
+def _schedule_digests(training: Training, hour: MailHour, report: PassReport) -> None:
     period_key = f"{training.id}/{hour.day.isoformat()}"
     already = set(db.session.scalars(
         select(MailSend.person_id).where(MailSend.kind == DIGEST, MailSend.period_key == period_key)))
-    claimed = 0
     for person in recipients(training, DIGEST):
         if person.id in already:
             continue
         with force_locale(_locale_of(person)):
-            empty = digest_for(person, training, hour).is_empty
-        claimed += _claim(person.id, DIGEST, period_key, training.id, hour.at, status="skipped" if empty else "pending")
-    return claimed
+            status = "skipped" if digest_for(person, training, hour).is_empty else "pending"
+        if _claim(person.id, DIGEST, period_key, training.id, hour.at, status=status):
+            _count(report, "scheduled" if status == "pending" else "skipped")
 
 
-def _schedule_due_reminders(training: Training, hour: MailHour) -> int:
+def _schedule_due_reminders(training: Training, hour: MailHour, report: PassReport) -> None:
     tomorrow = hour.day + timedelta(days=1)
     wanting = {person.id for person in recipients(training, DUE_REMINDER)}
-    claimed = 0
     for step_id, owner_id in db.session.execute(_owned_steps(training.id).where(Step.due_on == tomorrow)).all():
         if owner_id not in wanting:
             continue
         period_key = f"{step_id}/{tomorrow.isoformat()}"
         known = db.session.scalar(select(MailSend.id).where(
             MailSend.person_id == owner_id, MailSend.kind == DUE_REMINDER, MailSend.period_key == period_key))
-        if known is None:
-            claimed += _claim(owner_id, DUE_REMINDER, period_key, training.id, hour.at, step_id=step_id)
-    return claimed
+        if known is None and _claim(owner_id, DUE_REMINDER, period_key, training.id, hour.at, step_id=step_id):
+            _count(report, "scheduled")
 
 
 def _owned_steps(training_id: int):
@@ -187,15 +187,15 @@ def _owned_steps(training_id: int):
 
 
 def _claim(person_id: int, kind: str, period_key: str, training_id: int, slot_at: datetime,
-           step_id: str | None = None, status: str = "pending") -> int:
-    """Insert the mail's row; 0 when another process already did (the unique key decides)."""
+           step_id: str | None = None, status: str = "pending") -> bool:
+    """Insert the mail's row; False when another process already did (the unique key decides)."""
     try:
         with writing():
             db.session.add(MailSend(person_id=person_id, kind=kind, period_key=period_key, training_id=training_id,
                                     step_id=step_id, slot_at=slot_at, status=status, next_attempt_at=slot_at))
     except IntegrityError:
-        return 0
-    return 1
+        return False
+    return True
 
 
 # --- who ---------------------------------------------------------------------------
@@ -302,8 +302,7 @@ def deliver(now: datetime, report: PassReport | None = None) -> PassReport:
         send_id = _lease_one(now)
         if send_id is None:
             break
-        outcome = _deliver_one(send_id, now)
-        setattr(report, outcome, getattr(report, outcome) + 1)
+        _count(report, _deliver_one(send_id, now))
     return report
 
 
@@ -424,6 +423,10 @@ def _mail(send: MailSend, person: Person, subject: str, template: str, **context
         headers={"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
         message_id=mail.message_id("mail-send", send.id, send.person_id, send.kind, send.period_key),
     )
+
+
+def _count(report: PassReport, outcome: str) -> None:
+    setattr(report, outcome, getattr(report, outcome) + 1)
 
 
 def _locale_of(person: Person) -> str:
