@@ -232,6 +232,7 @@ def test_the_moderator_sees_who_receives_reminders_and_who_has_no_e_mail(app, cl
     assert "сводку" in rows["Марина"].lower()
     assert "Нет e-mail" in rows["Олег"]
     assert "Отключено" in rows["Вера"] and "Еженедельная сводка" in rows["Вера"]
+    assert "09:00 (Москва, Вологда (UTC+3))" in page
     dashboard = client.get(f"/moderate/trainings/{group.training.id}").get_data(as_text=True)
     assert f"/moderate/trainings/{group.training.id}/reminders" in dashboard
     assert client.get(f"/moderate/trainings/{group.training.id + 99}/reminders").status_code == 404

@@ -14,7 +14,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from roadmap.extensions import csrf, db
 from roadmap.models import Person
 from roadmap.services import mail, reminders
-from roadmap.views.moderate import WEEKDAYS, own_training
+from roadmap.views.moderate import TIME_ZONES, WEEKDAYS, own_training
 
 bp = Blueprint("mail", __name__)
 MAIL_LANGUAGES = (("ru", "Русский"), ("en", "English"))
@@ -67,6 +67,7 @@ def recipients(training_id: int):
     training = own_training(training_id)
     return render_template("moderate/reminders.html", training=training,
                            groups=reminders.recipients_by_group(training), weekday=WEEKDAYS[training.digest_weekday],
+                           zone=dict(TIME_ZONES).get(training.timezone, training.timezone),
                            kind_count=len(mail.OPTIONAL_KINDS), switched_off_labels=_kind_labels)
 
 
