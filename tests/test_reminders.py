@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import subprocess
+import sys
 import threading
 from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import urlsplit
@@ -343,3 +346,11 @@ def test_names_and_titles_in_a_digest_are_inert_text(app, world, group, smtp_inb
     html = smtp_inbox.wait_for(lambda m: m["To"] == "mallory@example.org").get_body(("html",)).get_content()
     assert "<script>" not in html and "<img" not in html
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_roadmap_reminders_off_keeps_the_loop_out_of_the_server():
+    read = "from roadmap.config import Config; print(Config.REMINDERS_IN_SERVER)"
+    flags = {value: subprocess.run([sys.executable, "-c", read], env={**os.environ, "ROADMAP_REMINDERS": value},
+                                   capture_output=True, text=True, check=True).stdout.strip()
+             for value in ("off", "on")}
+    assert flags == {"off": "False", "on": "True"}

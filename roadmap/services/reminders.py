@@ -6,9 +6,9 @@ Every pass (`run_once`, every minute in the server or from cron) does two things
    `mail_sends` claims every mail owed: a digest on the digest weekday, and a reminder for each
    step due tomorrow. The unique (person, kind, period) lets exactly one process insert it; a
    digest with nothing in it is recorded as skipped and never sent.
-2. Deliver. Pending rows whose time has come are leased (`claimed_until`) in one short
-   transaction (PostgreSQL skips rows another process is leasing, and a conditional update
-   takes each row at most once everywhere), then sent one by one and marked sent. A failed SMTP
+2. Deliver. Pending rows whose time has come are leased (`claimed_until`) one at a time, each in
+   a short transaction (PostgreSQL skips rows another process is leasing, and a conditional
+   update takes each row at most once everywhere), sent, and marked sent. A failed SMTP
    connection sets the next attempt with a doubling delay; a process killed mid-send leaves its
    lease to expire, and the next pass sends the mail again under the same Message-ID.
 
@@ -430,7 +430,8 @@ def _count(report: PassReport, outcome: str) -> None:
 
 
 def _locale_of(person: Person) -> str:
-    return person.locale if person.locale in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
+    config = current_app.config
+    return person.locale if person.locale in config["LANGUAGES"] else config["BABEL_DEFAULT_LOCALE"]
 
 
 def _links_context():

@@ -24,7 +24,8 @@ class MailSettingsForm(FlaskForm):
     kinds = SelectMultipleField(
         _l("Send me"), choices=[SelectChoice(kind, _l(label)) for kind, label in mail.OPTIONAL_KINDS.items()],
         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(), validate_choice=True)
-    language = SelectField(_l("Language of my mails"), choices=[SelectChoice(code, name) for code, name in MAIL_LANGUAGES])
+    language = SelectField(_l("Language of my mails"),
+                           choices=[SelectChoice(code, name) for code, name in MAIL_LANGUAGES])
 
 
 @bp.route("/account/mail", methods=["GET", "POST"])
@@ -43,7 +44,8 @@ def settings():
 
 
 @bp.route("/mail/unsubscribe/<token>", methods=["GET", "POST"])
-@csrf.exempt  # RFC 8058: a mail client posts "List-Unsubscribe=One-Click" with no session; the signed token is the credential
+# RFC 8058: a mail client posts "List-Unsubscribe=One-Click" with no session; the signed token is the credential.
+@csrf.exempt
 def unsubscribe(token: str):
     """GET asks (link scanners open links and must not unsubscribe anyone); POST switches the kind off."""
     found = mail.read_unsubscribe_token(token)
