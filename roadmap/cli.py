@@ -1,8 +1,10 @@
-"""flask commands: create-moderator, seed-demo."""
+"""flask commands: create-moderator, seed-demo, send-reminders."""
+import logging
+
 import click
 from flask import Flask
 
-from roadmap.services import accounts
+from roadmap.services import accounts, reminders
 
 
 def init_app(app: Flask) -> None:
@@ -25,3 +27,12 @@ def init_app(app: Flask) -> None:
 
         summary = demo.ensure_demo(app.instance_path)
         click.echo(summary)
+
+    @app.cli.command("send-reminders")
+    def send_reminders():
+        """Send the weekly digests and day-before reminders owed now, once (for cron; see README)."""
+        # Cron keeps what a pass prints: each mail sent (or, without MAIL_SERVER, the mail itself) and each failure.
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        report = reminders.run_once()
+        click.echo(f"scheduled {report.scheduled}, sent {report.sent}, skipped {report.skipped}, "
+                   f"retrying {report.retrying}, failed {report.failed}")

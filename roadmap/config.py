@@ -61,6 +61,16 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_FROM = os.environ.get("MAIL_FROM", "Roadmap <roadmap@localhost>")
     MAIL_TIMEOUT_SECONDS = float(os.environ.get("MAIL_TIMEOUT_SECONDS", "20"))
+    # A mail's send is retried after 1, 2, 4 … minutes (at most an hour apart), then given up on.
+    MAIL_RETRY_SECONDS = float(os.environ.get("MAIL_RETRY_SECONDS", "60"))
+    MAIL_RETRY_MAX_SECONDS = float(os.environ.get("MAIL_RETRY_MAX_SECONDS", "3600"))
+    MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "10"))
+    # How long a process that took a mail to send owns it; a crashed sender's mails go out after this.
+    MAIL_LEASE_SECONDS = float(os.environ.get("MAIL_LEASE_SECONDS", "300"))
+    # Digests and reminders are sent from a loop in the server unless ROADMAP_REMINDERS=off
+    # (then run `flask send-reminders` from cron).
+    REMINDERS_IN_SERVER = _env_flag("ROADMAP_REMINDERS", True)
+    REMINDERS_CHECK_SECONDS = float(os.environ.get("ROADMAP_REMINDERS_CHECK_SECONDS", "60"))
     # How long a personal sign-in link handed out at a training lets its person in.
     SIGN_IN_LINK_DAYS = int(os.environ.get("SIGN_IN_LINK_DAYS", "90"))
 

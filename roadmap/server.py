@@ -21,7 +21,7 @@ from geventwebsocket.websocket import Header, WebSocket  # noqa: E402
 from roadmap import create_app, database  # noqa: E402
 from roadmap.extensions import socketio  # noqa: E402
 from roadmap.realtime import dashboard_feed  # noqa: E402
-from roadmap.services import venue  # noqa: E402
+from roadmap.services import reminders, venue  # noqa: E402
 
 PRESENCE_HEARTBEAT_SECONDS = 20
 log = logging.getLogger("roadmap.server")
@@ -132,6 +132,8 @@ def main(argv=None) -> None:
     namespace = socketio.server.namespace_handlers["/"]
     socketio.start_background_task(_keep_presence_fresh, app, namespace)
     socketio.start_background_task(dashboard_feed.run_forever, app, app.config["DASHBOARD_PUSH_SECONDS"])
+    if app.config["REMINDERS_IN_SERVER"]:
+        socketio.start_background_task(reminders.run_forever, app, app.config["REMINDERS_CHECK_SECONDS"])
     if database.checkpoints_in_background(app):
         socketio.start_background_task(database.keep_wal_checkpointed, app)
     server = NoDelayWSGIServer(

@@ -35,7 +35,7 @@ from roadmap.models import (
     Timer, Training, TrainingModerator, Vote,
 )
 from roadmap.realtime.namespace import LiveNamespace
-from roadmap.services import afterwards, editing, identities, password_reset, trainings, voting
+from roadmap.services import afterwards, editing, identities, mail, password_reset, trainings, voting
 from roadmap.views.main import VENDOR_FILES
 
 ANONYMOUS = "anonymous"
@@ -139,6 +139,12 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("afterwards.secure_account", "POST"): ANYONE_SIGNED_IN,
     # «Готово» in «Мои шаги» is an edit like any other: the map's group and moderator.
     ("afterwards.mark_step_done", "POST"): GROUP_A_MAP,
+    ("mail.settings", "GET"): ANYONE_SIGNED_IN,
+    ("mail.settings", "POST"): ANYONE_SIGNED_IN,
+    # The signed token in a mail's unsubscribe link is the credential (RFC 8058 one-click, no session).
+    ("mail.unsubscribe", "GET"): PUBLIC,
+    ("mail.unsubscribe", "POST"): PUBLIC,
+    ("mail.recipients", "GET"): allow_only(MODERATOR),
     # Secret links are the credential: whoever holds one may use it.
     ("afterwards.shared_view", "GET"): PUBLIC,
     ("afterwards.shared_map", "GET"): PUBLIC,
@@ -221,6 +227,7 @@ URL_VALUES: dict[str, Callable[[Scene], object]] = {
     "person_id": lambda scene: scene.co_moderator_id,
     "reset_token": lambda scene: scene.reset_token,
     "step_id": lambda scene: scene.step_id,
+    "token": lambda scene: mail.unsubscribe_token(scene.duplicate_person_id, "digest"),
 }
 
 
@@ -353,6 +360,8 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
     ),
     ("afterwards.use_sign_in_link", "POST"): Attempt(lambda scene: {}, changes=("used sign-in links",)),
     ("afterwards.mark_step_done", "POST"): Attempt(with_the_step_undone, changes=("map revision", "changes logged")),
+    ("mail.settings", "POST"): Attempt(lambda scene: {"kinds": ["digest"], "language": "ru"}),
+    ("mail.unsubscribe", "POST"): Attempt(lambda scene: {"List-Unsubscribe": "One-Click"}),
     ("editor.add_step", "POST"): Attempt(
         lambda scene: {"title": "Собрать волонтёров"}, changes=("map revision", "changes logged"),
     ),

@@ -48,3 +48,16 @@ def test_the_moderator_sets_the_training_time_zone_and_digest_time(app, client, 
     assert refused.status_code == 400 and "Часовой пояс" in refused.json["message"]
     db.session.refresh(training)
     assert training.timezone == "Asia/Yekaterinburg"
+
+
+def test_a_signed_in_person_who_switches_to_english_gets_mail_in_english(app, client, world, group):
+    from roadmap.extensions import db
+
+    anna = world.member(group, "Анна")
+    assert anna.locale is None
+    with client.session_transaction() as session:
+        session["_user_id"] = str(anna.id)
+    response = client.post("/lang/en", data={"next": "/me"})
+    assert response.status_code == 302
+    db.session.refresh(anna)
+    assert anna.locale == "en"

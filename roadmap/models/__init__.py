@@ -2,12 +2,13 @@
 from roadmap.models.afterwards import Baseline, ShareLink, SignInLink
 from roadmap.models.changelog import Change
 from roadmap.models.facilitation import Announcement, Dot, Timer, Vote
+from roadmap.models.mail import MailOptOut, MailSend
 from roadmap.models.people import Membership, Person
 from roadmap.models.presence import Presence
 from roadmap.models.roadmap import Roadmap, Stakeholder, Step, StepStakeholder
 from roadmap.models.training import Group, Training, TrainingModerator
 
 __all__ = [
-    "Announcement", "Baseline", "Change", "Dot", "Group", "Membership", "Person", "Presence", "Roadmap",
-    "ShareLink", "SignInLink", "Stakeholder", "Step", "StepStakeholder", "Timer", "Training", "TrainingModerator", "Vote",
+    "Announcement", "Baseline", "Change", "Dot", "Group", "MailOptOut", "MailSend", "Membership", "Person",
+    "Presence", "Roadmap", "ShareLink", "SignInLink", "Stakeholder", "Step", "StepStakeholder", "Timer", "Training", "TrainingModerator", "Vote",
 ]

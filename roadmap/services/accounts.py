@@ -68,6 +68,13 @@ def authenticate(email: str, password: str) -> Person | None:
     return person
 
 
+def set_locale(person: Person, locale: str) -> None:
+    """The language this person's mails are written in; the mail settings page changes it too."""
+    if person.locale != locale:
+        with writing():
+            person.locale = locale
+
+
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="roadmap-api-token")
 

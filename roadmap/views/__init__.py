@@ -14,9 +14,9 @@ from roadmap.services import accounts
 
 
 def init_app(app: Flask) -> None:
-    from roadmap.views import afterwards, api, auth, editor, exports, facilitate, main, moderate, zones
+    from roadmap.views import afterwards, api, auth, editor, exports, facilitate, mail, main, moderate, zones
 
-    for module in (main, auth, moderate, facilitate, editor, afterwards, exports, api):
+    for module in (main, auth, moderate, facilitate, editor, afterwards, exports, api, mail):
         app.register_blueprint(module.bp)
     zones.init_app(app)
 
@@ -57,6 +57,6 @@ def init_app(app: Flask) -> None:
     @login_manager.unauthorized_handler
     def send_to_start():
         # People who keep access sign in with a password; join-code people start over at the start page.
-        if request.blueprint in ("moderate", "facilitate", "afterwards") or request.endpoint == "exports.import_map":
+        if request.blueprint in ("moderate", "facilitate", "afterwards", "mail") or request.endpoint == "exports.import_map":
             return redirect(url_for("auth.sign_in", next=request.full_path))
         return redirect(url_for("main.start"))

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from roadmap import PROJECT_ROOT
 from roadmap.extensions import limiter
-from roadmap.services import trainings
+from roadmap.services import accounts, trainings
 from roadmap.views.redirects import safe_next
 from roadmap.views.validators import NoControlCharacters
 
@@ -119,6 +119,8 @@ def _my_groups():
 def set_language(lang: str):
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
+        if current_user.is_authenticated:
+            accounts.set_locale(current_user._get_current_object(), lang)  # mails follow the language picked
     return redirect(safe_next(request.form.get("next")) or url_for("main.start"))
 
 
