@@ -39,7 +39,7 @@ class Progress:
     by_status: dict[str, int]
     # Unfinished steps whose due date has passed, in map order.
     overdue: list[dict]
-    # Unfinished steps by due date (undated last, in map order), at most NEXT_STEPS_LIMIT.
+    # Unfinished steps not overdue, by due date (undated last, in map order), at most NEXT_STEPS_LIMIT.
     next_steps: list[dict]
 
 
@@ -91,8 +91,9 @@ def progress(map_data: dict, today: date, next_limit: int = NEXT_STEPS_LIMIT) ->
 
     A step is overdue when it is not done and its due date is before today; a
     step due today is not overdue yet, and a step without a due date never is.
-    Next steps are the unfinished steps (blocked ones included) by due date,
-    steps without a date after the dated ones, ties in map order.
+    Next steps are the unfinished steps (blocked ones included) that are not
+    overdue, by due date, steps without a date after the dated ones, ties in
+    map order: a page lists the overdue steps once, under their own heading.
     """
     steps = map_data["steps"]
     by_status = {status: 0 for status in STEP_STATUSES}
@@ -102,7 +103,8 @@ def progress(map_data: dict, today: date, next_limit: int = NEXT_STEPS_LIMIT) ->
     unfinished = [step for step in steps if step["status"] != "done"]
     overdue = [step for step in unfinished if step.get("due_on") and date.fromisoformat(step["due_on"]) < today]
     # sorted() is stable, so steps with the same (or no) date keep their map order.
-    next_steps = sorted(unfinished, key=lambda step: (step.get("due_on") is None, step.get("due_on") or ""))
+    upcoming = [step for step in unfinished if step not in overdue]
+    next_steps = sorted(upcoming, key=lambda step: (step.get("due_on") is None, step.get("due_on") or ""))
     return Progress(
         percent=percent,
         done=by_status["done"],
@@ -111,6 +113,10 @@ def progress(map_data: dict, today: date, next_limit: int = NEXT_STEPS_LIMIT) ->
         overdue=overdue,
         next_steps=next_steps[:next_limit],
     )
+
+
+def _is_overdue(step: dict, today: date) -> bool:
+    return bool(step.get("due_on")) and date.fromisoformat(step["due_on"]) < today
 
 
 def _step_percent(step: dict) -> int:

@@ -248,9 +248,8 @@ def shared_map(share_token: str):
 
 def _shared_context(link) -> dict:
     roadmap = link.roadmap
-    map_data = snapshots.snapshot(roadmap)
-    overdue = [step["id"] for step in progress(map_data, _today()).overdue]
-    return {"training": roadmap.group.training, **map_view_context(roadmap.group, map_data, overdue_ids=overdue)}
+    return {"training": roadmap.group.training,
+            **map_view_context(roadmap.group, snapshots.snapshot(roadmap), with_progress=True)}
 
 
 @bp.get("/calendar/<calendar_token>.ics")

@@ -14,6 +14,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from roadmap.domain import permissions
+from roadmap.domain.progress import progress
 from roadmap.domain.vocabulary import STEP_STATUSES
 from roadmap.extensions import db
 from roadmap.models import Roadmap
@@ -62,13 +63,18 @@ def _download(roadmap: Roadmap, extension: str, content: bytes):
     )
 
 
-def _printable_page(roadmap: Roadmap) -> str:
+def _printable_page(roadmap: Roadmap, template: str = "exports/print.html") -> str:
+    """The map as a document for the administration (or, with the poster template, for the wall)."""
     map_data = exports.map_for_reading(roadmap)
+    today = utcnow().date()
+    map_progress = progress(map_data, today)
     return render_template(
-        "exports/print.html", roadmap=roadmap, map_data=map_data, title=exports.map_title(map_data),
+        template, roadmap=roadmap, map_data=map_data, title=exports.map_title(map_data),
         labels={"project": exports.PROJECT_LABELS, "steps": exports.STEP_LABELS,
                 "stakeholders": exports.STAKEHOLDER_LABELS},
-        format_percent=format_percent, today=utcnow().date(),
+        format_percent=format_percent, today=today, map_progress=map_progress,
+        overdue_ids={step["id"] for step in map_progress.overdue},
+        team=exports.team_of(roadmap, map_data), team_roles=exports.TEAM_ROLES,
     )
 
 
@@ -85,6 +91,15 @@ def export_pdf(roadmap_id: int):
     roadmap = _viewable_roadmap(roadmap_id)
     pdf = exports.pdf_of(_printable_page(roadmap), current_app.static_folder, current_app.static_url_path)
     return _download(roadmap, "pdf", pdf)
+
+
+@bp.get("/maps/<int:roadmap_id>/poster.pdf")
+@login_required
+def export_poster(roadmap_id: int):
+    """The map as one A3 landscape page in large type, to hang on the wall."""
+    roadmap = _viewable_roadmap(roadmap_id)
+    page = _printable_page(roadmap, "exports/poster.html")
+    return _download(roadmap, "pdf", exports.pdf_of(page, current_app.static_folder, current_app.static_url_path))
 
 
 @bp.get("/maps/<int:roadmap_id>/export.docx")
