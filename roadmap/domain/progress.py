@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 
 from roadmap.domain.errors import N_
+from roadmap.domain.operations import STEP_FIELDS
 from roadmap.domain.vocabulary import STEP_STATUSES
 
 NEXT_STEPS_LIMIT = 3
@@ -77,6 +78,42 @@ class Comparison:
         return not any(getattr(self, item.name) for item in fields(self))
 
 
+@dataclass(frozen=True)
+class Differences:
+    """A past map against the map now, to mark the past map: what is new, gone or changed since."""
+
+    # Steps the map has now that the past map had not, in current map order.
+    added: list[StepRef]
+    # Steps of the past map deleted since, in past map order.
+    removed: list[StepRef]
+    # Step id -> the fields (STEP_FIELDS order, then "stakeholder_ids") whose value differs now.
+    changed_fields: dict[str, list[str]]
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.added or self.removed or self.changed_fields)
+
+
+COMPARED_STEP_FIELDS = (*STEP_FIELDS, "stakeholder_ids")
+
+
+def differences(past: dict, now: dict) -> Differences:
+    """Every difference between two states of one map's steps, matched by id (see compare())."""
+    past_by_id = {step["id"]: step for step in past["steps"]}
+    now_ids = {step["id"] for step in now["steps"]}
+    changed = {}
+    for step in now["steps"]:
+        before = past_by_id.get(step["id"])
+        fields_changed = [name for name in COMPARED_STEP_FIELDS if before and before.get(name) != step.get(name)]
+        if fields_changed:
+            changed[step["id"]] = fields_changed
+    return Differences(
+        added=[_ref(step) for step in now["steps"] if step["id"] not in past_by_id],
+        removed=[_ref(step) for step in past["steps"] if step["id"] not in now_ids],
+        changed_fields=changed,
+    )
+
+
 def progress(map_data: dict, today: date, next_limit: int = NEXT_STEPS_LIMIT) -> Progress:
     """Overall progress, counts by status, overdue steps and what is next.
 
@@ -136,11 +173,11 @@ def compare(baseline: dict, current: dict) -> Comparison:
     {"text": ...} or None.
     """
     before_by_id = {step["id"]: step for step in baseline["steps"]}
-    current_ids = {step["id"] for step in current["steps"]}
     kept = [(before_by_id[step["id"]], step) for step in current["steps"] if step["id"] in before_by_id]
+    steps_differ = differences(baseline, current)
     return Comparison(
-        added=[_ref(step) for step in current["steps"] if step["id"] not in before_by_id],
-        removed=[_ref(step) for step in baseline["steps"] if step["id"] not in current_ids],
+        added=steps_differ.added,
+        removed=steps_differ.removed,
         done_since=[
             _ref(step) for step in current["steps"]
             if step["status"] == "done" and before_by_id.get(step["id"], {}).get("status") != "done"
