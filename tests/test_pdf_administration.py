@@ -3,6 +3,7 @@ page counts, page sizes, what each page holds, and how a long plan breaks across
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import quote
 
 import pymupdf
 import pytest
@@ -85,6 +86,8 @@ def browser(app, moderator):
 def pdf_of(browser, group, path: str = "export.pdf") -> pymupdf.Document:
     response = browser.get(f"/maps/{group.roadmap.id}/{path}")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
+    expected_name = "Раздельный сбор на улице Садовой A3.pdf" if path == "poster.pdf" else "Раздельный сбор на улице Садовой.pdf"
+    assert response.headers["Content-Disposition"].endswith("''" + quote(expected_name))
     return pymupdf.open(stream=response.data, filetype="pdf")
 
 

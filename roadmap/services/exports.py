@@ -173,11 +173,12 @@ def map_title(data: dict) -> str:
     return data["title"] or data["group"]["name"]
 
 
-def download_name(roadmap: Roadmap, extension: str) -> str:
-    """A file name from the map's title, safe on every desktop system."""
+def download_name(roadmap: Roadmap, extension: str, suffix: str = "") -> str:
+    """A file name from the map's title, safe on every desktop system; `suffix` tells two files of one
+    format apart ("… A3.pdf")."""
     title = _NOT_IN_FILE_NAMES.sub(" ", roadmap.title or roadmap.group.name)
     stem = " ".join(title.split())[:80].strip(" .") or "roadmap"
-    return f"{stem}.{extension}"
+    return f"{stem}{suffix}.{extension}"
 
 
 def _day(iso_day: str | None) -> date | None:

@@ -56,10 +56,10 @@ def _language() -> str:
     return str(get_locale())
 
 
-def _download(roadmap: Roadmap, extension: str, content: bytes):
+def _download(roadmap: Roadmap, extension: str, content: bytes, suffix: str = ""):
     return send_file(
         io.BytesIO(content), mimetype=MIMETYPES[extension], as_attachment=True,
-        download_name=exports.download_name(roadmap, extension),
+        download_name=exports.download_name(roadmap, extension, suffix),
     )
 
 
@@ -99,7 +99,8 @@ def export_poster(roadmap_id: int):
     """The map as one A3 landscape page in large type, to hang on the wall."""
     roadmap = _viewable_roadmap(roadmap_id)
     page = _printable_page(roadmap, "exports/poster.html")
-    return _download(roadmap, "pdf", exports.pdf_of(page, current_app.static_folder, current_app.static_url_path))
+    return _download(roadmap, "pdf", exports.pdf_of(page, current_app.static_folder, current_app.static_url_path),
+                     suffix=" A3")
 
 
 @bp.get("/maps/<int:roadmap_id>/export.docx")
