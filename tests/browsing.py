@@ -242,6 +242,11 @@ def keep_screenshot(page, name: str, artifacts: Path, **options) -> None:
     """A screenshot in the test's artifacts; also the README's copy in docs/screenshots when
     UPDATE_SCREENSHOTS is set, so a plain test run leaves the repository as it was."""
     page.screenshot(path=str(artifacts / name), **options)
+    keep_in_docs(artifacts / name)
+
+
+def keep_in_docs(picture: Path) -> None:
+    """Copy a picture made by a test to the README's docs/screenshots, only when UPDATE_SCREENSHOTS is set."""
     if os.environ.get("UPDATE_SCREENSHOTS"):
-        shutil.copyfile(artifacts / name, DOCS_SCREENSHOTS / name)
+        shutil.copyfile(picture, DOCS_SCREENSHOTS / picture.name)
 

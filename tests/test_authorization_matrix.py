@@ -129,6 +129,7 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("afterwards.change_link", "POST"): GROUP_A_MAP,
     ("exports.print_view", "GET"): GROUP_A_MAP,
     ("exports.export_pdf", "GET"): GROUP_A_MAP,
+    ("exports.export_poster", "GET"): GROUP_A_MAP,
     ("exports.export_docx", "GET"): GROUP_A_MAP,
     ("exports.export_xlsx", "GET"): GROUP_A_MAP,
     ("exports.export_csv", "GET"): GROUP_A_MAP,

@@ -55,25 +55,26 @@ def test_an_alumna_marks_a_step_done_weeks_later_and_sees_progress_and_what_chan
     page.click("main button[type=submit]")
     page.wait_for_url("**/me")
     assert "Раздельный сбор во дворе на Садовой" in page.locator(".my-maps").inner_text()
-    assert page.locator(".my-map strong").first.inner_text() == "0%"
+    assert page.locator(".my-map .progress-words").first.inner_text() == "Выполнено 0 из 3 (0\xa0%)"
     # Weeks later, two steps are past their due dates.
     assert "2" in page.locator(".my-map .overdue-chip").inner_text()
 
     page.click("a.my-map-title")
     page.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
     page.wait_for_selector("#progress-pill:not([hidden])", timeout=WAIT_MS)
-    assert page.locator("#progress-pill .progress-value").inner_text() == "0%"
+    assert page.locator("#progress-pill .progress-value").inner_text() == "Выполнено 0 из 3 (0\xa0%)"
     assert page.locator(f'.step[data-step-id="{survey}"]').get_attribute("data-overdue") == "true"
 
     page.locator(f'.step[data-step-id="{survey}"] [data-field=status]').select_option("done")
     page.wait_for_function(
-        "() => document.querySelector('#progress-pill .progress-value').textContent === '33%'", timeout=WAIT_MS,
+        "() => document.querySelector('#progress-pill .progress-value').textContent === 'Выполнено 1 из 3 (33\xa0%)'",
+        timeout=WAIT_MS,
     )
     assert page.locator(f'.step[data-step-id="{survey}"]').get_attribute("data-overdue") is None
 
     page.click(".map-nav >> text=После тренинга")
     assert "Опрос жителей" in page.locator(".since-done_since").inner_text()
-    assert page.locator("#overall-progress").inner_text() == "33%"
+    assert page.locator("#overall-progress").inner_text() == "Выполнено 1 из 3 (33\xa0%)"
     assert "Договор с региональным оператором" in page.locator(".overdue-list").inner_text()
     page.screenshot(path=str(artifacts / "1-since-the-training.png"), full_page=True)
 

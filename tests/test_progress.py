@@ -96,9 +96,10 @@ def test_next_steps_are_unfinished_steps_by_due_date_with_undated_last_in_map_or
     ]
 
 
-def test_next_steps_include_overdue_steps_first():
+def test_next_steps_leave_out_the_overdue_steps_listed_on_their_own():
     steps = [step("soon", due_on="2027-05-02"), step("late", due_on="2027-04-01")]
-    assert ids(progress(make_map(steps), TODAY).next_steps) == ["late", "soon"]
+    result = progress(make_map(steps), TODAY)
+    assert ids(result.next_steps) == ["soon"] and ids(result.overdue) == ["late"]
 
 
 def test_next_steps_are_limited_to_three_by_default():

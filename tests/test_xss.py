@@ -359,8 +359,9 @@ INJECTED_ELEMENTS_JS = """() => {
   const risky = 'script:not([src]):not(#editor-data):not(#dashboard-data):not(#projector-data):not(#shared-data)'
     + ':not(#my-steps-data),'
     + ' iframe, frame,'
-    + ' object, embed, base, meta[http-equiv], style, svg, math, video, audio, source, noscript, [data-xss],'
-    + ' details:not(#readiness):not(.announcement-log):not(.manage-group):not(.engagement-levels):not(.account-menu),'
+    + ' object, embed, base, meta[http-equiv], style, svg:not(.progress-bar), math, video, audio, source, noscript,'
+    + ' [data-xss], details:not(#readiness):not(.announcement-log):not(.manage-group):not(.engagement-levels)'
+    + ':not(.sitting):not(.account-menu),'
     + ' a[href^="javascript:" i], a[href^="data:" i], [style*="expression" i], [style*="url(" i]';
   const found = [];
   for (const element of document.querySelectorAll('*')) {
@@ -1305,7 +1306,8 @@ def check_since_training(visit: Visit, app, page, scene: Scene, where: str, late
     visit.shows(where, "overdue steps", [squeeze(entry) for _, entry in texts["overdue"]],
                 [f"{step['step title']} — {due[step['due_on']]}" for step in overdue],
                 [("step title", step["step title"]) for step in overdue])
-    upcoming = sorted(unfinished, key=lambda step: (step["due_on"] is None, step["due_on"] or ""))[:NEXT_STEPS_LIMIT]
+    not_overdue = [step for step in unfinished if step not in overdue]  # an overdue step is listed once
+    upcoming = sorted(not_overdue, key=lambda step: (step["due_on"] is None, step["due_on"] or ""))[:NEXT_STEPS_LIMIT]
     visit.shows(where, "what is next: steps, deadlines, owners", [squeeze(entry) for _, entry in texts["next"]],
                 [step["step title"] + (f" — {days[step['due_on']]}" if step["due_on"] else "")
                  + f" · {step['owner'][1]}" for step in upcoming],

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 
 from roadmap.domain.errors import N_
+from roadmap.domain.operations import STEP_FIELDS
 from roadmap.domain.vocabulary import STEP_STATUSES
 
 NEXT_STEPS_LIMIT = 3
@@ -39,7 +40,7 @@ class Progress:
     by_status: dict[str, int]
     # Unfinished steps whose due date has passed, in map order.
     overdue: list[dict]
-    # Unfinished steps by due date (undated last, in map order), at most NEXT_STEPS_LIMIT.
+    # Unfinished steps not overdue, by due date (undated last, in map order), at most NEXT_STEPS_LIMIT.
     next_steps: list[dict]
 
 
@@ -77,6 +78,42 @@ class Comparison:
         return not any(getattr(self, item.name) for item in fields(self))
 
 
+@dataclass(frozen=True)
+class Differences:
+    """A past map against the map now, to mark the past map: what is new, gone or changed since."""
+
+    # Steps the map has now that the past map had not, in current map order.
+    added: list[StepRef]
+    # Steps of the past map deleted since, in past map order.
+    removed: list[StepRef]
+    # Step id -> the fields (STEP_FIELDS order, then "stakeholder_ids") whose value differs now.
+    changed_fields: dict[str, list[str]]
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.added or self.removed or self.changed_fields)
+
+
+COMPARED_STEP_FIELDS = (*STEP_FIELDS, "stakeholder_ids")
+
+
+def differences(past: dict, now: dict) -> Differences:
+    """Every difference between two states of one map's steps, matched by id (see compare())."""
+    past_by_id = {step["id"]: step for step in past["steps"]}
+    now_ids = {step["id"] for step in now["steps"]}
+    changed = {}
+    for step in now["steps"]:
+        before = past_by_id.get(step["id"])
+        fields_changed = [name for name in COMPARED_STEP_FIELDS if before and before.get(name) != step.get(name)]
+        if fields_changed:
+            changed[step["id"]] = fields_changed
+    return Differences(
+        added=[_ref(step) for step in now["steps"] if step["id"] not in past_by_id],
+        removed=[_ref(step) for step in past["steps"] if step["id"] not in now_ids],
+        changed_fields=changed,
+    )
+
+
 def progress(map_data: dict, today: date, next_limit: int = NEXT_STEPS_LIMIT) -> Progress:
     """Overall progress, counts by status, overdue steps and what is next.
 
@@ -91,8 +128,9 @@ def progress(map_data: dict, today: date, next_limit: int = NEXT_STEPS_LIMIT) ->
 
     A step is overdue when it is not done and its due date is before today; a
     step due today is not overdue yet, and a step without a due date never is.
-    Next steps are the unfinished steps (blocked ones included) by due date,
-    steps without a date after the dated ones, ties in map order.
+    Next steps are the unfinished steps (blocked ones included) that are not
+    overdue, by due date, steps without a date after the dated ones, ties in
+    map order: a page lists the overdue steps once, under their own heading.
     """
     steps = map_data["steps"]
     by_status = {status: 0 for status in STEP_STATUSES}
@@ -102,7 +140,8 @@ def progress(map_data: dict, today: date, next_limit: int = NEXT_STEPS_LIMIT) ->
     unfinished = [step for step in steps if step["status"] != "done"]
     overdue = [step for step in unfinished if step.get("due_on") and date.fromisoformat(step["due_on"]) < today]
     # sorted() is stable, so steps with the same (or no) date keep their map order.
-    next_steps = sorted(unfinished, key=lambda step: (step.get("due_on") is None, step.get("due_on") or ""))
+    upcoming = [step for step in unfinished if step not in overdue]
+    next_steps = sorted(upcoming, key=lambda step: (step.get("due_on") is None, step.get("due_on") or ""))
     return Progress(
         percent=percent,
         done=by_status["done"],
@@ -111,6 +150,10 @@ def progress(map_data: dict, today: date, next_limit: int = NEXT_STEPS_LIMIT) ->
         overdue=overdue,
         next_steps=next_steps[:next_limit],
     )
+
+
+def _is_overdue(step: dict, today: date) -> bool:
+    return bool(step.get("due_on")) and date.fromisoformat(step["due_on"]) < today
 
 
 def _step_percent(step: dict) -> int:
@@ -130,11 +173,11 @@ def compare(baseline: dict, current: dict) -> Comparison:
     {"text": ...} or None.
     """
     before_by_id = {step["id"]: step for step in baseline["steps"]}
-    current_ids = {step["id"] for step in current["steps"]}
     kept = [(before_by_id[step["id"]], step) for step in current["steps"] if step["id"] in before_by_id]
+    steps_differ = differences(baseline, current)
     return Comparison(
-        added=[_ref(step) for step in current["steps"] if step["id"] not in before_by_id],
-        removed=[_ref(step) for step in baseline["steps"] if step["id"] not in current_ids],
+        added=steps_differ.added,
+        removed=steps_differ.removed,
         done_since=[
             _ref(step) for step in current["steps"]
             if step["status"] == "done" and before_by_id.get(step["id"], {}).get("status") != "done"

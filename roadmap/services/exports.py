@@ -187,11 +187,12 @@ def map_title(data: dict) -> str:
     return data["title"] or data["group"]["name"]
 
 
-def download_name(roadmap: Roadmap, extension: str) -> str:
-    """A file name from the map's title, safe on every desktop system."""
+def download_name(roadmap: Roadmap, extension: str, suffix: str = "") -> str:
+    """A file name from the map's title, safe on every desktop system; `suffix` tells two files of one
+    format apart ("… A3.pdf")."""
     title = _NOT_IN_FILE_NAMES.sub(" ", roadmap.title or roadmap.group.name)
     stem = " ".join(title.split())[:80].strip(" .") or "roadmap"
-    return f"{stem}.{extension}"
+    return f"{stem}{suffix}.{extension}"
 
 
 def _day(iso_day: str | None) -> date | None:
@@ -515,7 +516,59 @@ def _xml_text(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
-# --- PDF -------------------------------------------------------------------------------
+# --- PDF and poster ---------------------------------------------------------------------
+
+# Shown after a name, joined by commas: "Марина — участник рабочей группы, ответственный за шаги 1, 5".
+TEAM_ROLES = {
+    "member": N_("working group member"),
+    "owner": N_("owner of steps %(numbers)s"),
+    "moderator": N_("moderator of the training"),
+}
+
+
+@dataclass
+class TeamMember:
+    """One person or organisation on the team page of the PDF, with the numbers of the steps they own."""
+
+    name: str
+    roles: list[str] = dataclass_field(default_factory=list)  # keys of TEAM_ROLES, in that order
+    step_numbers: list[int] = dataclass_field(default_factory=list)
+
+
+def team_of(roadmap: Roadmap, map_data: dict) -> list[TeamMember]:
+    """Who carries the plan, each once: the group's members, then owners from outside the group
+    (stakeholders, names typed as owners), then the training's moderators."""
+    training = roadmap.group.training
+    team: dict[tuple, TeamMember] = {}
+
+    def entry(key: tuple, name: str) -> TeamMember:
+        return team.setdefault(key, TeamMember(name))
+
+    for member in map_data["members"]:
+        entry(("person", member["id"]), member["name"]).roles.append("member")
+    stakeholder_names = {item["id"]: item["name"] for item in map_data["stakeholders"]}
+    for number, step in enumerate(map_data["steps"], start=1):
+        owner = step["owner"] or {}
+        if "member" in owner:
+            key = ("person", owner["member"])
+        elif "stakeholder" in owner:
+            key = ("stakeholder", owner["stakeholder"])
+        elif owner.get("text", "").strip():
+            key = ("text", owner["text"].strip().casefold())
+        else:
+            continue
+        owner_entry = entry(key, step["owner_name"] or stakeholder_names.get(owner.get("stakeholder"), ""))
+        owner_entry.step_numbers.append(number)
+    moderators = [training.moderator] + [link.person for link in training.co_moderators]
+    for person in moderators:
+        entry(("person", person.id), person.display_name).roles.append("moderator")
+    for member in team.values():
+        if member.step_numbers:
+            member.roles.append("owner")
+        member.roles.sort(key=list(TEAM_ROLES).index)
+    return list(team.values())
+
+
 
 def pdf_of(html: str, static_folder: str, static_url_path: str) -> bytes:
     """The printable page as an A4 PDF; its stylesheet is read from disk, nothing from the network."""

@@ -11,13 +11,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField
+from wtforms import EmailField, IntegerField, PasswordField, SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
 from roadmap.domain import permissions
 from roadmap.domain.errors import EditRejected
-from roadmap.domain.progress import CHANGE_LABELS, compare, progress
+from roadmap.domain.progress import CHANGE_LABELS, compare, differences, progress
 from roadmap.extensions import db
 from roadmap.models import Roadmap
 from roadmap.models.afterwards import SHARE_KINDS
@@ -33,6 +33,12 @@ ACCOUNT_ERRORS = {
     "wrong_password": _l("The current password is not right."),
     "email_taken": _l("This e-mail is already registered."),
     "password_too_short": _l("The password needs at least 10 characters."),
+}
+# A step's fields as a past revision names them: «Позже изменено: срок, ответственный».
+LATER_CHANGED = {
+    "title": _l("title"), "description": _l("description"), "owner": _l("owner"), "starts_on": _l("start date"),
+    "due_on": _l("due date"), "status": _l("status"), "progress": _l("percent done"), "resources": _l("resources"),
+    "success_measure": _l("how success is measured"), "stakeholder_ids": _l("stakeholders involved"),
 }
 
 
@@ -66,6 +72,7 @@ class HistoryFilterForm(FlaskForm):
 
     person = SelectField(_l("Who"), validators=[Optional()])
     step = SelectField(_l("Step"), validators=[Optional()])
+    before = IntegerField(validators=[Optional(), NumberRange(min=1, max=2**31 - 1)])
 
 
 def _viewable_roadmap(roadmap_id: int) -> Roadmap:
@@ -164,6 +171,7 @@ def _link_spent(link_token: str):
 @bp.get("/maps/<int:roadmap_id>/history")
 @login_required
 def map_history(roadmap_id: int):
+    """The history in words, a page of sittings at a time, filtered by person or step."""
     roadmap = _viewable_roadmap(roadmap_id)
     names = history_words.names_for(roadmap.id)
     filters = HistoryFilterForm(request.args)
@@ -178,21 +186,28 @@ def map_history(roadmap_id: int):
     person_id = int(chosen_person) if chosen_person.isdecimal() and len(chosen_person) < 10 else None
     person_id = person_id if person_id in names.people else None
     step_id = filters.step.data if filters.step.data in {step["id"] for step in map_now["steps"]} else None
-    entries = history_words.history(roadmap, person_id=person_id, step_id=step_id)
-    return render_template("afterwards/history.html", roadmap=roadmap, group=roadmap.group, entries=entries,
-                           filters=filters, restore_form=RestoreForm())
+    before = filters.before.data if filters.before.validate(filters) and filters.before.data else None
+    page = history.history_page(roadmap, person_id=person_id, step_id=step_id, before_revision=before)
+    return render_template("afterwards/history.html", roadmap=roadmap, group=roadmap.group, page=page,
+                           filters=filters, person_id=person_id, step_id=step_id, restore_form=RestoreForm())
 
 
 @bp.get("/maps/<int:roadmap_id>/history/<int:revision>")
 @login_required
 def map_at_revision(roadmap_id: int, revision: int):
+    """The map as it was after one change: who made it and when, and what differs from the map now."""
     roadmap = _viewable_roadmap(roadmap_id)
     if not 0 <= revision <= roadmap.revision:
         abort(404)
     map_data = history.map_at(roadmap, revision)
     members = snapshots.members_data(roadmap.group_id)
+    made_by = history_words.history(roadmap, limit=1, before_revision=revision + 1) if revision else []
+    since = differences(map_data, snapshots.snapshot(roadmap, with_members=False))
     return render_template(
         "afterwards/at_revision.html", roadmap=roadmap, revision=revision, restore_form=RestoreForm(),
+        change=made_by[0] if made_by else None, differences=since,
+        later_changed={step_id: ", ".join(str(LATER_CHANGED[name]) for name in names)
+                       for step_id, names in since.changed_fields.items()},
         **map_view_context(roadmap.group, map_data, members=members),
     )
 
@@ -297,9 +312,8 @@ def shared_map(share_token: str):
 def _shared_context(link) -> dict:
     roadmap = link.roadmap
     show_times_of(roadmap.group.training)
-    map_data = snapshots.snapshot(roadmap)
-    overdue = [step["id"] for step in progress(map_data, _today(roadmap)).overdue]
-    return {"training": roadmap.group.training, **map_view_context(roadmap.group, map_data, overdue_ids=overdue)}
+    return {"training": roadmap.group.training,
+            **map_view_context(roadmap.group, snapshots.snapshot(roadmap), with_progress=True)}
 
 
 @bp.get("/calendar/<calendar_token>.ics")

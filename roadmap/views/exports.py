@@ -14,6 +14,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from roadmap.domain import permissions
+from roadmap.domain.progress import progress
 from roadmap.domain.vocabulary import STEP_STATUSES
 from roadmap.extensions import db
 from roadmap.models import Roadmap
@@ -55,20 +56,25 @@ def _language() -> str:
     return str(get_locale())
 
 
-def _download(roadmap: Roadmap, extension: str, content: bytes):
+def _download(roadmap: Roadmap, extension: str, content: bytes, suffix: str = ""):
     return send_file(
         io.BytesIO(content), mimetype=MIMETYPES[extension], as_attachment=True,
-        download_name=exports.download_name(roadmap, extension),
+        download_name=exports.download_name(roadmap, extension, suffix),
     )
 
 
-def _printable_page(roadmap: Roadmap) -> str:
+def _printable_page(roadmap: Roadmap, template: str = "exports/print.html") -> str:
+    """The map as a document for the administration (or, with the poster template, for the wall)."""
     map_data = exports.map_for_reading(roadmap)
+    today = local_today(roadmap.group.training.timezone)
+    map_progress = progress(map_data, today)
     return render_template(
-        "exports/print.html", roadmap=roadmap, map_data=map_data, title=exports.map_title(map_data),
+        template, roadmap=roadmap, map_data=map_data, title=exports.map_title(map_data),
         labels={"project": exports.PROJECT_LABELS, "steps": exports.STEP_LABELS,
                 "stakeholders": exports.STAKEHOLDER_LABELS},
-        format_percent=format_percent, today=local_today(roadmap.group.training.timezone),
+        format_percent=format_percent, today=today, map_progress=map_progress,
+        overdue_ids={step["id"] for step in map_progress.overdue},
+        team=exports.team_of(roadmap, map_data), team_roles=exports.TEAM_ROLES,
     )
 
 
@@ -85,6 +91,16 @@ def export_pdf(roadmap_id: int):
     roadmap = _viewable_roadmap(roadmap_id)
     pdf = exports.pdf_of(_printable_page(roadmap), current_app.static_folder, current_app.static_url_path)
     return _download(roadmap, "pdf", pdf)
+
+
+@bp.get("/maps/<int:roadmap_id>/poster.pdf")
+@login_required
+def export_poster(roadmap_id: int):
+    """The map as one A3 landscape page in large type, to hang on the wall."""
+    roadmap = _viewable_roadmap(roadmap_id)
+    page = _printable_page(roadmap, "exports/poster.html")
+    return _download(roadmap, "pdf", exports.pdf_of(page, current_app.static_folder, current_app.static_url_path),
+                     suffix=" A3")
 
 
 @bp.get("/maps/<int:roadmap_id>/export.docx")

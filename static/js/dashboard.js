@@ -2,7 +2,7 @@
 // once a second), the timer, the vote, and the tool forms.
 import { io } from '/vendor/socket.io.esm.min.js';
 import { chime, Countdown, formatSeconds, leftOver, secondsLeft, serverNow, syncClock } from './countdown.js';
-import { setStrings, t } from './i18n.js';
+import { progressWords, setStrings, t } from './i18n.js';
 import { bindLiveForms, csrfToken, postData } from './live_forms.js';
 import { Toasts } from './toasts.js';
 import { fillRanking } from './vote_ranking.js';
@@ -75,6 +75,7 @@ function renderCard(group) {
   setStat(card, '.stat-owner', `${group.steps_with_owner} / ${group.steps}`, t('with_owner'));
   setStat(card, '.stat-due', `${group.steps_with_due_date} / ${group.steps}`, t('with_due_date'));
   card.querySelector('.stat-online').parentElement.dataset.active = group.online > 0;
+  card.querySelector('.card-progress').textContent = group.steps ? progressWords(group.progress) : '';
   const failing = card.querySelector('.failing-checks');
   const failed = group.readiness.checks.filter((check) => check.applicable !== false && !check.passed);
   failing.replaceChildren(...(failed.length ? failed : [null]).map((check) => {

@@ -2,7 +2,7 @@
 // announcements, the lock (the editor turns read-only live), dot voting, and
 // the readiness to-do list.
 import { chime, Countdown, formatSeconds, serverNow, syncClock } from './countdown.js';
-import { t } from './i18n.js';
+import { progressWords, t } from './i18n.js';
 import { fillRanking } from './vote_ranking.js';
 
 const DISMISSED_KEY = 'roadmap:dismissed-announcements';
@@ -204,7 +204,7 @@ export class Facilitation {
     this.overdue = new Set(progress.overdue_ids);
     const box = document.getElementById('progress-pill');
     box.hidden = progress.total === 0;
-    box.querySelector('.progress-value').textContent = `${progress.percent}%`;
+    box.querySelector('.progress-value').textContent = progressWords(progress);
     box.querySelector('progress').value = progress.percent;
     this.markOverdue();
   }

@@ -9,6 +9,12 @@ export function setStrings(translated, locale) {
   plurals = new Intl.PluralRules(locale || 'en');
 }
 
+/** Progress under its one name on every page (the progress_words macro in templates/_macros.html). */
+export function progressWords({ done, total, percent }) {
+  return t('progress_words').replace('{done}', String(done)).replace('{total}', String(total))
+    .replace('{percent}', String(percent));
+}
+
 export function t(key, count) {
   if (count !== undefined && key === 'pending') {
     return count === 1 ? strings.pending_one : (strings.pending_many || '').replace('{n}', String(count));
