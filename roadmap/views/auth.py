@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from roadmap.extensions import limiter
 from roadmap.services import accounts, identities, password_reset
@@ -42,7 +42,7 @@ class NewPasswordForm(FlaskForm):
 
 class SignOutForm(FlaskForm):
     # Set by «Забыть это устройство»: the page's script has dropped this person's local data.
-    forget = HiddenField()
+    forget = HiddenField(validators=[Optional(), Length(max=1), NoControlCharacters()])
 
 
 class ShowDeviceCodeForm(FlaskForm):
