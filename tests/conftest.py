@@ -389,7 +389,8 @@ ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
-def chromium():
+def chromium_browser():
+    """One Chromium per pytest worker."""
     if not os.path.exists(CHROMIUM_PATH):
         pytest.skip(f"{CHROMIUM_PATH} is missing (make test installs it when run as root)")
     from playwright.sync_api import sync_playwright
@@ -398,6 +399,16 @@ def chromium():
         browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def chromium(chromium_browser):
+    """The worker's Chromium; every context a test opened is closed after it. Left open, the
+    pages of earlier tests go on running their scripts (reconnecting to servers long gone,
+    timers, the projector's scrolling) and slow every later test in the worker."""
+    yield chromium_browser
+    for context in list(chromium_browser.contexts):
+        context.close()
 
 
 @pytest.fixture
