@@ -295,9 +295,14 @@ def test_two_senders_at_once_deliver_each_digest_exactly_once(app, database_url,
     start = threading.Barrier(2)
     reports, errors = [], []
 
-    def sender(number: int) -> None:
-        process = _test_app(database_url, tmp_path / f"sender-{number}")  # its own engine and connections
+    # Each sender its own app, engine and connections; made here, because compiling an app's URL
+    # rules in two threads at once trips CPython 3.11's parser ("AST constructor recursion depth mismatch").
+    processes = [_test_app(database_url, tmp_path / f"sender-{number}") for number in range(2)]
+    for process in processes:
         process.config.update(smtp_inbox.config())
+
+    def sender(number: int) -> None:
+        process = processes[number]
         try:
             with process.app_context():
                 start.wait(timeout=10)
