@@ -43,7 +43,7 @@ class Config:
 
     # Whole rooms share one venue address, so only failed attempts count.
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
-    RATELIMIT_KEY_PREFIX = "roadmap-limits"
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "roadmap-limits")
     JOIN_RATE_LIMIT = os.environ.get("JOIN_RATE_LIMIT", "30 per minute; 300 per hour")
     SIGN_IN_RATE_LIMIT = os.environ.get("SIGN_IN_RATE_LIMIT", "10 per minute; 50 per hour")
     # «Забыли пароль?»: every request counts, per client address and per e-mail address asked about.

@@ -258,6 +258,9 @@ class LiveServer:
             "SECRET_KEY": SECRET_KEY,
             "ROADMAP_INSTANCE_PATH": self.instance_path,
             "PYTHONUNBUFFERED": "1",
+            # Rate limits live in Redis when REDIS_URL is set: each server counts on its own, so
+            # one test's attempts (or an earlier run's) never use up another's.
+            "RATELIMIT_KEY_PREFIX": f"roadmap-test-limits-{uuid.uuid4().hex}",
             **self.extra_env,
         }
         argv = ["--host", "127.0.0.1", "--port", str(self.port), "--quiet"]
