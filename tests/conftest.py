@@ -466,12 +466,20 @@ class SmtpInbox:
         return [message for message in self.messages if address in message["To"]]
 
 
-@pytest.fixture
-def smtp_inbox():
+@contextmanager
+def serving(inbox: SmtpInbox):
+    """`inbox` (an SmtpInbox or a subclass) answering SMTP on 127.0.0.1 for the block."""
     from aiosmtpd.controller import Controller
 
-    inbox = SmtpInbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
     controller.start()
-    yield inbox
-    controller.stop()
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_inbox():
+    with serving(SmtpInbox()) as inbox:
+        yield inbox

@@ -7,7 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from conftest import LiveServer, SmtpInbox
+from conftest import LiveServer, SmtpInbox, serving
 from test_reminders import add_step, sends, with_email
 
 from roadmap.services import mail, reminders, trainings
@@ -40,13 +40,8 @@ class HoldingInbox(SmtpInbox):
 
 @pytest.fixture
 def holding_inbox():
-    from aiosmtpd.controller import Controller
-
-    inbox = HoldingInbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
-    controller.start()
-    yield inbox
-    controller.stop()
+    with serving(HoldingInbox()) as inbox:
+        yield inbox
 
 
 def test_a_server_killed_in_the_middle_of_a_send_leaves_the_digest_to_the_next_pass_which_sends_it_once(

@@ -138,7 +138,8 @@ def progress(map_data: dict, today: date, next_limit: int = NEXT_STEPS_LIMIT) ->
         by_status[step["status"]] = by_status.get(step["status"], 0) + 1
     percent = sum(_step_percent(step) for step in steps) // len(steps) if steps else 0
     unfinished = [step for step in steps if step["status"] != "done"]
-    overdue = [step for step in unfinished if step.get("due_on") and date.fromisoformat(step["due_on"]) < today]
+    overdue = [step for step in unfinished
+               if is_overdue(step["status"], date.fromisoformat(step["due_on"]) if step.get("due_on") else None, today)]
     # sorted() is stable, so steps with the same (or no) date keep their map order.
     upcoming = [step for step in unfinished if step not in overdue]
     next_steps = sorted(upcoming, key=lambda step: (step.get("due_on") is None, step.get("due_on") or ""))
@@ -152,8 +153,9 @@ def progress(map_data: dict, today: date, next_limit: int = NEXT_STEPS_LIMIT) ->
     )
 
 
-def _is_overdue(step: dict, today: date) -> bool:
-    return bool(step.get("due_on")) and date.fromisoformat(step["due_on"]) < today
+def is_overdue(status: str, due_on: date | None, today: date) -> bool:
+    """Not done, and due before today (where the training is); a step due today is not overdue yet."""
+    return status != "done" and due_on is not None and due_on < today
 
 
 def _step_percent(step: dict) -> int:

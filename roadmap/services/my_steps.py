@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from roadmap.domain.progress import is_overdue
 from roadmap.extensions import db
 from roadmap.models import Group, Membership, Person, Roadmap, Step, Training
 from roadmap.services import editing
@@ -45,7 +46,7 @@ def my_steps(person: Person) -> list[MyStep]:
     steps = []
     for step, map_title, group_name, zone_name in rows:
         today = todays.setdefault(zone_name, local_today(zone_name))
-        overdue = step.status != "done" and step.due_on is not None and step.due_on < today
+        overdue = is_overdue(step.status, step.due_on, today)
         steps.append((step.position, MyStep(step.id, step.roadmap_id, map_title or group_name, step.title,
                                             step.due_on, step.status, overdue)))
     steps.sort(key=lambda item: (item[1].done, not item[1].overdue, item[1].due_on is None,
