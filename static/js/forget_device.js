@@ -51,3 +51,4 @@ form.addEventListener('submit', async (event) => {
   await forget();
   form.submit();
 });
+form.querySelector('button[type="submit"]').disabled = false;
