@@ -188,7 +188,7 @@ def test_restore_through_the_history_page_redirects_to_the_editor(app, group, ma
     add_step(marina, group, "Субботник")
     browser = app.test_client()
     with browser.session_transaction() as session:
-        session["_user_id"] = str(marina.id)
+        session["_user_id"] = marina.get_id()
 
     assert browser.get(f"/maps/{group.roadmap.id}/history/1").status_code == 200
     response = browser.post(f"/maps/{group.roadmap.id}/history/1/restore")

@@ -43,7 +43,8 @@ def signed_in_person(client) -> int | None:
     """Who the client's session cookie signs in as."""
     with client.session_transaction() as cookie_session:
         person_id = cookie_session.get("_user_id")
-    return accounts.signed_in_as(db.session.get(Person, int(person_id))).id if person_id else None
+    person = accounts.person_for_session_id(person_id) if person_id else None
+    return person.id if person else None
 
 
 # --- device codes ---------------------------------------------------------------------------

@@ -56,7 +56,7 @@ def test_a_signed_in_person_who_switches_to_english_gets_mail_in_english(app, cl
     anna = world.member(group, "Анна")
     assert anna.locale is None
     with client.session_transaction() as session:
-        session["_user_id"] = str(anna.id)
+        session["_user_id"] = anna.get_id()
     response = client.post("/lang/en", data={"next": "/me"})
     assert response.status_code == 302
     db.session.refresh(anna)

@@ -6,9 +6,9 @@ from roadmap.models.mail import MailOptOut, MailSend
 from roadmap.models.people import Membership, Person
 from roadmap.models.presence import Presence
 from roadmap.models.roadmap import Roadmap, Stakeholder, Step, StepStakeholder
-from roadmap.models.training import Group, Training, TrainingModerator
+from roadmap.models.training import Group, JoinBlock, Training, TrainingModerator
 
 __all__ = [
-    "Announcement", "Baseline", "Change", "Dot", "Group", "MailOptOut", "MailSend", "Membership", "Person",
+    "Announcement", "Baseline", "Change", "Dot", "Group", "JoinBlock", "MailOptOut", "MailSend", "Membership", "Person",
     "Presence", "Roadmap", "ShareLink", "SignInLink", "Stakeholder", "Step", "StepStakeholder", "Timer", "Training", "TrainingModerator", "Vote",
 ]

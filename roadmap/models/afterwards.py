@@ -61,5 +61,7 @@ class SignInLink(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # The address a "verify" link confirms: an address becomes the person's only once they open it.
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
 
     person = relationship("Person", foreign_keys=[person_id])

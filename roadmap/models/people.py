@@ -31,8 +31,16 @@ class Person(UserMixin, db.Model):
     # Set when a moderator merged this person into another (the same human on two devices):
     # whoever signs in as this person is signed in as that one.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
+    # Part of every session, remember cookie and API token this person holds: raising it (sign-out
+    # everywhere, a new password, removal) makes all of them stop working at once.
+    sign_in_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     memberships = relationship("Membership", back_populates="person", cascade="all, delete-orphan")
+
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and the remember cookie: the id and the generation."""
+        return f"{self.id}.{self.sign_in_generation}"
 
 
 class Membership(db.Model):

@@ -40,6 +40,8 @@ class Training(db.Model):
     # When the weekly digest goes out, in `timezone`: weekday 0 is Monday.
     digest_weekday: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     digest_hour: Mapped[int] = mapped_column(Integer, default=9, server_default="9")
+    # Set when the moderator closed joining (groups are formed): the join code then lets nobody new in.
+    joining_closed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     moderator = relationship("Person")
     co_moderators: Mapped[list[TrainingModerator]] = relationship(
@@ -72,6 +74,17 @@ class TrainingModerator(db.Model):
 
     training: Mapped[Training] = relationship(back_populates="co_moderators")
     person = relationship("Person", foreign_keys=[person_id])
+
+
+class JoinBlock(db.Model):
+    """A person a moderator removed and will not let back in with the join code."""
+
+    __tablename__ = "join_blocks"
+
+    training_id: Mapped[int] = mapped_column(ForeignKey("trainings.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    blocked_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Group(db.Model):

@@ -94,6 +94,24 @@ def person_for_token(token) -> Person | None:
     return signed_in_as(db.session.get(Person, person_id)) if isinstance(person_id, int) else None
 
 
+def person_for_session_id(session_id: str) -> Person | None:
+    """Who a session or remember cookie holding Person.get_id() belongs to, while its generation
+    is still the person's current one."""
+    person_id, _, generation = session_id.partition(".")
+    if not (person_id.isdigit() and generation.isdigit()):
+        return None
+    person = db.session.get(Person, int(person_id))
+    if person is None or person.sign_in_generation != int(generation):
+        return None
+    return signed_in_as(person)
+
+
+def end_sessions(person: Person) -> None:
+    """Sign this person out everywhere: every session, remember cookie and API token they hold
+    stops working. The caller commits (inside its `writing()`)."""
+    person.sign_in_generation += 1
+
+
 def signed_in_as(person: Person | None) -> Person | None:
     """Who a sign-in as `person` really is: the person a moderator merged them into, if they did."""
     if person is not None and person.merged_into_id is not None:

@@ -8,8 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
-from roadmap.extensions import db, login_manager
-from roadmap.models import Person
+from roadmap.extensions import login_manager
 from roadmap.services import accounts
 
 
@@ -51,8 +50,8 @@ def init_app(app: Flask) -> None:
         return render_template("errors/expired.html", message=message), 400
 
     @login_manager.user_loader
-    def load_person(person_id: str):
-        return accounts.signed_in_as(db.session.get(Person, int(person_id))) if person_id.isdigit() else None
+    def load_person(session_id: str):
+        return accounts.person_for_session_id(session_id)
 
     @login_manager.unauthorized_handler
     def send_to_start():
