@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from roadmap import timeutil, tolerant_json
+from roadmap import instance_files, timeutil, tolerant_json
 from roadmap.config import Config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +27,7 @@ def create_app(config_class: type[Config] = Config, overrides: dict | None = Non
     app.config.update(overrides)
     app.json = tolerant_json.TolerantJSONProvider(app)
     timeutil.set_clock_offset(app.config["CLOCK_OFFSET_DAYS"])
-    os.makedirs(app.instance_path, exist_ok=True)
+    instance_files.ensure_private_folder(app.instance_path)
     _fill_instance_defaults(app)
 
     from roadmap import cli, database, i18n, security, views
@@ -72,8 +71,4 @@ def _fill_instance_defaults(app: Flask) -> None:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "roadmap.sqlite3")
     if not app.config.get("SECRET_KEY"):
-        key_file = Path(app.instance_path) / "secret_key"
-        if not key_file.exists():
-            key_file.write_text(secrets.token_hex(32))
-            key_file.chmod(0o600)
-        app.config["SECRET_KEY"] = key_file.read_text().strip()
+        app.config["SECRET_KEY"] = instance_files.secret_key(app.instance_path)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import weakref
 from collections import namedtuple
@@ -11,6 +12,7 @@ from flask import Flask
 from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.engine import Connection, make_url
 
+from roadmap import instance_files
 from roadmap.extensions import db
 
 
@@ -22,8 +24,18 @@ def init_app(app: Flask) -> None:
     db.init_app(app)
     if uri.startswith("sqlite"):
         with app.app_context():
+            _create_private_database_file(db.engine.url)
             event.listen(db.engine, "connect", _sqlite_pragmas(
                 app.config["SQLITE_BUSY_TIMEOUT_MS"], checkpoints_in_background(app)))
+
+
+def _create_private_database_file(url) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would use the umask, 0644):
+    it holds names, e-mail addresses and password hashes."""
+    path = url.database
+    if path in (None, "", ":memory:") or url.query.get("uri") or not os.path.isdir(os.path.dirname(path)):
+        return
+    instance_files.create_private_file(path)
 
 
 def _sqlite_pragmas(busy_timeout_ms: int, checkpoint_in_background: bool):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from roadmap import instance_files
 from roadmap.extensions import db
 from roadmap.models import Person, Training
 from roadmap.services import accounts, editing, trainings
@@ -76,8 +77,7 @@ def ensure_demo(instance_path: str) -> str:
         moderator = db.session.scalar(select(Person).where(Person.email == DEMO_EMAIL))
         if moderator is None:
             moderator = accounts.create_moderator(DEMO_EMAIL, password, "Ирина Соколова")
-            credentials_file.write_text(f"{DEMO_EMAIL}\n{password}\n")
-            credentials_file.chmod(0o600)
+            instance_files.write_private_file(credentials_file, f"{DEMO_EMAIL}\n{password}\n", replace=True)
         training = trainings.create_training(
             moderator, DEMO_TITLE, "Вологда", "Областная научная библиотека, зал 2",
             date(2027, 4, 22), date(2027, 4, 24),
