@@ -124,7 +124,7 @@ def test_the_read_only_link_shows_the_map_without_the_training_days_tools(app, t
     afterwards.end_training(training_day)
     link = afterwards.share(group.roadmap, marina, "view")
 
-    html = html_of(app.test_client(), f"/shared/{link.token}")
+    html = html_of(app.test_client(), f"/shared/{afterwards.link_token(link)}")
 
     assert "Опрос жителей" in html
     for trace in ('class="dot-count"', "countdown", "Через 20 минут", "Завтра начинаем", "vote"):
@@ -209,7 +209,7 @@ def test_progress_has_one_name_on_every_page(app, alumni_map, marina, moderator)
                 f"/moderate/trainings/{alumni_map.training.id}/projector"):
         browser = moderator_browser if url.startswith("/moderate") else marina_browser
         assert PROGRESS_1_OF_3 in html_of(browser, url), url
-    assert PROGRESS_1_OF_3 in html_of(app.test_client(), f"/shared/{link.token}")
+    assert PROGRESS_1_OF_3 in html_of(app.test_client(), f"/shared/{afterwards.link_token(link)}")
     for url, data_id in ((f"/maps/{roadmap_id}", "editor-data"),
                          (f"/moderate/trainings/{alumni_map.training.id}", "dashboard-data")):
         browser = moderator_browser if url.startswith("/moderate") else marina_browser

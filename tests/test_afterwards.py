@@ -205,18 +205,18 @@ def test_a_revoked_share_link_and_a_revoked_calendar_feed_stop_working(app, grou
     feed = afterwards.share(group.roadmap, marina, "calendar")
     stranger = app.test_client()
 
-    assert "Опрос жителей" in stranger.get(f"/shared/{view.token}").get_data(as_text=True)
-    calendar = stranger.get(f"/calendar/{feed.token}.ics")
+    assert "Опрос жителей" in stranger.get(f"/shared/{afterwards.link_token(view)}").get_data(as_text=True)
+    calendar = stranger.get(f"/calendar/{afterwards.link_token(feed)}.ics")
     assert calendar.status_code == 200 and "Опрос жителей" in calendar.get_data(as_text=True)
 
     afterwards.revoke(group.roadmap, "view")
     renewed = afterwards.renew(group.roadmap, marina, "calendar")
 
-    assert stranger.get(f"/shared/{view.token}").status_code == 404
-    assert stranger.get(f"/shared/{view.token}/map").status_code == 404
-    assert stranger.get(f"/calendar/{feed.token}.ics").status_code == 404
-    assert stranger.get(f"/calendar/{renewed.token}.ics").status_code == 200
-    assert renewed.token != feed.token
+    assert stranger.get(f"/shared/{afterwards.link_token(view)}").status_code == 404
+    assert stranger.get(f"/shared/{afterwards.link_token(view)}/map").status_code == 404
+    assert stranger.get(f"/calendar/{afterwards.link_token(feed)}.ics").status_code == 404
+    assert stranger.get(f"/calendar/{afterwards.link_token(renewed)}.ics").status_code == 200
+    assert afterwards.link_token(renewed) != afterwards.link_token(feed)
 
 
 def test_a_calendar_token_does_not_open_the_read_only_view_nor_the_other_way(app, group, marina):
@@ -224,8 +224,8 @@ def test_a_calendar_token_does_not_open_the_read_only_view_nor_the_other_way(app
     feed = afterwards.share(group.roadmap, marina, "calendar")
     stranger = app.test_client()
 
-    assert stranger.get(f"/shared/{feed.token}").status_code == 404
-    assert stranger.get(f"/calendar/{view.token}.ics").status_code == 404
+    assert stranger.get(f"/shared/{afterwards.link_token(feed)}").status_code == 404
+    assert stranger.get(f"/calendar/{afterwards.link_token(view)}.ics").status_code == 404
 
 
 @pytest.mark.live
@@ -238,7 +238,7 @@ def test_a_read_only_viewer_hears_changes_sends_nothing_and_is_cut_off_when_the_
     viewer = socketio.Client(reconnection=False)
     viewer.on("change", lambda change: (heard.append(change), got_change.set()))
     viewer.on("disconnect", lambda *reason: got_cut.set())
-    viewer.connect(live_server.url, auth={"share": view.token}, transports=["websocket"], wait_timeout=10)
+    viewer.connect(live_server.url, auth={"share": afterwards.link_token(view)}, transports=["websocket"], wait_timeout=10)
     try:
         answer = viewer.call("op", {"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "map.set",
                                     "field": "title", "value": "Чужое"}, timeout=10)
@@ -255,12 +255,12 @@ def test_a_read_only_viewer_hears_changes_sends_nothing_and_is_cut_off_when_the_
         share_page = browser.get(f"{live_server.url}/maps/{group.roadmap.id}/share", timeout=10)
         revoked = browser.post(f"{live_server.url}/maps/{group.roadmap.id}/share/view", timeout=10,
                                data={"action": "revoke", "csrf_token": csrf_token(share_page.text)})
-        assert revoked.status_code == 200 and view.token not in revoked.text
+        assert revoked.status_code == 200 and afterwards.link_token(view) not in revoked.text
         assert got_cut.wait(10)
     finally:
         viewer.disconnect()
     with pytest.raises(socketio.exceptions.ConnectionError):
-        socketio.Client(reconnection=False).connect(live_server.url, auth={"share": view.token},
+        socketio.Client(reconnection=False).connect(live_server.url, auth={"share": afterwards.link_token(view)},
                                                     transports=["websocket"], wait_timeout=10)
 
 

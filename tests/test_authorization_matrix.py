@@ -412,7 +412,7 @@ def scene(world) -> Scene:
     view_link = afterwards.share(group_a.roadmap, moderator, "view")
     calendar_link = afterwards.share(group_a.roadmap, moderator, "calendar")
     return Scene(
-        view_token=view_link.token, calendar_token=calendar_link.token,
+        view_token=afterwards.link_token(view_link), calendar_token=afterwards.link_token(calendar_link),
         sign_in_token=afterwards.issue_sign_in_link(linked, moderator), co_moderator_id=co_moderator.id,
         reset_token=password_reset.issue_reset_link(co_moderator),
         device_code=identities.issue_device_code(moved), duplicate_person_id=duplicate.id,

@@ -102,7 +102,7 @@ def test_the_device_pages_is_it_you_the_shared_view_and_the_history_filters_have
     for name, path in {
         "one-time code": "/device", "code from another device": "/device/continue",
         "history filtered": f"/maps/{roadmap_id}/history?person={marina_id}&step={step_id}",
-        "shared read-only view": f"/shared/{view_link.token}",
+        "shared read-only view": f"/shared/{afterwards.link_token(view_link)}",
     }.items():
         page.goto(live_server.url + path)
         findings[name] = serious_violations(page)

@@ -83,7 +83,7 @@ def test_one_moment_reads_the_same_in_the_history_pdf_xlsx_docx_and_calendar(wor
     assert paragraphs[paragraphs.index("Подготовлено") + 1].startswith(f"{day}, ")
 
     feed = afterwards.share(group.roadmap, member, "calendar")
-    calendar = icalendar.Calendar.from_ical(browser.get(f"/calendar/{feed.token}.ics").data)
+    calendar = icalendar.Calendar.from_ical(browser.get(f"/calendar/{afterwards.link_token(feed)}.ics").data)
     assert str(calendar["X-WR-TIMEZONE"]) == zone_name
     [event] = calendar.walk("VEVENT")
     stamp = event.decoded("LAST-MODIFIED").astimezone(ZoneInfo(str(calendar["X-WR-TIMEZONE"])))

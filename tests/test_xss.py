@@ -1135,7 +1135,7 @@ def after_the_training(scene: Scene, marina: Person, oleg: Person, owners: dict)
     edit(oleg, "step.add", step_id=uuid.uuid4().hex,
          fields={"title": added["step title"], "owner": {"text": added["owner"][1]}, "due_on": LATER_DUE})
     edit(oleg, "step.delete", step_id=removed_id)
-    share_token = afterwards.share(scene.group.roadmap, oleg, "view").token
+    share_token = afterwards.link_token(afterwards.share(scene.group.roadmap, oleg, "view"))
 
     def title(step_id: str) -> str:
         return steps[step_id]["step title"]

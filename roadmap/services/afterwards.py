@@ -1,7 +1,9 @@
 """After the training: ending it (baselines), share links, and alumni accounts."""
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -76,8 +78,10 @@ def share(roadmap: Roadmap, person: Person, kind: str) -> ShareLink:
     existing = active_link(roadmap.id, kind)
     if existing is not None:
         return existing
+    nonce = secrets.token_urlsafe(16)
     with writing():
-        link = ShareLink(roadmap_id=roadmap.id, kind=kind, token=secrets.token_urlsafe(24), created_by_id=person.id)
+        link = ShareLink(roadmap_id=roadmap.id, kind=kind, token_hash=token_hash(_derived_token(nonce)),
+                         token_nonce=nonce, created_by_id=person.id)
         db.session.add(link)
     return link
 
@@ -98,11 +102,29 @@ def renew(roadmap: Roadmap, person: Person, kind: str) -> ShareLink:
     return share(roadmap, person, kind)
 
 
+def link_token(link: ShareLink) -> str | None:
+    """The secret of the link's URL, derived again from SECRET_KEY and the link's nonce.
+
+    None when it cannot be: the link was made before secrets were derived (upgraded from
+    stored secrets) or SECRET_KEY changed since. Such a link still works for whoever has it."""
+    if link.token_nonce is None:
+        return None
+    token = _derived_token(link.token_nonce)
+    return token if hmac.compare_digest(token_hash(token), link.token_hash) else None
+
+
+def _derived_token(nonce: str) -> str:
+    # 32 URL-safe characters (192 bits), as long as the random secrets links had before.
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, b"share-link:" + nonce.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode()
+
+
 def link_for_token(token: str, kind: str) -> ShareLink | None:
     """The live link with this secret, or None (unknown, revoked, or of another kind)."""
     if not isinstance(token, str) or not 16 <= len(token) <= 64:
         return None
-    link = db.session.scalar(select(ShareLink).where(ShareLink.token == token))
+    link = db.session.scalar(select(ShareLink).where(ShareLink.token_hash == token_hash(token)))
     if link is None or link.kind != kind or link.revoked_at is not None:
         return None
     return link

@@ -256,9 +256,10 @@ def share(roadmap_id: int):
     """Read-only link (with its QR code) and calendar feed (with how to subscribe), and the export formats."""
     roadmap = _viewable_roadmap(roadmap_id)
     links = {kind: afterwards.active_link(roadmap.id, kind) for kind in SHARE_KINDS}
-    view_url = public_url("afterwards.shared_view", share_token=links["view"].token) if links["view"] else None
-    calendar_url = public_url("afterwards.calendar_feed", calendar_token=links["calendar"].token) \
-        if links["calendar"] else None
+    tokens = {kind: afterwards.link_token(link) if link else None for kind, link in links.items()}
+    view_url = public_url("afterwards.shared_view", share_token=tokens["view"]) if tokens["view"] else None
+    calendar_url = public_url("afterwards.calendar_feed", calendar_token=tokens["calendar"]) \
+        if tokens["calendar"] else None
     return render_template(
         "afterwards/share.html", roadmap=roadmap, group=roadmap.group, links=links, form=ShareForm(),
         urls={"view": view_url, "calendar": calendar_url},
