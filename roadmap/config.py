@@ -51,6 +51,11 @@ class Config:
     PASSWORD_RESET_ADDRESS_RATE_LIMIT = os.environ.get("PASSWORD_RESET_ADDRESS_RATE_LIMIT", "3 per hour")
     # Wrong codes from another device; six characters of 31 take far more than this to guess.
     DEVICE_CODE_RATE_LIMIT = os.environ.get("DEVICE_CODE_RATE_LIMIT", "10 per minute; 50 per hour")
+    # Downloads (PDF, poster, DOCX, XLSX, CSV, JSON) per signed-in person, all formats together:
+    # a long map's PDF or DOCX takes seconds of the server's time. Counted before the work.
+    EXPORT_RATE_LIMIT = os.environ.get("EXPORT_RATE_LIMIT", "10 per minute; 100 per hour")
+    # A calendar feed per link, not per address: Google and Yandex fetch every subscriber's feed from a few.
+    CALENDAR_FEED_RATE_LIMIT = os.environ.get("CALENDAR_FEED_RATE_LIMIT", "20 per minute; 300 per hour")
 
     # Outgoing mail. Without MAIL_SERVER mails are written to the log instead (make run).
     MAIL_SERVER = os.environ.get("MAIL_SERVER")

@@ -36,7 +36,9 @@ def init_app(app: Flask) -> None:
     )
 
     @app.errorhandler(429)
-    def too_many_attempts(_error):
+    def too_many_attempts(error):
+        if error.response is not None:  # a limit that words its own answer (views/throttles.py)
+            return error.response
         message = _("Too many attempts from your network. Wait a minute and try again.")
         if request.path.startswith("/api/"):
             return jsonify({"ok": False, "error": {"code": "rate_limited", "message": message}}), 429

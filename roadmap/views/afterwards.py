@@ -25,6 +25,7 @@ from roadmap.services import afterwards, editing, exports, history, history_word
 from roadmap.timeutil import local, local_today
 from roadmap.views.map_view import map_view_context
 from roadmap.views.redirects import public_url
+from roadmap.views.throttles import throttled_calendar_feed
 from roadmap.views.validators import NoControlCharacters
 from roadmap.views.zones import show_times_of
 
@@ -318,6 +319,7 @@ def _shared_context(link) -> dict:
 
 
 @bp.get("/calendar/<calendar_token>.ics")
+@throttled_calendar_feed
 def calendar_feed(calendar_token: str):
     link = afterwards.link_for_token(calendar_token, "calendar")
     if link is None:

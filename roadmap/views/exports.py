@@ -21,6 +21,7 @@ from roadmap.models import Roadmap
 from roadmap.services import exports, spreadsheets, trainings
 from roadmap.timeutil import local_today
 from roadmap.views.moderate import own_training
+from roadmap.views.throttles import throttled_export
 from roadmap.views.validators import NoControlCharacters
 
 bp = Blueprint("exports", __name__)
@@ -87,6 +88,7 @@ def print_view(roadmap_id: int):
 
 @bp.get("/maps/<int:roadmap_id>/export.pdf")
 @login_required
+@throttled_export
 def export_pdf(roadmap_id: int):
     roadmap = _viewable_roadmap(roadmap_id)
     pdf = exports.pdf_of(_printable_page(roadmap), current_app.static_folder, current_app.static_url_path)
@@ -95,6 +97,7 @@ def export_pdf(roadmap_id: int):
 
 @bp.get("/maps/<int:roadmap_id>/poster.pdf")
 @login_required
+@throttled_export
 def export_poster(roadmap_id: int):
     """The map as one A3 landscape page in large type, to hang on the wall."""
     roadmap = _viewable_roadmap(roadmap_id)
@@ -105,6 +108,7 @@ def export_poster(roadmap_id: int):
 
 @bp.get("/maps/<int:roadmap_id>/export.docx")
 @login_required
+@throttled_export
 def export_docx(roadmap_id: int):
     roadmap = _viewable_roadmap(roadmap_id)
     return _download(roadmap, "docx", exports.docx_of(roadmap, _language()))
@@ -112,6 +116,7 @@ def export_docx(roadmap_id: int):
 
 @bp.get("/maps/<int:roadmap_id>/export.xlsx")
 @login_required
+@throttled_export
 def export_xlsx(roadmap_id: int):
     roadmap = _viewable_roadmap(roadmap_id)
     return _download(roadmap, "xlsx", exports.xlsx_of(roadmap, _language()))
@@ -119,6 +124,7 @@ def export_xlsx(roadmap_id: int):
 
 @bp.get("/maps/<int:roadmap_id>/export.csv")
 @login_required
+@throttled_export
 def export_csv(roadmap_id: int):
     roadmap = _viewable_roadmap(roadmap_id)
     return _download(roadmap, "csv", exports.csv_of(roadmap, _language()))
@@ -126,6 +132,7 @@ def export_csv(roadmap_id: int):
 
 @bp.get("/maps/<int:roadmap_id>/export.json")
 @login_required
+@throttled_export
 def export_json(roadmap_id: int):
     roadmap = _viewable_roadmap(roadmap_id)
     return _download(roadmap, "json", exports.json_of(roadmap))
