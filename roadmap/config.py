@@ -41,15 +41,20 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(days=60)
     WTF_CSRF_TIME_LIMIT = None  # a form left open all day at a training must still submit
 
-    # Whole rooms share one venue address, so only failed attempts count.
+    # Every request that tries a join code, a password or a code from another device counts, success
+    # or not, before its work is done (roadmap/views/limits.py). A room behind one venue address
+    # fits: 30 people joining at once make at most 90 requests (start page, group page, join).
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "roadmap-limits")
-    JOIN_RATE_LIMIT = os.environ.get("JOIN_RATE_LIMIT", "30 per minute; 300 per hour")
-    SIGN_IN_RATE_LIMIT = os.environ.get("SIGN_IN_RATE_LIMIT", "10 per minute; 50 per hour")
+    JOIN_RATE_LIMIT = os.environ.get("JOIN_RATE_LIMIT", "150 per minute; 600 per hour")
+    # New people (identities) a join may create from one address.
+    JOIN_SUCCESS_RATE_LIMIT = os.environ.get("JOIN_SUCCESS_RATE_LIMIT", "40 per minute; 200 per hour")
+    # Passwords: sign-in, first-run setup and the current password on /account, counted together.
+    SIGN_IN_RATE_LIMIT = os.environ.get("SIGN_IN_RATE_LIMIT", "20 per minute; 100 per hour")
     # «Забыли пароль?»: every request counts, per client address and per e-mail address asked about.
     PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "10 per minute; 30 per hour")
     PASSWORD_RESET_ADDRESS_RATE_LIMIT = os.environ.get("PASSWORD_RESET_ADDRESS_RATE_LIMIT", "3 per hour")
-    # Wrong codes from another device; six characters of 31 take far more than this to guess.
+    # Codes from another device; six characters of 31 take far more than this to guess.
     DEVICE_CODE_RATE_LIMIT = os.environ.get("DEVICE_CODE_RATE_LIMIT", "10 per minute; 50 per hour")
     # Downloads (PDF, poster, DOCX, XLSX, CSV, JSON) per signed-in person, all formats together:
     # a long map's PDF or DOCX takes seconds of the server's time. Counted before the work.

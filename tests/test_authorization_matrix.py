@@ -31,8 +31,8 @@ from sqlalchemy import func, select
 
 from roadmap.extensions import db
 from roadmap.models import (
-    Announcement, Baseline, Change, Dot, Group, Membership, Person, Presence, Roadmap, ShareLink, SignInLink, Step,
-    Timer, Training, TrainingModerator, Vote,
+    Announcement, Baseline, Change, Dot, Group, JoinBlock, Membership, Person, Presence, Roadmap, ShareLink, SignInLink,
+    Step, Timer, Training, TrainingModerator, Vote,
 )
 from roadmap.realtime.namespace import LiveNamespace
 from roadmap.services import afterwards, editing, identities, mail, password_reset, trainings, voting
@@ -111,6 +111,9 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("moderate.add_co_moderator", "POST"): allow_only(MODERATOR),
     ("moderate.remove_co_moderator", "POST"): allow_only(MODERATOR),
     ("moderate.merge_member", "POST"): allow_only(MODERATOR),
+    ("moderate.renew_join_code", "POST"): allow_only(MODERATOR),
+    ("moderate.set_joining", "POST"): allow_only(MODERATOR),
+    ("moderate.allow_rejoining", "POST"): allow_only(MODERATOR),
     # A participant shows a code for their other device; moderators sign in with their password anywhere.
     ("auth.show_device_code", "GET"): allow_only(SAME_GROUP, OTHER_GROUP, OTHER_TRAINING),
     ("auth.show_device_code", "POST"): allow_only(SAME_GROUP, OTHER_GROUP, OTHER_TRAINING),
@@ -251,6 +254,22 @@ def with_an_open_vote(form: dict):
     return payload
 
 
+def with_joining_open(form: dict):
+    def payload(scene: Scene) -> dict:
+        trainings.set_joining_open(db.session.get(Training, scene.training_id), True)
+        return form
+    return payload
+
+
+def with_the_person_blocked(scene: Scene) -> dict:
+    """«Разрешить снова» needs someone kept out: the row's person (the co-moderator) is, if not yet."""
+    if db.session.get(JoinBlock, (scene.training_id, scene.co_moderator_id)) is None:
+        db.session.add(JoinBlock(training_id=scene.training_id, person_id=scene.co_moderator_id,
+                                 blocked_by_id=scene.moderators[MODERATOR].id))
+        db.session.commit()
+    return {}
+
+
 def with_the_step_undone(scene: Scene) -> dict:
     """An earlier row restores group A's map to revision 0, deleting the scene's step, and
     another role may have marked it done already: bring it back, not done, as the moderator."""
@@ -307,7 +326,12 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
     ("moderate.move_member", "POST"): Attempt(
         lambda scene: {"to_group_id": scene.open_group_id}, changes=("members of the open group",),
     ),
-    ("moderate.remove_member", "POST"): Attempt(lambda scene: {}, changes=("members of the open group",)),
+    ("moderate.remove_member", "POST"): Attempt(lambda scene: {"block": "y"},
+                                                changes=("members of the open group", "join blocks")),
+    ("moderate.renew_join_code", "POST"): Attempt(lambda scene: {}, changes=("join code",)),
+    # Opened first, so the participants of later rows (and roles) can still join to sign in.
+    ("moderate.set_joining", "POST"): Attempt(with_joining_open({"joining_open": "0"}), changes=("joining closed",)),
+    ("moderate.allow_rejoining", "POST"): Attempt(with_the_person_blocked, changes=("join blocks",)),
     ("facilitate.timer", "POST"): Attempt(
         lambda scene: {"timer-action": "start", "timer-minutes": "15", "timer-group_id": ""}, changes=("timers",),
     ),
@@ -387,6 +411,14 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
 
 # Building the world and the people in it
 
+
+
+@pytest.fixture(autouse=True)
+def unlimited(app):
+    """Every cell signs in or joins afresh from one address, hundreds of times: far past the rate limits,
+    which tests/test_join_limits.py and tests/test_rate_limits.py try."""
+    app.config.update(JOIN_RATE_LIMIT="100000 per minute", SIGN_IN_RATE_LIMIT="100000 per minute",
+                      JOIN_SUCCESS_RATE_LIMIT="100000 per minute")
 
 
 @pytest.fixture
@@ -476,6 +508,9 @@ def world_state(scene: Scene) -> dict:
         "share links": count(ShareLink),
         "merged people": count(Person, Person.merged_into_id.is_not(None)),
         "password hashes": sorted(filter(None, db.session.scalars(select(Person.password_hash)))),
+        "join code": db.session.scalar(select(Training.join_code).where(Training.id == scene.training_id)),
+        "joining closed": count(Training, Training.joining_closed_at.is_not(None)),
+        "join blocks": count(JoinBlock),
     }
 
 

@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from roadmap import timeutil
 from roadmap.domain.text import has_control_characters, single_line
 from roadmap.extensions import db
-from roadmap.models import Group, Membership, Person, Roadmap, Training, TrainingModerator
+from roadmap.models import Group, JoinBlock, Membership, Person, Roadmap, Training, TrainingModerator
 from roadmap.models.people import MEMBER_COLORS
 from roadmap.realtime import publisher
-from roadmap.services import snapshots
+from roadmap.services import facilitation, snapshots
 from roadmap.services.transactions import writing
+from roadmap.timeutil import utcnow
 
 # No 0/O, 1/I/L: codes are read off a projector and typed on phones.
 JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -111,13 +113,26 @@ def training_for_code(raw_code: str) -> Training | None:
     return db.session.scalar(select(Training).where(Training.join_code == code))
 
 
+def refusal_to_join(training: Training, person: Person | None) -> str | None:
+    """Why the code lets this person in nowhere now: "joining_closed", "join_blocked", or None."""
+    if training.joining_closed_at is not None:
+        return "joining_closed"
+    if person is not None and db.session.get(JoinBlock, (training.id, person.id)) is not None:
+        return "join_blocked"
+    return None
+
+
 def join_group(training: Training, group_id: int, display_name: str, person: Person | None,
-               different_person: bool = False) -> Person:
+               different_person: bool = False, admit_new_person: Callable[[], bool] = lambda: True) -> Person:
     """Put a participant into a group, reusing the identity this browser already has.
 
     A name another member of the group already goes by is refused (name_taken) unless the
     joiner said they are a different person: it is most often the same person on a second
-    device, who should carry their identity over with a device code instead."""
+    device, who should carry their identity over with a device code instead. A new identity
+    is made only if `admit_new_person()` says so, the last check before the write."""
+    refusal = refusal_to_join(training, person)
+    if refusal is not None:
+        raise JoinError(refusal)
     group = db.session.get(Group, group_id)
     if group is None or group.training_id != training.id or group.archived:
         raise JoinError("group_not_found")
@@ -128,8 +143,11 @@ def join_group(training: Training, group_id: int, display_name: str, person: Per
         raise JoinError("name_required")
     if not different_person and namesake_in(group.id, display_name, person) is not None:
         raise JoinError("name_taken")
+    new_person = person is None or person.is_moderator
+    if new_person and not admit_new_person():
+        raise JoinError("too_many_new_people")
     with writing():
-        if person is None or person.is_moderator:
+        if new_person:
             person = Person(display_name=display_name)
             db.session.add(person)
             db.session.flush()
@@ -144,6 +162,39 @@ def join_group(training: Training, group_id: int, display_name: str, person: Per
     if already is None:
         publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))
     return person
+
+
+def renew_join_code(training: Training) -> str:
+    """A new join code; the old one lets nobody in from now on. Members stay where they are."""
+    with writing():
+        training.join_code = _new_join_code()
+    publisher.projector_changed(training.id, facilitation.projector_data(training))  # its join screen shows the code
+    return training.join_code
+
+
+def set_joining_open(training: Training, joining_open: bool) -> Training:
+    """Close joining once the groups are formed (the code then lets nobody in), or open it again."""
+    with writing():
+        if not joining_open and training.joining_closed_at is None:
+            training.joining_closed_at = utcnow()
+        elif joining_open:
+            training.joining_closed_at = None
+    return training
+
+
+def blocked_people(training: Training) -> list[Person]:
+    """The people the moderators keep from joining the training again, by name."""
+    return list(db.session.scalars(
+        select(Person).join(JoinBlock, JoinBlock.person_id == Person.id)
+        .where(JoinBlock.training_id == training.id).order_by(Person.display_name)
+    ))
+
+
+def allow_rejoining(training: Training, person_id: int) -> None:
+    """«Разрешить снова»: the person may join the training with its code again."""
+    with writing():
+        db.session.execute(delete(JoinBlock).where(JoinBlock.training_id == training.id,
+                                                   JoinBlock.person_id == person_id))
 
 
 def comparable_name(display_name: str) -> str:
@@ -218,9 +269,13 @@ def move_member(membership: Membership, to_group: Group) -> Membership:
     return already or membership
 
 
-def remove_member(membership: Membership) -> None:
-    """Take a participant out of a group; the changes they made keep their name."""
+def remove_member(membership: Membership, blocked_by: Person | None = None) -> None:
+    """Take a participant out of a group; the changes they made keep their name. With `blocked_by`
+    (the moderator), the join code no longer lets them back into the training."""
     group = membership.group
     with writing():
+        if blocked_by is not None and db.session.get(JoinBlock, (group.training_id, membership.person_id)) is None:
+            db.session.add(JoinBlock(training_id=group.training_id, person_id=membership.person_id,
+                                     blocked_by_id=blocked_by.id))
         db.session.delete(membership)
     publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))

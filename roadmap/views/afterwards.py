@@ -23,6 +23,7 @@ from roadmap.models import Roadmap
 from roadmap.models.afterwards import SHARE_KINDS
 from roadmap.services import afterwards, editing, exports, history, history_words, my_steps, snapshots
 from roadmap.timeutil import local, local_today
+from roadmap.views import limits
 from roadmap.views.map_view import map_view_context
 from roadmap.views.redirects import public_url
 from roadmap.views.throttles import throttled_calendar_feed
@@ -131,6 +132,8 @@ def mark_step_done(roadmap_id: int, step_id: str):
 
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
+@limits.tries_a_secret
+@limits.tries_a_password
 def secure_account():
     """Keep access after the training: an e-mail and a password for this identity."""
     form = SecureAccountForm(email=current_user.email or None)

@@ -7,10 +7,11 @@ from flask_babel import gettext
 from roadmap.domain import permissions
 from roadmap.domain.errors import EditRejected
 from roadmap.domain.messages import parse_message
-from roadmap.extensions import csrf, db, limiter
+from roadmap.extensions import csrf, db
 from roadmap.models import Roadmap
 from roadmap.services import accounts, editing, snapshots, trainings
-from roadmap.views.main import JOIN_ERRORS, join_limit
+from roadmap.views import limits
+from roadmap.views.main import JOIN_ERRORS
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)  # no cookies are read here: a bearer token authenticates every call
@@ -29,11 +30,15 @@ def _error(code: str, message: str, status: int, detail: str | None = None):
     return jsonify({"ok": False, "error": error}), status
 
 
+def _bearer_person():
+    header = request.headers.get("Authorization", "")
+    return accounts.person_for_token(header.removeprefix("Bearer ").strip()) if header.startswith("Bearer ") else None
+
+
 def token_required(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        header = request.headers.get("Authorization", "")
-        person = accounts.person_for_token(header.removeprefix("Bearer ").strip()) if header.startswith("Bearer ") else None
+        person = _bearer_person()
         if person is None:
             return _error("not_authenticated", gettext("Please join the training first."), 401)
         return view(person, *args, **kwargs)
@@ -41,10 +46,17 @@ def token_required(view):
     return wrapper
 
 
+# A join's answer for each refusal of trainings.join_group: (status, error code).
+JOIN_STATUSES = {"joining_closed": (403, "joining_closed"), "join_blocked": (403, "join_blocked"),
+                 "name_taken": (409, "name_taken"), "too_many_new_people": (429, "rate_limited")}
+
+
 @bp.post("/join")
-@limiter.limit(join_limit, deduct_when=lambda response: response.status_code != 200)
+@limits.tries_a_secret
 def join():
-    """Join a group with the training's code; returns a token for the socket and the API."""
+    """Join a group with the training's code; returns a token for the socket and the API.
+
+    With a participant's token the join is theirs; without one it makes a new person."""
     try:
         body = parse_message("api.join", request.get_json(silent=True))
     except EditRejected as rejected:
@@ -54,6 +66,9 @@ def join():
     training = trainings.training_for_code(join_code)
     if training is None:
         return _error("unknown_code", gettext("No training has this code. Check it with your moderator."), 404)
+    person = _bearer_person()
+    if refusal := trainings.refusal_to_join(training, person):
+        return _join_refused(refusal)
     groups = training.active_groups
     if group_id is None and len(groups) == 1:
         group_id = groups[0].id
@@ -64,14 +79,20 @@ def join():
             "groups": [{"id": group.id, "name": group.name} for group in groups],
         }), 400
     try:
-        person = trainings.join_group(training, group_id, display_name, None, different_person)
+        person = trainings.join_group(training, group_id, display_name, person, different_person,
+                                      admit_new_person=limits.admit_new_person)
     except trainings.JoinError as error:
-        return _error(error.code, str(JOIN_ERRORS[error.code]), 409 if error.code == "name_taken" else 400)
+        return _join_refused(error.code)
     group = next(group for group in groups if group.id == group_id)
     return jsonify({
         "ok": True, "token": accounts.issue_token(person), "person_id": person.id,
         "roadmap_id": group.roadmap.id, "group": {"id": group.id, "name": group.name},
     })
+
+
+def _join_refused(refusal: str):
+    status, code = JOIN_STATUSES.get(refusal, (400, refusal))
+    return _error(code, str(JOIN_ERRORS[refusal]), status)
 
 
 def _readable_roadmap(person, roadmap_id: int) -> Roadmap | None:

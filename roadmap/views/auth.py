@@ -1,7 +1,7 @@
 """Sign-in (moderators, and alumni who kept their access), a forgotten password, carrying a
 sign-in to another device, sign-out (and forgetting a shared device) and the first-run setup page."""
 import segno
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -9,8 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from roadmap.extensions import limiter
 from roadmap.services import accounts, identities, password_reset
+from roadmap.views import limits
 from roadmap.views.redirects import public_url, safe_next
 from roadmap.views.validators import NoControlCharacters
 
@@ -54,12 +54,9 @@ class DeviceCodeForm(FlaskForm):
                                                                       NoControlCharacters()])
 
 
-def sign_in_limit() -> str:
-    return current_app.config["SIGN_IN_RATE_LIMIT"]
-
-
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(sign_in_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302)
+@limits.tries_a_secret
+@limits.tries_a_password
 def sign_in():
     if not accounts.moderator_exists():
         return redirect(url_for("auth.setup"))
@@ -76,7 +73,7 @@ def sign_in():
 
 
 @bp.route("/setup", methods=["GET", "POST"])
-@limiter.limit(sign_in_limit, methods=["POST"])
+@limits.tries_a_password
 def setup():
     """Create the first moderator; gone once one exists."""
     if accounts.moderator_exists():
@@ -119,21 +116,10 @@ def forget_device():
 
 # --- a forgotten password --------------------------------------------------------------
 
-def password_reset_limit() -> str:
-    return current_app.config["PASSWORD_RESET_RATE_LIMIT"]
-
-
-def password_reset_address_limit() -> str:
-    return current_app.config["PASSWORD_RESET_ADDRESS_RATE_LIMIT"]
-
-
-def _requested_address() -> str:
-    return (request.form.get("email") or "").strip().lower()[:254]
-
-
 @bp.route("/forgot-password", methods=["GET", "POST"])
-@limiter.limit(password_reset_limit, methods=["POST"])
-@limiter.limit(password_reset_address_limit, methods=["POST"], key_func=_requested_address)
+@limits.tries_a_secret
+@limits.asks_for_a_reset
+@limits.asks_for_a_reset_of_this_address
 def forgot_password():
     """The same answer whether or not the address is registered: nobody learns who has an account."""
     form = ForgotPasswordForm()
@@ -163,10 +149,6 @@ def reset_password(reset_token: str):
 
 # --- another device ------------------------------------------------------------
 
-def device_code_limit() -> str:
-    return current_app.config["DEVICE_CODE_RATE_LIMIT"]
-
-
 @bp.route("/device", methods=["GET", "POST"])
 @login_required
 def show_device_code():
@@ -185,7 +167,8 @@ def show_device_code():
 
 
 @bp.route("/device/continue", methods=["GET", "POST"])
-@limiter.limit(device_code_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302)
+@limits.tries_a_secret
+@limits.tries_a_device_code
 def continue_on_device():
     """The new device: the code signs it in as the same person; a button spends it, so link previews do not."""
     form = DeviceCodeForm()

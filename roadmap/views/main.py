@@ -12,8 +12,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from roadmap import PROJECT_ROOT
-from roadmap.extensions import limiter
 from roadmap.services import accounts, trainings
+from roadmap.views import limits
 from roadmap.views.redirects import safe_next
 from roadmap.views.validators import NoControlCharacters
 
@@ -30,6 +30,15 @@ JOIN_ERRORS = {
     "name_required": _l("Please enter your name."),
     "invalid_value": _l("The name has control characters. Remove them."),
     "name_taken": _l("Someone in this group already goes by this name."),
+    "joining_closed": _l("Joining this training is closed: the working groups are formed. "
+                         "If you should be in one, ask your moderator."),
+    "join_blocked": _l("The moderator took you out of this training and does not let you back in with the code. "
+                       "If this is a mistake, ask your moderator."),
+    "too_many_new_people": _l("Many people have just joined from your network. Wait a minute and try again."),
+}
+JOIN_REFUSAL_HEADINGS = {
+    "joining_closed": _l("Joining is closed"),
+    "join_blocked": _l("You cannot join again"),
 }
 
 
@@ -45,12 +54,8 @@ class PickGroupForm(FlaskForm):
     different_person = BooleanField()
 
 
-def join_limit() -> str:
-    return current_app.config["JOIN_RATE_LIMIT"]
-
-
 @bp.route("/", methods=["GET", "POST"])
-@limiter.limit(join_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302)
+@limits.tries_a_secret
 def start():
     form = JoinForm()
     if request.method == "GET" and request.args.get("code"):
@@ -59,6 +64,8 @@ def start():
         training = trainings.training_for_code(form.join_code.data)
         if training is None:
             form.join_code.errors.append(_("No training has this code. Check it with your moderator."))
+        elif refusal := trainings.refusal_to_join(training, _joining_person()):
+            return _refused(training, refusal)
         elif len(training.active_groups) == 1:
             return _join(training, training.active_groups[0].id, form.display_name.data)
         elif not training.active_groups:
@@ -70,10 +77,13 @@ def start():
 
 
 @bp.route("/join/<code>", methods=["GET", "POST"])
+@limits.looks_up_a_join_code
 def pick_group(code: str):
     training = trainings.training_for_code(code)
     if training is None:
         abort(404)
+    if refusal := trainings.refusal_to_join(training, _joining_person()):
+        return _refused(training, refusal)
     form = PickGroupForm()
     form.group_id.choices = [SelectChoice(str(group.id), group.name) for group in training.active_groups]
     if request.method == "GET":
@@ -85,13 +95,22 @@ def pick_group(code: str):
     return render_template("main/pick_group.html", form=form, training=training)
 
 
+def _joining_person():
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
 def _join(training, group_id: int, display_name: str, different_person: bool = False):
-    person = current_user._get_current_object() if current_user.is_authenticated else None
+    person = _joining_person()
     try:
-        person = trainings.join_group(training, group_id, display_name, person, different_person)
+        person = trainings.join_group(training, group_id, display_name, person, different_person,
+                                      admit_new_person=limits.admit_new_person)
     except trainings.JoinError as error:
         if error.code == "name_taken":
             return _is_it_you(training, group_id, display_name, trainings.namesake_in(group_id, display_name, person))
+        if error.code in JOIN_REFUSAL_HEADINGS:
+            return _refused(training, error.code)
+        if error.code == "too_many_new_people":
+            return render_template("errors/too_many.html", message=JOIN_ERRORS[error.code]), 429
         flash(JOIN_ERRORS[error.code], "error")
         return redirect(url_for("main.start"))
     login_user(person, remember=True)
@@ -99,6 +118,12 @@ def _join(training, group_id: int, display_name: str, different_person: bool = F
     session.pop("joining_name", None)
     group = next(group for group in training.groups if group.id == group_id)
     return redirect(url_for("editor.edit", roadmap_id=group.roadmap.id))
+
+
+def _refused(training, refusal: str):
+    """Joining is closed, or this person may not come back: said plainly, not as a missing page."""
+    return render_template("main/join_refused.html", training=training, heading=JOIN_REFUSAL_HEADINGS[refusal],
+                           message=JOIN_ERRORS[refusal]), 403
 
 
 def _is_it_you(training, group_id: int, display_name: str, namesake):

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, SelectField, StringField
+from wtforms import BooleanField, DateField, EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
@@ -94,7 +94,19 @@ class MoveMemberForm(FlaskForm):
 
 
 class RemoveMemberForm(FlaskForm):
+    block = BooleanField(_l("Don't let them back in with the code"))
+
+
+class AllowRejoiningForm(FlaskForm):
     pass
+
+
+class JoinCodeForm(FlaskForm):
+    pass
+
+
+class JoiningForm(FlaskForm):
+    joining_open = SelectField(choices=[SelectChoice("1", "1"), SelectChoice("0", "0")])
 
 
 class MergeMemberForm(FlaskForm):
@@ -230,18 +242,20 @@ def training(training_id: int):
         readiness_labels={code: _(label) for code, label in READINESS_LABELS.items()},
         projector=facilitation.projector_data(training),
         join_url=join_url(training), join_reachable=origin.reachable_from_phones, server_now=facilitation.iso(utcnow()),
-        end_form=EndTrainingForm(), settings_form=TrainingSettingsForm(obj=training), **_group_management_forms(),
+        end_form=EndTrainingForm(), settings_form=TrainingSettingsForm(obj=training),
+        join_code_form=JoinCodeForm(), joining_form=JoiningForm(), **_group_management_forms(training),
         co_moderator_form=CoModeratorForm(), remove_co_moderator_form=RemoveCoModeratorForm(),
         tool_forms=_tool_forms(training),
     )
 
 
-def _group_management_forms() -> dict:
+def _group_management_forms(training: Training) -> dict:
     """The forms of «Управление группами»; each renders its CSRF token, also in the re-fetched section."""
     return {
         "rename_form": RenameGroupForm(), "archive_form": ArchiveGroupForm(), "move_form": MoveMemberForm(),
         "remove_form": RemoveMemberForm(), "merge_form": MergeMemberForm(), "link_form": SignInLinkForm(),
         "sign_in_link_days": afterwards.sign_in_link_days(),
+        "blocked_people": trainings.blocked_people(training), "allow_form": AllowRejoiningForm(),
     }
 
 
@@ -249,7 +263,7 @@ def _group_management_forms() -> dict:
 def group_management(training_id: int):
     """«Управление группами» as it stands now: the dashboard re-fetches it when membership changes."""
     training = own_training(training_id)
-    return render_template("moderate/_group_management.html", training=training, **_group_management_forms())
+    return render_template("moderate/_group_management.html", training=training, **_group_management_forms(training))
 
 
 def _tool_forms(training: Training) -> dict:
@@ -328,10 +342,45 @@ def move_member(membership_id: int):
 def remove_member(membership_id: int):
     membership = _own_membership(membership_id)
     training = membership.group.training
-    submitted(RemoveMemberForm(), training)
+    form = submitted(RemoveMemberForm(), training)
     name = membership.person.display_name
-    trainings.remove_member(membership)
-    return done(training, _("%(name)s removed from the group.", name=name))
+    if not form.block.data:
+        trainings.remove_member(membership)
+        return done(training, _("%(name)s removed from the group.", name=name))
+    trainings.remove_member(membership, blocked_by=current_user._get_current_object())
+    return done(training, _("%(name)s removed from the group and cannot join again with the code.", name=name))
+
+
+@bp.post("/trainings/<int:training_id>/blocked/<int:person_id>/allow")
+def allow_rejoining(training_id: int, person_id: int):
+    """«Разрешить снова»: a removed person may join with the code again."""
+    training = own_training(training_id)
+    submitted(AllowRejoiningForm(), training)
+    person = db.session.get(Person, person_id)
+    if person is None:
+        abort(404)
+    trainings.allow_rejoining(training, person.id)
+    return done(training, _("%(name)s can join again with the code.", name=person.display_name))
+
+
+@bp.post("/trainings/<int:training_id>/join-code")
+def renew_join_code(training_id: int):
+    """A new code when the old one got out; people already in groups stay."""
+    training = own_training(training_id)
+    submitted(JoinCodeForm(), training)
+    code = trainings.renew_join_code(training)
+    return done(training, _("The new join code is %(code)s. The old one no longer works.", code=code), join_code=code)
+
+
+@bp.post("/trainings/<int:training_id>/joining")
+def set_joining(training_id: int):
+    """Close joining once the groups are formed, or open it again."""
+    training = own_training(training_id)
+    form = submitted(JoiningForm(), training)
+    joining_open = form.joining_open.data == "1"
+    trainings.set_joining_open(training, joining_open)
+    return done(training, _("Joining is open again.") if joining_open
+                else _("Joining is closed: the code lets nobody in until you open it again."))
 
 
 @bp.post("/memberships/<int:membership_id>/merge")
