@@ -140,3 +140,31 @@ def test_asking_too_often_from_one_address_is_refused(app):
     answers = [ask_for_reset(app.test_client(), f"person{number}@example.org")[0].status_code for number in range(4)]
 
     assert answers == [200, 200, 200, 429]
+
+
+def test_a_reset_signs_out_every_other_session_and_remember_cookie_but_not_the_resetting_browser(app, alumna):
+    other = app.test_client()
+    assert other.post("/sign-in", data={"email": "anna@example.org", "password": "старый пароль 2027"}).status_code == 302
+    remember_token = other.get_cookie("remember_token").value
+    resetting = app.test_client()
+
+    response = resetting.post(f"/reset-password/{password_reset.issue_reset_link(alumna)}",
+                              data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+
+    assert response.status_code == 302
+    assert resetting.get("/me").status_code == 200
+    assert other.get("/me").status_code == 302
+    remembered = app.test_client()
+    remembered.set_cookie("remember_token", remember_token)
+    assert remembered.get("/me").status_code == 302
+
+
+def test_a_reset_refuses_a_password_of_ten_a_saying_why_and_keeps_the_link(app, alumna):
+    token = password_reset.issue_reset_link(alumna)
+
+    response = app.test_client().post(f"/reset-password/{token}", data={"password": "a" * 10, "confirm": "a" * 10})
+
+    assert response.status_code == 200
+    assert "повторяет одни и те же символы" in response.get_data(as_text=True)
+    assert password_reset.reset_link(token) is not None
+    assert accounts.authenticate("anna@example.org", "a" * 10) is None
