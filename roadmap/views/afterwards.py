@@ -52,7 +52,7 @@ class SecureAccountForm(FlaskForm):
 
 
 class ResendAddressForm(FlaskForm):
-    resend = HiddenField(validators=[DataRequired(), Length(max=1)])
+    resend = HiddenField(validators=[DataRequired(), Length(max=1), NoControlCharacters()])
 
 
 class UseLinkForm(FlaskForm):
