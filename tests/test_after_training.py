@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD, new_id
+from conftest import PASSWORD, new_id, secure_account
 
 from roadmap.extensions import db, socketio
 from roadmap.models import Announcement
@@ -198,7 +198,7 @@ def test_since_the_training_lists_an_overdue_step_once_not_again_under_what_is_n
 
 
 def test_progress_has_one_name_on_every_page(app, alumni_map, marina, moderator):
-    afterwards.secure_account(marina, "marina@example.org", PASSWORD)
+    secure_account(marina, "marina@example.org", PASSWORD)
     marina_browser = signed_in(app, "marina@example.org")
     roadmap_id = alumni_map.roadmap.id
     link = afterwards.share(alumni_map.roadmap, marina, "view")

@@ -9,14 +9,14 @@ from datetime import timedelta
 import pytest
 import requests
 import socketio
-from conftest import new_id, passwordless_moderator
+from conftest import new_id, passwordless_moderator, secure_account
 from sqlalchemy import select, update
 
 from roadmap.domain.errors import EditRejected
 from roadmap.domain.replay import empty_map, replay
 from roadmap.extensions import db
-from roadmap.models import Baseline, Change, Roadmap, SignInLink
-from roadmap.services import afterwards, editing, history, snapshots, trainings
+from roadmap.models import Baseline, Change, Person, Roadmap, SignInLink
+from roadmap.services import accounts, afterwards, editing, history, snapshots, trainings
 from roadmap.timeutil import utcnow
 
 PASSWORD = "лето в сквере 2027"
@@ -53,7 +53,7 @@ def test_securing_access_keeps_the_same_person_and_so_the_authorship_of_every_ch
     add_step(marina, group, "Опрос жителей")
     before = db.session.scalars(select(Change.author_id).where(Change.roadmap_id == group.roadmap.id)).all()
 
-    secured = afterwards.secure_account(marina, "Marina@Example.org ", PASSWORD)
+    secured = secure_account(marina, "Marina@Example.org ", PASSWORD)
 
     assert secured.id == marina.id and secured.email == "marina@example.org"
     assert db.session.scalars(select(Change.author_id).where(Change.roadmap_id == group.roadmap.id)).all() == before
@@ -63,12 +63,16 @@ def test_securing_access_keeps_the_same_person_and_so_the_authorship_of_every_ch
     assert page.status_code == 200 and group.name in page.get_data(as_text=True)
 
 
-def test_securing_access_refuses_an_e_mail_someone_else_has(group, marina, oleg):
-    afterwards.secure_account(oleg, "oleg@example.org", PASSWORD)
+def test_an_address_someone_else_has_is_never_confirmed_for_another(group, marina, oleg):
+    secure_account(oleg, "oleg@example.org", PASSWORD)
+    tokens = []
 
-    with pytest.raises(afterwards.AfterwardsError) as refused:
-        afterwards.secure_account(marina, "OLEG@example.org", PASSWORD)
+    accounts.request_address(marina, "OLEG@example.org", lambda token: tokens.append(token) or token)
+
+    with pytest.raises(accounts.AccountError) as refused:
+        accounts.confirm_address(tokens[0])
     assert refused.value.code == "email_taken"
+    assert db.session.get(Person, marina.id).email is None
 
 
 def test_a_personal_sign_in_link_signs_in_once(group, marina, moderator, app):
@@ -232,7 +236,7 @@ def test_a_calendar_token_does_not_open_the_read_only_view_nor_the_other_way(app
 def test_a_read_only_viewer_hears_changes_sends_nothing_and_is_cut_off_when_the_link_is_revoked(
         app, group, marina, live_server):
     view = afterwards.share(group.roadmap, marina, "view")
-    afterwards.secure_account(marina, "marina@example.org", PASSWORD)
+    secure_account(marina, "marina@example.org", PASSWORD)
     browser = signed_in(live_server, "marina@example.org")
     heard, got_change, got_cut = [], threading.Event(), threading.Event()
     viewer = socketio.Client(reconnection=False)
@@ -285,7 +289,7 @@ def test_a_restore_made_on_the_server_reaches_open_editors_as_one_change(app, gr
     first = oleg_editor.send_op("step.add", step_id=new_id(), fields={"title": "Опрос жителей"})
     oleg_editor.send_op("step.add", step_id=new_id(), fields={"title": "Субботник"})
     oleg_editor.send_op("map.set", field="title", value="Сквер у библиотеки")
-    afterwards.secure_account(marina, "marina@example.org", PASSWORD)
+    secure_account(marina, "marina@example.org", PASSWORD)
     browser = signed_in(live_server, "marina@example.org")
     at_revision = f"{live_server.url}/maps/{group.roadmap.id}/history/{first['revision']}"
 
@@ -303,7 +307,7 @@ def test_a_restore_made_on_the_server_reaches_open_editors_as_one_change(app, gr
 
 def test_a_sign_in_link_is_refused_for_someone_with_a_password_or_in_another_moderators_training(
         world, group, marina, oleg, moderator):
-    afterwards.secure_account(oleg, "oleg@example.org", PASSWORD)
+    secure_account(oleg, "oleg@example.org", PASSWORD)
     other_training = world.training(passwordless_moderator("Борис Модераторов"), title="Школа активных горожан")
     other_group = world.group(other_training, name="Зелёный квартал")
     trainings.join_group(other_training, other_group.id, marina.display_name, marina)  # the same person, twice
@@ -315,13 +319,15 @@ def test_a_sign_in_link_is_refused_for_someone_with_a_password_or_in_another_mod
 
 
 def test_changing_a_secured_account_needs_its_current_password(group, marina):
-    afterwards.secure_account(marina, "marina@example.org", PASSWORD)
+    secure_account(marina, "marina@example.org", PASSWORD)
 
-    with pytest.raises(afterwards.AfterwardsError) as refused:
-        afterwards.secure_account(marina, "thief@example.org", "другой пароль 123")
+    with pytest.raises(accounts.AccountError) as refused:
+        accounts.save_account(marina, "thief@example.org", "другой пароль 123", None, str)
     assert refused.value.code == "wrong_password"
-    changed = afterwards.secure_account(marina, "marina.k@example.org", "новый пароль 2027", current_password=PASSWORD)
-    assert changed.email == "marina.k@example.org"
+    assert accounts.pending_address(marina) is None
+    saved = accounts.save_account(marina, "marina.k@example.org", "новый пароль 2027", PASSWORD, str)
+    assert saved.password_changed and saved.mailed_to == "marina.k@example.org"
+    assert accounts.pending_address(marina) == "marina.k@example.org"
 
 
 def test_restore_keeps_the_links_of_items_it_deletes_so_restoring_them_brings_the_links_back(group, marina):

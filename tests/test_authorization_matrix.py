@@ -35,7 +35,7 @@ from roadmap.models import (
     Step, Timer, Training, TrainingModerator, Vote,
 )
 from roadmap.realtime.namespace import LiveNamespace
-from roadmap.services import afterwards, editing, identities, mail, password_reset, trainings, voting
+from roadmap.services import accounts, afterwards, editing, identities, mail, password_reset, trainings, voting
 from roadmap.views.main import VENDOR_FILES
 
 ANONYMOUS = "anonymous"
@@ -157,6 +157,9 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     # A sign-in link works once: the first browser to press the button (anonymous, first
     # in ROLES) spends it, and every later press is refused.
     ("afterwards.use_sign_in_link", "POST"): allow_only(ANONYMOUS),
+    # So is the link that confirms an address, opened wherever the mail is read; it works once.
+    ("afterwards.confirm_address", "GET"): PUBLIC,
+    ("afterwards.confirm_address", "POST"): allow_only(ANONYMOUS),
     # A map is its group's and its training moderator's, for reading as for writing.
     ("editor.edit", "GET"): GROUP_A_MAP,
     ("editor.add_step", "POST"): GROUP_A_MAP,
@@ -204,6 +207,7 @@ class Scene:
     calendar_token: str  # group A's calendar feed
     sign_in_token: str  # a personal sign-in link for another member of group B
     reset_token: str  # a password reset link of the co-moderator
+    confirm_token: str  # a link that confirms a new address of a member of group B
     co_moderator_id: int  # a co-moderator of training A, whom the moderator removes
     device_code: str  # a code the member of group B showed for another device
     duplicate_person_id: int  # the member of group B again, joined from a second device: merged into them
@@ -230,6 +234,7 @@ URL_VALUES: dict[str, Callable[[Scene], object]] = {
     "membership_id": lambda scene: scene.membership_id,
     "person_id": lambda scene: scene.co_moderator_id,
     "reset_token": lambda scene: scene.reset_token,
+    "confirm_token": lambda scene: scene.confirm_token,
     "step_id": lambda scene: scene.step_id,
     "token": lambda scene: mail.unsubscribe_token(scene.duplicate_person_id, "digest"),
 }
@@ -381,8 +386,9 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
     ("afterwards.secure_account", "POST"): Attempt(
         lambda scene: {"email": f"alumna-{new_id()[:10]}@example.org", "password": PASSWORD, "confirm": PASSWORD,
                        "current_password": PASSWORD},
-        changes=("password hashes",),
+        changes=("password hashes", "sign-in links"),  # the link that confirms the address
     ),
+    ("afterwards.confirm_address", "POST"): Attempt(lambda scene: {}, changes=("used sign-in links",)),
     ("afterwards.use_sign_in_link", "POST"): Attempt(lambda scene: {}, changes=("used sign-in links",)),
     ("afterwards.mark_step_done", "POST"): Attempt(with_the_step_undone, changes=("map revision", "changes logged")),
     ("mail.settings", "POST"): Attempt(lambda scene: {"kinds": ["digest"], "language": "ru"}),
@@ -446,7 +452,7 @@ def scene(world) -> Scene:
     return Scene(
         view_token=afterwards.link_token(view_link), calendar_token=afterwards.link_token(calendar_link),
         sign_in_token=afterwards.issue_sign_in_link(linked, moderator), co_moderator_id=co_moderator.id,
-        reset_token=password_reset.issue_reset_link(co_moderator),
+        reset_token=password_reset.issue_reset_link(co_moderator), confirm_token=address_link(linked),
         device_code=identities.issue_device_code(moved), duplicate_person_id=duplicate.id,
         training_id=training.id, join_code=training.join_code, roadmap_id=group_a.roadmap.id,
         open_group_id=open_group.id, spare_group_id=spare_group.id, step_id=step_id, vote_id=vote.id,
@@ -454,6 +460,12 @@ def scene(world) -> Scene:
         groups={SAME_GROUP: group_a, OTHER_GROUP: group_b, OTHER_TRAINING: foreign_group},
         moderators={MODERATOR: moderator, OTHER_MODERATOR: other_moderator},
     )
+
+
+def address_link(person) -> str:
+    tokens = []
+    accounts.request_address(person, "anna@example.org", lambda token: tokens.append(token) or token)
+    return tokens[0]
 
 
 def sign_in_browser(browser, role: str, scene: Scene) -> None:

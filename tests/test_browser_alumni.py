@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pymupdf
 import pytest
-from conftest import LiveServer
+from conftest import LiveServer, secure_account
 
 from roadmap.services import afterwards, editing
 from roadmap.timeutil import utcnow
@@ -44,7 +44,7 @@ def test_an_alumna_marks_a_step_done_weeks_later_and_sees_progress_and_what_chan
     add_step(roadmap_id, marina, "Договор с региональным оператором", due_in_days=20)
     add_step(roadmap_id, marina, "Праздник открытия площадки", due_in_days=90)
     afterwards.end_training(training)
-    afterwards.secure_account(marina, "marina@example.org", PASSWORD)
+    secure_account(marina, "marina@example.org", PASSWORD)
 
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU")
     page = context.new_page()

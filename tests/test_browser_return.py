@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 from browsing import WAIT_MS, keep_screenshot, settles, sign_in_moderator
-from conftest import LiveServer
+from conftest import LiveServer, secure_account
 
-from roadmap.services import afterwards, editing
+from roadmap.services import editing
 from roadmap.timeutil import local_today
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -121,7 +121,7 @@ def mailing_server(app, database_url, tmp_path, smtp_inbox):
 
 def test_a_forgotten_password_is_reset_through_the_mailed_link_and_a_shared_computer_forgotten(
         world, group, mailing_server, smtp_inbox, chromium, artifacts):
-    anna = afterwards.secure_account(world.member(group, "Анна"), "anna@example.org", "старый пароль 2027")
+    anna = secure_account(world.member(group, "Анна"), "anna@example.org", "старый пароль 2027")
     context = chromium.new_context(viewport={"width": 1100, "height": 800}, locale="ru-RU")
     page = context.new_page()
     page.on("pageerror", lambda error: pytest.fail(f"page error {error}"))

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import icalendar
 import pytest
-from conftest import new_id
+from conftest import new_id, secure_account
 
 from roadmap.services import afterwards, editing
 
@@ -14,7 +14,7 @@ from roadmap.services import afterwards, editing
 @pytest.fixture
 def feed(app, group, marina):
     """The feed of a map with an open step Marina owns and a done one; Marina has an e-mail."""
-    afterwards.secure_account(marina, "marina@example.org", "correct horse battery")
+    secure_account(marina, "marina@example.org", "correct horse battery")
     for title, status, due_on in (("Опрос жителей", "in_progress", "2027-05-15"), ("Собрать подписи", "done", "2027-05-01")):
         editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "step.add", "step_id": new_id(),
                        "fields": {"title": title, "status": status, "due_on": due_on, "owner": {"member": marina.id}}},

@@ -3,7 +3,7 @@ check for a name already in the group, and merging two entries that are one pers
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD, SECRET_KEY, IsolatedClient, make_moderator, new_id
+from conftest import PASSWORD, SECRET_KEY, IsolatedClient, make_moderator, new_id, secure_account
 from sqlalchemy import select
 
 from roadmap import create_app
@@ -272,7 +272,7 @@ def test_signing_in_as_the_merged_person_signs_in_as_the_kept_one(group, two_ann
 def test_merging_a_duplicate_who_kept_access_moves_the_e_mail_and_password_to_the_kept_one(
         group, two_annas, moderator, client):
     laptop, phone = two_annas
-    afterwards.secure_account(phone, "anna@example.org", "лето в сквере 2027")
+    secure_account(phone, "anna@example.org", "лето в сквере 2027")
 
     identities.merge_people(phone, laptop, moderator)
 
@@ -306,8 +306,8 @@ def test_merges_that_would_hand_over_too_much_are_refused(world, group, two_anna
         foreign = world.group(world.training(world.moderator(email="other@example.org")), name="Чужая")
         trainings.join_group(foreign.training, foreign.id, "Анна Петрова", phone)
     elif case == "both_secured":
-        afterwards.secure_account(laptop, "anna@example.org", "лето в сквере 2027")
-        afterwards.secure_account(phone, "anna.p@example.org", "лето в сквере 2027")
+        secure_account(laptop, "anna@example.org", "лето в сквере 2027")
+        secure_account(phone, "anna.p@example.org", "лето в сквере 2027")
     else:
         add_step(phone, group, "Опрос", owner={"member": phone.id})
         editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "map.lock", "locked": True},

@@ -619,7 +619,7 @@ BROKEN_FILES = {
     "date out of range": ("csv", "title,starts_on\nШаг,1812-09-07\n",
                           [("row", 2, "starts_on", "date_out_of_range", "1812-09-07")]),
     "title too long": ("csv", "title\n" + "Я" * 301 + "\n", [("row", 2, "title", "too_long", "Я" * 39 + "…")]),
-    "control characters": ("csv", "title\nШаг\x07\n", [("row", 2, "title", "control_characters", "Шаг\x07")]),
+    "control characters": ("csv", "title\nШаг\x07\n", [("row", 2, "title", "control_characters", "Шаг\ufffd")]),
     "no column of step titles": ("csv", "Примечание;Срок\nКупить краску;завтра\n",
                                  [("row", 1, None, "missing_title_column", None)]),
     "a bad date the Russian way": ("csv", "Шаг;Срок;Начало\nОпрос;31.02.2027;15/05/27\nСубботник;1 мая;\n",
@@ -752,6 +752,28 @@ def test_import_page_lists_the_problems_row_by_row_and_creates_nothing(moderator
     assert "Row 4: due_on: not a date (2027-13-01)" in response.get_data(as_text=True)
     assert group_count() == groups_before
     assert db.session.scalar(select(func.count()).select_from(Step)) == 0
+
+
+def test_import_page_shows_a_lone_surrogate_in_a_title_as_a_marker_not_a_server_error(moderator_browser, training):
+    document = {"format": "roadmap", "version": 1, "map": {"title": "Сквер \ud800 у библиотеки"}}
+    moderator_browser.post("/lang/en", data={"next": "/"})
+
+    response = upload(moderator_browser, training, "map.json", json.dumps(document).encode())
+
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert f"The map: title: {exports.PROBLEMS['control_characters']} (Сквер {exports.UNSHOWABLE_MARKER} у библиотеки)" in page
+
+
+def test_import_page_never_echoes_a_nul_from_a_csv_and_shortens_long_values(moderator_browser, training):
+    broken = (CSV_HEADER + "Шаг 1,,,,2027-13-01\x00" + "9" * 200 + ",,,,,\n").encode()
+    moderator_browser.post("/lang/en", data={"next": "/"})
+
+    response = upload(moderator_browser, training, "steps.csv", broken)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "\x00" not in page and "&#0;" not in page
+    assert f"Row 2: due_on: not a date (2027-13-01{exports.UNSHOWABLE_MARKER}" + "9" * 28 + "…)" in page
 
 
 def test_import_page_refuses_other_file_types(moderator_browser, training):

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD, make_moderator, new_id
+from conftest import PASSWORD, make_moderator, new_id, secure_account
 from sqlalchemy import select, update
 
 from roadmap.extensions import db
@@ -141,7 +141,7 @@ def test_an_expired_link_says_whom_to_ask_and_how(app, group, marina, moderator,
 
 def test_the_sheet_has_a_card_with_name_qr_and_link_for_each_member_without_a_password(app, world, group, marina,
                                                                                        oleg, moderator):
-    afterwards.secure_account(oleg, "oleg@example.org", "пароль Олега 2027")
+    secure_account(oleg, "oleg@example.org", "пароль Олега 2027")
     browser = signed_in_moderator(app, moderator)
 
     response = browser.post(f"/moderate/groups/{group.id}/sign-in-sheet")

@@ -1,4 +1,4 @@
-"""After the training: ending it (baselines), share links, and alumni accounts."""
+"""After the training: ending it (baselines), share links, and personal sign-in links."""
 from __future__ import annotations
 
 import base64
@@ -15,7 +15,7 @@ from roadmap.extensions import db, socketio
 from roadmap.models import Baseline, Group, Person, Roadmap, ShareLink, SignInLink, Training
 from roadmap.models.afterwards import SHARE_KINDS
 from roadmap.realtime import publisher
-from roadmap.services import accounts, facilitation, snapshots, voting
+from roadmap.services import facilitation, snapshots, voting
 from roadmap.services.transactions import writing
 from roadmap.timeutil import utcnow
 
@@ -143,26 +143,7 @@ def _disconnect_viewers(link: ShareLink) -> None:
         server.disconnect(sid, namespace=publisher.NAMESPACE)
 
 
-# --- alumni accounts -------------------------------------------------------------
-
-def secure_account(person: Person, email: str, password: str, current_password: str | None = None) -> Person:
-    """Give a join-code identity an e-mail and password; everything it wrote stays its own.
-
-    Once a password is set, changing either needs it: a session alone is not enough."""
-    if person.password_hash and not accounts.password_matches(person, current_password or ""):
-        raise AfterwardsError("wrong_password")
-    email = email.strip().lower()
-    if len(password) < 10:
-        raise AfterwardsError("password_too_short")
-    with writing():
-        taken = db.session.scalar(select(Person.id).where(Person.email == email, Person.id != person.id))
-        if taken is not None:
-            raise AfterwardsError("email_taken")
-        person = db.session.merge(person)
-        person.email = email
-        person.password_hash = accounts.hash_password(password)
-    return person
-
+# --- personal sign-in links -------------------------------------------------------
 
 def token_hash(token: str) -> str:
     """What is stored of a secret link: its SHA-256, so a leaked table opens nothing."""

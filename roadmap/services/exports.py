@@ -75,6 +75,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from werkzeug.security import safe_join
 
 from roadmap.domain.errors import N_, EditRejected
+from roadmap.domain.text import CONTROL_CHARACTERS
 from roadmap.domain.operations import (
     MAP_FIELDS, MAX_OWNER_TEXT, STAKEHOLDER_FIELDS, STEP_FIELDS, Choice, Day, Owner, Percent, Score, Text,
     parse_value,
@@ -724,6 +725,12 @@ class ImportProblem:
     value: str | None = None  # the offending value as the file has it, shortened
     params: dict = dataclass_field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # A file can hold anything; what the problem list shows of it must render and stay readable.
+        for name in ("field", "value"):
+            if isinstance(getattr(self, name), str):
+                object.__setattr__(self, name, _safe_to_show(getattr(self, name)))
+
     @property
     def message(self) -> str:
         return PROBLEMS[self.code]
@@ -882,8 +889,19 @@ def _shown(raw) -> str:
         return "{…}"
     if isinstance(raw, list):
         return "[…]"
-    shown = raw if isinstance(raw, str) else json.dumps(raw)
-    return shown if len(shown) <= 40 else shown[:39] + "…"
+    return raw if isinstance(raw, str) else json.dumps(raw)
+
+
+SHOWN_MAX_LENGTH = 40
+# Put where a file has a control character or a lone surrogate: visible, and encodable as UTF-8.
+UNSHOWABLE_MARKER = "\N{REPLACEMENT CHARACTER}"
+
+
+def _safe_to_show(text: str) -> str:
+    """A file's text as a problem may show it: control characters (NUL among them) and lone
+    surrogates, which cannot be encoded into the page, replaced by a visible marker; shortened."""
+    shown = CONTROL_CHARACTERS.sub(UNSHOWABLE_MARKER, text)
+    return shown if len(shown) <= SHOWN_MAX_LENGTH else shown[:SHOWN_MAX_LENGTH - 1] + "…"
 
 
 def _fields(item: dict, schema: dict, problems: list, place: str, number: int, skip=()) -> dict:
@@ -893,7 +911,7 @@ def _fields(item: dict, schema: dict, problems: list, place: str, number: int, s
         if name in skip:
             continue
         if name not in schema:
-            problems.append(ImportProblem("unknown_field", place, number, str(name)[:40]))
+            problems.append(ImportProblem("unknown_field", place, number, str(name)))
             continue
         value = _checked(schema[name], raw, problems, place, number, name)
         if value is not _INVALID:
@@ -1020,7 +1038,7 @@ def _json_link(item, number: int, step_keys: set, stakeholder_keys: set, problem
         problems.append(ImportProblem("expected_object", "link", number))
         return None
     for name in set(item) - {"step", "stakeholder"}:
-        problems.append(ImportProblem("unknown_field", "link", number, str(name)[:40]))
+        problems.append(ImportProblem("unknown_field", "link", number, str(name)))
     step_key, stakeholder_key = (_reference(item.get(name)) for name in ("step", "stakeholder"))
     if step_key not in step_keys:
         problems.append(ImportProblem("unknown_step", "link", number, "step", _shown(item.get("step"))))

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import smtplib
 import ssl
+import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -83,6 +84,22 @@ def send(mail: Mail) -> None:
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as error:
         raise MailNotSent(f"{type(error).__name__}: {error}") from error
+
+
+def send_in_background(mail: Mail) -> None:
+    """Send after the caller has answered, so the answer's timing tells nothing about the mail
+    (whether there was one, how slow the server is); a failure is logged."""
+    # A thread under the test client, a greenlet under the gevent server (threading is patched there).
+    app = current_app._get_current_object()
+
+    def send_now() -> None:
+        with app.app_context():
+            try:
+                send(mail)
+            except MailNotSent as error:
+                log.warning("mail to %s (%s) not sent: %s", mail.to, mail.subject, error)
+
+    threading.Thread(target=send_now, name="mail", daemon=True).start()
 
 
 def _connect(config) -> smtplib.SMTP:

@@ -5,9 +5,7 @@ takes the same time: the mail, if there is one, goes out after the answer, in th
 background. Only a hash of each link is stored (a SignInLink of kind "reset")."""
 from __future__ import annotations
 
-import logging
 import secrets
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -25,9 +23,6 @@ from roadmap.timeutil import utcnow
 
 RESET_LINK_MINUTES = 60
 KIND = "reset"
-MIN_PASSWORD_LENGTH = 10
-
-log = logging.getLogger("roadmap.password_reset")
 
 
 class ResetError(Exception):
@@ -46,7 +41,7 @@ def request_reset(email: str, link_for: Callable[[str], str]) -> None:
     if person is None:
         return
     token = issue_reset_link(person)
-    _send_in_background(_reset_mail(person, link_for(token)))
+    mail.send_in_background(_reset_mail(person, link_for(token)))
 
 
 def issue_reset_link(person: Person) -> str:
@@ -72,11 +67,16 @@ def reset_link(token: str) -> SignInLink | None:
 
 
 def set_new_password(token: str, password: str) -> Person:
-    """Spend the link and set the password; every other reset link of the person stops working.
+    """Spend the link and set the password; every other reset link of the person stops working,
+    and so does every session, remember cookie and API token they hold (the caller signs its
+    own browser in again).
 
-    Raises ResetError("link_spent") for an unknown, used or expired link."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ResetError("password_too_short")
+    Raises ResetError("link_spent") for an unknown, used or expired link, and ResetError with
+    an accounts.password_problem code for a password that will not do."""
+    person = link.person if (link := reset_link(token)) is not None else None
+    problem = accounts.password_problem(password, hints=(person.email, person.display_name) if person else ())
+    if problem:
+        raise ResetError(problem)
     password_hash = accounts.hash_password(password)  # before the write lock: Argon2 takes a while
     with writing():
         link = reset_link(token)
@@ -88,6 +88,7 @@ def set_new_password(token: str, password: str) -> Person:
         ).values(used_at=now))
         person = db.session.get(Person, link.person_id)
         person.password_hash = password_hash
+        accounts.password_changed(person)
     return person
 
 
@@ -99,17 +100,3 @@ def _reset_mail(person: Person, link: str) -> mail.Mail:
             text=render_template("auth/reset_mail.txt", **context),
             html=render_template("auth/reset_mail.html", **context),
         )
-
-
-def _send_in_background(reset_mail: mail.Mail) -> None:
-    # A thread under the test client, a greenlet under the gevent server (threading is patched there).
-    app = current_app._get_current_object()
-
-    def send() -> None:
-        with app.app_context():
-            try:
-                mail.send(reset_mail)
-            except mail.MailNotSent as error:
-                log.warning("password reset mail to %s not sent: %s", reset_mail.to, error)
-
-    threading.Thread(target=send, name="password-reset-mail", daemon=True).start()

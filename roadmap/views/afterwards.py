@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, SelectField
+from wtforms import EmailField, HiddenField, IntegerField, PasswordField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
@@ -21,20 +21,20 @@ from roadmap.domain.progress import CHANGE_LABELS, compare, differences, progres
 from roadmap.extensions import db
 from roadmap.models import Roadmap
 from roadmap.models.afterwards import SHARE_KINDS
-from roadmap.services import afterwards, editing, exports, history, history_words, my_steps, snapshots
+from roadmap.services import accounts, afterwards, editing, exports, history, history_words, my_steps, snapshots
 from roadmap.timeutil import local, local_today
 from roadmap.views import limits
 from roadmap.views.map_view import map_view_context
 from roadmap.views.redirects import public_url
 from roadmap.views.throttles import throttled_calendar_feed
-from roadmap.views.validators import NoControlCharacters
+from roadmap.views.validators import PASSWORD_PROBLEMS, NoControlCharacters, StrongPassword
 from roadmap.views.zones import show_times_of
 
 bp = Blueprint("afterwards", __name__)
 ACCOUNT_ERRORS = {
     "wrong_password": _l("The current password is not right."),
-    "email_taken": _l("This e-mail is already registered."),
-    "password_too_short": _l("The password needs at least 10 characters."),
+    "nothing_to_save": _l("Type a new password or a new e-mail."),
+    **PASSWORD_PROBLEMS,
 }
 # A step's fields as a past revision names them: «Позже изменено: срок, ответственный».
 LATER_CHANGED = {
@@ -46,10 +46,15 @@ LATER_CHANGED = {
 
 class SecureAccountForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[Optional(), Length(max=200)])
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254),
+    email = EmailField(_l("E-mail"), validators=[Optional(), Email(check_deliverability=False), Length(max=254),
                                                 NoControlCharacters()])
-    password = PasswordField(_l("Password (at least 10 characters)"), validators=[DataRequired(), Length(min=10, max=200)])
+    password = PasswordField(_l("Password (at least 10 characters)"),
+                             validators=[Optional(), Length(max=200), StrongPassword()])
     confirm = PasswordField(_l("Repeat the password"), validators=[EqualTo("password", message=_l("Passwords differ."))])
+
+
+class ResendAddressForm(FlaskForm):
+    resend = HiddenField(validators=[DataRequired(), Length(max=1), NoControlCharacters()])
 
 
 class UseLinkForm(FlaskForm):
@@ -135,18 +140,59 @@ def mark_step_done(roadmap_id: int, step_id: str):
 @limits.tries_a_secret
 @limits.tries_a_password
 def secure_account():
-    """Keep access after the training: an e-mail and a password for this identity."""
-    form = SecureAccountForm(email=current_user.email or None)
+    """Keep access after the training: a password, and an e-mail that a mailed link confirms.
+
+    The answer is the same whether or not someone else has the address typed, so nobody learns
+    which addresses are registered here."""
+    person = current_user._get_current_object()
+    form, resend_form = SecureAccountForm(email=person.email or None), ResendAddressForm(resend="1")
+    if request.method == "POST" and "resend" in request.form:
+        if resend_form.validate_on_submit():
+            _say_mail_sent(accounts.resend_address_mail(person, _confirm_link))
+        return redirect(url_for("afterwards.secure_account"))
     if form.validate_on_submit():
         try:
-            afterwards.secure_account(current_user, form.email.data, form.password.data, form.current_password.data)
-        except afterwards.AfterwardsError as error:
-            field = form.current_password if error.code == "wrong_password" else form.email
+            saved = accounts.save_account(person, form.email.data or "", form.password.data or "",
+                                          form.current_password.data, _confirm_link)
+        except accounts.AccountError as error:
+            field = form.current_password if error.code == "wrong_password" else form.password
             field.errors.append(str(ACCOUNT_ERRORS[error.code]))
         else:
-            flash(_("Saved. Sign in with this e-mail and password from any device."), "success")
-            return redirect(url_for("afterwards.my_maps"))
-    return render_template("afterwards/account.html", form=form)
+            if saved.password_changed:
+                login_user(saved.person, remember=True)  # the new sign-in generation: this browser stays in
+                flash(_("The password is saved; every other device is signed out.") if saved.person.email else
+                      _("The password is saved. You can sign in with it once you confirm an e-mail."), "success")
+            _say_mail_sent(saved.mailed_to)
+            return redirect(url_for("afterwards.secure_account"))
+    return render_template("afterwards/account.html", form=form, resend_form=resend_form,
+                           pending_address=accounts.pending_address(person))
+
+
+def _confirm_link(token: str) -> str:
+    return public_url("afterwards.confirm_address", confirm_token=token)
+
+
+def _say_mail_sent(address: str | None) -> None:
+    if address:
+        flash(_("We sent a mail to %(email)s. Open the link in it to sign in with this address.", email=address),
+              "success")
+
+
+@bp.route("/account/confirm/<confirm_token>", methods=["GET", "POST"])
+def confirm_address(confirm_token: str):
+    """The link in the confirmation mail; a button press spends it, so mail scanners' previews do not."""
+    if not accounts.verify_link_is_live(confirm_token):
+        return render_template("afterwards/confirm_address.html", problem="link_spent"), 404
+    form = UseLinkForm()
+    if form.validate_on_submit():
+        try:
+            person = accounts.confirm_address(confirm_token)
+        except accounts.AccountError as error:
+            return render_template("afterwards/confirm_address.html", problem=error.code), \
+                409 if error.code == "email_taken" else 404
+        flash(_("The e-mail %(email)s is confirmed: sign in with it from any device.", email=person.email), "success")
+        return redirect(url_for("afterwards.secure_account" if current_user.is_authenticated else "auth.sign_in"))
+    return render_template("afterwards/confirm_address.html", form=form, problem=None)
 
 
 @bp.route("/sign-in/link/<link_token>", methods=["GET", "POST"])

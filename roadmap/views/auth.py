@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 from roadmap.services import accounts, identities, password_reset
 from roadmap.views import limits
 from roadmap.views.redirects import public_url, safe_next
-from roadmap.views.validators import NoControlCharacters
+from roadmap.views.validators import NoControlCharacters, StrongPassword
 
 bp = Blueprint("auth", __name__)
 
@@ -26,7 +26,8 @@ class SetupForm(FlaskForm):
     display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=80), NoControlCharacters()])
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254),
                                                 NoControlCharacters()])
-    password = PasswordField(_l("Password (at least 10 characters)"), validators=[DataRequired(), Length(min=10, max=200)])
+    password = PasswordField(_l("Password (at least 10 characters)"),
+                             validators=[DataRequired(), Length(max=200), StrongPassword()])
     confirm = PasswordField(_l("Repeat the password"), validators=[EqualTo("password", message=_l("Passwords differ."))])
 
 
@@ -36,7 +37,7 @@ class ForgotPasswordForm(FlaskForm):
 
 class NewPasswordForm(FlaskForm):
     password = PasswordField(_l("New password (at least 10 characters)"),
-                             validators=[DataRequired(), Length(min=password_reset.MIN_PASSWORD_LENGTH, max=200)])
+                             validators=[DataRequired(), Length(max=200), StrongPassword()])
     confirm = PasswordField(_l("Repeat the password"), validators=[EqualTo("password", message=_l("Passwords differ."))])
 
 
