@@ -9,7 +9,7 @@ import segno
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectField
 from wtforms.fields.choices import SelectChoice
@@ -24,6 +24,7 @@ from roadmap.models.afterwards import SHARE_KINDS
 from roadmap.services import afterwards, editing, exports, history, history_words, my_steps, snapshots
 from roadmap.timeutil import local, local_today
 from roadmap.views.map_view import map_view_context
+from roadmap.views import signing_in
 from roadmap.views.redirects import public_url
 from roadmap.views.validators import NoControlCharacters
 from roadmap.views.zones import show_times_of
@@ -155,7 +156,7 @@ def use_sign_in_link(link_token: str):
         person = afterwards.use_sign_in_link(link_token)
         if person is None:
             return _link_spent(link_token)
-        login_user(person, remember=True)
+        signing_in.sign_in(person)
         flash(_("You are signed in. Set an e-mail and a password to come back without a link."), "success")
         return redirect(url_for("afterwards.secure_account"))
     return render_template("afterwards/use_link.html", form=form)
