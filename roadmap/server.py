@@ -78,6 +78,13 @@ class BoundedWebSocket(WebSocket):
 class BoundedWebSocketHandler(WebSocketHandler):
     message_bytes = 0  # bytes announced so far for the message being read
 
+    def log_request(self):
+        # gevent-websocket writes each request to a logger of its own, ignoring the server's
+        # `log`: --quiet was not quiet, and the access log could not mask secrets. Write where
+        # pywsgi writes (a WebSocket's 101 is left out, as gevent-websocket does).
+        if "101" not in str(self.status):
+            self.server.log.write(self.format_request() + "\n")
+
     def upgrade_connection(self):
         result = super().upgrade_connection()
         if getattr(self, "websocket", None) is not None:
