@@ -236,7 +236,8 @@ def _still_allowed(link: SignInLink) -> bool:
         return False
     if person.is_moderator:  # a co-moderator's invitation leads to setting a password, once
         return not person.password_hash
-    return may_get_sign_in_link(person, db.session.get(Person, link.created_by_id))
+    issuer = db.session.get(Person, link.created_by_id)
+    return issuer is not None and may_get_sign_in_link(person, issuer)
 
 
 def _link_for(token: str) -> SignInLink | None:
