@@ -18,7 +18,7 @@ from geventwebsocket.exceptions import ProtocolError, WebSocketError  # noqa: E4
 from geventwebsocket.handler import WebSocketHandler  # noqa: E402
 from geventwebsocket.websocket import Header, WebSocket  # noqa: E402
 
-from roadmap import create_app, database  # noqa: E402
+from roadmap import access_log, create_app, database  # noqa: E402
 from roadmap.extensions import socketio  # noqa: E402
 from roadmap.realtime import dashboard_feed  # noqa: E402
 from roadmap.services import reminders, venue  # noqa: E402
@@ -78,6 +78,13 @@ class BoundedWebSocket(WebSocket):
 class BoundedWebSocketHandler(WebSocketHandler):
     message_bytes = 0  # bytes announced so far for the message being read
 
+    def log_request(self):
+        # gevent-websocket writes each request to a logger of its own, ignoring the server's
+        # `log`: --quiet was not quiet, and the access log could not mask secrets. Write where
+        # pywsgi writes (a WebSocket's 101 is left out, as gevent-websocket does).
+        if "101" not in str(self.status):
+            self.server.log.write(self.format_request() + "\n")
+
     def upgrade_connection(self):
         result = super().upgrade_connection()
         if getattr(self, "websocket", None) is not None:
@@ -87,7 +94,7 @@ class BoundedWebSocketHandler(WebSocketHandler):
 
 
 def _keep_presence_fresh(app, namespace) -> None:
-    from roadmap.services import presence
+    from roadmap.services import connections, presence
 
     while True:
         socketio.sleep(PRESENCE_HEARTBEAT_SECONDS)
@@ -95,6 +102,8 @@ def _keep_presence_fresh(app, namespace) -> None:
             with app.app_context():
                 presence.touch(sorted(namespace.local_sids))
                 presence.forget_stale()
+                connections.touch(sorted(namespace.local_sids))
+                connections.forget_stale()
         except Exception:  # the heartbeat must outlive a passing database error
             log.exception("presence heartbeat failed")
 
@@ -137,7 +146,8 @@ def main(argv=None) -> None:
     if database.checkpoints_in_background(app):
         socketio.start_background_task(database.keep_wal_checkpointed, app)
     server = NoDelayWSGIServer(
-        (host, port), app, handler_class=BoundedWebSocketHandler, log=None if args.quiet else "default",
+        (host, port), app, handler_class=BoundedWebSocketHandler,
+        log=None if args.quiet else access_log.access_logger(app.url_map),
     )
     # Everything loaded so far lives as long as the process: keep it out of the
     # garbage collector's full passes, which otherwise stall every connection for

@@ -247,8 +247,10 @@ def _free_port() -> int:
 class LiveServer:
     """The real server (python -m roadmap.server) in its own process."""
 
-    def __init__(self, database_url: str, instance_path: str, log_path: Path, extra_env: dict | None = None):
+    def __init__(self, database_url: str, instance_path: str, log_path: Path, extra_env: dict | None = None,
+                 access_log: bool = False):
         self.extra_env = extra_env or {}
+        self.access_log = access_log
         self.database_url = database_url
         self.instance_path = instance_path
         self.log_path = log_path
@@ -271,7 +273,7 @@ class LiveServer:
             "RATELIMIT_KEY_PREFIX": f"roadmap-test-limits-{uuid.uuid4().hex}",
             **self.extra_env,
         }
-        argv = ["--host", "127.0.0.1", "--port", str(self.port), "--quiet"]
+        argv = ["--host", "127.0.0.1", "--port", str(self.port), *([] if self.access_log else ["--quiet"])]
         if os.environ.get("ROADMAP_TEST_FORK_SERVERS", "1") == "1":
             self.process = ServerZygote.fork(env, argv, self.log_path)
         else:

@@ -163,8 +163,6 @@ def test_a_new_password_signs_out_every_other_session_and_remember_cookie_but_no
     assert is_signed_in(signed_in_with_password(app, "marina@example.org", NEW_PASSWORD))
 
 
-@pytest.mark.xfail(strict=True, reason="API tokens carry the sign-in generation once issue_token does (issue 18, "
-                                       "another part); remove this mark when it lands")
 def test_setting_a_password_stops_the_api_token_from_joining(app, training, group, moderator):
     joined = app.test_client().post("/api/join", json={
         "join_code": training.join_code, "display_name": "Марина", "group_id": group.id}).get_json()

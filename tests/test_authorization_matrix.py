@@ -74,6 +74,7 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("auth.sign_in", "GET"): PUBLIC,
     ("auth.sign_in", "POST"): PUBLIC,
     ("auth.sign_out", "POST"): PUBLIC,
+    ("auth.sign_out_everywhere", "POST"): ANYONE_SIGNED_IN,
     ("auth.forget_device", "GET"): PUBLIC,
     # «Забыли пароль?» answers everyone alike; the mailed link is the credential and works once:
     # the first browser (anonymous) spends it.
@@ -180,7 +181,7 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
 }
 
 # Signing out ends on the start page: for it, that redirect is success, not a refusal.
-SUCCESS_LANDS_ON_START_PAGE = {("auth.sign_out", "POST")}
+SUCCESS_LANDS_ON_START_PAGE = {("auth.sign_out", "POST"), ("auth.sign_out_everywhere", "POST")}
 TOKEN_AUTHENTICATED_BLUEPRINTS = {"api"}
 DENY_CODES = {"forbidden", "not_found", "not_authenticated", "unknown_event"}
 # `focus` names no map: it acts on the map its connection joined. After a refused
@@ -309,6 +310,7 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
     ),
     ("auth.sign_in", "POST"): Attempt(lambda scene: {"email": scene.moderators[MODERATOR].email, "password": PASSWORD}),
     ("auth.sign_out", "POST"): Attempt(lambda scene: {}),
+    ("auth.sign_out_everywhere", "POST"): Attempt(lambda scene: {}, changes=("sign-in generations",)),
     ("auth.forgot_password", "POST"): Attempt(lambda scene: {"email": f"nobody-{new_id()[:10]}@example.org"}),
     ("auth.reset_password", "POST"): Attempt(lambda scene: {"password": PASSWORD, "confirm": PASSWORD},
                                              changes=("used sign-in links", "password hashes")),
@@ -523,6 +525,7 @@ def world_state(scene: Scene) -> dict:
         "join code": db.session.scalar(select(Training.join_code).where(Training.id == scene.training_id)),
         "joining closed": count(Training, Training.joining_closed_at.is_not(None)),
         "join blocks": count(JoinBlock),
+        "sign-in generations": db.session.scalar(select(func.sum(Person.sign_in_generation))),
     }
 
 

@@ -96,7 +96,7 @@ def test_an_alumna_comes_back_from_the_printed_sheet_marks_her_step_done_and_sig
                          ".value === 'done'", overdue)
 
     phone.locator(".account-menu summary").click()
-    phone.locator(".account-menu-panel").get_by_role("button", name="Выйти").click()
+    phone.locator(".account-menu-panel").get_by_role("button", name="Выйти", exact=True).click()
     phone.wait_for_url(live_server.url + "/")
     assert phone.locator("#signed-in-as").count() == 0
     assert not any(cookie["name"] == "remember_token" for cookie in context.cookies())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from roadmap.extensions import db
@@ -49,6 +49,8 @@ class ShareLink(db.Model):
 
 
 SIGN_IN_KINDS = ("link", "device")
+# A person has at most one unused link and one unused code: issuing a new one retires the last.
+ONE_LIVE_PER_PERSON = text("used_at IS NULL AND kind IN ('link', 'device')")
 
 
 class SignInLink(db.Model):
@@ -58,6 +60,10 @@ class SignInLink(db.Model):
     Only a hash of the token is stored: the link or code itself is shown once."""
 
     __tablename__ = "sign_in_links"
+    __table_args__ = (
+        Index("one_live_sign_in_link", "person_id", "kind", unique=True,
+              sqlite_where=ONE_LIVE_PER_PERSON, postgresql_where=ONE_LIVE_PER_PERSON),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)

@@ -16,7 +16,7 @@ from roadmap.domain.messages import parse_message, readable_field
 from roadmap.extensions import db
 from roadmap.models import Roadmap, Training
 from roadmap.realtime import publisher
-from roadmap.services import access, accounts, afterwards, dashboard, editing, facilitation, presence, snapshots, voting
+from roadmap.services import access, accounts, afterwards, connections, dashboard, editing, facilitation, presence, snapshots, voting
 from roadmap.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class LiveNamespace(Namespace):
             person = accounts.person_for_token(auth["token"])
         elif current_user.is_authenticated:
             person = current_user._get_current_object()
-        if person is None:
+        if person is None or not connections.opened(request.sid, person):
             raise ConnectionRefusedError("not_authenticated")
         session["actor"] = Actor.of(person)
         self.local_sids.add(request.sid)
@@ -106,6 +106,7 @@ class LiveNamespace(Namespace):
 
     def on_disconnect(self, reason=None):
         self.local_sids.discard(request.sid)
+        connections.closed(request.sid)
         roadmap_id = presence.leave(request.sid)
         if roadmap_id is not None:
             _publish_presence(roadmap_id)

@@ -25,7 +25,7 @@ from zxcvbn import zxcvbn
 from roadmap.domain.text import has_control_characters
 from roadmap.extensions import db
 from roadmap.models import Person, SignInLink
-from roadmap.services import mail
+from roadmap.services import connections, mail
 from roadmap.services.afterwards import token_hash
 from roadmap.services.transactions import writing
 from roadmap.timeutil import utcnow
@@ -174,10 +174,9 @@ def _set_password(person: Person, password: str) -> Person:
 def password_changed(person: Person) -> None:
     """What a new password ends: every session, remember cookie and API token of the person, and
     the personal sign-in links handed out to them. The caller commits (inside its `writing()`)."""
-    # To become identities.cancel_links(person) (issue 18): the same update.
-    db.session.execute(update(SignInLink).where(
-        SignInLink.person_id == person.id, SignInLink.kind == "link", SignInLink.used_at.is_(None),
-    ).values(used_at=utcnow()))
+    from roadmap.services import identities  # identities builds on this module
+
+    identities.cancel_links(person)
     end_sessions(person)
 
 
@@ -289,7 +288,9 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def issue_token(person: Person) -> str:
-    return _serializer().dumps({"person_id": person.id})
+    """An API token for `person`; it carries their sign-in generation, so it stops working when
+    their sessions end (end_sessions), as their cookies do."""
+    return _serializer().dumps({"person_id": person.id, "generation": person.sign_in_generation})
 
 
 def person_for_token(token) -> Person | None:
@@ -299,8 +300,15 @@ def person_for_token(token) -> Person | None:
         claims = _serializer().loads(token, max_age=TOKEN_MAX_AGE_SECONDS)
     except BadSignature:
         return None
-    person_id = claims.get("person_id") if isinstance(claims, dict) else None
-    return signed_in_as(db.session.get(Person, person_id)) if isinstance(person_id, int) else None
+    if not isinstance(claims, dict):
+        return None
+    person_id, generation = claims.get("person_id"), claims.get("generation")
+    if not (isinstance(person_id, int) and isinstance(generation, int)):
+        return None  # tokens from before generations were bound in sign in no more
+    person = db.session.get(Person, person_id)
+    if person is None or person.sign_in_generation != generation:
+        return None
+    return signed_in_as(person)
 
 
 def person_for_session_id(session_id: str) -> Person | None:
@@ -317,8 +325,19 @@ def person_for_session_id(session_id: str) -> Person | None:
 
 def end_sessions(person: Person) -> None:
     """Sign this person out everywhere: every session, remember cookie and API token they hold
-    stops working. The caller commits (inside its `writing()`)."""
-    person.sign_in_generation += 1
+    stops working, and so do those of the people merged into them (who sign in as them); their
+    open live connections are closed once the change is stored. The caller commits (inside
+    its `writing()`)."""
+    people = [person, *db.session.scalars(select(Person).where(Person.merged_into_id == person.id))]
+    for signed_out in people:
+        signed_out.sign_in_generation += 1
+    connections.close_all_of([signed_out.id for signed_out in people])
+
+
+def sign_out_everywhere(person: Person) -> None:
+    """«Выйти на всех устройствах»: end every session of this person, this browser's too."""
+    with writing():
+        end_sessions(db.session.merge(person))
 
 
 def signed_in_as(person: Person | None) -> Person | None:

@@ -209,6 +209,8 @@ def _new_sign_in_link(person: Person, moderator: Person) -> str:
     token = secrets.token_urlsafe(12)
     now = utcnow()
     with writing():
+        # Two moderators issuing at once: the second waits, then retires the first one's link.
+        db.session.execute(select(Person.id).where(Person.id == person.id).with_for_update())
         db.session.execute(update(SignInLink).where(
             SignInLink.person_id == person.id, SignInLink.kind == "link", SignInLink.used_at.is_(None),
         ).values(used_at=now))
@@ -220,11 +222,25 @@ def _new_sign_in_link(person: Person, moderator: Person) -> str:
 
 
 def sign_in_link(token: str) -> SignInLink | None:
-    """The unused, unexpired personal link for this token, or None."""
+    """The unused, unexpired personal link for this token, or None; also None once the link
+    would no longer be issued to its person (see _still_allowed)."""
     link = _link_for(token)
-    if link is None or link.used_at is not None or link.expires_at <= utcnow():
+    if link is None or link.used_at is not None or link.expires_at <= utcnow() or not _still_allowed(link):
         return None
     return link
+
+
+def _still_allowed(link: SignInLink) -> bool:
+    """The rule a link was issued under, checked again when it is used: since then its person
+    may have set a password, been merged into someone else, or joined another moderator's
+    training, whose maps the link must not open."""
+    person = link.person
+    if person.merged_into_id is not None:
+        return False
+    if person.is_moderator:  # a co-moderator's invitation leads to setting a password, once
+        return not person.password_hash
+    issuer = db.session.get(Person, link.created_by_id)
+    return issuer is not None and may_get_sign_in_link(person, issuer)
 
 
 def _link_for(token: str) -> SignInLink | None:
@@ -244,7 +260,9 @@ def use_sign_in_link(token: str) -> Person | None:
     """Spend the link: it signs in once."""
     with writing():
         link = sign_in_link(token)
-        if link is None:
+        if link is not None:
+            db.session.refresh(link, with_for_update=True)  # two presses at once: one signs in
+        if link is None or link.used_at is not None:
             return None
         link.used_at = utcnow()
         return link.person

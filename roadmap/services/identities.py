@@ -22,6 +22,7 @@ from roadmap.timeutil import utcnow
 
 DEVICE_CODE_LENGTH = 6
 DEVICE_CODE_MINUTES = 10
+CANCELLED_BY_A_PASSWORD = ("link", "device", "reset")
 
 
 class MergeRefused(Exception):
@@ -85,6 +86,15 @@ def use_device_code(raw_code: str) -> Person | None:
         link.used_at = utcnow()
         person = link.person
     return accounts.signed_in_as(person)
+
+
+def cancel_links(person: Person) -> None:
+    """Retire every way in this person has not used yet: personal sign-in links, device codes
+    and password-reset links. For when the person sets a password: from then on they sign in
+    with it. The caller commits (inside its `writing()`)."""
+    db.session.execute(update(SignInLink).where(
+        SignInLink.person_id == person.id, SignInLink.kind.in_(CANCELLED_BY_A_PASSWORD), SignInLink.used_at.is_(None),
+    ).values(used_at=utcnow()))
 
 
 # --- merging -----------------------------------------------------------------------------

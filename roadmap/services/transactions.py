@@ -10,6 +10,7 @@ from threading import RLock
 from roadmap.extensions import db
 
 _sqlite_write_lock = RLock()
+_AFTER_COMMIT = "roadmap_after_commit"
 
 
 def _is_sqlite() -> bool:
@@ -36,4 +37,14 @@ def _transaction():
         db.session.commit()
     except BaseException:
         db.session.rollback()
+        db.session.info.pop(_AFTER_COMMIT, None)
         raise
+    for callback in db.session.info.pop(_AFTER_COMMIT, []):
+        callback()
+
+
+def after_commit(callback) -> None:
+    """Run `callback` once the `writing()` block around this call has committed, never if it
+    rolls back: what others must not see before the change is stored (a socket closed
+    before the new sign-in generation is stored could reconnect with the old one)."""
+    db.session.info.setdefault(_AFTER_COMMIT, []).append(callback)

@@ -9,7 +9,7 @@ import segno
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, IntegerField, PasswordField, SelectField
 from wtforms.fields.choices import SelectChoice
@@ -25,6 +25,7 @@ from roadmap.services import accounts, afterwards, editing, exports, history, hi
 from roadmap.timeutil import local, local_today
 from roadmap.views import limits
 from roadmap.views.map_view import map_view_context
+from roadmap.views import signing_in
 from roadmap.views.redirects import public_url
 from roadmap.views.throttles import throttled_calendar_feed
 from roadmap.views.validators import PASSWORD_PROBLEMS, NoControlCharacters, StrongPassword
@@ -159,7 +160,7 @@ def secure_account():
             field.errors.append(str(ACCOUNT_ERRORS[error.code]))
         else:
             if saved.password_changed:
-                login_user(saved.person, remember=True)  # the new sign-in generation: this browser stays in
+                signing_in.sign_in(saved.person)  # the new sign-in generation: this browser stays in
                 flash(_("The password is saved; every other device is signed out.") if saved.person.email else
                       _("The password is saved. You can sign in with it once you confirm an e-mail."), "success")
             _say_mail_sent(saved.mailed_to)
@@ -205,7 +206,7 @@ def use_sign_in_link(link_token: str):
         person = afterwards.use_sign_in_link(link_token)
         if person is None:
             return _link_spent(link_token)
-        login_user(person, remember=True)
+        signing_in.sign_in(person)
         flash(_("You are signed in. Set an e-mail and a password to come back without a link."), "success")
         return redirect(url_for("afterwards.secure_account"))
     return render_template("afterwards/use_link.html", form=form)

@@ -4,13 +4,14 @@ import segno
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from roadmap.services import accounts, identities, password_reset
-from roadmap.views import limits
+from roadmap.security import clear_site_data
+from roadmap.views import limits, signing_in
 from roadmap.views.redirects import public_url, safe_next
 from roadmap.views.validators import NoControlCharacters, StrongPassword
 
@@ -46,6 +47,10 @@ class SignOutForm(FlaskForm):
     forget = HiddenField(validators=[Optional(), Length(max=1), NoControlCharacters()])
 
 
+class SignOutEverywhereForm(FlaskForm):
+    pass
+
+
 class ShowDeviceCodeForm(FlaskForm):
     pass
 
@@ -67,7 +72,7 @@ def sign_in():
         if person is None:
             form.password.errors.append(_("Wrong e-mail or password."))
         else:
-            login_user(person, remember=True)
+            signing_in.sign_in(person)
             home = url_for("moderate.trainings") if person.is_moderator else url_for("afterwards.my_maps")
             return redirect(safe_next(request.args.get("next")) or home)
     return render_template("auth/sign_in.html", form=form)
@@ -86,7 +91,7 @@ def setup():
         except accounts.AccountError:
             form.email.errors.append(_("This e-mail is already registered."))
         else:
-            login_user(person, remember=True)
+            signing_in.sign_in(person)
             flash(_("Welcome! Create your first training."), "success")
             return redirect(url_for("moderate.trainings"))
     return render_template("auth/setup.html", form=form)
@@ -94,18 +99,28 @@ def setup():
 
 @bp.post("/sign-out")
 def sign_out():
-    """Sign out of this browser: the session and the remember cookie both go.
+    """Sign out of this browser: the session and the remember cookie both go, and the browser
+    is told to drop its caches and storage (the service worker's copies of maps among them).
 
     «Забыть это устройство» also forgets the chosen language, so nothing of the person stays."""
     forget = SignOutForm().forget.data == "1"
-    language = session.get("lang")
-    session.clear()  # before logout_user, which leaves its order to drop the remember cookie in the session
-    logout_user()
-    if language and not forget:
-        session["lang"] = language
+    signing_in.sign_out(forget_language=forget)
     if forget:
         flash(_("Signed out. This device no longer keeps anything of yours."), "success")
-    return redirect(url_for("main.start"))
+    return clear_site_data(redirect(url_for("main.start")))
+
+
+@bp.post("/sign-out/everywhere")
+@login_required
+def sign_out_everywhere():
+    """«Выйти на всех устройствах»: every session, remember cookie, API token and open live
+    connection of this person stops working, on every device."""
+    if not SignOutEverywhereForm().validate_on_submit():
+        abort(400)
+    accounts.sign_out_everywhere(current_user._get_current_object())
+    signing_in.sign_out()
+    flash(_("Signed out on every device. Sign in again where you need to."), "success")
+    return clear_site_data(redirect(url_for("main.start")))
 
 
 @bp.get("/forget-device")
@@ -142,7 +157,7 @@ def reset_password(reset_token: str):
             person = password_reset.set_new_password(reset_token, form.password.data)
         except password_reset.ResetError:
             return render_template("auth/reset_spent.html"), 404
-        login_user(accounts.signed_in_as(person), remember=True)
+        signing_in.sign_in(accounts.signed_in_as(person))
         flash(_("Your new password is saved, and you are signed in."), "success")
         return redirect(url_for("moderate.trainings") if person.is_moderator else url_for("afterwards.my_maps"))
     return render_template("auth/reset_password.html", form=form)
@@ -182,7 +197,7 @@ def continue_on_device():
         form.code.errors.append(_("This code does not work: it was used already, has expired or has a typo. "
                                   "Show a new one on your other device."))
         return render_template("auth/continue_on_device.html", form=form), 404
-    login_user(person, remember=True)
+    signing_in.sign_in(person)
     session.permanent = True
     flash(_("You are signed in as %(name)s, as on your other device.", name=person.display_name), "success")
     return redirect(_latest_map(person))

@@ -5,7 +5,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from roadmap import PROJECT_ROOT
 from roadmap.services import accounts, trainings
-from roadmap.views import limits
+from roadmap.views import limits, signing_in
 from roadmap.views.redirects import safe_next
 from roadmap.views.validators import NoControlCharacters
 
@@ -113,7 +113,7 @@ def _join(training, group_id: int, display_name: str, different_person: bool = F
             return render_template("errors/too_many.html", message=JOIN_ERRORS[error.code]), 429
         flash(JOIN_ERRORS[error.code], "error")
         return redirect(url_for("main.start"))
-    login_user(person, remember=True)
+    signing_in.sign_in(person)
     session.permanent = True
     session.pop("joining_name", None)
     group = next(group for group in training.groups if group.id == group_id)

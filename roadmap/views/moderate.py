@@ -431,8 +431,18 @@ def sign_in_link(membership_id: int):
                                   "training too: ask them to sign in themselves.", name=membership.person.display_name))
     token = afterwards.issue_sign_in_link(membership.person, current_user)
     url = url_for("afterwards.use_sign_in_link", link_token=token, _external=True)
-    return done(training, _("Personal sign-in link for %(name)s (works once, for %(days)s days): %(url)s",
-                            name=membership.person.display_name, days=afterwards.sign_in_link_days(), url=url), url=url)
+    return shown_link(training, membership.person, url, _(
+        "Personal sign-in link for %(name)s (works once, for %(days)s days): %(url)s",
+        name=membership.person.display_name, days=afterwards.sign_in_link_days(), url=url))
+
+
+def shown_link(training: Training, person, url: str, message: str):
+    """A link that signs someone in: in the script's answer, or on a page of its own without
+    JavaScript; never in a flash, which would keep it in the session cookie."""
+    if wants_json():
+        return jsonify({"ok": True, "message": message, "url": url})
+    return render_template("moderate/sign_in_link.html", training=training, name=person.display_name,
+                           message=message, url=url)
 
 
 @bp.post("/groups/<int:group_id>/sign-in-sheet")
@@ -467,9 +477,10 @@ def add_co_moderator(training_id: int):
         return done(training, _("%(name)s now runs this training too.", name=person.display_name))
     token = afterwards.issue_invitation_link(person, current_user)
     url = url_for("afterwards.use_sign_in_link", link_token=token, _external=True)
-    return done(training, _("%(name)s now runs this training too. Send them this link to sign in and set a password "
-                            "(works once, for %(days)s days): %(url)s",
-                            name=person.display_name, days=afterwards.sign_in_link_days(), url=url), url=url)
+    return shown_link(training, person, url, _(
+        "%(name)s now runs this training too. Send them this link to sign in and set a password "
+        "(works once, for %(days)s days): %(url)s", name=person.display_name, days=afterwards.sign_in_link_days(),
+        url=url))
 
 
 @bp.post("/trainings/<int:training_id>/moderators/<int:person_id>/remove")

@@ -142,6 +142,9 @@ main.addEventListener('focusout', (event) => {
   if (!main.contains(event.relatedTarget)) connection.focus(null);
 });
 window.addEventListener('pagehide', () => store.flushStorage());
+document.addEventListener('submit', (event) => {
+  if (new URL(event.target.action).pathname.startsWith('/sign-out')) store.stopStoring();
+});
 
 // On a phone the checklist starts closed: open, it is a screen of its own.
 if (window.matchMedia('(max-width: 600px)').matches) document.getElementById('readiness').open = false;

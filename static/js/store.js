@@ -332,22 +332,33 @@ export class MapStore {
     for (const listener of this.listeners) listener(this.view, cause);
   }
 
+  /** Signing out: the server's answer clears what the browser keeps, and this page, on its way
+   * out, must not write its copy back. */
+  stopStoring() {
+    this.storingStopped = true;
+    clearTimeout(this.snapshotTimer);
+  }
+
   savePending() {
+    if (this.storingStopped) return;
     const stored = this.pending.map(({ in_flight, ...op }) => op);
     writeJson(this.pendingKey, stored);
   }
 
   saveConflicts() {
+    if (this.storingStopped) return;
     writeJson(this.conflictsKey, this.conflicts);
   }
 
   scheduleSnapshotSave() {
     clearTimeout(this.snapshotTimer);
+    if (this.storingStopped) return;
     this.snapshotTimer = setTimeout(() => writeJson(this.snapshotKey, this.confirmed), SNAPSHOT_SAVE_DELAY_MS);
   }
 
   flushStorage() {
     clearTimeout(this.snapshotTimer);
+    if (this.storingStopped) return;
     writeJson(this.snapshotKey, this.confirmed);
     this.savePending();
     this.saveConflicts();
