@@ -138,8 +138,10 @@ class Micro:
     def render(self, micro: MicroMap, repeats: int) -> Measured:
         """GET /maps/<id> as a signed-in participant of the map's group."""
         browser = self.app.test_client()
+        with self.app.app_context():
+            user_id = db.session.get(Person, micro.person_id).get_id()  # the id with its sign-in generation
         with browser.session_transaction() as session:
-            session["_user_id"] = str(micro.person_id)
+            session["_user_id"] = user_id
             session["_fresh"] = True
 
         def render_once():

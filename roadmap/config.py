@@ -95,6 +95,14 @@ class Config:
     # Short enough that a dropped phone disappears from presence within ~20 s.
     SOCKETIO_PING_INTERVAL = int(os.environ.get("SOCKETIO_PING_INTERVAL", "10"))
     SOCKETIO_PING_TIMEOUT = int(os.environ.get("SOCKETIO_PING_TIMEOUT", "10"))
+    # Each connection may send SOCKET_EVENT_BURST events at once and SOCKET_EVENTS_PER_SECOND
+    # after that; more are answered `rate_limited`. A rate of 0 turns the limit off.
+    SOCKET_EVENT_BURST = int(os.environ.get("SOCKET_EVENT_BURST", "60"))
+    SOCKET_EVENTS_PER_SECOND = float(os.environ.get("SOCKET_EVENTS_PER_SECOND", "20"))
+    # Open connections, counted by each server process: per person, and per client address
+    # (a venue's shared Wi-Fi: a whole training behind one address, several tabs each).
+    SOCKET_CONNECTIONS_PER_PERSON = int(os.environ.get("SOCKET_CONNECTIONS_PER_PERSON", "20"))
+    SOCKET_CONNECTIONS_PER_ADDRESS = int(os.environ.get("SOCKET_CONNECTIONS_PER_ADDRESS", "200"))
     CATCH_UP_MAX_OPS = 2000  # beyond this a rejoining client gets a snapshot instead of the ops
     PRESENCE_STALE_SECONDS = 90
     # Moves the app's clock forward, to try what alumni see weeks after a training (tests, demos).

@@ -28,7 +28,7 @@ from roadmap.extensions import db
 from roadmap.models import Change, Dot, Presence, Roadmap
 from roadmap.services import editing, voting
 
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, LiveServer
 from tests.rawsocket import RawSocketIO, json_with
 
 pytestmark = pytest.mark.live
@@ -83,6 +83,17 @@ non_ascii_fields = st.sampled_from(["títle", "назва", "ｔｉｔｌｅ", "
 bad_id = st.one_of(not_an_int.filter(lambda value: not isinstance(value, str)),
                    st.text(max_size=7), st.text(min_size=41, max_size=60),
                    st.sampled_from(["abcdefgh\n", "abc def ghi", "../../../../", "ÿÿÿÿÿÿÿÿ", "abcdefgh\x00"]))
+
+
+@pytest.fixture
+def live_server(app, database_url, tmp_path):
+    """The server with no event rate limit: the fuzz sends thousands of payloads on one
+    connection to see how each is answered (the limit has its tests in test_socket_limits.py)."""
+    server = LiveServer(database_url, app.instance_path, tmp_path / "server.log",
+                        extra_env={"SOCKET_EVENTS_PER_SECOND": "0"})
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

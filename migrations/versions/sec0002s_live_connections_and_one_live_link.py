@@ -2,7 +2,7 @@
 server process; at most one unused personal sign-in link and device code per person
 
 Revision ID: sec0002s
-Revises: sec0001
+Revises: sec0002d
 Create Date: 2026-12-03 10:00:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'sec0002s'
-down_revision = 'sec0001'
+down_revision = 'sec0002d'
 branch_labels = None
 depends_on = None
 

@@ -30,7 +30,11 @@ MESSAGES = {
     "vote_not_found": N_("This vote does not exist."),
     "vote_closed": N_("Voting is over."),
     "no_dots_left": N_("You have used all your dots. Take one back to place it elsewhere."),
-    "rate_limited": N_("Too many changes at once; slow down a little."),
+    "rate_limited": N_("Too many requests at once; slow down a little. Nothing is lost: try again in a moment."),
+    "too_many_steps": N_("This road map has as many steps as it can hold. Delete a step to add another."),
+    "too_many_stakeholders": N_(
+        "This road map has as many stakeholders as it can hold. Delete a stakeholder to add another."),
+    "too_many_links": N_("This road map has as many links between steps and stakeholders as it can hold."),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import logging
 
-from flask import request, session
+from flask import current_app, request, session
 from flask_babel import gettext
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room
@@ -16,6 +16,7 @@ from roadmap.domain.messages import parse_message, readable_field
 from roadmap.extensions import db
 from roadmap.models import Roadmap, Training
 from roadmap.realtime import publisher
+from roadmap.realtime.limits import ConnectionCounts, EventBudgets
 from roadmap.services import access, accounts, afterwards, connections, dashboard, editing, facilitation, presence, snapshots, voting
 from roadmap.timeutil import utcnow
 
@@ -31,6 +32,8 @@ def acked(handler):
 
     @functools.wraps(handler)
     def wrapper(self, *args):
+        if not self.event_budgets.take(request.sid):
+            return error_ack(EditRejected("rate_limited"))
         try:
             actor = _actor()
             if actor is None:
@@ -69,6 +72,17 @@ class LiveNamespace(Namespace):
         super().__init__(namespace)
         self.local_sids: set[str] = set()
 
+    # Built on first use, inside the app's context, from its settings.
+    @functools.cached_property
+    def event_budgets(self) -> EventBudgets:
+        config = current_app.config
+        return EventBudgets(config["SOCKET_EVENT_BURST"], config["SOCKET_EVENTS_PER_SECOND"])
+
+    @functools.cached_property
+    def connection_counts(self) -> ConnectionCounts:
+        config = current_app.config
+        return ConnectionCounts(config["SOCKET_CONNECTIONS_PER_PERSON"], config["SOCKET_CONNECTIONS_PER_ADDRESS"])
+
     def trigger_event(self, event, *args):
         """Route events; unknown ones, and clients faking connect/disconnect, get an error ack."""
         sid = args[0] if args else None
@@ -93,20 +107,29 @@ class LiveNamespace(Namespace):
             person = current_user._get_current_object()
         if person is None or not connections.opened(request.sid, person):
             raise ConnectionRefusedError("not_authenticated")
+        self._admit(person.id)
         session["actor"] = Actor.of(person)
         self.local_sids.add(request.sid)
+
+    def _admit(self, person_id: int | None) -> None:
+        """Count the connection against its person's and its address's caps, or refuse it."""
+        if not self.connection_counts.admit(request.sid, person_id, request.remote_addr):
+            raise ConnectionRefusedError("too_many_connections")
 
     def _connect_viewer(self, token) -> None:
         """A read-only link: the connection hears the map's changes and may send nothing."""
         link = afterwards.link_for_token(token, "view")
         if link is None:
             raise ConnectionRefusedError("not_authenticated")
+        self._admit(None)
         join_room(publisher.viewers_room_for(link.roadmap_id))
         join_room(afterwards.viewers_room(link))
 
     def on_disconnect(self, reason=None):
         self.local_sids.discard(request.sid)
         connections.closed(request.sid)
+        self.event_budgets.forget(request.sid)
+        self.connection_counts.release(request.sid)
         roadmap_id = presence.leave(request.sid)
         if roadmap_id is not None:
             _publish_presence(roadmap_id)
@@ -127,6 +150,11 @@ class LiveNamespace(Namespace):
         session["roadmap_id"], session["training_id"] = roadmap_id, target.training_id
         caught_up = snapshots.catch_up(db.session.get(Roadmap, roadmap_id), request_data["since_revision"])
         presence.enter(request.sid, roadmap_id, actor.id)
+        # A removal committed before the row was written is seen here; one committed
+        # after it finds the row and takes this connection out (realtime/departures.py).
+        if not permissions.may_edit(actor, access.map_access(roadmap_id, actor.id)):
+            _leave_joined_map()
+            raise EditRejected("forbidden")
         if previous is not None and previous != roadmap_id:
             _publish_presence(previous)
         people = _publish_presence(roadmap_id, target.group_id)

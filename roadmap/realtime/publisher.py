@@ -135,3 +135,12 @@ def readiness_changed(roadmap_id: int, readiness: dict, progress: dict) -> None:
         "readiness", {"roadmap_id": roadmap_id, **readiness, "progress": progress},
         to=room_for(roadmap_id), namespace=NAMESPACE,
     )
+
+
+def sent_away(sid: str, roadmap_id: int, training_id: int, notice: dict) -> None:
+    """Tell one connection, on whichever process holds it, why it no longer hears a map, and take
+    it out of the map's and the training's rooms: through the message queue when it runs on
+    another process, and ahead of anything published after this call."""
+    socketio.emit("left_group", notice, to=sid, namespace=NAMESPACE)
+    for room in (room_for(roadmap_id), training_room(training_id)):
+        socketio.server.leave_room(sid, room, namespace=NAMESPACE)

@@ -5,12 +5,13 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from roadmap.domain import permissions
 from roadmap.domain.permissions import MapAccess
 from roadmap.domain.errors import EditRejected
+from roadmap.domain.limits import check_room_for
 from roadmap.domain.merging import Merged, carry_insertion, merge
 from roadmap.domain.operations import (
     MAP_FIELDS,
@@ -269,6 +270,7 @@ def _restore_revision(target: MapAccess, op: Operation):
     _restore_items(Step, target, past["steps"], _write_step, now)
     _restore_items(Stakeholder, target, past["stakeholders"], _write_stakeholder, now)
     _restore_links(target, past)
+    _check_caps_after_restore(target)
     restored.update(steps=past["steps"], stakeholders=past["stakeholders"])
     return {"type": op.type, "revision": op.revision, "map": restored}, {"revision": roadmap.revision - 1}
 
@@ -285,6 +287,28 @@ def _restore_items(model, target: MapAccess, wanted: list[dict], write, now) -> 
         write(item, data)
         item.deleted_at = None
         db.session.add(item)
+
+
+def _check_caps_after_restore(target: MapAccess) -> None:
+    """A past revision may hold more than the map may now (links of items deleted since stay)."""
+    db.session.flush()
+    check_room_for("steps", _live_count(Step, target), adding=0)
+    check_room_for("stakeholders", _live_count(Stakeholder, target), adding=0)
+    check_room_for("links", _link_count(target), adding=0)
+
+
+def _live_count(model, target: MapAccess) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(model).where(model.roadmap_id == target.roadmap_id, model.deleted_at.is_(None))
+    )
+
+
+def _link_count(target: MapAccess) -> int:
+    """Every link of the map, those of deleted items too: restoring the item brings them back."""
+    return db.session.scalar(
+        select(func.count()).select_from(StepStakeholder)
+        .join(Step, Step.id == StepStakeholder.step_id).where(Step.roadmap_id == target.roadmap_id)
+    )
 
 
 def _write_step(step: Step, data: dict) -> None:
@@ -362,7 +386,10 @@ def _ordered_positions(target: MapAccess, excluding_step_id: str | None = None) 
 
 
 def _position_for(target: MapAccess, op: Operation, moving_step_id: str | None = None) -> str:
-    ordered = _ordered_positions(target, excluding_step_id=moving_step_id)
+    return _position_among(_ordered_positions(target, excluding_step_id=moving_step_id), op)
+
+
+def _position_among(ordered: list[tuple[str, str]], op: Operation) -> str:
     keys = [position for position, _ in ordered]
     if op.at_end:
         return key_after(keys, keys[-1] if keys else None)
@@ -393,9 +420,11 @@ def _add_step(target: MapAccess, op: Operation):
     connection = db.session.connection()
     if _STEP_ROW.run(connection, {"step_id": op.step_id}):
         raise EditRejected("id_taken")
+    ordered = _ordered_positions(target)
+    check_room_for("steps", len(ordered))
     fields = {**STEP_DEFAULTS, **op.fields}
     _check_owner(target, fields["owner"])
-    position = _position_for(target, op)
+    position = _position_among(ordered, op)
     columns = {"id": op.step_id, "roadmap_id": target.roadmap_id, "position": position}
     for name, value in fields.items():
         columns.update(step_columns(name, value))
@@ -443,6 +472,7 @@ def _deleted_item(model, item_id: str, target: MapAccess, missing_code: str):
 def _restore_step(target: MapAccess, op: Operation):
     step = _deleted_item(Step, op.step_id, target, "step_not_found")
     taken = [position for position, _ in _ordered_positions(target)]
+    check_room_for("steps", len(taken))
     if step.position in taken:  # a step added meanwhile took the old key
         step.position = key_after(taken, step.position)
     step.deleted_at = None
@@ -461,6 +491,7 @@ def _link_stakeholder(target: MapAccess, op: Operation):
     step = _live_step(target, op.step_id)
     stakeholder = _live_stakeholder(target, op.stakeholder_id)
     if db.session.get(StepStakeholder, (step.id, stakeholder.id)) is None:
+        check_room_for("links", _link_count(target))
         db.session.add(StepStakeholder(step_id=step.id, stakeholder_id=stakeholder.id))
     applied = {"type": op.type, "step_id": step.id, "stakeholder_id": stakeholder.id}
     return applied, {"step_title": step.title, "stakeholder_name": stakeholder.name}
@@ -488,6 +519,7 @@ def _live_stakeholder(target: MapAccess, stakeholder_id: str) -> Stakeholder:
 def _add_stakeholder(target: MapAccess, op: Operation):
     if db.session.get(Stakeholder, op.stakeholder_id) is not None:
         raise EditRejected("id_taken")
+    check_room_for("stakeholders", _live_count(Stakeholder, target))
     fields = {**STAKEHOLDER_DEFAULTS, **op.fields}
     stakeholder = Stakeholder(id=op.stakeholder_id, roadmap_id=target.roadmap_id, created_at=utcnow(), **fields)
     db.session.add(stakeholder)
@@ -515,6 +547,7 @@ def _delete_stakeholder(target: MapAccess, op: Operation):
 
 def _restore_stakeholder(target: MapAccess, op: Operation):
     stakeholder = _deleted_item(Stakeholder, op.stakeholder_id, target, "stakeholder_not_found")
+    check_room_for("stakeholders", _live_count(Stakeholder, target))
     stakeholder.deleted_at = None
     linked_step_ids = db.session.scalars(
         select(StepStakeholder.step_id)

@@ -80,6 +80,7 @@ from roadmap.domain.operations import (
     MAP_FIELDS, MAX_OWNER_TEXT, STAKEHOLDER_FIELDS, STEP_FIELDS, Choice, Day, Owner, Percent, Score, Text,
     parse_value,
 )
+from roadmap.domain.limits import MAX_LINKS_PER_MAP, MAX_STAKEHOLDERS_PER_MAP, MAX_STEPS_PER_MAP
 from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
 from roadmap.extensions import db
 from roadmap.models import Group, Person, Roadmap
@@ -89,10 +90,10 @@ from roadmap.timeutil import local, utcnow
 FORMAT = "roadmap"
 VERSION = 1
 MAX_IMPORT_BYTES = 512 * 1024  # the request body limit (MAX_CONTENT_LENGTH)
-# Each imported item is one op with its own commit; these keep an import within seconds.
-MAX_IMPORTED_STEPS = 300
-MAX_IMPORTED_STAKEHOLDERS = 150
-MAX_IMPORTED_LINKS = 1000
+# Each imported item is one op with its own commit; a map's caps (domain/limits.py) keep an import within seconds.
+MAX_IMPORTED_STEPS = MAX_STEPS_PER_MAP
+MAX_IMPORTED_STAKEHOLDERS = MAX_STAKEHOLDERS_PER_MAP
+MAX_IMPORTED_LINKS = MAX_LINKS_PER_MAP
 MAX_IMPORTED_COLUMNS = 60
 MAX_ROWS_ABOVE_HEADER = 10
 # A 512 KB workbook may unpack to hundreds of megabytes; ours of 300 steps is under 1 MB.

@@ -85,3 +85,17 @@ def people_in(roadmap_id: int, group_id: int) -> list[dict]:
         if row.focus and row.focus not in entry["focus"]:
             entry["focus"].append(row.focus)
     return list(people.values())
+
+
+def connections_in(roadmap_id: int) -> list[tuple[str, int]]:
+    """(sid, person id) of every connection that joined the map, on any server process."""
+    return [tuple(row) for row in db.session.execute(
+        select(Presence.sid, Presence.person_id).where(Presence.roadmap_id == roadmap_id)
+    )]
+
+
+def forget(sids: list[str]) -> None:
+    if not sids:
+        return
+    with writing():
+        db.session.execute(delete(Presence).where(Presence.sid.in_(sids)))

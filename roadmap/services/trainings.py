@@ -12,7 +12,7 @@ from roadmap.domain.text import has_control_characters, single_line
 from roadmap.extensions import db
 from roadmap.models import Group, JoinBlock, Membership, Person, Roadmap, Training, TrainingModerator
 from roadmap.models.people import MEMBER_COLORS
-from roadmap.realtime import publisher
+from roadmap.realtime import departures, publisher
 from roadmap.services import facilitation, snapshots
 from roadmap.services.transactions import writing
 from roadmap.timeutil import utcnow
@@ -244,12 +244,13 @@ def set_archived(group: Group, archived: bool) -> Group:
     with writing():
         group.archived = archived
     publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))
+    departures.send_away_who_lost(group, "archived")
     return group
 
 
 def move_member(membership: Membership, to_group: Group) -> Membership:
     """Move a participant to another group of the same training; what they wrote stays where it is."""
-    from_group = membership.group
+    from_group, person_id = membership.group, membership.person_id
     if to_group.training_id != from_group.training_id or to_group.archived:
         raise JoinError("group_not_found")
     if to_group.id == from_group.id:
@@ -266,16 +267,18 @@ def move_member(membership: Membership, to_group: Group) -> Membership:
     db.session.expire_all()
     for group in (from_group, to_group):
         publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))
+    departures.send_away_who_lost(from_group, "moved", person_id, to_group)
     return already or membership
 
 
 def remove_member(membership: Membership, blocked_by: Person | None = None) -> None:
     """Take a participant out of a group; the changes they made keep their name. With `blocked_by`
     (the moderator), the join code no longer lets them back into the training."""
-    group = membership.group
+    group, person_id = membership.group, membership.person_id
     with writing():
         if blocked_by is not None and db.session.get(JoinBlock, (group.training_id, membership.person_id)) is None:
             db.session.add(JoinBlock(training_id=group.training_id, person_id=membership.person_id,
                                      blocked_by_id=blocked_by.id))
         db.session.delete(membership)
     publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))
+    departures.send_away_who_lost(group, "removed", person_id)

@@ -8,11 +8,17 @@ const ACK_TIMEOUT_MS = 10000;
 const GAP_WAIT_MS = 300;
 const SERVER_ERROR_RETRY_MS = 3000;
 const SERVER_ERROR_RETRIES = 3;
+// A rate-limited op is kept and sent again after this pause, as often as it takes.
+const RATE_LIMITED_RETRY_MS = 2000;
+// Refused for too many open connections: try again after this, in case some were closed.
+const CONNECTION_CAP_RETRY_MS = 30000;
 const CONFIRMATION_WAIT_MS = 1000;
 
 export class Connection {
-  constructor(store, { onState, onPresence, onRejected, onSignedOut, onJoined = () => {} }) {
+  constructor(store, { onState, onPresence, onRejected, onSignedOut, onJoined = () => {}, onLeftGroup = () => {} }) {
     this.onJoined = onJoined;
+    this.onLeftGroup = onLeftGroup;
+    this.leftGroup = false; // the moderator took this person out of the map's group
     this.store = store;
     this.onState = onState;
     this.onPresence = onPresence;
@@ -29,11 +35,13 @@ export class Connection {
   }
 
   start() {
-    if (navigator.onLine) this.socket.connect();
+    if (navigator.onLine && !this.leftGroup) this.socket.connect();
     this.report();
   }
 
   get state() {
+    if (this.leftGroup) return 'left';
+    if (this.capped) return 'too_many_connections';
     if (!navigator.onLine) return 'offline';
     if (this.joined) return 'online';
     return this.everJoined ? 'reconnecting' : 'connecting';
@@ -46,18 +54,30 @@ export class Connection {
 
   bindSocket() {
     const socket = this.socket;
-    socket.on('connect', () => this.join());
+    socket.on('connect', () => { this.capped = false; this.join(); });
     socket.on('disconnect', (reason) => {
       this.joined = false;
       this.inFlight = null;
       this.report();
       // The server closes the connections of a person the moderator merged into another;
       // Socket.IO does not come back by itself then, and the cookie now signs in as the other.
-      if (reason === 'io server disconnect' && navigator.onLine) socket.connect();
+      if (reason === 'io server disconnect' && navigator.onLine && !this.leftGroup) socket.connect();
     });
     socket.on('connect_error', (error) => {
       if (error?.message === 'not_authenticated') { socket.disconnect(); this.onSignedOut(); }
+      if (error?.message === 'too_many_connections') {
+        this.capped = true;
+        clearTimeout(this.connectRetry);
+        this.connectRetry = setTimeout(() => this.goOnline(), CONNECTION_CAP_RETRY_MS);
+      }
       this.report();
+    });
+    socket.on('left_group', (notice) => {
+      if (notice.roadmap_id !== this.store.roadmapId) return;
+      // What is not sent stays on this device; the server would refuse it now.
+      this.leftGroup = true;
+      this.goOffline();
+      this.onLeftGroup(notice);
     });
     socket.on('change', (change) => {
       if (change.roadmap_id !== this.store.roadmapId || !this.joined) return;
@@ -80,7 +100,7 @@ export class Connection {
   }
 
   goOnline() {
-    if (!this.socket.connected) this.socket.connect();
+    if (!this.socket.connected && !this.leftGroup) this.socket.connect();
     this.report();
   }
 
@@ -89,6 +109,7 @@ export class Connection {
     this.socket.timeout(ACK_TIMEOUT_MS).emit('join', request, (timedOut, answer) => {
       if (timedOut || !answer) { this.retryJoinSoon(); return; }
       if (!answer.ok) {
+        if (answer.error?.code === 'rate_limited') this.retryJoinSoon();
         if (answer.error?.code === 'not_authenticated' || answer.error?.code === 'forbidden') this.onSignedOut();
         return;
       }
@@ -170,6 +191,8 @@ export class Connection {
       this.store.conflicted(op.op_id, answer.error.conflict);
     } else if (code === 'server_error' && this.triesLeft(op)) {
       this.resumeAt = Date.now() + SERVER_ERROR_RETRY_MS;
+    } else if (code === 'rate_limited') {
+      this.resumeAt = Date.now() + RATE_LIMITED_RETRY_MS; // kept: the same op id goes again
     } else {
       this.store.rejected(op.op_id);
       if (code === 'not_authenticated') this.onSignedOut();

@@ -110,6 +110,14 @@ const connection = new Connection(store, {
   onSignedOut() {
     toasts.error(t('signed_out'));
   },
+  onLeftGroup(notice) {
+    if (notice.reason === 'moved' && notice.to) {
+      const open = () => window.location.assign(`/maps/${notice.to.roadmap_id}`);
+      toasts.show(t('moved_to_group').replace('{group}', notice.to.name), t('open_new_map'), open, 'error', true);
+    } else {
+      toasts.show(t(notice.reason === 'archived' ? 'group_archived' : 'removed_from_group'), null, null, 'error', true);
+    }
+  },
   onJoined(answer) {
     facilitation.joined(answer.facilitation);
     // Focus belongs to the connection: tell the others again what this person is editing.

@@ -23,7 +23,7 @@ export class Toasts {
     else this.region.style.top = '';
   }
 
-  show(message, actionLabel, action, kind = 'info') {
+  show(message, actionLabel, action, kind = 'info', lasting = false) {
     const toast = document.createElement('div');
     toast.className = `toast toast-${kind}`;
     toast.setAttribute('role', kind === 'error' ? 'alert' : 'status');
@@ -40,7 +40,7 @@ export class Toasts {
     }
     this.place();
     this.region.append(toast);
-    setTimeout(() => toast.remove(), TOAST_MS);
+    if (!lasting) setTimeout(() => toast.remove(), TOAST_MS);
     return toast;
   }
 
