@@ -313,7 +313,7 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
     ("auth.sign_out_everywhere", "POST"): Attempt(lambda scene: {}, changes=("sign-in generations",)),
     ("auth.forgot_password", "POST"): Attempt(lambda scene: {"email": f"nobody-{new_id()[:10]}@example.org"}),
     ("auth.reset_password", "POST"): Attempt(lambda scene: {"password": PASSWORD, "confirm": PASSWORD},
-                                             changes=("used sign-in links", "password hashes")),
+                                             changes=("used sign-in links", "password hashes", "sign-in generations")),
     ("auth.setup", "POST"): Attempt(
         lambda scene: {"display_name": "Новый Модератор", "email": "new@example.org", "password": PASSWORD,
                        "confirm": PASSWORD},
@@ -388,7 +388,7 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
     ("afterwards.secure_account", "POST"): Attempt(
         lambda scene: {"email": f"alumna-{new_id()[:10]}@example.org", "password": PASSWORD, "confirm": PASSWORD,
                        "current_password": PASSWORD},
-        changes=("password hashes", "sign-in links"),  # the link that confirms the address
+        changes=("password hashes", "sign-in links", "sign-in generations"),  # the link that confirms the address
     ),
     ("afterwards.confirm_address", "POST"): Attempt(lambda scene: {}, changes=("used sign-in links",)),
     ("afterwards.use_sign_in_link", "POST"): Attempt(lambda scene: {}, changes=("used sign-in links",)),

@@ -13,6 +13,7 @@ import requests
 import socketio
 from conftest import PASSWORD, LiveServer
 
+from conftest import secure_account
 from roadmap.extensions import db
 from roadmap.models import Person, SignInLink
 from roadmap.services import accounts, afterwards, identities, password_reset, trainings
@@ -26,7 +27,7 @@ CSRF_FIELD = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 @pytest.fixture
 def alumna(world, group):
-    return afterwards.secure_account(world.member(group, "Анна"), "anna@example.org", ALUMNA_PASSWORD)
+    return secure_account(world.member(group, "Анна"), "anna@example.org", ALUMNA_PASSWORD)
 
 
 def signed_in(app, email: str, password: str):
@@ -227,7 +228,7 @@ def joins_another_moderators_training(world, person: Person) -> None:
 
 
 def sets_a_password(world, person: Person) -> None:
-    afterwards.secure_account(person, "olga@example.org", "пароль на потом 2027")
+    secure_account(person, "olga@example.org", "пароль на потом 2027")
 
 
 def gets_a_newer_link(world, person: Person) -> None:
@@ -313,8 +314,8 @@ def logging_server(app, database_url, tmp_path):
 def test_the_access_log_masks_share_calendar_and_sign_in_tokens(logging_server, world, moderator, group):
     olga = world.member(group, "Ольга")
     secrets = {
-        "view": afterwards.share(group.roadmap, moderator, "view").token,
-        "calendar": afterwards.share(group.roadmap, moderator, "calendar").token,
+        "view": afterwards.link_token(afterwards.share(group.roadmap, moderator, "view")),
+        "calendar": afterwards.link_token(afterwards.share(group.roadmap, moderator, "calendar")),
         "link": afterwards.issue_sign_in_link(olga, moderator),
         "reset": password_reset.issue_reset_link(moderator),
     }
@@ -364,7 +365,7 @@ def no_store_pages(scene) -> dict[str, tuple[str, str]]:
                                   "dashboard with the join code", "account", "sign-in sheet", "device code"])
 def test_pages_that_show_a_secret_are_not_stored(app, world, moderator, training, group, alumna, page):
     olga = world.member(group, "Ольга")
-    scene = (training, group, afterwards.share(group.roadmap, moderator, "view").token,
+    scene = (training, group, afterwards.link_token(afterwards.share(group.roadmap, moderator, "view")),
              afterwards.issue_sign_in_link(olga, moderator))
     who, request_line = no_store_pages(scene)[page]
     browser = {"alumna": lambda: signed_in(app, alumna.email, ALUMNA_PASSWORD),
