@@ -393,6 +393,17 @@ def live_server(app, database_url, tmp_path):
     server.stop()
 
 
+@pytest.fixture
+def unthrottled_live_server(app, database_url, tmp_path):
+    """The server with no per-socket event rate: for tests that send far faster than a person
+    to see how each event is answered (the limit has its tests in test_socket_limits.py)."""
+    server = LiveServer(database_url, app.instance_path, tmp_path / "server.log",
+                        extra_env={"SOCKET_EVENTS_PER_SECOND": "0"})
+    server.start()
+    yield server
+    server.stop()
+
+
 CHROMIUM_PATH = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -75,7 +75,8 @@ def test_the_join_screen_shows_the_title_the_code_and_a_qr_code_for_a_venue_addr
     projector.wait_for_selector(".projector-overview", timeout=WAIT_MS)
     dashboard.click("[data-projector-mode=join]")
     projector.wait_for_selector(".projector-join", timeout=WAIT_MS)
-    assert dashboard.get_attribute("[data-projector-mode=join]", "aria-pressed") == "true"
+    # The dashboard marks the button once the server has answered, which may come after the projector.
+    dashboard.wait_for_selector("[data-projector-mode=join][aria-pressed=true]", timeout=WAIT_MS)
     assert dashboard.get_attribute("[data-projector-mode=overview]", "aria-pressed") == "false"
 
     join_link = decoded_qr(projector.locator(".projector-qr"))

@@ -28,7 +28,7 @@ from roadmap.extensions import db
 from roadmap.models import Change, Dot, Presence, Roadmap
 from roadmap.services import editing, voting
 
-from conftest import ARTIFACTS, LiveServer
+from conftest import ARTIFACTS
 from tests.rawsocket import RawSocketIO, json_with
 
 pytestmark = pytest.mark.live
@@ -86,14 +86,9 @@ bad_id = st.one_of(not_an_int.filter(lambda value: not isinstance(value, str)),
 
 
 @pytest.fixture
-def live_server(app, database_url, tmp_path):
-    """The server with no event rate limit: the fuzz sends thousands of payloads on one
-    connection to see how each is answered (the limit has its tests in test_socket_limits.py)."""
-    server = LiveServer(database_url, app.instance_path, tmp_path / "server.log",
-                        extra_env={"SOCKET_EVENTS_PER_SECOND": "0"})
-    server.start()
-    yield server
-    server.stop()
+def live_server(unthrottled_live_server):
+    """The fuzz sends thousands of payloads on one connection."""
+    return unthrottled_live_server
 
 
 @pytest.fixture

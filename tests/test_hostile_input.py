@@ -22,6 +22,12 @@ ROOM_EVENTS = ["join", "catch_up", "op", "focus", "leave"]
 
 
 @pytest.fixture
+def live_server(unthrottled_live_server):
+    """Every hostile payload is sent on one connection, far faster than a person types."""
+    return unthrottled_live_server
+
+
+@pytest.fixture
 def clients(live_server, world):
     opened = SyncClients(live_server.url, world.token)
     yield opened

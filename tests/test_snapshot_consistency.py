@@ -38,6 +38,12 @@ CALL_TIMEOUT = 10.0
 CHANNELS = ("join", "catch_up", "api")
 
 
+@pytest.fixture
+def live_server(unthrottled_live_server):
+    """The writers send as fast as they can, far faster than a person types."""
+    return unthrottled_live_server
+
+
 def database_name(database_url: str) -> str:
     return "sqlite" if database_url.startswith("sqlite") else "postgresql"
 
