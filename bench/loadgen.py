@@ -3,6 +3,10 @@
     python -m bench.loadgen --plan plan.json --url http://127.0.0.1:5000 \
         --protocol app --mode human --duration 30 --out result.json [--wait-go]
 
+With several comma-separated URLs (server processes sharing one database and
+message queue) the clients take them in turn, as behind a round-robin proxy, so
+a group's clients sit on different servers.
+
 The plan names the groups: each group's map id, one token per client, the
 group's member ids and the ids of the steps its map starts with. Every client
 connects over WebSocket, joins its group's map and then edits it:
@@ -291,7 +295,7 @@ async def _wait_for_go() -> bool:
     return line.strip() == "GO"
 
 
-async def run(plan: dict, url: str, protocol: str, mode: str, duration: float, interval: float,
+async def run(plan: dict, urls: list[str], protocol: str, mode: str, duration: float, interval: float,
               grace: float, wait_go: bool, seed: int) -> dict:
     tracker = Tracker()
     groups: list[GroupState] = []
@@ -311,6 +315,7 @@ async def run(plan: dict, url: str, protocol: str, mode: str, duration: float, i
     async def connect(client: BenchClient) -> None:
         async with gate:
             try:
+                url = urls[client.index % len(urls)]
                 await asyncio.wait_for(client.connect_and_join(url, protocol), CONNECT_TIMEOUT + ACK_TIMEOUT)
             except Exception as failure:  # noqa: BLE001 -- any failure is counted; the client sits the run out
                 tracker.errors[f"connect:{type(failure).__name__}"] += 1
@@ -395,7 +400,7 @@ def _results(tracker: Tracker, groups: list[GroupState], protocol: str, mode: st
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Drive a Roadmap (or baseline) server with Socket.IO clients.")
     parser.add_argument("--plan", required=True, help="JSON: {groups: [{roadmap_id, tokens, member_ids, step_ids}]}")
-    parser.add_argument("--url", required=True)
+    parser.add_argument("--url", required=True, help="a server's URL, or several, comma-separated")
     parser.add_argument("--protocol", choices=("app", "baseline"), default="app")
     parser.add_argument("--mode", choices=("human", "stress"), default="human")
     parser.add_argument("--duration", type=float, default=20.0)
@@ -407,7 +412,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     plan = json.loads(Path(args.plan).read_text())
     results = asyncio.run(run(
-        plan, args.url, args.protocol, args.mode, args.duration, args.interval, args.grace,
+        plan, args.url.split(","), args.protocol, args.mode, args.duration, args.interval, args.grace,
         args.wait_go, args.seed,
     ))
     Path(args.out).write_text(json.dumps(results))
