@@ -187,32 +187,37 @@ class Worker:
 
     def __init__(self):
         context = multiprocessing.get_context("spawn")
-        self.connection, child_end = context.Pipe()
-        self.process = context.Process(target=serve, args=(child_end,), daemon=True,
+        # Two one-way pipes (os.pipe), not a duplex Pipe: that is a socketpair, which gevent's
+        # patched socket module makes non-blocking for the worker too.
+        jobs_in, self.jobs = context.Pipe(duplex=False)
+        self.results, results_out = context.Pipe(duplex=False)
+        self.process = context.Process(target=serve, args=(jobs_in, results_out), daemon=True,
                                        name="roadmap-heavy-work")
         self.process.start()
-        child_end.close()
+        jobs_in.close()
+        results_out.close()
         self.ready = False
 
     def run(self, function: Callable, args: tuple, config: dict, deadline: float) -> JobResult:
         if not self.ready:  # waited for cooperatively, so a large job never blocks on a full pipe
             self._receive(deadline)
             self.ready = True
-        self.connection.send_bytes(pickle.dumps((config, function, args)))
+        self.jobs.send_bytes(pickle.dumps((config, function, args)))
         return pickle.loads(self._receive(deadline))
 
     def stop(self) -> None:
-        self.connection.close()
+        self.jobs.close()
+        self.results.close()
         self.process.kill()
         self.process.join()
 
     def _receive(self, deadline: float) -> bytes:
-        ready = select.select([self.connection, self.process.sentinel], [], [], max(0.0, deadline - time.monotonic()))[0]
+        ready = select.select([self.results, self.process.sentinel], [], [], max(0.0, deadline - time.monotonic()))[0]
         if not ready:
             self.stop()
             raise HeavyWorkFailed("timed_out")
         try:
-            return self.connection.recv_bytes()
+            return self.results.recv_bytes()
         except (EOFError, OSError) as failure:
             self.stop()
             raise HeavyWorkFailed("crashed", f"exit code {self.process.exitcode}") from failure
@@ -229,7 +234,7 @@ class JobResult:
         return self.returned
 
 
-def serve(connection) -> None:
+def serve(jobs, results) -> None:
     """A worker's life: run jobs until the pipe closes, each in the app its caller's configuration
     builds (built once and kept while the jobs come with the same one)."""
     from roadmap import create_app
@@ -237,10 +242,10 @@ def serve(connection) -> None:
     from roadmap.extensions import db
 
     app, app_config = None, None
-    connection.send_bytes(READY)
+    results.send_bytes(READY)
     while True:
         try:
-            config, function, args = pickle.loads(connection.recv_bytes())
+            config, function, args = pickle.loads(jobs.recv_bytes())
         except EOFError:
             return
         if config != app_config:  # the server sends one configuration; tests send one per test
@@ -253,7 +258,7 @@ def serve(connection) -> None:
                 result = JobResult(returned=function(*args))
             except Exception as failure:  # noqa: BLE001 -- sent back to be raised in the caller
                 result = JobResult(raised=failure)
-        connection.send_bytes(_pickled(result))
+        results.send_bytes(_pickled(result))
 
 
 def _pickled(result: JobResult) -> bytes:
