@@ -111,6 +111,13 @@ class Config:
     CLOCK_OFFSET_DAYS = float(os.environ.get("ROADMAP_CLOCK_OFFSET_DAYS", "0"))
     # The most often a dashboard is updated, however busy the groups.
     DASHBOARD_PUSH_SECONDS = float(os.environ.get("DASHBOARD_PUSH_SECONDS", "1.0"))
+    # Exports, an import's parsing and the map at a past revision run in this many worker
+    # processes (roadmap/heavy_work.py); 0 runs them inline on the event loop.
+    HEAVY_WORK_PROCESSES = int(os.environ.get("HEAVY_WORK_PROCESSES", "2"))
+    HEAVY_WORK_QUEUE = int(os.environ.get("HEAVY_WORK_QUEUE", "20"))  # jobs waiting beyond this are refused
+    HEAVY_WORK_TIMEOUT_SECONDS = float(os.environ.get("HEAVY_WORK_TIMEOUT_SECONDS", "60"))
+    # Files kept by the export cache (one per map, format, language and day; older revisions dropped).
+    EXPORT_CACHE_FILES = int(os.environ.get("EXPORT_CACHE_FILES", "500"))
     SQLITE_BUSY_TIMEOUT_MS = 10_000
     # Set by the gevent server, which checkpoints the write-ahead log in a native thread.
     SQLITE_CHECKPOINT_IN_BACKGROUND = False

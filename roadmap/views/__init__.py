@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 
 from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
 from roadmap.extensions import login_manager
+from roadmap.heavy_work import HeavyWorkFailed
 from roadmap.services import accounts
 
 
@@ -43,6 +44,13 @@ def init_app(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return jsonify({"ok": False, "error": {"code": "rate_limited", "message": message}}), 429
         return render_template("errors/too_many.html", message=message), 429
+
+    @app.errorhandler(HeavyWorkFailed)
+    def heavy_work_failed(failure: HeavyWorkFailed):
+        message = _(failure.message)
+        if request.path.startswith("/api/"):
+            return jsonify({"ok": False, "error": {"code": failure.code, "message": message}}), 503
+        return render_template("errors/too_many.html", heading=_("The file could not be made"), message=message), 503
 
     @app.errorhandler(CSRFError)
     def form_expired(_error):

@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import segno
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -21,7 +22,7 @@ from roadmap.domain.progress import CHANGE_LABELS, compare, differences, progres
 from roadmap.extensions import db
 from roadmap.models import Roadmap
 from roadmap.models.afterwards import SHARE_KINDS
-from roadmap.services import accounts, afterwards, editing, exports, history, history_words, my_steps, snapshots
+from roadmap.services import accounts, afterwards, editing, export_files, exports, history, history_words, my_steps, snapshots
 from roadmap.timeutil import local, local_today
 from roadmap.views import limits
 from roadmap.views.map_view import map_view_context
@@ -238,7 +239,8 @@ def map_history(roadmap_id: int):
     person_id = person_id if person_id in names.people else None
     step_id = filters.step.data if filters.step.data in {step["id"] for step in map_now["steps"]} else None
     before = filters.before.data if filters.before.validate(filters) and filters.before.data else None
-    page = history.history_page(roadmap, person_id=person_id, step_id=step_id, before_revision=before)
+    page = export_files.history_page(roadmap, str(get_locale()), roadmap.group.training.timezone,
+                                     person_id=person_id, step_id=step_id, before_revision=before)
     return render_template("afterwards/history.html", roadmap=roadmap, group=roadmap.group, page=page,
                            filters=filters, person_id=person_id, step_id=step_id, restore_form=RestoreForm())
 
@@ -250,7 +252,7 @@ def map_at_revision(roadmap_id: int, revision: int):
     roadmap = _viewable_roadmap(roadmap_id)
     if not 0 <= revision <= roadmap.revision:
         abort(404)
-    map_data = history.map_at(roadmap, revision)
+    map_data = export_files.map_at(roadmap, revision)
     members = snapshots.members_data(roadmap.group_id)
     made_by = history_words.history(roadmap, limit=1, before_revision=revision + 1) if revision else []
     since = differences(map_data, snapshots.snapshot(roadmap, with_members=False))

@@ -3,7 +3,7 @@ from our JSON or from a spreadsheet of steps (templates to fill in are here too)
 import io
 from pathlib import PurePosixPath
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 from flask_babel import format_percent, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,7 +18,7 @@ from roadmap.domain.progress import progress
 from roadmap.domain.vocabulary import STEP_STATUSES
 from roadmap.extensions import db
 from roadmap.models import Roadmap
-from roadmap.services import exports, spreadsheets, trainings
+from roadmap.services import export_files, exports, spreadsheets, trainings
 from roadmap.timeutil import local_today
 from roadmap.views.moderate import own_training
 from roadmap.views.throttles import throttled_export
@@ -91,7 +91,7 @@ def print_view(roadmap_id: int):
 @throttled_export
 def export_pdf(roadmap_id: int):
     roadmap = _viewable_roadmap(roadmap_id)
-    pdf = exports.pdf_of(_printable_page(roadmap), current_app.static_folder, current_app.static_url_path)
+    pdf = export_files.kept_or_made(roadmap, "pdf", _language(), lambda: export_files.pdf(_printable_page(roadmap)))
     return _download(roadmap, "pdf", pdf)
 
 
@@ -101,9 +101,11 @@ def export_pdf(roadmap_id: int):
 def export_poster(roadmap_id: int):
     """The map as one A3 landscape page in large type, to hang on the wall."""
     roadmap = _viewable_roadmap(roadmap_id)
-    page = _printable_page(roadmap, "exports/poster.html")
-    return _download(roadmap, "pdf", exports.pdf_of(page, current_app.static_folder, current_app.static_url_path),
-                     suffix=" A3")
+    poster = export_files.kept_or_made(
+        roadmap, "poster", _language(),
+        lambda: export_files.pdf(_printable_page(roadmap, "exports/poster.html")),
+    )
+    return _download(roadmap, "pdf", poster, suffix=" A3")
 
 
 @bp.get("/maps/<int:roadmap_id>/export.docx")
@@ -111,7 +113,8 @@ def export_poster(roadmap_id: int):
 @throttled_export
 def export_docx(roadmap_id: int):
     roadmap = _viewable_roadmap(roadmap_id)
-    return _download(roadmap, "docx", exports.docx_of(roadmap, _language()))
+    docx = export_files.kept_or_made(roadmap, "docx", _language(), lambda: export_files.docx(roadmap, _language()))
+    return _download(roadmap, "docx", docx)
 
 
 @bp.get("/maps/<int:roadmap_id>/export.xlsx")
@@ -119,7 +122,8 @@ def export_docx(roadmap_id: int):
 @throttled_export
 def export_xlsx(roadmap_id: int):
     roadmap = _viewable_roadmap(roadmap_id)
-    return _download(roadmap, "xlsx", exports.xlsx_of(roadmap, _language()))
+    xlsx = export_files.kept_or_made(roadmap, "xlsx", _language(), lambda: export_files.xlsx(roadmap, _language()))
+    return _download(roadmap, "xlsx", xlsx)
 
 
 @bp.get("/maps/<int:roadmap_id>/export.csv")
@@ -160,7 +164,7 @@ def import_map(training_id: int):
     if form.validate_on_submit():
         upload = form.file.data
         kind = PurePosixPath(upload.filename or "").suffix.lower().lstrip(".")
-        checked = exports.check_import(kind, upload.read(exports.MAX_IMPORT_BYTES + 1))
+        checked = export_files.checked_import(kind, upload.read(exports.MAX_IMPORT_BYTES + 1))
         if checked.ok:
             group = trainings.create_group(training, form.name.data, checked.content.theme)
             imported = exports.apply_import(group, current_user._get_current_object(), checked)
