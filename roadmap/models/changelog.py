@@ -1,4 +1,4 @@
-"""The append-only change log: one row per applied operation."""
+"""The append-only change log: one row per applied operation, and checkpoints of its replay."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -30,3 +30,23 @@ class Change(db.Model):
     before: Mapped[dict] = mapped_column(JSON, default=dict)
 
     author = relationship("Person")
+
+
+class Checkpoint(db.Model):
+    """The map replayed from the log up to `revision`, kept so the map at a later revision
+    replays from here instead of from revision 0 (services/history.py).
+
+    Derived data: written when a replay first passes the revision, and trusted only while
+    `replay_version` equals domain/replay.REPLAY_VERSION; an older one is rewritten when a
+    replay passes it again."""
+
+    __tablename__ = "checkpoints"
+    __table_args__ = (UniqueConstraint("roadmap_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    roadmap_id: Mapped[int] = mapped_column(ForeignKey("roadmaps.id"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    replay_version: Mapped[int] = mapped_column(Integer)
+    # domain/replay.replay's map at `revision`.
+    data: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -57,6 +57,8 @@ def apply(payload, actor) -> Applied:
     EditRejected for anything the user can get wrong.
     """
     op = parse_op(payload)
+    if op.type == "map.restore":
+        _keep_checkpoints_before_restoring(op, actor)
     try:
         wire = _apply_in_transaction(op, actor)
     except _NotApplied as failure:
@@ -71,41 +73,93 @@ def apply(payload, actor) -> Applied:
     return Applied(wire)
 
 
+class OpRefused(EditRejected):
+    """apply_many's refusal: which op (its index in the list) was refused, and why; nothing was stored."""
+
+    def __init__(self, index: int, reason: EditRejected):
+        super().__init__(reason.code, reason.detail, {**reason.extra, "op_index": index})
+        self.index = index
+        self.reason = reason
+
+
+def apply_many(payloads: list, actor) -> list[Applied]:
+    """Apply ops in order as one write transaction with consecutive revisions: all of them or none.
+
+    Each op is validated, authorised and held to the map's caps exactly as apply() does, against
+    the map as the ops before it left it. Raises OpRefused for the first op refused; then nothing
+    is stored. After the commit each change is broadcast, in order. An op id already logged is
+    refused (id_taken) rather than taken as a resend."""
+    ops = []
+    for index, payload in enumerate(payloads):
+        try:
+            ops.append(parse_op(payload))
+        except EditRejected as reason:
+            raise OpRefused(index, reason) from reason
+    if not ops:
+        return []
+    wires: list[dict] = []
+    try:
+        with writing():
+            for op in ops:
+                wires.append(_apply_within(op, actor))
+    except _NotApplied as failure:
+        reason = failure.reason if isinstance(failure.reason, EditRejected) else EditRejected("id_taken")
+        raise OpRefused(len(wires), reason) from failure.reason
+    except EditRejected as reason:
+        raise OpRefused(len(wires), reason) from reason
+    for wire in wires:
+        publisher.edit_applied(wire)
+    return [Applied(wire) for wire in wires]
+
+
+def _keep_checkpoints_before_restoring(op: Operation, actor) -> None:
+    """Replaying a long log is slow: keep its checkpoints before the restore takes the write
+    lock, so that under it the map at the past revision replays only from the nearest one."""
+    target = access.map_access(op.roadmap_id, actor.id)
+    if target is not None and permissions.may_edit(actor, target):
+        history.keep_checkpoints_up_to(op.roadmap_id, op.revision)
+
+
 # Ops that change no content of the map: they do not count as its last edit.
 NOT_CONTENT_EDITS = {"map.lock"}
 
 
 def _apply_in_transaction(op: Operation, actor) -> dict:
     with writing():
-        # Taking the next revision first locks the map before anything is read;
-        # a refused edit rolls it back.
-        now = utcnow()
-        connection = db.session.connection()
-        edited_at = None if op.type in NOT_CONTENT_EDITS else now
-        taken = access.take_next_revision(connection, op.roadmap_id, actor.id, edited_at)
-        if taken is None:
-            raise EditRejected("not_found")
-        revision, target = taken
-        if not permissions.may_edit(actor, target):
-            raise EditRejected("forbidden")
-        if op.type == "map.lock" and not permissions.moderates_map(actor, target):
-            raise EditRejected("moderators_only")
-        if target.locked and op.type != "map.lock":
-            raise EditRejected("locked")
-        if op.type == "map.restore" and _logged_change(op) is not None:
-            # A restore is costly to redo just to meet the log's unique op id.
-            raise _NotApplied(EditRejected("id_taken"))
-        try:
-            applied_op, before = _HANDLERS[op.type](target, op)
-            _refuse_if_stale(op, before, actor)
-            db.session.flush()
-            # The log's unique (map, op id) refuses a resent op here at the latest.
-            _LOG_CHANGE.run(connection, {
-                "roadmap_id": op.roadmap_id, "revision": revision, "op_id": op.op_id, "author_id": actor.id,
-                "created_at": now, "op": applied_op, "before": before,
-            })
-        except (EditRejected, IntegrityError) as reason:
-            raise _NotApplied(reason) from reason
+        return _apply_within(op, actor)
+
+
+def _apply_within(op: Operation, actor) -> dict:
+    """One op inside the caller's write transaction: checked, written and logged; its wire form."""
+    # Taking the next revision first locks the map before anything is read;
+    # a refused edit rolls it back.
+    now = utcnow()
+    connection = db.session.connection()
+    edited_at = None if op.type in NOT_CONTENT_EDITS else now
+    taken = access.take_next_revision(connection, op.roadmap_id, actor.id, edited_at)
+    if taken is None:
+        raise EditRejected("not_found")
+    revision, target = taken
+    if not permissions.may_edit(actor, target):
+        raise EditRejected("forbidden")
+    if op.type == "map.lock" and not permissions.moderates_map(actor, target):
+        raise EditRejected("moderators_only")
+    if target.locked and op.type != "map.lock":
+        raise EditRejected("locked")
+    if op.type == "map.restore" and _logged_change(op) is not None:
+        # A restore is costly to redo just to meet the log's unique op id.
+        raise _NotApplied(EditRejected("id_taken"))
+    try:
+        applied_op, before = _HANDLERS[op.type](target, op)
+        _refuse_if_stale(op, before, actor)
+        db.session.flush()
+        # The log's unique (map, op id) refuses a resent op here at the latest.
+        _LOG_CHANGE.run(connection, {
+            "roadmap_id": op.roadmap_id, "revision": revision, "op_id": op.op_id, "author_id": actor.id,
+            "created_at": now, "op": applied_op, "before": before,
+        })
+    except (EditRejected, IntegrityError) as reason:
+        raise _NotApplied(reason) from reason
     return {
         "roadmap_id": op.roadmap_id, "revision": revision, "op_id": op.op_id,
         "author": {"id": actor.id, "name": actor.display_name},
@@ -262,7 +316,7 @@ def _restore_revision(target: MapAccess, op: Operation):
     # roadmap.revision is already this change's own; the map as it stands is the one before.
     if op.revision >= roadmap.revision - 1:
         raise EditRejected("invalid_value", "restore a revision before the current one")
-    past = history.map_at(roadmap, op.revision)
+    past = history.map_at_while_writing(roadmap, op.revision)
     restored = {name: past[name] for name in MAP_FIELDS}
     for name, value in restored.items():
         setattr(roadmap, name, value)

@@ -3,8 +3,8 @@
 Out: a printable page and its PDF (the page rendered by WeasyPrint), DOCX for
 grant applications, XLSX, CSV of the steps, JSON of the whole map, and an
 iCalendar feed of due dates. In: the JSON, or a spreadsheet of steps (CSV or
-XLSX, ours or one people made), into a new map, as ordinary ops through
-editing.apply.
+XLSX, ours or one people made), into a new map, as ordinary ops applied in one
+transaction by editing.apply_many: all of a file or nothing.
 
 CSV: the steps in the reader's language, UTF-8 with a BOM (so Excel reads
 Cyrillic), cells separated by `;` in Russian (what a Russian Excel expects, so
@@ -705,7 +705,7 @@ PROBLEMS = {
     "date_out_of_range": N_("the date is not between 1900 and 2200"),
     "not_an_owner": N_("not an owner: null, {\"stakeholder\": id} or {\"text\": name}"),
     "map_not_empty": N_("the map already has steps or stakeholders"),
-    "not_applied": N_("the import stopped: %(reason)s"),
+    "not_applied": N_("nothing was imported: %(reason)s"),
 }
 # What an import skips and says so, without refusing the file.
 NOTICES = frozenset({"ignored_column", "duplicate_column", "extra_cells"})
@@ -797,21 +797,19 @@ def import_map(group: Group, actor, kind: str, raw_bytes: bytes) -> ImportResult
 
 
 def apply_import(group: Group, actor, checked: ImportResult) -> ImportResult:
-    """Write checked content into the group's empty map as ordinary ops (stakeholders, steps, links)."""
+    """Write checked content into the group's empty map as ordinary ops (stakeholders, steps, links),
+    all in one transaction: if any op is refused, the map stays as it was."""
     if not checked.ok:
         return checked
     roadmap = group.roadmap
     if roadmap.steps or roadmap.stakeholders:
         return replace(checked, problems=[ImportProblem("map_not_empty")])
-    applied = 0
-    for op in content_ops(roadmap, checked.content):
-        try:
-            editing.apply(op, actor=actor)
-        except EditRejected as rejected:  # the checks above should make this unreachable
-            problem = ImportProblem("not_applied", params={"reason": rejected.code})
-            return replace(checked, problems=[problem], ops_applied=applied)
-        applied += 1
-    return replace(checked, ops_applied=applied)
+    try:
+        applied = editing.apply_many(list(content_ops(roadmap, checked.content)), actor=actor)
+    except editing.OpRefused as refused:  # the checks above should make this unreachable
+        problem = ImportProblem("not_applied", params={"reason": refused.code})
+        return replace(checked, problems=[problem])
+    return replace(checked, ops_applied=len(applied))
 
 
 def _random_id(key) -> str:

@@ -1,8 +1,9 @@
 """Starting a new map from a template: typical steps and stakeholders, shipped as
 editable JSON files in roadmap/map_templates/ (one per template, Russian and English).
 
-A template is applied as ordinary ops through the edit pipeline, so the new map's
-history starts with them and every open editor sees them arrive.
+A template is applied as ordinary ops through the edit pipeline, in one transaction
+(editing.apply_many), so the new map's history starts with them and every open
+editor sees them arrive.
 """
 from __future__ import annotations
 
@@ -49,9 +50,7 @@ def fill(group: Group, moderator, key: str, language: str) -> int:
     """Add the template's stakeholders, steps and links to the group's map; returns the ops applied."""
     language = language if language in LANGUAGES else "ru"
     ops = list(exports.content_ops(group.roadmap, _content(_templates()[key], language), new_id=_template_id))
-    actor = Actor.of(moderator)
-    for op in ops:
-        editing.apply(op, actor=actor)
+    editing.apply_many(ops, actor=Actor.of(moderator))
     return len(ops)
 
 
