@@ -48,6 +48,7 @@ def create_app(config_class: type[Config] = Config, overrides: dict | None = Non
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        channel=app.config["SOCKETIO_CHANNEL"],
         cors_allowed_origins=app.config["PUBLIC_ORIGIN"] or None,
         max_http_buffer_size=app.config["SOCKETIO_MAX_MESSAGE_BYTES"],
         ping_interval=app.config["SOCKETIO_PING_INTERVAL"],
