@@ -22,7 +22,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("DATABASE_URL"))  # SQLite in the instance folder when unset
     REDIS_URL = os.environ.get("REDIS_URL")
     SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE")  # e.g. redis://127.0.0.1:6379/0
-    # The queue's channel: deployments (or benchmark runs) sharing one Redis keep apart by it.
+    # The processes of one deployment share a channel (and the dashboard feed's Redis keys named
+    # after it); another deployment on the same Redis needs its own.
     SOCKETIO_CHANNEL = os.environ.get("SOCKETIO_CHANNEL", "flask-socketio")
     PUBLIC_ORIGIN = os.environ.get("PUBLIC_ORIGIN")  # e.g. https://roadmap.example.org
     INSTANCE_PATH = os.environ.get("ROADMAP_INSTANCE_PATH")  # default: ./instance

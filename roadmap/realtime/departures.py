@@ -1,4 +1,7 @@
-"""Connections of people who may no longer edit a map stop hearing it at once."""
+"""Connections of people who may no longer edit a map stop hearing it at once, on every process.
+
+It reads who is in the map after the change is committed: a connection joining meanwhile
+either wrote its presence row before (found here) or checks its access after (refused there)."""
 from __future__ import annotations
 
 from roadmap.domain import permissions
@@ -7,10 +10,11 @@ from roadmap.extensions import db
 from roadmap.models import Group, Person
 from roadmap.realtime import publisher
 from roadmap.services import access, presence
+from roadmap.services.transactions import writing
 
 
 def send_away_who_lost(group: Group, reason: str, person_id: int | None = None, to_group: Group | None = None) -> None:
-    """After a commit that took a person (person_id) or everyone out of `group` (reason "removed",
+    """After (not inside) the commit that took a person (person_id) or everyone out of `group` (reason "removed",
     "moved" or "archived"): every open editor of its map whose person may no longer edit it leaves the map's and the
     training's rooms, on every server process, and gets a `left_group` event saying why
     (for a move, with the group and map it was moved to). Everyone else is left alone, so it
@@ -22,13 +26,14 @@ def send_away_who_lost(group: Group, reason: str, person_id: int | None = None, 
     leaving = [sid for sid, someone in connections if someone in lost]
     if not leaving:
         return
-    presence.forget(leaving)
     notice = {"roadmap_id": roadmap_id, "reason": reason, "to": None}
     if to_group is not None:
         notice["to"] = {"group_id": to_group.id, "name": to_group.name, "roadmap_id": to_group.roadmap.id}
-    for sid in leaving:
-        publisher.sent_away(sid, roadmap_id, training_id, notice)
-    publisher.presence_changed(roadmap_id, presence.people_in(roadmap_id, group.id))
+    with writing():
+        presence.forget(leaving)
+        for sid in leaving:
+            publisher.sent_away(sid, roadmap_id, training_id, notice)
+        publisher.presence_changed(roadmap_id, presence.people_in(roadmap_id, group.id))
 
 
 def _may_edit(person_id: int, roadmap_id: int) -> bool:

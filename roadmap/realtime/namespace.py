@@ -119,11 +119,11 @@ class LiveNamespace(Namespace):
     def _connect_viewer(self, token) -> None:
         """A read-only link: the connection hears the map's changes and may send nothing."""
         link = afterwards.link_for_token(token, "view")
-        if link is None:
+        if link is None or not connections.opened_viewer(request.sid, link.id):
             raise ConnectionRefusedError("not_authenticated")
         self._admit(None)
         join_room(publisher.viewers_room_for(link.roadmap_id))
-        join_room(afterwards.viewers_room(link))
+        self.local_sids.add(request.sid)
 
     def on_disconnect(self, reason=None):
         self.local_sids.discard(request.sid)

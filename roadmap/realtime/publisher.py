@@ -1,11 +1,14 @@
 """The only module that emits to Socket.IO clients.
 
 Through Flask-SocketIO's message queue (Redis) the same calls reach clients
-connected to any server process.
+connected to any server process. Called inside a `writing()` block, an event
+waits for the block's commit and is dropped if it rolls back
+(transactions.after_commit); called outside one, it goes out at once.
 """
 import threading
 
 from roadmap.extensions import socketio
+from roadmap.services.transactions import after_commit
 
 NAMESPACE = "/"
 
@@ -27,6 +30,17 @@ def take_changed_maps() -> set[int]:
     return taken
 
 
+def _emit(event: str, payload: dict, to, changed_map: int | None = None) -> None:
+    """Send once the write around this call commits (at once outside one), noting `changed_map`
+    for the dashboard feed."""
+    def send():
+        socketio.emit(event, payload, to=to)
+        if changed_map is not None:
+            note_change(changed_map)
+
+    after_commit(send)
+
+
 def room_for(roadmap_id: int) -> str:
     return f"map:{roadmap_id}"
 
@@ -38,25 +52,21 @@ def viewers_room_for(roadmap_id: int) -> str:
 
 def edit_applied(change: dict) -> None:
     roadmap_id = change["roadmap_id"]
-    socketio.emit("change", change, to=[room_for(roadmap_id), viewers_room_for(roadmap_id)], namespace=NAMESPACE)
-    note_change(change["roadmap_id"])
+    _emit("change", change, to=[room_for(roadmap_id), viewers_room_for(roadmap_id)], changed_map=roadmap_id)
 
 
 def presence_changed(roadmap_id: int, people: list[dict]) -> None:
-    socketio.emit(
+    _emit(
         "presence", {"roadmap_id": roadmap_id, "people": people},
-        to=room_for(roadmap_id), namespace=NAMESPACE,
+        to=room_for(roadmap_id), changed_map=roadmap_id,
     )
-    note_change(roadmap_id)
 
 
 def members_changed(roadmap_id: int, members: list[dict]) -> None:
-    socketio.emit(
+    _emit(
         "members", {"roadmap_id": roadmap_id, "members": members},
-        to=room_for(roadmap_id), namespace=NAMESPACE,
+        to=room_for(roadmap_id), changed_map=roadmap_id,
     )
-    note_change(roadmap_id)
-
 
 
 def training_room(training_id: int) -> str:
@@ -81,29 +91,29 @@ def timer_changed(training_id: int, roadmap_id: int | None, timer: dict | None) 
         "training_id": training_id, "scope": "all" if roadmap_id is None else "group",
         "roadmap_id": roadmap_id, "timer": timer,
     }
-    socketio.emit("timer", payload, to=_scoped_rooms(training_id, roadmap_id), namespace=NAMESPACE)
+    _emit("timer", payload, to=_scoped_rooms(training_id, roadmap_id))
 
 
 def announced(training_id: int, roadmap_id: int | None, announcement: dict) -> None:
-    socketio.emit(
+    _emit(
         "announcement", {"training_id": training_id, "announcement": announcement},
-        to=_scoped_rooms(training_id, roadmap_id), namespace=NAMESPACE,
+        to=_scoped_rooms(training_id, roadmap_id),
     )
 
 
 def announcements_cleared(training_id: int) -> None:
     """The training is over: every editor drops the announcements it shows."""
-    socketio.emit(
+    _emit(
         "announcement", {"training_id": training_id, "announcement": None},
-        to=_scoped_rooms(training_id, None), namespace=NAMESPACE,
+        to=_scoped_rooms(training_id, None),
     )
 
 
 def projector_changed(training_id: int, projector: dict) -> None:
     """What the projector shows: {"mode", "group_id"} (facilitation.projector_data)."""
-    socketio.emit(
+    _emit(
         "projector", {"training_id": training_id, **projector},
-        to=dashboard_room(training_id), namespace=NAMESPACE,
+        to=dashboard_room(training_id),
     )
 
 
@@ -111,36 +121,50 @@ def vote_changed(training_id: int, vote: dict, to_editors: bool = True) -> None:
     """A vote opened, closed or showed a new tally: to the editors of the maps it is about
     (unless to_editors is false: a hidden vote's turnout is for the moderator's views alone)."""
     rooms = _scoped_rooms(training_id, vote["roadmap_id"]) if to_editors else [dashboard_room(training_id)]
-    socketio.emit("vote", {"training_id": training_id, "vote": vote}, to=rooms, namespace=NAMESPACE)
+    _emit("vote", {"training_id": training_id, "vote": vote}, to=rooms)
 
 
 def vote_cleared(training_id: int, roadmap_id: int | None) -> None:
     """No vote is on screen any more for the editors of one map (roadmap_id) or of every map."""
-    socketio.emit(
+    _emit(
         "vote", {"training_id": training_id, "roadmap_id": roadmap_id, "vote": None},
-        to=_scoped_rooms(training_id, roadmap_id), namespace=NAMESPACE,
+        to=_scoped_rooms(training_id, roadmap_id),
     )
 
 
 def dashboard_changed(training_id: int, summaries: list[dict]) -> None:
-    socketio.emit(
+    _emit(
         "dashboard", {"training_id": training_id, "groups": summaries},
-        to=dashboard_room(training_id), namespace=NAMESPACE,
+        to=dashboard_room(training_id),
     )
 
 
 def readiness_changed(roadmap_id: int, readiness: dict, progress: dict) -> None:
     """The map's checklist and progress, recomputed by the dashboard feed after its changes."""
-    socketio.emit(
+    _emit(
         "readiness", {"roadmap_id": roadmap_id, **readiness, "progress": progress},
-        to=room_for(roadmap_id), namespace=NAMESPACE,
+        to=room_for(roadmap_id),
     )
 
 
 def sent_away(sid: str, roadmap_id: int, training_id: int, notice: dict) -> None:
-    """Tell one connection, on whichever process holds it, why it no longer hears a map, and take
-    it out of the map's and the training's rooms: through the message queue when it runs on
-    another process, and ahead of anything published after this call."""
-    socketio.emit("left_group", notice, to=sid, namespace=NAMESPACE)
-    for room in (room_for(roadmap_id), training_room(training_id)):
-        socketio.server.leave_room(sid, room, namespace=NAMESPACE)
+    """Take one connection, on whichever process holds it, out of the map's and the training's
+    rooms, then tell it why: both through the message queue when it runs on another process,
+    which handles them in this order, ahead of anything published after this call."""
+    def send():
+        for room in (room_for(roadmap_id), training_room(training_id)):
+            socketio.server.leave_room(sid, room, namespace=NAMESPACE)
+        socketio.emit("left_group", notice, to=sid, namespace=NAMESPACE)
+
+    after_commit(send)
+
+
+def disconnect(sids: list[str]) -> None:
+    """Close these connections, on whichever server process holds each."""
+    def send():
+        if socketio.server is None:
+            return
+        for sid in sids:
+            socketio.server.disconnect(sid, namespace=NAMESPACE)
+
+    after_commit(send)

@@ -11,11 +11,11 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from roadmap.extensions import db, socketio
+from roadmap.extensions import db
 from roadmap.models import Baseline, Group, Person, Roadmap, ShareLink, SignInLink, Training
 from roadmap.models.afterwards import SHARE_KINDS
 from roadmap.realtime import publisher
-from roadmap.services import facilitation, snapshots, voting
+from roadmap.services import connections, facilitation, snapshots, voting
 from roadmap.services.transactions import writing
 from roadmap.timeutil import utcnow
 
@@ -50,10 +50,10 @@ def end_training(training: Training) -> int:
             data = snapshots.snapshot(roadmap, with_members=False)
             db.session.add(Baseline(roadmap_id=roadmap.id, revision=data["revision"], data=data))
             frozen += 1
-    facilitation.publish_no_timers(training, stopped_timer_scopes)
-    for roadmap_id in {vote.roadmap_id for vote in cleared_votes}:
-        publisher.vote_cleared(training.id, roadmap_id)
-    publisher.announcements_cleared(training.id)
+        facilitation.publish_no_timers(training, stopped_timer_scopes)
+        for roadmap_id in {vote.roadmap_id for vote in cleared_votes}:
+            publisher.vote_cleared(training.id, roadmap_id)
+        publisher.announcements_cleared(training.id)
     return frozen
 
 
@@ -93,7 +93,8 @@ def revoke(roadmap: Roadmap, kind: str) -> bool:
         return False
     with writing():
         link.revoked_at = utcnow()
-    _disconnect_viewers(link)
+        db.session.flush()  # a viewer connecting meanwhile waits for this row, then finds it revoked
+        connections.close_viewers_of(link.id)
     return True
 
 
@@ -128,19 +129,6 @@ def link_for_token(token: str, kind: str) -> ShareLink | None:
     if link is None or link.kind != kind or link.revoked_at is not None:
         return None
     return link
-
-
-def viewers_room(link: ShareLink) -> str:
-    return f"share:{link.id}"
-
-
-def _disconnect_viewers(link: ShareLink) -> None:
-    room = viewers_room(link)
-    server = socketio.server
-    if server is None:
-        return
-    for sid, _eio_sid in list(server.manager.get_participants(publisher.NAMESPACE, room)):
-        server.disconnect(sid, namespace=publisher.NAMESPACE)
 
 
 # --- personal sign-in links -------------------------------------------------------

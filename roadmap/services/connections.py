@@ -1,4 +1,5 @@
-"""Every open live connection of a signed-in person, on any server process (LiveConnection)."""
+"""Every open live connection of a signed-in person or a read-only viewer, on any server
+process (LiveConnection)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,10 +7,10 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from roadmap.extensions import db, socketio
-from roadmap.models import LiveConnection, Person
+from roadmap.extensions import db
+from roadmap.models import LiveConnection, Person, ShareLink
 from roadmap.realtime import publisher
-from roadmap.services.transactions import after_commit, writing
+from roadmap.services.transactions import writing
 from roadmap.timeutil import utcnow
 
 
@@ -28,6 +29,26 @@ def opened(sid: str, person: Person) -> bool:
     return True
 
 
+def opened_viewer(sid: str, share_link_id: int) -> bool:
+    """Record a read-only viewer's connection; False if the link was revoked meanwhile.
+
+    The link's row is locked, so this waits for a `revoke` under way: either it finds
+    this row and closes the connection, or this finds the link revoked."""
+    with writing():
+        revoked_at = db.session.scalar(
+            select(ShareLink.revoked_at).where(ShareLink.id == share_link_id).with_for_update())
+        if revoked_at is not None:
+            return False
+        db.session.merge(LiveConnection(sid=sid, share_link_id=share_link_id, seen_at=utcnow()))
+    return True
+
+
+def close_viewers_of(share_link_id: int) -> None:
+    """Inside the `writing()` that revokes a link (after its row is updated): once it commits,
+    close every viewer's connection on it, on whichever server process holds it."""
+    _close_where(LiveConnection.share_link_id == share_link_id)
+
+
 def closed(sid: str) -> None:
     with writing():
         db.session.execute(delete(LiveConnection).where(LiveConnection.sid == sid))
@@ -36,18 +57,13 @@ def closed(sid: str) -> None:
 def close_all_of(person_ids: list[int]) -> None:
     """Inside the `writing()` that ends these people's sessions: once it commits, close every
     connection they have open, on whichever server process holds it."""
-    rows = select(LiveConnection.sid).where(LiveConnection.person_id.in_(person_ids))
-    sids = list(db.session.scalars(rows))
-    db.session.execute(delete(LiveConnection).where(LiveConnection.person_id.in_(person_ids)))
-    after_commit(lambda: _disconnect(sids))
+    _close_where(LiveConnection.person_id.in_(person_ids))
 
 
-def _disconnect(sids: list[str]) -> None:
-    server = socketio.server
-    if server is None:
-        return
-    for sid in sids:
-        server.disconnect(sid, namespace=publisher.NAMESPACE)
+def _close_where(condition) -> None:
+    sids = list(db.session.scalars(select(LiveConnection.sid).where(condition)))
+    db.session.execute(delete(LiveConnection).where(condition))
+    publisher.disconnect(sids)
 
 
 def touch(sids: list[str]) -> None:

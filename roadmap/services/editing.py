@@ -50,7 +50,7 @@ class Applied:
 
 
 def apply(payload, actor) -> Applied:
-    """Validate, authorise and apply one operation; log it, commit, then broadcast.
+    """Validate, authorise and apply one operation; log it, commit, and broadcast after the commit.
 
     `actor` is a Person or a permissions.Actor. Sending an op id that was
     already applied returns the first result and changes nothing. Raises
@@ -69,7 +69,6 @@ def apply(payload, actor) -> Applied:
         if logged is None:
             raise failure.reason from failure.reason.__cause__
         return Applied(change_data(logged), duplicate=True)
-    publisher.edit_applied(wire)
     return Applied(wire)
 
 
@@ -107,8 +106,6 @@ def apply_many(payloads: list, actor) -> list[Applied]:
         raise OpRefused(len(wires), reason) from failure.reason
     except EditRejected as reason:
         raise OpRefused(len(wires), reason) from reason
-    for wire in wires:
-        publisher.edit_applied(wire)
     return [Applied(wire) for wire in wires]
 
 
@@ -160,11 +157,13 @@ def _apply_within(op: Operation, actor) -> dict:
         })
     except (EditRejected, IntegrityError) as reason:
         raise _NotApplied(reason) from reason
-    return {
+    wire = {
         "roadmap_id": op.roadmap_id, "revision": revision, "op_id": op.op_id,
         "author": {"id": actor.id, "name": actor.display_name},
         "op": applied_op, "at": now.isoformat() + "Z",
     }
+    publisher.edit_applied(wire)  # sent once the commit has stored it; never if it rolls back
+    return wire
 
 
 # The edit path's statements are prepared once (see database.Prepared).

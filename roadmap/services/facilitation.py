@@ -122,7 +122,7 @@ def start_timer(training: Training, seconds: int, label: str = "", group_id: int
             duration_seconds=seconds, ends_at=now + timedelta(seconds=seconds), started_at=now,
         )
         db.session.add(timer)
-    _publish_timer(training, timer.group_id)
+        _publish_timer(training, timer.group_id)
     return timer
 
 
@@ -145,7 +145,7 @@ def pause_timer(training: Training, group_id: int | None = None) -> Timer:
         if timer.ends_at is not None:
             timer.paused_remaining_seconds = remaining_seconds(timer, utcnow())
             timer.ends_at = None
-    _publish_timer(training, group_id)
+        _publish_timer(training, group_id)
     return timer
 
 
@@ -155,7 +155,7 @@ def resume_timer(training: Training, group_id: int | None = None) -> Timer:
         if timer.ends_at is None:
             timer.ends_at = utcnow() + timedelta(seconds=timer.paused_remaining_seconds or 0)
             timer.paused_remaining_seconds = None
-    _publish_timer(training, group_id)
+        _publish_timer(training, group_id)
     return timer
 
 
@@ -171,7 +171,7 @@ def add_time(training: Training, seconds: int, group_id: int | None = None) -> T
             paused = (timer.paused_remaining_seconds or 0) + seconds
             timer.paused_remaining_seconds = min(max(0, paused), MAX_TIMER_SECONDS)
         timer.duration_seconds = max(timer.duration_seconds, remaining_seconds(timer, now))
-    _publish_timer(training, group_id)
+        _publish_timer(training, group_id)
     return timer
 
 
@@ -179,7 +179,7 @@ def stop_timer(training: Training, group_id: int | None = None) -> None:
     with writing():
         timer = _running_timer(training, group_id)
         timer.stopped_at = utcnow()
-    _publish_timer(training, group_id)
+        _publish_timer(training, group_id)
 
 
 def clear_timer(training: Training, group_id: int | None = None) -> None:
@@ -189,7 +189,7 @@ def clear_timer(training: Training, group_id: int | None = None) -> None:
         if timer.ends_at is None or timer.ends_at > utcnow():
             raise EditRejected("timer_not_finished")
         timer.stopped_at = utcnow()
-    _publish_timer(training, group_id)
+        _publish_timer(training, group_id)
 
 
 def stop_all_timers(training: Training) -> list[int | None]:
@@ -241,8 +241,9 @@ def announce(training: Training, author, text: str, group_id: int | None = None)
             training_id=training.id, group_id=group.id if group else None, author_id=author.id, text=text,
         )
         db.session.add(announcement)
-    data = announcement_data(announcement)
-    publisher.announced(training.id, group.roadmap.id if group else None, data)
+        db.session.flush()  # its id, for its event
+        data = announcement_data(announcement)
+        publisher.announced(training.id, group.roadmap.id if group else None, data)
     return announcement
 
 
@@ -283,7 +284,7 @@ def project(training: Training, mode: str, group_id: int | None = None) -> None:
         training.projector_mode = mode
         if group is not None:
             training.projected_group_id = group.id
-    publisher.projector_changed(training.id, projector_data(training))
+        publisher.projector_changed(training.id, projector_data(training))
 
 
 def projector_data(training: Training) -> dict:

@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from roadmap.domain.permissions import Actor
-from roadmap.extensions import db, socketio
+from roadmap.extensions import db
 from roadmap.models import Dot, Group, Person, Presence, Roadmap, SignInLink, Step
 from roadmap.realtime import publisher
 from roadmap.services import accounts, editing, snapshots
@@ -129,14 +129,15 @@ def merge_people(merged: Person, kept: Person, moderator: Person) -> Person:
             link.used_at = utcnow()
         live_sids = list(db.session.scalars(select(Presence.sid).where(Presence.person_id == merged.id)))
         db.session.execute(Presence.__table__.delete().where(Presence.person_id == merged.id))
+        publisher.disconnect(live_sids)
+        db.session.flush()
+        for group in db.session.scalars(select(Group).where(Group.id.in_(groups))):
+            publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))
     db.session.expire_all()
     actor = Actor.of(moderator)
     for step_id, roadmap_id in owned_steps:
         editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": roadmap_id, "type": "step.set",
                        "step_id": step_id, "field": "owner", "value": {"member": kept.id}}, actor=actor)
-    _disconnect(live_sids)
-    for group in db.session.scalars(select(Group).where(Group.id.in_(groups))):
-        publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))
     return kept
 
 
@@ -169,12 +170,3 @@ def _owned_steps(person_id: int) -> list[tuple[str, int]]:
         select(Step.id, Step.roadmap_id).where(Step.owner_member_id == person_id, Step.deleted_at.is_(None))
         .order_by(Step.roadmap_id, Step.position)
     ).all())
-
-
-def _disconnect(sids: list[str]) -> None:
-    server = socketio.server
-    if server is None:
-        return
-    for sid in sids:
-        server.disconnect(sid, namespace=publisher.NAMESPACE)
-

@@ -95,7 +95,5 @@ def connections_in(roadmap_id: int) -> list[tuple[str, int]]:
 
 
 def forget(sids: list[str]) -> None:
-    if not sids:
-        return
-    with writing():
-        db.session.execute(delete(Presence).where(Presence.sid.in_(sids)))
+    """Inside the caller's `writing()`: these connections are in no map any more."""
+    db.session.execute(delete(Presence).where(Presence.sid.in_(sids)))

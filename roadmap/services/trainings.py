@@ -159,8 +159,7 @@ def join_group(training: Training, group_id: int, display_name: str, person: Per
         )
         if already is None:
             db.session.add(Membership(person_id=person.id, group_id=group.id, color=_free_color(group)))
-    if already is None:
-        publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))
+            publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))
     return person
 
 
@@ -168,7 +167,7 @@ def renew_join_code(training: Training) -> str:
     """A new join code; the old one lets nobody in from now on. Members stay where they are."""
     with writing():
         training.join_code = _new_join_code()
-    publisher.projector_changed(training.id, facilitation.projector_data(training))  # its join screen shows the code
+        publisher.projector_changed(training.id, facilitation.projector_data(training))  # its join screen shows the code
     return training.join_code
 
 
@@ -235,7 +234,7 @@ def rename_group(group: Group, name: str) -> Group:
         raise JoinError("name_required")
     with writing():
         group.name = name
-    publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))  # refreshes the dashboard card
+        publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))  # refreshes the dashboard card
     return group
 
 
@@ -243,7 +242,7 @@ def set_archived(group: Group, archived: bool) -> Group:
     """An archived group disappears from the join page and the dashboard; its map stays readable to the moderator."""
     with writing():
         group.archived = archived
-    publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))
+        publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))
     departures.send_away_who_lost(group, "archived")
     return group
 
@@ -264,9 +263,10 @@ def move_member(membership: Membership, to_group: Group) -> Membership:
             membership.color = _free_color(to_group)
         else:
             db.session.delete(membership)
-    db.session.expire_all()
-    for group in (from_group, to_group):
-        publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))
+        db.session.flush()
+        db.session.expire_all()
+        for group in (from_group, to_group):
+            publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))
     departures.send_away_who_lost(from_group, "moved", person_id, to_group)
     return already or membership
 
@@ -280,5 +280,5 @@ def remove_member(membership: Membership, blocked_by: Person | None = None) -> N
             db.session.add(JoinBlock(training_id=group.training_id, person_id=membership.person_id,
                                      blocked_by_id=blocked_by.id))
         db.session.delete(membership)
-    publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))
+        publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))
     departures.send_away_who_lost(group, "removed", person_id)

@@ -46,9 +46,10 @@ def open_vote(training: Training, dots_per_person: int, roadmap_id: int | None =
             ends_at=now + timedelta(minutes=minutes) if minutes else None,
         )
         db.session.add(vote)
-    for earlier in closed:
-        publisher.vote_changed(training.id, public_data(earlier))
-    publisher.vote_changed(training.id, public_data(vote))
+        db.session.flush()  # the vote's id, for its event
+        for earlier in closed:
+            publisher.vote_changed(training.id, public_data(earlier))
+        publisher.vote_changed(training.id, public_data(vote))
     return vote
 
 
@@ -56,7 +57,7 @@ def close_vote(vote: Vote) -> Vote:
     with writing():
         if vote.closed_at is None:
             vote.closed_at = utcnow()
-    publisher.vote_changed(vote.training_id, public_data(vote))
+        publisher.vote_changed(vote.training_id, public_data(vote))
     return vote
 
 
@@ -72,7 +73,7 @@ def clear_vote(vote: Vote) -> Vote:
         now = utcnow()
         vote.closed_at = vote.closed_at or now
         vote.cleared_at = vote.cleared_at or now
-    publisher.vote_cleared(vote.training_id, vote.roadmap_id)
+        publisher.vote_cleared(vote.training_id, vote.roadmap_id)
     return vote
 
 
@@ -222,6 +223,6 @@ def _change_dot(vote_id: int, step_id: str, actor, adding: bool) -> dict:
                 select(Dot.id).where(Dot.vote_id == vote.id, Dot.step_id == step.id, Dot.person_id == actor.id).limit(1)
             )
             db.session.execute(delete(Dot).where(Dot.id == one))
-    # Editors hear every dot only while the tally is visible; the moderator always sees the turnout.
-    publisher.vote_changed(vote.training_id, public_data(vote), to_editors=results_visible(vote))
+        # Editors hear every dot only while the tally is visible; the moderator always sees the turnout.
+        publisher.vote_changed(vote.training_id, public_data(vote), to_editors=results_visible(vote))
     return state_for(vote, actor.id)
