@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 
 from roadmap import create_app
 from roadmap.config import TestConfig
-from roadmap.domain.limits import MAX_STEPS_PER_MAP
+from roadmap.domain.errors import EditRejected
+from roadmap.domain.limits import MAX_LINKS_PER_MAP, MAX_STEPS_PER_MAP
 from roadmap.extensions import db
-from roadmap.models import Change, Roadmap, Stakeholder, Step
+from roadmap.models import Change, Roadmap, Stakeholder, Step, StepStakeholder
 from roadmap.services import editing, exports
 
 BOTH_DATABASES = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
@@ -73,6 +74,46 @@ def test_an_import_is_logged_with_consecutive_revisions(group, moderator):
                                    .order_by(Change.revision)).all()
     assert imported.ok and imported.ops_applied == len(revisions) == 1 + 2 + 12 + 10
     assert revisions == list(range(1, imported.ops_applied + 1))
+
+
+def link_count(roadmap_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(StepStakeholder)
+                             .join(Step, Step.id == StepStakeholder.step_id).where(Step.roadmap_id == roadmap_id))
+
+
+@BOTH_DATABASES
+def test_an_imports_links_are_refused_past_the_cap_exactly_where_edits_one_by_one_are(group, moderator):
+    roadmap_id = group.roadmap.id
+    pairs = [(f"t{index // 100}", f"s{index % 100}") for index in range(MAX_LINKS_PER_MAP + 2)]
+    almost_full = exports.ImportedMap(
+        fields={}, stakeholders=[(f"s{index}", {"name": f"Партнёр {index}"}) for index in range(100)],
+        steps=[(f"t{index}", {"title": f"Шаг {index}"}) for index in range(11)], links=pairs[:MAX_LINKS_PER_MAP - 2])
+    prefix = new_id()[:8]
+    editing.apply_many(list(exports.content_ops(group.roadmap, almost_full, new_id=lambda key: prefix + key)),
+                       actor=moderator)
+
+    def link(kind: str, pair: tuple[str, str]) -> dict:
+        step_key, stakeholder_key = pair
+        return {"op_id": new_id(), "roadmap_id": roadmap_id, "type": kind,
+                "step_id": prefix + step_key, "stakeholder_id": prefix + stakeholder_key}
+
+    last, over = pairs[MAX_LINKS_PER_MAP - 2:MAX_LINKS_PER_MAP], pairs[MAX_LINKS_PER_MAP]
+    # The batch's own links count: the cap is reached by its second new link, an unlink frees a
+    # place, a link the map holds already takes none; the link after that is one too many.
+    batch = [link("step.link", last[0]), link("step.link", last[1]), link("step.unlink", last[1]),
+             link("step.link", last[1]), link("step.link", pairs[0]), link("step.link", over)]
+
+    with pytest.raises(editing.OpRefused) as refused:
+        editing.apply_many(batch, actor=moderator)
+    assert (refused.value.index, refused.value.code) == (5, "too_many_links")
+    assert link_count(roadmap_id) == MAX_LINKS_PER_MAP - 2
+
+    for op in batch[:5]:
+        editing.apply(op, actor=moderator)
+    with pytest.raises(EditRejected) as one_by_one:
+        editing.apply(batch[5], actor=moderator)
+    assert (one_by_one.value.code, one_by_one.value.extra) == (refused.value.code, {"max": MAX_LINKS_PER_MAP})
+    assert link_count(roadmap_id) == MAX_LINKS_PER_MAP
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """The one writer of road maps: every edit, from any transport, goes through apply()."""
 from __future__ import annotations
 
+import bisect
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
@@ -26,7 +27,7 @@ from roadmap.domain.operations import (
 )
 from roadmap.domain.ordering import key_after
 from roadmap.database import Prepared
-from roadmap.extensions import db
+from roadmap.extensions import db, socketio
 from roadmap.models import Change, Membership, Person, Roadmap, Stakeholder, Step, StepStakeholder
 from roadmap.realtime import publisher
 from roadmap.services import access, history
@@ -97,16 +98,26 @@ def apply_many(payloads: list, actor) -> list[Applied]:
     if not ops:
         return []
     wires: list[dict] = []
+    held = MapHoldings()
     try:
         with writing():
             for op in ops:
-                wires.append(_apply_within(op, actor))
+                wires.append(_apply_within(op, actor, held))
+                _let_others_run()
     except _NotApplied as failure:
         reason = failure.reason if isinstance(failure.reason, EditRejected) else EditRejected("id_taken")
         raise OpRefused(len(wires), reason) from failure.reason
     except EditRejected as reason:
         raise OpRefused(len(wires), reason) from reason
     return [Applied(wire) for wire in wires]
+
+
+def _let_others_run() -> None:
+    """Between the ops of a long batch, let the server's other greenlets run: presence, reads,
+    and on PostgreSQL other maps' edits. One that wants SQLite's write lock meanwhile waits
+    for it without blocking the loop, as gevent's patched RLock does (docs/performance.md)."""
+    if socketio.async_mode == "gevent":
+        socketio.sleep(0)
 
 
 def _keep_checkpoints_before_restoring(op: Operation, actor) -> None:
@@ -123,10 +134,43 @@ NOT_CONTENT_EDITS = {"map.lock"}
 
 def _apply_in_transaction(op: Operation, actor) -> dict:
     with writing():
-        return _apply_within(op, actor)
+        return _apply_within(op, actor, MapHoldings())
 
 
-def _apply_within(op: Operation, actor) -> dict:
+@dataclass
+class MapHoldings:
+    """What the maps of one write transaction hold, for their caps: each count is read once, when
+    an op first needs it, and the ops after it keep it true, so a batch counts its own items
+    without a COUNT per op. An op that changes a count in a way not tracked here forgets it."""
+
+    counts: dict = field(default_factory=dict)  # (roadmap_id, "steps" | "stakeholders" | "links") -> int
+    positions: dict = field(default_factory=dict)  # roadmap_id -> the live steps' sorted (position, id)
+
+    def count(self, kind: str, target: MapAccess) -> int:
+        key = (target.roadmap_id, kind)
+        if key not in self.counts:
+            self.counts[key] = _COUNTERS[kind](target)
+        return self.counts[key]
+
+    def added(self, kind: str, target: MapAccess) -> None:
+        self.counts[(target.roadmap_id, kind)] += 1
+
+    def live_positions(self, target: MapAccess) -> list[tuple[str, str]]:
+        if target.roadmap_id not in self.positions:
+            self.positions[target.roadmap_id] = _ordered_positions(target)
+        return self.positions[target.roadmap_id]
+
+    def step_added(self, target: MapAccess, position: str, step_id: str) -> None:
+        bisect.insort(self.positions[target.roadmap_id], (position, step_id))
+
+    def forget(self, target: MapAccess, *kinds: str) -> None:
+        for kind in kinds:
+            self.counts.pop((target.roadmap_id, kind), None)
+        if "steps" in kinds:
+            self.positions.pop(target.roadmap_id, None)
+
+
+def _apply_within(op: Operation, actor, held: MapHoldings) -> dict:
     """One op inside the caller's write transaction: checked, written and logged; its wire form."""
     # Taking the next revision first locks the map before anything is read;
     # a refused edit rolls it back.
@@ -147,7 +191,7 @@ def _apply_within(op: Operation, actor) -> dict:
         # A restore is costly to redo just to meet the log's unique op id.
         raise _NotApplied(EditRejected("id_taken"))
     try:
-        applied_op, before = _HANDLERS[op.type](target, op)
+        applied_op, before = _HANDLERS[op.type](target, op, held)
         _refuse_if_stale(op, before, actor)
         db.session.flush()
         # The log's unique (map, op id) refuses a resent op here at the latest.
@@ -294,7 +338,7 @@ def _carry_through_log(op: Operation, current: str) -> Merged | None:
 
 # --- map -------------------------------------------------------------------
 
-def _set_map_field(target: MapAccess, op: Operation):
+def _set_map_field(target: MapAccess, op: Operation, held: MapHoldings):
     roadmap = db.session.get(Roadmap, target.roadmap_id)
     current = getattr(roadmap, op.field)
     value, placed = _resolve(MAP_FIELDS[op.field], current, op)
@@ -302,14 +346,14 @@ def _set_map_field(target: MapAccess, op: Operation):
     return {"type": op.type, "field": op.field, "value": value, **placed}, {"value": current}
 
 
-def _set_lock(target: MapAccess, op: Operation):
+def _set_lock(target: MapAccess, op: Operation, held: MapHoldings):
     roadmap = db.session.get(Roadmap, target.roadmap_id)
     was_locked = bool(roadmap.locked)
     roadmap.locked = op.locked
     return {"type": op.type, "locked": op.locked}, {"locked": was_locked}
 
 
-def _restore_revision(target: MapAccess, op: Operation):
+def _restore_revision(target: MapAccess, op: Operation, held: MapHoldings):
     """Bring the whole map back to how it was at a past revision, as one new change."""
     roadmap = db.session.get(Roadmap, target.roadmap_id)
     # roadmap.revision is already this change's own; the map as it stands is the one before.
@@ -324,6 +368,7 @@ def _restore_revision(target: MapAccess, op: Operation):
     _restore_items(Stakeholder, target, past["stakeholders"], _write_stakeholder, now)
     _restore_links(target, past)
     _check_caps_after_restore(target)
+    held.forget(target, "steps", "stakeholders", "links")
     restored.update(steps=past["steps"], stakeholders=past["stakeholders"])
     return {"type": op.type, "revision": op.revision, "map": restored}, {"revision": roadmap.revision - 1}
 
@@ -469,11 +514,11 @@ def _check_owner(target: MapAccess, owner: dict | None) -> None:
         _live_stakeholder(target, owner["stakeholder"])
 
 
-def _add_step(target: MapAccess, op: Operation):
+def _add_step(target: MapAccess, op: Operation, held: MapHoldings):
     connection = db.session.connection()
     if _STEP_ROW.run(connection, {"step_id": op.step_id}):
         raise EditRejected("id_taken")
-    ordered = _ordered_positions(target)
+    ordered = held.live_positions(target)
     check_room_for("steps", len(ordered))
     fields = {**STEP_DEFAULTS, **op.fields}
     _check_owner(target, fields["owner"])
@@ -482,10 +527,11 @@ def _add_step(target: MapAccess, op: Operation):
     for name, value in fields.items():
         columns.update(step_columns(name, value))
     connection.execute(_ADD_STEP, columns)
+    held.step_added(target, position, op.step_id)
     return {"type": op.type, "step_id": op.step_id, "position": position, "fields": fields}, {}
 
 
-def _set_step_field(target: MapAccess, op: Operation):
+def _set_step_field(target: MapAccess, op: Operation, held: MapHoldings):
     step = _live_step(target, op.step_id)
     current = step_value(step, op.field)
     if op.field == "owner":
@@ -496,19 +542,21 @@ def _set_step_field(target: MapAccess, op: Operation):
     return applied, {"value": current, "step_title": step.title}
 
 
-def _move_step(target: MapAccess, op: Operation):
+def _move_step(target: MapAccess, op: Operation, held: MapHoldings):
     step = _live_step(target, op.step_id)
     if op.after_id == step.id:
         raise EditRejected("invalid_op", "a step cannot follow itself")
     position = _position_for(target, op, moving_step_id=step.id)
     _update_step(step.id, {"position": position})
+    held.forget(target, "steps")
     applied = {"type": op.type, "step_id": step.id, "position": position}
     return applied, {"position": step.position, "step_title": step.title}
 
 
-def _delete_step(target: MapAccess, op: Operation):
+def _delete_step(target: MapAccess, op: Operation, held: MapHoldings):
     step = _live_step(target, op.step_id)
     _update_step(step.id, {"deleted_at": utcnow()})
+    held.forget(target, "steps")
     return {"type": op.type, "step_id": step.id}, {"step_title": step.title}
 
 
@@ -522,10 +570,11 @@ def _deleted_item(model, item_id: str, target: MapAccess, missing_code: str):
     return item
 
 
-def _restore_step(target: MapAccess, op: Operation):
+def _restore_step(target: MapAccess, op: Operation, held: MapHoldings):
     step = _deleted_item(Step, op.step_id, target, "step_not_found")
-    taken = [position for position, _ in _ordered_positions(target)]
+    taken = [position for position, _ in held.live_positions(target)]
     check_room_for("steps", len(taken))
+    held.forget(target, "steps")
     if step.position in taken:  # a step added meanwhile took the old key
         step.position = key_after(taken, step.position)
     step.deleted_at = None
@@ -540,67 +589,99 @@ def _restore_step(target: MapAccess, op: Operation):
     return applied, {"step_title": step.title}
 
 
-def _link_stakeholder(target: MapAccess, op: Operation):
+def _link_stakeholder(target: MapAccess, op: Operation, held: MapHoldings):
     step = _live_step(target, op.step_id)
     stakeholder = _live_stakeholder(target, op.stakeholder_id)
-    if db.session.get(StepStakeholder, (step.id, stakeholder.id)) is None:
-        check_room_for("links", _link_count(target))
-        db.session.add(StepStakeholder(step_id=step.id, stakeholder_id=stakeholder.id))
+    link = {"step_id": step.id, "stakeholder_id": stakeholder.id}
+    connection = db.session.connection()
+    if connection.execute(_LINK_EXISTS, link).first() is None:
+        check_room_for("links", held.count("links", target))
+        connection.execute(_ADD_LINK, link)
+        held.added("links", target)
     applied = {"type": op.type, "step_id": step.id, "stakeholder_id": stakeholder.id}
     return applied, {"step_title": step.title, "stakeholder_name": stakeholder.name}
 
 
-def _unlink_stakeholder(target: MapAccess, op: Operation):
+def _unlink_stakeholder(target: MapAccess, op: Operation, held: MapHoldings):
     step = _live_step(target, op.step_id)
     stakeholder = _live_stakeholder(target, op.stakeholder_id)
-    link = db.session.get(StepStakeholder, (step.id, stakeholder.id))
-    if link is not None:
-        db.session.delete(link)
+    link = {"step_id": step.id, "stakeholder_id": stakeholder.id}
+    if db.session.connection().execute(_REMOVE_LINK, link).rowcount:
+        held.forget(target, "links")
     applied = {"type": op.type, "step_id": step.id, "stakeholder_id": stakeholder.id}
     return applied, {"step_title": step.title, "stakeholder_name": stakeholder.name}
 
 
 # --- stakeholders ----------------------------------------------------------
+# Like steps, live stakeholders and links are read and written with Core statements:
+# an import's 1,000 links each cost 1.8 ms through the ORM (docs/performance.md).
 
-def _live_stakeholder(target: MapAccess, stakeholder_id: str) -> Stakeholder:
-    stakeholder = db.session.get(Stakeholder, stakeholder_id)
+_stakeholders = Stakeholder.__table__
+_links = StepStakeholder.__table__
+_STAKEHOLDER_ROW = select(_stakeholders).where(_stakeholders.c.id == bindparam("stakeholder_id"))
+_ADD_STAKEHOLDER = insert(_stakeholders)
+_LINK_EXISTS = select(_links.c.step_id).where(
+    _links.c.step_id == bindparam("step_id"), _links.c.stakeholder_id == bindparam("stakeholder_id"))
+_ADD_LINK = insert(_links)
+_REMOVE_LINK = delete(_links).where(
+    _links.c.step_id == bindparam("step_id"), _links.c.stakeholder_id == bindparam("stakeholder_id"))
+
+
+def _stakeholder_row(stakeholder_id: str):
+    db.session.flush()  # Core statements do not autoflush as the session would
+    return db.session.connection().execute(_STAKEHOLDER_ROW, {"stakeholder_id": stakeholder_id}).first()
+
+
+def _update_stakeholder(stakeholder_id: str, columns: dict) -> None:
+    db.session.connection().execute(
+        update(_stakeholders).where(_stakeholders.c.id == stakeholder_id).values(columns))
+
+
+def _live_stakeholder(target: MapAccess, stakeholder_id: str):
+    """The stakeholder's row (attributes as on a Stakeholder), if it is a live stakeholder of this map."""
+    stakeholder = _stakeholder_row(stakeholder_id)
     if stakeholder is None or stakeholder.roadmap_id != target.roadmap_id or stakeholder.deleted_at is not None:
         raise EditRejected("stakeholder_not_found")
     return stakeholder
 
 
-def _add_stakeholder(target: MapAccess, op: Operation):
-    if db.session.get(Stakeholder, op.stakeholder_id) is not None:
+def _add_stakeholder(target: MapAccess, op: Operation, held: MapHoldings):
+    if _stakeholder_row(op.stakeholder_id) is not None:
         raise EditRejected("id_taken")
-    check_room_for("stakeholders", _live_count(Stakeholder, target))
+    check_room_for("stakeholders", held.count("stakeholders", target))
     fields = {**STAKEHOLDER_DEFAULTS, **op.fields}
-    stakeholder = Stakeholder(id=op.stakeholder_id, roadmap_id=target.roadmap_id, created_at=utcnow(), **fields)
-    db.session.add(stakeholder)
+    created_at = utcnow()
+    db.session.connection().execute(_ADD_STAKEHOLDER, {
+        "id": op.stakeholder_id, "roadmap_id": target.roadmap_id, "created_at": created_at, "deleted_at": None,
+        **fields})
+    held.added("stakeholders", target)
     applied = {
-        "type": op.type, "stakeholder_id": stakeholder.id, "fields": fields,
-        "created_at": stakeholder.created_at.isoformat(),
+        "type": op.type, "stakeholder_id": op.stakeholder_id, "fields": fields,
+        "created_at": created_at.isoformat(),
     }
     return applied, {}
 
 
-def _set_stakeholder_field(target: MapAccess, op: Operation):
+def _set_stakeholder_field(target: MapAccess, op: Operation, held: MapHoldings):
     stakeholder = _live_stakeholder(target, op.stakeholder_id)
     current = getattr(stakeholder, op.field)
     value, placed = _resolve(STAKEHOLDER_FIELDS[op.field], current, op)
-    setattr(stakeholder, op.field, value)
+    _update_stakeholder(stakeholder.id, {op.field: value})
     applied = {"type": op.type, "stakeholder_id": stakeholder.id, "field": op.field, "value": value, **placed}
     return applied, {"value": current, "stakeholder_name": stakeholder.name}
 
 
-def _delete_stakeholder(target: MapAccess, op: Operation):
+def _delete_stakeholder(target: MapAccess, op: Operation, held: MapHoldings):
     stakeholder = _live_stakeholder(target, op.stakeholder_id)
-    stakeholder.deleted_at = utcnow()
+    _update_stakeholder(stakeholder.id, {"deleted_at": utcnow()})
+    held.forget(target, "stakeholders")
     return {"type": op.type, "stakeholder_id": stakeholder.id}, {"stakeholder_name": stakeholder.name}
 
 
-def _restore_stakeholder(target: MapAccess, op: Operation):
+def _restore_stakeholder(target: MapAccess, op: Operation, held: MapHoldings):
     stakeholder = _deleted_item(Stakeholder, op.stakeholder_id, target, "stakeholder_not_found")
-    check_room_for("stakeholders", _live_count(Stakeholder, target))
+    check_room_for("stakeholders", held.count("stakeholders", target))
+    held.forget(target, "stakeholders")
     stakeholder.deleted_at = None
     linked_step_ids = db.session.scalars(
         select(StepStakeholder.step_id)
@@ -629,4 +710,11 @@ _HANDLERS = {
     "stakeholder.set": _set_stakeholder_field,
     "stakeholder.delete": _delete_stakeholder,
     "stakeholder.restore": _restore_stakeholder,
+}
+
+
+# How a map's holdings are counted when an op first needs them (see MapHoldings).
+_COUNTERS = {
+    "stakeholders": lambda target: _live_count(Stakeholder, target),
+    "links": _link_count,
 }
