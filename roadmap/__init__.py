@@ -47,8 +47,7 @@ def create_app(config_class: type[Config] = Config, overrides: dict | None = Non
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
-        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
-        channel=app.config["SOCKETIO_CHANNEL"],
+        **_message_queue_options(app),
         cors_allowed_origins=app.config["PUBLIC_ORIGIN"] or None,
         max_http_buffer_size=app.config["SOCKETIO_MAX_MESSAGE_BYTES"],
         ping_interval=app.config["SOCKETIO_PING_INTERVAL"],
@@ -73,3 +72,11 @@ def _fill_instance_defaults(app: Flask) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "roadmap.sqlite3")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_files.secret_key(app.instance_path)
+
+
+def _message_queue_options(app: Flask) -> dict:
+    """Flask-SocketIO keeps the options of an earlier init_app (a test process makes many apps):
+    without a queue, say so, or the previous app's queue manager would stay."""
+    if app.config["SOCKETIO_MESSAGE_QUEUE"]:
+        return {"message_queue": app.config["SOCKETIO_MESSAGE_QUEUE"], "channel": app.config["SOCKETIO_CHANNEL"]}
+    return {"message_queue": None, "client_manager": None}

@@ -34,7 +34,7 @@ from roadmap.services import access, history
 from roadmap.services.snapshots import (
     change_data, stakeholder_data, step_columns, step_data, step_value,
 )
-from roadmap.services.transactions import writing
+from roadmap.services.transactions import let_others_run, writing
 from roadmap.timeutil import utcnow
 
 
@@ -103,21 +103,13 @@ def apply_many(payloads: list, actor) -> list[Applied]:
         with writing():
             for op in ops:
                 wires.append(_apply_within(op, actor, held))
-                _let_others_run()
+                let_others_run()
     except _NotApplied as failure:
         reason = failure.reason if isinstance(failure.reason, EditRejected) else EditRejected("id_taken")
         raise OpRefused(len(wires), reason) from failure.reason
     except EditRejected as reason:
         raise OpRefused(len(wires), reason) from reason
     return [Applied(wire) for wire in wires]
-
-
-def _let_others_run() -> None:
-    """Between the ops of a long batch, let the server's other greenlets run: presence, reads,
-    and on PostgreSQL other maps' edits. One that wants SQLite's write lock meanwhile waits
-    for it without blocking the loop, as gevent's patched RLock does (docs/performance.md)."""
-    if socketio.async_mode == "gevent":
-        socketio.sleep(0)
 
 
 def _keep_checkpoints_before_restoring(op: Operation, actor) -> None:

@@ -14,13 +14,14 @@ from threading import RLock
 
 from sqlalchemy import event
 
-from roadmap.extensions import db
+from roadmap.extensions import db, socketio
 
 _sqlite_write_lock = RLock()
 _AFTER_COMMIT = "roadmap_after_commit"  # session.info key: callbacks waiting for the commit
 _COMMITTED = "roadmap_committed"  # session.info key: callbacks whose transaction has committed
 _WRITING = "roadmap_writing"  # session.info key: a writing() block is open on this session
 _UNSTORED = "roadmap_unstored"  # session.info key: SQL that writes ran in this transaction
+_CALLBACKS_BETWEEN_YIELDS = 50
 
 
 class NestedWrite(RuntimeError):
@@ -47,8 +48,18 @@ def writing():
         yield from _transaction(session)
     # After the lock, and after commit() has returned: a callback may use the session again
     # (closing a socket of this process runs its disconnect handler at once, which writes).
-    for callback in session.info.pop(_COMMITTED, []):
+    for count, callback in enumerate(session.info.pop(_COMMITTED, []), start=1):
         callback()
+        if count % _CALLBACKS_BETWEEN_YIELDS == 0:
+            let_others_run()  # an import's 1,451 changes are broadcast in one go
+
+
+def let_others_run() -> None:
+    """In a long piece of work, let the server's other greenlets run: presence, reads, and on
+    PostgreSQL other maps' edits. One that wants SQLite's write lock meanwhile waits for it
+    without blocking the loop, as gevent's patched RLock does (docs/performance.md)."""
+    if socketio.async_mode == "gevent":
+        socketio.sleep(0)
 
 
 def _transaction(session):
