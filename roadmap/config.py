@@ -105,12 +105,14 @@ class Config:
     SOCKET_CONNECTIONS_PER_ADDRESS = int(os.environ.get("SOCKET_CONNECTIONS_PER_ADDRESS", "200"))
     CATCH_UP_MAX_OPS = 2000  # beyond this a rejoining client gets a snapshot instead of the ops
     PRESENCE_STALE_SECONDS = 90
+    # How often each server process marks its connections as still there.
+    PRESENCE_HEARTBEAT_SECONDS = float(os.environ.get("PRESENCE_HEARTBEAT_SECONDS", "20"))
     # Moves the app's clock forward, to try what alumni see weeks after a training (tests, demos).
     CLOCK_OFFSET_DAYS = float(os.environ.get("ROADMAP_CLOCK_OFFSET_DAYS", "0"))
     # The most often a dashboard is updated, however busy the groups.
     DASHBOARD_PUSH_SECONDS = float(os.environ.get("DASHBOARD_PUSH_SECONDS", "1.0"))
     SQLITE_BUSY_TIMEOUT_MS = 10_000
-    # Set by the gevent server, which checkpoints the write-ahead log in a native thread.
+    # Set by the server (roadmap/server.py), which checkpoints the write-ahead log in a native thread.
     SQLITE_CHECKPOINT_IN_BACKGROUND = False
 
 
