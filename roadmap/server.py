@@ -12,8 +12,10 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import gc  # noqa: E402
 import logging  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 
 import gevent  # noqa: E402
 from flask import Flask  # noqa: E402
@@ -71,20 +73,18 @@ def _keep_presence_fresh(app: Flask, namespace) -> None:
 
 
 class RoadmapServer(BaseApplication):
-    """Gunicorn run in this process with roadmap/gunicorn_config.py's settings and `options` on top."""
+    """Gunicorn run in this process with roadmap/gunicorn_config.py's settings, `options` on top,
+    serving what `load` returns (bench/baseline_server.py serves its bare app this way)."""
 
-    def __init__(self, options: dict, app_overrides: dict):
+    def __init__(self, options: dict, load: Callable[[], Callable]):
         self.options = options
-        self.app_overrides = app_overrides
+        self.load = load
         super().__init__()
 
     def load_config(self) -> None:
         for name, value in {**vars(gunicorn_config), **self.options}.items():
             if name in self.cfg.settings:
                 self.cfg.set(name, value)
-
-    def load(self) -> Flask:
-        return served_app(self.app_overrides)
 
 
 def _phones_line(app: Flask, host: str, port: int) -> str:
@@ -125,7 +125,7 @@ def main(argv=None) -> None:
     print(f"Roadmap is running at http://{this_computer}:{port}/  (Ctrl+C to stop)", flush=True)
     print(_phones_line(app, host, port), flush=True)
     options = {"bind": [f"{host}:{port}"], **({"accesslog": None} if args.quiet else {})}
-    RoadmapServer(options, address).run()
+    RoadmapServer(options, functools.partial(served_app, address)).run()
 
 
 if __name__ == "__main__":
