@@ -735,6 +735,19 @@ FINDINGS = [
     "against 7.5/24 ms quiet; without it 10.8/32 ms against 12.3/21 ms, as each statement's round trip lets "
     "gevent serve the other connection. The load scenarios above run with the limit off "
     "(`SOCKET_EVENTS_PER_SECOND=0`): stress sends as fast as acks come back, which is what the limit refuses.",
+    "2026-12-03, issue 15, the server moved to gunicorn's gevent worker with simple-websocket (`python -m "
+    "bench.run --quick --transports old,new`, one round, SQLite; old = gevent's WSGI server with gevent-websocket "
+    "and wsaccel, `bench/old_transport.py`, in the same command). Stress: the app acked 541 edits/s on the new "
+    "transport against 240 on the old (2.26 x; the old app's figure was low in this round, its baseline made 730 "
+    "against the new baseline's 635, 0.87 x), CPU per acked edit 1.07 ms against 1.16 ms. Human rate, 300 clients: "
+    "edit-to-peer p50 5.2 ms against 3.9 ms (1.31 x) and p99 154 ms against 64 ms (2.41 x); the bare baseline "
+    "shows the same on the new transport (p50 2.9 against 2.0 ms, p99 140 against 25 ms), so the tail comes from "
+    "the transport, not the app, and is over the 10 % allowed: not yet explained. Suspects to measure with "
+    "`--profile --transports old,new`: simple-websocket's reader greenlet per connection (a thread switch and an "
+    "Event per message where gevent-websocket read in the handler's own greenlet) and wsproto's pure-Python frame "
+    "and UTF-8 handling where gevent-websocket used wsaccel. Only 200 of the 300 app clients connected in this run "
+    "(the per-address connection cap, SOCKET_CONNECTIONS_PER_ADDRESS = 200, applies to the load generator's one "
+    "address), on both transports.",
 ]
 
 
