@@ -2,11 +2,12 @@
 
     python -m bench.baseline_server --port 5001
 
-Same transport as `python -m roadmap.server`: gevent's WSGI server with
-gevent-websocket and TCP_NODELAY (the app's own NoDelayWSGIServer and
-BoundedWebSocketHandler, imported from roadmap.server), async mode
-gevent, one connection's events in order (async_handlers=False), the same
-heartbeat. The events have the app's names and payload shapes, so one load
+Same transport as `python -m roadmap.server`: gunicorn's gevent worker with
+roadmap/gunicorn_config.py's settings and simple-websocket behind the app's
+message-size guard (roadmap/bounded_websocket.py), async mode gevent, one
+connection's events in order (async_handlers=False), the same heartbeat; with
+--old-transport (bench/old_transport.py), the transport the app had before
+gunicorn. The events have the app's names and payload shapes, so one load
 generator drives both, but nothing is validated or stored: `join` puts the
 connection in the map's room, `op` numbers the payload and broadcasts it back
 as a `change`. Whatever the app costs above this is the app's own work.
@@ -16,15 +17,14 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse
+import gc
 from datetime import UTC, datetime
 
 from flask import Flask, request
 from flask_socketio import SocketIO, join_room, leave_room
 
-# Importing roadmap.server only defines its classes: it builds no app and opens
-# no database (main() does), and it has patched nothing we have not already.
+from roadmap import bounded_websocket
 from roadmap.config import Config
-from roadmap.server import BoundedWebSocket, BoundedWebSocketHandler, NoDelayWSGIServer
 
 
 def create_baseline_app() -> tuple[Flask, SocketIO]:
@@ -85,16 +85,22 @@ def create_baseline_app() -> tuple[Flask, SocketIO]:
     return app, socketio
 
 
+def served_baseline() -> Flask:
+    bounded_websocket.bound_messages(Config.SOCKETIO_MAX_MESSAGE_BYTES)
+    return create_baseline_app()[0]
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Run the bare Socket.IO baseline server.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
-    app, _socketio = create_baseline_app()
-    BoundedWebSocket.max_message_bytes = Config.SOCKETIO_MAX_MESSAGE_BYTES
-    server = NoDelayWSGIServer((args.host, args.port), app, handler_class=BoundedWebSocketHandler, log=None)
+    from roadmap.server import RoadmapServer
+
     print(f"baseline running at http://{args.host}:{args.port}/", flush=True)
-    server.serve_forever()
+    options = {"bind": [f"{args.host}:{args.port}"], "accesslog": None,
+               "post_worker_init": lambda worker: (gc.collect(), gc.freeze())}
+    RoadmapServer(options, served_baseline).run()
 
 
 if __name__ == "__main__":

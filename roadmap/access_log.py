@@ -74,9 +74,8 @@ def _masking_groups(match: re.Match) -> str:
     return text + match.string[start:match.end()]
 
 
-def access_logger(url_map: Map) -> logging.Logger:
-    """The logger gevent's server writes its access lines to, masking secrets."""
-    logger = logging.getLogger("roadmap.access")
+def mask_secrets(url_map: Map) -> None:
+    """Masks secrets in the lines gunicorn writes to its access log (the logger its docs name)."""
+    logger = logging.getLogger("gunicorn.access")
     if not any(isinstance(existing, SecretsMasked) for existing in logger.filters):
         logger.addFilter(SecretsMasked(url_map))
-    return logger

@@ -108,6 +108,8 @@ class Config:
     SOCKET_CONNECTIONS_PER_ADDRESS = int(os.environ.get("SOCKET_CONNECTIONS_PER_ADDRESS", "200"))
     CATCH_UP_MAX_OPS = 2000  # beyond this a rejoining client gets a snapshot instead of the ops
     PRESENCE_STALE_SECONDS = 90
+    # How often each server process marks its connections as still there.
+    PRESENCE_HEARTBEAT_SECONDS = float(os.environ.get("PRESENCE_HEARTBEAT_SECONDS", "20"))
     # Moves the app's clock forward, to try what alumni see weeks after a training (tests, demos).
     CLOCK_OFFSET_DAYS = float(os.environ.get("ROADMAP_CLOCK_OFFSET_DAYS", "0"))
     # The most often a dashboard is updated, however busy the groups.
@@ -120,7 +122,7 @@ class Config:
     # Files kept by the export cache (one per map, format, language and day; older revisions dropped).
     EXPORT_CACHE_FILES = int(os.environ.get("EXPORT_CACHE_FILES", "500"))
     SQLITE_BUSY_TIMEOUT_MS = 10_000
-    # Set by the gevent server, which checkpoints the write-ahead log in a native thread.
+    # Set by the server (roadmap/server.py), which checkpoints the write-ahead log in a native thread.
     SQLITE_CHECKPOINT_IN_BACKGROUND = False
 
 

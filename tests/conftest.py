@@ -245,7 +245,8 @@ def _free_port() -> int:
 
 
 class LiveServer:
-    """The real server (python -m roadmap.server) in its own process."""
+    """The real server (python -m roadmap.server) in its own process: gunicorn's master, which
+    leads a process group of its own with its worker; `process` is the master."""
 
     def __init__(self, database_url: str, instance_path: str, log_path: Path, extra_env: dict | None = None,
                  access_log: bool = False):
@@ -281,6 +282,7 @@ class LiveServer:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "roadmap.server", *argv],
                 cwd=PROJECT_ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -289,7 +291,7 @@ class LiveServer:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # the master listens before its worker serves
                 pass
             time.sleep(0.05)  # polling the port until it answers, bounded by the deadline
         raise RuntimeError(f"server did not start in {timeout} s")
@@ -300,13 +302,16 @@ class LiveServer:
             try:
                 self.process.wait(timeout=10)
             except (subprocess.TimeoutExpired, psutil.TimeoutExpired):
-                self.process.kill()
-                self.process.wait()
+                self.kill()
         self._close_log()
 
     def kill(self) -> None:
-        """SIGKILL: no cleanup, as in a crash."""
-        self.process.kill()
+        """SIGKILL to the master and its worker at once: no cleanup, as in a crash. (Killed alone,
+        the master would leave its worker serving its connections until it noticed.)"""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.process.wait()
         self._close_log()
 
@@ -335,9 +340,6 @@ class ForkedServer:
 
     def terminate(self) -> None:
         self._signal(signal.SIGTERM)
-
-    def kill(self) -> None:
-        self._signal(signal.SIGKILL)
 
     def wait(self, timeout: float | None = None) -> None:
         try:

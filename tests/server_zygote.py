@@ -1,12 +1,14 @@
 """Starts live servers for tests by forking one process that has imported the server already.
 
-`python -m roadmap.server` spends about 1.5 s of CPU importing its libraries before it
-serves; the suite starts a server for ~160 tests. This process pays that once per
-pytest worker: it imports `roadmap.server` (which patches the standard library for
-gevent), then reads one JSON request per line on stdin, forks, and answers with the
-child's pid. The child takes the request's environment, re-reads the configuration
-from it and runs `roadmap.server.main` with the request's arguments, as the command
-line would. Set ROADMAP_TEST_FORK_SERVERS=0 to start each server as a fresh process.
+`python -m roadmap.server` spends about 1.5 s of CPU importing its libraries (the app's and
+gunicorn's) before it serves; the suite starts a server for ~160 tests. This process pays
+that once per pytest worker: it imports `roadmap.server` (which patches the standard
+library for gevent), then reads one JSON request per line on stdin, forks, and answers
+with the child's pid. The child starts a session (so the process group it leads holds
+gunicorn's master, itself, and the worker it forks), takes the request's environment,
+re-reads the configuration from it and runs `roadmap.server.main` with the request's
+arguments, as the command line would. Set ROADMAP_TEST_FORK_SERVERS=0 to start each
+server as a fresh process.
 """
 from gevent import monkey
 
@@ -58,6 +60,8 @@ def _serve(request: dict) -> None:
         random.seed()  # each server its own sequence, as a fresh process would have
         _reread_configuration()
         roadmap.server.main(request["argv"])
+    except SystemExit as stopped:  # gunicorn's master ends this way when it stops
+        os._exit(stopped.code if isinstance(stopped.code, int) else 1)
     except BaseException:  # noqa: BLE001 - whatever happens, the child must not return into the loop
         import traceback
 
