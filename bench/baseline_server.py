@@ -86,8 +86,9 @@ def create_baseline_app() -> tuple[Flask, SocketIO]:
 
 
 def served_baseline() -> Flask:
-    bounded_websocket.bound_messages(Config.SOCKETIO_MAX_MESSAGE_BYTES)
-    return create_baseline_app()[0]
+    app = create_baseline_app()[0]
+    bounded_websocket.bound_messages(app, Config.SOCKETIO_MAX_MESSAGE_BYTES)
+    return app
 
 
 def main(argv=None) -> None:

@@ -2,7 +2,7 @@
 
 python-engineio's gevent driver builds each connection's `simple_websocket.Server` without a
 `max_message_size`, and simple-websocket's limit, when given, counts a text message in
-characters after reading it (150,000 Cyrillic letters are 300,000 bytes). `BoundedWebSocket`
+characters after reading it (150,000 Cyrillic letters are 300,000 bytes). `RefuseOversizedMessages`
 hands simple-websocket the connection's socket behind `FrameSizeGuard`, which follows the
 frame headers of the bytes it passes on: once a message's frames announce more than the limit
 in total, it answers with a close frame (1009, message too big) and ends the connection,
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import struct
 
-import simple_websocket
 
 TEXT, BINARY, CONTINUATION, CLOSE = 0x1, 0x2, 0x0, 0x8
 MESSAGE_TOO_BIG = struct.pack("!BBH", 0x80 | CLOSE, 2 + 15, 1009) + b"message too big"
@@ -82,17 +81,22 @@ def _announced(header: bytes) -> tuple[int, int | None]:
     return (length, size) if len(header) >= size else (0, None)
 
 
-class BoundedWebSocket(simple_websocket.Server):
-    """simple-websocket's server on a FrameSizeGuard of the connection's socket."""
+class RefuseOversizedMessages:
+    """WSGI middleware, outside Flask-SocketIO's: a WebSocket upgrade's socket is handed on
+    behind a FrameSizeGuard, so the simple_websocket.Server that python-engineio builds from
+    the environ (it takes `gunicorn.socket`) reads every frame through the guard."""
 
-    max_message_bytes = 256 * 1024
+    def __init__(self, wsgi_app, max_message_bytes: int):
+        self.wsgi_app = wsgi_app
+        self.max_message_bytes = max_message_bytes
 
-    def __init__(self, environ, **options):
-        guarded = FrameSizeGuard(environ["gunicorn.socket"], self.max_message_bytes)
-        super().__init__({**environ, "gunicorn.socket": guarded}, **options)
+    def __call__(self, environ, start_response):
+        sock = environ.get("gunicorn.socket")
+        if sock is not None and environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+            environ["gunicorn.socket"] = FrameSizeGuard(sock, self.max_message_bytes)
+        return self.wsgi_app(environ, start_response)
 
 
-def bound_messages(max_message_bytes: int) -> None:
-    """Every WebSocket this process accepts from now on refuses messages over `max_message_bytes`."""
-    BoundedWebSocket.max_message_bytes = max_message_bytes
-    simple_websocket.Server = BoundedWebSocket  # the name engineio's driver builds each connection's socket by
+def bound_messages(app, max_message_bytes: int) -> None:
+    """Every WebSocket `app` accepts refuses messages over `max_message_bytes`."""
+    app.wsgi_app = RefuseOversizedMessages(app.wsgi_app, max_message_bytes)

@@ -35,7 +35,7 @@ def served_app(overrides: dict | None = None) -> Flask:
     """The app as a server process serves it: gevent, checkpoints in a native thread, bounded
     WebSocket messages. Gunicorn's worker calls this (`roadmap.server:served_app()`)."""
     app = create_app(overrides={**SERVED, **(overrides or {})})
-    bounded_websocket.bound_messages(app.config["SOCKETIO_MAX_MESSAGE_BYTES"])
+    bounded_websocket.bound_messages(app, app.config["SOCKETIO_MAX_MESSAGE_BYTES"])
     return app
 
 
