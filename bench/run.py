@@ -200,7 +200,9 @@ class Server:
                        ROADMAP_INSTANCE_PATH=str(world.instance_path),
                        # Stress sends as fast as acks come back, which the event rate limit refuses;
                        # the scenarios measure the real-time path, bench/flood.py the limit.
-                       SOCKET_EVENTS_PER_SECOND="0")
+                       SOCKET_EVENTS_PER_SECOND="0",
+                       # The load generator connects its hundreds of clients from one address.
+                       SOCKET_CONNECTIONS_PER_ADDRESS="1000")
             self.command = [sys.executable, "-m", "roadmap.server", "--host", "127.0.0.1",
                             "--port", str(self.port), "--quiet"]
         else:
