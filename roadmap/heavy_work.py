@@ -33,6 +33,9 @@ from roadmap.domain.errors import N_
 
 log = logging.getLogger(__name__)
 READY = b"ready"
+# Workers yield the CPU to the server: with as many busy processes as cores, a render at the same
+# priority takes time slices from the process every live edit goes through.
+WORKER_NICENESS = 10
 
 
 class HeavyWorkFailed(Exception):
@@ -236,11 +239,12 @@ class JobResult:
 
 def serve(jobs, results) -> None:
     """A worker's life: run jobs until the pipe closes, each in the app its caller's configuration
-    builds (built once and kept while the jobs come with the same one)."""
+    builds (built once and kept while the jobs come with the same one), at a lower CPU priority."""
     from roadmap import create_app
     from roadmap.config import Config
     from roadmap.extensions import db
 
+    os.nice(WORKER_NICENESS)
     app, app_config = None, None
     results.send_bytes(READY)
     while True:
