@@ -57,7 +57,7 @@ CONNECT_TIMEOUT = 15.0
 CONNECT_CONCURRENCY = 20
 GO_TIMEOUT = 180.0
 LAG_TICK = 0.02
-MAX_STEPS_PER_MAP = 200  # past this, new-step edits become text edits
+MAX_STEPS_PER_MAP = 200  # past this (or a group's "max_steps" in the plan), new-step edits become text edits
 STATUSES = ("planned", "in_progress", "done", "blocked")
 WORDS = ("двор", "контейнеры", "встреча", "жители", "субботник", "управа", "площадка", "листовки",
          "survey", "volunteers", "permit", "bins")
@@ -98,6 +98,7 @@ class GroupState:
     roadmap_id: int
     member_ids: list[int]
     step_ids: list[str]
+    max_steps: int = MAX_STEPS_PER_MAP
     texts: dict[tuple[str, str], str] = field(default_factory=dict)
     applied_op_ids: set[str] = field(default_factory=set)
     clients: list[BenchClient] = field(default_factory=list)
@@ -125,7 +126,7 @@ class GroupState:
     def next_op(self, rng: random.Random) -> dict:
         """One edit of the mix: text with base, status, owner, reorder, new step."""
         roll = rng.random()
-        if not self.step_ids or (roll < 0.10 and len(self.step_ids) < MAX_STEPS_PER_MAP):
+        if not self.step_ids or (roll < 0.10 and len(self.step_ids) < self.max_steps):
             fields = {"title": f"{rng.choice(WORDS)} {rng.randrange(1000)}", "status": rng.choice(STATUSES)}
             return {"type": "step.add", "step_id": uuid.uuid4().hex, "fields": fields}
         step_id = rng.choice(self.step_ids)
@@ -302,7 +303,7 @@ async def run(plan: dict, urls: list[str], protocol: str, mode: str, duration: f
     client_index = 0
     for group_index, group_plan in enumerate(plan["groups"]):
         group = GroupState(group_index, group_plan["roadmap_id"], list(group_plan["member_ids"]),
-                           list(group_plan["step_ids"]))
+                           list(group_plan["step_ids"]), group_plan.get("max_steps", MAX_STEPS_PER_MAP))
         for token in group_plan["tokens"]:
             group.clients.append(BenchClient(group, client_index, token, tracker))
             client_index += 1
@@ -399,7 +400,8 @@ def _results(tracker: Tracker, groups: list[GroupState], protocol: str, mode: st
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Drive a Roadmap (or baseline) server with Socket.IO clients.")
-    parser.add_argument("--plan", required=True, help="JSON: {groups: [{roadmap_id, tokens, member_ids, step_ids}]}")
+    parser.add_argument("--plan", required=True,
+                        help="JSON: {groups: [{roadmap_id, tokens, member_ids, step_ids, max_steps (optional)}]}")
     parser.add_argument("--url", required=True, help="a server's URL, or several, comma-separated")
     parser.add_argument("--protocol", choices=("app", "baseline"), default="app")
     parser.add_argument("--mode", choices=("human", "stress"), default="human")

@@ -13,7 +13,7 @@ has its worker killed and replaced; a worker that dies fails its job, not the ne
 
 Jobs are module-level functions (pickled by name) and their arguments plain data. A job runs
 inside an app context of an app the worker builds with the caller's configuration (once: the
-server's configuration does not change).
+server's configuration does not change), on the caller's clock (timeutil's offset, which tests shift).
 """
 from __future__ import annotations
 
@@ -29,10 +29,14 @@ from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 
+from roadmap import timeutil
 from roadmap.domain.errors import N_
 
 log = logging.getLogger(__name__)
 READY = b"ready"
+# Workers yield the CPU to the server: with as many busy processes as cores, a render at the same
+# priority takes time slices from the process every live edit goes through.
+WORKER_NICENESS = 10
 
 
 class HeavyWorkFailed(Exception):
@@ -71,7 +75,8 @@ def run(function: Callable, *args):
         return function(*args)
     app = current_app._get_current_object()
     config = app.extensions.setdefault("heavy_work_config", _plain_config(app))
-    return _pool_of_this_process(app).run(function, args, config, app.config["HEAVY_WORK_TIMEOUT_SECONDS"])
+    job = (function, args, timeutil.clock_offset_days())
+    return _pool_of_this_process(app).run(job, config, app.config["HEAVY_WORK_TIMEOUT_SECONDS"])
 
 
 def counts() -> PoolCounts:
@@ -133,12 +138,13 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._closed = False
 
-    def run(self, function: Callable, args: tuple, config: dict, timeout_seconds: float):
+    def run(self, job: tuple, config: dict, timeout_seconds: float):
+        function = job[0]
         self._take_slot(timeout_seconds)
         try:
             worker = self._idle_worker()
             try:
-                result = worker.run(function, args, config, deadline=time.monotonic() + timeout_seconds)
+                result = worker.run(job, config, deadline=time.monotonic() + timeout_seconds)
             except HeavyWorkFailed as failure:
                 self._count_failure(failure)
                 raise
@@ -198,11 +204,11 @@ class Worker:
         results_out.close()
         self.ready = False
 
-    def run(self, function: Callable, args: tuple, config: dict, deadline: float) -> JobResult:
+    def run(self, job: tuple, config: dict, deadline: float) -> JobResult:
         if not self.ready:  # waited for cooperatively, so a large job never blocks on a full pipe
             self._receive(deadline)
             self.ready = True
-        self.jobs.send_bytes(pickle.dumps((config, function, args)))
+        self.jobs.send_bytes(pickle.dumps((config, job)))
         return pickle.loads(self._receive(deadline))
 
     def stop(self) -> None:
@@ -236,16 +242,17 @@ class JobResult:
 
 def serve(jobs, results) -> None:
     """A worker's life: run jobs until the pipe closes, each in the app its caller's configuration
-    builds (built once and kept while the jobs come with the same one)."""
+    builds (built once and kept while the jobs come with the same one), at a lower CPU priority."""
     from roadmap import create_app
     from roadmap.config import Config
     from roadmap.extensions import db
 
+    os.nice(WORKER_NICENESS)
     app, app_config = None, None
     results.send_bytes(READY)
     while True:
         try:
-            config, function, args = pickle.loads(jobs.recv_bytes())
+            config, (function, args, clock_offset_days) = pickle.loads(jobs.recv_bytes())
         except EOFError:
             return
         if config != app_config:  # the server sends one configuration; tests send one per test
@@ -253,6 +260,7 @@ def serve(jobs, results) -> None:
                 with app.app_context():
                     db.engine.dispose()
             app, app_config = create_app(Config, overrides={**config, "SOCKETIO_MESSAGE_QUEUE": None}), config
+        timeutil.set_clock_offset(clock_offset_days)  # the caller's clock, shifted or not
         with app.app_context():
             try:
                 result = JobResult(returned=function(*args))

@@ -13,6 +13,11 @@ def set_clock_offset(days: float) -> None:
     _offset = timedelta(days=days)
 
 
+def clock_offset_days() -> float:
+    """The shift set_clock_offset made, for a worker process to take the same clock."""
+    return _offset / timedelta(days=1)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None) + _offset
 

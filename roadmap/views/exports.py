@@ -4,7 +4,7 @@ import io
 from pathlib import PurePosixPath
 
 from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
-from flask_babel import format_percent, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -14,12 +14,10 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from roadmap.domain import permissions
-from roadmap.domain.progress import progress
 from roadmap.domain.vocabulary import STEP_STATUSES
 from roadmap.extensions import db
 from roadmap.models import Roadmap
 from roadmap.services import export_files, exports, spreadsheets, trainings
-from roadmap.timeutil import local_today
 from roadmap.views.moderate import own_training
 from roadmap.views.throttles import throttled_export
 from roadmap.views.validators import NoControlCharacters
@@ -64,26 +62,11 @@ def _download(roadmap: Roadmap, extension: str, content: bytes, suffix: str = ""
     )
 
 
-def _printable_page(roadmap: Roadmap, template: str = "exports/print.html") -> str:
-    """The map as a document for the administration (or, with the poster template, for the wall)."""
-    map_data = exports.map_for_reading(roadmap)
-    today = local_today(roadmap.group.training.timezone)
-    map_progress = progress(map_data, today)
-    return render_template(
-        template, roadmap=roadmap, map_data=map_data, title=exports.map_title(map_data),
-        labels={"project": exports.PROJECT_LABELS, "steps": exports.STEP_LABELS,
-                "stakeholders": exports.STAKEHOLDER_LABELS},
-        format_percent=format_percent, today=today, map_progress=map_progress,
-        overdue_ids={step["id"] for step in map_progress.overdue},
-        team=exports.team_of(roadmap, map_data), team_roles=exports.TEAM_ROLES,
-    )
-
-
 @bp.get("/maps/<int:roadmap_id>/print")
 @login_required
 def print_view(roadmap_id: int):
     """The map as one printable document, with links to the other formats."""
-    return _printable_page(_viewable_roadmap(roadmap_id))
+    return export_files.printable_page(_viewable_roadmap(roadmap_id))
 
 
 @bp.get("/maps/<int:roadmap_id>/export.pdf")
@@ -91,7 +74,7 @@ def print_view(roadmap_id: int):
 @throttled_export
 def export_pdf(roadmap_id: int):
     roadmap = _viewable_roadmap(roadmap_id)
-    pdf = export_files.kept_or_made(roadmap, "pdf", _language(), lambda: export_files.pdf(_printable_page(roadmap)))
+    pdf = export_files.kept_or_made(roadmap, "pdf", _language(), lambda: export_files.pdf(roadmap, _language()))
     return _download(roadmap, "pdf", pdf)
 
 
@@ -103,7 +86,7 @@ def export_poster(roadmap_id: int):
     roadmap = _viewable_roadmap(roadmap_id)
     poster = export_files.kept_or_made(
         roadmap, "poster", _language(),
-        lambda: export_files.pdf(_printable_page(roadmap, "exports/poster.html")),
+        lambda: export_files.pdf(roadmap, _language(), template="exports/poster.html"),
     )
     return _download(roadmap, "pdf", poster, suffix=" A3")
 
