@@ -109,14 +109,19 @@ export class StepsView {
     if (owner?.member) value = `member:${owner.member}`;
     else if (owner?.stakeholder) value = `stakeholder:${owner.stakeholder}`;
     else if (owner?.text) value = OTHER_OWNER;
+    // An owner no longer in the lists (a deleted stakeholder, a merged member) gets an option of
+    // its own while it owns the step; the signature makes it go once the owner changes.
+    let stray = '';
     if (owner?.stakeholder && !map.stakeholders.some((item) => item.id === owner.stakeholder)) {
       stakeholders.append(new Option(t('deleted_stakeholder'), value));
+      stray = value;
     }
     if (owner?.member && !map.members.some((member) => member.id === owner.member)) {
       members.append(new Option('?', value));
+      stray = value;
     }
     const other = new Option(t('owner_other'), OTHER_OWNER);
-    const signature = JSON.stringify([map.members, map.stakeholders.map((item) => [item.id, item.name])]);
+    const signature = JSON.stringify([map.members, map.stakeholders.map((item) => [item.id, item.name]), stray]);
     if (select.dataset.signature !== signature || !select.options.length) {
       const keep = select.value;
       select.replaceChildren(...options, members, stakeholders, other);
