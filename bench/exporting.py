@@ -25,10 +25,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -39,7 +37,7 @@ import socketio
 from sqlalchemy import select
 
 from bench import world as bench_world
-from bench.run import LoadgenProcess, Processes, Scenario, Server, _merge, warm_up
+from bench.run import LoadgenProcess, Processes, Scenario, Server, _merge, database_name, scratch_run, warm_up
 
 STEPS = 30
 PARTICIPANTS = 10
@@ -213,9 +211,7 @@ def main(argv=None) -> int:
     parser.add_argument("--only", choices=("pool", "inline"), help="run one of the two settings")
     parser.add_argument("--seconds", type=float, default=PHASE_SECONDS, help="length of each phase")
     args, _rest = parser.parse_known_args(argv)
-    folder = Path(tempfile.mkdtemp(prefix="roadmap-exports-"))
-    processes = Processes()
-    try:
+    with scratch_run("roadmap-exports-") as (folder, processes):
         world = bench_world.build(folder, groups=1, clients_per_group=PARTICIPANTS + 1, steps_per_map=args.steps,
                                   micro_sizes=(10,), missed_ops=0, postgres_url=args.postgres)
         email = give_moderator_a_password(world)
@@ -224,13 +220,8 @@ def main(argv=None) -> int:
             if args.only and not label.startswith(args.only):
                 continue
             results[label] = run_with(label, extra_env, world, email, folder, processes, args.seconds, seed=10 * seed)
-        database = "PostgreSQL" if args.postgres else "SQLite (WAL)"
-        print(report(results, database, args.steps, args.seconds))
+        print(report(results, database_name(args.postgres), args.steps, args.seconds))
         return 0
-    finally:
-        processes.stop_all()
-        shutil.rmtree(folder, ignore_errors=True)
-
 
 if __name__ == "__main__":
     sys.exit(main())

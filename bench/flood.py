@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -29,7 +27,7 @@ import socketio
 
 from bench import world as bench_world
 from bench.loadgen import percentile
-from bench.run import Processes, Server
+from bench.run import Processes, Server, database_name, scratch_run
 
 FLOOD_OPS = 1000
 EDIT_INTERVAL = 0.1
@@ -136,22 +134,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="An op flood from one socket against another person's acks.")
     parser.add_argument("--postgres", metavar="URL", help="a fresh database on this PostgreSQL server instead of SQLite")
     args, _rest = parser.parse_known_args(argv)
-    folder = Path(tempfile.mkdtemp(prefix="roadmap-flood-"))
-    processes = Processes()
-    try:
+    with scratch_run("roadmap-flood-") as (folder, processes):
         world = bench_world.build(folder, groups=2, clients_per_group=1, steps_per_map=20, micro_sizes=(10,),
                                   missed_ops=0, postgres_url=args.postgres)
         results = {
             "rate limit on (burst 60, 20/s)": run_once(world, folder, processes, limited=True),
             "rate limit off": run_once(world, folder, processes, limited=False),
         }
-        database = "PostgreSQL" if args.postgres else "SQLite (WAL)"
-        print(report(results, f"{database}, {os.cpu_count()} cores"))
+        print(report(results, f"{database_name(args.postgres)}, {os.cpu_count()} cores"))
         return 0
-    finally:
-        processes.stop_all()
-        shutil.rmtree(folder, ignore_errors=True)
-
 
 if __name__ == "__main__":
     sys.exit(main())

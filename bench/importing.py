@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -28,7 +26,7 @@ from bench import world as bench_world
 from bench.flood import QUIET_SECONDS, _connect, _edit_until, _set
 from bench.loadgen import percentile
 from bench.replay import _new_map, largest_import
-from bench.run import Processes, Server
+from bench.run import Processes, Server, database_name, scratch_run
 from roadmap.extensions import db
 from roadmap.models import Person, Training
 from roadmap.services import accounts, editing, exports
@@ -129,19 +127,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", metavar="URL", help="a fresh database on this PostgreSQL server instead of SQLite")
     arguments = parser.parse_args(argv)
-    folder = Path(tempfile.mkdtemp(prefix="roadmap-importing-"))
-    processes = Processes()
-    try:
+    with scratch_run("roadmap-importing-") as (folder, processes):
         world = bench_world.build(folder, groups=1, clients_per_group=1, steps_per_map=20, micro_sizes=(10,),
                                   missed_ops=0, postgres_url=arguments.postgres)
         result = run(world, folder, processes, *prepare(world))
-        database = "PostgreSQL" if arguments.postgres else "SQLite (WAL)"
-        print(report(result, f"{database}, {os.cpu_count()} cores"))
+        print(report(result, f"{database_name(arguments.postgres)}, {os.cpu_count()} cores"))
         return 0
-    finally:
-        processes.stop_all()
-        shutil.rmtree(folder, ignore_errors=True)
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -20,10 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import sys
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +28,7 @@ import psutil
 from sqlalchemy import create_engine, text
 
 from bench import world as bench_world
-from bench.run import LoadgenProcess, Processes, Scenario, Server, _merge, warm_up
+from bench.run import LoadgenProcess, Processes, Scenario, Server, _merge, scratch_run, warm_up
 
 STRESS = Scenario("stress", "stress, 10 groups x 10 clients", 10, 10, "stress", 15.0)
 PROCESS_COUNTS = (1, 2)
@@ -150,9 +147,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not args.redis:
         parser.error("--redis or REDIS_URL is needed")
-    folder = Path(tempfile.mkdtemp(prefix="roadmap-bench-processes-"))
-    processes = Processes()
-    try:
+    with scratch_run("roadmap-bench-processes-") as (folder, processes):
         world = bench_world.build(folder, groups=STRESS.groups, clients_per_group=STRESS.clients_per_group,
                                   steps_per_map=20, micro_sizes=(10,), missed_ops=10, postgres_url=args.postgres)
         rounds = []
@@ -165,10 +160,6 @@ def main(argv=None) -> int:
             rounds.append(by_count)
         print(report(rounds))
         return 0
-    finally:
-        processes.stop_all()
-        shutil.rmtree(folder, ignore_errors=True)
-
 
 if __name__ == "__main__":
     sys.exit(main())

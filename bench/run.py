@@ -147,6 +147,22 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@contextlib.contextmanager
+def scratch_run(prefix: str):
+    """A temporary folder and the processes a scenario starts, both gone when it ends."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    processes = Processes()
+    try:
+        yield folder, processes
+    finally:
+        processes.stop_all()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def database_name(postgres_url: str | None) -> str:
+    return "PostgreSQL" if postgres_url else "SQLite (WAL)"
+
+
 class Processes:
     """Every child this run starts, so that all of them end, whatever happens."""
 
