@@ -1,5 +1,5 @@
 """The start command and gunicorn's worker: migrations before serving, background work in the
-worker, WebSocket messages over the limit refused from their headers, TCP_NODELAY."""
+worker, WebSocket messages over the limit refused from their headers, no permessage-deflate, TCP_NODELAY."""
 from __future__ import annotations
 
 import os
@@ -19,7 +19,7 @@ from roadmap import gunicorn_config
 from roadmap.extensions import db
 from roadmap.models import Presence
 from tests.livesync import SyncClients
-from tests.rawsocket import open_websocket
+from tests.rawsocket import open_websocket, websocket_url
 
 LIMIT = 256 * 1024
 WAIT_SECONDS = 15
@@ -88,6 +88,18 @@ def test_a_message_over_the_limit_is_closed_with_1009_from_its_header(live_serve
     assert code == 1009
     connection.sock.settimeout(WAIT_SECONDS)
     assert _ended(connection.sock), "the server ended the connection"
+
+
+@pytest.mark.live
+def test_a_browsers_offer_of_permessage_deflate_is_declined(live_server):
+    offer = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"  # what Chromium sends
+    connection = websocket.create_connection(websocket_url(live_server.url), origin=live_server.url,
+                                             header=[offer], timeout=WAIT_SECONDS)
+    try:
+        assert "sec-websocket-extensions" not in connection.getheaders()
+        assert connection.recv().startswith("0{")  # an uncompressed frame
+    finally:
+        connection.close()
 
 
 def _ended(sock) -> bool:
