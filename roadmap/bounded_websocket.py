@@ -23,7 +23,8 @@ MESSAGE_TOO_BIG = struct.pack("!BBH", 0x80 | CLOSE, 2 + 15, 1009) + b"message to
 
 
 class FrameSizeGuard:
-    """The socket as simple-websocket uses it (recv, send, close), with the frame headers followed."""
+    """The socket as simple-websocket uses it (recv, send, close), with the frame headers followed
+    and every frame sent whole."""
 
     def __init__(self, sock, max_message_bytes: int):
         self.sock = sock
@@ -65,7 +66,10 @@ class FrameSizeGuard:
         return True
 
     def send(self, data: bytes) -> int:
-        return self.sock.send(data)
+        # simple-websocket sends each frame with one send() and ignores a partial count, which a
+        # full socket buffer gives (a multi-megabyte snapshot, or a phone on slow Wi-Fi).
+        self.sock.sendall(data)
+        return len(data)
 
     def close(self) -> None:
         self.sock.close()
