@@ -7,6 +7,11 @@ hands simple-websocket the connection's socket behind `FrameSizeGuard`, which fo
 frame headers of the bytes it passes on: once a message's frames announce more than the limit
 in total, it answers with a close frame (1009, message too big) and ends the connection,
 having passed on none of that frame's payload.
+
+The upgrade is also answered without permessage-deflate, which browsers offer and
+simple-websocket accepts: our messages are a few hundred bytes, and each connection's zlib
+compressor and decompressor would hold about 290 KiB and add about 25 µs to every message
+sent (docs/performance.md). gevent-websocket, before gunicorn, never compressed either.
 """
 from __future__ import annotations
 
@@ -18,7 +23,8 @@ MESSAGE_TOO_BIG = struct.pack("!BBH", 0x80 | CLOSE, 2 + 15, 1009) + b"message to
 
 
 class FrameSizeGuard:
-    """The socket as simple-websocket uses it (recv, send, close), with the frame headers followed."""
+    """The socket as simple-websocket uses it (recv, send, close), with the frame headers followed
+    and every frame sent whole."""
 
     def __init__(self, sock, max_message_bytes: int):
         self.sock = sock
@@ -60,7 +66,10 @@ class FrameSizeGuard:
         return True
 
     def send(self, data: bytes) -> int:
-        return self.sock.send(data)
+        # simple-websocket sends each frame with one send() and ignores a partial count, which a
+        # full socket buffer gives (a multi-megabyte snapshot, or a phone on slow Wi-Fi).
+        self.sock.sendall(data)
+        return len(data)
 
     def close(self) -> None:
         self.sock.close()
@@ -84,7 +93,8 @@ def _announced(header: bytes) -> tuple[int, int | None]:
 class RefuseOversizedMessages:
     """WSGI middleware, outside Flask-SocketIO's: a WebSocket upgrade's socket is handed on
     behind a FrameSizeGuard, so the simple_websocket.Server that python-engineio builds from
-    the environ (it takes `gunicorn.socket`) reads every frame through the guard."""
+    the environ (it takes `gunicorn.socket`) reads every frame through the guard; the client's
+    offer of extensions is left out of the handshake it sees, so none is negotiated."""
 
     def __init__(self, wsgi_app, max_message_bytes: int):
         self.wsgi_app = wsgi_app
@@ -94,6 +104,7 @@ class RefuseOversizedMessages:
         sock = environ.get("gunicorn.socket")
         if sock is not None and environ.get("HTTP_UPGRADE", "").lower() == "websocket":
             environ["gunicorn.socket"] = FrameSizeGuard(sock, self.max_message_bytes)
+            environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
         return self.wsgi_app(environ, start_response)
 
 

@@ -21,8 +21,9 @@ def websocket_url(server_url: str) -> str:
     return server_url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
 
 
-def open_websocket(server_url: str, origin: str) -> websocket.WebSocket:
-    return websocket.create_connection(websocket_url(server_url), origin=origin, timeout=WAIT_SECONDS)
+def open_websocket(server_url: str, origin: str, sockopt: tuple = ()) -> websocket.WebSocket:
+    return websocket.create_connection(websocket_url(server_url), origin=origin, timeout=WAIT_SECONDS,
+                                       sockopt=sockopt)
 
 
 def json_with(valid: dict, key: str, raw_value: str) -> str:
@@ -34,8 +35,8 @@ def json_with(valid: dict, key: str, raw_value: str) -> str:
 class RawSocketIO:
     """One authenticated Socket.IO connection whose event payloads are sent as raw JSON text."""
 
-    def __init__(self, server_url: str, token: str):
-        self.connection = open_websocket(server_url, server_url)
+    def __init__(self, server_url: str, token: str, sockopt: tuple = ()):
+        self.connection = open_websocket(server_url, server_url, sockopt)
         opened = self.connection.recv()
         assert opened.startswith("0{"), opened  # the Engine.IO open packet
         self.connection.send("40" + json.dumps({"token": token}))

@@ -1,9 +1,10 @@
 """The start command and gunicorn's worker: migrations before serving, background work in the
-worker, WebSocket messages over the limit refused from their headers, TCP_NODELAY."""
+worker, WebSocket messages over the limit refused from their headers, no permessage-deflate, TCP_NODELAY."""
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -12,14 +13,15 @@ import time
 import pytest
 import requests
 import websocket
-from conftest import PROJECT_ROOT, LiveServer, _free_port
+from conftest import PROJECT_ROOT, LiveServer, _free_port, new_id
 from sqlalchemy import create_engine, inspect, select
 
 from roadmap import gunicorn_config
 from roadmap.extensions import db
 from roadmap.models import Presence
+from roadmap.services import editing
 from tests.livesync import SyncClients
-from tests.rawsocket import open_websocket
+from tests.rawsocket import RawSocketIO, open_websocket, websocket_url
 
 LIMIT = 256 * 1024
 WAIT_SECONDS = 15
@@ -88,6 +90,35 @@ def test_a_message_over_the_limit_is_closed_with_1009_from_its_header(live_serve
     assert code == 1009
     connection.sock.settimeout(WAIT_SECONDS)
     assert _ended(connection.sock), "the server ended the connection"
+
+
+@pytest.mark.live
+def test_a_browsers_offer_of_permessage_deflate_is_declined(live_server):
+    offer = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"  # what Chromium sends
+    connection = websocket.create_connection(websocket_url(live_server.url), origin=live_server.url,
+                                             header=[offer], timeout=WAIT_SECONDS)
+    try:
+        assert "sec-websocket-extensions" not in connection.getheaders()
+        assert connection.recv().startswith("0{")  # an uncompressed frame
+    finally:
+        connection.close()
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_message_larger_than_the_sockets_free_buffer_arrives_whole(live_server, world, group, marina):
+    # simple-websocket writes a frame with one socket.send(), which takes what the buffer has room for.
+    for number in range(100):
+        editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "step.add",
+                       "step_id": new_id(), "fields": {"title": f"Шаг {number}", "description": "ж" * 10_000}},
+                      actor=marina)
+    a_phone_on_slow_wifi = ((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),)  # the server's buffer fills at once
+    client = RawSocketIO(live_server.url, world.token(marina), sockopt=a_phone_on_slow_wifi)
+    try:
+        joined = client.call("join", {"roadmap_id": group.roadmap.id})  # a snapshot of 6 MB as JSON (\\uXXXX)
+        assert joined["ok"] and len(joined["snapshot"]["steps"]) == 100
+    finally:
+        client.close()
 
 
 def _ended(sock) -> bool:
