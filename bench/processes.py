@@ -96,7 +96,7 @@ def run_with(count: int, world: bench_world.World, folder: Path, processes: Proc
         generator = LoadgenProcess(processes, folder, f"processes-{count}-{seed}", plan,
                                    Entrances(",".join(server.url for server in servers)), STRESS, GRACE, seed)
         generator.wait_for("READY", timeout=120)
-        server_processes = [server.process for server in servers]
+        server_processes = [process for server in servers for process in server.processes_serving()]
         servers_before = _cpu_seconds(server_processes)
         backends_before = _cpu_by_pid(_database_backends(world.database_url))
         load_average = os.getloadavg()[0]
