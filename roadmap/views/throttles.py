@@ -2,6 +2,7 @@
 per link. Both are counted before the work, so parallel requests cannot slip past the limit."""
 from __future__ import annotations
 
+import math
 import time
 
 from flask import current_app, jsonify, make_response, render_template, request, url_for
@@ -43,7 +44,7 @@ def _answer_too_many(message):
             back_url = url_for("afterwards.share", roadmap_id=roadmap_id) if roadmap_id else None
             response = make_response(render_template(
                 "errors/too_many.html", heading=_("Too many downloads"), message=text, back_url=back_url), 429)
-        response.headers["Retry-After"] = str(max(1, request_limit.reset_at - int(time.time())))
+        response.headers["Retry-After"] = str(_seconds_until_reset(request_limit))
         return response
 
     return answer
@@ -58,3 +59,10 @@ throttled_calendar_feed = limiter.limit(
     lambda: current_app.config["CALENDAR_FEED_RATE_LIMIT"], key_func=calendar_link,
     on_breach=_answer_too_many(CALENDAR_TOO_OFTEN),
 )
+
+
+def _seconds_until_reset(request_limit: RequestLimit) -> int:
+    """Whole seconds until the window resets; the storage rounds its reset time up to a second,
+    which could promise 61 seconds of a one-minute window."""
+    window_seconds = request_limit.limit.get_expiry()
+    return min(window_seconds, max(1, math.ceil(request_limit.reset_at - time.time())))
