@@ -900,6 +900,22 @@ FINDINGS = [
     "Throughput does not grow here because the two cores also run PostgreSQL and the load generator; the extra "
     "CPU of the second process is its share of the queue (every change is published to Redis and read back by "
     "both processes) and its own background loops.",
+    "Issue 15 (2026-12-03, at the end of the session, on the merged code: gunicorn, the transport fixes, the PDF "
+    "page in the worker, workers at nice 10), edits while a moderator downloads, on a quiet machine "
+    "(`.venv/bin/python -m bench.run --scenario exports [--postgres URL]`, load average 0.4-1.3 at the phases' "
+    "starts except the first, 6.9 just after the test suite): edit-to-peer p50 / p99 / max quiet against during "
+    "the exports, with the pool, SQLite 6.3 / 13.6 / 15.7 against 5.6 / 11.3 / 18.1 ms (0.83 x) and 4.8 / 7.7 / "
+    "8.3 against 4.3 / 9.4 / 10.0 ms (1.21 x); PostgreSQL 7.8 / 12.3 / 15.5 against 7.7 / 14.8 / 16.1 ms (1.20 "
+    "x): the target (p99 within 1.5 x, nothing over 100 ms) met in all three. Inline (HEAVY_WORK_PROCESSES=0) in "
+    "the same commands: p99 378, 342 and 332 ms during the exports (29-39 x), max 366-473 ms. About 50 PDFs "
+    "(median 360-445 ms), 50 DOCX, 50 XLSX and 50 history pages per 30 s phase, each after an edit.",
+    "Issue 15 (2026-12-03, the end of the session, quiet machine, load average 0.7-3.8), 1 against 2 processes "
+    "again (`--scenario processes --postgres URL`): one process 492 and 488 acked edits/s at 1.93 and 1.93 ms of "
+    "server CPU per acked edit, two processes 473 and 475 edits/s at 2.38 and 2.37 ms: 1.24 x and 1.23 x, just "
+    "over the 1.2 x target in both rounds, PostgreSQL's backends 0.10-0.15 against 0.24 ms. The second process "
+    "adds about 0.45 ms per edit: with the queue each process reads every change back from Redis and runs "
+    "python-socketio's emit for its own clients, so the per-change work that does not depend on the number of "
+    "recipients is paid once per process; not yet broken down with py-spy.",
 ]
 
 
