@@ -27,7 +27,7 @@ from roadmap.domain.operations import (
 )
 from roadmap.domain.ordering import key_after
 from roadmap.database import Prepared
-from roadmap.extensions import db, socketio
+from roadmap.extensions import db
 from roadmap.models import Change, Membership, Person, Roadmap, Stakeholder, Step, StepStakeholder
 from roadmap.realtime import publisher
 from roadmap.services import access, history

@@ -22,7 +22,7 @@ from roadmap.domain.progress import CHANGE_LABELS, compare, differences, progres
 from roadmap.extensions import db
 from roadmap.models import Roadmap
 from roadmap.models.afterwards import SHARE_KINDS
-from roadmap.services import accounts, afterwards, editing, export_files, exports, history, history_words, my_steps, snapshots
+from roadmap.services import accounts, afterwards, editing, export_files, exports, history_words, my_steps, snapshots
 from roadmap.timeutil import local, local_today
 from roadmap.views import limits
 from roadmap.views.map_view import map_view_context
