@@ -916,6 +916,31 @@ FINDINGS = [
     "adds about 0.45 ms per edit: with the queue each process reads every change back from Redis and runs "
     "python-socketio's emit for its own clients, so the per-change work that does not depend on the number of "
     "recipients is paid once per process; not yet broken down with py-spy.",
+    "Issue 15 (2026-12-03, a new session on another quiet machine: Intel Xeon, 2 cores, load average 0.3), one "
+    "edit on PostgreSQL in process (`.venv/bin/python -m bench.pgcost --postgres URL`, three commands of 3 and 5 "
+    "rounds, median wall / mean CPU): `editing.apply` 0.71, 0.74 and 0.74 / 0.44-0.48 ms, under the 1.0 ms "
+    "target; its SQL one statement per round trip 0.39-0.41 / 0.18-0.21 ms, pipelined 0.38-0.40 / 0.22-0.24 ms, "
+    "as one statement 0.26-0.27 / 0.09-0.11 ms, the floor (one UPDATE and COMMIT) 0.20-0.22 / 0.07-0.08 ms, "
+    "`apply` with `synchronous_commit` off 0.59-0.61 ms; SQLite's `apply` 0.20 / 0.21-0.22 ms in the same "
+    "commands (3.6 x; 5.9 x on the previous machine, whose durable commit alone took 0.3 ms more). The code is "
+    "the one that measured 1.72 ms there: the edit is still six round trips, and pipelining them gains nothing "
+    "measurable on either machine.",
+    "Issue 15 (2026-12-03, the same session), 1 against 2 processes on PostgreSQL and Redis (`.venv/bin/python "
+    "-m bench.processes --postgres URL`, now under two loads: stress, and the same 100 clients paced at 250 "
+    "edits/s, below what one process serves): stress 1.97 / 2.09 ms of server CPU per acked edit with one "
+    "process against 2.57 / 2.39 ms with two (1.31 x and 1.14 x; four single rounds earlier in the session 1.24, "
+    "1.29, 1.20 and 1.32 x), throughput 0.94-1.10 x; paced 2.43 / 2.38 against 2.94 / 3.16 ms (1.21 x and 1.33 "
+    "x). So the 1.2 x target is not met, and the paced load shows it is not the processes queueing for two "
+    "cores: a process pays for every wakeup. `.venv/bin/python -m bench.wakeups` measures that without the app: "
+    "a gevent process that waits for Redis messages arriving 400 a second spends 80 us of CPU per message on a "
+    "bare socket and 146-149 us through redis-py's `PubSub.listen()` (as python-socketio's RedisManager reads), "
+    "against 1.3 us for a send and recv on a socket pair in a tight loop: on this virtual machine waking a "
+    "sleeping process costs far more than the work. With two processes every change wakes the other process once "
+    "more (hearing its own echo, each process already pays once), and each process, half as busy, wakes for more "
+    "of its own clients' frames instead of finding them batched. hiredis (a C parser for redis-py) made no "
+    "difference (140 against 132-147 us per heard message in the app's server). What would cut it is fewer "
+    "messages: python-socketio publishes one per emit; coalescing a loop iteration's emits into one would help "
+    "under stress only, and needs a client manager of our own. Left open.",
 ]
 
 
