@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
+from roadmap.domain import stakeholder_grid
 from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
 from roadmap.extensions import login_manager
 from roadmap.heavy_work import HeavyWorkFailed
@@ -31,6 +32,12 @@ def init_app(app: Flask) -> None:
         vocabulary_statuses=STEP_STATUSES,
         vocabulary_sectors=SECTORS,
         vocabulary_engagement=ENGAGEMENT_LEVELS,
+        arrange_stakeholders=stakeholder_grid.arrange,
+        grid_quadrant=stakeholder_grid.quadrant,
+        grid_scores=stakeholder_grid.SCORES,
+        grid_quadrant_names=stakeholder_grid.QUADRANT_NAMES,
+        grid_quadrant_advice=stakeholder_grid.QUADRANT_ADVICE,
+        grid_warning=stakeholder_grid.ONLY_INFORMED_WARNING,
     )
     app.jinja_env.filters.update(
         fromisodate=date.fromisoformat,

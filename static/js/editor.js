@@ -5,6 +5,7 @@ import { bindChoice, bindText, showChoice, showText } from './fields.js';
 import { setStrings, t } from './i18n.js';
 import { TEXT_FIELDS } from './ops.js';
 import { focusTarget, markFocus, renderPresence } from './presence.js';
+import { StakeholderGrid } from './stakeholder_grid.js';
 import { StakeholdersView } from './stakeholders.js';
 import { StepsView } from './steps.js';
 import { MapStore } from './store.js';
@@ -49,6 +50,15 @@ const stakeholders = new StakeholdersView({
   store,
   toasts,
 });
+const grid = new StakeholderGrid({
+  board: document.getElementById('stakeholder-grid'),
+  waiting: document.getElementById('grid-waiting'),
+  warnings: document.getElementById('grid-warnings'),
+  store,
+  // The engagement levels' names, as the stakeholder cards' choice shows them.
+  engagementNames: Object.fromEntries([...document.getElementById('stakeholder-template').content
+    .querySelectorAll('[data-field="engagement"] option')].map((option) => [option.value, option.textContent])),
+});
 const connectionBox = document.getElementById('connection');
 const waitingNote = document.getElementById('lock-waiting');
 const conflicts = new ConflictsView({ panel: document.getElementById('conflicts'), store, root: main, locale: data.locale, timeZone: data.timezone });
@@ -62,6 +72,7 @@ function render(map, cause = {}) {
   }
   document.title = `${map.title || document.querySelector('.group-name')?.textContent || ''} · ${BRAND}`;
   stakeholders.render(map);
+  grid.render(map);
   steps.render(map);
   markFocus(main, people, myId);
   facilitation?.render(map);
@@ -154,8 +165,16 @@ document.addEventListener('submit', (event) => {
   if (new URL(event.target.action).pathname.startsWith('/sign-out')) store.stopStoring();
 });
 
-// On a phone the checklist starts closed: open, it is a screen of its own.
-if (window.matchMedia('(max-width: 600px)').matches) document.getElementById('readiness').open = false;
+// On a phone the checklist and the grid start closed: open, each is a screen of its own.
+const gridSection = document.getElementById('grid-section');
+const gridToggle = document.getElementById('grid-toggle');
+if (window.matchMedia('(max-width: 600px)').matches) {
+  document.getElementById('readiness').open = false;
+  gridSection.open = false;
+}
+gridToggle.addEventListener('click', () => { gridSection.open = !gridSection.open; });
+gridSection.addEventListener('toggle', () => gridToggle.setAttribute('aria-expanded', String(gridSection.open)));
+gridToggle.setAttribute('aria-expanded', String(gridSection.open));
 
 store.subscribe(render);
 render(store.view);
