@@ -361,7 +361,7 @@ INJECTED_ELEMENTS_JS = """() => {
     + ' iframe, frame,'
     + ' object, embed, base, meta[http-equiv], style, svg:not(.progress-bar), math, video, audio, source, noscript,'
     + ' [data-xss], details:not(#readiness):not(.announcement-log):not(.manage-group):not(.engagement-levels)'
-    + ':not(.sitting):not(.account-menu),'
+    + ':not(.sitting):not(.account-menu):not(#grid-section),'
     + ' a[href^="javascript:" i], a[href^="data:" i], [style*="expression" i], [style*="url(" i]';
   const found = [];
   for (const element of document.querySelectorAll('*')) {

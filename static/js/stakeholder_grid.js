@@ -103,7 +103,7 @@ export class StakeholderGrid {
       chip.append(flag);
     }
     chip.classList.toggle('is-flagged', flagged);
-    chip.classList.toggle('is-waiting', !quadrant(item));
+    chip.classList.toggle('is-unrated', !quadrant(item));
     const where = quadrant(item)
       ? t('grid_chip_place').replace('{influence}', item.influence).replace('{interest}', item.interest)
         .replace('{quadrant}', t(`quadrant_${quadrant(item)}`))
