@@ -11,7 +11,7 @@ from PIL import Image
 from browsing import keep_screenshot
 from test_browser_dashboard import join_group, sign_in
 
-from roadmap.services import facilitation, map_templates, venue, voting
+from roadmap.services import facilitation, map_templates, snapshots, venue, voting
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 WAIT_MS = 15_000
@@ -106,8 +106,8 @@ def test_on_a_server_listening_on_loopback_only_the_dashboard_says_phones_cannot
     assert decoded_qr(dashboard.locator(".join-qr")) == f"{live_server.url}/?code={training.join_code}"
 
 
-def test_a_ten_step_template_map_fits_a_1280_by_720_projector_with_readable_step_titles(
-        world, live_server, chromium, artifacts):
+def project_a_template_map(world, live_server, chromium):
+    """The landscaping template's map on the projector, and the dashboard that chose it."""
     moderator = world.moderator()
     training = world.training(moderator)
     group = world.group(training, name="Сквер у библиотеки", theme="landscaping")
@@ -115,8 +115,13 @@ def test_a_ten_step_template_map_fits_a_1280_by_720_projector_with_readable_step
     facilitation.project(training, "map", group.id)
     dashboard = open_dashboard(chromium, live_server, moderator, training)
     projector = open_projector(dashboard, live_server, training)
-
     projector.wait_for_selector("#projected[data-fits] .projected-map", timeout=WAIT_MS)
+    return group, dashboard, projector
+
+
+def test_a_ten_step_template_map_fits_a_1280_by_720_projector_with_readable_step_titles(
+        world, live_server, chromium, artifacts):
+    _group, _dashboard, projector = project_a_template_map(world, live_server, chromium)
     projector.screenshot(path=str(artifacts / "projector-map-1280x720.png"))
 
     steps = projector.locator(".projected-step")
@@ -234,3 +239,18 @@ def test_a_vote_shows_the_turnout_while_open_and_ranks_steps_on_the_projector_da
     keep_screenshot(projector, "vote-ranking.png", artifacts)
     dashboard.locator("#dash-vote").screenshot(path=str(artifacts / "dashboard-vote.png"))
     marina.locator("#vote-bar").screenshot(path=str(artifacts / "editor-vote-bar.png"))
+
+
+def test_the_dashboard_puts_a_groups_stakeholder_grid_on_the_projector_and_it_fits(
+        world, live_server, chromium, artifacts):
+    group, dashboard, projector = project_a_template_map(world, live_server, chromium)
+    assert not projector.locator(".power-grid").is_visible(), "the projected map leaves the grid out"
+
+    dashboard.locator(f'.group-card[data-group-id="{group.id}"] .card-project-grid').click()
+    projector.wait_for_selector("#projected[data-fits] .projector-grid .power-grid-table", timeout=WAIT_MS)
+    keep_screenshot(projector, "projector-grid-1280x720.png", artifacts)
+    rated = [item for item in snapshots.snapshot(group.roadmap)["stakeholders"]
+             if item["interest"] is not None and item["influence"] is not None]
+    assert projector.locator(".power-grid-chip").count() == len(rated) > 0
+    assert projector.get_attribute("#projected", "data-fits") == "true"
+    assert dashboard.locator(f'.group-card[data-group-id="{group.id}"] .card-project-grid').is_disabled()

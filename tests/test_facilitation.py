@@ -440,7 +440,12 @@ def test_projecting_a_group_shows_its_map_and_another_mode_replaces_it(training,
     assert facilitation.projector_data(fresh(Training, training.id)) == {"mode": "votes", "group_id": None}
 
 
-@pytest.mark.parametrize("mode, group_given", [("map", False), ("slides", False), ("", True)])
+def test_projecting_a_groups_grid_names_the_group_like_its_map(training, group):
+    facilitation.project(training, "grid", group.id)
+    assert facilitation.projector_data(fresh(Training, training.id)) == {"mode": "grid", "group_id": group.id}
+
+
+@pytest.mark.parametrize("mode, group_given", [("map", False), ("grid", False), ("slides", False), ("", True)])
 def test_the_projector_refuses_an_unknown_mode_or_a_map_without_its_group(training, group, mode, group_given):
     assert rejection_code(facilitation.project, training, mode, group.id if group_given else None) == "invalid_value"
     assert fresh(Training, training.id).projector_mode == "join"

@@ -10,7 +10,9 @@ from roadmap.extensions import db
 from roadmap.timeutil import utcnow
 
 THEMES = ("landscaping", "waste_sorting", "other")
-PROJECTOR_MODES = ("join", "map", "overview", "votes")
+PROJECTOR_MODES = ("join", "map", "grid", "overview", "votes")
+# Modes that show one group: its map, or its stakeholders' power/interest grid.
+GROUP_PROJECTOR_MODES = ("map", "grid")
 DEFAULT_TIMEZONE = "Europe/Moscow"
 
 

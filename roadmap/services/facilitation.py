@@ -16,7 +16,7 @@ from roadmap.domain.permissions import Actor
 from roadmap.domain.text import has_control_characters
 from roadmap.extensions import db
 from roadmap.models import Announcement, Group, Timer, Training
-from roadmap.models.training import PROJECTOR_MODES
+from roadmap.models.training import GROUP_PROJECTOR_MODES, PROJECTOR_MODES
 from roadmap.realtime import publisher
 from roadmap.services import editing
 from roadmap.services.transactions import writing
@@ -274,11 +274,12 @@ def recent_announcements(training_id: int, group_id: int, since_hours: int = 12)
 # --- projector -------------------------------------------------------------
 
 def project(training: Training, mode: str, group_id: int | None = None) -> None:
-    """Choose what every open projector view shows: the join screen, one group's map, every group, or the vote."""
+    """Choose what every open projector view shows: the join screen, one group's map or stakeholder grid,
+    every group, or the vote."""
     if mode not in PROJECTOR_MODES:
         raise EditRejected("invalid_value", f"the projector shows one of {', '.join(PROJECTOR_MODES)}")
     group = _group_of(training, group_id)
-    if mode == "map" and group is None:
+    if mode in GROUP_PROJECTOR_MODES and group is None:
         raise EditRejected("invalid_value", "choose the group whose map to show")
     with writing():
         training.projector_mode = mode
@@ -290,4 +291,4 @@ def project(training: Training, mode: str, group_id: int | None = None) -> None:
 def projector_data(training: Training) -> dict:
     """The projector's choice as the dashboard and projector views get it."""
     return {"mode": training.projector_mode,
-            "group_id": training.projected_group_id if training.projector_mode == "map" else None}
+            "group_id": training.projected_group_id if training.projector_mode in GROUP_PROJECTOR_MODES else None}

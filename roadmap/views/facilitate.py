@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from roadmap.models import Training
-from roadmap.models.training import PROJECTOR_MODES
+from roadmap.models.training import GROUP_PROJECTOR_MODES, PROJECTOR_MODES
 from roadmap.services import dashboard, facilitation, snapshots, voting
 from roadmap.services.voting import MAX_DOTS, MAX_VOTE_MINUTES
 from roadmap.views import moderate
@@ -141,6 +141,7 @@ def lock(training_id: int):
 PROJECTED_MESSAGES = {
     "join": _l("The projector shows the join screen."),
     "map": _l("The projector shows the chosen map."),
+    "grid": _l("The projector shows the chosen group's stakeholders by influence and interest."),
     "overview": _l("The projector shows every group."),
     "votes": _l("The projector shows the vote results."),
 }
@@ -179,7 +180,7 @@ def _projector_screen(training: Training) -> dict:
         screen["join_address"] = venue_origin().origin + "/"
     elif mode == "overview":
         screen["summaries"] = dashboard.training_summaries(training)
-    elif mode == "map":
+    elif mode in GROUP_PROJECTOR_MODES:
         group = next((g for g in training.active_groups if g.id == training.projected_group_id), None)
         if group is not None:
             screen.update(map_view_context(group, snapshots.snapshot(group.roadmap), vote=vote))

@@ -39,6 +39,7 @@ function cardFor(groupId) {
     card.setAttribute('aria-labelledby', `group-card-name-${groupId}`);
     card.querySelector('.card-lock').addEventListener('click', () => toggleLock(groupId));
     card.querySelector('.card-project').addEventListener('click', () => project('map', groupId));
+    card.querySelector('.card-project-grid').addEventListener('click', () => project('grid', groupId));
     cardsBox.append(card);
   }
   return card;
@@ -86,7 +87,9 @@ function renderCard(group) {
   }));
   nameButton(card.querySelector('.card-lock'), group.locked ? 'unlock' : 'lock', group.name);
   nameButton(card.querySelector('.card-project'), 'project', group.name);
-  card.querySelector('.card-project').disabled = projectsMap(group.group_id);
+  card.querySelector('.card-project').disabled = projectsMap(group.group_id, 'map');
+  nameButton(card.querySelector('.card-project-grid'), 'project_grid', group.name);
+  card.querySelector('.card-project-grid').disabled = projectsMap(group.group_id, 'grid');
   renderLastEdit(card, group);
   renderCardVote(card, group);
 }
@@ -116,8 +119,10 @@ function renderAll() {
 }
 
 // --- projector ----------------------------------------------------------------
-function projectsMap(groupId) {
-  return projector.mode === 'map' && projector.group_id === groupId;
+const GROUP_MODES = new Set(['map', 'grid']); // modes that show one group
+/** Whether the projector shows this group (its map or its grid; `mode` asks for one of them). */
+function projectsMap(groupId, mode = null) {
+  return GROUP_MODES.has(projector.mode) && projector.group_id === groupId && (!mode || projector.mode === mode);
 }
 
 function renderProjectorSwitch() {

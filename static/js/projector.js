@@ -1,9 +1,11 @@
 // The projector view: shows what the moderator picked on the dashboard (the join
-// screen, one group's map, every group, the vote results) and follows a new pick
+// screen, one group's map or stakeholder grid, every group, the vote results) and follows a new pick
 // or new content live (the dashboard feed tells it, at most once a second).
 import { io } from '/vendor/socket.io.esm.min.js';
 import { chime, Countdown, formatSeconds, syncClock } from './countdown.js';
 import { fitToScreen } from './projector_fit.js';
+
+const GROUP_MODES = new Set(['map', 'grid']); // modes that show one group
 
 const data = JSON.parse(document.getElementById('projector-data').textContent);
 const projected = document.getElementById('projected');
@@ -50,13 +52,13 @@ const countdown = new Countdown({
 });
 
 function choiceDiffers(projector) {
-  return projector.mode !== shown.mode || (projector.mode === 'map' && projector.group_id !== shown.groupId);
+  return projector.mode !== shown.mode || (GROUP_MODES.has(projector.mode) && projector.group_id !== shown.groupId);
 }
 
 /** Whether a dashboard update changes what is on screen: the shown map's revision, or any group for the overview. */
 function contentChanged(groups) {
   if (shown.mode === 'overview') return groups.length > 0;
-  if (shown.mode !== 'map') return false;
+  if (!GROUP_MODES.has(shown.mode)) return false;
   const group = groups.find((item) => item.group_id === shown.groupId);
   return Boolean(group && group.revision !== shown.revision);
 }
