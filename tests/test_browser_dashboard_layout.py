@@ -111,7 +111,8 @@ def test_the_page_names_its_parts(busy_training, live_server, chromium):
     region = page.get_by_role("region", name=name)
     assert region.count() == 1
     assert region.get_by_role("button", name=f"Заблокировать «{name}»").is_visible()
-    assert region.get_by_role("button", name=f"На проектор: {name}").is_visible()
+    assert region.get_by_role("button", name=f"На проектор: {name}", exact=True).is_visible()
+    assert region.get_by_role("button", name=f"Сетку на проектор: {name}", exact=True).is_visible()
     # The move control says where the person goes, not which group they seem to be in.
     anna = member_row(page, "Анна Петрова")
     page.locator(".manage-group", has=anna).locator("summary").click()
