@@ -14,6 +14,7 @@ dependencies as {step id: set of the step ids it depends on}:
 """
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from datetime import date
 
@@ -82,9 +83,9 @@ def shifted_dates(steps: list[dict], dependencies: Dependencies, step_id: str,
         for predecessor in predecessors:
             followers.setdefault(predecessor, set()).add(follower)
     moved: dict[str, dict[str, str | None]] = {}
-    queue = [step_id]
+    queue = deque([step_id])
     while queue:
-        current = queue.pop(0)
+        current = queue.popleft()
         step = by_id.get(current)
         if step is None:
             continue

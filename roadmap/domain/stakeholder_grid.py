@@ -42,7 +42,11 @@ ONLY_INFORMED_WARNING = N_(
 
 def quadrant(stakeholder: dict) -> str | None:
     """The stakeholder's quadrant key, or None while either score is unset."""
-    influence, interest = stakeholder.get("influence"), stakeholder.get("interest")
+    return quadrant_at(stakeholder.get("influence"), stakeholder.get("interest"))
+
+
+def quadrant_at(influence: int | None, interest: int | None) -> str | None:
+    """The quadrant key of a cell of the grid; None while either score is unset."""
     if influence is None or interest is None:
         return None
     return QUADRANT_BY_HALVES[(influence >= HIGH, interest >= HIGH)]

@@ -32,12 +32,7 @@ def init_app(app: Flask) -> None:
         vocabulary_statuses=STEP_STATUSES,
         vocabulary_sectors=SECTORS,
         vocabulary_engagement=ENGAGEMENT_LEVELS,
-        arrange_stakeholders=stakeholder_grid.arrange,
-        grid_quadrant=stakeholder_grid.quadrant,
-        grid_scores=stakeholder_grid.SCORES,
-        grid_quadrant_names=stakeholder_grid.QUADRANT_NAMES,
-        grid_quadrant_advice=stakeholder_grid.QUADRANT_ADVICE,
-        grid_warning=stakeholder_grid.ONLY_INFORMED_WARNING,
+        grid_rules=stakeholder_grid,
     )
     app.jinja_env.filters.update(
         fromisodate=date.fromisoformat,

@@ -119,10 +119,10 @@ function renderAll() {
 }
 
 // --- projector ----------------------------------------------------------------
-const GROUP_MODES = new Set(['map', 'grid']); // modes that show one group
-/** Whether the projector shows this group (its map or its grid; `mode` asks for one of them). */
+/** Whether the projector shows this group (its map or its grid; `mode` asks for one of them).
+ * The projector names a group only in the modes that show one. */
 function projectsMap(groupId, mode = null) {
-  return GROUP_MODES.has(projector.mode) && projector.group_id === groupId && (!mode || projector.mode === mode);
+  return projector.group_id === groupId && (!mode || projector.mode === mode);
 }
 
 function renderProjectorSwitch() {

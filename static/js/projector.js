@@ -5,8 +5,6 @@ import { io } from '/vendor/socket.io.esm.min.js';
 import { chime, Countdown, formatSeconds, syncClock } from './countdown.js';
 import { fitToScreen } from './projector_fit.js';
 
-const GROUP_MODES = new Set(['map', 'grid']); // modes that show one group
-
 const data = JSON.parse(document.getElementById('projector-data').textContent);
 const projected = document.getElementById('projected');
 let shown = describe();
@@ -52,13 +50,13 @@ const countdown = new Countdown({
 });
 
 function choiceDiffers(projector) {
-  return projector.mode !== shown.mode || (GROUP_MODES.has(projector.mode) && projector.group_id !== shown.groupId);
+  return projector.mode !== shown.mode || (projector.group_id ?? null) !== shown.groupId;
 }
 
 /** Whether a dashboard update changes what is on screen: the shown map's revision, or any group for the overview. */
 function contentChanged(groups) {
   if (shown.mode === 'overview') return groups.length > 0;
-  if (!GROUP_MODES.has(shown.mode)) return false;
+  if (shown.groupId === null) return false; // no group's map or grid on screen
   const group = groups.find((item) => item.group_id === shown.groupId);
   return Boolean(group && group.revision !== shown.revision);
 }
