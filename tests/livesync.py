@@ -43,7 +43,7 @@ def apply_op(roadmap: dict, op: dict) -> None:
         roadmap.update(copy.deepcopy(op["map"]))
     elif kind == "step.add":
         roadmap["steps"].append(
-            {"id": op["step_id"], "position": op["position"], **op["fields"], "stakeholder_ids": []}
+            {"id": op["step_id"], "position": op["position"], **op["fields"], "stakeholder_ids": [], "depends_on": []}
         )
     elif kind == "step.set":
         steps[op["step_id"]][op["field"]] = op["value"]
@@ -51,8 +51,19 @@ def apply_op(roadmap: dict, op: dict) -> None:
         steps[op["step_id"]]["position"] = op["position"]
     elif kind == "step.delete":
         roadmap["steps"].remove(steps[op["step_id"]])
+        # A snapshot lists only dependencies on live steps.
+        for step in roadmap["steps"]:
+            step["depends_on"] = [i for i in step["depends_on"] if i != op["step_id"]]
     elif kind == "step.restore" and "step" in op:
         roadmap["steps"].append(copy.deepcopy(op["step"]))
+        for step_id in op.get("dependent_ids", []):
+            steps[step_id]["depends_on"] = sorted(set(steps[step_id]["depends_on"]) | {op["step_id"]})
+    elif kind == "step.depend":
+        predecessors = steps[op["step_id"]]["depends_on"]
+        steps[op["step_id"]]["depends_on"] = sorted(set(predecessors) | {op["predecessor_id"]})
+    elif kind == "step.undepend":
+        predecessors = steps[op["step_id"]]["depends_on"]
+        steps[op["step_id"]]["depends_on"] = [i for i in predecessors if i != op["predecessor_id"]]
     elif kind == "step.link":
         linked = steps[op["step_id"]]["stakeholder_ids"]
         steps[op["step_id"]]["stakeholder_ids"] = sorted(set(linked) | {op["stakeholder_id"]})

@@ -23,6 +23,7 @@ STATUSES = ("planned", "in_progress", "done", "blocked")
 def random_edits(rng: random.Random, people: list, group, count: int) -> None:
     """`count` random edits by the people, of every kind a group makes (refused ones are skipped)."""
     roadmap_id = group.roadmap.id
+    deleted = []
     for _ in range(count):
         live = snapshots.snapshot(db.session.get(Roadmap, roadmap_id), with_members=False)
         step_ids = [step["id"] for step in live["steps"]]
@@ -41,13 +42,22 @@ def random_edits(rng: random.Random, people: list, group, count: int) -> None:
             keys = {"type": "step.move", "step_id": rng.choice(step_ids), "after_id": rng.choice([None, *step_ids])}
         elif choice < 0.72:
             keys = {"type": "step.delete", "step_id": rng.choice(step_ids)}
-        elif choice < 0.8:
+            deleted.append(keys["step_id"])
+        elif choice < 0.79:
+            keys = {"type": "step.depend", "step_id": rng.choice(step_ids), "predecessor_id": rng.choice(step_ids)}
+        elif choice < 0.81:
+            waiting = [(step["id"], predecessor) for step in live["steps"] for predecessor in step["depends_on"]]
+            step_id, predecessor_id = rng.choice(waiting or [(step_ids[0], step_ids[0])])
+            keys = {"type": "step.undepend", "step_id": step_id, "predecessor_id": predecessor_id}
+        elif choice < 0.84 and deleted:
+            keys = {"type": "step.restore", "step_id": rng.choice(deleted)}
+        elif choice < 0.87:
             keys = {"type": "stakeholder.add", "stakeholder_id": new_id(), "fields": {"name": "Жители"}}
-        elif choice < 0.88 and stakeholder_ids:
-            keys = {"type": "step.link", "step_id": rng.choice(step_ids), "stakeholder_id": rng.choice(stakeholder_ids)}
         elif choice < 0.92 and stakeholder_ids:
+            keys = {"type": "step.link", "step_id": rng.choice(step_ids), "stakeholder_id": rng.choice(stakeholder_ids)}
+        elif choice < 0.94 and stakeholder_ids:
             keys = {"type": "stakeholder.delete", "stakeholder_id": rng.choice(stakeholder_ids)}
-        elif choice < 0.95 and live["revision"] > 2:
+        elif choice < 0.97 and live["revision"] > 2:
             keys = {"type": "map.restore", "revision": rng.randrange(live["revision"] - 1)}
         else:
             keys = {"type": "map.set", "field": "goal", "value": f"Цель {rng.randrange(1000)}"}

@@ -271,7 +271,7 @@ def write_report(name: str, lines: list[str]) -> None:
 # Op types by weight: edits of existing things dominate, as in a real session.
 KIND_WEIGHTS = {
     "map.set": 3, "step.add": 2, "step.set": 6, "step.move": 2, "step.delete": 2, "step.restore": 2,
-    "step.link": 2, "step.unlink": 1, "stakeholder.add": 1, "stakeholder.set": 3,
+    "step.link": 2, "step.unlink": 1, "step.depend": 2, "step.undepend": 1, "stakeholder.add": 1, "stakeholder.set": 3,
     "stakeholder.delete": 1, "stakeholder.restore": 1,
 }
 # Participants cannot lock a map (see test_facilitation*.py); restoring a revision
@@ -555,6 +555,13 @@ class Realiser:
                 "stakeholder_id": self._pick(rng, rng.randrange(256), live_stakeholders, gone_stakeholders)}
 
     _step_unlink = _step_link
+
+    def _step_depend(self, rng, target, live_steps, gone_steps, **_):
+        # Random pairs close cycles often enough (dependency_cycle), and may pick the step itself.
+        return {"step_id": self._pick(rng, target, live_steps, gone_steps),
+                "predecessor_id": self._pick(rng, rng.randrange(256), live_steps, gone_steps)}
+
+    _step_undepend = _step_depend
 
     def _stakeholder_add(self, rng, target, **_):
         fields = {

@@ -324,6 +324,16 @@ SCENARIOS = {
         lambda s: s.edit("step.unlink", step_id=s.step_with(), stakeholder_id=s.stakeholder_with()),
         ["«Управляющая компания» больше не участвует в шаге «Опрос жителей»"],
         ["removed stakeholder “Управляющая компания” from step “Опрос жителей”"]),
+    ("step.depend", None, "waits"): (
+        lambda s: s.edit("step.depend", step_id=s.step_with("Поставить контейнеры"),
+                         predecessor_id=s.step_with("Согласовать площадку")),
+        ["шаг «Поставить контейнеры» теперь ждёт шага «Согласовать площадку»"],
+        ["made step “Поставить контейнеры” wait for step “Согласовать площадку”"]),
+    ("step.undepend", None, "no longer waits"): (
+        lambda s: s.edit("step.undepend", step_id=s.step_with("Поставить контейнеры"),
+                         predecessor_id=s.step_with("Согласовать площадку")),
+        ["шаг «Поставить контейнеры» больше не ждёт шага «Согласовать площадку»"],
+        ["let step “Поставить контейнеры” no longer wait for step “Согласовать площадку”"]),
     # stakeholders
     ("stakeholder.add", None, "added"): (
         lambda s: s.edit("stakeholder.add", stakeholder_id=new_id(), fields={"name": "Управляющая компания"}),
@@ -428,6 +438,9 @@ def test_every_op_type_reads_as_a_sentence_of_its_own(story):
     story.edit("step.move", step_id=step_id, after_id=None)
     story.edit("step.link", step_id=step_id, stakeholder_id=stakeholder_id)
     story.edit("step.unlink", step_id=step_id, stakeholder_id=stakeholder_id)
+    next_step_id = story.step_with("Поставить контейнеры")
+    story.edit("step.depend", step_id=next_step_id, predecessor_id=step_id)
+    story.edit("step.undepend", step_id=next_step_id, predecessor_id=step_id)
     story.edit("step.delete", step_id=step_id)
     story.edit("step.restore", step_id=step_id)
     story.edit("stakeholder.delete", stakeholder_id=stakeholder_id)

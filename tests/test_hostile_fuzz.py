@@ -131,6 +131,7 @@ def hostile_op(ids_a: dict, ids_b: dict):
         {"type": "step.set", "step_id": ids_a["step_id"], "field": "description", "value": "текст", "base": ""},
         {"type": "step.move", "step_id": ids_a["step_id"], "after_id": None},
         {"type": "step.link", "step_id": ids_a["step_id"], "stakeholder_id": ids_a["stakeholder_id"]},
+        {"type": "step.undepend", "step_id": ids_a["step_id"], "predecessor_id": ids_a["step_id"]},
         {"type": "stakeholder.set", "stakeholder_id": ids_a["stakeholder_id"], "field": "interest", "value": 4},
     ]
     envelope = st.fixed_dictionaries({"op_id": st.just(uuid.uuid4().hex), "roadmap_id": st.just(ids_a["roadmap_id"])})
@@ -148,9 +149,11 @@ def hostile_op(ids_a: dict, ids_b: dict):
         with_bad(st.fixed_dictionaries({"roadmap_id": st.just(ids_b["roadmap_id"])})),
         with_bad(st.fixed_dictionaries({"step_id": st.one_of(bad_id, st.just(ids_b["step_id"]))})),
         with_bad(st.fixed_dictionaries({"stakeholder_id": st.one_of(bad_id, st.just(ids_b["stakeholder_id"]))})),
+        with_bad(st.fixed_dictionaries({"predecessor_id": st.one_of(bad_id, st.just(ids_b["step_id"]))})),
         with_bad(st.fixed_dictionaries({"field": st.one_of(not_an_int, st.sampled_from(["id", "roadmap_id", "deleted_at", "position", "__class__"]))})),
         with_bad(st.dictionaries(key_text.filter(lambda key: key not in {
-            "op_id", "roadmap_id", "type", "step_id", "stakeholder_id", "field", "value", "base", "after_id", "fields",
+            "op_id", "roadmap_id", "type", "step_id", "stakeholder_id", "predecessor_id", "field", "value", "base",
+            "after_id", "fields",
         }), json_value, min_size=1, max_size=3)),
         st.builds(lambda value: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "step.set",
                                  "step_id": ids_a["step_id"], "field": "status", "value": value},
@@ -174,6 +177,10 @@ def hostile_op(ids_a: dict, ids_b: dict):
                             st.fixed_dictionaries({"member": st.one_of(bad_int, st.integers(10_000, 2**31 - 1))}),
                             st.fixed_dictionaries({"stakeholder": st.one_of(bad_id, st.just(ids_b["stakeholder_id"]))}),
                             st.lists(json_leaf, max_size=2), edge_numbers)),
+        # A step may not wait for itself, nor for another map's step: dependency_cycle, step_not_found.
+        st.builds(lambda predecessor: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "step.depend",
+                                       "step_id": ids_a["step_id"], "predecessor_id": predecessor},
+                  st.sampled_from([ids_a["step_id"], ids_b["step_id"]])),
         # A participant may not lock, whatever the value: moderators_only or invalid_value.
         st.builds(lambda locked: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "map.lock",
                                   "locked": locked}, json_value),

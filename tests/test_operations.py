@@ -42,6 +42,8 @@ VALID_OPS = [
     pytest.param(op("step.restore", step_id=STEP_ID), id="step.restore"),
     pytest.param(op("step.link", step_id=STEP_ID, stakeholder_id=STAKEHOLDER_ID), id="step.link"),
     pytest.param(op("step.unlink", step_id=STEP_ID, stakeholder_id=STAKEHOLDER_ID), id="step.unlink"),
+    pytest.param(op("step.depend", step_id=STEP_ID, predecessor_id=OTHER_STEP_ID), id="step.depend"),
+    pytest.param(op("step.undepend", step_id=STEP_ID, predecessor_id=OTHER_STEP_ID), id="step.undepend"),
     pytest.param(op("stakeholder.add", stakeholder_id=STAKEHOLDER_ID), id="stakeholder.add"),
     pytest.param(stakeholder_set("name", "Управляющая компания"), id="stakeholder.set"),
     pytest.param(op("stakeholder.delete", stakeholder_id=STAKEHOLDER_ID), id="stakeholder.delete"),

@@ -35,6 +35,9 @@ MESSAGES = {
     "too_many_stakeholders": N_(
         "This road map has as many stakeholders as it can hold. Delete a stakeholder to add another."),
     "too_many_links": N_("This road map has as many links between steps and stakeholders as it can hold."),
+    "too_many_dependencies": N_("This road map has as many dependencies between steps as it can hold."),
+    "dependency_cycle": N_("This dependency would make a circle: a step would wait for itself. "
+                           "Remove one of the dependencies in the circle first."),
 }
 
 

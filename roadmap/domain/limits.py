@@ -4,7 +4,7 @@ A real group's map has tens of steps and stakeholders; these caps are far above
 that and exist to bound the work one map can cause: every step.add reads the
 positions of every live step, and exports, snapshots and the PDF render all of
 them. Only live items count: a deleted step or stakeholder frees its place, and
-restoring it needs a free place again. Links count whether or not their step or
+restoring it needs a free place again. Links and dependencies count whether or not their step or
 stakeholder is deleted, since a restore brings a deleted item's links back.
 The import of a file (services/exports.py) uses the same caps.
 """
@@ -13,6 +13,7 @@ from roadmap.domain.errors import EditRejected
 MAX_STEPS_PER_MAP = 300
 MAX_STAKEHOLDERS_PER_MAP = 150
 MAX_LINKS_PER_MAP = 1000
+MAX_DEPENDENCIES_PER_MAP = 1000
 # For the comments on steps that issue 16 adds; nothing enforces these yet.
 MAX_COMMENTS_PER_MAP = 3000
 MAX_COMMENTS_PER_STEP = 200
@@ -21,6 +22,7 @@ _CAPS = {
     "steps": ("too_many_steps", MAX_STEPS_PER_MAP),
     "stakeholders": ("too_many_stakeholders", MAX_STAKEHOLDERS_PER_MAP),
     "links": ("too_many_links", MAX_LINKS_PER_MAP),
+    "dependencies": ("too_many_dependencies", MAX_DEPENDENCIES_PER_MAP),
 }
 
 

@@ -99,7 +99,7 @@ FIELDS_BY_TARGET = {"map": MAP_FIELDS, "step": STEP_FIELDS, "stakeholder": STAKE
 OP_TYPES = (
     "map.set", "map.lock", "map.restore",
     "step.add", "step.set", "step.move", "step.delete", "step.restore",
-    "step.link", "step.unlink",
+    "step.link", "step.unlink", "step.depend", "step.undepend",
     "stakeholder.add", "stakeholder.set", "stakeholder.delete", "stakeholder.restore",
 )
 # Keys each op type accepts besides op_id, roadmap_id and type.
@@ -114,6 +114,8 @@ _OP_KEYS = {
     "step.restore": {"step_id"},
     "step.link": {"step_id", "stakeholder_id"},
     "step.unlink": {"step_id", "stakeholder_id"},
+    "step.depend": {"step_id", "predecessor_id"},
+    "step.undepend": {"step_id", "predecessor_id"},
     "stakeholder.add": {"stakeholder_id", "fields"},
     "stakeholder.set": {"stakeholder_id", "field", "value", "base", "after_others", "insert_at", "base_revision"},
     "stakeholder.delete": {"stakeholder_id"},
@@ -130,6 +132,8 @@ _REQUIRED_KEYS = {
     "step.restore": {"step_id"},
     "step.link": {"step_id", "stakeholder_id"},
     "step.unlink": {"step_id", "stakeholder_id"},
+    "step.depend": {"step_id", "predecessor_id"},
+    "step.undepend": {"step_id", "predecessor_id"},
     "stakeholder.add": {"stakeholder_id"},
     "stakeholder.set": {"stakeholder_id", "field", "value"},
     "stakeholder.delete": {"stakeholder_id"},
@@ -145,6 +149,7 @@ class Operation:
     roadmap_id: int
     type: str
     step_id: str | None = None
+    predecessor_id: str | None = None  # step.depend: the step that `step_id` starts after
     stakeholder_id: str | None = None
     field: str | None = None
     value: Any = None
@@ -194,7 +199,7 @@ def parse_op(payload: Any) -> Operation:
 
     target = op_type.split(".", 1)[0]
     values: dict[str, Any] = {"op_id": op_id, "roadmap_id": roadmap_id, "type": op_type}
-    for key in ("step_id", "stakeholder_id"):
+    for key in ("step_id", "predecessor_id", "stakeholder_id"):
         if key in payload:
             values[key] = _parse_id(payload[key], key)
     if "after_id" in payload:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from roadmap.extensions import db
@@ -56,6 +56,9 @@ class Step(db.Model):
     progress: Mapped[int | None] = mapped_column(Integer, nullable=True)  # percent done, optional
     resources: Mapped[str] = mapped_column(Text, default="")
     success_measure: Mapped[str] = mapped_column(Text, default="")
+    # The ids of the steps this one starts after (finish-to-start), sorted. Ids of steps
+    # deleted since stay, as links do: restoring such a step brings its arrows back.
+    depends_on: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     roadmap: Mapped[Roadmap] = relationship(back_populates="steps")

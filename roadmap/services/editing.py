@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from roadmap.domain import permissions
 from roadmap.domain.permissions import MapAccess
 from roadmap.domain.errors import EditRejected
+from roadmap.domain.dependencies import cycle_through
 from roadmap.domain.limits import check_room_for
 from roadmap.domain.merging import Merged, carry_insertion, merge
 from roadmap.domain.operations import (
@@ -135,7 +136,7 @@ class MapHoldings:
     an op first needs it, and the ops after it keep it true, so a batch counts its own items
     without a COUNT per op. An op that changes a count in a way not tracked here forgets it."""
 
-    counts: dict = field(default_factory=dict)  # (roadmap_id, "steps" | "stakeholders" | "links") -> int
+    counts: dict = field(default_factory=dict)  # (roadmap_id, "stakeholders" | "links" | "dependencies") -> int
     positions: dict = field(default_factory=dict)  # roadmap_id -> the live steps' sorted (position, id)
 
     def count(self, kind: str, target: MapAccess) -> int:
@@ -360,7 +361,7 @@ def _restore_revision(target: MapAccess, op: Operation, held: MapHoldings):
     _restore_items(Stakeholder, target, past["stakeholders"], _write_stakeholder, now)
     _restore_links(target, past)
     _check_caps_after_restore(target)
-    held.forget(target, "steps", "stakeholders", "links")
+    held.forget(target, "steps", "stakeholders", "links", "dependencies")
     restored.update(steps=past["steps"], stakeholders=past["stakeholders"])
     return {"type": op.type, "revision": op.revision, "map": restored}, {"revision": roadmap.revision - 1}
 
@@ -385,6 +386,7 @@ def _check_caps_after_restore(target: MapAccess) -> None:
     check_room_for("steps", _live_count(Step, target), adding=0)
     check_room_for("stakeholders", _live_count(Stakeholder, target), adding=0)
     check_room_for("links", _link_count(target), adding=0)
+    check_room_for("dependencies", _dependency_count(target), adding=0)
 
 
 def _live_count(model, target: MapAccess) -> int:
@@ -403,6 +405,7 @@ def _link_count(target: MapAccess) -> int:
 
 def _write_step(step: Step, data: dict) -> None:
     step.position = data["position"]
+    step.depends_on = list(data.get("depends_on", []))
     for name in STEP_FIELDS:
         for column, value in step_columns(name, data.get(name, STEP_DEFAULTS[name])).items():
             setattr(step, column, value)
@@ -577,8 +580,31 @@ def _restore_step(target: MapAccess, op: Operation, held: MapHoldings):
         .where(StepStakeholder.step_id == step.id, Stakeholder.deleted_at.is_(None))
         .order_by(StepStakeholder.stakeholder_id)
     ).all()
-    applied = {"type": op.type, "step_id": step.id, "step": step_data(step, list(linked))}
+    predecessor_ids, dependent_ids = _restored_dependencies(target, step)
+    applied = {
+        "type": op.type, "step_id": step.id, "step": step_data(step, list(linked), predecessor_ids),
+        "dependent_ids": dependent_ids,
+    }
     return applied, {"step_title": step.title}
+
+
+def _restored_dependencies(target: MapAccess, step: Step) -> tuple[list[str], list[str]]:
+    """The arrows a restored step gets back: to its live predecessors, and from the live steps
+    that still list it. Made while it was deleted, other arrows may close a cycle through it
+    with some of those; such a follower forgets the restored step."""
+    dependencies = _live_dependencies(target)
+    predecessor_ids = sorted(set(step.depends_on or ()) & dependencies.keys())
+    dependencies[step.id] = set(predecessor_ids)
+    dependent_ids = []
+    for follower_id, stored in sorted(_stored_dependencies(target).items()):
+        if step.id not in stored or follower_id not in dependencies or follower_id == step.id:
+            continue
+        if cycle_through(dependencies, follower_id, step.id) is None:
+            dependencies[follower_id].add(step.id)
+            dependent_ids.append(follower_id)
+        else:
+            _update_step(follower_id, {"depends_on": sorted(stored - {step.id})})
+    return predecessor_ids, dependent_ids
 
 
 def _link_stakeholder(target: MapAccess, op: Operation, held: MapHoldings):
@@ -602,6 +628,56 @@ def _unlink_stakeholder(target: MapAccess, op: Operation, held: MapHoldings):
         held.forget(target, "links")
     applied = {"type": op.type, "step_id": step.id, "stakeholder_id": stakeholder.id}
     return applied, {"step_title": step.title, "stakeholder_name": stakeholder.name}
+
+
+# --- dependencies between steps -------------------------------------------
+
+_STORED_DEPENDENCIES = Prepared(select(_steps.c.id, _steps.c.depends_on, _steps.c.deleted_at).where(
+    _steps.c.roadmap_id == bindparam("roadmap_id")))
+
+
+def _stored_dependencies(target: MapAccess, live_only: bool = False) -> dict[str, set[str]]:
+    """Each step's stored predecessor ids, those of deleted steps too."""
+    db.session.flush()  # as in _live_step
+    rows = _STORED_DEPENDENCIES.run(db.session.connection(), {"roadmap_id": target.roadmap_id})
+    return {row.id: set(row.depends_on or ()) for row in rows if not (live_only and row.deleted_at)}
+
+
+def _live_dependencies(target: MapAccess) -> dict[str, set[str]]:
+    """The arrows between live steps: {step id: the live step ids it depends on}."""
+    stored = _stored_dependencies(target, live_only=True)
+    return {step_id: predecessors & stored.keys() for step_id, predecessors in stored.items()}
+
+
+def _dependency_count(target: MapAccess) -> int:
+    """Every stored arrow of the map, those of deleted steps too, as for links."""
+    return sum(len(predecessors) for predecessors in _stored_dependencies(target).values())
+
+
+def _add_dependency(target: MapAccess, op: Operation, held: MapHoldings):
+    step = _live_step(target, op.step_id)
+    predecessor = _live_step(target, op.predecessor_id)
+    stored = set(step.depends_on or ())
+    if predecessor.id not in stored:
+        cycle = cycle_through(_live_dependencies(target), step.id, predecessor.id)
+        if cycle is not None:
+            raise EditRejected("dependency_cycle", extra={"cycle": cycle})
+        check_room_for("dependencies", held.count("dependencies", target))
+        _update_step(step.id, {"depends_on": sorted(stored | {predecessor.id})})
+        held.added("dependencies", target)
+    applied = {"type": op.type, "step_id": step.id, "predecessor_id": predecessor.id}
+    return applied, {"step_title": step.title, "predecessor_title": predecessor.title}
+
+
+def _remove_dependency(target: MapAccess, op: Operation, held: MapHoldings):
+    step = _live_step(target, op.step_id)
+    predecessor = _live_step(target, op.predecessor_id)
+    stored = set(step.depends_on or ())
+    if predecessor.id in stored:
+        _update_step(step.id, {"depends_on": sorted(stored - {predecessor.id})})
+        held.forget(target, "dependencies")
+    applied = {"type": op.type, "step_id": step.id, "predecessor_id": predecessor.id}
+    return applied, {"step_title": step.title, "predecessor_title": predecessor.title}
 
 
 # --- stakeholders ----------------------------------------------------------
@@ -698,6 +774,8 @@ _HANDLERS = {
     "step.restore": _restore_step,
     "step.link": _link_stakeholder,
     "step.unlink": _unlink_stakeholder,
+    "step.depend": _add_dependency,
+    "step.undepend": _remove_dependency,
     "stakeholder.add": _add_stakeholder,
     "stakeholder.set": _set_stakeholder_field,
     "stakeholder.delete": _delete_stakeholder,
@@ -709,4 +787,5 @@ _HANDLERS = {
 _COUNTERS = {
     "stakeholders": lambda target: _live_count(Stakeholder, target),
     "links": _link_count,
+    "dependencies": _dependency_count,
 }

@@ -371,6 +371,16 @@ def _step_unlink(told: _Telling, op: dict, before: dict) -> str:
                    who=told.who, step=told.step(op, before), stakeholder=told.stakeholder(op, before))
 
 
+def _step_depend(told: _Telling, op: dict, before: dict) -> str:
+    return gettext("%(who)s made step “%(step)s” wait for step “%(predecessor)s”.",
+                   who=told.who, step=told.step(op, before), predecessor=_title(before.get("predecessor_title", "")))
+
+
+def _step_undepend(told: _Telling, op: dict, before: dict) -> str:
+    return gettext("%(who)s let step “%(step)s” no longer wait for step “%(predecessor)s”.",
+                   who=told.who, step=told.step(op, before), predecessor=_title(before.get("predecessor_title", "")))
+
+
 def _stakeholder_add(told: _Telling, op: dict, before: dict) -> str:
     return gettext("%(who)s added stakeholder “%(stakeholder)s”.",
                    who=told.who, stakeholder=told.stakeholder(op, before))
@@ -397,6 +407,8 @@ _DESCRIBERS = {
     "step.restore": _step_restore,
     "step.link": _step_link,
     "step.unlink": _step_unlink,
+    "step.depend": _step_depend,
+    "step.undepend": _step_undepend,
     "stakeholder.add": _stakeholder_add,
     "stakeholder.set": _field_set,
     "stakeholder.delete": _stakeholder_delete,

@@ -80,10 +80,11 @@ def step_columns(field_name: str, value) -> dict:
     return {field_name: value}
 
 
-def step_data(step: Step, linked_stakeholder_ids: list[str]) -> dict:
+def step_data(step: Step, linked_stakeholder_ids: list[str], predecessor_ids: list[str]) -> dict:
     data = {"id": step.id, "position": step.position}
     data.update({name: step_value(step, name) for name in STEP_FIELDS})
     data["stakeholder_ids"] = linked_stakeholder_ids
+    data["depends_on"] = predecessor_ids
     return data
 
 
@@ -113,8 +114,10 @@ def snapshot(roadmap: Roadmap, with_members: bool = True) -> dict:
     data = {"id": roadmap.id, "revision": map_row.map_revision}
     data.update({name: getattr(map_row, f"map_{name}") for name in MAP_FIELDS})
     data["locked"] = bool(map_row.map_locked)
+    live_step_ids = {step.id for step in steps}
     data["steps"] = [
-        step_data(step, links_by_step.get(step.id, []))
+        step_data(step, links_by_step.get(step.id, []), [
+            predecessor_id for predecessor_id in step.depends_on or () if predecessor_id in live_step_ids])
         for step in sorted(steps, key=lambda step: (step.position, step.id))
     ]
     data["stakeholders"] = [stakeholder_data(stakeholder) for stakeholder in live_stakeholders]

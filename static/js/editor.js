@@ -8,6 +8,7 @@ import { focusTarget, markFocus, renderPresence } from './presence.js';
 import { StakeholderGrid } from './stakeholder_grid.js';
 import { StakeholdersView } from './stakeholders.js';
 import { StepsView } from './steps.js';
+import { Timeline } from './timeline.js';
 import { MapStore } from './store.js';
 import { Toasts } from './toasts.js';
 import { keepForOffline } from './offline.js';
@@ -59,6 +60,16 @@ const grid = new StakeholderGrid({
   engagementNames: Object.fromEntries([...document.getElementById('stakeholder-template').content
     .querySelectorAll('[data-field="engagement"] option')].map((option) => [option.value, option.textContent])),
 });
+const timeline = new Timeline({
+  root: document.getElementById('timeline'),
+  undated: document.getElementById('timeline-undated'),
+  zoomButtons: document.querySelectorAll('#timeline-section [data-zoom]'),
+  editor: document.getElementById('timeline-editor'),
+  store,
+  locale: data.locale,
+  timeZone: data.timezone,
+});
+const timelineSection = document.getElementById('timeline-section');
 const connectionBox = document.getElementById('connection');
 const waitingNote = document.getElementById('lock-waiting');
 const conflicts = new ConflictsView({ panel: document.getElementById('conflicts'), store, root: main, locale: data.locale, timeZone: data.timezone });
@@ -74,6 +85,7 @@ function render(map, cause = {}) {
   stakeholders.render(map);
   grid.render(map);
   steps.render(map);
+  if (timelineSection.open) timeline.render(map);
   markFocus(main, people, myId);
   facilitation?.render(map);
   conflicts.render(map);
@@ -165,16 +177,20 @@ document.addEventListener('submit', (event) => {
   if (new URL(event.target.action).pathname.startsWith('/sign-out')) store.stopStoring();
 });
 
-// On a phone the checklist and the grid start closed: open, each is a screen of its own.
+// On a phone the checklist, the timeline and the grid start closed: open, each is a screen of its own.
 const gridSection = document.getElementById('grid-section');
-const gridToggle = document.getElementById('grid-toggle');
 if (window.matchMedia('(max-width: 600px)').matches) {
   document.getElementById('readiness').open = false;
   gridSection.open = false;
+  timelineSection.open = false;
 }
-gridToggle.addEventListener('click', () => { gridSection.open = !gridSection.open; });
-gridSection.addEventListener('toggle', () => gridToggle.setAttribute('aria-expanded', String(gridSection.open)));
-gridToggle.setAttribute('aria-expanded', String(gridSection.open));
+for (const [section, toggle] of [[gridSection, 'grid-toggle'], [timelineSection, 'timeline-toggle']]) {
+  const button = document.getElementById(toggle);
+  button.addEventListener('click', () => { section.open = !section.open; });
+  section.addEventListener('toggle', () => button.setAttribute('aria-expanded', String(section.open)));
+  button.setAttribute('aria-expanded', String(section.open));
+}
+timelineSection.addEventListener('toggle', () => { if (timelineSection.open) timeline.render(store.view); });
 
 store.subscribe(render);
 render(store.view);

@@ -76,6 +76,17 @@ function unlinkEverywhere(map, stakeholderId) {
   }
 }
 
+function forgetPredecessor(map, stepId) {
+  for (const step of map.steps) {
+    step.depends_on = (step.depends_on || []).filter((id) => id !== stepId);
+  }
+}
+
+function setDependency(step, op) {
+  const others = (step.depends_on || []).filter((id) => id !== op.predecessor_id);
+  step.depends_on = op.type === 'step.depend' ? [...others, op.predecessor_id].sort() : others;
+}
+
 function addSortedId(ids, id) {
   if (!ids.includes(id)) { ids.push(id); ids.sort(); }
 }
@@ -94,7 +105,7 @@ export function applyResolved(map, op) {
       break;
     case 'step.add':
       removeStep(map, op.step_id);
-      map.steps.push({ id: op.step_id, position: op.position, ...op.fields, stakeholder_ids: [] });
+      map.steps.push({ id: op.step_id, position: op.position, ...op.fields, stakeholder_ids: [], depends_on: [] });
       map.steps.sort(byPosition);
       break;
     case 'step.set': {
@@ -109,12 +120,22 @@ export function applyResolved(map, op) {
     }
     case 'step.delete':
       removeStep(map, op.step_id);
+      forgetPredecessor(map, op.step_id);
       break;
     case 'step.restore':
       removeStep(map, op.step_id);
-      map.steps.push(structuredClone(op.step));
+      map.steps.push({ depends_on: [], ...structuredClone(op.step) });
       map.steps.sort(byPosition);
+      for (const stepId of op.dependent_ids || []) {
+        const step = findStep(map, stepId);
+        if (step) setDependency(step, { type: 'step.depend', predecessor_id: op.step_id });
+      }
       break;
+    case 'step.depend': case 'step.undepend': {
+      const step = findStep(map, op.step_id);
+      if (step && (op.type === 'step.undepend' || findStep(map, op.predecessor_id))) setDependency(step, op);
+      break;
+    }
     case 'step.link': {
       const step = findStep(map, op.step_id);
       if (step && findStakeholder(map, op.stakeholder_id)) addSortedId(step.stakeholder_ids, op.stakeholder_id);
@@ -177,7 +198,9 @@ export function applyPending(map, op, graveyard) {
       setField(map, 'map', op);
       break;
     case 'step.add':
-      insertAfter(map, { id: op.step_id, position: '', ...STEP_DEFAULTS, ...(op.fields || {}), stakeholder_ids: [] }, op.after_id);
+      insertAfter(map, {
+        id: op.step_id, position: '', ...STEP_DEFAULTS, ...(op.fields || {}), stakeholder_ids: [], depends_on: [],
+      }, op.after_id);
       break;
     case 'step.set': {
       const step = findStep(map, op.step_id);
@@ -191,12 +214,30 @@ export function applyPending(map, op, graveyard) {
     }
     case 'step.delete': {
       const step = findStep(map, op.step_id);
-      if (step) { graveyard.steps.set(step.id, structuredClone(step)); removeStep(map, step.id); }
+      if (step) {
+        const followers = map.steps.filter((item) => (item.depends_on || []).includes(step.id)).map((item) => item.id);
+        graveyard.steps.set(step.id, { ...structuredClone(step), followers });
+        removeStep(map, step.id);
+        forgetPredecessor(map, step.id);
+      }
       break;
     }
     case 'step.restore': {
-      const step = graveyard.steps.get(op.step_id);
-      if (step && !findStep(map, op.step_id)) { map.steps.push(structuredClone(step)); map.steps.sort(byPosition); }
+      const buried = graveyard.steps.get(op.step_id);
+      if (buried && !findStep(map, op.step_id)) {
+        const { followers = [], ...step } = structuredClone(buried);
+        map.steps.push(step);
+        map.steps.sort(byPosition);
+        for (const stepId of followers) {
+          const follower = findStep(map, stepId);
+          if (follower) setDependency(follower, { type: 'step.depend', predecessor_id: op.step_id });
+        }
+      }
+      break;
+    }
+    case 'step.depend': case 'step.undepend': {
+      const step = findStep(map, op.step_id);
+      if (step && (op.type === 'step.undepend' || findStep(map, op.predecessor_id))) setDependency(step, op);
       break;
     }
     case 'step.link': case 'step.unlink': {

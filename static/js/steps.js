@@ -6,6 +6,7 @@ import Sortable from '/vendor/sortable.esm.js';
 import { OpenCards } from './cards.js';
 import { renderKeyed } from './keyed.js';
 import { bindChoice, bindText, showChoice, showText, showWhole } from './fields.js';
+import { cycleThrough, shiftOps, startingTooEarly } from './dependencies.js';
 import { t } from './i18n.js';
 import { nameByCaption, nameBySummary } from './names.js';
 import { newId, TEXT_FIELDS } from './ops.js';
@@ -53,6 +54,13 @@ export class StepsView {
     node.querySelector('.drag-handle').addEventListener('keydown', (event) => this.keyMove(event, stepId));
     node.querySelector('.step-up').addEventListener('click', () => this.buttonMove(stepId, true));
     node.querySelector('.step-down').addEventListener('click', () => this.buttonMove(stepId, false));
+    node.querySelector('.predecessor-select').addEventListener('change', (event) => {
+      const predecessorId = event.target.value;
+      event.target.value = '';
+      if (predecessorId) this.waitFor(node, stepId, predecessorId);
+    });
+    node.querySelector('.shift-step').addEventListener('click', () => this.shift(stepId, false));
+    node.querySelector('.shift-followers').addEventListener('click', () => this.shift(stepId, true));
     return node;
   }
 
@@ -68,6 +76,7 @@ export class StepsView {
     }
     this.fillOwner(node, step.owner, map);
     this.fillStakeholderChips(node, step, map);
+    this.fillPredecessors(node, step, map);
     this.fillSummary(node, step, index, map);
     this.open.show(node, step.id);
   }
@@ -167,6 +176,57 @@ export class StepsView {
       return chip;
     }));
     node.querySelector('.step-stakeholders').hidden = wanted.length === 0;
+  }
+
+  /** The steps this one waits for, as chips that stop the wait; the others to choose from; a too-early start. */
+  fillPredecessors(node, step, map) {
+    const numbered = new Map(map.steps.map((item, index) => [item.id, `${index + 1}. ${item.title || t('untitled_step')}`]));
+    const waitsFor = step.depends_on || [];
+    const choices = map.steps.filter((item) => item.id !== step.id && !waitsFor.includes(item.id));
+    const tooEarly = startingTooEarly(map.steps).filter((flag) => flag.step.id === step.id);
+    const signature = JSON.stringify([[...numbered], waitsFor, tooEarly.map((flag) => [flag.predecessor.id, flag.predecessor.due_on, step.starts_on, step.due_on])]);
+    const fieldset = node.querySelector('.step-predecessors');
+    if (fieldset.dataset.signature === signature) return;
+    fieldset.dataset.signature = signature;
+    node.querySelector('.predecessor-chips').replaceChildren(...waitsFor.map((id) => {
+      const chip = document.createElement('button');
+      chip.type = 'button';
+      chip.className = 'chip predecessor-chip';
+      chip.textContent = `${numbered.get(id) || '?'} ×`;
+      chip.setAttribute('aria-label', t('remove_predecessor').replace('{title}', numbered.get(id) || ''));
+      chip.addEventListener('click', () => this.store.edit({ type: 'step.undepend', step_id: step.id, predecessor_id: id }));
+      return chip;
+    }));
+    const select = node.querySelector('.predecessor-select');
+    select.replaceChildren(
+      new Option(choices.length ? t('add_predecessor') : t('no_predecessor_left'), ''),
+      ...choices.map((item) => new Option(numbered.get(item.id), item.id)),
+    );
+    select.disabled = !choices.length;
+    const warning = node.querySelector('.starts-too-early');
+    warning.hidden = !tooEarly.length;
+    warning.querySelector('.too-early-text').textContent = tooEarly.map(({ predecessor }) => t('starts_too_early')
+      .replace('{start}', shortDate(step.starts_on || step.due_on)).replace('{title}', predecessor.title || t('untitled_step'))
+      .replace('{due}', shortDate(predecessor.due_on))).join('; ');
+  }
+
+  /** Make a step wait for another, unless that closes a circle: then say which steps make it. */
+  waitFor(node, stepId, predecessorId) {
+    const steps = this.store.view.steps;
+    const cycle = cycleThrough(steps, stepId, predecessorId);
+    const refused = node.querySelector('.dependency-refused');
+    refused.hidden = !cycle;
+    if (cycle) {
+      const titles = cycle.map((id) => `«${steps.find((step) => step.id === id)?.title || t('untitled_step')}»`);
+      refused.textContent = t('dependency_cycle').replace('{steps}', titles.join(' → '));
+      return;
+    }
+    this.store.edit({ type: 'step.depend', step_id: stepId, predecessor_id: predecessorId });
+  }
+
+  /** One click: the step starts when its last predecessor is due, and on request so do the steps after it. */
+  shift(stepId, withFollowers) {
+    for (const op of shiftOps(this.store.view.steps, stepId, withFollowers)) this.store.edit(op);
   }
 
   add(title) {
