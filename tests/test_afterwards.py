@@ -203,6 +203,18 @@ def test_restore_through_the_history_page_redirects_to_the_editor(app, group, ma
 
 # --- secret links ------------------------------------------------------------------------------
 
+def test_the_shared_link_draws_the_timeline_with_the_steps_without_dates_beside(app, group, marina):
+    add_step(marina, group, "Опрос жителей", due_on="2027-05-10")
+    add_step(marina, group, "Листовки")
+    view = afterwards.share(group.roadmap, marina, "view")
+
+    page = app.test_client().get(f"/shared/{afterwards.link_token(view)}").get_data(as_text=True)
+
+    assert 'class="timeline-picture"' in page and page.count('class="tp-bar"') == 1
+    assert "1. Опрос жителей" in page and "Без дат" in page and "2. Листовки" in page
+    assert " style=" not in page  # the CSP allows no inline styles: bars are placed by SVG attributes
+
+
 def test_a_revoked_share_link_and_a_revoked_calendar_feed_stop_working(app, group, marina):
     add_step(marina, group, "Опрос жителей", due_on="2027-05-10")
     view = afterwards.share(group.roadmap, marina, "view")

@@ -55,3 +55,14 @@ def test_smoke_run_measures_joins_and_counts_queries(smoke_run):
     assert results["wire"]["app_catch_up"]["form"] == "changes"
     assert results["wire"]["app_snapshot"]["form"] == "snapshot"
     assert all(figure["queries"] > 0 for figure in results["micro"]["join_snapshot"].values())
+
+
+@pytest.mark.browser
+def test_the_timeline_benchmark_draws_every_bar_and_arrow_and_reports_its_figures():
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.timeline", "--runs", "1", "--report", "-"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "50 bars, 60 arrows" in completed.stdout
+    assert "| first draw (render, layout, two frames) |" in completed.stdout

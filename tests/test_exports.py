@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from roadmap.extensions import db
 from roadmap.models import Group, Roadmap, Stakeholder, Step
 from roadmap.services import editing, exports
+from roadmap.services.snapshots import snapshot
 from roadmap.views.exports import describe
 
 EXPORTS = ("print", "export.pdf", "export.docx", "export.xlsx", "export.csv", "export.json")
@@ -87,6 +88,8 @@ def filled_group(group, marina, moderator):
     edit(moderator, group, "step.link", step_id=approval, stakeholder_id=council)
     edit(moderator, group, "step.link", step_id=approval, stakeholder_id=company)
     edit(moderator, group, "step.link", step_id=containers, stakeholder_id=company)
+    edit(moderator, group, "step.depend", step_id=approval, predecessor_id=survey)
+    edit(moderator, group, "step.depend", step_id=containers, predecessor_id=approval)
     db.session.expire_all()
     return group
 
@@ -148,6 +151,8 @@ def without_ids(document: dict) -> dict:
         "steps": [{**item, "id": None, "owner": owner(item["owner"])} for item in content["steps"]],
         "links": [{"step": step_index[link["step"]], "stakeholder": stakeholder_index[link["stakeholder"]]}
                   for link in content["links"]],
+        "dependencies": [{"step": step_index[pair["step"]], "after": step_index[pair["after"]]}
+                         for pair in content["dependencies"]],
     }}
 
 
@@ -213,7 +218,8 @@ def test_docx_has_the_project_and_tables_of_steps_and_stakeholders(member_browse
     paragraphs = [paragraph.text for paragraph in document.paragraphs]
     assert "Раздельный сбор на улице Садовой" in paragraphs
     assert "Запустить раздельный сбор пластика и бумаги к осени." in paragraphs
-    steps_table, stakeholders_table = document.tables
+    steps_table, timeline_table, stakeholders_table = document.tables
+    assert [cell.text for cell in timeline_table.rows[0].cells][:2] == ["№", "Шаг"]
     assert [cell.text for cell in steps_table.rows[0].cells][1:3] == ["Шаг", "Ответственный"]
     first_step = [cell.text for cell in steps_table.rows[1].cells]
     assert first_step[1].startswith("Опрос жителей\nАнкета в подъездах")
@@ -270,7 +276,7 @@ def test_xlsx_shows_unset_sector_interest_and_influence_as_empty_cells(member_br
 
 def test_docx_and_print_page_show_unset_stakeholder_values_as_empty(member_browser, with_unset_stakeholder):
     document = docx.Document(io.BytesIO(download(member_browser, with_unset_stakeholder, "export.docx").data))
-    row = next(row for row in document.tables[1].rows if row.cells[0].text == UNSET_NAME)
+    row = next(row for row in document.tables[-1].rows if row.cells[0].text == UNSET_NAME)
     assert [cell.text for cell in row.cells][1:] == ["", "", "", "", "Информирование"]
 
     html = plain(download(member_browser, with_unset_stakeholder, "print").get_data(as_text=True))
@@ -563,6 +569,23 @@ def test_xlsx_export_imports_back_as_the_same_steps(app, world, filled_group, mo
     db.session.expire_all()
     with app.test_request_context():
         assert exports.csv_of(copy.roadmap, language) == exports.csv_of(filled_group.roadmap, language)
+    assert waits_for_by_title(copy) == waits_for_by_title(filled_group) == {
+        "Согласовать площадки с управой": ["Опрос жителей"], "Установить контейнеры": ["Согласовать площадки с управой"]}
+
+
+def waits_for_by_title(group) -> dict[str, list[str]]:
+    steps = snapshot(group.roadmap)["steps"]
+    titles = {step["id"]: step["title"] for step in steps}
+    return {step["title"]: [titles[id_] for id_ in step["depends_on"]] for step in steps if step["depends_on"]}
+
+
+def test_a_spreadsheet_naming_a_step_number_it_does_not_have_is_refused_at_that_row(world, training, moderator):
+    rows = "Шаг;Начинается после шага\r\nОпрос;\r\nПлощадки;1\r\nКонтейнеры;2, 7\r\n"
+    result = exports.import_map(world.group(training, name="С ошибкой"), moderator, "csv", rows.encode("utf-8"))
+
+    assert not result.ok
+    assert [(problem.code, problem.number, problem.value) for problem in result.problems] == [
+        ("no_such_step_number", 4, "7")]
 
 
 @pytest.mark.parametrize("language, delimiter, header", [

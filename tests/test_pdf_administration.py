@@ -60,6 +60,7 @@ def make_plan(world, group, moderator, steps: int):
         })
         stakeholder_ids.append(stakeholder_id)
     today = utcnow().date()
+    step_ids = []
     for number in range(steps):
         owners = ({"member": members[number % 4].id}, {"stakeholder": stakeholder_ids[1]}, {"text": "ООО «Экопункт»"})
         overdue = number in (1, 2)
@@ -72,6 +73,9 @@ def make_plan(world, group, moderator, steps: int):
             "due_on": due_on.isoformat(), "status": "done" if number == 0 else "in_progress" if overdue else "planned",
         })
         edit(members[0], group, "step.link", step_id=step_id, stakeholder_id=stakeholder_ids[number % 5])
+        if step_ids:  # each step waits for the one before it
+            edit(members[0], group, "step.depend", step_id=step_id, predecessor_id=step_ids[-1])
+        step_ids.append(step_id)
     db.session.expire_all()
     return group
 
@@ -105,12 +109,18 @@ def test_a_plan_of_ten_steps_is_one_a4_page_with_progress_overdue_steps_team_and
     make_plan(world, group, moderator, steps=10)
 
     with pdf_of(browser, group) as pdf:
-        # The plan is page 1; the stakeholders' power/interest grid follows on a page of its own.
-        assert len(pdf) == 2
+        # The plan is page 1; the stakeholders' power/interest grid and the timeline follow on pages of their own.
+        assert len(pdf) == 3
         assert words(pdf[1]).startswith("Влияние и интерес")
+        assert words(pdf[2]).startswith("График")
         pdf[0].get_pixmap(dpi=100).save(artifacts / "pdf-administration.png")
+        pdf[2].get_pixmap(dpi=100).save(artifacts / "pdf-timeline.png")
+        timeline_text = words(pdf[2])
         size, text = page_size(pdf[0]), words(pdf[0])
     keep_in_docs(artifacts / "pdf-administration.png")
+    keep_in_docs(artifacts / "pdf-timeline.png")
+    assert "2. Провести опрос жителей о контейнерах" in timeline_text and "после 1" in timeline_text
+    assert "начинается слишком рано" in timeline_text  # step 2 was due before step 1, which it waits for
     assert size == A4
     assert "Выполнено 1 из 10 (10 %)" in text
     assert "Просрочено: 2 Провести опрос жителей о контейнерах; Выбрать места для площадок с управой" in text

@@ -359,7 +359,7 @@ INJECTED_ELEMENTS_JS = """() => {
   const risky = 'script:not([src]):not(#editor-data):not(#dashboard-data):not(#projector-data):not(#shared-data)'
     + ':not(#my-steps-data),'
     + ' iframe, frame,'
-    + ' object, embed, base, meta[http-equiv], style, svg:not(.progress-bar):not(.tl-arrows), math, video, audio, source, noscript,'
+    + ' object, embed, base, meta[http-equiv], style, svg:not(.progress-bar):not(.tl-arrows):not(.tp-track), math, video, audio, source, noscript,'
     + ' [data-xss], details:not(#readiness):not(.announcement-log):not(.manage-group):not(.engagement-levels)'
     + ':not(.sitting):not(.account-menu):not(#grid-section):not(#timeline-section),'
     + ' a[href^="javascript:" i], a[href^="data:" i], [style*="expression" i], [style*="url(" i]';

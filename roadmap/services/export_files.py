@@ -22,6 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from roadmap import heavy_work
+from roadmap.domain import timeline
 from roadmap.domain.progress import progress
 from roadmap.extensions import db
 from roadmap.i18n import show_times_in
@@ -72,6 +73,7 @@ def printable_page(roadmap: Roadmap, template: str = "exports/print.html") -> st
         format_percent=format_percent, today=today, map_progress=map_progress,
         overdue_ids={step["id"] for step in map_progress.overdue},
         team=exports.team_of(roadmap, map_data), team_roles=exports.TEAM_ROLES,
+        timeline=timeline.lay_out(map_data["steps"], today),
     )
 
 

@@ -80,7 +80,10 @@ from roadmap.domain.operations import (
     MAP_FIELDS, MAX_OWNER_TEXT, STAKEHOLDER_FIELDS, STEP_FIELDS, Choice, Day, Owner, Percent, Score, Text,
     parse_value,
 )
-from roadmap.domain.limits import MAX_LINKS_PER_MAP, MAX_STAKEHOLDERS_PER_MAP, MAX_STEPS_PER_MAP
+from roadmap.domain import timeline
+from roadmap.domain.limits import (
+    MAX_DEPENDENCIES_PER_MAP, MAX_LINKS_PER_MAP, MAX_STAKEHOLDERS_PER_MAP, MAX_STEPS_PER_MAP,
+)
 from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
 from roadmap.extensions import db
 from roadmap.models import Group, Person, Roadmap
@@ -120,6 +123,8 @@ STEP_LABELS = {
     "success_measure": N_("How success is measured"),
     "stakeholders": N_("Stakeholders involved"),
 }
+# Exported beside the steps' columns (XLSX, DOCX, PDF); not read back by an import of a table.
+WAITS_FOR_LABEL = N_("Starts after step")
 STAKEHOLDER_LABELS = {
     "name": N_("Name or organisation"),
     "sector": N_("Sector"),
@@ -267,6 +272,7 @@ def document_of(roadmap: Roadmap) -> dict:
     """The whole map as a versioned, portable document (see the module docstring)."""
     data = map_for_reading(roadmap)
     stakeholder_order = {item["id"]: index for index, item in enumerate(data["stakeholders"])}
+    step_order = {step["id"]: index for index, step in enumerate(data["steps"])}
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -284,6 +290,10 @@ def document_of(roadmap: Roadmap) -> dict:
                 {"step": step["id"], "stakeholder": stakeholder_id}
                 for step in data["steps"]
                 for stakeholder_id in sorted(step["stakeholder_ids"], key=stakeholder_order.__getitem__)
+            ],
+            "dependencies": [
+                {"step": step["id"], "after": predecessor_id}
+                for step in data["steps"] for predecessor_id in sorted(step["depends_on"], key=step_order.__getitem__)
             ],
         },
     }
@@ -346,10 +356,12 @@ def xlsx_of(roadmap: Roadmap, language: str) -> bytes:
     date_format = _EXCEL_DATE_FORMATS.get(language, "YYYY-MM-DD")
     workbook = openpyxl.Workbook()
     with _in_language(language):
+        waits_for = _predecessor_numbers(data["steps"])
         _write_steps_sheet(
             workbook.active,
-            [[number] + list(_reader_values(step).values()) for number, step in enumerate(data["steps"], 1)],
-            date_format,
+            [[number, *_reader_values(step).values(), waits_for[step["id"]]]
+             for number, step in enumerate(data["steps"], 1)],
+            date_format, with_dependencies=True,
         )
         _write_table(
             workbook.create_sheet(_("Stakeholders")[:31]), [_(label) for label in STAKEHOLDER_LABELS.values()],
@@ -378,12 +390,21 @@ def xlsx_template(language: str) -> bytes:
     return buffer.getvalue()
 
 
-def _write_steps_sheet(sheet, rows: list[list], date_format: str) -> None:
+def _write_steps_sheet(sheet, rows: list[list], date_format: str, with_dependencies: bool = False) -> None:
+    """The steps; the export adds the numbers of the steps each waits for, which an import does not read."""
     sheet.title = _("Steps")
+    headers = [_("No."), *(_(label) for label in STEP_LABELS.values())]
     _write_table(
-        sheet, [_("No.")] + [_(label) for label in STEP_LABELS.values()], rows,
-        widths=[5, 40, 50, 25, 12, 12, 14, 10, 35, 35, 35], date_format=date_format,
+        sheet, headers + ([_(WAITS_FOR_LABEL)] if with_dependencies else []), rows,
+        widths=[5, 40, 50, 25, 12, 12, 14, 10, 35, 35, 35, 16], date_format=date_format,
     )
+
+
+def _predecessor_numbers(steps: list[dict]) -> dict[str, str]:
+    """Step id -> the numbers (as the exports count steps) of the steps it waits for: "1; 3"."""
+    numbers = {step["id"]: number for number, step in enumerate(steps, 1)}
+    return {step["id"]: "; ".join(str(number) for number in sorted(numbers[id_] for id_ in step["depends_on"]))
+            for step in steps}
 
 
 def _write_table(sheet, headers: list[str], rows: list[list], widths: list[int], date_format: str) -> None:
@@ -441,6 +462,10 @@ def docx_of(roadmap: Roadmap, language: str) -> bytes:
         _a4(document.add_section(), landscape=True)
         document.add_heading(_("Steps"), level=1)
         _docx_steps_table(document, data["steps"])
+        laid_out = timeline.lay_out(data["steps"], data["prepared_at"].date())
+        if laid_out.bars:
+            document.add_heading(_("Timeline"), level=1)
+            _docx_timeline_table(document, laid_out)
         document.add_heading(_("Stakeholders"), level=1)
         _docx_table(
             document, [_(label) for label in STAKEHOLDER_LABELS.values()],
@@ -472,6 +497,21 @@ def _docx_steps_table(document, steps: list[dict]) -> None:
         )
         rows.append([str(number), title_and_description, *values.values()])
     _docx_table(document, headers, rows, widths_mm=[8, 60, 28, 22, 22, 20, 14, 33, 33, 27])
+
+
+def _docx_timeline_table(document, laid_out: timeline.Timeline) -> None:
+    """The dated steps in the order of the map, with what they wait for and what is amiss."""
+    headers = [_("No."), _("Step"), _("Start"), _("Due date"), _(WAITS_FOR_LABEL), _("Notes")]
+    rows = []
+    for bar in laid_out.bars:
+        notes = [_("done") if bar.done else "", _("overdue") if bar.overdue else "",
+                 _("starts before a step it waits for is due") if bar.too_early else ""]
+        rows.append([str(bar.number), _xml_text(bar.title) or _("Untitled step"), _formatted_day(bar.starts_on),
+                     _formatted_day(bar.due_on), ", ".join(map(str, bar.waits_for)), "; ".join(filter(None, notes))])
+    _docx_table(document, headers, rows, widths_mm=[10, 85, 28, 28, 30, 86])
+    if laid_out.undated:
+        document.add_paragraph(_xml_text(_("Without dates") + ": " + "; ".join(
+            f"{number}. {title or _('Untitled step')}" for number, title in laid_out.undated)))
 
 
 def _formatted_day(day: date | None) -> str:
@@ -668,6 +708,7 @@ PLACES = {
     "stakeholder": N_("stakeholder %(num)s"),
     "step": N_("step %(num)s"),
     "link": N_("link %(num)s"),
+    "dependency": N_("dependency %(num)s"),
 }
 PROBLEMS = {
     "unknown_kind": N_("choose an .xlsx, .csv or .json file"),
@@ -695,6 +736,8 @@ PROBLEMS = {
     "duplicate_id": N_("this id is used twice"),
     "unknown_stakeholder": N_("no stakeholder with this id in the file"),
     "unknown_step": N_("no step with this id in the file"),
+    "not_a_step_number": N_("not a step number"),
+    "no_such_step_number": N_("no step with this number in the file"),
     "member_owner": N_("a group member cannot be carried over; write {\"text\": name} instead"),
     "too_long": N_("longer than %(max)s characters"),
     "control_characters": N_("contains control characters"),
@@ -753,6 +796,7 @@ class ImportedMap:
     stakeholders: list[tuple[object, dict]]
     steps: list[tuple[object, dict]]
     links: list[tuple[object, object]]
+    dependencies: list[tuple[object, object]] = dataclass_field(default_factory=list)  # (step, the step it waits for)
 
     @property
     def theme(self) -> str:
@@ -842,6 +886,8 @@ def content_ops(roadmap: Roadmap, content: ImportedMap, new_id=_random_id):
         yield op("step.add", step_id=step_id, fields=fields)
     for step_key, stakeholder_key in content.links:
         yield op("step.link", step_id=step_ids[step_key], stakeholder_id=stakeholder_ids[stakeholder_key])
+    for step_key, predecessor_key in content.dependencies:
+        yield op("step.depend", step_id=step_ids[step_key], predecessor_id=step_ids[predecessor_key])
 
 
 class _Invalid:
@@ -937,7 +983,7 @@ def _read_json(raw_bytes: bytes, problems: list) -> ImportedMap | None:
     if not isinstance(map_data, dict):
         problems.append(ImportProblem("expected_object", "map"))
         return None
-    fields = _fields(map_data, MAP_FIELDS, problems, "map", None, skip=("stakeholders", "steps", "links"))
+    fields = _fields(map_data, MAP_FIELDS, problems, "map", None, skip=("stakeholders", "steps", "links", "dependencies"))
     stakeholders = _json_items(map_data, "stakeholders", MAX_IMPORTED_STAKEHOLDERS, problems)
     steps = _json_items(map_data, "steps", MAX_IMPORTED_STEPS, problems)
     links = _json_items(map_data, "links", MAX_IMPORTED_LINKS, problems)
@@ -946,11 +992,14 @@ def _read_json(raw_bytes: bytes, problems: list) -> ImportedMap | None:
     read_steps = [_json_step(item, number, stakeholder_keys, problems) for number, item in steps]
     step_keys = _known_keys(read_steps, "step", problems)
     read_links = [_json_link(item, number, step_keys, stakeholder_keys, problems) for number, item in links]
+    dependencies = _json_items(map_data, "dependencies", MAX_DEPENDENCIES_PER_MAP, problems)
+    read_dependencies = [_json_dependency(item, number, step_keys, problems) for number, item in dependencies]
     return ImportedMap(
         fields=fields,
         stakeholders=[(key, item_fields) for key, item_fields, _number in read_stakeholders],
         steps=[(key, item_fields) for key, item_fields, _number in read_steps],
         links=list(dict.fromkeys(link for link in read_links if link)),
+        dependencies=list(dict.fromkeys(pair for pair in read_dependencies if pair)),
     )
 
 
@@ -1048,6 +1097,20 @@ def _json_link(item, number: int, step_keys: set, stakeholder_keys: set, problem
     return (step_key, stakeholder_key) if step_key in step_keys and stakeholder_key in stakeholder_keys else None
 
 
+def _json_dependency(item, number: int, step_keys: set, problems: list):
+    """(step key, key of the step it waits for), or None; a cycle is refused when the ops are applied."""
+    if not isinstance(item, dict):
+        problems.append(ImportProblem("expected_object", "dependency", number))
+        return None
+    for name in set(item) - {"step", "after"}:
+        problems.append(ImportProblem("unknown_field", "dependency", number, str(name)))
+    keys = {name: _reference(item.get(name)) for name in ("step", "after")}
+    for name, key in keys.items():
+        if key not in step_keys:
+            problems.append(ImportProblem("unknown_step", "dependency", number, name, _shown(item.get(name))))
+    return (keys["step"], keys["after"]) if keys["step"] in step_keys and keys["after"] in step_keys else None
+
+
 def _reference(raw) -> str | None:
     return str(raw) if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
 
@@ -1082,11 +1145,18 @@ def _read_table(rows: list[tuple[int, list]], problems: list) -> ImportedMap | N
     if _blocking(problems):
         return None
     read_steps = [_table_step(columns, cells, number, problems) for number, cells in data_rows]
-    stakeholder_names = list(dict.fromkeys(name for _fields_read, names, _owner in read_steps for name in names))
+    stakeholder_names = list(dict.fromkeys(name for _fields_read, names, *_rest in read_steps for name in names))
     if len(stakeholder_names) > MAX_IMPORTED_STAKEHOLDERS:
         problems.append(ImportProblem("too_many", field="stakeholders", params={"max": MAX_IMPORTED_STAKEHOLDERS}))
-    steps, links = [], []
-    for (number, _cells), (fields, names, owner) in zip(data_rows, read_steps):
+    steps, links, dependencies = [], [], []
+    # The file's steps by their running number (1 for the first row of steps), as "starts after" names them.
+    row_of_step = {position: number for position, (number, _cells) in enumerate(data_rows, 1)}
+    for (number, _cells), (fields, names, owner, waits_for) in zip(data_rows, read_steps):
+        for step_number, header in waits_for:
+            if step_number in row_of_step:
+                dependencies.append((number, row_of_step[step_number]))
+            else:
+                problems.append(ImportProblem("no_such_step_number", "row", number, header, str(step_number)))
         if owner in stakeholder_names:
             fields["owner"] = {"stakeholder": owner}
         elif owner:
@@ -1100,6 +1170,7 @@ def _read_table(rows: list[tuple[int, list]], problems: list) -> ImportedMap | N
         problems.append(ImportProblem("too_many", field="stakeholders", params={"max": MAX_IMPORTED_LINKS}))
     return ImportedMap(
         fields={}, stakeholders=[(name, {"name": name}) for name in stakeholder_names], steps=steps, links=links,
+        dependencies=list(dict.fromkeys(dependencies)),
     )
 
 
@@ -1130,15 +1201,22 @@ def _table_columns(number: int, cells: list, problems: list) -> list[tuple[str, 
     return columns
 
 
-def _table_step(columns: list, cells: list, number: int, problems: list) -> tuple[dict, list[str], str]:
-    """(checked step fields without the owner, stakeholder names, owner text) of one row."""
+def _table_step(columns: list, cells: list, number: int, problems: list) -> tuple[dict, list[str], str, list]:
+    """(checked step fields without the owner, stakeholder names, owner text, the numbers of the steps
+    it waits for with their column's header) of one row."""
     if any(_cell_text(cell).strip() for cell in cells[len(columns):]):
         problems.append(ImportProblem("extra_cells", "row", number))
-    fields, names, owner = {}, [], ""
+    fields, names, owner, waits_for = {}, [], "", []
     for (field, header), cell in ((column, cell) for column, cell in zip(columns, cells) if column):
         text = _unescaped(_cell_text(cell))
         if field == "owner":
             owner = text.strip()
+        elif field == "depends_on":
+            for word in re.split(r"[\s;,]+", text.strip()):
+                if word.isdigit() and len(word) < 6:
+                    waits_for.append((int(word), header))
+                elif word:
+                    problems.append(ImportProblem("not_a_step_number", "row", number, header, _shown(word)))
         elif field == "stakeholders":
             names = [_checked(STAKEHOLDER_FIELDS["name"], name.strip(), problems, "row", number, header)
                      for name in re.split(r"[\n;]", text) if name.strip()]
@@ -1154,7 +1232,7 @@ def _table_step(columns: list, cells: list, number: int, problems: list) -> tupl
         elif field in STEP_FIELDS:
             fields[field] = _checked(STEP_FIELDS[field], text, problems, "row", number, header)
     fields = {field: value for field, value in fields.items() if value is not _INVALID}
-    return fields, [name for name in names if name is not _INVALID], owner
+    return fields, [name for name in names if name is not _INVALID], owner, waits_for
 
 
 def _cell_text(cell) -> str:

@@ -33,6 +33,9 @@ COLUMN_NAMES = {
                         "How success is measured", "Success measure", "Success criteria", "Result", "Outcome"),
     "stakeholders": ("Кто участвует", "Заинтересованные стороны", "Участники", "Партнёры", "Кого привлекаем",
                      "Stakeholders involved", "Stakeholders", "Partners", "Who is involved"),
+    # The numbers (as the No. column counts the steps) of the steps a step waits for: "1; 3".
+    "depends_on": ("Начинается после шага", "Начинается после", "После шага", "Ждёт шагов", "Зависит от",
+                   "Starts after step", "Starts after", "After step", "Depends on", "Waits for"),
     NUMBER_COLUMN: ("№", "#", "N", "No.", "Nr", "Номер", "№ п/п", "п/п"),
 }
 STATUS_WORDS = {

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from roadmap.domain import timeline
 from roadmap.domain.progress import progress
 from roadmap.extensions import db
 from roadmap.models import Person
@@ -11,15 +12,17 @@ from roadmap.timeutil import local_today
 
 def map_view_context(group, map_data: dict, members: list[dict] | None = None, vote: dict | None = None,
                      with_progress: bool = False) -> dict:
-    """`with_progress` adds the progress line and flags the overdue steps, for pages read after the
-    training (not the projector, whose map must fit one screen)."""
+    """`with_progress` adds the progress line, flags the overdue steps and draws the timeline, for pages
+    read after the training (not the projector, whose map must fit one screen)."""
     members = map_data.get("members", []) if members is None else members
     names = {member["id"]: member["name"] for member in members}
-    map_progress = progress(map_data, local_today(group.training.timezone)) if with_progress else None
+    today = local_today(group.training.timezone)
+    map_progress = progress(map_data, today) if with_progress else None
     return {
         "group": group, "map_data": map_data, "vote": vote,
         "overdue_ids": {step["id"] for step in map_progress.overdue} if map_progress else set(),
         "map_progress": map_progress,
+        "timeline": timeline.lay_out(map_data["steps"], today) if with_progress else None,
         "members": {**_former_owner_names(map_data, names), **names},
         "stakeholders": {item["id"]: item for item in map_data["stakeholders"]},
     }
