@@ -37,12 +37,14 @@ def planned_map(world):
     moderator = world.moderator()
     group = world.group(world.training(moderator))
     roadmap_id = group.roadmap.id
-    ids = {key: new_id() for key in ("site", "containers", "party", "leaflets")}
+    ids = {key: new_id() for key in ("site", "containers", "party", "leaflets", "signatures", "survey")}
     fields = {
         "site": {"title": "Согласовать площадку", "starts_on": day(-10), "due_on": day(10)},
         "containers": {"title": "Поставить контейнеры", "starts_on": day(5), "due_on": day(20)},
         "party": {"title": "Праздник двора", "starts_on": day(-30), "due_on": day(-25), "status": "done"},
         "leaflets": {"title": "Листовки в подъезды"},
+        "signatures": {"title": "Собрать подписи жителей", "starts_on": day(-24), "due_on": day(-14), "status": "done"},
+        "survey": {"title": "Опрос о контейнерах", "starts_on": day(-14), "due_on": day(-3), "status": "in_progress"},
     }
 
     def apply(op_type, **keys):
@@ -51,6 +53,8 @@ def planned_map(world):
     for key, step_id in ids.items():
         apply("step.add", step_id=step_id, fields=fields[key])
     apply("step.depend", step_id=ids["containers"], predecessor_id=ids["site"])
+    apply("step.depend", step_id=ids["survey"], predecessor_id=ids["signatures"])
+    apply("step.depend", step_id=ids["site"], predecessor_id=ids["signatures"])
     return group, ids
 
 
@@ -66,6 +70,9 @@ def test_dragging_a_bar_moves_it_in_a_second_browser(app, live_server, chromium,
     assert "is-done" in oleg.locator(BAR.format(ids["party"])).get_attribute("class")
     assert "Листовки в подъезды" in oleg.locator("#timeline-undated").inner_text()
     assert oleg.locator(".tl-today").count() == 1
+    assert "is-overdue" in oleg.locator(BAR.format(ids["survey"])).get_attribute("class")
+    oleg.locator("#timeline-section").scroll_into_view_if_needed()
+    keep_screenshot(oleg, "timeline.png", artifacts, clip=oleg.locator("#timeline-section").bounding_box())
     before = oleg.locator(BAR.format(site)).bounding_box()
 
     # Марина drags the site's bar three weeks later with the mouse, in small moves (12 px a day).
@@ -91,8 +98,7 @@ def test_dragging_a_bar_moves_it_in_a_second_browser(app, live_server, chromium,
     stored = stored_steps(app, marina, group.roadmap.id)[site]
     assert (stored["starts_on"], stored["due_on"]) == (day(11), day(24))
     assert settles(oleg, f"() => document.querySelector('{BAR.format(site)}').getAttribute('aria-label').includes('–')")
-    oleg.locator("#timeline-section").scroll_into_view_if_needed()
-    keep_screenshot(oleg, "timeline.png", artifacts, clip=oleg.locator("#timeline-section").bounding_box())
+
 
 
 def test_a_dependency_that_would_close_a_circle_is_refused_with_the_steps_named(app, live_server, chromium, planned_map):
@@ -110,7 +116,7 @@ def test_a_dependency_that_would_close_a_circle_is_refused_with_the_steps_named(
     refused = site_card.locator(".dependency-refused")
     assert settles(page, "node => !node.hidden", arg=refused.element_handle())
     assert "«Согласовать площадку» → «Поставить контейнеры» → «Согласовать площадку»" in refused.inner_text()
-    assert stored_steps(app, page, group.roadmap.id)[ids["site"]]["depends_on"] == []
+    assert stored_steps(app, page, group.roadmap.id)[ids["site"]]["depends_on"] == [ids["signatures"]]
 
     # A dependency without a circle is added, and one click moves the late step and those after it.
     party_card = page.locator(f'.step[data-step-id="{ids["party"]}"]')

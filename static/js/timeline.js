@@ -181,7 +181,7 @@ export class Timeline {
         path.setAttribute('d', x2 - x1 >= 12
           ? `M${x1},${y1} H${x1 + 6} V${y2} H${x2 - 1}`
           : `M${x1},${y1} h6 V${y2 - turn} H${x2 - 8} V${y2} H${x2 - 1}`);
-        path.classList.toggle('is-early', x2 < x1);
+        path.classList.toggle('is-early', spans[index].start < from.end); // the same day is fine, as the rule says
         path.dataset.from = predecessorId;
         path.dataset.to = step.id;
         path.setAttribute('marker-end', 'url(#tl-head)');
