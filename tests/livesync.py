@@ -88,6 +88,11 @@ def apply_op(roadmap: dict, op: dict) -> None:
             if step_id in steps:
                 linked = steps[step_id]["stakeholder_ids"]
                 steps[step_id]["stakeholder_ids"] = sorted(set(linked) | {op["stakeholder_id"]})
+    elif kind.startswith("comment."):
+        counts = roadmap.setdefault("comment_counts", {})
+        counts[op["step_id"]] = counts.get(op["step_id"], 0) + op["count_change"]
+        if not counts[op["step_id"]]:
+            del counts[op["step_id"]]
     else:
         raise NeedsSnapshot(kind)
     roadmap["steps"].sort(key=lambda step: (step["position"], step["id"]))

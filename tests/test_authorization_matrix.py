@@ -31,8 +31,8 @@ from sqlalchemy import func, select
 
 from roadmap.extensions import db
 from roadmap.models import (
-    Announcement, Baseline, Change, Dot, Group, JoinBlock, Membership, Person, Presence, Roadmap, ShareLink, SignInLink,
-    Step, Timer, Training, TrainingModerator, Vote,
+    Announcement, Baseline, Change, Dot, Group, JoinBlock, Membership, Mention, Person, Presence, Roadmap, ShareLink,
+    SignInLink, Step, Timer, Training, TrainingModerator, Vote,
 )
 from roadmap.realtime.namespace import LiveNamespace
 from roadmap.services import accounts, afterwards, editing, identities, mail, password_reset, trainings, voting
@@ -164,6 +164,9 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     # A map is its group's and its training moderator's, for reading as for writing.
     ("editor.edit", "GET"): GROUP_A_MAP,
     ("editor.add_step", "POST"): GROUP_A_MAP,
+    # A mention opens for the person mentioned only, whom none of these roles is
+    # (tests/test_browser_comments.py opens one as that person).
+    ("editor.open_mention", "GET"): NOBODY,
     ("api.roadmap_snapshot", "GET"): GROUP_A_MAP,
     ("api.apply_op", "POST"): GROUP_A_MAP,
     "connect": ANYONE_SIGNED_IN,
@@ -174,6 +177,9 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     "leave": GROUP_A_MAP,
     # Dots go on steps of a map one may edit; the dashboard feed is the moderator's.
     "dot": GROUP_A_MAP,
+    # A step's comments are read by those who may edit its map.
+    "comments": GROUP_A_MAP,
+    "comments_read": GROUP_A_MAP,
     "watch": allow_only(MODERATOR),
     # Sent by a client, the server's own events are fakes: nobody may trigger them.
     "disconnect": NOBODY,
@@ -212,6 +218,7 @@ class Scene:
     co_moderator_id: int  # a co-moderator of training A, whom the moderator removes
     device_code: str  # a code the member of group B showed for another device
     duplicate_person_id: int  # the member of group B again, joined from a second device: merged into them
+    mention_id: int  # where a member of group A was mentioned in a comment
     groups: dict  # participant role -> the Group its people join
     moderators: dict  # moderator role -> Person
 
@@ -237,6 +244,7 @@ URL_VALUES: dict[str, Callable[[Scene], object]] = {
     "reset_token": lambda scene: scene.reset_token,
     "confirm_token": lambda scene: scene.confirm_token,
     "step_id": lambda scene: scene.step_id,
+    "mention_id": lambda scene: scene.mention_id,
     "token": lambda scene: mail.unsubscribe_token(scene.duplicate_person_id, "digest"),
 }
 
@@ -411,6 +419,8 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
                      after_join=True),
     "dot": Attempt(lambda scene: {"vote_id": scene.vote_id, "step_id": scene.step_id, "action": "add"},
                    changes=("dots placed",)),
+    "comments": Attempt(lambda scene: {"roadmap_id": scene.roadmap_id, "step_id": scene.step_id}),
+    "comments_read": Attempt(lambda scene: {"roadmap_id": scene.roadmap_id, "step_id": scene.step_id}),
     "watch": Attempt(lambda scene: {"training_id": scene.training_id}),
     "disconnect": Attempt(lambda scene: "client disconnect"),
     "unknown_event": Attempt(lambda scene: {"roadmap_id": scene.roadmap_id}),
@@ -446,6 +456,9 @@ def scene(world) -> Scene:
     step_id = new_id()
     editing.apply({"op_id": new_id(), "roadmap_id": group_a.roadmap.id, "type": "step.add", "step_id": step_id,
                    "fields": {"title": "Опрос жителей"}}, actor=moderator)
+    mentioned = world.member(group_a, name="Лена")
+    editing.apply({"op_id": new_id(), "roadmap_id": group_a.roadmap.id, "type": "comment.add", "comment_id": new_id(),
+                   "step_id": step_id, "body": "@Лена, посмотри", "mentions": [mentioned.id]}, actor=moderator)
     vote = voting.open_vote(training, dots_per_person=3)
     co_moderator = make_moderator("vera@example.org", "Вера Лебедева")
     trainings.add_co_moderator(training, moderator, co_moderator.email, co_moderator.display_name)
@@ -456,6 +469,7 @@ def scene(world) -> Scene:
         sign_in_token=afterwards.issue_sign_in_link(linked, moderator), co_moderator_id=co_moderator.id,
         reset_token=password_reset.issue_reset_link(co_moderator), confirm_token=address_link(linked),
         device_code=identities.issue_device_code(moved), duplicate_person_id=duplicate.id,
+        mention_id=db.session.scalar(select(Mention.id)),
         training_id=training.id, join_code=training.join_code, roadmap_id=group_a.roadmap.id,
         open_group_id=open_group.id, spare_group_id=spare_group.id, step_id=step_id, vote_id=vote.id,
         membership_id=next(m.id for m in moved.memberships if m.group_id == group_b.id),

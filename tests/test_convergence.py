@@ -271,7 +271,8 @@ def write_report(name: str, lines: list[str]) -> None:
 # Op types by weight: edits of existing things dominate, as in a real session.
 KIND_WEIGHTS = {
     "map.set": 3, "step.add": 2, "step.set": 6, "step.move": 2, "step.delete": 2, "step.restore": 2,
-    "step.link": 2, "step.unlink": 1, "step.depend": 2, "step.undepend": 1, "stakeholder.add": 1, "stakeholder.set": 3,
+    "step.link": 2, "step.unlink": 1, "step.depend": 2, "step.undepend": 1, "comment.add": 2, "comment.edit": 1,
+    "comment.delete": 1, "comment.hide": 1, "stakeholder.add": 1, "stakeholder.set": 3,
     "stakeholder.delete": 1, "stakeholder.restore": 1,
 }
 # Participants cannot lock a map (see test_facilitation*.py); restoring a revision
@@ -359,6 +360,7 @@ class MapUnderTest:
     seeded: list[Delivery] = field(default_factory=list)  # the ops that set the map up
     step_ids: list[str] = field(default_factory=list)  # every step the run created here
     stakeholder_ids: list[str] = field(default_factory=list)
+    comment_ids: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def remember(self, delivery: Delivery) -> None:
@@ -368,10 +370,17 @@ class MapUnderTest:
         elif delivery.acked and delivery.op_type == "stakeholder.add":
             with self.lock:
                 self.stakeholder_ids.append(delivery.payload["stakeholder_id"])
+        elif delivery.acked and delivery.op_type == "comment.add":
+            with self.lock:
+                self.comment_ids.append(delivery.payload["comment_id"])
 
     def known(self) -> tuple[list[str], list[str]]:
         with self.lock:
             return list(self.step_ids), list(self.stakeholder_ids)
+
+    def known_comments(self) -> list[str]:
+        with self.lock:
+            return list(self.comment_ids)
 
 
 class Realiser:
@@ -562,6 +571,31 @@ class Realiser:
                 "predecessor_id": self._pick(rng, rng.randrange(256), live_steps, gone_steps)}
 
     _step_undepend = _step_depend
+
+    # Comments: anyone's, so edits and deletes of another's (not_author) and hides by a
+    # participant (moderators_only) are refused; deleted ones and gone steps are picked too.
+    def _comment_add(self, rng, target, live_steps, gone_steps, **_):
+        fields = {"comment_id": random_id(rng), "step_id": self._pick(rng, target, live_steps, gone_steps),
+                  "body": rng.choice(["Кто звонит в управу?", "Я могу.", "@Марина, посмотри", "  ", "Да"])}
+        comments = self.home.known_comments()
+        if comments and rng.random() < 0.4:
+            fields["parent_id"] = comments[target % len(comments)]
+        if rng.random() < 0.3:
+            fields["mentions"] = [rng.choice([*self.home.member_ids, self.moderator_id])]
+        return fields
+
+    def _comment_edit(self, rng, target, **_):
+        return {"comment_id": self._comment(rng, target), "body": f"Правка {self.client.name}.{self.sent}"}
+
+    def _comment_delete(self, rng, target, **_):
+        return {"comment_id": self._comment(rng, target)}
+
+    def _comment_hide(self, rng, target, **_):
+        return {"comment_id": self._comment(rng, target), "hidden": rng.random() < 0.5}
+
+    def _comment(self, rng, target: int) -> str:
+        comments = self.home.known_comments()
+        return comments[target % len(comments)] if comments else random_id(rng)
 
     def _stakeholder_add(self, rng, target, **_):
         fields = {

@@ -334,6 +334,14 @@ SCENARIOS = {
                          predecessor_id=s.step_with("Согласовать площадку")),
         ["шаг «Поставить контейнеры» больше не ждёт шага «Согласовать площадку»"],
         ["let step “Поставить контейнеры” no longer wait for step “Согласовать площадку”"]),
+    ("comment.add", None, "commented"): (
+        lambda s: s.edit("comment.add", comment_id=new_id(), step_id=s.step_with(), body="Кто звонит в управу?"),
+        ["новый комментарий к шагу «Опрос жителей»"], ["commented on step “Опрос жителей”"]),
+    ("comment.hide", None, "hidden"): (
+        lambda s: (comment_id := new_id(),
+                   s.edit("comment.add", comment_id=comment_id, step_id=s.step_with(), body="Грубость"),
+                   s.edit("comment.hide", actor=s.moderator, comment_id=comment_id, hidden=True))[2],
+        ["скрыт комментарий к шагу «Опрос жителей»"], ["hid a comment on step “Опрос жителей”"]),
     # stakeholders
     ("stakeholder.add", None, "added"): (
         lambda s: s.edit("stakeholder.add", stakeholder_id=new_id(), fields={"name": "Управляющая компания"}),
@@ -414,7 +422,7 @@ def test_a_change_reads_with_its_author_item_and_new_value_in_both_languages(sto
     change = build(story)
     assert change.op["type"] == case[0]
     told = sentences(change)
-    author = story.moderator.display_name if case[0] == "map.lock" else "Мария"
+    author = story.moderator.display_name if case[0] in ("map.lock", "comment.hide") else "Мария"
     assert told["ru"].startswith(f"{author}: ") and told["en"].startswith(f"{author} ")
     for part in russian_parts:
         assert part in told["ru"]
@@ -441,6 +449,11 @@ def test_every_op_type_reads_as_a_sentence_of_its_own(story):
     next_step_id = story.step_with("Поставить контейнеры")
     story.edit("step.depend", step_id=next_step_id, predecessor_id=step_id)
     story.edit("step.undepend", step_id=next_step_id, predecessor_id=step_id)
+    comment_id = new_id()
+    story.edit("comment.add", comment_id=comment_id, step_id=step_id, body="Кто звонит в управу?")
+    story.edit("comment.edit", comment_id=comment_id, body="Кто звонит в управу до среды?")
+    story.edit("comment.hide", actor=story.moderator, comment_id=comment_id, hidden=True)
+    story.edit("comment.delete", comment_id=comment_id)
     story.edit("step.delete", step_id=step_id)
     story.edit("step.restore", step_id=step_id)
     story.edit("stakeholder.delete", stakeholder_id=stakeholder_id)

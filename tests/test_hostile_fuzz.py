@@ -132,6 +132,7 @@ def hostile_op(ids_a: dict, ids_b: dict):
         {"type": "step.move", "step_id": ids_a["step_id"], "after_id": None},
         {"type": "step.link", "step_id": ids_a["step_id"], "stakeholder_id": ids_a["stakeholder_id"]},
         {"type": "step.undepend", "step_id": ids_a["step_id"], "predecessor_id": ids_a["step_id"]},
+        {"type": "comment.add", "comment_id": uuid.uuid4().hex, "step_id": ids_a["step_id"], "body": "Вопрос"},
         {"type": "stakeholder.set", "stakeholder_id": ids_a["stakeholder_id"], "field": "interest", "value": 4},
     ]
     envelope = st.fixed_dictionaries({"op_id": st.just(uuid.uuid4().hex), "roadmap_id": st.just(ids_a["roadmap_id"])})
@@ -153,7 +154,7 @@ def hostile_op(ids_a: dict, ids_b: dict):
         with_bad(st.fixed_dictionaries({"field": st.one_of(not_an_int, st.sampled_from(["id", "roadmap_id", "deleted_at", "position", "__class__"]))})),
         with_bad(st.dictionaries(key_text.filter(lambda key: key not in {
             "op_id", "roadmap_id", "type", "step_id", "stakeholder_id", "predecessor_id", "field", "value", "base",
-            "after_id", "fields",
+            "after_id", "fields", "comment_id", "parent_id", "body", "mentions", "hidden",
         }), json_value, min_size=1, max_size=3)),
         st.builds(lambda value: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "step.set",
                                  "step_id": ids_a["step_id"], "field": "status", "value": value},
@@ -181,6 +182,25 @@ def hostile_op(ids_a: dict, ids_b: dict):
         st.builds(lambda predecessor: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "step.depend",
                                        "step_id": ids_a["step_id"], "predecessor_id": predecessor},
                   st.sampled_from([ids_a["step_id"], ids_b["step_id"]])),
+        # A comment without words, with words no field holds, naming non-members, answering another
+        # map's step or nothing; hidden by a participant; edited or deleted when it does not exist.
+        st.builds(lambda body: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "comment.add",
+                                "comment_id": uuid.uuid4().hex, "step_id": ids_a["step_id"], "body": body},
+                  st.one_of(st.sampled_from(["", "  \n\t ", "\x00", "\ud800", "я" * 2001]),
+                            not_an_int.filter(lambda value: not isinstance(value, str)))),
+        st.builds(lambda mentions: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "comment.add",
+                                    "comment_id": uuid.uuid4().hex, "step_id": ids_a["step_id"], "body": "@",
+                                    "mentions": mentions},
+                  st.one_of(json_value.filter(lambda value: not isinstance(value, list)),
+                            st.lists(st.one_of(bad_int, st.integers(10_000, 2**31 - 1)), min_size=1, max_size=3))),
+        st.builds(lambda keys: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "comment.add",
+                                "comment_id": uuid.uuid4().hex, "body": "Ответ", **keys},
+                  st.sampled_from([{"step_id": ids_b["step_id"]}, {"step_id": ids_a["step_id"], "parent_id": "no-such-comment"},
+                                   {"step_id": ids_a["step_id"], "parent_id": 5}])),
+        st.builds(lambda kind: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": kind,
+                                "comment_id": uuid.uuid4().hex,
+                                **({"hidden": True} if kind == "comment.hide" else {"body": "x"} if kind == "comment.edit" else {})},
+                  st.sampled_from(["comment.edit", "comment.delete", "comment.hide"])),
         # A participant may not lock, whatever the value: moderators_only or invalid_value.
         st.builds(lambda locked: {"op_id": uuid.uuid4().hex, "roadmap_id": ids_a["roadmap_id"], "type": "map.lock",
                                   "locked": locked}, json_value),

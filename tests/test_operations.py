@@ -48,6 +48,11 @@ VALID_OPS = [
     pytest.param(stakeholder_set("name", "Управляющая компания"), id="stakeholder.set"),
     pytest.param(op("stakeholder.delete", stakeholder_id=STAKEHOLDER_ID), id="stakeholder.delete"),
     pytest.param(op("stakeholder.restore", stakeholder_id=STAKEHOLDER_ID), id="stakeholder.restore"),
+    pytest.param(op("comment.add", comment_id="comment-0001", step_id=STEP_ID, body="Кто звонит в управу?",
+                    mentions=[7]), id="comment.add"),
+    pytest.param(op("comment.edit", comment_id="comment-0001", body="Кто звонит в управу? Я могу."), id="comment.edit"),
+    pytest.param(op("comment.delete", comment_id="comment-0001"), id="comment.delete"),
+    pytest.param(op("comment.hide", comment_id="comment-0001", hidden=True), id="comment.hide"),
 ]
 
 
@@ -464,3 +469,20 @@ def test_lock_that_is_not_a_boolean_is_rejected(locked):
     with pytest.raises(EditRejected) as rejected:
         parse_op(op("map.lock", locked=locked))
     assert rejected.value.code == "invalid_value"
+
+
+@pytest.mark.parametrize("body", ["", "   \n ", "я" * 2001, "\x00", 5, None])
+def test_a_comment_needs_some_text_within_its_limit(body):
+    assert_rejected(op("comment.add", comment_id="comment-0001", step_id=STEP_ID, body=body),
+                    "too_long" if isinstance(body, str) and len(body) > 2000 else "invalid_value")
+
+
+@pytest.mark.parametrize("mentions", [7, [0], ["7"], [True], list(range(1, 22))])
+def test_mentions_are_a_short_list_of_person_ids(mentions):
+    assert_rejected(op("comment.add", comment_id="comment-0001", step_id=STEP_ID, body="Текст", mentions=mentions),
+                    "invalid_value")
+
+
+def test_a_comment_is_stripped_and_its_mentions_sorted_once():
+    parsed = parse_op(op("comment.add", comment_id="comment-0001", step_id=STEP_ID, body="  Текст \n", mentions=[9, 7, 9]))
+    assert (parsed.body, parsed.mentions) == ("Текст", (7, 9))

@@ -361,7 +361,7 @@ INJECTED_ELEMENTS_JS = """() => {
     + ' iframe, frame,'
     + ' object, embed, base, meta[http-equiv], style, svg:not(.progress-bar):not(.tl-arrows):not(.tp-track), math, video, audio, source, noscript,'
     + ' [data-xss], details:not(#readiness):not(.announcement-log):not(.manage-group):not(.engagement-levels)'
-    + ':not(.sitting):not(.account-menu):not(#grid-section):not(#timeline-section),'
+    + ':not(.sitting):not(.account-menu):not(#grid-section):not(#timeline-section):not(#mentions),'
     + ' a[href^="javascript:" i], a[href^="data:" i], [style*="expression" i], [style*="url(" i]';
   const found = [];
   for (const element of document.querySelectorAll('*')) {

@@ -14,7 +14,7 @@ MAX_STEPS_PER_MAP = 300
 MAX_STAKEHOLDERS_PER_MAP = 150
 MAX_LINKS_PER_MAP = 1000
 MAX_DEPENDENCIES_PER_MAP = 1000
-# For the comments on steps that issue 16 adds; nothing enforces these yet.
+# Comments count while not deleted (a hidden one too: a moderator may show it again).
 MAX_COMMENTS_PER_MAP = 3000
 MAX_COMMENTS_PER_STEP = 200
 
@@ -23,6 +23,8 @@ _CAPS = {
     "stakeholders": ("too_many_stakeholders", MAX_STAKEHOLDERS_PER_MAP),
     "links": ("too_many_links", MAX_LINKS_PER_MAP),
     "dependencies": ("too_many_dependencies", MAX_DEPENDENCIES_PER_MAP),
+    "comments": ("too_many_comments", MAX_COMMENTS_PER_MAP),
+    "comments_on_step": ("too_many_comments", MAX_COMMENTS_PER_STEP),
 }
 
 

@@ -102,6 +102,8 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     "focus": {"focus": Field(Focus(), nullable=True)},
     "watch": {"training_id": Field(Integer(1))},
     "dot": {"vote_id": Field(Integer(1)), "step_id": Field(Id()), "action": Field(OneOf(("add", "remove")))},
+    "comments": {"roadmap_id": ROADMAP_ID, "step_id": Field(Id())},
+    "comments_read": {"roadmap_id": ROADMAP_ID, "step_id": Field(Id())},
     "api.join": {
         "join_code": Field(Text(20)),
         "display_name": Field(Text(200)),

@@ -101,7 +101,10 @@ OP_TYPES = (
     "step.add", "step.set", "step.move", "step.delete", "step.restore",
     "step.link", "step.unlink", "step.depend", "step.undepend",
     "stakeholder.add", "stakeholder.set", "stakeholder.delete", "stakeholder.restore",
+    "comment.add", "comment.edit", "comment.delete", "comment.hide",
 )
+COMMENT_BODY = Text(2000)
+MAX_MENTIONS = 20
 # Keys each op type accepts besides op_id, roadmap_id and type.
 _OP_KEYS = {
     "map.set": {"field", "value", "base", "after_others", "insert_at", "base_revision"},
@@ -120,6 +123,10 @@ _OP_KEYS = {
     "stakeholder.set": {"stakeholder_id", "field", "value", "base", "after_others", "insert_at", "base_revision"},
     "stakeholder.delete": {"stakeholder_id"},
     "stakeholder.restore": {"stakeholder_id"},
+    "comment.add": {"comment_id", "step_id", "parent_id", "body", "mentions"},
+    "comment.edit": {"comment_id", "body", "mentions"},
+    "comment.delete": {"comment_id"},
+    "comment.hide": {"comment_id", "hidden"},
 }
 _REQUIRED_KEYS = {
     "map.set": {"field", "value"},
@@ -138,6 +145,10 @@ _REQUIRED_KEYS = {
     "stakeholder.set": {"stakeholder_id", "field", "value"},
     "stakeholder.delete": {"stakeholder_id"},
     "stakeholder.restore": {"stakeholder_id"},
+    "comment.add": {"comment_id", "step_id", "body"},
+    "comment.edit": {"comment_id", "body"},
+    "comment.delete": {"comment_id"},
+    "comment.hide": {"comment_id", "hidden"},
 }
 # An optional key that was not sent (null is a value for some of them).
 NOT_GIVEN = object()
@@ -163,6 +174,11 @@ class Operation:
     fields: dict = dataclass_field(default_factory=dict)
     locked: bool | None = None
     revision: int | None = None  # map.restore: the past revision to bring back
+    comment_id: str | None = None
+    parent_id: str | None = None  # comment.add: the comment this one answers
+    body: str | None = None  # comment.add, comment.edit
+    mentions: tuple[int, ...] = ()  # comment.add, comment.edit: the people named with @
+    hidden: bool | None = None  # comment.hide
 
     @property
     def target(self) -> str:
@@ -199,7 +215,7 @@ def parse_op(payload: Any) -> Operation:
 
     target = op_type.split(".", 1)[0]
     values: dict[str, Any] = {"op_id": op_id, "roadmap_id": roadmap_id, "type": op_type}
-    for key in ("step_id", "predecessor_id", "stakeholder_id"):
+    for key in ("step_id", "predecessor_id", "stakeholder_id", "comment_id"):
         if key in payload:
             values[key] = _parse_id(payload[key], key)
     if "after_id" in payload:
@@ -235,7 +251,31 @@ def parse_op(payload: Any) -> Operation:
         values["locked"] = payload["locked"]
     if "fields" in payload:
         values["fields"] = _parse_fields(FIELDS_BY_TARGET[target], payload["fields"])
+    if target == "comment":
+        values.update(_parse_comment_keys(payload))
     return Operation(**values)
+
+
+def _parse_comment_keys(payload: dict) -> dict:
+    values = {}
+    if payload.get("parent_id") is not None:
+        values["parent_id"] = _parse_id(payload["parent_id"], "parent_id")
+    if "body" in payload:
+        body = _parse_text(payload["body"], COMMENT_BODY).strip()
+        if not body:
+            raise EditRejected("invalid_value", "a comment needs some text")
+        values["body"] = body
+    if "mentions" in payload:
+        mentions = payload["mentions"]
+        if (not isinstance(mentions, list) or len(mentions) > MAX_MENTIONS
+                or any(type(person) is not int or not 0 < person < 2**31 for person in mentions)):
+            raise EditRejected("invalid_value", f"mentions must be a list of up to {MAX_MENTIONS} person ids")
+        values["mentions"] = tuple(sorted(set(mentions)))
+    if "hidden" in payload:
+        if type(payload["hidden"]) is not bool:
+            raise EditRejected("invalid_value", "hidden must be true or false")
+        values["hidden"] = payload["hidden"]
+    return values
 
 
 def parse_value(spec, raw: Any) -> Any:

@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see every table."""
 from roadmap.models.afterwards import Baseline, ShareLink, SignInLink
 from roadmap.models.changelog import Change, Checkpoint
+from roadmap.models.comments import Comment, CommentRead, Mention
 from roadmap.models.connections import LiveConnection
 from roadmap.models.export_cache import CachedExport
 from roadmap.models.facilitation import Announcement, Dot, Timer, Vote
@@ -11,6 +12,6 @@ from roadmap.models.roadmap import Roadmap, Stakeholder, Step, StepStakeholder
 from roadmap.models.training import Group, JoinBlock, Training, TrainingModerator
 
 __all__ = [
-    "Announcement", "Baseline", "CachedExport", "Change", "Checkpoint", "Dot", "Group", "JoinBlock", "LiveConnection", "MailOptOut", "MailSend", "Membership", "Person",
+    "Announcement", "Baseline", "CachedExport", "Change", "Checkpoint", "Comment", "CommentRead", "Dot", "Group", "JoinBlock", "LiveConnection", "MailOptOut", "MailSend", "Membership", "Mention", "Person",
     "Presence", "Roadmap", "ShareLink", "SignInLink", "Stakeholder", "Step", "StepStakeholder", "Timer", "Training", "TrainingModerator", "Vote",
 ]

@@ -17,7 +17,9 @@ from roadmap.extensions import db
 from roadmap.models import Roadmap, Training
 from roadmap.realtime import publisher
 from roadmap.realtime.limits import ConnectionCounts, EventBudgets
-from roadmap.services import access, accounts, afterwards, connections, dashboard, editing, facilitation, presence, snapshots, voting
+from roadmap.services import (
+    access, accounts, afterwards, comments, connections, dashboard, editing, facilitation, presence, snapshots, voting,
+)
 from roadmap.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -108,6 +110,7 @@ class LiveNamespace(Namespace):
         if person is None or not connections.opened(request.sid, person):
             raise ConnectionRefusedError("not_authenticated")
         self._admit(person.id)
+        join_room(publisher.person_room(person.id))
         session["actor"] = Actor.of(person)
         self.local_sids.add(request.sid)
 
@@ -162,6 +165,7 @@ class LiveNamespace(Namespace):
         return {
             "ok": True, **caught_up, "presence": people, "members": members,
             "me": {"id": actor.id, "name": actor.display_name},
+            "unread_comments": comments.unread_counts(actor.id, roadmap_id),
             "facilitation": _facilitation_state(target, actor),
         }
 
@@ -210,6 +214,23 @@ class LiveNamespace(Namespace):
         request_data = parse_message("dot", payload)
         change = voting.place_dot if request_data["action"] == "add" else voting.remove_dot
         return {"ok": True, "vote": change(request_data["vote_id"], request_data["step_id"], actor)}
+
+    @acked
+    def on_comments(self, actor: Actor, payload):
+        """A step's comments, loaded when its thread opens; from then on they are read."""
+        request_data = parse_message("comments", payload)
+        target = _access_to(actor, request_data["roadmap_id"])
+        shown = comments.thread(target.roadmap_id, request_data["step_id"], permissions.moderates_map(actor, target))
+        comments.mark_read(actor.id, target.roadmap_id, request_data["step_id"])
+        return {"ok": True, **shown}
+
+    @acked
+    def on_comments_read(self, actor: Actor, payload):
+        """The open thread showed a new comment: it is read."""
+        request_data = parse_message("comments_read", payload)
+        target = _access_to(actor, request_data["roadmap_id"])
+        comments.mark_read(actor.id, target.roadmap_id, request_data["step_id"])
+        return {"ok": True}
 
     @acked
     def on_leave(self, actor: Actor, payload):

@@ -50,9 +50,28 @@ def viewers_room_for(roadmap_id: int) -> str:
     return f"view:{roadmap_id}"
 
 
+# What a read-only link's viewer hears of a comment op: its place in the revisions and the
+# step's count of comments, not the group's words.
+_VIEWER_COMMENT_KEYS = ("type", "comment_id", "step_id", "count_change")
+
+
 def edit_applied(change: dict) -> None:
     roadmap_id = change["roadmap_id"]
-    _emit("change", change, to=[room_for(roadmap_id), viewers_room_for(roadmap_id)], changed_map=roadmap_id)
+    if not change["op"]["type"].startswith("comment."):
+        _emit("change", change, to=[room_for(roadmap_id), viewers_room_for(roadmap_id)], changed_map=roadmap_id)
+        return
+    _emit("change", change, to=room_for(roadmap_id), changed_map=roadmap_id)
+    op = {key: change["op"][key] for key in _VIEWER_COMMENT_KEYS if key in change["op"]}
+    _emit("change", {**change, "author": {"id": None, "name": ""}, "op": op}, to=viewers_room_for(roadmap_id))
+
+
+def person_room(person_id: int) -> str:
+    """Every live connection of one person, whatever page it is on."""
+    return f"person:{person_id}"
+
+
+def mentioned(person_id: int, mention: dict) -> None:
+    _emit("mention", mention, to=person_room(person_id))
 
 
 def presence_changed(roadmap_id: int, people: list[dict]) -> None:

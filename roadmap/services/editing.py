@@ -29,7 +29,7 @@ from roadmap.domain.operations import (
 from roadmap.domain.ordering import key_after
 from roadmap.database import Prepared
 from roadmap.extensions import db
-from roadmap.models import Change, Membership, Person, Roadmap, Stakeholder, Step, StepStakeholder
+from roadmap.models import Change, Comment, Membership, Mention, Person, Roadmap, Stakeholder, Step, StepStakeholder
 from roadmap.realtime import publisher
 from roadmap.services import access, history
 from roadmap.services.snapshots import (
@@ -122,7 +122,7 @@ def _keep_checkpoints_before_restoring(op: Operation, actor) -> None:
 
 
 # Ops that change no content of the map: they do not count as its last edit.
-NOT_CONTENT_EDITS = {"map.lock"}
+NOT_CONTENT_EDITS = {"map.lock", "comment.add", "comment.edit", "comment.delete", "comment.hide"}
 
 
 def _apply_in_transaction(op: Operation, actor) -> dict:
@@ -184,7 +184,7 @@ def _apply_within(op: Operation, actor, held: MapHoldings) -> dict:
         # A restore is costly to redo just to meet the log's unique op id.
         raise _NotApplied(EditRejected("id_taken"))
     try:
-        applied_op, before = _HANDLERS[op.type](target, op, held)
+        applied_op, before = _HANDLERS[op.type](target, op, held, actor)
         _refuse_if_stale(op, before, actor)
         db.session.flush()
         # The log's unique (map, op id) refuses a resent op here at the latest.
@@ -331,7 +331,7 @@ def _carry_through_log(op: Operation, current: str) -> Merged | None:
 
 # --- map -------------------------------------------------------------------
 
-def _set_map_field(target: MapAccess, op: Operation, held: MapHoldings):
+def _set_map_field(target: MapAccess, op: Operation, held: MapHoldings, actor):
     roadmap = db.session.get(Roadmap, target.roadmap_id)
     current = getattr(roadmap, op.field)
     value, placed = _resolve(MAP_FIELDS[op.field], current, op)
@@ -339,14 +339,14 @@ def _set_map_field(target: MapAccess, op: Operation, held: MapHoldings):
     return {"type": op.type, "field": op.field, "value": value, **placed}, {"value": current}
 
 
-def _set_lock(target: MapAccess, op: Operation, held: MapHoldings):
+def _set_lock(target: MapAccess, op: Operation, held: MapHoldings, actor):
     roadmap = db.session.get(Roadmap, target.roadmap_id)
     was_locked = bool(roadmap.locked)
     roadmap.locked = op.locked
     return {"type": op.type, "locked": op.locked}, {"locked": was_locked}
 
 
-def _restore_revision(target: MapAccess, op: Operation, held: MapHoldings):
+def _restore_revision(target: MapAccess, op: Operation, held: MapHoldings, actor):
     """Bring the whole map back to how it was at a past revision, as one new change."""
     roadmap = db.session.get(Roadmap, target.roadmap_id)
     # roadmap.revision is already this change's own; the map as it stands is the one before.
@@ -509,7 +509,7 @@ def _check_owner(target: MapAccess, owner: dict | None) -> None:
         _live_stakeholder(target, owner["stakeholder"])
 
 
-def _add_step(target: MapAccess, op: Operation, held: MapHoldings):
+def _add_step(target: MapAccess, op: Operation, held: MapHoldings, actor):
     connection = db.session.connection()
     if _STEP_ROW.run(connection, {"step_id": op.step_id}):
         raise EditRejected("id_taken")
@@ -526,7 +526,7 @@ def _add_step(target: MapAccess, op: Operation, held: MapHoldings):
     return {"type": op.type, "step_id": op.step_id, "position": position, "fields": fields}, {}
 
 
-def _set_step_field(target: MapAccess, op: Operation, held: MapHoldings):
+def _set_step_field(target: MapAccess, op: Operation, held: MapHoldings, actor):
     step = _live_step(target, op.step_id)
     current = step_value(step, op.field)
     if op.field == "owner":
@@ -537,7 +537,7 @@ def _set_step_field(target: MapAccess, op: Operation, held: MapHoldings):
     return applied, {"value": current, "step_title": step.title}
 
 
-def _move_step(target: MapAccess, op: Operation, held: MapHoldings):
+def _move_step(target: MapAccess, op: Operation, held: MapHoldings, actor):
     step = _live_step(target, op.step_id)
     if op.after_id == step.id:
         raise EditRejected("invalid_op", "a step cannot follow itself")
@@ -548,7 +548,7 @@ def _move_step(target: MapAccess, op: Operation, held: MapHoldings):
     return applied, {"position": step.position, "step_title": step.title}
 
 
-def _delete_step(target: MapAccess, op: Operation, held: MapHoldings):
+def _delete_step(target: MapAccess, op: Operation, held: MapHoldings, actor):
     step = _live_step(target, op.step_id)
     _update_step(step.id, {"deleted_at": utcnow()})
     held.forget(target, "steps")
@@ -565,7 +565,7 @@ def _deleted_item(model, item_id: str, target: MapAccess, missing_code: str):
     return item
 
 
-def _restore_step(target: MapAccess, op: Operation, held: MapHoldings):
+def _restore_step(target: MapAccess, op: Operation, held: MapHoldings, actor):
     step = _deleted_item(Step, op.step_id, target, "step_not_found")
     taken = [position for position, _ in held.live_positions(target)]
     check_room_for("steps", len(taken))
@@ -607,7 +607,7 @@ def _restored_dependencies(target: MapAccess, step: Step) -> tuple[list[str], li
     return predecessor_ids, dependent_ids
 
 
-def _link_stakeholder(target: MapAccess, op: Operation, held: MapHoldings):
+def _link_stakeholder(target: MapAccess, op: Operation, held: MapHoldings, actor):
     step = _live_step(target, op.step_id)
     stakeholder = _live_stakeholder(target, op.stakeholder_id)
     link = {"step_id": step.id, "stakeholder_id": stakeholder.id}
@@ -620,7 +620,7 @@ def _link_stakeholder(target: MapAccess, op: Operation, held: MapHoldings):
     return applied, {"step_title": step.title, "stakeholder_name": stakeholder.name}
 
 
-def _unlink_stakeholder(target: MapAccess, op: Operation, held: MapHoldings):
+def _unlink_stakeholder(target: MapAccess, op: Operation, held: MapHoldings, actor):
     step = _live_step(target, op.step_id)
     stakeholder = _live_stakeholder(target, op.stakeholder_id)
     link = {"step_id": step.id, "stakeholder_id": stakeholder.id}
@@ -654,7 +654,7 @@ def _dependency_count(target: MapAccess) -> int:
     return sum(len(predecessors) for predecessors in _stored_dependencies(target).values())
 
 
-def _add_dependency(target: MapAccess, op: Operation, held: MapHoldings):
+def _add_dependency(target: MapAccess, op: Operation, held: MapHoldings, actor):
     step = _live_step(target, op.step_id)
     predecessor = _live_step(target, op.predecessor_id)
     stored = set(step.depends_on or ())
@@ -669,7 +669,7 @@ def _add_dependency(target: MapAccess, op: Operation, held: MapHoldings):
     return applied, {"step_title": step.title, "predecessor_title": predecessor.title}
 
 
-def _remove_dependency(target: MapAccess, op: Operation, held: MapHoldings):
+def _remove_dependency(target: MapAccess, op: Operation, held: MapHoldings, actor):
     step = _live_step(target, op.step_id)
     predecessor = _live_step(target, op.predecessor_id)
     stored = set(step.depends_on or ())
@@ -713,7 +713,7 @@ def _live_stakeholder(target: MapAccess, stakeholder_id: str):
     return stakeholder
 
 
-def _add_stakeholder(target: MapAccess, op: Operation, held: MapHoldings):
+def _add_stakeholder(target: MapAccess, op: Operation, held: MapHoldings, actor):
     if _stakeholder_row(op.stakeholder_id) is not None:
         raise EditRejected("id_taken")
     check_room_for("stakeholders", held.count("stakeholders", target))
@@ -730,7 +730,7 @@ def _add_stakeholder(target: MapAccess, op: Operation, held: MapHoldings):
     return applied, {}
 
 
-def _set_stakeholder_field(target: MapAccess, op: Operation, held: MapHoldings):
+def _set_stakeholder_field(target: MapAccess, op: Operation, held: MapHoldings, actor):
     stakeholder = _live_stakeholder(target, op.stakeholder_id)
     current = getattr(stakeholder, op.field)
     value, placed = _resolve(STAKEHOLDER_FIELDS[op.field], current, op)
@@ -739,14 +739,14 @@ def _set_stakeholder_field(target: MapAccess, op: Operation, held: MapHoldings):
     return applied, {"value": current, "stakeholder_name": stakeholder.name}
 
 
-def _delete_stakeholder(target: MapAccess, op: Operation, held: MapHoldings):
+def _delete_stakeholder(target: MapAccess, op: Operation, held: MapHoldings, actor):
     stakeholder = _live_stakeholder(target, op.stakeholder_id)
     _update_stakeholder(stakeholder.id, {"deleted_at": utcnow()})
     held.forget(target, "stakeholders")
     return {"type": op.type, "stakeholder_id": stakeholder.id}, {"stakeholder_name": stakeholder.name}
 
 
-def _restore_stakeholder(target: MapAccess, op: Operation, held: MapHoldings):
+def _restore_stakeholder(target: MapAccess, op: Operation, held: MapHoldings, actor):
     stakeholder = _deleted_item(Stakeholder, op.stakeholder_id, target, "stakeholder_not_found")
     check_room_for("stakeholders", held.count("stakeholders", target))
     held.forget(target, "stakeholders")
@@ -761,6 +761,120 @@ def _restore_stakeholder(target: MapAccess, op: Operation, held: MapHoldings):
         "stakeholder": stakeholder_data(stakeholder), "step_ids": sorted(linked_step_ids),
     }
     return applied, {"stakeholder_name": stakeholder.name}
+
+
+# --- comments on steps -------------------------------------------------------
+# A comment's op carries count_change, what it did to the step's number of visible
+# comments, so clients and the replay keep comment_counts without the comments.
+
+def _add_comment(target: MapAccess, op: Operation, held: MapHoldings, actor):
+    step = _live_step(target, op.step_id)
+    if db.session.get(Comment, op.comment_id) is not None:
+        raise EditRejected("id_taken")
+    parent_id = None
+    if op.parent_id is not None:
+        parent = _comment_of(target, op.parent_id)
+        if parent.step_id != step.id or parent.deleted_at is not None:
+            raise EditRejected("comment_not_found")
+        parent_id = parent.parent_id or parent.id  # an answer to a reply answers its thread
+    _check_members(target, op.mentions)
+    check_room_for("comments", held.count("comments", target))
+    check_room_for("comments_on_step", _live_comment_count(Comment.step_id == step.id))
+    created_at = utcnow()
+    db.session.add(Comment(
+        id=op.comment_id, roadmap_id=target.roadmap_id, step_id=step.id, parent_id=parent_id, author_id=actor.id,
+        body=op.body, mentions=list(op.mentions), created_at=created_at))
+    held.added("comments", target)
+    _mention(target, op.comment_id, step, op.mentions, actor)
+    applied = {
+        "type": op.type, "comment_id": op.comment_id, "step_id": step.id, "parent_id": parent_id,
+        "author_id": actor.id, "body": op.body, "mentions": list(op.mentions), "created_at": created_at.isoformat(),
+        "count_change": 1,
+    }
+    return applied, {"step_title": step.title}
+
+
+def _edit_comment(target: MapAccess, op: Operation, held: MapHoldings, actor):
+    comment, step = _own_live_comment(target, op.comment_id, actor)
+    before = {"body": comment.body, "step_title": step.title}
+    _check_members(target, op.mentions)
+    _mention(target, comment.id, step, sorted(set(op.mentions) - set(comment.mentions or ())), actor)
+    comment.body, comment.mentions, comment.edited_at = op.body, list(op.mentions), utcnow()
+    applied = {
+        "type": op.type, "comment_id": comment.id, "step_id": step.id, "body": op.body,
+        "mentions": list(op.mentions), "edited_at": comment.edited_at.isoformat(), "count_change": 0,
+    }
+    return applied, before
+
+
+def _delete_comment(target: MapAccess, op: Operation, held: MapHoldings, actor):
+    comment, step = _own_live_comment(target, op.comment_id, actor)
+    count_change = -1 if comment.hidden_at is None else 0
+    comment.deleted_at = utcnow()
+    held.forget(target, "comments")
+    applied = {"type": op.type, "comment_id": comment.id, "step_id": step.id, "count_change": count_change}
+    return applied, {"body": comment.body, "step_title": step.title}
+
+
+def _hide_comment(target: MapAccess, op: Operation, held: MapHoldings, actor):
+    if not permissions.moderates_map(actor, target):
+        raise EditRejected("moderators_only")
+    comment = _comment_of(target, op.comment_id)
+    if comment.deleted_at is not None:
+        raise EditRejected("comment_not_found")
+    step = _live_step(target, comment.step_id)
+    was_shown = comment.hidden_at is None
+    comment.hidden_at = utcnow() if op.hidden else None
+    applied = {
+        "type": op.type, "comment_id": comment.id, "step_id": step.id, "hidden": op.hidden,
+        "count_change": int(not op.hidden) - int(was_shown),
+    }
+    return applied, {"body": comment.body, "step_title": step.title}
+
+
+def _comment_of(target: MapAccess, comment_id: str) -> Comment:
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.roadmap_id != target.roadmap_id:
+        raise EditRejected("comment_not_found")
+    return comment
+
+
+def _own_live_comment(target: MapAccess, comment_id: str, actor) -> tuple[Comment, object]:
+    """A comment its author may change: not deleted, on a live step."""
+    comment = _comment_of(target, comment_id)
+    if comment.deleted_at is not None:
+        raise EditRejected("comment_not_found")
+    if comment.author_id != actor.id:
+        raise EditRejected("not_author")
+    return comment, _live_step(target, comment.step_id)
+
+
+def _check_members(target: MapAccess, person_ids) -> None:
+    if not person_ids:
+        return
+    members = set(db.session.scalars(select(Membership.person_id).where(
+        Membership.group_id == target.group_id, Membership.person_id.in_(person_ids))))
+    if members != set(person_ids):
+        raise EditRejected("member_not_found")
+
+
+def _mention(target: MapAccess, comment_id: str, step, person_ids, actor) -> None:
+    """Tell each person named in a comment (not its author) in their top bar, once the edit commits."""
+    db.session.flush()  # the comment's row first: a mention refers to it
+    for person_id in person_ids:
+        if person_id == actor.id:
+            continue
+        mention = Mention(person_id=person_id, comment_id=comment_id, roadmap_id=target.roadmap_id, step_id=step.id)
+        db.session.add(mention)
+        db.session.flush()
+        publisher.mentioned(person_id, {
+            "id": mention.id, "roadmap_id": target.roadmap_id, "step_id": step.id, "step_title": step.title,
+            "comment_id": comment_id, "by": actor.display_name,
+        })
+
+
+def _live_comment_count(*conditions) -> int:
+    return db.session.scalar(select(func.count()).select_from(Comment).where(Comment.deleted_at.is_(None), *conditions))
 
 
 _HANDLERS = {
@@ -780,6 +894,10 @@ _HANDLERS = {
     "stakeholder.set": _set_stakeholder_field,
     "stakeholder.delete": _delete_stakeholder,
     "stakeholder.restore": _restore_stakeholder,
+    "comment.add": _add_comment,
+    "comment.edit": _edit_comment,
+    "comment.delete": _delete_comment,
+    "comment.hide": _hide_comment,
 }
 
 
@@ -788,4 +906,5 @@ _COUNTERS = {
     "stakeholders": lambda target: _live_count(Stakeholder, target),
     "links": _link_count,
     "dependencies": _dependency_count,
+    "comments": lambda target: _live_comment_count(Comment.roadmap_id == target.roadmap_id),
 }

@@ -381,6 +381,27 @@ def _step_undepend(told: _Telling, op: dict, before: dict) -> str:
                    who=told.who, step=told.step(op, before), predecessor=_title(before.get("predecessor_title", "")))
 
 
+# Comments are told without their words: a moderator may hide them later.
+def _comment_add(told: _Telling, op: dict, before: dict) -> str:
+    if op.get("parent_id"):
+        return gettext("%(who)s replied to a comment on step “%(step)s”.", who=told.who, step=told.step(op, before))
+    return gettext("%(who)s commented on step “%(step)s”.", who=told.who, step=told.step(op, before))
+
+
+def _comment_edit(told: _Telling, op: dict, before: dict) -> str:
+    return gettext("%(who)s edited their comment on step “%(step)s”.", who=told.who, step=told.step(op, before))
+
+
+def _comment_delete(told: _Telling, op: dict, before: dict) -> str:
+    return gettext("%(who)s deleted their comment on step “%(step)s”.", who=told.who, step=told.step(op, before))
+
+
+def _comment_hide(told: _Telling, op: dict, before: dict) -> str:
+    if op.get("hidden"):
+        return gettext("%(who)s hid a comment on step “%(step)s”.", who=told.who, step=told.step(op, before))
+    return gettext("%(who)s showed a hidden comment on step “%(step)s” again.", who=told.who, step=told.step(op, before))
+
+
 def _stakeholder_add(told: _Telling, op: dict, before: dict) -> str:
     return gettext("%(who)s added stakeholder “%(stakeholder)s”.",
                    who=told.who, stakeholder=told.stakeholder(op, before))
@@ -413,4 +434,8 @@ _DESCRIBERS = {
     "stakeholder.set": _field_set,
     "stakeholder.delete": _stakeholder_delete,
     "stakeholder.restore": _stakeholder_restore,
+    "comment.add": _comment_add,
+    "comment.edit": _comment_edit,
+    "comment.delete": _comment_delete,
+    "comment.hide": _comment_hide,
 }

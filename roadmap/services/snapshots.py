@@ -4,13 +4,13 @@ from __future__ import annotations
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import selectinload
 
 from roadmap.database import Prepared
 from roadmap.extensions import db
-from roadmap.models import Change, Membership, Person, Roadmap, Stakeholder, Step, StepStakeholder
+from roadmap.models import Change, Comment, Membership, Person, Roadmap, Stakeholder, Step, StepStakeholder
 from roadmap.domain.operations import MAP_FIELDS, STAKEHOLDER_FIELDS, STEP_FIELDS
 
 
@@ -47,6 +47,14 @@ _LIVE_LINKS = Prepared(
     .select_from(_maps.outerjoin(_LIVE_STEP_LINKS, _LIVE_STEP_LINKS.c.roadmap_id == _maps.c.id))
     .where(_THE_MAP)
     .order_by(_LIVE_STEP_LINKS.c.stakeholder_id)
+)
+_comments = Comment.__table__
+# Each step's number of visible comments: the join carries these, the comments load when a step's are opened.
+_COMMENT_COUNTS = Prepared(
+    select(_comments.c.step_id, func.count())
+    .where(_comments.c.roadmap_id == bindparam("roadmap_id"), _comments.c.deleted_at.is_(None),
+           _comments.c.hidden_at.is_(None))
+    .group_by(_comments.c.step_id)
 )
 # PostgreSQL only: waits for an edit of the map to commit and holds off new ones (see _read_holding_off_edits).
 _SHARE_THE_MAP = Prepared(select(_maps.c.id).where(_THE_MAP).with_for_update(read=True))
@@ -103,7 +111,7 @@ def snapshot(roadmap: Roadmap, with_members: bool = True) -> dict:
     too. Steps and stakeholders are read as rows, not ORM objects: building objects
     cost most of a join and of the dashboard feed's work (docs/performance.md)."""
     db.session.flush()  # prepared statements do not autoflush as the session would
-    steps, stakeholders, links = _rows_at_one_revision(db.session.connection(), {"roadmap_id": roadmap.id})
+    steps, stakeholders, comment_counts, links = _rows_at_one_revision(db.session.connection(), {"roadmap_id": roadmap.id})
     map_row = stakeholders[0]  # each row of this statement carries the map's fields
     live_stakeholders = [row for row in stakeholders if row.id is not None]
     live_stakeholder_ids = {stakeholder.id for stakeholder in live_stakeholders}
@@ -121,13 +129,14 @@ def snapshot(roadmap: Roadmap, with_members: bool = True) -> dict:
         for step in sorted(steps, key=lambda step: (step.position, step.id))
     ]
     data["stakeholders"] = [stakeholder_data(stakeholder) for stakeholder in live_stakeholders]
+    data["comment_counts"] = {step_id: count for step_id, count in comment_counts}
     if with_members:
         data["members"] = members_data(roadmap.group_id)
     return data
 
 
-def _rows_at_one_revision(connection: Connection, by_map: dict) -> tuple[list, list, list]:
-    """The map's step, stakeholder and link rows, all as of one revision.
+def _rows_at_one_revision(connection: Connection, by_map: dict) -> tuple[list, list, list, list]:
+    """The map's step, stakeholder, comment count and link rows, all as of one revision.
 
     Under PostgreSQL's READ COMMITTED each statement sees what has committed when it
     starts (SQLite too, as sqlite3 begins no transaction for reads). Every edit raises
@@ -135,20 +144,22 @@ def _rows_at_one_revision(connection: Connection, by_map: dict) -> tuple[list, l
     last statement saw the same revision, no edit of this map committed between them,
     and the statement between them saw the same map."""
     for _ in range(_OPTIMISTIC_READS):
-        steps, stakeholders, links = _read(connection, by_map)
+        rows = _read(connection, by_map)
+        stakeholders, links = rows[1], rows[3]
         if stakeholders[0].map_revision == links[0].map_revision:
-            return steps, stakeholders, links
+            return rows
     return _read_holding_off_edits(connection, by_map)
 
 
-def _read(connection: Connection, by_map: dict) -> tuple[list, list, list]:
-    """Steps, stakeholders and links, read in the order _rows_at_one_revision relies on."""
+def _read(connection: Connection, by_map: dict) -> tuple[list, list, list, list]:
+    """Steps, stakeholders, comment counts and links, read in the order _rows_at_one_revision relies on."""
     stakeholders = _MAP_AND_LIVE_STAKEHOLDERS.run(connection, by_map)
     steps = _LIVE_STEPS.run(connection, by_map)
-    return steps, stakeholders, _LIVE_LINKS.run(connection, by_map)
+    comment_counts = _COMMENT_COUNTS.run(connection, by_map)
+    return steps, stakeholders, comment_counts, _LIVE_LINKS.run(connection, by_map)
 
 
-def _read_holding_off_edits(connection: Connection, by_map: dict) -> tuple[list, list, list]:
+def _read_holding_off_edits(connection: Connection, by_map: dict) -> tuple[list, list, list, list]:
     """Reads no edit can come between, in a savepoint: in PostgreSQL the map's row is
     shared-locked first, which waits for a running edit and holds off new ones; in
     SQLite the savepoint is a read transaction, which reads one state of the database."""

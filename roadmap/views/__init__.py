@@ -11,7 +11,16 @@ from roadmap.domain import stakeholder_grid
 from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
 from roadmap.extensions import login_manager
 from roadmap.heavy_work import HeavyWorkFailed
-from roadmap.services import accounts
+from roadmap.services import accounts, comments
+
+
+def _unseen_mentions() -> list[dict]:
+    """The top bar's mentions of the signed-in person (participants; moderators are not mentioned)."""
+    from flask_login import current_user
+
+    if not current_user.is_authenticated or current_user.is_moderator:
+        return []
+    return comments.unseen_mentions(current_user.id)
 
 
 def init_app(app: Flask) -> None:
@@ -33,6 +42,7 @@ def init_app(app: Flask) -> None:
         vocabulary_sectors=SECTORS,
         vocabulary_engagement=ENGAGEMENT_LEVELS,
         grid_rules=stakeholder_grid,
+        unseen_mentions=_unseen_mentions,
     )
     app.jinja_env.filters.update(
         fromisodate=date.fromisoformat,

@@ -13,10 +13,10 @@ from roadmap.domain import permissions
 from roadmap.domain.errors import EditRejected
 from roadmap.domain.vocabulary import ENGAGEMENT_DESCRIPTIONS, ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
 from roadmap.extensions import db
-from roadmap.models import Roadmap
+from roadmap.models import Mention, Roadmap
 from roadmap.domain.readiness import HINTS as READINESS_HINTS
 from roadmap.domain.readiness import LABELS as READINESS_LABELS
-from roadmap.services import dashboard, editing, snapshots
+from roadmap.services import comments, dashboard, editing, snapshots
 from roadmap.timeutil import local_today
 from roadmap.views.validators import NoControlCharacters
 
@@ -51,6 +51,7 @@ def edit(roadmap_id: int):
         readiness_labels={code: gettext(label) for code, label in READINESS_LABELS.items()},
         readiness_hints={code: gettext(hint) for code, hint in READINESS_HINTS.items()},
         add_step_form=AddStepForm(),
+        moderates=permissions.moderates(current_user, roadmap.group.training),
         vocabulary={
             "themes": THEMES, "statuses": STEP_STATUSES, "sectors": SECTORS,
             "engagement": ENGAGEMENT_LEVELS, "engagement_descriptions": ENGAGEMENT_DESCRIPTIONS,
@@ -74,3 +75,14 @@ def add_step(roadmap_id: int):
         except EditRejected as rejected:
             flash(gettext(rejected.message), "error")
     return redirect(url_for("editor.edit", roadmap_id=roadmap.id))
+
+
+@bp.get("/mentions/<int:mention_id>")
+@login_required
+def open_mention(mention_id: int):
+    """A mention in the top bar: seen now; open the step's comments."""
+    mention = db.session.get(Mention, mention_id)
+    if mention is None or mention.person_id != current_user.id:
+        abort(404)
+    comments.mark_mention_seen(current_user.id, mention_id)
+    return redirect(url_for("editor.edit", roadmap_id=mention.roadmap_id, _anchor=f"comments-{mention.step_id}"))

@@ -1,5 +1,7 @@
 // The road map editor: wires the store, the connection and the views together.
 import { Connection } from './connection.js';
+import { CommentsView } from './comments.js';
+import { followMentions } from './mentions.js';
 import { ConflictsView } from './conflicts.js';
 import { bindChoice, bindText, showChoice, showText } from './fields.js';
 import { setStrings, t } from './i18n.js';
@@ -143,11 +145,17 @@ const connection = new Connection(store, {
   },
   onJoined(answer) {
     facilitation.joined(answer.facilitation);
+    steps.comments.joined(answer.unread_comments);
     // Focus belongs to the connection: tell the others again what this person is editing.
     if (main.contains(document.activeElement)) connection.focus(focusTarget(document.activeElement));
   },
 });
 facilitation = new Facilitation({ data, store, connection, steps, toasts });
+steps.comments = new CommentsView({
+  store, connection, personId: myId, personName: data.person.name, isModerator: Boolean(data.person.moderates),
+  locale: data.locale,
+});
+followMentions(connection.socket);
 
 document.getElementById('add-step-form').addEventListener('submit', (event) => {
   event.preventDefault();
@@ -194,5 +202,15 @@ timelineSection.addEventListener('toggle', () => { if (timelineSection.open) tim
 
 store.subscribe(render);
 render(store.view);
+openCommentsFromAddress();
 connection.start();
 keepForOffline();
+
+/** A mention's link ends in #comments-<step id>: open that step's card at its comments. */
+function openCommentsFromAddress() {
+  const stepId = window.location.hash.startsWith('#comments-') ? window.location.hash.slice(10) : '';
+  const node = stepId && steps.nodes.get(stepId);
+  if (!node) return;
+  node.querySelector('.comment-toggle').click();
+  node.querySelector('.step-comments').scrollIntoView({ block: 'center' });
+}

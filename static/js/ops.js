@@ -87,6 +87,15 @@ function setDependency(step, op) {
   step.depends_on = op.type === 'step.depend' ? [...others, op.predecessor_id].sort() : others;
 }
 
+/** A comment op changes no map data but the step's number of visible comments, by count_change. */
+function countComments(map, stepId, change) {
+  if (!stepId || !change) return;
+  const counts = { ...(map.comment_counts || {}) };
+  counts[stepId] = (counts[stepId] || 0) + change;
+  if (!counts[stepId]) delete counts[stepId];
+  map.comment_counts = counts;
+}
+
 function addSortedId(ids, id) {
   if (!ids.includes(id)) { ids.push(id); ids.sort(); }
 }
@@ -146,6 +155,9 @@ export function applyResolved(map, op) {
       if (step) step.stakeholder_ids = step.stakeholder_ids.filter((id) => id !== op.stakeholder_id);
       break;
     }
+    case 'comment.add': case 'comment.edit': case 'comment.delete': case 'comment.hide':
+      countComments(map, op.step_id, op.count_change);
+      break;
     case 'stakeholder.add':
       map.stakeholders = map.stakeholders.filter((item) => item.id !== op.stakeholder_id);
       map.stakeholders.push({ id: op.stakeholder_id, ...op.fields, created_at: op.created_at });
@@ -252,6 +264,9 @@ export function applyPending(map, op, graveyard) {
       if (stakeholder) setField(stakeholder, 'stakeholder', op);
       break;
     }
+    case 'comment.add':
+      countComments(map, op.step_id, 1); // the other comment ops' effect on the count is the server's to say
+      break;
     case 'stakeholder.add':
       if (!findStakeholder(map, op.stakeholder_id)) {
         map.stakeholders.push({ id: op.stakeholder_id, ...STAKEHOLDER_DEFAULTS, ...(op.fields || {}), created_at: '~' });

@@ -49,7 +49,7 @@ export class StepsView {
     }
     nameByCaption(node);
     nameBySummary(node.querySelector('.step-expand'));
-    node.querySelector('.step-expand').addEventListener('click', () => this.open.toggle(node, stepId));
+    node.querySelector('.step-expand').addEventListener('click', () => { this.open.toggle(node, stepId); this.store.changed(); });
     node.querySelector('.step-delete').addEventListener('click', () => this.remove(stepId));
     node.querySelector('.drag-handle').addEventListener('keydown', (event) => this.keyMove(event, stepId));
     node.querySelector('.step-up').addEventListener('click', () => this.buttonMove(stepId, true));
@@ -59,6 +59,7 @@ export class StepsView {
       event.target.value = '';
       if (predecessorId) this.waitFor(node, stepId, predecessorId);
     });
+    this.comments?.bind(node, stepId, () => { if (!this.open.ids.has(stepId)) this.open.toggle(node, stepId); this.store.changed(); });
     node.querySelector('.shift-step').addEventListener('click', () => this.shift(stepId, false));
     node.querySelector('.shift-followers').addEventListener('click', () => this.shift(stepId, true));
     return node;
@@ -79,6 +80,7 @@ export class StepsView {
     this.fillPredecessors(node, step, map);
     this.fillSummary(node, step, index, map);
     this.open.show(node, step.id);
+    this.comments?.fill(node, step, map, this.open.ids.has(step.id));
   }
 
   /** The phone's summary row (title, status, owner, due date), and the step's title in the names of its buttons. */

@@ -25,6 +25,7 @@ export class MapStore {
     this.early = new Map(); // changes that arrived ahead of a gap, by revision
     this.graveyard = { steps: new Map(), stakeholders: new Map() };
     this.listeners = new Set();
+    this.resolvedListeners = new Set(); // each confirmed change, as it is applied; null: the map started over
     this.connected = false; // kept by the connection; an edit made while not connected says so in a conflict
     this.typing = new Typing(this);
     this.dropConfirmedPending(); // acked before a reload and in the map since
@@ -43,6 +44,9 @@ export class MapStore {
   }
 
   subscribe(listener) { this.listeners.add(listener); return () => this.listeners.delete(listener); }
+
+  /** Hear each confirmed change (comments keep their threads by it); null when a snapshot replaced the map. */
+  onResolved(listener) { this.resolvedListeners.add(listener); }
 
   /**
    * Record a local edit: shown at once, sent when the connection allows.
@@ -242,6 +246,7 @@ export class MapStore {
       this.confirmed = answer.snapshot;
       this.early.clear();
       this.typing.forget();
+      for (const listener of this.resolvedListeners) listener(null);
     } else {
       this.applyInOrder(answer.changes || []);
     }
@@ -262,6 +267,7 @@ export class MapStore {
       const typedBefore = this.typing.beforeChange(change);
       applyResolved(this.confirmed, change.op);
       this.confirmed.revision = change.revision;
+      for (const listener of this.resolvedListeners) listener(change);
       this.pending = this.pending.filter((op) => op.op_id !== change.op_id);
       this.typing.afterChange(change, typedBefore);
       if (change.op.type === 'map.lock' && !change.op.locked) this.releaseHeld();
