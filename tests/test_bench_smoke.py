@@ -66,3 +66,13 @@ def test_the_timeline_benchmark_draws_every_bar_and_arrow_and_reports_its_figure
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "50 bars, 60 arrows" in completed.stdout
     assert "| first draw (render, layout, two frames) |" in completed.stdout
+
+
+def test_the_comments_join_benchmark_times_both_maps_and_a_thread():
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.comments_join", "--repeats", "2", "--report", "-"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "one has 1000 comments (1000 counted in its snapshot" in completed.stdout
+    assert "| join, 300 steps, 1000 comments |" in completed.stdout
