@@ -34,8 +34,11 @@ def stored_comments(app, page, roadmap_id: int) -> list[dict]:
 
 
 def open_comments(page, step_id: str):
+    """Open the step's card at its comments: the 💬 button, or on a phone, where a step without
+    comments has none (its row stays narrow), the card's own ▾."""
     card = page.locator(CARD.format(step_id))
-    card.locator(".comment-toggle").click()
+    toggle = card.locator(".comment-toggle")
+    (toggle if toggle.is_visible() else card.locator(".step-expand")).click()
     return card
 
 

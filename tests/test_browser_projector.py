@@ -3,15 +3,16 @@ fitted into a 1280×720 projector, every group at a glance, and dot-vote results
 switched with one click from the dashboard; the editor's vote bar says how to vote and ranks after."""
 import io
 import ipaddress
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import LiveServer
+from conftest import LiveServer, new_id
 from PIL import Image
 from browsing import keep_screenshot
 from test_browser_dashboard import join_group, sign_in
 
-from roadmap.services import facilitation, map_templates, snapshots, venue, voting
+from roadmap.services import editing, facilitation, map_templates, snapshots, venue, voting
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 WAIT_MS = 15_000
@@ -254,3 +255,24 @@ def test_the_dashboard_puts_a_groups_stakeholder_grid_on_the_projector_and_it_fi
     assert projector.locator(".power-grid-chip").count() == len(rated) > 0
     assert projector.get_attribute("#projected", "data-fits") == "true"
     assert dashboard.locator(f'.group-card[data-group-id="{group.id}"] .card-project-grid').is_disabled()
+
+
+def test_the_dashboard_puts_a_groups_timeline_on_the_projector_and_it_fits(world, live_server, chromium, artifacts):
+    group, dashboard, projector = project_a_template_map(world, live_server, chromium)
+    steps = snapshots.snapshot(group.roadmap)["steps"]
+    author = group.training.moderator
+    start = date.today() - timedelta(days=20)
+    for index, step in enumerate(steps[:8]):  # the template leaves dates to the group: give eight of ten
+        for field, day in (("starts_on", start + timedelta(days=9 * index)), ("due_on", start + timedelta(days=9 * index + 12))):
+            editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "step.set", "step_id": step["id"],
+                           "field": field, "value": day.isoformat()}, actor=author)
+    editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "step.depend", "step_id": steps[1]["id"],
+                   "predecessor_id": steps[0]["id"]}, actor=author)
+
+    dashboard.locator(f'.group-card[data-group-id="{group.id}"] .card-project-timeline').click()
+    projector.wait_for_selector("#projected[data-fits] .projector-timeline .tp-chart", timeout=WAIT_MS)
+    keep_screenshot(projector, "projector-timeline-1280x720.png", artifacts)
+    assert projector.locator(".projector-timeline rect.tp-bar").count() == 8
+    assert "Без дат" in projector.locator(".projector-timeline .tp-undated").inner_text()
+    assert projector.get_attribute("#projected", "data-fits") == "true"
+    assert dashboard.locator(f'.group-card[data-group-id="{group.id}"] .card-project-timeline').is_disabled()

@@ -9,7 +9,7 @@ from roadmap.domain.replay import empty_map, replay, replay_comments
 from roadmap.extensions import db
 from roadmap.models import Roadmap
 from roadmap.services import comments, editing, history
-from roadmap.services.snapshots import snapshot
+from roadmap.services.snapshots import catch_up, snapshot
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
@@ -130,3 +130,19 @@ def test_replaying_the_log_rebuilds_the_comments_and_their_counts(scene):
     live = snapshot(db.session.get(Roadmap, roadmap.id))
     assert rebuilt_map == {key: value for key, value in live.items() if key != "members"}
     assert live["comment_counts"] == {step_id: 1, other_step: 1}
+
+
+def test_catching_up_hands_out_no_words_of_a_comment_hidden_or_deleted_since(scene):
+    roadmap, moderator, marina, oleg, step_id = scene
+    revision = db.session.get(Roadmap, roadmap.id).revision
+    rude = comment(marina, roadmap, step_id, "Грубое слово")
+    kept = comment(oleg, roadmap, step_id, "Я позвоню")
+    edit(moderator, roadmap, "comment.hide", comment_id=rude, hidden=True)
+
+    db.session.expire_all()
+    changes = catch_up(db.session.get(Roadmap, roadmap.id), revision)["changes"]
+
+    bodies = {change["op"]["comment_id"]: change["op"].get("body") for change in changes
+              if change["op"]["type"] == "comment.add"}
+    assert bodies == {rude: "", kept: "Я позвоню"}
+    assert replay_comments(history.changes_up_to(roadmap.id, revision + 3))[0]["body"] == "Грубое слово"  # the log keeps them

@@ -10,9 +10,9 @@ from roadmap.extensions import db
 from roadmap.timeutil import utcnow
 
 THEMES = ("landscaping", "waste_sorting", "other")
-PROJECTOR_MODES = ("join", "map", "grid", "overview", "votes")
-# Modes that show one group: its map, or its stakeholders' power/interest grid.
-GROUP_PROJECTOR_MODES = ("map", "grid")
+PROJECTOR_MODES = ("join", "map", "grid", "timeline", "overview", "votes")
+# Modes that show one group: its map, its stakeholders' power/interest grid, or its timeline.
+GROUP_PROJECTOR_MODES = ("map", "grid", "timeline")
 DEFAULT_TIMEZONE = "Europe/Moscow"
 
 

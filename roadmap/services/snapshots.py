@@ -232,5 +232,20 @@ def catch_up(roadmap: Roadmap, since_revision: int | None) -> dict:
         }
         for revision, op_id, author_id, author_name, op, created_at in rows
     ]
+    _without_withdrawn_words(roadmap.id, changes)
     revision = changes[-1]["revision"] if changes else since_revision
     return {"revision": revision, "changes": changes}
+
+
+def _without_withdrawn_words(roadmap_id: int, changes: list[dict]) -> None:
+    """A comment deleted or hidden since is caught up on without its words, as its thread shows it:
+    the log keeps them (it rebuilds the discussion), catch-up does not hand them out again."""
+    worded = [change["op"] for change in changes if change["op"]["type"] in ("comment.add", "comment.edit")]
+    if not worded:
+        return
+    withdrawn = set(db.session.scalars(select(Comment.id).where(
+        Comment.roadmap_id == roadmap_id, Comment.id.in_({op["comment_id"] for op in worded}),
+        (Comment.deleted_at.is_not(None)) | (Comment.hidden_at.is_not(None)))))
+    for change in changes:
+        if change["op"]["type"] in ("comment.add", "comment.edit") and change["op"]["comment_id"] in withdrawn:
+            change["op"] = {**change["op"], "body": "", "mentions": []}

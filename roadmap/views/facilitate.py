@@ -10,6 +10,7 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAr
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from roadmap.domain import timeline
 from roadmap.models import Training
 from roadmap.models.training import GROUP_PROJECTOR_MODES, PROJECTOR_MODES
 from roadmap.services import dashboard, facilitation, snapshots, voting
@@ -18,6 +19,7 @@ from roadmap.views import moderate
 from roadmap.views.map_view import map_view_context
 from roadmap.views.moderate import done, failed, own_training, require_moderator, submitted
 from roadmap.views.redirects import venue_origin
+from roadmap.timeutil import local_today
 from roadmap.views.validators import NoControlCharacters
 
 bp = Blueprint("facilitate", __name__, url_prefix="/moderate/trainings/<int:training_id>")
@@ -142,6 +144,7 @@ PROJECTED_MESSAGES = {
     "join": _l("The projector shows the join screen."),
     "map": _l("The projector shows the chosen map."),
     "grid": _l("The projector shows the chosen group's stakeholders by influence and interest."),
+    "timeline": _l("The projector shows the chosen group's timeline."),
     "overview": _l("The projector shows every group."),
     "votes": _l("The projector shows the vote results."),
 }
@@ -184,6 +187,8 @@ def _projector_screen(training: Training) -> dict:
         group = next((g for g in training.active_groups if g.id == training.projected_group_id), None)
         if group is not None:
             screen.update(map_view_context(group, snapshots.snapshot(group.roadmap), vote=vote))
+            if mode == "timeline":
+                screen["timeline"] = timeline.lay_out(screen["map_data"]["steps"], local_today(training.timezone))
     return screen
 
 

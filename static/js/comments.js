@@ -42,6 +42,7 @@ export class CommentsView {
     const toggle = node.querySelector('.comment-toggle');
     toggle.querySelector('.comment-number').textContent = count ? String(count) : '';
     toggle.classList.toggle('has-unread', unread > 0);
+    toggle.classList.toggle('is-empty', count === 0 && unread === 0);
     toggle.setAttribute('aria-label', `${t('comments_count', count)}${unread ? `, ${t('comments_unread', unread)}` : ''}`);
     if (open && !this.openSteps.has(step.id)) this.opened(step.id);
     if (!open) this.openSteps.delete(step.id);

@@ -40,6 +40,7 @@ function cardFor(groupId) {
     card.querySelector('.card-lock').addEventListener('click', () => toggleLock(groupId));
     card.querySelector('.card-project').addEventListener('click', () => project('map', groupId));
     card.querySelector('.card-project-grid').addEventListener('click', () => project('grid', groupId));
+    card.querySelector('.card-project-timeline').addEventListener('click', () => project('timeline', groupId));
     cardsBox.append(card);
   }
   return card;
@@ -90,6 +91,8 @@ function renderCard(group) {
   card.querySelector('.card-project').disabled = projectsMap(group.group_id, 'map');
   nameButton(card.querySelector('.card-project-grid'), 'project_grid', group.name);
   card.querySelector('.card-project-grid').disabled = projectsMap(group.group_id, 'grid');
+  nameButton(card.querySelector('.card-project-timeline'), 'project_timeline', group.name);
+  card.querySelector('.card-project-timeline').disabled = projectsMap(group.group_id, 'timeline');
   renderLastEdit(card, group);
   renderCardVote(card, group);
 }
