@@ -7,14 +7,12 @@ dependencies as {step id: set of the step ids it depends on}:
 - cycle_through: adding a dependency that would close a cycle is refused, and the
   cycle is named so the message can say which steps;
 - starting_too_early: a step that starts before a predecessor is due is flagged,
-  never moved silently;
-- shifted_dates: what one click does: the step starts when its last predecessor
-  is due, keeping its length, and on request every step after it that would then
-  start too early moves on the same way.
+  never moved silently.
+What one click of «Сдвинуть» moves is the browser's to work out (static/js/dependencies.js
+shiftedDates): it sends ordinary step.set ops.
 """
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping
 from datetime import date
 
@@ -70,46 +68,3 @@ def starting_too_early(steps: list[dict], dependencies: Dependencies) -> list[tu
             if start is not None and due is not None and start < due:
                 flagged.append((step["id"], predecessor_id))
     return flagged
-
-
-def shifted_dates(steps: list[dict], dependencies: Dependencies, step_id: str,
-                  with_followers: bool = False) -> dict[str, dict[str, str | None]]:
-    """{step id: {"starts_on": …, "due_on": …}} for the steps one click moves: `step_id` to start
-    when its last predecessor is due, its length kept; with_followers, then each step after it
-    that would start too early, in dependency order. A step that need not move is left out."""
-    by_id = {step["id"]: dict(step) for step in steps}
-    followers: dict[str, set[str]] = {}
-    for follower, predecessors in dependencies.items():
-        for predecessor in predecessors:
-            followers.setdefault(predecessor, set()).add(follower)
-    moved: dict[str, dict[str, str | None]] = {}
-    queue = deque([step_id])
-    while queue:
-        current = queue.popleft()
-        step = by_id.get(current)
-        if step is None:
-            continue
-        dates = _moved_after_predecessors(step, [by_id[p] for p in dependencies.get(current, ()) if p in by_id])
-        if dates is None and current != step_id:
-            continue
-        if dates is not None:
-            step.update(dates)
-            moved[current] = dates
-        if with_followers:
-            queue.extend(sorted(followers.get(current, ())))
-    return moved
-
-
-def _moved_after_predecessors(step: dict, predecessors: list[dict]) -> dict[str, str | None] | None:
-    """The step's dates moved to start when its last predecessor is due, or None if it starts late enough."""
-    dues = [due for due in (due_of(predecessor) for predecessor in predecessors) if due is not None]
-    start = start_of(step)
-    if not dues or start is None or start >= max(dues):
-        return None
-    shift = max(dues) - start
-    starts_on = step.get("starts_on")
-    due_on = step.get("due_on")
-    return {
-        "starts_on": (date.fromisoformat(starts_on) + shift).isoformat() if starts_on else None,
-        "due_on": (date.fromisoformat(due_on) + shift).isoformat() if due_on else None,
-    }
