@@ -84,6 +84,8 @@ class Config:
     # (then run `flask send-reminders` from cron).
     REMINDERS_IN_SERVER = _env_flag("ROADMAP_REMINDERS", True)
     REMINDERS_CHECK_SECONDS = float(os.environ.get("ROADMAP_REMINDERS_CHECK_SECONDS", "60"))
+    # A mention left unseen this long is mailed (people in the room see their top bar first).
+    MENTION_MAIL_DELAY_SECONDS = float(os.environ.get("MENTION_MAIL_DELAY_SECONDS", "600"))
     # How long a personal sign-in link handed out at a training lets its person in.
     SIGN_IN_LINK_DAYS = int(os.environ.get("SIGN_IN_LINK_DAYS", "90"))
 

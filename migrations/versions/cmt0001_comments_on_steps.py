@@ -52,15 +52,19 @@ def upgrade():
         sa.Column('step_id', sa.String(length=40), nullable=False),
         sa.Column('created_at', sa.DateTime(), nullable=False),
         sa.Column('seen_at', sa.DateTime(), nullable=True),
+        sa.Column('mail_send_id', sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(['comment_id'], ['comments.id']),
+        sa.ForeignKeyConstraint(['mail_send_id'], ['mail_sends.id']),
         sa.ForeignKeyConstraint(['person_id'], ['people.id']),
         sa.ForeignKeyConstraint(['roadmap_id'], ['roadmaps.id']),
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_mentions_person_id', 'mentions', ['person_id'])
+    op.create_index('ix_mentions_mail_send_id', 'mentions', ['mail_send_id'])
 
 
 def downgrade():
+    op.drop_index('ix_mentions_mail_send_id', table_name='mentions')
     op.drop_index('ix_mentions_person_id', table_name='mentions')
     op.drop_table('mentions')
     op.drop_table('comment_reads')

@@ -43,7 +43,8 @@ class CommentRead(db.Model):
 
 
 class Mention(db.Model):
-    """A person named in a comment with @: shown in their top bar until they open it."""
+    """A person named in a comment with @: shown in their top bar until they open it, and
+    mailed about once if they have not opened it a while later (services/reminders.py)."""
 
     __tablename__ = "mentions"
 
@@ -54,3 +55,6 @@ class Mention(db.Model):
     step_id: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     seen_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # The mail that settled this mention once it went unseen past the delay: sent, or skipped (no
+    # address, switched off). Set with the mail's row in one transaction, so it is mailed at most once.
+    mail_send_id: Mapped[int | None] = mapped_column(ForeignKey("mail_sends.id"), nullable=True, index=True)

@@ -27,10 +27,11 @@ from roadmap.extensions import db
 from roadmap.models import MailOptOut, Person
 from roadmap.services.transactions import writing
 
-# Mail a person may switch off, by kind; comment mentions will join them.
+# Mail a person may switch off, by kind.
 OPTIONAL_KINDS = {
     "digest": N_("Weekly digest of my steps and my maps"),
     "due_reminder": N_("A reminder the day before a step of mine is due"),
+    "mention": N_("A mail when I am mentioned in a comment and have not seen it"),
 }
 _UNSUBSCRIBE_SALT = "mail-unsubscribe"
 # RFC 5322 allows 998 characters a line. At the default 78 an unsubscribe URL, which has no space to fold

@@ -1,11 +1,13 @@
-"""Weekly digests and day-before reminders, each sent exactly once.
+"""Weekly digests, day-before reminders and mails about unseen mentions, each sent exactly once.
 
 Every pass (`run_once`, every minute in the server or from cron) does two things:
 
 1. Schedule. For each training whose mail hour has come today in its own zone, a row in
    `mail_sends` claims every mail owed: a digest on the digest weekday, and a reminder for each
    step due tomorrow. The unique (person, kind, period) lets exactly one process insert it; a
-   digest with nothing in it is recorded as skipped and never sent.
+   digest with nothing in it is recorded as skipped and never sent. At any hour, the mentions
+   left unseen for MENTION_MAIL_DELAY_SECONDS are claimed too: one row for all of a person's
+   mentions waiting in one training, each mention marked with it in the same transaction.
 2. Deliver. Pending rows whose time has come are leased (`claimed_until`) one at a time, each in
    a short transaction (PostgreSQL skips rows another process is leasing, and a conditional
    update takes each row at most once everywhere), sent, and marked sent. A failed SMTP
@@ -21,25 +23,31 @@ import logging
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from itertools import groupby
 
 from flask import current_app, has_request_context, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from roadmap.domain import permissions
 from roadmap.domain.progress import Progress, progress
 from roadmap.extensions import db, socketio
 from roadmap.i18n import show_times_in
-from roadmap.models import Change, Group, MailOptOut, MailSend, Membership, Person, Roadmap, Step, Training
+from roadmap.models import (Change, Comment, Group, MailOptOut, MailSend, Membership, Mention, Person, Roadmap, Step,
+                            Training)
 from roadmap.services import history_words, mail, snapshots
 from roadmap.services.transactions import writing
 from roadmap.timeutil import local, utcnow
 
 log = logging.getLogger("roadmap.mail")
 
-DIGEST, DUE_REMINDER = "digest", "due_reminder"
+DIGEST, DUE_REMINDER, MENTION = "digest", "due_reminder", "mention"
 DUE_SOON_DAYS = 7
+# People in the room see a mention in their top bar at once; only one left unseen this long is mailed.
+QUOTE_LENGTH = 280
 CHANGES_PER_MAP = 10
 DELIVERIES_PER_PASS = 50
 LEASE_CANDIDATES = 5
@@ -75,6 +83,17 @@ class MapPart:
     progress: Progress
     changes: list[ChangeLine]
     more_changes: int
+
+
+@dataclass(frozen=True)
+class MentionLine:
+    """One mention as its mail tells it, in the current locale."""
+
+    mention_id: int
+    by: str
+    step_title: str
+    map_title: str
+    quote: str
 
 
 @dataclass
@@ -136,8 +155,8 @@ def mail_hour(training: Training, now: datetime) -> MailHour | None:
 
 
 def schedule(now: datetime, report: PassReport | None = None) -> PassReport:
-    """Claim every digest and reminder owed at `now`; counts the rows this process inserted:
-    `scheduled` to send, `skipped` for digests with nothing in them."""
+    """Claim every digest, reminder and mention mail owed at `now`; counts the rows this process
+    inserted: `scheduled` to send, `skipped` for mails with nothing in them."""
     report = report or PassReport()
     for training in db.session.scalars(select(Training).order_by(Training.id)).all():
         hour = mail_hour(training, now)
@@ -146,6 +165,7 @@ def schedule(now: datetime, report: PassReport | None = None) -> PassReport:
         if hour.day.weekday() == training.digest_weekday:
             _schedule_digests(training, hour, report)
         _schedule_due_reminders(training, hour, report)
+    _schedule_mention_mails(now, report)
     return report
 
 
@@ -198,6 +218,56 @@ def _claim(person_id: int, kind: str, period_key: str, training_id: int, slot_at
     return True
 
 
+def mention_mail_delay() -> timedelta:
+    """How long a mention waits unseen before it is mailed (MENTION_MAIL_DELAY_SECONDS)."""
+    return timedelta(seconds=current_app.config["MENTION_MAIL_DELAY_SECONDS"])
+
+
+def _schedule_mention_mails(now: datetime, report: PassReport) -> None:
+    """Settle every mention left unseen past the delay, once: one mail for all of a person's mentions
+    waiting in one training, recorded as skipped when it would tell nothing (no address, mail of this
+    kind switched off, the comment deleted or hidden), so a mention is never mailed later instead."""
+    waiting = db.session.execute(
+        select(Mention.person_id, Group.training_id, Mention.id)
+        .join(Roadmap, Roadmap.id == Mention.roadmap_id).join(Group, Group.id == Roadmap.group_id)
+        .where(Mention.seen_at.is_(None), Mention.mail_send_id.is_(None),
+               Mention.created_at <= now - mention_mail_delay())
+        .order_by(Mention.person_id, Group.training_id, Mention.id)
+    ).all()
+    for (person_id, training_id), rows in groupby(waiting, key=lambda row: (row.person_id, row.training_id)):
+        mention_ids = [row.id for row in rows]
+        person = db.session.get(Person, person_id)
+        owed = _mailable(person, MENTION) and bool(_owed_mentions(person, Mention.id.in_(mention_ids)))
+        status = "pending" if owed else "skipped"
+        if _claim_mentions(person_id, training_id, mention_ids, now, status):
+            _count(report, "scheduled" if owed else "skipped")
+
+
+class _MentionTaken(Exception):
+    """Another process settled, or the person opened, one of the mentions meanwhile."""
+
+
+def _claim_mentions(person_id: int, training_id: int, mention_ids: list[int], now: datetime, status: str) -> bool:
+    """Insert the mail's row and mark each mention with it, in one transaction; False when another
+    process got there first: the unique key (the first mention's id is the period) or a mention
+    it marked meanwhile. A mention left out is taken by the next pass."""
+    try:
+        with writing():
+            send = MailSend(person_id=person_id, kind=MENTION, period_key=str(mention_ids[0]),
+                            training_id=training_id, slot_at=now, status=status, next_attempt_at=now)
+            db.session.add(send)
+            db.session.flush()
+            marked = db.session.execute(
+                update(Mention).where(Mention.id.in_(mention_ids), Mention.mail_send_id.is_(None),
+                                      Mention.seen_at.is_(None))
+                .values(mail_send_id=send.id).execution_options(synchronize_session=False))
+            if marked.rowcount != len(mention_ids):
+                raise _MentionTaken()
+    except (IntegrityError, _MentionTaken):
+        return False
+    return True
+
+
 # --- who ---------------------------------------------------------------------------
 
 def recipients(training: Training, kind: str) -> list[Person]:
@@ -207,6 +277,12 @@ def recipients(training: Training, kind: str) -> list[Person]:
         select(Person).where(Person.id.in_(_members_with_email(training.id)), Person.id.not_in(switched_off))
         .order_by(Person.id)
     ))
+
+
+def _mailable(person: Person, kind: str) -> bool:
+    """The person has a confirmed address (only those are stored), is not merged into another and
+    did not switch `kind` off."""
+    return bool(person.email) and person.merged_into_id is None and kind not in mail.switched_off(person.id)
 
 
 def _members_with_email(training_id: int):
@@ -270,6 +346,38 @@ def digest_for(person: Person, training: Training, hour: MailHour) -> Digest:
     digest.overdue.sort(key=lambda line: line.due_on)
     digest.due_soon.sort(key=lambda line: line.due_on)
     return digest
+
+
+def _owed_mentions(person: Person, *which) -> list[MentionLine]:
+    """The person's mentions among `which` still worth a mail, oldest first: unseen, in a comment
+    still shown (not deleted, not hidden) that still names them, on a live step of a map they may
+    still open."""
+    rows = db.session.execute(
+        select(Mention, Comment, Step.title, Roadmap, Person.display_name)
+        .join(Comment, Comment.id == Mention.comment_id)
+        .join(Step, Step.id == Mention.step_id)
+        .join(Roadmap, Roadmap.id == Mention.roadmap_id)
+        .join(Person, Person.id == Comment.author_id)
+        .where(Mention.person_id == person.id, Mention.seen_at.is_(None), Comment.deleted_at.is_(None),
+               Comment.hidden_at.is_(None), Step.deleted_at.is_(None), *which)
+        .order_by(Mention.created_at, Mention.id)
+    ).all()
+    return [
+        MentionLine(mention.id, author, step_title or _("Untitled step"), roadmap.title or roadmap.group.name,
+                    _quoted(comment.body))
+        for mention, comment, step_title, roadmap, author in rows
+        if person.id in (comment.mentions or ()) and permissions.may_view_group_map(person, roadmap.group)
+    ]
+
+
+def _quoted(body: str, limit: int = QUOTE_LENGTH) -> str:
+    """A comment's words on one line, cut at a word boundary near `limit`, with an ellipsis if cut."""
+    words = " ".join(body.split())
+    if len(words) <= limit:
+        return words
+    cut = words[:limit]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,.;:!?—-") + "…"
 
 
 def _maps_of(person: Person, training: Training) -> list[Roadmap]:
@@ -375,13 +483,16 @@ def _retry_later(send: MailSend, error: str, now: datetime) -> str:
 
 def compose(send: MailSend, person: Person, now: datetime) -> mail.Mail | None:
     """The mail for this row as it stands now; None when there is nothing to send any more
-    (no e-mail, switched off, an empty digest, a step done or moved meanwhile)."""
-    if not person.email or person.merged_into_id is not None or send.kind in mail.switched_off(person.id):
+    (no e-mail, switched off, an empty digest, a step done or moved meanwhile, every mention
+    opened or its comment gone)."""
+    if not _mailable(person, send.kind):
         return None
     training = db.session.get(Training, send.training_id)
     hour = MailHour(day=local(send.slot_at, training.timezone).date(), at=send.slot_at)
     with force_locale(_locale_of(person)):
         show_times_in(training.timezone)
+        if send.kind == MENTION:
+            return _mention_mail(send, person, training)
         if send.kind == DIGEST:
             return _digest_mail(send, person, training, hour)
         return _reminder_mail(send, person, training, hour, local(now, training.timezone).date())
@@ -408,6 +519,18 @@ def _reminder_mail(send: MailSend, person: Person, training: Training, hour: Mai
     subject = _("Tomorrow: “%(step)s” is due", step=title)
     return _mail(send, person, subject, "due_reminder", training=training, step=step, step_title=title,
                  map_title=roadmap.title or roadmap.group.name, roadmap_id=roadmap.id)
+
+
+def _mention_mail(send: MailSend, person: Person, training: Training) -> mail.Mail | None:
+    mentions = _owed_mentions(person, Mention.mail_send_id == send.id)
+    if not mentions:
+        return None
+    if len(mentions) == 1:
+        subject = _("%(name)s mentioned you at “%(step)s”", name=mentions[0].by, step=mentions[0].step_title)
+    else:
+        subject = ngettext("You were mentioned in comments %(num)s time",
+                           "You were mentioned in comments %(num)s times", len(mentions))
+    return _mail(send, person, subject, "mention", training=training, mentions=mentions)
 
 
 def _mail(send: MailSend, person: Person, subject: str, template: str, **context) -> mail.Mail:
