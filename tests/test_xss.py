@@ -19,6 +19,14 @@ ranking, the log, the timer and the vote; the projector is checked as the page
 comes and again after participant 1 gives steps a member and a stakeholder as
 owners, when projector.js sets the new fragment with innerHTML.
 
+The joined map's steps have comments (comments.js draws a card's thread once the
+card is open): one on the first step, a reply to it (nested under it), and, on
+the last step, one the moderator writes through a socket once participant 1 is in
+the group, mentioning them. The editors open the cards and check each comment's
+author and text; participant 1's top bar shows the mention («<author> mentioned
+you at “<step title>”») as it arrives (mentions.js), and again drawn by the
+server when the page is loaded again.
+
 So are the pages after the training (after_the_training). Participant 1 lists
 their road maps, one in every training. The joined map gets back what was
 deleted, the training ends (its baseline is frozen), and participant 2 renames a
@@ -34,21 +42,22 @@ the read-only link, checked as it comes and again after an edit, when shared.js
 sets the new fragment with innerHTML.
 
 Packing. A scene (by default five trainings, two filled maps, five browsers,
-twenty-seven pages) takes 15-20 s on a busy two-core machine, a fifth more than
-before the facilitation pages, and some 6 s more with the pages after the
-training; one per payload took six minutes. So each stored
+twenty-nine pages) takes 15-20 s on a busy two-core machine, a fifth more than
+before the facilitation pages, some 6 s more with the pages after the training,
+and a few more with the comments and the mention; one per payload took six
+minutes. So each stored
 text holds several payloads joined by SEPARATOR, as many as its field's maximum
 length allows (the limits are read from the app: operations.py, facilitation.py
 and the model columns), and a scene has as many instances of the short fields as it needs:
 trainings (title, city, timer label, vote question), announcements, groups, the
 maps on the participant's start page, steps, stakeholders, participants (two in
 browsers; the others are in the map through a socket, editing a field, and their
-names are typed into other trainings' join forms on the way in), and moderator
-names (the moderator is renamed while in the map). A training's venue is no
-longer shown on any page, so it is not a field of the plan; it still holds
-payloads. `plan_scenes` deals the payloads out so that the scenes together hold
-every payload in every field at least once, then tops every value up to its field's
-length, so each scene shuffles a different selection of payloads together. A
+names are typed into other trainings' join forms on the way in), moderator
+names (the moderator is renamed while in the map), and comments (three at
+least). A training's venue is no longer shown on any page, so it is not a field
+of the plan; it still holds payloads. `plan_scenes` deals the payloads out so
+that the scenes together hold every payload in every field at least once, then
+tops every value up to its field's length, so each scene shuffles a different selection of payloads together. A
 bare `javascript:` URL acts only at the start of a value: a value holding it
 starts with it. test_the_scenes_hold_every_payload_in_every_field checks the plan;
 each scene checks that every value it stored was shown, verbatim, on a page.
@@ -86,7 +95,7 @@ from conftest import ARTIFACTS
 from flask_babel import force_locale, format_date, gettext
 from sqlalchemy import select
 
-from roadmap.domain.operations import MAP_FIELDS, MAX_OWNER_TEXT, STAKEHOLDER_FIELDS, STEP_FIELDS
+from roadmap.domain.operations import COMMENT_BODY, MAP_FIELDS, MAX_OWNER_TEXT, STAKEHOLDER_FIELDS, STEP_FIELDS
 from roadmap.domain.progress import NEXT_STEPS_LIMIT
 from roadmap.domain.vocabulary import THEMES
 from roadmap.extensions import db
@@ -171,6 +180,7 @@ FIELDS = {
     "announcement text": facilitation.MAX_ANNOUNCEMENT_LENGTH,
     "timer label": _column_length(Timer, "label"),
     "vote question": _column_length(Vote, "question"),
+    "comment body": COMMENT_BODY.max_length,  # the column is Text: the op's limit is the field's
 }
 # Facilitation texts live in a training: each training has a timer and a vote; the announcements are the first's.
 PER_TRAINING = ("training title", "training city", "timer label", "vote question")
@@ -232,6 +242,7 @@ class Shape:
     steps: int
     stakeholders: int
     announcements: int  # in the first training: to every group, then to the joined group, in turn
+    comments: int  # on the joined map's steps: a comment, a reply to it, any others, the one mentioning participant 1
 
     @classmethod
     def for_need(cls, need: dict[str, int]) -> Shape:
@@ -247,6 +258,7 @@ class Shape:
             steps=max(need[name] for name in (*STEP_TEXT_FIELDS, "step owner free text")),
             stakeholders=max(need[name] for name in STAKEHOLDER_TEXT_FIELDS),
             announcements=need["announcement text"],
+            comments=max(3, need["comment body"]),
         )
 
     def instances(self, name: str) -> int:
@@ -258,6 +270,8 @@ class Shape:
             return self.trainings
         if name == "announcement text":
             return self.announcements
+        if name == "comment body":
+            return self.comments
         if name == "group name":
             return self.groups_in_first + 2 * (self.trainings - 1)
         if name == "map title":
@@ -329,12 +343,15 @@ def test_the_scenes_hold_every_payload_in_every_field():
     # Whole, unchanged by layout, and free of what the checks split shown texts at.
     assert all(text == squeeze(text) and not set(text) & set("¦·«»") for text in PAYLOAD_TEXTS)
     assert max(map(len, PAYLOAD_TEXTS)) <= min(FIELDS.values()), "every payload must fit every field whole"
-    assert {"announcement text", "timer label", "vote question"} <= set(FIELDS)
+    assert {"announcement text", "timer label", "vote question", "comment body"} <= set(FIELDS)
+    assert FIELDS["comment body"] == COMMENT_BODY.max_length == 2000
     held = defaultdict(set)
     for plan in PLANS:
         assert set(plan.values) == set(FIELDS)
         # The editor shows the latest announcements only; every one of them must be among those.
         assert plan.shape.announcements <= facilitation.ANNOUNCEMENTS_SHOWN
+        # A comment, a reply to it (a nested thread), and the comment that mentions participant 1.
+        assert plan.shape.comments >= 3
         for name, values in plan.values.items():
             assert len(values) == plan.shape.instances(name)
             for value in values:
@@ -421,6 +438,38 @@ EDITOR_TEXTS_JS = """() => {
       .map((span) => span.textContent),
     'timer label': document.querySelector('#editor-timer .countdown-label')?.textContent ?? null,
     'vote question': document.querySelector('#vote-bar .vote-question')?.textContent ?? null,
+  };
+}"""
+
+# The comment threads of the steps with these ids, once their cards are open (comments.js): each comment
+# that is not a reply, with the replies nested under it.
+COMMENT_THREADS_JS = """(stepIds) => {
+  const shown = (comment) => ({
+    id: comment.dataset.commentId,
+    author: comment.querySelector(':scope > .comment-head strong')?.textContent ?? null,
+    text: comment.querySelector(':scope > .comment-text')?.textContent ?? null,
+  });
+  return Object.fromEntries(stepIds.map((id) => {
+    const list = document.querySelector(`.step[data-step-id="${id}"] .comment-list`);
+    return [id, [...(list?.querySelectorAll(':scope > .comment') ?? [])].map((comment) => ({
+      ...shown(comment),
+      replies: [...comment.querySelectorAll(':scope > .comment-replies > .comment')].map(shown),
+    }))];
+  }));
+}"""
+
+# Every thread has its comments, loaded from the server (none is waiting to be sent).
+COMMENTS_LOADED_JS = """(counts) => Object.entries(counts).every(([id, count]) => document.querySelectorAll(
+  `.step[data-step-id="${id}"] .comment-list .comment:not(.is-pending)`).length === count)"""
+
+# The top bar's menu of where the signed-in person was mentioned (templates/base.html, mentions.js).
+MENTIONS_TEXTS_JS = """() => {
+  const menu = document.getElementById('mentions');
+  return {
+    lang: document.documentElement.lang,
+    count: menu?.querySelector('.mention-count')?.textContent ?? null,
+    links: [...(menu?.querySelectorAll('.mentions-list a') ?? [])].map(
+      (link) => [link.getAttribute('href'), link.textContent]),
   };
 }"""
 
@@ -668,6 +717,17 @@ class Visit:
 
 # --- the scene ---------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class PlannedComment:
+    """A comment on a step of the joined map, as its thread shows it."""
+
+    id: str
+    step_id: str
+    parent_id: str | None  # the comment it answers: a reply is shown nested under it
+    author: tuple[str, str]  # (field, display name) of its author as it was written; threads are checked before renames
+    body: str
+
+
 @dataclass
 class Scene:
     """Trainings, groups and a filled map, every text a packed value of the plan."""
@@ -680,6 +740,7 @@ class Scene:
     stakeholder_ids: list
     members: list = field(default_factory=list)  # (Person, name) present through a socket
     dots: dict = field(default_factory=dict)  # step id -> dots on it in the first training's vote
+    comments: list = field(default_factory=list)  # PlannedComment, in the order they were written
 
     def value(self, name: str, instance: int = 0) -> str:
         return self.plan.values[name][instance]
@@ -710,6 +771,25 @@ class Scene:
 
     def training_texts(self, number: int) -> tuple[str, str]:
         return self.value("training title", number), self.value("training city", number)
+
+    def comment_place(self, number: int) -> tuple[str, str | None]:
+        """(step id, parent id) of the comment holding the number-th comment body: the first on the
+        first step, the second a reply to it, the last (mentioning participant 1) on the last step,
+        any others on the steps in turn."""
+        if number == 1:
+            return self.comments[0].step_id, self.comments[0].id
+        if number == len(self.plan.values["comment body"]) - 1:
+            return self.step_ids[-1], None
+        return self.step_ids[number % len(self.step_ids)], None
+
+    def comment_threads(self) -> dict[str, list]:
+        """Per step with comments, each comment that is not a reply, in order, with its replies."""
+        threads = defaultdict(list)
+        for comment in self.comments:
+            if comment.parent_id is None:
+                threads[comment.step_id].append(
+                    (comment, [reply for reply in self.comments if reply.parent_id == comment.id]))
+        return dict(threads)
 
     def announcement_group(self, number: int):
         """The group an announcement was sent to, None for every group: in turn, starting with every group."""
@@ -786,6 +866,18 @@ def build_scene(plan: ScenePlan) -> Scene:
     # Participants beyond the two browsers join first, so they lead the member list.
     for name in values["participant display name"][2:]:
         scene.members.append((trainings.join_group(made_trainings[0], scene.group.id, name, None), name))
+    # Comments on the steps, written by the moderator and the socket participants in turn; all but the
+    # last: that one mentions participant 1, who is not in the group yet (written in the test).
+    authors = [(moderator, ("moderator display name", values["moderator display name"][0])),
+               *((person, ("participant display name", name)) for person, name in scene.members)]
+    for number, body in enumerate(values["comment body"][:-1]):
+        actor, author = authors[number % len(authors)]
+        step_id, parent_id = scene.comment_place(number)
+        comment = PlannedComment(uuid.uuid4().hex, step_id, parent_id, author, body)
+        editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": roadmap_id, "type": "comment.add",
+                       "comment_id": comment.id, "step_id": step_id, "body": body,
+                       **({"parent_id": parent_id} if parent_id else {})}, actor=actor)
+        scene.comments.append(comment)
 
     # Facilitation: every training has a timer running and a vote whose results show as they come;
     # in the first, announcements, dots on the first steps (3, 2, 1: the ranking is in that order)
@@ -856,10 +948,11 @@ def join_through_pick_group(visit: Visit, page, live_server, scene: Scene, who: 
 def check_editor(visit: Visit, page, where: str, scene: Scene, members: list[str], map_number: int = 0,
                  shot: str = "window") -> None:
     """Every text of the map shows its value in its control, and the moderator's timer, vote and
-    announcements are shown above it; nothing ran.
+    announcements are shown above it; the steps' comment threads, opened, show each comment's author
+    and text, replies nested under their comment; nothing ran.
 
-    The joined map (map_number 0) has the steps, stakeholders and announcements; the others only
-    their own texts, their training's timer and vote."""
+    The joined map (map_number 0) has the steps, stakeholders, comments and announcements; the others
+    only their own texts, their training's timer and vote."""
     page.wait_for_function(
         """count => [...document.querySelectorAll('.step')].every(
              (step) => step.querySelectorAll('.owner-select optgroup:first-of-type option').length === count)""",
@@ -908,13 +1001,63 @@ def check_editor(visit: Visit, page, where: str, scene: Scene, members: list[str
                     [("stakeholder name", name) for name in stakeholder_names])
         visit.shows(where, "stakeholder chip on the step", step["chips"], stakeholder_names,
                     [("stakeholder name", name) for name in stakeholder_names])
+    threads = scene.comment_threads()
+    for step_id in threads:  # opens the card (if it is not) and loads its thread over the socket
+        page.click(f'.step[data-step-id="{step_id}"] .comment-toggle')
     for expand in page.locator(".step .step-expand").all():
         if expand.get_attribute("aria-expanded") == "false":
-            expand.click()  # the step's details: description, resources, stakeholder chips
+            expand.click()  # the step's details: description, resources, stakeholder chips, comments
+    check_comment_threads(visit, page, where, threads)
     for selector in ("#map-title", ".step [data-field=title]", ".stakeholder [data-field=name]", ".owner-text", ".chip",
-                     ".step [data-field=description]"):
+                     ".step [data-field=description]", ".comment-text", ".comment-replies .comment-text"):
         assert page.locator(selector).first.is_visible(), f"{where}: {selector} is not visible"
+    # The first comment in the middle of the window, its reply below it (a whole-page shot has them all).
+    if threads:
+        page.eval_on_selector(f'.step[data-step-id="{next(iter(threads))}"] .comment-head',
+                              "head => head.scrollIntoView({block: 'center'})")
     visit.inert(page, where, shot)
+
+
+def check_comment_threads(visit: Visit, page, where: str, threads: dict) -> None:
+    """Each step's comment thread (Scene.comment_threads) once loaded: its comments in order, each reply
+    nested under the comment it answers, each comment's author and text as they were written."""
+    page.wait_for_function(COMMENTS_LOADED_JS, arg={step_id: sum(1 + len(replies) for _, replies in comments)
+                                                    for step_id, comments in threads.items()}, timeout=WAIT_MS)
+    shown = page.evaluate(COMMENT_THREADS_JS, list(threads))
+    for step_id, comments in threads.items():
+        visit.shows(where, "comments of the step and the replies under each", [
+            [item["id"], [reply["id"] for reply in item["replies"]]] for item in shown[step_id]],
+            [[comment.id, [reply.id for reply in replies]] for comment, replies in comments])
+        for (comment, replies), item in zip(comments, shown[step_id]):
+            for what, planned, shown_comment in [("comment", comment, item),
+                                                 *(("reply", *pair) for pair in zip(replies, item["replies"]))]:
+                visit.shows(where, f"{what} text", shown_comment["text"], planned.body,
+                            [("comment body", planned.body)])
+                visit.shows(where, f"{what} author", shown_comment["author"], planned.author[1], [planned.author])
+
+
+def check_mentions(visit: Visit, app, page, where: str, scene: Scene, mentions: list) -> None:
+    """The top bar's menu of where the participant was mentioned, newest first: «<author> mentioned you
+    at “<step title>”» for each comment in `mentions`, drawn by the server as the page came or by
+    mentions.js as the mention arrived. Opened for the screenshot, then closed again. The menu is
+    itself a <details>, left out of INJECTED_ELEMENTS_JS by its id; what is in it is not."""
+    page.wait_for_function(
+        "count => document.querySelectorAll('#mentions:not([hidden]) .mentions-list a').length === count",
+        arg=len(mentions), timeout=WAIT_MS)
+    texts = page.evaluate(MENTIONS_TEXTS_JS)
+    told = [(comment.author, ("step title", scene.step_text(comment.step_id, "step title")))
+            for comment in reversed(mentions)]
+    with app.test_request_context(), force_locale(texts["lang"]):
+        expected = [gettext("%(name)s mentioned you at “%(step)s”", name=author[1], step=title[1])
+                    for author, title in told]
+    visit.shows(where, "number of mentions", texts["count"], str(len(mentions)))
+    visit.shows(where, "author's name and step title of each mention", [text for _, text in texts["links"]],
+                expected, [pair for pairs in told for pair in pairs])
+    assert all(href.startswith("/mentions/") for href, _ in texts["links"]), f"{where}: {texts['links']}"
+    page.click("#mentions summary")
+    assert page.locator("#mentions .mentions-list a").first.is_visible(), f"{where}: the mentions are not shown"
+    visit.inert(page, where, "window")
+    page.click("#mentions summary")
 
 
 def check_dashboard(visit: Visit, app, page, scene: Scene, number: int, where: str, members: dict,
@@ -1183,7 +1326,8 @@ def check_map_page_head(visit: Visit, page, scene: Scene, where: str) -> None:
 
 def told_in_history(change: Change, people: dict, stakeholder_names: dict) -> list[tuple[str, str, bool]]:
     """(field, stored value, shown whole) of every text the change's sentence names: its author, the
-    step or stakeholder it is about, a map text set, a step's new title, a step's owners before and after.
+    step (a comment's too: its words are not told) or stakeholder it is about, a map text set, a step's
+    new title, a step's owners before and after.
     People's names are shown whole; titles and texts are shortened (history_words.QUOTE_LIMIT)."""
     op, before = change.op, change.before or {}
     target = op["type"].split(".")[0]
@@ -1197,7 +1341,7 @@ def told_in_history(change: Change, people: dict, stakeholder_names: dict) -> li
         return "step owner free text", value["text"], False
 
     told = [(*people[change.author_id], True)]
-    if target == "step":
+    if target in ("step", "comment"):
         told.append(("step title", before.get("step_title", fields.get("title")), False))
     if target == "stakeholder" or "stakeholder_name" in before:
         told.append(("stakeholder name", before.get("stakeholder_name", fields.get("name")), False))
@@ -1492,7 +1636,8 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
         app, live_server, chromium, artifacts, scene_reports, plan):
     """One scene of the plan: two participants join (CSP on, CSP off) and edit, the moderator signs in
     (CSP off) and opens the dashboard, the map and the projector, which follows an edit; the dashboard
-    and projector again with the CSP on; texts are deleted and the start page lists the participant's
+    and projector again with the CSP on; the editors open the steps' comment threads, and participant 1's
+    top bar shows where they were mentioned; texts are deleted and the start page lists the participant's
     maps; after the training, participant 1 lists their road maps, participant 2 opens the map's
     history, a past revision, "since the training", sharing, the printable page and the PDF, and a
     visitor the read-only link, which follows an edit; every page is checked."""
@@ -1519,16 +1664,40 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
             assert client.join(roadmap_id)["ok"]
             assert client.call("focus", {"focus": target})["ok"]
 
-        # Connecting takes seconds: it goes on while the browsers join.
-        pool = ThreadPoolExecutor(max_workers=max(1, len(focus)))
+        def connect(token: str, name: str) -> SyncClient:
+            client = SyncClient(live_server.url, token, name=name)
+            sockets.append(client)
+            return client.connect()
+
+        # Connecting takes seconds: it goes on while the browsers join. So does the moderator's socket,
+        # which writes the comment mentioning participant 1 (it needs no map joined to send an edit).
+        pool = ThreadPoolExecutor(max_workers=len(focus) + 1)
         connecting = [pool.submit(present, accounts.issue_token(person), name, target)
                       for (person, name), (target, _) in zip(scene.members, focus)]
+        commenting = pool.submit(connect, accounts.issue_token(scene.moderator), "moderator-commenting")
+        connecting.append(commenting)
         pool.shutdown(wait=False)
 
         # Two participants join, on the way typing the others' names into other trainings' codes.
         cycles = list(enumerate(scene.name_cycles()))
         marina_id = join_through_pick_group(visit, marina, live_server, scene, "participant-1", marina_name,
                                             cycles[0::2])
+        # The moderator writes the last comment mentioning participant 1, now in the group, through a socket:
+        # mentions.js adds it to the top bar's menu of their open editor; loaded again, the page draws it.
+        # Before any of their cards is open: opening the step's thread marks the mention seen.
+        step_id, parent_id = scene.comment_place(len(scene.comments))
+        mention = PlannedComment(uuid.uuid4().hex, step_id, parent_id,
+                                 ("moderator display name", plan.values["moderator display name"][0]),
+                                 plan.values["comment body"][-1])
+        ack = commenting.result(timeout=WAIT_MS / 1000).send_op(
+            "comment.add", roadmap_id=roadmap_id, comment_id=mention.id, step_id=mention.step_id, body=mention.body,
+            mentions=[marina_id], **({"parent_id": parent_id} if parent_id else {}))
+        assert ack["ok"], ack
+        scene.comments.append(mention)
+        check_mentions(visit, app, marina, "participant-1-editor-mention-arrives", scene, [mention])
+        marina.reload()
+        marina.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+        check_mentions(visit, app, marina, "participant-1-editor-mention-in-the-page", scene, [mention])
         check_editor(visit, marina, "participant-1-editor", scene, [*member_names, marina_name], shot="page")
         oleg_id = join_through_pick_group(visit, oleg, live_server, scene, "participant-2", oleg_name, cycles[1::2])
         everyone = [*member_names, marina_name, oleg_name]
