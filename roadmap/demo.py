@@ -110,11 +110,20 @@ def _seed_group(training: Training, plan: dict) -> None:
             "name": name, "sector": sector, "contact": contact, "interest": interest,
             "influence": influence, "engagement": engagement,
         }})
+    step_ids = []
     for index, (title, status, starts_on, due_on, stakeholder_index) in enumerate(plan["steps"]):
         step_id = uuid.uuid4().hex
+        step_ids.append(step_id)
         owner = {"member": people[index % len(people)].id} if people else None
         apply({"type": "step.add", "step_id": step_id, "fields": {
             "title": title, "status": status, "starts_on": starts_on, "due_on": due_on, "owner": owner,
         }})
         if stakeholder_index is not None:
             apply({"type": "step.link", "step_id": step_id, "stakeholder_id": stakeholder_ids[stakeholder_index]})
+    # The plan is a chain: each step starts after the one before it, as the timeline shows.
+    for earlier, later in zip(step_ids, step_ids[1:]):
+        apply({"type": "step.depend", "step_id": later, "predecessor_id": earlier})
+    if len(people) > 1 and len(step_ids) > 1:
+        apply({"type": "comment.add", "comment_id": uuid.uuid4().hex, "step_id": step_ids[1],
+               "body": f"@{people[1].display_name}, позвонишь в управляющую компанию до встречи?",
+               "mentions": [people[1].id]})

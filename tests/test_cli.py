@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from roadmap.extensions import db
 from roadmap.models import Change, Group, Membership, Person, Roadmap, Stakeholder, Step, Training
-from roadmap.services import accounts
+from roadmap.services import accounts, comments, snapshots
 
 PASSWORD = "correct horse battery"
 DEMO_TITLE = "Школа городских героев"
@@ -89,6 +89,15 @@ def test_seed_demo_fills_some_maps_partly_and_leaves_one_empty(seeded):
     assert len(filled) == 2 and len(empty) == 1
     assert all(group.roadmap.title and group.memberships for group in filled)
     assert all(group.roadmap.revision == count(Change, Change.roadmap_id == group.roadmap.id) for group in filled)
+
+
+def test_seed_demo_maps_show_a_chain_on_the_timeline_and_a_question_in_the_comments(seeded):
+    for group in demo_training().groups:
+        steps = snapshots.snapshot(group.roadmap)["steps"]
+        if not steps:
+            continue
+        assert [step["depends_on"] for step in steps] == [[]] + [[earlier["id"]] for earlier in steps[:-1]]
+        assert [item["body"].startswith("@") for item in comments.comments_of(group.roadmap.id)] == [True]
 
 
 def test_seed_demo_prints_the_join_code_and_a_moderator_login_that_works(seeded):
