@@ -69,7 +69,11 @@ export class CommentsView {
 
   /** A confirmed change: keep the loaded threads and the unread counts true. */
   resolved(change) {
-    if (change === null) { this.threads.clear(); return; } // far behind: threads load again when shown
+    if (change === null) { // far behind, the map came whole: open threads load again
+      this.threads.clear();
+      for (const stepId of this.openSteps) this.load(stepId, true);
+      return;
+    }
     const { op } = change;
     if (!op.type.startsWith('comment.')) return;
     const thread = this.threads.get(op.step_id);
