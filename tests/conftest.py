@@ -182,8 +182,10 @@ class World:
     app: object
 
     def moderator(self, email: str | None = None, name: str = "Мод Модераторов"):
-        email = email or f"mod-{uuid.uuid4().hex[:8]}@example.org"
-        return accounts.create_moderator(email, "correct horse battery", name)
+        """A moderator who signs in with PASSWORD, hashed cheaply: accounts.create_moderator's
+        full-cost Argon2 took 0.36 s a moderator, and hundreds of tests make one
+        (tests/test_cli.py makes one the real way, with the password rules)."""
+        return make_moderator(email or f"mod-{uuid.uuid4().hex[:8]}@example.org", name)
 
     def training(self, moderator=None, title: str = "Школа городских героев"):
         moderator = moderator or self.moderator()
