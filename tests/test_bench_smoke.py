@@ -57,22 +57,24 @@ def test_smoke_run_measures_joins_and_counts_queries(smoke_run):
     assert all(figure["queries"] > 0 for figure in results["micro"]["join_snapshot"].values())
 
 
-@pytest.mark.browser
-def test_the_timeline_benchmark_draws_every_bar_and_arrow_and_reports_its_figures():
+def report_of(module: str, *arguments: str) -> str:
+    """What a one-file benchmark prints with tiny numbers and no report written; it must exit 0."""
     completed = subprocess.run(
-        [sys.executable, "-m", "bench.timeline", "--runs", "1", "--report", "-"],
+        [sys.executable, "-m", module, *arguments, "--report", "-"],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
-    assert "50 bars, 60 arrows" in completed.stdout
-    assert "| first draw (render, layout, two frames) |" in completed.stdout
+    return completed.stdout
+
+
+@pytest.mark.browser
+def test_the_timeline_benchmark_draws_every_bar_and_arrow_and_reports_its_figures():
+    report = report_of("bench.timeline", "--runs", "1")
+    assert "50 bars, 60 arrows" in report
+    assert "| first draw (render, layout, two frames) |" in report
 
 
 def test_the_comments_join_benchmark_times_both_maps_and_a_thread():
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.comments_join", "--repeats", "2", "--report", "-"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    assert "one has 1000 comments (1000 counted in its snapshot" in completed.stdout
-    assert "| join, 300 steps, 1000 comments |" in completed.stdout
+    report = report_of("bench.comments_join", "--repeats", "2")
+    assert "one has 1000 comments (1000 counted in its snapshot" in report
+    assert "| join, 300 steps, 1000 comments |" in report

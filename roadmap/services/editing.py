@@ -592,11 +592,12 @@ def _restored_dependencies(target: MapAccess, step: Step) -> tuple[list[str], li
     """The arrows a restored step gets back: to its live predecessors, and from the live steps
     that still list it. Made while it was deleted, other arrows may close a cycle through it
     with some of those; such a follower forgets the restored step."""
-    dependencies = _live_dependencies(target)
+    stored_by_step = _stored_dependencies(target)
+    dependencies = _live_dependencies(stored_by_step)
     predecessor_ids = sorted(set(step.depends_on or ()) & dependencies.keys())
     dependencies[step.id] = set(predecessor_ids)
     dependent_ids = []
-    for follower_id, stored in sorted(_stored_dependencies(target).items()):
+    for follower_id, (stored, _deleted) in sorted(stored_by_step.items()):
         if step.id not in stored or follower_id not in dependencies or follower_id == step.id:
             continue
         if cycle_through(dependencies, follower_id, step.id) is None:
@@ -636,22 +637,22 @@ _STORED_DEPENDENCIES = Prepared(select(_steps.c.id, _steps.c.depends_on, _steps.
     _steps.c.roadmap_id == bindparam("roadmap_id")))
 
 
-def _stored_dependencies(target: MapAccess, live_only: bool = False) -> dict[str, set[str]]:
-    """Each step's stored predecessor ids, those of deleted steps too."""
+def _stored_dependencies(target: MapAccess) -> dict[str, tuple[set[str], bool]]:
+    """Each step's stored predecessor ids, and whether the step is deleted (its ids stay stored)."""
     db.session.flush()  # as in _live_step
     rows = _STORED_DEPENDENCIES.run(db.session.connection(), {"roadmap_id": target.roadmap_id})
-    return {row.id: set(row.depends_on or ()) for row in rows if not (live_only and row.deleted_at)}
+    return {row.id: (set(row.depends_on or ()), row.deleted_at is not None) for row in rows}
 
 
-def _live_dependencies(target: MapAccess) -> dict[str, set[str]]:
+def _live_dependencies(stored_by_step: dict[str, tuple[set[str], bool]]) -> dict[str, set[str]]:
     """The arrows between live steps: {step id: the live step ids it depends on}."""
-    stored = _stored_dependencies(target, live_only=True)
-    return {step_id: predecessors & stored.keys() for step_id, predecessors in stored.items()}
+    live = {step_id: stored for step_id, (stored, deleted) in stored_by_step.items() if not deleted}
+    return {step_id: predecessors & live.keys() for step_id, predecessors in live.items()}
 
 
 def _dependency_count(target: MapAccess) -> int:
     """Every stored arrow of the map, those of deleted steps too, as for links."""
-    return sum(len(predecessors) for predecessors in _stored_dependencies(target).values())
+    return sum(len(stored) for stored, _deleted in _stored_dependencies(target).values())
 
 
 def _add_dependency(target: MapAccess, op: Operation, held: MapHoldings, actor):
@@ -659,7 +660,7 @@ def _add_dependency(target: MapAccess, op: Operation, held: MapHoldings, actor):
     predecessor = _live_step(target, op.predecessor_id)
     stored = set(step.depends_on or ())
     if predecessor.id not in stored:
-        cycle = cycle_through(_live_dependencies(target), step.id, predecessor.id)
+        cycle = cycle_through(_live_dependencies(_stored_dependencies(target)), step.id, predecessor.id)
         if cycle is not None:
             raise EditRejected("dependency_cycle", extra={"cycle": cycle})
         check_room_for("dependencies", held.count("dependencies", target))

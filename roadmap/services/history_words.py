@@ -151,7 +151,7 @@ class _Telling:
             return self.owner(value)
         if isinstance(spec, Score):
             return str(value)
-        return _shorten(str(value))
+        return shorten(str(value))
 
     def day(self, iso: str) -> str:
         day = date.fromisoformat(iso)
@@ -161,8 +161,8 @@ class _Telling:
         if "member" in owner:
             return self.names.people.get(owner["member"]) or gettext("a former member")
         if "stakeholder" in owner:
-            return _shorten(self.names.stakeholders.get(owner["stakeholder"], "")) or gettext("a stakeholder")
-        return _shorten(owner.get("text", ""))
+            return shorten(self.names.stakeholders.get(owner["stakeholder"], "")) or gettext("a stakeholder")
+        return shorten(owner.get("text", ""))
 
 
 def _author(change: Change, names: Names) -> str:
@@ -174,19 +174,19 @@ def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _shorten(text: str) -> str:
-    """One line of at most QUOTE_LIMIT characters, cut at a word where it can be."""
+def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """One line of at most `limit` characters, cut at a word where it can be."""
     line = " ".join(text.split())
-    if len(line) <= QUOTE_LIMIT:
+    if len(line) <= limit:
         return line
-    cut = line[:QUOTE_LIMIT - 1]
-    if " " in cut[QUOTE_LIMIT // 2:]:
+    cut = line[:limit - 1]
+    if " " in cut[limit // 2:]:
         cut = cut.rsplit(" ", 1)[0]
     return cut.rstrip(" ,.;:—-") + "…"
 
 
 def _title(title: str) -> str:
-    return _shorten(title) or gettext("untitled")
+    return shorten(title) or gettext("untitled")
 
 
 # --- the sentences ----------------------------------------------------------------

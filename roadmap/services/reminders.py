@@ -46,8 +46,7 @@ log = logging.getLogger("roadmap.mail")
 
 DIGEST, DUE_REMINDER, MENTION = "digest", "due_reminder", "mention"
 DUE_SOON_DAYS = 7
-# People in the room see a mention in their top bar at once; only one left unseen this long is mailed.
-QUOTE_LENGTH = 280
+QUOTE_LENGTH = 280  # characters of a comment quoted in a mention's mail
 CHANGES_PER_MAP = 10
 DELIVERIES_PER_PASS = 50
 LEASE_CANDIDATES = 5
@@ -364,20 +363,10 @@ def _owed_mentions(person: Person, *which) -> list[MentionLine]:
     ).all()
     return [
         MentionLine(mention.id, author, step_title or _("Untitled step"), roadmap.title or roadmap.group.name,
-                    _quoted(comment.body))
+                    history_words.shorten(comment.body, QUOTE_LENGTH))
         for mention, comment, step_title, roadmap, author in rows
         if person.id in (comment.mentions or ()) and permissions.may_view_group_map(person, roadmap.group)
     ]
-
-
-def _quoted(body: str, limit: int = QUOTE_LENGTH) -> str:
-    """A comment's words on one line, cut at a word boundary near `limit`, with an ellipsis if cut."""
-    words = " ".join(body.split())
-    if len(words) <= limit:
-        return words
-    cut = words[:limit]
-    space = cut.rfind(" ")
-    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,.;:!?—-") + "…"
 
 
 def _maps_of(person: Person, training: Training) -> list[Roadmap]:

@@ -9,8 +9,7 @@ import { t } from './i18n.js';
 
 const DAY_MS = 86400000;
 const ZOOMS = { days: 28, weeks: 12, months: 4 }; // pixels per day
-const ROW = 36; // px, one step's row; CSS .tl-row has the same height
-const HEADER = 40; // px, the months' row; CSS .tl-header has the same height
+const ROW = 36; // px, one step's row; CSS .tl-row has the same height (and .tl-header 40px the months')
 const DONE_STATUSES = new Set(['done']);
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -24,7 +23,7 @@ function today(timeZone) {
 }
 
 /** The bar of a step: its first and last day (inclusive), or null without dates. */
-export function span(step) {
+function span(step) {
   const start = startOf(step);
   const end = dueOf(step) ?? start;
   if (start === null) return null;
@@ -224,7 +223,7 @@ export class Timeline {
     const handle = event.target.closest('.tl-handle');
     let mode = 'move';
     if (handle) mode = handle.classList.contains('tl-handle-start') ? 'start' : 'end';
-    this.drag = { bar, step, mode, x: event.clientX, shift: 0, span: span(step), left: bar.offsetLeft, width: bar.offsetWidth };
+    this.drag = { bar, step, mode, x: event.clientX, shift: 0, span: span(step), left: bar.offsetLeft };
     bar.setPointerCapture(event.pointerId);
     event.preventDefault();
   }
