@@ -1,16 +1,13 @@
-"""Database wiring: SQLite in WAL mode with foreign keys on; prepared statements for the edit path."""
+"""Database wiring: SQLite in WAL mode with foreign keys on, checkpointed off the event loop; fresh PostgreSQL databases."""
 from __future__ import annotations
 
 import logging
 import os
 import sqlite3
-import weakref
-from collections import namedtuple
-from dataclasses import dataclass
 
 from flask import Flask
-from sqlalchemy import create_engine, event, exc, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
 
 from roadmap import instance_files
 from roadmap.extensions import db
@@ -99,121 +96,3 @@ def create_fresh_postgres_database(server_url: str, name: str) -> str:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
-
-
-class Prepared:
-    """A fixed Core statement on an edit's hot path, run straight on the DBAPI cursor.
-
-    SQLAlchemy still writes the SQL for the connection's dialect and converts values
-    both ways with its own bind and result processors. What this skips is its
-    bookkeeping per execution (cache key, execution context, result object), which
-    on SQLite cost three to five times the statement itself and half of an edit's
-    CPU (docs/performance.md); the DBAPI driver keeps the parsed statement (sqlite3's
-    statement cache, psycopg's prepared statements). Cursor-execute listeners still
-    see every statement. What it cannot do it refuses when compiling: column
-    defaults, an explicit RETURNING, expanding or literal-rendered parameters.
-    """
-
-    def __init__(self, statement):
-        self.statement = statement
-        self._by_dialect: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-    def run(self, connection: Connection, params: dict) -> list[tuple]:
-        """Execute with `params` (by bind name); returns the rows, as named tuples."""
-        dialect = connection.dialect
-        compiled = self._by_dialect.get(dialect) or self._compile(dialect)
-        arguments = compiled.arguments(params)
-        if not connection.in_transaction():
-            connection.begin()  # as SQLAlchemy's autobegin would
-        dispatch = connection.dispatch
-        heard = _Executed(compiled.sql, arguments) if dispatch.before_cursor_execute or dispatch.after_cursor_execute else None
-        cursor = connection.connection.cursor()
-        try:
-            if heard:
-                dispatch.before_cursor_execute(connection, cursor, compiled.sql, arguments, heard, False)
-            cursor.execute(compiled.sql, arguments)
-            if heard:
-                dispatch.after_cursor_execute(connection, cursor, compiled.sql, arguments, heard, False)
-            return compiled.rows(cursor) if cursor.description else []
-        except dialect.loaded_dbapi.Error as error:
-            raise _wrapped(error, connection, cursor, compiled.sql, arguments) from error
-        finally:
-            cursor.close()
-
-    def _compile(self, dialect) -> _Compiled:
-        compiled = self._by_dialect[dialect] = _Compiled(self.statement, dialect)
-        return compiled
-
-
-@dataclass
-class _Executed:
-    """What cursor-execute listeners get as the execution context (Flask-SQLAlchemy's query
-    recording reads `statement` and `parameters`, and keeps its timer on it)."""
-
-    statement: str
-    parameters: object
-
-
-def _wrapped(error, connection: Connection, cursor, sql: str, arguments) -> exc.DBAPIError:
-    """The DBAPI error as SQLAlchemy raises it; a lost connection is dropped from the pool."""
-    dialect = connection.dialect
-    lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
-    if lost:
-        connection.invalidate(error)
-    return exc.DBAPIError.instance(
-        sql, arguments, error, dialect.loaded_dbapi.Error, hide_parameters=connection.engine.hide_parameters,
-        connection_invalidated=lost, dialect=dialect)
-
-
-class _Compiled:
-    """One statement's SQL for one dialect, with its value converters."""
-
-    def __init__(self, statement, dialect):
-        compiled = statement.compile(dialect=dialect)
-        if compiled.insert_prefetch or compiled.update_prefetch:
-            raise ValueError("a prepared statement runs no column defaults: give every column a value")
-        if getattr(statement, "_returning", ()):
-            raise ValueError("a prepared statement converts no RETURNING values: use text() or a select")
-        if compiled.post_compile_params or compiled.literal_execute_params or compiled.escaped_bind_names:
-            raise ValueError("a prepared statement takes only plain named parameters")
-        self.dialect = dialect
-        self.sql = compiled.string
-        self.positional = compiled.positional
-        self.names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
-        # Parameters with a value of their own (a literal in a comparison, a limit).
-        self.fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
-        self.bind_processors = {
-            name: processor for name, bind in compiled.binds.items()
-            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
-        }
-        self.column_types = [column.type for column in getattr(statement, "selected_columns", ())]
-        self.result_processors = None
-        self.row_type = None
-
-    def arguments(self, params: dict):
-        given = {**self.fixed, **params} if self.fixed else params
-        values = [
-            processor(given[name]) if (processor := self.bind_processors.get(name)) else given[name]
-            for name in self.names
-        ]
-        return tuple(values) if self.positional else dict(zip(self.names, values))
-
-    def rows(self, cursor) -> list[tuple]:
-        if self.row_type is None:
-            self._describe(cursor.description)
-        processors = self.result_processors
-        if not any(processors):
-            return [self.row_type._make(row) for row in cursor.fetchall()]
-        return [
-            self.row_type._make(processor(value) if processor else value
-                                for processor, value in zip(processors, row))
-            for row in cursor.fetchall()
-        ]
-
-    def _describe(self, description) -> None:
-        """Result converters as SQLAlchemy picks them, from the column types and the driver's description."""
-        self.result_processors = [
-            column_type.dialect_impl(self.dialect).result_processor(self.dialect, described[1])
-            for column_type, described in zip(self.column_types, description)
-        ]
-        self.row_type = namedtuple("Row", [described[0] for described in description], rename=True)

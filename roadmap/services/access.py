@@ -6,7 +6,6 @@ from datetime import datetime
 from sqlalchemy import DateTime, and_, bindparam, exists, or_, select, text
 from sqlalchemy.engine import Connection
 
-from roadmap.database import Prepared
 from roadmap.domain.permissions import MapAccess
 from roadmap.extensions import db
 from roadmap.models import Group, Membership, Roadmap, Training, TrainingModerator
@@ -49,7 +48,7 @@ def map_access(roadmap_id: int, person_id: int) -> MapAccess | None:
 # SQLAlchemy renders columns in SQLite's RETURNING without their tables, which
 # the correlated subqueries need. updated_at is the last change of the map's
 # content: an op that changes no content (a lock) passes null and leaves it.
-_NEXT_REVISION_WITH_ACCESS = Prepared(text("""
+_NEXT_REVISION_WITH_ACCESS = text("""
     UPDATE roadmaps SET revision = revision + 1, updated_at = COALESCE(:edited_at, updated_at) WHERE id = :roadmap_id
     RETURNING revision, group_id, locked,
         (SELECT g.archived FROM groups AS g WHERE g.id = roadmaps.group_id),
@@ -59,7 +58,7 @@ _NEXT_REVISION_WITH_ACCESS = Prepared(text("""
          FROM trainings AS t JOIN groups AS g ON g.training_id = t.id WHERE g.id = roadmaps.group_id),
         (SELECT m.id FROM memberships AS m WHERE m.group_id = roadmaps.group_id AND m.person_id = :person_id),
         (SELECT g.training_id FROM groups AS g WHERE g.id = roadmaps.group_id)
-""").bindparams(bindparam("edited_at", type_=DateTime)))
+""").bindparams(bindparam("edited_at", type_=DateTime))
 
 
 def take_next_revision(connection: Connection, roadmap_id: int, person_id: int,
@@ -68,12 +67,12 @@ def take_next_revision(connection: Connection, roadmap_id: int, person_id: int,
 
     `edited_at` becomes the map's updated_at (its last content edit); None keeps it.
     """
-    rows = _NEXT_REVISION_WITH_ACCESS.run(
-        connection, {"roadmap_id": roadmap_id, "person_id": person_id, "edited_at": edited_at},
-    )
-    if not rows:
+    row = connection.execute(
+        _NEXT_REVISION_WITH_ACCESS, {"roadmap_id": roadmap_id, "person_id": person_id, "edited_at": edited_at},
+    ).first()
+    if row is None:
         return None
-    revision, group_id, locked, archived, runs_training, membership_id, training_id = rows[0]
+    revision, group_id, locked, archived, runs_training, membership_id, training_id = row
     return revision, MapAccess(
         roadmap_id=roadmap_id, group_id=group_id, group_archived=bool(archived),
         runs_training=bool(runs_training), is_member=membership_id is not None,

@@ -27,7 +27,6 @@ from roadmap.domain.operations import (
     parse_op,
 )
 from roadmap.domain.ordering import key_after
-from roadmap.database import Prepared
 from roadmap.extensions import db
 from roadmap.models import Change, Comment, Membership, Mention, Person, Roadmap, Stakeholder, Step, StepStakeholder
 from roadmap.realtime import publisher
@@ -188,7 +187,7 @@ def _apply_within(op: Operation, actor, held: MapHoldings) -> dict:
         _refuse_if_stale(op, before, actor)
         db.session.flush()
         # The log's unique (map, op id) refuses a resent op here at the latest.
-        _LOG_CHANGE.run(connection, {
+        connection.execute(_LOG_CHANGE, {
             "roadmap_id": op.roadmap_id, "revision": revision, "op_id": op.op_id, "author_id": actor.id,
             "created_at": now, "op": applied_op, "before": before,
         })
@@ -203,10 +202,10 @@ def _apply_within(op: Operation, actor, held: MapHoldings) -> dict:
     return wire
 
 
-# The edit path's statements are prepared once (see database.Prepared).
+# The edit path's statements are built once: SQLAlchemy then finds each compiled in its cache.
 _LOGGED_COLUMNS = ("roadmap_id", "revision", "op_id", "author_id", "created_at", "op", "before")
 # inline(): no RETURNING of the new row's id, which nothing here reads.
-_LOG_CHANGE = Prepared(insert(Change.__table__).values({name: bindparam(name) for name in _LOGGED_COLUMNS}).inline())
+_LOG_CHANGE = insert(Change.__table__).values({name: bindparam(name) for name in _LOGGED_COLUMNS}).inline()
 
 
 class _NotApplied(Exception):
@@ -441,17 +440,15 @@ def _restore_links(target: MapAccess, past: dict) -> None:
 # load and flush cost more than the rest of the edit (see docs/performance.md).
 
 _steps = Step.__table__
-_STEP_ROW = Prepared(select(_steps).where(_steps.c.id == bindparam("step_id")))
-_LIVE_POSITIONS = Prepared(select(_steps.c.position, _steps.c.id).where(
-    _steps.c.roadmap_id == bindparam("roadmap_id"), _steps.c.deleted_at.is_(None)))
+_STEP_ROW = select(_steps).where(_steps.c.id == bindparam("step_id"))
+_LIVE_POSITIONS = select(_steps.c.position, _steps.c.id).where(
+    _steps.c.roadmap_id == bindparam("roadmap_id"), _steps.c.deleted_at.is_(None))
 _ADD_STEP = insert(_steps)
 
 
 def _live_step(target: MapAccess, step_id: str):
     """The step's row (attributes as on a Step), if it is a live step of this map."""
-    db.session.flush()  # prepared statements do not autoflush as the session would
-    found = _STEP_ROW.run(db.session.connection(), {"step_id": step_id})
-    step = found[0] if found else None
+    step = db.session.execute(_STEP_ROW, {"step_id": step_id}).first()
     if step is None or step.roadmap_id != target.roadmap_id:
         raise EditRejected("step_not_found")
     if step.deleted_at is not None:
@@ -461,19 +458,18 @@ def _live_step(target: MapAccess, step_id: str):
 
 def _update_step(step_id: str, columns: dict) -> None:
     values = {f"new_{name}": value for name, value in columns.items()}
-    _step_update(tuple(columns)).run(db.session.connection(), {"step_id": step_id, **values})
+    db.session.execute(_step_update(tuple(columns)), {"step_id": step_id, **values})
 
 
 @functools.cache
 def _step_update(column_names: tuple[str, ...]):
     """One prebuilt UPDATE per set of columns an edit writes (a field's columns, the position…)."""
-    return Prepared(update(_steps).where(_steps.c.id == bindparam("step_id")).values(
-        {name: bindparam(f"new_{name}") for name in column_names}))
+    return update(_steps).where(_steps.c.id == bindparam("step_id")).values(
+        {name: bindparam(f"new_{name}") for name in column_names})
 
 
 def _ordered_positions(target: MapAccess, excluding_step_id: str | None = None) -> list[tuple[str, str]]:
-    db.session.flush()  # as in _live_step
-    rows = _LIVE_POSITIONS.run(db.session.connection(), {"roadmap_id": target.roadmap_id})
+    rows = db.session.execute(_LIVE_POSITIONS, {"roadmap_id": target.roadmap_id})
     # Sorted here, not in SQL: PostgreSQL's collation may order the keys' letters differently.
     return sorted((position, step_id) for position, step_id in rows if step_id != excluding_step_id)
 
@@ -511,7 +507,7 @@ def _check_owner(target: MapAccess, owner: dict | None) -> None:
 
 def _add_step(target: MapAccess, op: Operation, held: MapHoldings, actor):
     connection = db.session.connection()
-    if _STEP_ROW.run(connection, {"step_id": op.step_id}):
+    if connection.execute(_STEP_ROW, {"step_id": op.step_id}).first():
         raise EditRejected("id_taken")
     ordered = held.live_positions(target)
     check_room_for("steps", len(ordered))
@@ -633,14 +629,13 @@ def _unlink_stakeholder(target: MapAccess, op: Operation, held: MapHoldings, act
 
 # --- dependencies between steps -------------------------------------------
 
-_STORED_DEPENDENCIES = Prepared(select(_steps.c.id, _steps.c.depends_on, _steps.c.deleted_at).where(
-    _steps.c.roadmap_id == bindparam("roadmap_id")))
+_STORED_DEPENDENCIES = select(_steps.c.id, _steps.c.depends_on, _steps.c.deleted_at).where(
+    _steps.c.roadmap_id == bindparam("roadmap_id"))
 
 
 def _stored_dependencies(target: MapAccess) -> dict[str, tuple[set[str], bool]]:
     """Each step's stored predecessor ids, and whether the step is deleted (its ids stay stored)."""
-    db.session.flush()  # as in _live_step
-    rows = _STORED_DEPENDENCIES.run(db.session.connection(), {"roadmap_id": target.roadmap_id})
+    rows = db.session.execute(_STORED_DEPENDENCIES, {"roadmap_id": target.roadmap_id})
     return {row.id: (set(row.depends_on or ()), row.deleted_at is not None) for row in rows}
 
 

@@ -8,7 +8,6 @@ from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import selectinload
 
-from roadmap.database import Prepared
 from roadmap.extensions import db
 from roadmap.models import Change, Comment, Membership, Person, Roadmap, Stakeholder, Step, StepStakeholder
 from roadmap.domain.operations import MAP_FIELDS, STAKEHOLDER_FIELDS, STEP_FIELDS
@@ -20,21 +19,20 @@ _MAP_COLUMNS = [_maps.c[name].label(f"map_{name}") for name in (*MAP_FIELDS, "lo
 _REVISION = _maps.c.revision.label("map_revision")
 _THE_MAP = _maps.c.id == bindparam("roadmap_id")
 
-# Prepared once (see database.Prepared): the dashboard feed takes a snapshot of every
+# Built once: the dashboard feed takes a snapshot of every
 # changed map each second, and building these per snapshot cost a third of its work.
 # A snapshot runs the first and the last of these starting from the map's row, so both
 # return the map's revision as they saw it, even when it has no stakeholders or links
 # (see _rows_at_one_revision). The map's fields come with the stakeholders, as a map
 # usually has fewer of them than of steps or links.
-_MAP_AND_LIVE_STAKEHOLDERS = Prepared(
+_MAP_AND_LIVE_STAKEHOLDERS = (
     select(_REVISION, *_MAP_COLUMNS, _stakeholders)
     .select_from(_maps.outerjoin(
         _stakeholders, and_(_stakeholders.c.roadmap_id == _maps.c.id, _stakeholders.c.deleted_at.is_(None))))
     .where(_THE_MAP)
     .order_by(_stakeholders.c.created_at, _stakeholders.c.id)
 )
-_LIVE_STEPS = Prepared(
-    select(_steps).where(_steps.c.roadmap_id == bindparam("roadmap_id"), _steps.c.deleted_at.is_(None)))
+_LIVE_STEPS = select(_steps).where(_steps.c.roadmap_id == bindparam("roadmap_id"), _steps.c.deleted_at.is_(None))
 # The map's id is given inside the subquery too: SQLite would otherwise read every map's links.
 _LIVE_STEP_LINKS = (
     select(_links.c.step_id, _links.c.stakeholder_id, _steps.c.roadmap_id)
@@ -42,7 +40,7 @@ _LIVE_STEP_LINKS = (
     .where(_steps.c.roadmap_id == bindparam("roadmap_id"), _steps.c.deleted_at.is_(None))
     .subquery("live_step_links")
 )
-_LIVE_LINKS = Prepared(
+_LIVE_LINKS = (
     select(_REVISION, _LIVE_STEP_LINKS.c.step_id, _LIVE_STEP_LINKS.c.stakeholder_id)
     .select_from(_maps.outerjoin(_LIVE_STEP_LINKS, _LIVE_STEP_LINKS.c.roadmap_id == _maps.c.id))
     .where(_THE_MAP)
@@ -50,14 +48,14 @@ _LIVE_LINKS = Prepared(
 )
 _comments = Comment.__table__
 # Each step's number of visible comments: the join carries these, the comments load when a step's are opened.
-_COMMENT_COUNTS = Prepared(
+_COMMENT_COUNTS = (
     select(_comments.c.step_id, func.count())
     .where(_comments.c.roadmap_id == bindparam("roadmap_id"), _comments.c.deleted_at.is_(None),
            _comments.c.hidden_at.is_(None))
     .group_by(_comments.c.step_id)
 )
 # PostgreSQL only: waits for an edit of the map to commit and holds off new ones (see _read_holding_off_edits).
-_SHARE_THE_MAP = Prepared(select(_maps.c.id).where(_THE_MAP).with_for_update(read=True))
+_SHARE_THE_MAP = select(_maps.c.id).where(_THE_MAP).with_for_update(read=True)
 # Reads before falling back to holding edits off. With three writers at full speed on
 # one map (tests/test_snapshot_consistency.py), a third of first reads met an edit
 # committed between their statements, and fewer than one snapshot in a hundred fell back.
@@ -153,10 +151,10 @@ def _rows_at_one_revision(connection: Connection, by_map: dict) -> tuple[list, l
 
 def _read(connection: Connection, by_map: dict) -> tuple[list, list, list, list]:
     """Steps, stakeholders, comment counts and links, read in the order _rows_at_one_revision relies on."""
-    stakeholders = _MAP_AND_LIVE_STAKEHOLDERS.run(connection, by_map)
-    steps = _LIVE_STEPS.run(connection, by_map)
-    comment_counts = _COMMENT_COUNTS.run(connection, by_map)
-    return steps, stakeholders, comment_counts, _LIVE_LINKS.run(connection, by_map)
+    stakeholders = connection.execute(_MAP_AND_LIVE_STAKEHOLDERS, by_map).all()
+    steps = connection.execute(_LIVE_STEPS, by_map).all()
+    comment_counts = connection.execute(_COMMENT_COUNTS, by_map).all()
+    return steps, stakeholders, comment_counts, connection.execute(_LIVE_LINKS, by_map).all()
 
 
 def _read_holding_off_edits(connection: Connection, by_map: dict) -> tuple[list, list, list, list]:
@@ -167,7 +165,7 @@ def _read_holding_off_edits(connection: Connection, by_map: dict) -> tuple[list,
     savepoint = connection.begin_nested()
     try:
         if on_postgresql:
-            _SHARE_THE_MAP.run(connection, by_map)
+            connection.execute(_SHARE_THE_MAP, by_map).all()
         rows = _read(connection, by_map)
     except BaseException:
         savepoint.rollback()
