@@ -6,6 +6,7 @@
     .venv/bin/python -m bench.run --postgres postgresql://postgres@127.0.0.1:5432/test --report /tmp/pg.md
     REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python -m bench.run --scenario processes --postgres URL
     .venv/bin/python -m bench.run --transports old,new   # also on the transport before gunicorn
+    .venv/bin/python -m bench.run --before /tmp/before   # also the app from another checkout (git worktree add)
     .venv/bin/python -m bench.run --scenario exports [--postgres URL]   # edits while a moderator downloads
 
 It builds a fresh SQLite database (or, with --postgres, a fresh PostgreSQL database on
@@ -73,6 +74,13 @@ HUMAN_INTERVAL = 2.0  # seconds between one person's edits
 LIBRARIES = ("flask", "flask-socketio", "python-socketio", "python-engineio", "gevent", "gunicorn",
              "simple-websocket", "wsproto", "sqlalchemy", "flask-sqlalchemy", "aiohttp", "psutil")
 TRANSPORTS = ("old", "new")
+# The servers a round can compare: the transport before gunicorn, the app at an earlier commit
+# (--before: its own checkout), and the current code, which the report's main tables show.
+VARIANT_TITLES = {
+    "old": "the transport before gunicorn (gevent's WSGI server with gevent-websocket and wsaccel, "
+           "`bench/old_transport.py`)",
+    "before": "the code at an earlier commit (`--before`)",
+}
 OLD_TRANSPORT_PACKAGES = ("gevent-websocket==0.10.1", "wsaccel==0.6.7")
 
 TARGETS = {
@@ -169,8 +177,8 @@ class Processes:
     def __init__(self):
         self.children: list[subprocess.Popen] = []
 
-    def start(self, command: list[str], **options) -> subprocess.Popen:
-        child = subprocess.Popen(command, cwd=PROJECT_ROOT, **options)
+    def start(self, command: list[str], cwd: Path = PROJECT_ROOT, **options) -> subprocess.Popen:
+        child = subprocess.Popen(command, cwd=cwd, **options)
         self.children.append(child)
         return child
 
@@ -200,10 +208,11 @@ def install_old_transport(folder: Path) -> Path:
 
 class Server:
     """The app or the baseline in its own process, bound to 127.0.0.1, on the current transport
-    (gunicorn) or, with `old_transport` (gevent-websocket's folder), on the one before."""
+    (gunicorn) or, with `old_transport` (gevent-websocket's folder), on the one before; with
+    `source`, run from that checkout of the project instead of this one."""
 
     def __init__(self, kind: str, world: bench_world.World, folder: Path, processes: Processes,
-                 old_transport: Path | None = None, extra_env: dict | None = None):
+                 old_transport: Path | None = None, extra_env: dict | None = None, source: Path | None = None):
         self.kind = kind
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -225,15 +234,18 @@ class Server:
         else:
             self.command = [sys.executable, "-m", "bench.baseline_server", "--host", "127.0.0.1",
                             "--port", str(self.port)]
+        self.source = source or PROJECT_ROOT
+        if source is not None:
+            env["PYTHONPATH"] = str(source)
         if old_transport is not None:
-            env["PYTHONPATH"] = os.pathsep.join([str(old_transport), str(PROJECT_ROOT)])
+            env["PYTHONPATH"] = os.pathsep.join([str(old_transport), str(self.source)])
             self.command = [sys.executable, "-m", "bench.old_transport", kind, *self.command[3:]]
         self.env = {**env, **(extra_env or {})}
         self.child: subprocess.Popen | None = None
 
     def __enter__(self) -> Self:
         self.log_file = open(self.log_path, "ab")
-        self.child = self.processes.start(self.command, env=self.env, stdout=self.log_file,
+        self.child = self.processes.start(self.command, cwd=self.source, env=self.env, stdout=self.log_file,
                                           stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -383,7 +395,8 @@ def warm_up(server: Server, group: dict) -> None:
 def run_scenario(kind: str, scenario: Scenario, world: bench_world.World, settings: Settings,
                  folder: Path, processes: Processes, loadgen_processes: int, seed: int,
                  profile_to: Path | None = None, probes: dict | None = None,
-                 server: Server | None = None, old_transport: Path | None = None) -> dict:
+                 server: Server | None = None, old_transport: Path | None = None,
+                 source: Path | None = None) -> dict:
     """One scenario against `server`, or a fresh one; with `probes` (a dict to fill), the joins over
     the wire are timed first, on the idle server, before its memory is measured."""
     groups = world.load_groups[: scenario.groups]
@@ -391,7 +404,7 @@ def run_scenario(kind: str, scenario: Scenario, world: bench_world.World, settin
     split = max(1, min(loadgen_processes, len(plan_groups)))
     with contextlib.ExitStack() as stack:
         if server is None:
-            server = stack.enter_context(Server(kind, world, folder, processes, old_transport))
+            server = stack.enter_context(Server(kind, world, folder, processes, old_transport, source=source))
         warm_up(server, plan_groups[0])
         if probes is not None:
             probes.update(probe_joins(server, world, settings))
@@ -669,279 +682,12 @@ def evaluate_targets(results: dict) -> list[tuple[str, str, bool | None]]:
 
 
 # What profiling showed and what was done about it; the figures of each run are above.
-FINDINGS = [
-    "Session 1, py-spy on the stress scenario: 78 % of the app server's CPU was SQLAlchemy ORM overhead around "
-    "`editing.apply` (identity map, unit-of-work flush, statement compilation). Since then the permission check, "
-    "revision, change-log insert and live-step reads and writes are prebuilt Core statements, and the actor lives "
-    "on the connection.",
-    "Session 3, the 300-client tail (p99 274 ms against the baseline's 14 ms on a quiet machine) was stalls, not "
-    "the cost of an edit. gevent's blocking monitor, `gc.callbacks` timings and greenlet-switch tracing found "
-    "three: (1) the garbage collector's full passes took 120-140 ms every ~8 s, because the process holds ~170,000 "
-    "objects from its imports (Flask, SQLAlchemy, WeasyPrint, openpyxl…); `gc.freeze()` before serving cut them "
-    "to 20-35 ms; (2) the dashboard feed built 30 group cards in one go, ~50 ms once a second; it now yields "
-    "between cards, reads snapshots as rows instead of ORM objects, and the readiness checks match lowercased text "
-    "instead of using `re.IGNORECASE`, which was ten times slower; (3) SQLite's automatic checkpoint ran inside "
-    "the commit that filled the write-ahead log, about every 150 edits, blocking the event loop for 5 ms or more; "
-    "the server now checkpoints in a native thread once a second.",
-    "Garbage per `op` event fell from 131 to 13 objects (`gc.DEBUG_SAVEALL` over 1,000 events): Werkzeug raised "
-    "`NotFound`, with a traceback, for the Socket.IO path in every event's request context; a URL rule for that "
-    "path stops it (`realtime/contexts.py`), and the session cookie is now read once per connection, not per event.",
-    "An ordinary edit is now 4 statements instead of 6: the revision `UPDATE … RETURNING` also returns the "
-    "access facts (correlated subqueries), and the op id is looked up only when an allowed edit fails (the "
-    "log's unique key refuses a resend). Step updates are prebuilt per set of columns. One `op` event in "
-    "process (Flask-SocketIO's test client) went from 1.03 ms to about 0.6 ms; `editing.apply` from 0.61 to "
-    "about 0.4 ms.",
-    "Session 4: the edit's statements and a snapshot's three queries run as `database.Prepared`: SQLAlchemy "
-    "compiles each once per dialect and supplies its bind and result processors, and the statement runs on the "
-    "DBAPI cursor. One small Core statement cost 44-73 µs hot against 10-12 µs on the cursor; the execution "
-    "context, cache key and result object were the difference. Step positions for `step.move` and `step.add` are "
-    "read by a prepared statement too (they were an ORM query, a fifth of `apply` on a mixed load). Paired runs "
-    "on 2026-11-27, old code (fcb5288) against new, same minutes: `editing.apply` on the load generator's mix, "
-    "mean of the best 100 of 1,000, 0.74 / 0.77 / 1.14 ms before against 0.44 / 0.57 / 0.65 ms after; a "
-    "dashboard push for 30 busy groups 45 / 45 / 65 ms before against 19 / 20 / 19 ms after (medians of 20).",
-    "Where the app's CPU goes now, py-spy on the live 300-client run (2026-11-27, 250 Hz, 30 s): the app drew "
-    "1.6 times the baseline's samples. Its Socket.IO and WebSocket work costs about what the baseline's does "
-    "(the baseline also reads the session cookie on every event, which the app no longer does); the rest is "
-    "`editing.apply`, 37 % of the app's samples (was 40 %), and the dashboard feed, 7.5 % (was 11.7 %). Inside "
-    "`apply`, SQLite's own C code is 10 % of all samples, about 0.3 ms per edit for its 4 statements and commit, "
-    "four times its cost in a tight loop because each event arrives with cold CPU caches; opening and committing "
-    "the session's transaction is another 9 %. The app's CPU per acked edit fell from 2.1-2.6 times the "
-    "baseline's (session 3) to 1.8-2.0 times (session 4's three full runs).",
-    "Why p50 and ack p99 follow the CPU cost of an edit: edits arrive at random, about 150 a second, and one "
-    "process serves them one at a time, so latency is mostly waiting. For a single queue the median time in "
-    "the system is ln 2 x S / (1 - load): with S = 4.2 ms and the server 60 % busy that is about 7 ms, with the "
-    "baseline's 2.2 ms and 30 % busy about 2 ms, and both add the same 3-4 ms of network and client time; that "
-    "is the 10-14 ms against 4-7 ms measured in session 4's runs. A p50 within 1.5 x needs the app's CPU per edit within about "
-    "1.4 x the baseline's, where the database's C code alone is 0.3 ms of the remaining 2 ms difference, and "
-    "the further steps below add up to about 14 %. The absolute ack p99 target (25 ms) assumed a bare floor of "
-    "~9 ms p99; in the three full runs of 2026-11-27 (session 4) the bare server's own ack p99 was 43, 34 and 94 ms, "
-    "above the target before any app work.",
-    "The rounds show how noisy this shared 2-core machine is: the same code gave 1.11x, 2.67x and 3.14x the "
-    "baseline's p50 at 300 clients in three pairs minutes apart (2026-11-27, session 3), and the bare "
-    "server's CPU per edit moved between 1.4 and 2.3 ms between sessions. The load generator's processes share "
-    "the two cores with the server.",
-    "PostgreSQL is not the quick win here: `--postgres --quick` on the same machine (2026-11-27, session 4, the "
-    "database server on the same two cores) gave 2.49 ms per in-process edit (2.64 before this session), stress "
-    "at 45 % of the baseline (20 % before), and at 300 clients a p50 of 30 x with the app at 78 % of a core "
-    "and PostgreSQL beside it: the two cores were oversubscribed. Each statement is a round trip; PostgreSQL is "
-    "the database for several server processes, not for one.",
-    "What would go further: the edit's transaction on a connection kept for edits, skipping the session's "
-    "begin and commit (up to 9 % of the CPU), and a per-map copy for the dashboard feed, updated by replaying "
-    "each change instead of a snapshot per changed map each second (about 5 %). Several server processes "
-    "behind the Redis message queue would spread the load, but they need PostgreSQL (SQLite's busy wait blocks "
-    "gevent across processes), which costs three to six times SQLite's CPU per edit (2.49 ms in process against "
-    "0.42-0.76 ms in session 4's runs) "
-    "plus its own server's CPU, on the same two cores as the load generator: on this machine that is a loss.",
-    "Session 5 (2026-12-02, another machine: Intel Xeon, 2 cores): text fields merge by position "
-    "(`domain/merging.py`): typing costs 0.02 ms for a 1,000- or 10,000-character field, against 0.04-0.06 ms for "
-    "the patches before, and a merge of two rewrites of a whole 10,000-character text at most about 10 ms, "
-    "against 1-2 s before, as a large diff gives up after 5 ms. Client JSON is read by a decoder that bounds "
-    "integers and nesting; a snapshot reads the map's revision in two of its statements. Paired quick runs, the "
-    "session's starting code (ff0e6ee) against its end, same minutes: stress 61 % and 61 % of the baseline "
-    "before against 64 % and 60 % after, 0.81-0.83 ms of server CPU per acked edit in both; 300 clients, p50 "
-    "3.7 against 3.7 ms, ack p99 14.2 against 14.0 ms, 1.66 against 1.65 ms per edit. The full run's stress "
-    "share (59 %, against 74 % on 2026-11-27) is the machine: the bare server's CPU per edit fell from "
-    "1.3-1.4 ms to 0.40 ms on this CPU, the app's from 2.0-2.2 ms to 0.87 ms. With exact places for typing "
-    "(a text op's resolved `at`, one more diff per text edit) two quick stress runs gave 59 % and 62 %, "
-    "0.87 and 0.83 ms per edit.",
-    "Issue 18 (2026-12-02, the same machine), an op flood (`.venv/bin/python -m bench.run --scenario flood`, "
-    "`bench/flood.py`): one socket sends 1,000 `step.add` ops at once while a person in another group edits every "
-    "100 ms. Before the event rate limit the security review measured that person's ack median going from 5 ms to "
-    "1,072 ms. Now, SQLite: with the limit (a burst of 60, then 20 a second) the flood is answered in 0.4 s, 64 "
-    "applied and 936 `rate_limited`, and the editor's ack p50/p99 is 4.3/244 ms during it against 3.9/8.8 ms "
-    "quiet (the p99 of about 50 acks is the one or two that met the 0.4 s burst); with the limit off in the same "
-    "command, 216 applied (the map then holds its 300 steps) and 784 `too_many_steps`, 2.8 s, and the editor's "
-    "p50/p99 6.7/1,690 ms against 4.2/15.5 ms quiet. PostgreSQL (`--postgres`): with the limit 11.2/55 ms during "
-    "against 7.5/24 ms quiet; without it 10.8/32 ms against 12.3/21 ms, as each statement's round trip lets "
-    "gevent serve the other connection. The load scenarios above run with the limit off "
-    "(`SOCKET_EVENTS_PER_SECOND=0`): stress sends as fast as acks come back, which is what the limit refuses.",
-    "Issue 15 (2026-12-03, the same machine, its load average 11-18 from other work during every run below), "
-    "one edit on PostgreSQL in process (`.venv/bin/python -m bench.pgcost --postgres URL`, variants "
-    "alternating in one command, 3 rounds of 200 edits each, median wall / mean CPU of the process): "
-    "`editing.apply` (a step's status: BEGIN, 4 statements, COMMIT: 6 round trips) 5.06 / 0.77 ms; the same "
-    "SQL on the psycopg connection, one statement per round trip, 3.98 / 0.32 ms; pipelined (psycopg's "
-    "pipeline mode, 2 round trips) 4.77 / 0.40 ms; as one statement with CTEs (3 round trips) 4.01 / 0.24 ms; "
-    "the floor, a one-row UPDATE and its COMMIT, 3.57 / 0.18 ms; SQLite's `editing.apply` 0.17 / 0.21 ms. With "
-    "`synchronous_commit = off` for the benchmark's connection only (a diagnostic, not a setting: it would let "
-    "PostgreSQL lose acknowledged edits if it crashed) `editing.apply` takes 1.00 / 0.60 ms. So the wall time "
-    "of an edit on PostgreSQL is the COMMIT waiting for the WAL to reach this machine's disk (a bare durable "
-    "commit measured 1.0-3.6 ms in this session, 15 us for a round trip without it); fewer round trips save at "
-    "most a few tenths of a millisecond, within the noise, and no shape of the SQL brings a durable edit under "
-    "1.0 ms here. The edit's CPU in process, what bounds a server's throughput since gevent serves other "
-    "sockets while psycopg waits, is 0.6-0.8 ms on PostgreSQL (against 0.21-0.25 ms on SQLite): under 1.0 ms, "
-    "of which 0.3-0.4 ms is psycopg and the round trips and the rest SQLAlchemy's session (begin, commit, the "
-    "pool's checkout and reset). The edit path is therefore unchanged: pipeline mode would not pay (its "
-    "results have no `cursor.description` until fetched, so SQLAlchemy's own executions inside it see no rows) "
-    "and one statement cannot check the edit's rules between its read and its write. What would cut the wall "
-    "time is the disk: group commit (`commit_delay`) or a faster WAL device on a busy server.",
-    "Issue 15 (2026-12-03), several processes (`REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python -m "
-    "bench.run --scenario processes --postgres URL`, bench/processes.py): the stress scenario against 1 and 2 "
-    "app servers on one fresh PostgreSQL database and the Redis queue (a channel of the run's own, "
-    "`SOCKETIO_CHANNEL`), the clients taking the servers in turn so that each group's members sit on both. Two "
-    "rounds in one command, with the machine's load average at 11-18 (other sessions' tests on the same two "
-    "cores): 1 process acked 55 and 50 edits/s at 3.03 and 2.97 ms of server CPU per acked edit; 2 processes "
-    "26 and 42 edits/s at 5.93 and 4.48 ms (1.96 x and 1.51 x), with no errors, disconnects or missing "
-    "deliveries. The target (2 processes within 1.2 x the CPU per edit of 1) is not met in these runs, and the "
-    "figures are not sound enough to say where the rest goes: with four times more runnable processes than "
-    "cores, each process's CPU per edit grows with the number of processes sharing the cores (context switches "
-    "and cold caches, which the machine's load varied by half between rounds), and the 1-process figure itself "
-    "is 3.5 times session 5's quiet SQLite figure. Not yet done: py-spy on both servers on a quiet machine to "
-    "separate that from the queue's own work (with a message queue every emit goes through Redis and back to "
-    "every process, the sender's too). A third run, one round with the PostgreSQL backends' CPU counted (a "
-    "lower bound: an overflow connection that closed during the run is missed), load average 10-12: 1 process "
-    "262 edits/s at 2.22 ms of server CPU and at least 0.10 ms of PostgreSQL's per acked edit; 2 processes 116 "
-    "edits/s at 3.13 ms and 0.49 ms (1.41 x).",
-    "Issue 15 (2026-12-03, the same machine), the map at a past revision and imports, in process (`.venv/"
-    "bin/python -m bench.replay`, medians): a map whose log holds 2,000 changes (30 steps) is rebuilt at "
-    "revision 2,000 in 0.7 ms from its checkpoint against 39.6 ms replayed from revision 0, and at revisi"
-    "on 1,999 (99 changes after the nearest checkpoint) in 1.5 ms against 34.1 ms; PostgreSQL 4.5 and 4.9"
-    " ms against 45 and 46 ms. A restore of revision 1,999 holds the write transaction 9.8 ms (PostgreSQL"
-    " 27.6 ms) whether or not checkpoints were kept, as a restore keeps them before it takes the lock; wi"
-    "th none kept it costs 59 ms in all (PostgreSQL 100 ms) against 17 ms (35 ms). Checkpoints are writte"
-    "n by replays, never by an edit: `editing.apply` measured 0.183-0.196 ms before and 0.190-0.199 ms af"
-    "ter in five alternating runs. The largest import the caps allow (300 steps, 150 stakeholders, 1,000 "
-    "links: 1,451 ops) takes 2.2 s in one transaction through `editing.apply_many` against 2.7 s op by op"
-    " on SQLite, and 6.7 s against 14.5 s on PostgreSQL; but that one transaction holds SQLite's write lo"
-    "ck for all of its 2.2 s, where op by op no lock was held longer than 21 ms. Most of it was the 1,000"
-    " `step.link` ops (1.8 ms each: ORM loads of the stakeholder and the link, and a count of the map's l"
-    "inks for the cap). Since then the stakeholder and link ops read and write with Core statements, and "
-    "the caps' counts and the live steps' positions are read once per write transaction (`editing.MapHold"
-    "ings`) and kept true by its ops: the same import takes 238-289 ms of CPU against 1,243-1,538 ms befo"
-    "re (two alternating runs of each, load average 10: 247-493 ms of wall time against 1.4-5.5 s), and o"
-    "n PostgreSQL 0.9-1.0 s of CPU against 2.5-3.6 s (wall 2.8-7.1 s against 9.4-30 s, under that load); "
-    "`editing.apply` of a step title measured 0.51-0.63 ms before and after alike (noise of the load). Be"
-    "tween the ops `apply_many` yields to gevent, so the server's other greenlets run while the import ho"
-    "lds the transaction; one that wants SQLite's write lock waits on the patched RLock without blocking "
-    "the loop. Live (`.venv/bin/python -m bench.importing`): a moderator uploads that map's JSON 8 times "
-    "while a person in another group edits every 100 ms; on SQLite an upload is answered in 0.77 s agains"
-    "t 3.13 s before, and the editor's acks, which need the write lock, wait behind it: p50 19.5 ms, max "
-    "861 ms during the imports (quiet p99 20.8 ms) against p50 74 ms, max 3,991 ms before. On PostgreSQL,"
-    " where only rows are locked, the editor goes on: 268 acks during the imports at p50 15.7 ms, p99 184"
-    " ms, max 332 ms (quiet p50 12.0 ms, p99 39.2 ms); the publishing of the 1,451 changes after the comm"
-    "it does not yield yet.",
-    "Issue 15 (2026-12-03, the same machine), edits while a moderator downloads (`.venv/bin/python -m bench.run "
-    "--scenario exports [--postgres URL]`, bench/exporting.py): 10 participants edit one 30-step map (kept at 30:"
-    " new-step edits become text edits), one edit every 1.5 s each, 30 s quiet and then 30 s while a moderator "
-    "signed in through the form downloads the PDF, the DOCX, the XLSX and the history page back to back; before "
-    "each download an 11th member changes a step's description over its socket and waits for the ack, so the "
-    "revision moves and no download is the kept file. The pool and HEAVY_WORK_PROCESSES=0 (the loop renders, as "
-    "before the pool) run against fresh servers in one command. On a quiet machine (load average 0.3-2.6 at the "
-    "phases' starts): SQLite with the pool, edit-to-peer p99 8.7 ms quiet against 26.0 ms during the exports (3.0"
-    " x: **not met**), max 49 ms (met), 53 PDFs (median 393 ms), 52 DOCX (126 ms), 52 XLSX (35 ms), 52 history "
-    "pages (40 ms); inline 7.5 against 822 ms (110 x), max 969 ms. A second SQLite run minutes later (load "
-    "average 1.1-2.1), after the commit that runs jobs on the caller's clock: with the pool 68.2 against 1,477 ms"
-    " (max 1,874 ms), inline 10.4 against 416 ms: stalls of up to 1.9 s with the pool, about one PDF's time, not "
-    "explained yet (not the server's WAL checkpoint, which is PASSIVE; the server's log was not kept), so on "
-    "SQLite the target is not met and its tail needs a look with gevent's blocking monitor. PostgreSQL with the "
-    "pool 14.9 against 17.6 ms (1.18 x), max 19.3 ms: **met**, 47 PDFs at 364 ms; inline 28.3 against 431 ms (15 "
-    "x). With other sessions' tests running (load average 5.5-12) nothing met it, the quiet phases alone having "
-    "p99 19-266 ms: SQLite with the pool 39.8 against 128 ms (3.2 x), inline 139 against 2,927 ms; PostgreSQL 139"
-    " against 225 ms (1.6 x), inline 266 against 1,358 ms; a 300-step map on SQLite (20 s phases) 46 against 152 "
-    "ms with the pool (PDFs of 5.7 s), 19 against 4,802 ms inline. What is left on the loop, measured in process "
-    "with a gevent probe (a greenlet sleeping 1 ms, its overshoot counted) around each request on the quiet "
-    "machine, 30 steps, pool: the longest hold per download is 3-8 ms (the history page, rendered in the web "
-    "process, 5-10 ms). On SQLite every read and commit of a download (the session, the kept-file lookup, keeping"
-    " the new file) blocks the loop, where psycopg lets gevent serve the edits while it waits; a moderator "
-    "downloading about seven files a second puts such a hold in front of a few per cent of the edits, which would"
-    " explain the SQLite p99 (not yet shown). Two changes came of the measuring: a PDF's page (its template, 6-13"
-    " ms for 30 steps on the loop, ten times that at 300) is rendered in the worker along with WeasyPrint's work,"
-    " and the workers run at `nice` 10, so the server's loop gets the cores first. Before both, in a separate "
-    "command under load (5.5-6.3), the pool gave 37.8 against 85.7 ms on SQLite. The live test of acks during a "
-    "PDF (tests/test_heavy_work.py) now fails without the pool: it sends the request before the first op and asks"
-    " for 20 acks before the file's headers; inline none arrive, with the pool it passes (twice each way). Its "
-    "server makes one PDF first: the first loads WeasyPrint and its fonts in pieces with the loop running between"
-    " them (holds of 3.9, 0.9 and 0.2 s in process), which let acks through even without a pool.",
-    "2026-12-03, issue 15, the server moved to gunicorn's gevent worker with simple-websocket; old = gevent's "
-    "WSGI server with gevent-websocket 0.10.1 and wsaccel (`bench/old_transport.py`), always in the same "
-    "command, SQLite. Where the time goes, py-spy at 250 Hz on the app's worker during human_300 (30 x 10 "
-    "clients, 15 s, 2,250 acked edits on each; load average 2.8 old, 5.0 new): the WebSocket layer costs the "
-    "same on both, 113 samples new (wsproto's frame parsing and building 72, simple-websocket's reader "
-    "greenlet and send 35, `FrameSizeGuard` 6), about 0.2 ms per edit for one frame in and ten out, against "
-    "118 for gevent-websocket (it unmasks in a pure-Python byte loop; wsaccel only validates UTF-8); the "
-    "socket calls themselves, one `send` per peer, 304 against 400 samples; CPU per acked edit 2.32 against "
-    "2.56 ms. Measured alone: wsproto reads a 300-byte masked text frame in 11.5 µs and writes one in 3.3 µs, "
-    "`FrameSizeGuard` walks a recv's headers in 0.9 µs, and the reader greenlet's `Event` handoff (two more "
-    "greenlet switches per incoming message than gevent-websocket, which read in the handler's greenlet) takes "
-    "about 5.5 µs. Gunicorn's worker adds nothing per message (the access log is one line when a WebSocket "
-    "ends, off with `--quiet`), and `gc.freeze()` runs at the same point on both (`server.worker_started`). So "
-    "the earlier differences were the machine, not the transport. Figures, new against old: quick run on a "
-    "quiet machine (load average 0.8): human_300 edit-to-peer p50 5.7 against 5.4 ms (1.05 x), p99 19.8 "
-    "against 20.4 ms (0.97 x), CPU per acked edit 2.37 against 2.33 ms (1.02 x); stress 843 against 804 acked "
-    "edits/s (1.05 x), CPU per acked edit 1.20 against 1.27 ms. Quick run at load average 2.1: human_300 p50 "
-    "1.08 x, p99 1.02 x, CPU 0.96 x; stress 573 against 884 edits/s (0.65 x) while the bare baseline went 1.46 "
-    "x the other way in the same minutes. Full run, three rounds (load average 3.3 to 11.3, other sessions' "
-    "test suites on the two cores): stress median 749 against 351 edits/s, CPU per acked edit 1.36 against "
-    "1.45 ms; human_300's latencies were seconds on both transports and say nothing, its CPU per acked edit "
-    "1.74 against 1.91 ms. Two real differences were found and fixed: simple-websocket accepted "
-    "permessage-deflate, which every browser offers (the load generator's aiohttp clients do not, so no "
-    "benchmark saw it), at about 290 KiB of zlib state per connection and 28 µs instead of 4 µs per message "
-    "sent; the upgrade now declines it, as gevent-websocket did. And simple-websocket writes each frame with "
-    "one `send()` and ignores a partial count, so a message larger than the socket's free buffer was cut and "
-    "the connection stalled (tested with a 6 MB snapshot to a client with a 4 KiB receive buffer); "
-    "`FrameSizeGuard` now sends whole frames. python-engineio gives no way to set simple-websocket's "
-    "`receive_bytes` (4096), which our messages fit in anyway.",
-    "Issue 15 (2026-12-03, later the same day, on a quiet machine: load average 1.0), one edit on PostgreSQL in "
-    "process again (`.venv/bin/python -m bench.pgcost --postgres URL`, median wall / mean CPU): `editing.apply` "
-    "1.72 / 0.93 ms; its SQL one statement per round trip 1.11 / 0.47 ms; pipelined 0.99 / 0.49 ms; one "
-    "statement 0.68 / 0.25 ms; the floor (one UPDATE and COMMIT) 0.57 / 0.22 ms; `apply` with "
-    "`synchronous_commit` off 1.41 / 0.97 ms; SQLite's `apply` 0.29 / 0.32 ms. So the 4-5 ms of the loaded runs "
-    "above were the load, and on a quiet machine the commit's flush is about 0.3 ms. cProfile of 500 edits: 1.45 "
-    "of the 1.72 ms is psycopg waiting on 6 round trips (BEGIN, the revision's UPDATE … RETURNING, the step's "
-    "SELECT, its UPDATE, the log's INSERT, COMMIT), about 0.24 ms each with PostgreSQL's own work. The 1.0 ms "
-    "target therefore needs three round trips, not one: BEGIN sent with the first statement (psycopg's pipeline "
-    "mode), the step read folded into its UPDATE … RETURNING, and the log's INSERT pipelined with the COMMIT. "
-    "That rewrites the same statements issue 17 moves from `database.Prepared` to public SQLAlchemy, so it is "
-    "left for that change; the target is not met today.",
-    "Issue 15 (2026-12-03, quiet machine, load average 1.0-2.2), 1 against 2 processes on PostgreSQL with the "
-    "Redis queue (`REDIS_URL=… .venv/bin/python -m bench.run --scenario processes --postgres URL`, now on "
-    "gunicorn, counting each server's master and worker): 371 and 365 acked edits/s with one process at 2.51 and "
-    "2.54 ms of server CPU per acked edit; 377 and 352 edits/s with two at 2.95 and 3.24 ms: 1.18 x and 1.27 x "
-    "the CPU per edit (the 1.2 x target met in one round of two), no errors, disconnects or missing deliveries. "
-    "Throughput does not grow here because the two cores also run PostgreSQL and the load generator; the extra "
-    "CPU of the second process is its share of the queue (every change is published to Redis and read back by "
-    "both processes) and its own background loops.",
-    "Issue 15 (2026-12-03, at the end of the session, on the merged code: gunicorn, the transport fixes, the PDF "
-    "page in the worker, workers at nice 10), edits while a moderator downloads, on a quiet machine "
-    "(`.venv/bin/python -m bench.run --scenario exports [--postgres URL]`, load average 0.4-1.3 at the phases' "
-    "starts except the first, 6.9 just after the test suite): edit-to-peer p50 / p99 / max quiet against during "
-    "the exports, with the pool, SQLite 6.3 / 13.6 / 15.7 against 5.6 / 11.3 / 18.1 ms (0.83 x) and 4.8 / 7.7 / "
-    "8.3 against 4.3 / 9.4 / 10.0 ms (1.21 x); PostgreSQL 7.8 / 12.3 / 15.5 against 7.7 / 14.8 / 16.1 ms (1.20 "
-    "x): the target (p99 within 1.5 x, nothing over 100 ms) met in all three. Inline (HEAVY_WORK_PROCESSES=0) in "
-    "the same commands: p99 378, 342 and 332 ms during the exports (29-39 x), max 366-473 ms. About 50 PDFs "
-    "(median 360-445 ms), 50 DOCX, 50 XLSX and 50 history pages per 30 s phase, each after an edit.",
-    "Issue 15 (2026-12-03, the end of the session, quiet machine, load average 0.7-3.8), 1 against 2 processes "
-    "again (`--scenario processes --postgres URL`): one process 492 and 488 acked edits/s at 1.93 and 1.93 ms of "
-    "server CPU per acked edit, two processes 473 and 475 edits/s at 2.38 and 2.37 ms: 1.24 x and 1.23 x, just "
-    "over the 1.2 x target in both rounds, PostgreSQL's backends 0.10-0.15 against 0.24 ms. The second process "
-    "adds about 0.45 ms per edit: with the queue each process reads every change back from Redis and runs "
-    "python-socketio's emit for its own clients, so the per-change work that does not depend on the number of "
-    "recipients is paid once per process; not yet broken down with py-spy.",
-    "Issue 15 (2026-12-03, a new session on another quiet machine: Intel Xeon, 2 cores, load average 0.3), one "
-    "edit on PostgreSQL in process (`.venv/bin/python -m bench.pgcost --postgres URL`, three commands of 3 and 5 "
-    "rounds, median wall / mean CPU): `editing.apply` 0.71, 0.74 and 0.74 / 0.44-0.48 ms, under the 1.0 ms "
-    "target; its SQL one statement per round trip 0.39-0.41 / 0.18-0.21 ms, pipelined 0.38-0.40 / 0.22-0.24 ms, "
-    "as one statement 0.26-0.27 / 0.09-0.11 ms, the floor (one UPDATE and COMMIT) 0.20-0.22 / 0.07-0.08 ms, "
-    "`apply` with `synchronous_commit` off 0.59-0.61 ms; SQLite's `apply` 0.20 / 0.21-0.22 ms in the same "
-    "commands (3.6 x; 5.9 x on the previous machine, whose durable commit alone took 0.3 ms more). The code is "
-    "the one that measured 1.72 ms there: the edit is still six round trips, and pipelining them gains nothing "
-    "measurable on either machine.",
-    "Issue 15 (2026-12-03, the same session), 1 against 2 processes on PostgreSQL and Redis (`.venv/bin/python "
-    "-m bench.processes --postgres URL`, now under two loads: stress, and the same 100 clients paced at 250 "
-    "edits/s, below what one process serves): stress 1.97 / 2.09 ms of server CPU per acked edit with one "
-    "process against 2.57 / 2.39 ms with two (1.31 x and 1.14 x; four single rounds earlier in the session 1.24, "
-    "1.29, 1.20 and 1.32 x), throughput 0.94-1.10 x; paced 2.43 / 2.38 against 2.94 / 3.16 ms (1.21 x and 1.33 "
-    "x). So the 1.2 x target is not met, and the paced load shows it is not the processes queueing for two "
-    "cores: a process pays for every wakeup. `.venv/bin/python -m bench.wakeups` measures that without the app: "
-    "a gevent process that waits for Redis messages arriving 400 a second spends 80 us of CPU per message on a "
-    "bare socket and 146-149 us through redis-py's `PubSub.listen()` (as python-socketio's RedisManager reads), "
-    "against 1.3 us for a send and recv on a socket pair in a tight loop: on this virtual machine waking a "
-    "sleeping process costs far more than the work. With two processes every change wakes the other process once "
-    "more (hearing its own echo, each process already pays once), and each process, half as busy, wakes for more "
-    "of its own clients' frames instead of finding them batched. hiredis (a C parser for redis-py) made no "
-    "difference (140 against 132-147 us per heard message in the app's server). What would cut it is fewer "
-    "messages: python-socketio publishes one per emit; coalescing a loop iteration's emits into one would help "
-    "under stress only, and needs a client manager of our own. Left open.",
-]
+FINDINGS_PATH = PROJECT_ROOT / "docs" / "performance-findings.md"
+
+
+def findings() -> list[str]:
+    """The bullets of docs/performance-findings.md, where the prose about the figures is kept."""
+    return [line for line in FINDINGS_PATH.read_text().splitlines() if line.startswith("- ")]
 
 
 def _dashboard_line(figures: dict, interval: float) -> str:
@@ -1048,28 +794,33 @@ TRANSPORT_ROWS = (
 )
 
 
-def _transports_section(results: dict) -> list[str]:
-    """Old transport (gevent-websocket under gevent's WSGI server) against new (gunicorn, simple-websocket)."""
-    if set(results.get("transports", {})) != set(TRANSPORTS):
-        return []
-    old, new = results["transports"]["old"], results["transports"]["new"]
-    lines = ["", "## Old transport against new", "",
-             "The same scenarios in the same rounds, on the transport before gunicorn (gevent's WSGI server",
-             "with gevent-websocket and wsaccel, `bench/old_transport.py`) and on gunicorn's gevent worker",
-             "with simple-websocket; each row is from the round with the median judged ratio.", ""]
-    for key, new_pair in new["scenarios"].items():
-        old_pair = old["scenarios"][key]
-        lines += [f"### {key}", "", "| figure | old | new | new / old |", "| --- | ---: | ---: | ---: |"]
-        for label, kind, pick, form in TRANSPORT_ROWS:
-            old_value, new_value = pick(old_pair[kind]), pick(new_pair[kind])
-            cells = ["–" if value is None else form.format(value) for value in (old_value, new_value)]
-            lines.append(f"| {label} | {cells[0]} | {cells[1]} | {_ratio(new_value, old_value)} |")
-        lines.append("")
-    for transport in TRANSPORTS:
-        profile = results["transports"][transport].get("profile")
-        if profile and "self" in profile:
+def _variant_sections(results: dict, current: str = "new") -> list[str]:
+    """Each other variant of the servers (VARIANT_TITLES) against the current code, from the same rounds."""
+    lines = []
+    variants = results.get("transports", {})
+    if current not in variants:
+        return lines
+    for variant, title in VARIANT_TITLES.items():
+        if variant not in variants:
+            continue
+        lines += ["", f"## {variant.capitalize()} against {current}", "",
+                  f"The same scenarios in the same rounds, on {title} and on the current code",
+                  "(gunicorn's gevent worker with simple-websocket); each row is from the round with the median",
+                  "judged ratio.", ""]
+        for key, new_pair in variants[current]["scenarios"].items():
+            other_pair = variants[variant]["scenarios"][key]
+            lines += [f"### {key}", "", f"| figure | {variant} | {current} | {current} / {variant} |",
+                      "| --- | ---: | ---: | ---: |"]
+            for label, kind, pick, form in TRANSPORT_ROWS:
+                other_value, new_value = pick(other_pair[kind]), pick(new_pair[kind])
+                cells = ["–" if value is None else form.format(value) for value in (other_value, new_value)]
+                lines.append(f"| {label} | {cells[0]} | {cells[1]} | {_ratio(new_value, other_value)} |")
+            lines.append("")
+    for variant, figures in variants.items():
+        profile = figures.get("profile")
+        if len(variants) > 1 and profile and "self" in profile:
             leaves = ", ".join(f"`{name}` {share:.1f} %" for name, share in profile["self"][:8])
-            lines.append(f"Top leaves under stress, {transport} transport ({profile['samples']} samples): {leaves}.")
+            lines.append(f"Top leaves under stress, {variant} ({profile['samples']} samples): {leaves}.")
             lines.append("")
     return lines
 
@@ -1115,8 +866,8 @@ def render_report(results: dict, settings: Settings) -> str:
     edit_cost = results["micro"]["edit_cost"]
     lines += ["", (f"One edit in process (`editing.apply`, a step's status, no clients): {edit_cost['queries']} queries, "
                    f"{edit_cost['median_ms']:.2f} ms median.")]
-    lines += _transports_section(results)
-    lines += ["", "## Findings", ""] + [f"- {finding}" for finding in FINDINGS]
+    lines += _variant_sections(results)
+    lines += ["", "## Findings", "", f"From `{FINDINGS_PATH.relative_to(PROJECT_ROOT)}`:", ""] + findings()
     notes = reading_notes(results, settings)
     if notes:
         lines += ["", "Reading this run:", ""] + [f"- {note}" for note in notes]
@@ -1261,6 +1012,9 @@ def main(argv=None) -> int:
                         help="run the app on a fresh database on this PostgreSQL server instead of SQLite")
     parser.add_argument("--transports", default="new",
                         help="old,new: each round also on the transport before gunicorn (gevent-websocket)")
+    parser.add_argument("--before", metavar="DIR", type=Path,
+                        help="each round also runs the app and the baseline from this checkout of the project"
+                             " (e.g. git worktree add /tmp/before <commit>), to compare code before and after")
     parser.add_argument("--scenario", action="append", default=[],
                         help="run only this scenario (human_small, human_300, stress; or, alone, flood:"
                              " bench/flood.py, or processes: bench/processes.py, which needs --postgres and REDIS_URL, or"
@@ -1288,10 +1042,13 @@ def main(argv=None) -> int:
     if not transports or any(transport not in TRANSPORTS for transport in transports):
         parser.error(f"--transports: a list of {', '.join(TRANSPORTS)}")
     current = transports[-1]  # the one the report's main tables show
+    if args.before:
+        transports = (*transports[:-1], "before", current)
     report_path = Path(args.report) if args.report else (None if args.smoke else REPORT_PATH)
     command = ".venv/bin/python -m bench.run" + "".join(
         f" --{name}" for name in ("quick", "smoke", "profile") if getattr(args, name)) + (
-        f" --transports {args.transports}" if args.transports != "new" else "")
+        f" --transports {args.transports}" if args.transports != "new" else "") + (
+        f" --before {args.before}" if args.before else "")
     folder = Path(tempfile.mkdtemp(prefix="roadmap-bench-"))
     processes = Processes()
     started = time.perf_counter()
@@ -1312,12 +1069,12 @@ def main(argv=None) -> int:
         results = {"micro": micro.run_all(world, settings.repeats, settings.missed_ops)}
         results["wire"] = {}
         old_folder = install_old_transport(folder) if "old" in transports else None
-        folders = {"old": old_folder, "new": None}
+        variant_options = {"old": {"old_transport": old_folder}, "before": {"source": args.before}, "new": {}}
         by_transport = {transport: {"scenarios": {}, "rounds": {}} for transport in transports}
         servers = {}
         if not settings.fresh_servers:
             servers = {(transport, kind): shared_servers.enter_context(
-                           Server(kind, world, folder, processes, folders[transport]))
+                           Server(kind, world, folder, processes, **variant_options[transport]))
                        for transport in transports for kind in ("app", "baseline")}
         for number, scenario in enumerate(settings.scenarios):
             rounds = {transport: [] for transport in transports}
@@ -1328,13 +1085,13 @@ def main(argv=None) -> int:
                     pair = {}
                     for kind in order:
                         _say(started, f"{scenario.title}, {scenario.duration:g} s, round {round_index + 1}"
-                                      f" of {settings.rounds}: {kind}, {transport} transport …")
+                                      f" of {settings.rounds}: {kind}, {transport} …")
                         first = number == 0 and round_index == 0 and transport == current
                         pair[kind] = run_scenario(kind, scenario, world, settings, folder, processes,
                                                   processes_for(scenario), seed=number + 1 + 100 * round_index,
                                                   probes=results["wire"] if first else None,
                                                   server=servers.get((transport, kind)),
-                                                  old_transport=folders[transport])
+                                                  **variant_options[transport])
                     rounds[transport].append(pair)
             for transport in transports:
                 by_transport[transport]["rounds"][scenario.key] = [round_ratios(pair) for pair in rounds[transport]]
@@ -1346,11 +1103,11 @@ def main(argv=None) -> int:
             stress = Scenario(stress.key, stress.title, stress.groups, stress.clients_per_group, "stress",
                               settings.profile_seconds)
             for transport in transports:
-                _say(started, f"profiling the app under stress for {stress.duration:g} s, {transport} transport …")
+                _say(started, f"profiling the app under stress for {stress.duration:g} s, {transport} …")
                 raw = folder / f"stress-profile-{transport}.txt"
                 try:
                     run_scenario("app", stress, world, settings, folder, processes, processes_for(stress),
-                                 seed=99, profile_to=raw, old_transport=folders[transport])
+                                 seed=99, profile_to=raw, **variant_options[transport])
                     by_transport[transport]["profile"] = summarise_profile(raw)
                 except (RuntimeError, OSError, subprocess.SubprocessError) as failure:
                     # The figures above stand without it; say why it is missing.
