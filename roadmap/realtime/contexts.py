@@ -30,7 +30,9 @@ class SocketIOAwareSessionInterface(SecureCookieSessionInterface):
     """The signed-cookie session, opened once per Socket.IO connection rather than per event.
 
     Flask-SocketIO keeps the connection's session in the environ ("saved_session")
-    from its first event on and puts it in place of the one opened here.
+    from its first event on and puts it in place of the one opened here. That key is
+    not a documented interface: pyproject.toml pins the Flask-SocketIO versions it
+    holds for, and tests/test_public_apis.py fails if it stops holding.
     """
 
     def open_session(self, app, request):
