@@ -88,6 +88,8 @@ class Config:
     MENTION_MAIL_DELAY_SECONDS = float(os.environ.get("MENTION_MAIL_DELAY_SECONDS", "600"))
     # How long a personal sign-in link handed out at a training lets its person in.
     SIGN_IN_LINK_DAYS = int(os.environ.get("SIGN_IN_LINK_DAYS", "90"))
+    # Argon2id parameters for new password hashes: a profile of argon2-cffi's argon2.profiles.
+    ARGON2_PROFILE = os.environ.get("ARGON2_PROFILE", "RFC_9106_LOW_MEMORY")
 
     BABEL_DEFAULT_LOCALE = "ru"
     BABEL_DEFAULT_TIMEZONE = "Europe/Moscow"
@@ -131,6 +133,7 @@ class Config:
 class TestConfig(Config):
     TESTING = True
     RATELIMIT_STORAGE_URI = "memory://"  # each test app counts on its own
+    ARGON2_PROFILE = "CHEAPEST"  # a real Argon2id hash at the lowest cost: tests sign people in by the hundred
     WTF_CSRF_ENABLED = False
     SECRET_KEY = "test-secret-key"
     SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("TEST_DATABASE_URL"))

@@ -15,8 +15,8 @@ import pytest
 import requests
 import socketio
 import websocket
-from argon2 import PasswordHasher
-from conftest import SECRET_KEY, IsolatedClient, LiveServer, World, _free_port
+from conftest import PASSWORD, SECRET_KEY, IsolatedClient, LiveServer, World, _free_port
+from conftest import make_moderator as make_signing_in_moderator
 from flask_migrate import upgrade
 
 from roadmap import create_app
@@ -28,8 +28,6 @@ from tests.livesync import DROPPED, SyncClient, new_op_id
 from tests.rawsocket import open_websocket, websocket_url
 
 TRANSPORT_LIMIT = 256 * 1024
-PASSWORD = "correct horse battery"
-CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 FOREIGN_ORIGIN = "http://evil.example"
 PUBLIC_ORIGIN = "https://roadmap.example.org"
 WAIT_SECONDS = 10
@@ -44,12 +42,8 @@ SAFE_REFERRER_POLICIES = {"no-referrer", "same-origin", "strict-origin", "strict
 # --- a site to visit -----------------------------------------------------------
 
 def make_moderator() -> Person:
-    """A moderator who signs in with PASSWORD, hashed cheaply so signing in costs nothing."""
-    person = Person(email=f"mod-{uuid.uuid4().hex[:8]}@example.org", display_name="Ирина Соколова",
-                    is_moderator=True, password_hash=CHEAP_HASHER.hash(PASSWORD))
-    db.session.add(person)
-    db.session.commit()
-    return person
+    """A moderator who signs in with PASSWORD."""
+    return make_signing_in_moderator(f"mod-{uuid.uuid4().hex[:8]}@example.org", "Ирина Соколова")
 
 
 class Site:

@@ -18,7 +18,6 @@ from roadmap.models import Change, Group, Membership, Person, Roadmap, Step, Tra
 from roadmap.services import editing
 from roadmap.services.trainings import JOIN_CODE_LENGTH
 
-# A real Argon2id hash, with the cheapest parameters: verifying one made with the
 CONFUSABLE_CHARACTERS = set("0O1IL")
 Browser = IsolatedClient
 

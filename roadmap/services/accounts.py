@@ -6,12 +6,13 @@ the first-run page (whoever runs the server), and a co-moderator whose address t
 added them typed in. Everyone else's address waits in a "verify" SignInLink until its mail is opened."""
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -30,7 +31,6 @@ from roadmap.services.afterwards import token_hash
 from roadmap.services.transactions import writing
 from roadmap.timeutil import utcnow
 
-_hasher = PasswordHasher()  # Argon2id: memory-hard
 TOKEN_MAX_AGE_SECONDS = 60 * 60 * 24 * 60
 MIN_PASSWORD_LENGTH = 10
 # zxcvbn's score 2 means about 10^8 guesses or more: out of reach of guessing through a rate-limited form.
@@ -90,8 +90,19 @@ def password_problem(password: str, hints: Iterable[str] = ()) -> str | None:
     return "password_guessable"
 
 
+@functools.cache
+def _hasher_with(profile_name: str) -> PasswordHasher:
+    return PasswordHasher.from_parameters(getattr(profiles, profile_name))
+
+
+def _hasher() -> PasswordHasher:
+    """Argon2id, memory-hard, with the app's ARGON2_PROFILE (one of argon2.profiles; tests use CHEAPEST).
+    Hashes made with another profile still verify: each hash carries its own parameters."""
+    return _hasher_with(current_app.config["ARGON2_PROFILE"])
+
+
 def hash_password(password: str) -> str:
-    return _off_the_event_loop(_hasher.hash, password)
+    return _off_the_event_loop(_hasher().hash, password)
 
 
 def password_matches(person: Person, password: str) -> bool:
@@ -100,7 +111,7 @@ def password_matches(person: Person, password: str) -> bool:
 
 def _verify(password_hash: str, password: str) -> bool:
     try:
-        return _off_the_event_loop(_hasher.verify, password_hash, password)
+        return _off_the_event_loop(_hasher().verify, password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
