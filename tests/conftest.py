@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import atexit
 import contextvars
+import copy
 import json
 import os
 import signal
@@ -21,7 +22,6 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
-from argon2 import PasswordHasher
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import event, text
@@ -29,7 +29,7 @@ from sqlalchemy import event, text
 from roadmap import create_app
 from roadmap.config import TestConfig
 from roadmap.database import create_fresh_postgres_database
-from roadmap.extensions import db
+from roadmap.extensions import db, limiter, socketio
 from roadmap.models import Person
 from roadmap.services import accounts, trainings
 
@@ -82,15 +82,28 @@ def migrated_postgres_url(postgres_url) -> str:
     return postgres_url
 
 
+@pytest.fixture(scope="session")
+def worker_folder(tmp_path_factory) -> Path:
+    """This pytest worker's home for the database and instance folder its tests share in turn."""
+    return tmp_path_factory.mktemp("worker")
+
+
 @pytest.fixture
-def database_url(request, tmp_path):
-    """SQLite in a temporary file; a test opts into PostgreSQL with
-    @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)."""
+def database_url(request, worker_folder):
+    """SQLite in a file holding a fresh copy of the migrated database; a test opts into PostgreSQL with
+    @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True) (emptied after it).
+
+    Every SQLite test of a worker finds its copy at the same path, so the worker's one app serves them all."""
     backend = getattr(request, "param", "sqlite")
     if backend == "postgresql":
         return request.getfixturevalue("migrated_postgres_url")
-    path = tmp_path / "roadmap.sqlite3"
-    shutil.copyfile(request.getfixturevalue("migrated_sqlite_file"), path)
+    path = worker_folder / "roadmap.sqlite3"
+    for leftover in (worker_folder / "roadmap.sqlite3-wal", worker_folder / "roadmap.sqlite3-shm"):
+        leftover.unlink(missing_ok=True)
+    # A new file, not the old one overwritten: a connection an earlier test left open keeps the old one.
+    copy = worker_folder / "roadmap.sqlite3.copying"
+    shutil.copyfile(request.getfixturevalue("migrated_sqlite_file"), copy)
+    os.replace(copy, path)
     return f"sqlite:///{path}"
 
 
@@ -106,12 +119,58 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
+class SharedApps:
+    """One app per database URL for the whole worker, reset between tests.
+
+    Building an app cost 0.3-0.8 s (Werkzeug compiles every URL rule's builder), paid by nearly every
+    test. Tests change an app in three ways, each undone here: its config (restored from a copy), its
+    instance folder (emptied), and the rate limiter's counts (reset). Its database is the copy the
+    `database_url` fixture makes, or PostgreSQL's tables, emptied after each test.
+
+    Flask-SocketIO and Flask-Limiter serve one app per process: each create_app points them at its
+    own settings. After a test made an app of its own, the shared one is built again."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.apps: dict[str, tuple[object, dict]] = {}
+        self.socket_servers: list = []  # socketio.server as each shared app left it
+
+    def fresh(self, database_url: str):
+        if database_url not in self.apps or not any(server is socketio.server for server in self.socket_servers):
+            instance = self.folder / f"instance-{len(self.socket_servers)}"
+            app = _test_app(database_url, instance)
+            app.test_client_class = IsolatedClient
+            self.apps[database_url] = (app, copy.deepcopy(dict(app.config)))
+            self.socket_servers.append(socketio.server)
+        app, config = self.apps[database_url]
+        app.config.clear()
+        app.config.update(copy.deepcopy(config))
+        # The heavy-work pool's processes keep an app per configuration, and with it a connection
+        # to the database file this test replaced: a configuration of its own makes them build anew.
+        app.config["TEST_ID"] = uuid.uuid4().hex
+        app.extensions.pop("heavy_work_config", None)  # what heavy_work.run sends them, made once per app
+        _empty_folder(Path(app.instance_path))
+        limiter.reset()
+        return app
+
+
+def _empty_folder(folder: Path) -> None:
+    for entry in folder.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+@pytest.fixture(scope="session")
+def shared_apps(worker_folder) -> SharedApps:
+    return SharedApps(worker_folder)
+
+
 @pytest.fixture
-def app(database_url, tmp_path):
-    app = _test_app(database_url, tmp_path / "instance")
-    app.test_client_class = IsolatedClient
-    with app.app_context():
-        upgrade()  # a no-op on the migrated copy; proves migrations are at head
+def app(database_url, shared_apps):
+    app = shared_apps.fresh(database_url)
+    with app.app_context():  # on a fresh copy of the session's migrated database (tests/test_migrations.py checks it)
         yield app
         db.session.remove()
         if not database_url.startswith("sqlite"):
@@ -131,13 +190,11 @@ def client(app):
 
 
 PASSWORD = "correct horse battery"
-# A real Argon2id hash with the cheapest parameters, so each moderator sign-in is quick.
-CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def make_moderator(email: str, name: str) -> Person:
-    """A moderator who signs in with PASSWORD."""
-    person = Person(email=email, display_name=name, is_moderator=True, password_hash=CHEAP_HASHER.hash(PASSWORD))
+    """A moderator who signs in with PASSWORD (hashed with TestConfig's cheapest Argon2 profile)."""
+    person = Person(email=email, display_name=name, is_moderator=True, password_hash=accounts.hash_password(PASSWORD))
     db.session.add(person)
     db.session.commit()
     return person
@@ -182,9 +239,8 @@ class World:
     app: object
 
     def moderator(self, email: str | None = None, name: str = "Мод Модераторов"):
-        """A moderator who signs in with PASSWORD, hashed cheaply: accounts.create_moderator's
-        full-cost Argon2 took 0.36 s a moderator, and hundreds of tests make one
-        (tests/test_cli.py makes one the real way, with the password rules)."""
+        """A moderator who signs in with PASSWORD (tests/test_cli.py makes one the real way, with the
+        password rules)."""
         return make_moderator(email or f"mod-{uuid.uuid4().hex[:8]}@example.org", name)
 
     def training(self, moderator=None, title: str = "Школа городских героев"):
@@ -274,6 +330,7 @@ class LiveServer:
             # Rate limits live in Redis when REDIS_URL is set: each server counts on its own, so
             # one test's attempts (or an earlier run's) never use up another's.
             "RATELIMIT_KEY_PREFIX": f"roadmap-test-limits-{uuid.uuid4().hex}",
+            "ARGON2_PROFILE": "CHEAPEST",  # as TestConfig: real hashes, at the lowest cost
             **self.extra_env,
         }
         argv = ["--host", "127.0.0.1", "--port", str(self.port), *([] if self.access_log else ["--quiet"])]

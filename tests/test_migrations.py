@@ -3,12 +3,15 @@ import os
 from contextlib import contextmanager
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from conftest import _test_app
 from flask_migrate import upgrade
 from sqlalchemy import text
 
 from roadmap.database import create_fresh_postgres_database
-from roadmap.extensions import db
+from roadmap.extensions import db, migrate
 from roadmap.services import afterwards
 
 BEFORE_UNSET_ASSESSMENTS = "527671599922"
@@ -103,3 +106,27 @@ def test_calendar_feeds_alumni_subscribed_to_keep_working_once_only_a_hash_is_st
     assert afterwards.link_token(feed) is None  # the share page cannot show it again, and says so
     upgrade()  # the feed is served by today's code, which reads today's tables
     assert app_with_stored_share_secrets.test_client().get(f"/calendar/{CALENDAR_SECRET}.ics").status_code == 200
+
+
+# --- the migrations and the models agree ----------------------------------------------------------
+# Each test gets a copy of one database migrated at the start of the session (conftest.py); these
+# check once that the copy is what the code expects, which every test's app used to prove by running
+# a no-op upgrade of its own.
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_the_tests_database_is_at_the_newest_migration(app):
+    heads = ScriptDirectory.from_config(migrate.get_config()).get_heads()
+
+    with db.engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_heads()
+
+    assert len(heads) == 1, f"the migrations branch: {heads}"
+    assert set(current) == set(heads)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_the_migrated_schema_is_the_one_the_models_declare(app):
+    with db.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
+
+    assert differences == []
