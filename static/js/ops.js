@@ -1,5 +1,6 @@
 // Applying operations to a plain-data road map: resolved ops from the server,
 // and the client's own pending ops on top of them (see docs/protocol.md).
+import { cycleThrough } from './dependencies.js';
 import { mergeText } from './textmerge.js';
 
 export const TEXT_FIELDS = {
@@ -237,12 +238,18 @@ export function applyPending(map, op, graveyard) {
     case 'step.restore': {
       const buried = graveyard.steps.get(op.step_id);
       if (buried && !findStep(map, op.step_id)) {
+        // As the server restores it: its arrows and links only to what is still in the map, and
+        // no follower's arrow that would now close a cycle (one made while the step was deleted).
         const { followers = [], ...step } = structuredClone(buried);
+        step.depends_on = (step.depends_on || []).filter((id) => findStep(map, id));
+        step.stakeholder_ids = step.stakeholder_ids.filter((id) => findStakeholder(map, id));
         map.steps.push(step);
         map.steps.sort(byPosition);
-        for (const stepId of followers) {
+        for (const stepId of [...followers].sort()) {
           const follower = findStep(map, stepId);
-          if (follower) setDependency(follower, { type: 'step.depend', predecessor_id: op.step_id });
+          if (follower && !cycleThrough(map.steps, stepId, op.step_id)) {
+            setDependency(follower, { type: 'step.depend', predecessor_id: op.step_id });
+          }
         }
       }
       break;
