@@ -7,15 +7,18 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from roadmap import instance_files, timeutil, tolerant_json
-from roadmap.config import Config
+from roadmap import instance_files, tolerant_json
+from roadmap.config import Config, from_environment
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config_class: type[Config] = Config, overrides: dict | None = None) -> Flask:
-    overrides = overrides or {}
-    instance_path = overrides.get("INSTANCE_PATH") or config_class.INSTANCE_PATH
+    """The app: `config_class`'s defaults, then the environment's settings (unless the class
+    says not to read it; a malformed one raises config.SettingError), then `overrides`."""
+    environment = from_environment(os.environ) if config_class.READS_ENVIRONMENT else {}
+    settings = {**environment, **(overrides or {})}
+    instance_path = settings.get("INSTANCE_PATH") or config_class.INSTANCE_PATH
     app = Flask(
         __name__,
         instance_path=instance_path,
@@ -24,9 +27,8 @@ def create_app(config_class: type[Config] = Config, overrides: dict | None = Non
         instance_relative_config=True,
     )
     app.config.from_object(config_class)
-    app.config.update(overrides)
+    app.config.update(settings)
     app.json = tolerant_json.TolerantJSONProvider(app)
-    timeutil.set_clock_offset(app.config["CLOCK_OFFSET_DAYS"])
     instance_files.ensure_private_folder(app.instance_path)
     _fill_instance_defaults(app)
 

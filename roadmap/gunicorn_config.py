@@ -13,7 +13,10 @@ import os
 
 wsgi_app = "roadmap.server:served_app()"
 worker_class = "gevent"
-workers = int(os.environ.get("WORKERS", "1"))
+# Gunicorn's master reads these before any app exists (run as `gunicorn -c`, they are all it has),
+# so they come from the environment here, not from create_app; gunicorn checks their values.
+# `python -m roadmap.server` replaces `bind` with where its app says to listen.
+workers = os.environ.get("WORKERS", "1")
 bind = [f"{os.environ.get('ROADMAP_HOST', '127.0.0.1')}:{os.environ.get('ROADMAP_PORT', '5000')}"]
 worker_connections = 2000  # open WebSockets per worker: a city-wide training day, with room to spare
 # Each WebSocket is a request that lasts as long as its page: a stopping worker waits this

@@ -13,7 +13,7 @@ has its worker killed and replaced; a worker that dies fails its job, not the ne
 
 Jobs are module-level functions (pickled by name) and their arguments plain data. A job runs
 inside an app context of an app the worker builds with the caller's configuration (once: the
-server's configuration does not change), on the caller's clock (timeutil's offset, which tests shift).
+server's configuration does not change), on the caller's clock (its CLOCK_OFFSET, which tests shift).
 """
 from __future__ import annotations
 
@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 
-from roadmap import timeutil
 from roadmap.domain.errors import N_
 
 log = logging.getLogger(__name__)
@@ -75,7 +74,7 @@ def run(function: Callable, *args):
         return function(*args)
     app = current_app._get_current_object()
     config = app.extensions.setdefault("heavy_work_config", _plain_config(app))
-    job = (function, args, timeutil.clock_offset_days())
+    job = (function, args, app.config["CLOCK_OFFSET"])
     return _pool_of_this_process(app).run(job, config, app.config["HEAVY_WORK_TIMEOUT_SECONDS"])
 
 
@@ -252,7 +251,7 @@ def serve(jobs, results) -> None:
     results.send_bytes(READY)
     while True:
         try:
-            config, (function, args, clock_offset_days) = pickle.loads(jobs.recv_bytes())
+            config, (function, args, clock_offset) = pickle.loads(jobs.recv_bytes())
         except EOFError:
             return
         if config != app_config:  # the server sends one configuration; tests send one per test
@@ -260,7 +259,7 @@ def serve(jobs, results) -> None:
                 with app.app_context():
                     db.engine.dispose()
             app, app_config = create_app(Config, overrides={**config, "SOCKETIO_MESSAGE_QUEUE": None}), config
-        timeutil.set_clock_offset(clock_offset_days)  # the caller's clock, shifted or not
+        app.config["CLOCK_OFFSET"] = clock_offset  # the caller's clock now, shifted or not
         with app.app_context():
             try:
                 result = JobResult(returned=function(*args))

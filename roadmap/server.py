@@ -23,6 +23,7 @@ from flask_migrate import upgrade  # noqa: E402
 from gunicorn.app.base import BaseApplication  # noqa: E402
 
 from roadmap import access_log, bounded_websocket, create_app, database, gunicorn_config  # noqa: E402
+from roadmap.config import SettingError  # noqa: E402
 from roadmap.extensions import db, socketio  # noqa: E402
 from roadmap.realtime import dashboard_feed  # noqa: E402
 from roadmap.services import reminders, venue  # noqa: E402
@@ -84,7 +85,10 @@ class RoadmapServer(BaseApplication):
     def load_config(self) -> None:
         for name, value in {**vars(gunicorn_config), **self.options}.items():
             if name in self.cfg.settings:
-                self.cfg.set(name, value)
+                try:
+                    self.cfg.set(name, value)
+                except ValueError as malformed:
+                    raise SystemExit(f"Roadmap cannot start: gunicorn's {name}={value!r}: {malformed}") from None
 
 
 def _phones_line(app: Flask, host: str, port: int) -> str:
@@ -106,7 +110,10 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     gunicorn_config.configure_logging()
 
-    app = create_app()
+    try:
+        app = create_app()
+    except SettingError as malformed:
+        raise SystemExit(f"Roadmap cannot start: {malformed}") from None
     host = args.host or app.config["HOST"]
     port = args.port or app.config["PORT"]
     address = {"HOST": host, "PORT": port}  # the join link's address depends on where the server listens

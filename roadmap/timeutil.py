@@ -1,25 +1,16 @@
 """Time helpers: the database stores naive UTC datetimes."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from flask import current_app
 
 DEFAULT_ZONE = "Europe/Moscow"
 
-_offset = timedelta(0)
-
-
-def set_clock_offset(days: float) -> None:
-    """Shift the app's clock (Config.CLOCK_OFFSET_DAYS); zero in normal use."""
-    global _offset
-    _offset = timedelta(days=days)
-
-
-def clock_offset_days() -> float:
-    """The shift set_clock_offset made, for a worker process to take the same clock."""
-    return _offset / timedelta(days=1)
-
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None) + _offset
+    """Now on the current app's clock: the real time plus its CLOCK_OFFSET (zero but in tests and
+    demos). Code outside an app context pushes its app's, as the background loops do."""
+    return datetime.now(timezone.utc).replace(tzinfo=None) + current_app.config["CLOCK_OFFSET"]
 
 
 def zone(name: str | None) -> ZoneInfo:

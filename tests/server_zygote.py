@@ -5,8 +5,8 @@ gunicorn's) before it serves; the suite starts a server for ~160 tests. This pro
 that once per pytest worker: it imports `roadmap.server` (which patches the standard
 library for gevent), then reads one JSON request per line on stdin, forks, and answers
 with the child's pid. The child starts a session (so the process group it leads holds
-gunicorn's master, itself, and the worker it forks), takes the request's environment,
-re-reads the configuration from it and runs `roadmap.server.main` with the request's
+gunicorn's master, itself, and the worker it forks), takes the request's environment
+(create_app reads its settings from it) and runs `roadmap.server.main` with the request's
 arguments, as the command line would. Set ROADMAP_TEST_FORK_SERVERS=0 to start each
 server as a fresh process.
 """
@@ -14,7 +14,6 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import importlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
@@ -23,7 +22,6 @@ import sys  # noqa: E402
 
 import gevent  # noqa: E402
 
-import roadmap.config  # noqa: E402
 import roadmap.server  # noqa: E402
 
 # gevent's fork and SIGCHLD handling reap children only while its loop runs, and this
@@ -58,7 +56,6 @@ def _serve(request: dict) -> None:
         os.environ.update(request["env"])
         gevent.reinit()
         random.seed()  # each server its own sequence, as a fresh process would have
-        _reread_configuration()
         roadmap.server.main(request["argv"])
     except SystemExit as stopped:  # gunicorn's master ends this way when it stops
         os._exit(stopped.code if isinstance(stopped.code, int) else 1)
@@ -68,17 +65,6 @@ def _serve(request: dict) -> None:
         traceback.print_exc()
         os._exit(1)
     os._exit(0)
-
-
-def _reread_configuration() -> None:
-    """Config's values are read from the environment when roadmap.config is imported:
-    read them again from this child's environment, into the class create_app uses."""
-    current = roadmap.config.Config
-    fresh = importlib.reload(roadmap.config).Config
-    for name, value in vars(fresh).items():
-        if name.isupper():
-            setattr(current, name, value)
-    roadmap.config.Config = current
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 check for a name already in the group, and merging two entries that are one person."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from conftest import PASSWORD, SECRET_KEY, IsolatedClient, make_moderator, new_id, secure_account
 from sqlalchemy import select
@@ -12,7 +14,6 @@ from roadmap.domain.permissions import Actor
 from roadmap.extensions import db
 from roadmap.models import Change, Dot, Membership, Person, SignInLink, Step
 from roadmap.services import accounts, afterwards, editing, identities, snapshots, trainings, voting
-from roadmap.timeutil import set_clock_offset
 
 
 @pytest.fixture
@@ -21,10 +22,9 @@ def moderator(app):
 
 
 @pytest.fixture
-def clock():
-    """Moves the app's clock on by some minutes; puts it back afterwards."""
-    yield lambda minutes: set_clock_offset(minutes / (24 * 60))
-    set_clock_offset(0)
+def clock(app):
+    """Moves the app's clock on by some minutes."""
+    return lambda minutes: app.config.update(CLOCK_OFFSET=timedelta(minutes=minutes))
 
 
 def add_step(person, group, title: str, **fields) -> str:

@@ -7,6 +7,7 @@ import io
 import operator
 import os
 import threading
+from datetime import timedelta
 
 import docx
 import openpyxl
@@ -16,7 +17,7 @@ from conftest import PASSWORD, make_moderator, new_id
 from sqlalchemy import func, select
 from test_afterwards import csrf_token
 
-from roadmap import heavy_work
+from roadmap import heavy_work, timeutil
 from roadmap.extensions import db
 from roadmap.models import CachedExport
 from roadmap.services import editing
@@ -188,3 +189,12 @@ def test_an_editor_gets_acks_while_a_pdf_renders(app, planned_group, moderator, 
 
     assert answer["status"] == 200 and answer["content"].startswith(b"%PDF-"), answer.get("status")
     assert answer["acks_before"] >= 20, answer["acks_before"]
+
+
+def test_a_job_runs_on_the_callers_clock_as_it_is_when_the_job_is_sent(app):
+    heavy_work.run(operator.add, 1, 1)  # the worker has built its app, with the clock as it was then
+    app.config["CLOCK_OFFSET"] = timedelta(days=30)
+
+    worker_now = heavy_work.run(timeutil.utcnow)
+
+    assert abs(worker_now - timeutil.utcnow()) < timedelta(minutes=1)

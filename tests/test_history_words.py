@@ -1,6 +1,7 @@
 """History in words: every change in the log read back as one sentence, in Russian and in English."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 
 import pytest
 from conftest import counted_queries, new_id, passwordless_moderator
@@ -14,7 +15,7 @@ from roadmap.services import editing, history_words, trainings
 from roadmap.timeutil import utcnow
 
 # Dates in the year of the change read without a year ("17 мая"); the changes are made now.
-YEAR = utcnow().year
+YEAR = datetime.now(timezone.utc).year  # the test app's clock is the real one
 NBSP = "\u00a0"
 
 

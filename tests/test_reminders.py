@@ -15,6 +15,7 @@ from conftest import PASSWORD, _test_app, new_id
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from roadmap import create_app
 from roadmap.extensions import db
 from roadmap.models import Change, MailSend, Person
 from roadmap.services import editing, history_words, mail, reminders, trainings
@@ -354,12 +355,13 @@ def test_names_and_titles_in_a_digest_are_inert_text(app, world, group, smtp_inb
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
-def test_roadmap_reminders_off_keeps_the_loop_out_of_the_server():
-    read = "from roadmap.config import Config; print(Config.REMINDERS_IN_SERVER)"
-    flags = {value: subprocess.run([sys.executable, "-c", read], env={**os.environ, "ROADMAP_REMINDERS": value},
-                                   capture_output=True, text=True, check=True).stdout.strip()
-             for value in ("off", "on")}
-    assert flags == {"off": "False", "on": "True"}
+@pytest.mark.parametrize("value, in_server", [("off", False), ("on", True)])
+def test_roadmap_reminders_off_keeps_the_loop_out_of_the_server(monkeypatch, tmp_path, value, in_server):
+    monkeypatch.setenv("ROADMAP_REMINDERS", value)
+
+    app = create_app(overrides={"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+    assert app.config["REMINDERS_IN_SERVER"] is in_server
 
 
 def send_from_two_processes_at_once(database_url: str, tmp_path, smtp_inbox, now) -> tuple[list, list]:

@@ -1,7 +1,7 @@
 """One moment, every place a person reads it: the history page, the PDF, the XLSX,
 the DOCX and the calendar feed all say it in the training's time zone.
 
-The app's clock is set to 2027-01-15 23:55 UTC (timeutil.set_clock_offset); the
+The app's clock is set to 2027-01-15 23:55 UTC (its CLOCK_OFFSET); the
 change is logged through editing.apply and read back from the real downloads.
 """
 from __future__ import annotations
@@ -20,16 +20,13 @@ import pytest
 from conftest import new_id
 
 from roadmap.services import afterwards, dashboard, editing, trainings
-from roadmap.timeutil import set_clock_offset
 
 MOMENT = datetime(2027, 1, 15, 23, 55)  # naive UTC, as the database stores it
 
 
 @pytest.fixture
 def at_the_moment(app):
-    set_clock_offset((MOMENT - datetime.now(timezone.utc).replace(tzinfo=None)).total_seconds() / 86400)
-    yield
-    set_clock_offset(0)
+    app.config["CLOCK_OFFSET"] = MOMENT - datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def map_in_zone(world, zone_name: str):

@@ -384,7 +384,7 @@ def public_server(app, database_url, tmp_path, monkeypatch):
     """The real server configured with PUBLIC_ORIGIN, as behind a reverse proxy.
 
     LiveServer passes its own environment on to the server process, so setting
-    the variable here (and only for this test) reaches the server's Config.
+    the variable here (and only for this test) reaches the server's create_app.
     """
     monkeypatch.setenv("PUBLIC_ORIGIN", PUBLIC_ORIGIN)
     server = LiveServer(database_url, app.instance_path, tmp_path / "public-server.log")
