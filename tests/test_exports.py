@@ -9,6 +9,8 @@ import csv
 import io
 import json
 import re
+import subprocess
+import sys
 import zipfile
 from datetime import date, datetime
 
@@ -17,7 +19,7 @@ import icalendar
 import openpyxl
 import pymupdf
 import pytest
-from conftest import PASSWORD, make_moderator, new_id
+from conftest import PASSWORD, PROJECT_ROOT, make_moderator, new_id
 from flask_babel import force_locale
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -898,3 +900,25 @@ def test_nothing_is_stored_by_an_export(member_browser, filled_group):
     after = (db.session.get(Roadmap, filled_group.roadmap.id).revision,
              db.session.scalar(select(func.count()).select_from(Stakeholder)))
     assert after == before
+
+
+# --- what serving pages loads ----------------------------------------------------------
+
+LIBRARIES_AN_APP_LOADS = """
+import sys
+from roadmap import create_app
+from roadmap.config import TestConfig
+from roadmap.services import exports
+instance = sys.argv[1]
+create_app(TestConfig, {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance}/roadmap.db", "INSTANCE_PATH": instance})
+print(" ".join(name for name in ("openpyxl", "docx", "weasyprint", "icalendar") if name in sys.modules))
+"""
+
+
+def test_an_app_loads_no_format_library_until_a_file_of_that_format_is_made(tmp_path):
+    # A fresh interpreter: this one has loaded them all for the tests above.
+    loaded = subprocess.run([sys.executable, "-c", LIBRARIES_AN_APP_LOADS, str(tmp_path)], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=60)
+
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.split() == []

@@ -6,7 +6,7 @@ positions of every live step, and exports, snapshots and the PDF render all of
 them. Only live items count: a deleted step or stakeholder frees its place, and
 restoring it needs a free place again. Links and dependencies count whether or not their step or
 stakeholder is deleted, since a restore brings a deleted item's links back.
-The import of a file (services/exports.py) uses the same caps.
+The import of a file (services/exports/importing.py) uses the same caps.
 """
 from roadmap.domain.errors import EditRejected
 

@@ -32,7 +32,6 @@ MIMETYPES = {
     "json": "application/json",
 }
 IMPORT_KINDS = ("xlsx", "csv", "json")
-TEMPLATE_KINDS = {"csv": exports.csv_template, "xlsx": exports.xlsx_template}
 PROBLEMS_SHOWN = 100
 NOTICES_SHOWN = 5
 
@@ -130,8 +129,9 @@ def export_json(roadmap_id: int):
 def import_template(file_kind: str):
     """An empty spreadsheet of steps in the reader's language, ready to fill in and import."""
     file_stem = _("Road map steps")
+    make_template = exports.csv_template if file_kind == "csv" else exports.xlsx_template
     return send_file(
-        io.BytesIO(TEMPLATE_KINDS[file_kind](_language())), mimetype=MIMETYPES[file_kind], as_attachment=True,
+        io.BytesIO(make_template(_language())), mimetype=MIMETYPES[file_kind], as_attachment=True,
         download_name=f"{file_stem}.{file_kind}",
     )
 
