@@ -64,7 +64,7 @@ from sqlalchemy import select
 
 from roadmap.domain.errors import EditRejected
 from roadmap.domain.operations import (
-    MAP_FIELDS, OP_TYPES, STAKEHOLDER_FIELDS, STEP_FIELDS, Text, parse_value,
+    MAP_FIELDS, OP_TYPES, STAKEHOLDER_FIELDS, STEP_FIELDS, TextField, parse_value,
 )
 from roadmap.domain import vocabulary
 from roadmap.domain.replay import empty_map, replay
@@ -433,7 +433,7 @@ class Realiser:
             return candidates[target % min(len(candidates), HOT_ITEMS)]
         return candidates[target % len(candidates)]
 
-    def _text(self, rng, key: tuple[str, str], confirmed: str, spec: Text) -> dict:
+    def _text(self, rng, key: tuple[str, str], confirmed: str, spec: TextField) -> dict:
         """A person's edit of a text field, with the base it started from: what they typed so far,
         or, when they start typing there, the text of their local copy."""
         typed = self.typed.get(key)
@@ -443,7 +443,7 @@ class Realiser:
             self.typed[key] = edit["value"]
         return edit
 
-    def _edited(self, rng, current: str, spec: Text) -> dict:
+    def _edited(self, rng, current: str, spec: TextField) -> dict:
         word = f"{self.client.name}.{self.sent}{rng.choice(WORDS)}"
         at = rng.randint(0, len(current))
         end = min(len(current), at + rng.randint(1, 12))
@@ -509,7 +509,7 @@ class Realiser:
     def _map_set(self, rng, variant, local, **_):
         name = sorted(MAP_FIELDS)[variant % len(MAP_FIELDS)]
         spec = MAP_FIELDS[name]
-        if not isinstance(spec, Text):
+        if not isinstance(spec, TextField):
             return {"field": name, "value": rng.choice([*THEMES, "space"])}
         return {"field": name, **self._text(rng, ("map", name), local[name], spec)}
 
@@ -613,7 +613,7 @@ class Realiser:
         names = ["name", "name", "contact", "sector", "engagement", "interest", "influence"]
         name = names[variant % len(names)]
         spec = STAKEHOLDER_FIELDS[name]
-        if isinstance(spec, Text):
+        if isinstance(spec, TextField):
             current = next((item[name] for item in local["stakeholders"] if item["id"] == stakeholder_id), "")
             text = self._text(rng, (stakeholder_id, name), current, spec)
             return {"stakeholder_id": stakeholder_id, "field": name, **text}

@@ -21,7 +21,7 @@ from flask_migrate import upgrade
 
 from roadmap import create_app
 from roadmap.config import TestConfig
-from roadmap.domain.operations import MAX_OWNER_TEXT, STEP_FIELDS, Text
+from roadmap.domain.operations import MAX_OWNER_TEXT, STEP_FIELDS, TextField
 from roadmap.extensions import db
 from roadmap.models import Person
 from tests.livesync import DROPPED, SyncClient, new_op_id
@@ -531,7 +531,7 @@ def largest_valid_ops(sender: SyncClient) -> dict[str, dict]:
     escapes as twelve bytes each (\\ud83d\\ude00): the costliest character there is on the wire."""
     emoji = "😀"
     step_id = new_op_id()[:32]
-    texts = {name: emoji * spec.max_length for name, spec in STEP_FIELDS.items() if isinstance(spec, Text)}
+    texts = {name: emoji * spec.max_length for name, spec in STEP_FIELDS.items() if isinstance(spec, TextField)}
     return {
         "step.add with every text full": {
             "op_id": new_op_id(), "roadmap_id": sender.roadmap_id, "type": "step.add", "step_id": step_id,

@@ -1,116 +1,86 @@
 """The declared schema of every Socket.IO event and JSON request besides ops.
 
 Ops have their own schema in operations.py; everything else a client sends is
-checked here, so no handler inspects raw payloads.
+a msgspec Struct here, so no handler inspects raw payloads.
 """
-from __future__ import annotations
+from typing import Annotated, Any, Literal
 
-import re
-from dataclasses import dataclass
-from typing import Any
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from roadmap.domain.errors import EditRejected, Unreadable
-from roadmap.domain.operations import ID_PATTERN
+from roadmap.domain.operations import MAX_DB_INT, Id, convert, describe, whole
 
-MAX_DB_INT = 2**31 - 1
+PositiveId = Annotated[int, Meta(ge=1, le=MAX_DB_INT, description=f"an integer from 1 to {MAX_DB_INT}")]
+Revision = Annotated[int, Meta(ge=0, le=MAX_DB_INT, description=f"an integer from 0 to {MAX_DB_INT}")]
 # ASCII only: str.isalpha() would let in every script's letters and look-alikes.
-FOCUS_FIELD_PATTERN = re.compile(r"(?=_*[A-Za-z])[A-Za-z_]{1,40}")
+FocusField = Annotated[str, Meta(pattern=whole("(?=_*[A-Za-z])[A-Za-z_]{1,40}"))]
 
 
-@dataclass(frozen=True)
-class Integer:
-    low: int
-    high: int = MAX_DB_INT
+class Focus(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """One control of the editor: a field, of a step or a stakeholder when it names one."""
 
-    def parse(self, raw: Any) -> int:
-        if type(raw) is not int or not self.low <= raw <= self.high:
-            raise ValueError(f"an integer from {self.low} to {self.high}")
-        return raw
+    field: FocusField
+    step_id: Id | UnsetType = UNSET
+    stakeholder_id: Id | UnsetType = UNSET
 
 
-@dataclass(frozen=True)
-class Text:
-    max_length: int
-
-    def parse(self, raw: Any) -> str:
-        if not isinstance(raw, str) or len(raw) > self.max_length:
-            raise ValueError(f"text of at most {self.max_length} characters")
-        return raw
+class _Message(Struct, kw_only=True, forbid_unknown_fields=True):
+    pass
 
 
-@dataclass(frozen=True)
-class Boolean:
-    def parse(self, raw: Any) -> bool:
-        if type(raw) is not bool:
-            raise ValueError("true or false")
-        return raw
+class Join(_Message):
+    roadmap_id: PositiveId
+    since_revision: Revision | None = None
 
 
-@dataclass(frozen=True)
-class Focus:
-    """null, or {field, step_id?, stakeholder_id?} naming one control."""
-
-    def parse(self, raw: Any) -> dict | None:
-        if raw is None:
-            return None
-        allowed = {"field", "step_id", "stakeholder_id"}
-        if not isinstance(raw, dict) or not set(raw) <= allowed or "field" not in raw:
-            raise ValueError("null or {field, step_id?, stakeholder_id?}")
-        field = raw["field"]
-        if not isinstance(field, str) or not FOCUS_FIELD_PATTERN.fullmatch(field):
-            raise ValueError("an object whose field is 1-40 ASCII letters or _, at least one a letter")
-        for key in ("step_id", "stakeholder_id"):
-            if key in raw and (not isinstance(raw[key], str) or not ID_PATTERN.fullmatch(raw[key])):
-                raise ValueError(f"an object whose {key} is an id")
-        return dict(raw)
+class CatchUp(Join):
+    pass
 
 
-@dataclass(frozen=True)
-class Id:
-    """A client-made step or stakeholder id."""
-
-    def parse(self, raw: Any) -> str:
-        if not isinstance(raw, str) or not ID_PATTERN.fullmatch(raw):
-            raise ValueError("an id of 8-40 letters, digits, - or _")
-        return raw
+class Leave(_Message):
+    roadmap_id: PositiveId
 
 
-@dataclass(frozen=True)
-class OneOf:
-    options: tuple[str, ...]
-
-    def parse(self, raw: Any) -> str:
-        if not isinstance(raw, str) or raw not in self.options:
-            raise ValueError(f"one of {', '.join(self.options)}")
-        return raw
+class FocusOn(_Message):
+    focus: Annotated[Focus | None, Meta(description=(
+        "null or an object {field, step_id?, stakeholder_id?} whose field is 1-40 ASCII letters or _, "
+        "at least one a letter, and whose ids are 8-40 letters, digits, - or _"))]
 
 
-@dataclass(frozen=True)
-class Field:
-    spec: Any
-    required: bool = True
-    nullable: bool = False
+class Watch(_Message):
+    training_id: PositiveId
 
 
-ROADMAP_ID = Field(Integer(1))
-SINCE_REVISION = Field(Integer(0), required=False, nullable=True)
+class Dot(_Message):
+    vote_id: PositiveId
+    step_id: Id
+    action: Annotated[Literal["add", "remove"], Meta(description="one of add, remove")]
 
-SCHEMAS: dict[str, dict[str, Field]] = {
-    "join": {"roadmap_id": ROADMAP_ID, "since_revision": SINCE_REVISION},
-    "catch_up": {"roadmap_id": ROADMAP_ID, "since_revision": SINCE_REVISION},
-    "leave": {"roadmap_id": ROADMAP_ID},
-    "focus": {"focus": Field(Focus(), nullable=True)},
-    "watch": {"training_id": Field(Integer(1))},
-    "dot": {"vote_id": Field(Integer(1)), "step_id": Field(Id()), "action": Field(OneOf(("add", "remove")))},
-    "comments": {"roadmap_id": ROADMAP_ID, "step_id": Field(Id())},
-    "comments_read": {"roadmap_id": ROADMAP_ID, "step_id": Field(Id())},
-    "api.join": {
-        "join_code": Field(Text(20)),
-        "display_name": Field(Text(200)),
-        "group_id": Field(Integer(1), required=False, nullable=True),
-        # true: "I am not the member of this group who has the same name" (see name_taken).
-        "different_person": Field(Boolean(), required=False, nullable=True),
-    },
+
+class StepComments(_Message):
+    roadmap_id: PositiveId
+    step_id: Id
+
+
+class ApiJoin(_Message):
+    join_code: Annotated[str, Meta(max_length=20, description="text of at most 20 characters")]
+    display_name: Annotated[str, Meta(max_length=200, description="text of at most 200 characters")]
+    group_id: PositiveId | None = None
+    # true: "I am not the member of this group who has the same name" (see name_taken).
+    different_person: Annotated[bool | None, Meta(description="true or false")] = None
+
+
+SCHEMAS: dict[str, type[_Message]] = {
+    "join": Join,
+    "catch_up": CatchUp,
+    "leave": Leave,
+    "focus": FocusOn,
+    "watch": Watch,
+    "dot": Dot,
+    "comments": StepComments,
+    "comments_read": StepComments,
+    "api.join": ApiJoin,
 }
 
 
@@ -121,32 +91,44 @@ def parse_message(kind: str, payload: Any) -> dict:
         raise EditRejected("invalid_op", payload.reason)
     if not isinstance(payload, dict):
         raise EditRejected("invalid_op", "payload must be an object")
-    unexpected = [key for key in payload if key not in schema]
+    try:
+        message = convert(payload, schema)
+    except msgspec.ValidationError as problem:
+        raise EditRejected("invalid_op", _first_fault(schema, payload, problem)) from None
+    return {name: _plain(getattr(message, name)) for name in message.__struct_fields__}
+
+
+def _first_fault(schema: type[_Message], payload: dict, problem: msgspec.ValidationError) -> str:
+    """Unexpected keys, then each key in its declared order, as docs/protocol.md (section 4) ranks them."""
+    declared = msgspec.structs.fields(schema)
+    unexpected = [key for key in payload if key not in {info.name for info in declared}]
     if unexpected:
-        raise EditRejected("invalid_op", f"unexpected keys: {sorted(map(str, unexpected))[:5]}")
-    parsed = {}
-    for name, field in schema.items():
-        if name not in payload:
-            if field.required:
-                raise EditRejected("invalid_op", f"missing key: {name}")
-            parsed[name] = None
-            continue
-        raw = payload[name]
-        if raw is None and field.nullable:
-            parsed[name] = None
+        return f"unexpected keys: {sorted(map(str, unexpected))[:5]}"
+    for info in declared:
+        if info.name not in payload:
+            if info.required:
+                return f"missing key: {info.name}"
             continue
         try:
-            parsed[name] = field.spec.parse(raw)
-        except ValueError as problem:
-            raise EditRejected("invalid_op", f"{name} must be {problem}") from None
-    return parsed
+            convert(payload[info.name], info.type)
+        except msgspec.ValidationError:
+            return f"{info.name} must be {describe(info.type)}"
+    return str(problem)  # a fault no check above names: msgspec's words
 
 
 def readable_field(kind: str, name: str, payload: Any) -> Any:
-    """One value of a payload, checked against its declared spec; None when absent or not valid."""
+    """One value of a payload, checked against its declared type; None when absent or not valid."""
     if not isinstance(payload, dict) or payload.get(name) is None:
         return None
+    declared = {info.name: info.type for info in msgspec.structs.fields(SCHEMAS[kind])}
     try:
-        return SCHEMAS[kind][name].spec.parse(payload[name])
-    except ValueError:
+        return _plain(convert(payload[name], declared[name]))
+    except msgspec.ValidationError:
         return None
+
+
+def _plain(value: Any) -> Any:
+    """A checked value as handlers take it: a Struct as the dict of the keys it was sent with."""
+    if isinstance(value, Struct):
+        return msgspec.to_builtins(value)
+    return value

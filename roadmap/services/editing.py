@@ -23,7 +23,7 @@ from roadmap.domain.operations import (
     STAKEHOLDER_FIELDS,
     STEP_FIELDS,
     Operation,
-    Text,
+    TextField,
     parse_op,
 )
 from roadmap.domain.ordering import key_after
@@ -293,7 +293,7 @@ def _resolve(spec, current, op: Operation) -> tuple[object, dict]:
     sent; a text field's merged with what others wrote meanwhile, and `insert_at`, where
     the op's inserted text now stands (if it inserted one stretch), so clients carry
     carets exactly."""
-    if not isinstance(spec, Text):
+    if not isinstance(spec, TextField):
         return op.value, {}
     merged = _carry_through_log(op, current) or merge(op.base, op.value, current, op.after_others, op.insert_at)
     if len(merged.text) > spec.max_length:

@@ -25,7 +25,7 @@ from flask_babel import format_date, format_percent, gettext, to_user_timezone
 from sqlalchemy import or_, select
 
 from roadmap.domain.errors import N_
-from roadmap.domain.operations import FIELDS_BY_TARGET, Choice, Day, Owner, Percent, Score, Text
+from roadmap.domain.operations import FIELDS_BY_TARGET, Choice, Day, Owner, Percent, Score, TextField
 from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
 from roadmap.extensions import db
 from roadmap.models import Change, Membership, Person, Roadmap, Stakeholder
@@ -316,7 +316,7 @@ def _field_set(told: _Telling, op: dict, before: dict) -> str:
         sentence = wording.set
     else:
         sentence = wording.changed
-    if isinstance(spec, Text) and not spec.multiline:
+    if isinstance(spec, TextField) and not spec.multiline:
         old_text, new_text = _title(old or ""), _title(new or "")  # titles and names
     else:
         old_text, new_text = told.value(spec, field_name, old), told.value(spec, field_name, new)

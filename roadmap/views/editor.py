@@ -11,6 +11,8 @@ from wtforms.validators import DataRequired, Length
 
 from roadmap.domain import permissions
 from roadmap.domain.errors import EditRejected
+from roadmap.domain.operations import browser_field_schema
+from roadmap.domain.stakeholder_grid import HIGH as GRID_HIGH
 from roadmap.domain.vocabulary import ENGAGEMENT_DESCRIPTIONS, ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
 from roadmap.extensions import db
 from roadmap.models import Mention, Roadmap
@@ -52,6 +54,8 @@ def edit(roadmap_id: int):
         readiness_hints={code: gettext(hint) for code, hint in READINESS_HINTS.items()},
         add_step_form=AddStepForm(),
         moderates=permissions.moderates(current_user, roadmap.group.training),
+        field_schema=browser_field_schema(),
+        grid_high=GRID_HIGH,
         vocabulary={
             "themes": THEMES, "statuses": STEP_STATUSES, "sectors": SECTORS,
             "engagement": ENGAGEMENT_LEVELS, "engagement_descriptions": ENGAGEMENT_DESCRIPTIONS,

@@ -5,7 +5,7 @@ import { followMentions } from './mentions.js';
 import { ConflictsView } from './conflicts.js';
 import { bindChoice, bindText, showChoice, showText } from './fields.js';
 import { setStrings, t } from './i18n.js';
-import { TEXT_FIELDS } from './ops.js';
+import { TEXT_FIELDS, useFieldSchema } from './ops.js';
 import { focusTarget, markFocus, renderPresence } from './presence.js';
 import { StakeholderGrid } from './stakeholder_grid.js';
 import { StakeholdersView } from './stakeholders.js';
@@ -17,6 +17,7 @@ import { keepForOffline } from './offline.js';
 import { Facilitation } from './facilitation.js';
 
 const data = JSON.parse(document.getElementById('editor-data').textContent);
+useFieldSchema(data.field_schema);
 setStrings(data.text, data.locale);
 const myId = data.person.id;
 // The product's name as the page's title ends with it, in the reader's language.
@@ -58,6 +59,7 @@ const grid = new StakeholderGrid({
   waiting: document.getElementById('grid-waiting'),
   warnings: document.getElementById('grid-warnings'),
   store,
+  high: data.grid_high,
   // The engagement levels' names, as the stakeholder cards' choice shows them.
   engagementNames: Object.fromEntries([...document.getElementById('stakeholder-template').content
     .querySelectorAll('[data-field="engagement"] option')].map((option) => [option.value, option.textContent])),

@@ -3,19 +3,18 @@
 import { cycleThrough } from './dependencies.js';
 import { mergeText } from './textmerge.js';
 
-export const TEXT_FIELDS = {
-  map: new Set(['title', 'problem', 'goal', 'territory', 'expected_results']),
-  step: new Set(['title', 'description', 'resources', 'success_measure']),
-  stakeholder: new Set(['name', 'contact']),
-};
+// Which fields hold merged text, and what an add leaves unsaid: the server's one schema
+// (roadmap/domain/operations.py) fills these through useFieldSchema before any op is applied.
+export const TEXT_FIELDS = {};
+export const STEP_DEFAULTS = {};
+export const STAKEHOLDER_DEFAULTS = {};
 
-export const STEP_DEFAULTS = {
-  title: '', description: '', owner: null, starts_on: null, due_on: null,
-  status: 'planned', progress: null, resources: '', success_measure: '',
-};
-export const STAKEHOLDER_DEFAULTS = {
-  name: '', sector: null, contact: '', interest: null, influence: null, engagement: 'inform',
-};
+/** Take the field sets and defaults from the editor's data block (`field_schema`). */
+export function useFieldSchema({ text_fields: textFields, defaults }) {
+  for (const [target, names] of Object.entries(textFields)) TEXT_FIELDS[target] = new Set(names);
+  Object.assign(STEP_DEFAULTS, defaults.step);
+  Object.assign(STAKEHOLDER_DEFAULTS, defaults.stakeholder);
+}
 
 /** Whether the op sets one field: `map.set`, `step.set`, `stakeholder.set`. */
 export function isFieldSet(op) {

@@ -3,27 +3,27 @@
 // stakeholder.set ops, so everyone sees it move. Three ways to move one: drag it (mouse or
 // finger), tap it and then tap a cell, or focus it and press the arrow keys. Stakeholders
 // missing a score wait beside the grid; dropping a chip there clears its scores.
-// The quadrant rule is roadmap/domain/stakeholder_grid.py's: 4 or 5 is high.
+// The quadrant rule is roadmap/domain/stakeholder_grid.py's, whose HIGH score comes in the editor's data.
 import { t } from './i18n.js';
 
 const SCORES = [1, 2, 3, 4, 5];
-const HIGH = 4;
 export const QUADRANTS = ['manage_closely', 'keep_satisfied', 'keep_informed', 'monitor'];
 const KEY_STEPS = { ArrowLeft: ['interest', -1], ArrowRight: ['interest', 1], ArrowDown: ['influence', -1], ArrowUp: ['influence', 1] };
 
-export function quadrant(item) {
+/** The quadrant of a stakeholder whose scores of `high` or more are high; null while a score is unset. */
+export function quadrant(item, high) {
   if (item.influence == null || item.interest == null) return null;
-  if (item.influence >= HIGH) return item.interest >= HIGH ? 'manage_closely' : 'keep_satisfied';
-  return item.interest >= HIGH ? 'keep_informed' : 'monitor';
+  if (item.influence >= high) return item.interest >= high ? 'manage_closely' : 'keep_satisfied';
+  return item.interest >= high ? 'keep_informed' : 'monitor';
 }
 
-export function onlyInformed(item) {
-  return quadrant(item) === 'manage_closely' && item.engagement === 'inform';
+export function onlyInformed(item, high) {
+  return quadrant(item, high) === 'manage_closely' && item.engagement === 'inform';
 }
 
 export class StakeholderGrid {
-  constructor({ board, waiting, warnings, store, engagementNames }) {
-    Object.assign(this, { board, waiting, warnings, store, engagementNames });
+  constructor({ board, waiting, warnings, store, high, engagementNames }) {
+    Object.assign(this, { board, waiting, warnings, store, high, engagementNames });
     this.chips = new Map();
     this.cells = new Map();
     this.picked = null; // a chip tapped, waiting for a tap on a cell
@@ -63,7 +63,7 @@ export class StakeholderGrid {
       seen.add(item.id);
       const chip = this.chips.get(item.id) || this.createChip(item.id);
       this.fill(chip, item);
-      const home = quadrant(item) ? this.cells.get(`${item.influence}:${item.interest}`) : this.waiting;
+      const home = quadrant(item, this.high) ? this.cells.get(`${item.influence}:${item.interest}`) : this.waiting;
       if (chip.parentElement !== home && chip !== this.drag?.chip) home.append(chip);
     }
     for (const [id, chip] of this.chips) {
@@ -94,7 +94,7 @@ export class StakeholderGrid {
 
   fill(chip, item) {
     const name = item.name || t('unnamed_stakeholder');
-    const flagged = onlyInformed(item);
+    const flagged = onlyInformed(item, this.high);
     chip.textContent = name;
     if (flagged) {
       const flag = document.createElement('span');
@@ -103,10 +103,10 @@ export class StakeholderGrid {
       chip.append(flag);
     }
     chip.classList.toggle('is-flagged', flagged);
-    chip.classList.toggle('is-unrated', !quadrant(item));
-    const where = quadrant(item)
+    chip.classList.toggle('is-unrated', !quadrant(item, this.high));
+    const where = quadrant(item, this.high)
       ? t('grid_chip_place').replace('{influence}', item.influence).replace('{interest}', item.interest)
-        .replace('{quadrant}', t(`quadrant_${quadrant(item)}`))
+        .replace('{quadrant}', t(`quadrant_${quadrant(item, this.high)}`))
       : t('grid_chip_unrated');
     chip.setAttribute('aria-label', `${name}: ${where}. ${this.engagementNames[item.engagement] || ''}`);
     chip.title = `${name} — ${where}`;
@@ -145,7 +145,7 @@ export class StakeholderGrid {
     if (!item) return;
     // A stakeholder not rated yet enters the grid in its middle.
     const scores = { influence: item.influence ?? 3, interest: item.interest ?? 3 };
-    if (quadrant(item)) scores[move[0]] = Math.min(5, Math.max(1, scores[move[0]] + move[1]));
+    if (quadrant(item, this.high)) scores[move[0]] = Math.min(5, Math.max(1, scores[move[0]] + move[1]));
     this.place(stakeholderId, scores.influence, scores.interest);
   }
 

@@ -31,7 +31,7 @@ from roadmap.domain.limits import (
     MAX_DEPENDENCIES_PER_MAP, MAX_LINKS_PER_MAP, MAX_STAKEHOLDERS_PER_MAP, MAX_STEPS_PER_MAP,
 )
 from roadmap.domain.operations import (
-    MAP_FIELDS, MAX_OWNER_TEXT, STAKEHOLDER_FIELDS, STEP_FIELDS, Choice, Day, Owner, Percent, Score, Text,
+    MAP_FIELDS, MAX_OWNER_TEXT, STAKEHOLDER_FIELDS, STEP_FIELDS, Choice, Day, Owner, Percent, Score, TextField,
     parse_value,
 )
 from roadmap.domain.text import CONTROL_CHARACTERS
@@ -101,7 +101,7 @@ PROBLEMS = {
 }
 # What an import skips and says so, without refusing the file.
 NOTICES = frozenset({"ignored_column", "duplicate_column", "extra_cells"})
-_INVALID_VALUE_CODES = {Text: "not_text", Score: "not_a_score", Percent: "not_a_percent", Owner: "not_an_owner"}
+_INVALID_VALUE_CODES = {TextField: "not_text", Score: "not_a_score", Percent: "not_a_percent", Owner: "not_an_owner"}
 
 
 @dataclass(frozen=True)
@@ -258,13 +258,13 @@ def _checked(spec, raw, problems: list, place: str, number: int | None, field: s
 
 def _rejection(spec, raw, rejected: EditRejected) -> tuple[str, dict]:
     if rejected.code == "too_long":
-        return "too_long", {"max": spec.max_length if isinstance(spec, Text) else MAX_OWNER_TEXT}
+        return "too_long", {"max": spec.max_length if isinstance(spec, TextField) else MAX_OWNER_TEXT}
     if isinstance(spec, Choice):
         return "not_one_of", {"options": ", ".join(spec.options)}
     if isinstance(spec, Day):
         return ("date_out_of_range" if _iso_date(raw) else "not_a_date"), {}
     owner_text = raw.get("text") if isinstance(spec, Owner) and isinstance(raw, dict) and len(raw) == 1 else None
-    if (isinstance(spec, Text) and isinstance(raw, str)) or isinstance(owner_text, str):
+    if (isinstance(spec, TextField) and isinstance(raw, str)) or isinstance(owner_text, str):
         return "control_characters", {}
     return _INVALID_VALUE_CODES[type(spec)], {}
 
