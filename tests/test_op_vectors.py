@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from roadmap.domain.operations import (
-    MAP_FIELDS, OP_TYPES, STAKEHOLDER_DEFAULTS, STAKEHOLDER_FIELDS, STEP_DEFAULTS, STEP_FIELDS,
+    MAP_FIELDS, OP_TYPES, STAKEHOLDER_DEFAULTS, STAKEHOLDER_FIELDS, STEP_DEFAULTS, STEP_FIELDS, browser_field_schema,
 )
 from roadmap.domain.replay import empty_map, replay
 from roadmap.extensions import db
@@ -27,13 +27,15 @@ EMPTY_MAP = json.loads((VECTOR_FOLDER / "empty_map.json").read_text())
 SERVER_MADE_KEYS = {"created_at", "edited_at", "author_id"}
 # The map's own keys that are not map data: not in the vectors, not compared.
 NOT_MAP_DATA = {"id", "revision", "members"}
+# The vectors' folder also holds the new map they start from and the field schema the browser gets.
+NOT_VECTOR_FILES = {"empty_map.json", "field_schema.json"}
 
 
 def _vectors() -> dict[str, dict]:
     """Every vector, by its file and name."""
     return {
         f"{path.stem}: {vector['name']}": vector
-        for path in sorted(VECTOR_FOLDER.glob("*.json")) if path.name != "empty_map.json"
+        for path in sorted(VECTOR_FOLDER.glob("*.json")) if path.name not in NOT_VECTOR_FILES
         for vector in json.loads(path.read_text())
     }
 
@@ -172,6 +174,13 @@ def test_the_vectors_empty_map_is_a_new_map_of_the_server_and_of_the_replay(worl
 def test_every_op_type_has_a_vector():
     covered = {vector["op"]["type"] for vector in VECTORS.values()}
     assert covered == set(OP_TYPES)
+
+
+def test_the_field_schema_the_node_tests_give_ops_js_is_the_one_the_editor_page_gives():
+    stored = json.loads((VECTOR_FOLDER / "field_schema.json").read_text(encoding="utf-8"))
+
+    assert stored == json.loads(json.dumps(browser_field_schema())), (
+        "refresh tests/op_vectors/field_schema.json from operations.browser_field_schema()")
 
 
 def test_the_browsers_ops_pass_the_same_vectors_in_node():

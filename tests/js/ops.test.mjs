@@ -9,11 +9,13 @@ import test from 'node:test';
 
 register('./browser_modules.mjs', import.meta.url);
 const {
-  applyPending, applyResolved, STAKEHOLDER_DEFAULTS, STEP_DEFAULTS,
+  applyPending, applyResolved, STAKEHOLDER_DEFAULTS, STEP_DEFAULTS, useFieldSchema,
 } = await import('../../static/js/ops.js');
 
 const VECTOR_FOLDER = new URL('../op_vectors/', import.meta.url);
 const readVectorFile = (name) => JSON.parse(readFileSync(new URL(name, VECTOR_FOLDER), 'utf8'));
+// What the editor page gives ops.js (operations.browser_field_schema; test_op_vectors.py keeps it current).
+useFieldSchema(readVectorFile('field_schema.json'));
 const EMPTY_MAP = readVectorFile('empty_map.json');
 
 const completeStep = (step) => ({ ...STEP_DEFAULTS, stakeholder_ids: [], depends_on: [], ...step });
@@ -67,7 +69,7 @@ function browserBefore(vector) {
 }
 
 function vectors() {
-  return readdirSync(VECTOR_FOLDER).filter((name) => name.endsWith('.json') && name !== 'empty_map.json').sort()
+  return readdirSync(VECTOR_FOLDER).filter((name) => name.endsWith('.json') && !['empty_map.json', 'field_schema.json'].includes(name)).sort()
     .flatMap((file) => readVectorFile(file).map((vector) => [`${file.replace(/\.json$/, '')}: ${vector.name}`, vector]));
 }
 
