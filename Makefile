@@ -13,23 +13,37 @@ NPM_STAMP := node_modules/.installed
 CATALOGS := $(wildcard roadmap/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: run test install install-test browser pdf-libs translations messages clean
+.PHONY: run test lint install install-test browser pdf-libs translations messages upgrade clean
 
 run: install
 	ROADMAP_HOST=$(ROADMAP_HOST) $(PY) -m roadmap.server --demo
 
-test: install-test
+test: install-test lint
+	node --test tests/js/*.test.mjs
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ruff (pyproject.toml) and ESLint (eslint.config.mjs); make test fails on any finding.
+lint: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	npx --no-install eslint .
 
 install: pdf-libs $(PIP_STAMP) $(NPM_STAMP) translations
 
 install-test: install browser
 
-$(PIP_STAMP): pyproject.toml
+# Exact versions from requirements.lock (pip-compile's output for pyproject.toml with its test extra).
+$(PIP_STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
+
+# Refresh requirements.lock to the newest versions pyproject.toml allows; then run make test.
+upgrade: $(PIP_STAMP)
+	$(PY) -m pip install --quiet pip-tools
+	$(VENV)/bin/pip-compile --quiet --upgrade --extra test --strip-extras --output-file requirements.lock pyproject.toml
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
