@@ -25,7 +25,7 @@ SHOWS_SECRETS = frozenset({
     "afterwards.share", "afterwards.shared_view", "afterwards.shared_map", "afterwards.use_sign_in_link",
     "afterwards.secure_account", "moderate.training", "moderate.group_management", "moderate.sign_in_link",
     "moderate.sign_in_sheet", "moderate.add_co_moderator", "auth.show_device_code", "auth.reset_password",
-    "facilitate.projector", "facilitate.projector_screen",
+    "moderate.facilitate.projector", "moderate.facilitate.projector_screen",
 })
 
 

@@ -96,15 +96,15 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("moderate.archive_group", "POST"): allow_only(MODERATOR),
     ("moderate.move_member", "POST"): allow_only(MODERATOR),
     ("moderate.remove_member", "POST"): allow_only(MODERATOR),
-    ("facilitate.timer", "POST"): allow_only(MODERATOR),
-    ("facilitate.announce", "POST"): allow_only(MODERATOR),
-    ("facilitate.lock", "POST"): allow_only(MODERATOR),
-    ("facilitate.project", "POST"): allow_only(MODERATOR),
-    ("facilitate.projector", "GET"): allow_only(MODERATOR),
-    ("facilitate.projector_screen", "GET"): allow_only(MODERATOR),
-    ("facilitate.open_vote", "POST"): allow_only(MODERATOR),
-    ("facilitate.close_vote", "POST"): allow_only(MODERATOR),
-    ("facilitate.clear_vote", "POST"): allow_only(MODERATOR),
+    ("moderate.facilitate.timer", "POST"): allow_only(MODERATOR),
+    ("moderate.facilitate.announce", "POST"): allow_only(MODERATOR),
+    ("moderate.facilitate.lock", "POST"): allow_only(MODERATOR),
+    ("moderate.facilitate.project", "POST"): allow_only(MODERATOR),
+    ("moderate.facilitate.projector", "GET"): allow_only(MODERATOR),
+    ("moderate.facilitate.projector_screen", "GET"): allow_only(MODERATOR),
+    ("moderate.facilitate.open_vote", "POST"): allow_only(MODERATOR),
+    ("moderate.facilitate.close_vote", "POST"): allow_only(MODERATOR),
+    ("moderate.facilitate.clear_vote", "POST"): allow_only(MODERATOR),
     ("moderate.end_training", "POST"): allow_only(MODERATOR),
     ("moderate.training_settings", "POST"): allow_only(MODERATOR),
     ("moderate.sign_in_link", "POST"): allow_only(MODERATOR),
@@ -347,25 +347,25 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
     # Opened first, so the participants of later rows (and roles) can still join to sign in.
     ("moderate.set_joining", "POST"): Attempt(with_joining_open({"joining_open": "0"}), changes=("joining closed",)),
     ("moderate.allow_rejoining", "POST"): Attempt(with_the_person_blocked, changes=("join blocks",)),
-    ("facilitate.timer", "POST"): Attempt(
+    ("moderate.facilitate.timer", "POST"): Attempt(
         lambda scene: {"timer-action": "start", "timer-minutes": "15", "timer-group_id": ""}, changes=("timers",),
     ),
-    ("facilitate.announce", "POST"): Attempt(
+    ("moderate.facilitate.announce", "POST"): Attempt(
         lambda scene: {"announcement-text": "Через 10 минут пленарка", "announcement-group_id": ""},
         changes=("announcements",),
     ),
-    ("facilitate.lock", "POST"): Attempt(
+    ("moderate.facilitate.lock", "POST"): Attempt(
         lambda scene: {"lock-locked": "1", "lock-group_id": ""},
         changes=("locked maps", "map revision", "changes logged"),
     ),
-    ("facilitate.project", "POST"): Attempt(
+    ("moderate.facilitate.project", "POST"): Attempt(
         lambda scene: {"projector-group_id": str(scene.groups[SAME_GROUP].id)}, changes=("projected group",),
     ),
-    ("facilitate.open_vote", "POST"): Attempt(
+    ("moderate.facilitate.open_vote", "POST"): Attempt(
         with_an_open_vote({"vote-dots": "3", "vote-group_id": ""}), changes=("votes",),  # the open vote closes
     ),
-    ("facilitate.close_vote", "POST"): Attempt(with_an_open_vote({}), changes=("open votes",)),
-    ("facilitate.clear_vote", "POST"): Attempt(with_an_open_vote({}), changes=("open votes", "cleared votes")),
+    ("moderate.facilitate.close_vote", "POST"): Attempt(with_an_open_vote({}), changes=("open votes",)),
+    ("moderate.facilitate.clear_vote", "POST"): Attempt(with_an_open_vote({}), changes=("open votes", "cleared votes")),
     # Ending also closes and clears the open vote.
     ("moderate.end_training", "POST"): Attempt(
         with_an_open_vote({}), changes=("baselines", "open votes", "cleared votes"),

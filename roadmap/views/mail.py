@@ -14,7 +14,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from roadmap.extensions import csrf, db
 from roadmap.models import Person
 from roadmap.services import mail, reminders
-from roadmap.views.moderate import TIME_ZONES, WEEKDAYS, own_training
+from roadmap.views.dashboard_actions import own_training
+from roadmap.views.moderate import TIME_ZONES, WEEKDAYS
 
 bp = Blueprint("mail", __name__)
 MAIL_LANGUAGES = (("ru", "Русский"), ("en", "English"))

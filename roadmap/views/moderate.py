@@ -15,7 +15,6 @@ from wtforms import BooleanField, DateField, EmailField, SelectField, StringFiel
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from roadmap.domain import permissions
 from roadmap.domain.errors import EditRejected
 from roadmap.domain.readiness import LABELS as READINESS_LABELS
 from roadmap.domain.vocabulary import THEMES
@@ -23,10 +22,13 @@ from roadmap.extensions import db
 from roadmap.models import Group, Membership, Person, Training
 from roadmap.services import afterwards, dashboard, facilitation, identities, map_templates, trainings, voting
 from roadmap.timeutil import local, utcnow
+from roadmap.views import facilitate
+from roadmap.views.dashboard_actions import FormRejected, done, failed, own_training, submitted, wants_json
 from roadmap.views.redirects import public_url, venue_origin
 from roadmap.views.validators import NoControlCharacters
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
+bp.register_blueprint(facilitate.bp)
 BLANK_TEMPLATE = ""
 JOIN_ERRORS = {
     "group_not_found": _l("This group is not open for joining."),
@@ -154,53 +156,6 @@ def require_moderator():
         abort(403)
 
 
-def own_training(training_id: int) -> Training:
-    training = db.session.get(Training, training_id)
-    if training is None or not permissions.moderates(current_user, training):
-        abort(404)
-    return training
-
-
-def wants_json() -> bool:
-    """The dashboard's scripts ask for JSON; a plain form post gets a redirect."""
-    return request.headers.get("X-Requested-With") == "fetch"
-
-
-def done(training: Training, message: str, **extra):
-    if wants_json():
-        return jsonify({"ok": True, "message": message, **extra})
-    flash(message, "success")
-    return redirect(url_for("moderate.training", training_id=training.id))
-
-
-def failed(training: Training, message: str, status: int = 400):
-    if wants_json():
-        return jsonify({"ok": False, "message": message}), status
-    flash(message, "error")
-    return redirect(url_for("moderate.training", training_id=training.id))
-
-
-def form_errors(form: FlaskForm) -> str:
-    return " ".join(f"{field.label.text}: {error}" if field.label.text else error
-                    for field in form for error in field.errors) or _("The form has expired. Reload the page.")
-
-
-class FormRejected(Exception):
-    """A tool's form did not validate; answered by `failed` (see the error handlers)."""
-
-    def __init__(self, training: Training, message: str):
-        super().__init__(message)
-        self.training = training
-        self.message = message
-
-
-def submitted(form: FlaskForm, training: Training) -> FlaskForm:
-    """The form, validated; FormRejected otherwise."""
-    if not form.validate_on_submit():
-        raise FormRejected(training, form_errors(form))
-    return form
-
-
 @bp.route("/", methods=["GET", "POST"], endpoint="trainings")
 def trainings_page():
     """The moderator's home: their trainings and a form for a new one."""
@@ -245,7 +200,7 @@ def training(training_id: int):
         end_form=EndTrainingForm(), settings_form=TrainingSettingsForm(obj=training),
         join_code_form=JoinCodeForm(), joining_form=JoiningForm(), **_group_management_forms(training),
         co_moderator_form=CoModeratorForm(), remove_co_moderator_form=RemoveCoModeratorForm(),
-        tool_forms=_tool_forms(training),
+        tool_forms=facilitate.forms_for(training),
     )
 
 
@@ -264,12 +219,6 @@ def group_management(training_id: int):
     """«Управление группами» as it stands now: the dashboard re-fetches it when membership changes."""
     training = own_training(training_id)
     return render_template("moderate/_group_management.html", training=training, **_group_management_forms(training))
-
-
-def _tool_forms(training: Training) -> dict:
-    from roadmap.views import facilitate
-
-    return facilitate.forms_for(training)
 
 
 def join_url(training: Training) -> str:
