@@ -15,7 +15,7 @@ from roadmap.services import accounts, comments
 
 
 # Blueprints whose pages are for people who sign in with a password.
-PASSWORD_AREAS = frozenset({"moderate", "afterwards", "mail"})
+PASSWORD_AREAS = frozenset({"moderate", "alumni", "mail"})
 
 
 def _unseen_mentions() -> list[dict]:
@@ -28,9 +28,9 @@ def _unseen_mentions() -> list[dict]:
 
 
 def init_app(app: Flask) -> None:
-    from roadmap.views import afterwards, api, auth, editor, exports, mail, main, moderate, zones
+    from roadmap.views import alumni, api, auth, editor, exports, mail, main, moderate, zones
 
-    for module in (main, auth, moderate, editor, afterwards, exports, api, mail):
+    for module in (main, auth, moderate, editor, alumni, exports, api, mail):
         app.register_blueprint(module.bp)
     zones.init_app(app)
 

@@ -41,7 +41,7 @@ def settings():
         mail.choose(current_user.id, set(form.kinds.data or ()), form.language.data)
         flash(_("Saved."), "success")
         return redirect(url_for("mail.settings"))
-    return render_template("afterwards/mail_settings.html", form=form)
+    return render_template("alumni/mail_settings.html", form=form)
 
 
 @bp.route("/mail/unsubscribe/<token>", methods=["GET", "POST"])

@@ -20,7 +20,9 @@ from roadmap.domain.readiness import LABELS as READINESS_LABELS
 from roadmap.domain.vocabulary import THEMES
 from roadmap.extensions import db
 from roadmap.models import Group, Membership, Person, Training
-from roadmap.services import afterwards, dashboard, facilitation, identities, map_templates, trainings, voting
+from roadmap.services import (
+    baselines, dashboard, facilitation, identities, map_templates, sign_in_links, trainings, voting,
+)
 from roadmap.timeutil import local, utcnow
 from roadmap.views import facilitate
 from roadmap.views.dashboard_actions import FormRejected, done, failed, own_training, submitted, wants_json
@@ -209,7 +211,7 @@ def _group_management_forms(training: Training) -> dict:
     return {
         "rename_form": RenameGroupForm(), "archive_form": ArchiveGroupForm(), "move_form": MoveMemberForm(),
         "remove_form": RemoveMemberForm(), "merge_form": MergeMemberForm(), "link_form": SignInLinkForm(),
-        "sign_in_link_days": afterwards.sign_in_link_days(),
+        "sign_in_link_days": sign_in_links.sign_in_link_days(),
         "blocked_people": trainings.blocked_people(training), "allow_form": AllowRejoiningForm(),
     }
 
@@ -355,7 +357,7 @@ def end_training(training_id: int):
     """Freeze every map as its baseline; groups keep editing afterwards."""
     training = own_training(training_id)
     submitted(EndTrainingForm(), training)
-    afterwards.end_training(training)
+    baselines.end_training(training)
     return done(training, _("The training is over: each map's state is saved as its baseline. Groups can keep working."))
 
 
@@ -375,14 +377,14 @@ def sign_in_link(membership_id: int):
     membership = _own_membership(membership_id)
     training = membership.group.training
     submitted(SignInLinkForm(), training)
-    if not afterwards.may_get_sign_in_link(membership.person, current_user):
+    if not sign_in_links.may_get_sign_in_link(membership.person, current_user):
         return failed(training, _("%(name)s already signs in with a password, or belongs to another moderator's "
                                   "training too: ask them to sign in themselves.", name=membership.person.display_name))
-    token = afterwards.issue_sign_in_link(membership.person, current_user)
-    url = url_for("afterwards.use_sign_in_link", link_token=token, _external=True)
+    token = sign_in_links.issue_sign_in_link(membership.person, current_user)
+    url = url_for("alumni.use_sign_in_link", link_token=token, _external=True)
     return shown_link(training, membership.person, url, _(
         "Personal sign-in link for %(name)s (works once, for %(days)s days): %(url)s",
-        name=membership.person.display_name, days=afterwards.sign_in_link_days(), url=url))
+        name=membership.person.display_name, days=sign_in_links.sign_in_link_days(), url=url))
 
 
 def shown_link(training: Training, person, url: str, message: str):
@@ -401,11 +403,11 @@ def sign_in_sheet(group_id: int):
     group = _own_group(group_id)
     submitted(SignInLinkForm(), group.training)
     cards = []
-    for card in afterwards.issue_group_sheet(group, current_user._get_current_object()):
-        link = public_url("afterwards.use_sign_in_link", link_token=card.token) if card.token else None
+    for card in sign_in_links.issue_group_sheet(group, current_user._get_current_object()):
+        link = public_url("alumni.use_sign_in_link", link_token=card.token) if card.token else None
         cards.append({"name": card.person.display_name, "skipped": card.skipped, "link": link,
                       "qr": segno.make(link, error="m").svg_data_uri(scale=4, border=2) if link else None})
-    days = afterwards.sign_in_link_days()
+    days = sign_in_links.sign_in_link_days()
     valid_until = local(utcnow() + timedelta(days=days), group.training.timezone).date()
     return render_template("moderate/sign_in_sheet.html", group=group, training=group.training, cards=cards,
                            days=days, valid_until=valid_until)
@@ -424,11 +426,11 @@ def add_co_moderator(training_id: int):
         return failed(training, str(CO_MODERATOR_ERRORS[error.code]))
     if person.password_hash:
         return done(training, _("%(name)s now runs this training too.", name=person.display_name))
-    token = afterwards.issue_invitation_link(person, current_user)
-    url = url_for("afterwards.use_sign_in_link", link_token=token, _external=True)
+    token = sign_in_links.issue_invitation_link(person, current_user)
+    url = url_for("alumni.use_sign_in_link", link_token=token, _external=True)
     return shown_link(training, person, url, _(
         "%(name)s now runs this training too. Send them this link to sign in and set a password "
-        "(works once, for %(days)s days): %(url)s", name=person.display_name, days=afterwards.sign_in_link_days(),
+        "(works once, for %(days)s days): %(url)s", name=person.display_name, days=sign_in_links.sign_in_link_days(),
         url=url))
 
 
