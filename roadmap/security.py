@@ -22,10 +22,10 @@ STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 # Pages that show a secret (a link that signs in or opens a map, a join code, a device code):
 # no browser cache, proxy or back button keeps a copy of them.
 SHOWS_SECRETS = frozenset({
-    "afterwards.share", "afterwards.shared_view", "afterwards.shared_map", "afterwards.use_sign_in_link",
-    "afterwards.secure_account", "moderate.training", "moderate.group_management", "moderate.sign_in_link",
+    "alumni.share", "alumni.shared_view", "alumni.shared_map", "alumni.use_sign_in_link",
+    "alumni.secure_account", "moderate.training", "moderate.group_management", "moderate.sign_in_link",
     "moderate.sign_in_sheet", "moderate.add_co_moderator", "auth.show_device_code", "auth.reset_password",
-    "facilitate.projector", "facilitate.projector_screen",
+    "moderate.facilitate.projector", "moderate.facilitate.projector_screen",
 })
 
 

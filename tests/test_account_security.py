@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from roadmap.extensions import db
 from roadmap.models import Person, SignInLink
-from roadmap.services import accounts, afterwards
+from roadmap.services import accounts, sign_in_links
 
 PASSWORD = "лето в сквере 2027"
 NEW_PASSWORD = "осень у библиотеки 2028"
@@ -29,7 +29,7 @@ def mailing_app(app, smtp_inbox):
 def signed_in_by_link(app, person, moderator):
     """A browser signed in as `person` through a personal link from their moderator."""
     browser = app.test_client()
-    assert browser.post(f"/sign-in/link/{afterwards.issue_sign_in_link(person, moderator)}").status_code == 302
+    assert browser.post(f"/sign-in/link/{sign_in_links.issue_sign_in_link(person, moderator)}").status_code == 302
     return browser
 
 
@@ -179,7 +179,7 @@ def test_setting_a_password_stops_the_api_token_from_joining(app, training, grou
 
 def test_setting_a_password_cancels_the_personal_sign_in_links_handed_out(app, group, moderator, marina):
     browser = signed_in_by_link(app, marina, moderator)
-    unused = afterwards.issue_sign_in_link(marina, moderator)
+    unused = sign_in_links.issue_sign_in_link(marina, moderator)
 
     save_account(browser, password=PASSWORD)
 

@@ -12,7 +12,7 @@ from conftest import PASSWORD, new_id, secure_account
 
 from roadmap.extensions import db, socketio
 from roadmap.models import Announcement
-from roadmap.services import afterwards, editing, facilitation, voting
+from roadmap.services import baselines, editing, facilitation, share_links, voting
 from roadmap.timeutil import utcnow
 
 PROGRESS_1_OF_3 = "Выполнено 1 из 3 (33\xa0%)"
@@ -93,7 +93,7 @@ def test_the_editor_shows_the_training_days_timer_vote_and_last_announcement_unt
     app, world, training_day, group, marina
 ):
     during = editor_state(app, world, group, marina)
-    afterwards.end_training(training_day)
+    baselines.end_training(training_day)
     after = editor_state(app, world, group, marina)
 
     assert during["timers"]["all"] is not None and during["vote"]["closed"]
@@ -108,7 +108,7 @@ def test_the_projector_shows_no_timer_and_no_dots_once_the_training_has_ended(
     browser = signed_in(app, moderator.email)
     projector_url = f"/moderate/trainings/{training_day.id}/projector"
     dots_during = html_of(browser, projector_url).count('class="dot-count"')
-    afterwards.end_training(training_day)
+    baselines.end_training(training_day)
     watched = projector_state(app, world, training_day, moderator)
     facilitation.project(training_day, "votes")
     votes_screen = html_of(browser, projector_url + "/screen")
@@ -121,10 +121,10 @@ def test_the_projector_shows_no_timer_and_no_dots_once_the_training_has_ended(
 
 
 def test_the_read_only_link_shows_the_map_without_the_training_days_tools(app, training_day, group, marina):
-    afterwards.end_training(training_day)
-    link = afterwards.share(group.roadmap, marina, "view")
+    baselines.end_training(training_day)
+    link = share_links.share(group.roadmap, marina, "view")
 
-    html = html_of(app.test_client(), f"/shared/{afterwards.link_token(link)}")
+    html = html_of(app.test_client(), f"/shared/{share_links.link_token(link)}")
 
     assert "Опрос жителей" in html
     for trace in ('class="dot-count"', "countdown", "Через 20 минут", "Завтра начинаем", "vote"):
@@ -178,7 +178,7 @@ def test_a_past_revision_marks_the_steps_added_deleted_and_changed_since(app, gr
 @pytest.fixture
 def alumni_map(training, group, marina, oleg):
     """Weeks after the training: one step done, one overdue, one due soon."""
-    afterwards.end_training(training)
+    baselines.end_training(training)
     add_step(marina, group, "Опрос жителей", status="done", due_on=days_from_today(-20))
     add_step(marina, group, "Договор с перевозчиком", due_on=days_from_today(-3))
     add_step(oleg, group, "Праздник двора", due_on=days_from_today(30))
@@ -201,7 +201,7 @@ def test_progress_has_one_name_on_every_page(app, alumni_map, marina, moderator)
     secure_account(marina, "marina@example.org", PASSWORD)
     marina_browser = signed_in(app, "marina@example.org")
     roadmap_id = alumni_map.roadmap.id
-    link = afterwards.share(alumni_map.roadmap, marina, "view")
+    link = share_links.share(alumni_map.roadmap, marina, "view")
     moderator_browser = signed_in(app, moderator.email)
     facilitation.project(alumni_map.training, "overview")
 
@@ -209,7 +209,7 @@ def test_progress_has_one_name_on_every_page(app, alumni_map, marina, moderator)
                 f"/moderate/trainings/{alumni_map.training.id}/projector"):
         browser = moderator_browser if url.startswith("/moderate") else marina_browser
         assert PROGRESS_1_OF_3 in html_of(browser, url), url
-    assert PROGRESS_1_OF_3 in html_of(app.test_client(), f"/shared/{afterwards.link_token(link)}")
+    assert PROGRESS_1_OF_3 in html_of(app.test_client(), f"/shared/{share_links.link_token(link)}")
     for url, data_id in ((f"/maps/{roadmap_id}", "editor-data"),
                          (f"/moderate/trainings/{alumni_map.training.id}", "dashboard-data")):
         browser = moderator_browser if url.startswith("/moderate") else marina_browser

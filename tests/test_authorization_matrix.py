@@ -35,7 +35,7 @@ from roadmap.models import (
     SignInLink, Step, Timer, Training, TrainingModerator, Vote,
 )
 from roadmap.realtime.namespace import LiveNamespace
-from roadmap.services import accounts, afterwards, editing, identities, mail, password_reset, trainings, voting
+from roadmap.services import accounts, editing, identities, mail, password_reset, share_links, sign_in_links, trainings, voting
 from roadmap.views.main import VENDOR_FILES
 
 ANONYMOUS = "anonymous"
@@ -96,15 +96,15 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("moderate.archive_group", "POST"): allow_only(MODERATOR),
     ("moderate.move_member", "POST"): allow_only(MODERATOR),
     ("moderate.remove_member", "POST"): allow_only(MODERATOR),
-    ("facilitate.timer", "POST"): allow_only(MODERATOR),
-    ("facilitate.announce", "POST"): allow_only(MODERATOR),
-    ("facilitate.lock", "POST"): allow_only(MODERATOR),
-    ("facilitate.project", "POST"): allow_only(MODERATOR),
-    ("facilitate.projector", "GET"): allow_only(MODERATOR),
-    ("facilitate.projector_screen", "GET"): allow_only(MODERATOR),
-    ("facilitate.open_vote", "POST"): allow_only(MODERATOR),
-    ("facilitate.close_vote", "POST"): allow_only(MODERATOR),
-    ("facilitate.clear_vote", "POST"): allow_only(MODERATOR),
+    ("moderate.facilitate.timer", "POST"): allow_only(MODERATOR),
+    ("moderate.facilitate.announce", "POST"): allow_only(MODERATOR),
+    ("moderate.facilitate.lock", "POST"): allow_only(MODERATOR),
+    ("moderate.facilitate.project", "POST"): allow_only(MODERATOR),
+    ("moderate.facilitate.projector", "GET"): allow_only(MODERATOR),
+    ("moderate.facilitate.projector_screen", "GET"): allow_only(MODERATOR),
+    ("moderate.facilitate.open_vote", "POST"): allow_only(MODERATOR),
+    ("moderate.facilitate.close_vote", "POST"): allow_only(MODERATOR),
+    ("moderate.facilitate.clear_vote", "POST"): allow_only(MODERATOR),
     ("moderate.end_training", "POST"): allow_only(MODERATOR),
     ("moderate.training_settings", "POST"): allow_only(MODERATOR),
     ("moderate.sign_in_link", "POST"): allow_only(MODERATOR),
@@ -125,12 +125,12 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("exports.import_map", "POST"): allow_only(MODERATOR),
     ("exports.import_template", "GET"): ANYONE_SIGNED_IN,  # an empty spreadsheet to fill in
     # After the training: a map's history, exports and links are its group's and moderator's.
-    ("afterwards.map_history", "GET"): GROUP_A_MAP,
-    ("afterwards.map_at_revision", "GET"): GROUP_A_MAP,
-    ("afterwards.restore_revision", "POST"): GROUP_A_MAP,
-    ("afterwards.since_training", "GET"): GROUP_A_MAP,
-    ("afterwards.share", "GET"): GROUP_A_MAP,
-    ("afterwards.change_link", "POST"): GROUP_A_MAP,
+    ("alumni.map_history", "GET"): GROUP_A_MAP,
+    ("alumni.map_at_revision", "GET"): GROUP_A_MAP,
+    ("alumni.restore_revision", "POST"): GROUP_A_MAP,
+    ("alumni.since_training", "GET"): GROUP_A_MAP,
+    ("alumni.share", "GET"): GROUP_A_MAP,
+    ("alumni.change_link", "POST"): GROUP_A_MAP,
     ("exports.print_view", "GET"): GROUP_A_MAP,
     ("exports.export_pdf", "GET"): GROUP_A_MAP,
     ("exports.export_poster", "GET"): GROUP_A_MAP,
@@ -139,11 +139,11 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("exports.export_csv", "GET"): GROUP_A_MAP,
     ("exports.export_json", "GET"): GROUP_A_MAP,
     # Everyone signed in has a "my road maps" page and may keep their access with a password.
-    ("afterwards.my_maps", "GET"): ANYONE_SIGNED_IN,
-    ("afterwards.secure_account", "GET"): ANYONE_SIGNED_IN,
-    ("afterwards.secure_account", "POST"): ANYONE_SIGNED_IN,
+    ("alumni.my_maps", "GET"): ANYONE_SIGNED_IN,
+    ("alumni.secure_account", "GET"): ANYONE_SIGNED_IN,
+    ("alumni.secure_account", "POST"): ANYONE_SIGNED_IN,
     # «Готово» in «Мои шаги» is an edit like any other: the map's group and moderator.
-    ("afterwards.mark_step_done", "POST"): GROUP_A_MAP,
+    ("alumni.mark_step_done", "POST"): GROUP_A_MAP,
     ("mail.settings", "GET"): ANYONE_SIGNED_IN,
     ("mail.settings", "POST"): ANYONE_SIGNED_IN,
     # The signed token in a mail's unsubscribe link is the credential (RFC 8058 one-click, no session).
@@ -151,16 +151,16 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("mail.unsubscribe", "POST"): PUBLIC,
     ("mail.recipients", "GET"): allow_only(MODERATOR),
     # Secret links are the credential: whoever holds one may use it.
-    ("afterwards.shared_view", "GET"): PUBLIC,
-    ("afterwards.shared_map", "GET"): PUBLIC,
-    ("afterwards.calendar_feed", "GET"): PUBLIC,
-    ("afterwards.use_sign_in_link", "GET"): PUBLIC,
+    ("alumni.shared_view", "GET"): PUBLIC,
+    ("alumni.shared_map", "GET"): PUBLIC,
+    ("alumni.calendar_feed", "GET"): PUBLIC,
+    ("alumni.use_sign_in_link", "GET"): PUBLIC,
     # A sign-in link works once: the first browser to press the button (anonymous, first
     # in ROLES) spends it, and every later press is refused.
-    ("afterwards.use_sign_in_link", "POST"): allow_only(ANONYMOUS),
+    ("alumni.use_sign_in_link", "POST"): allow_only(ANONYMOUS),
     # So is the link that confirms an address, opened wherever the mail is read; it works once.
-    ("afterwards.confirm_address", "GET"): PUBLIC,
-    ("afterwards.confirm_address", "POST"): allow_only(ANONYMOUS),
+    ("alumni.confirm_address", "GET"): PUBLIC,
+    ("alumni.confirm_address", "POST"): allow_only(ANONYMOUS),
     # A map is its group's and its training moderator's, for reading as for writing.
     ("editor.edit", "GET"): GROUP_A_MAP,
     ("editor.add_step", "POST"): GROUP_A_MAP,
@@ -347,25 +347,25 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
     # Opened first, so the participants of later rows (and roles) can still join to sign in.
     ("moderate.set_joining", "POST"): Attempt(with_joining_open({"joining_open": "0"}), changes=("joining closed",)),
     ("moderate.allow_rejoining", "POST"): Attempt(with_the_person_blocked, changes=("join blocks",)),
-    ("facilitate.timer", "POST"): Attempt(
+    ("moderate.facilitate.timer", "POST"): Attempt(
         lambda scene: {"timer-action": "start", "timer-minutes": "15", "timer-group_id": ""}, changes=("timers",),
     ),
-    ("facilitate.announce", "POST"): Attempt(
+    ("moderate.facilitate.announce", "POST"): Attempt(
         lambda scene: {"announcement-text": "Через 10 минут пленарка", "announcement-group_id": ""},
         changes=("announcements",),
     ),
-    ("facilitate.lock", "POST"): Attempt(
+    ("moderate.facilitate.lock", "POST"): Attempt(
         lambda scene: {"lock-locked": "1", "lock-group_id": ""},
         changes=("locked maps", "map revision", "changes logged"),
     ),
-    ("facilitate.project", "POST"): Attempt(
+    ("moderate.facilitate.project", "POST"): Attempt(
         lambda scene: {"projector-group_id": str(scene.groups[SAME_GROUP].id)}, changes=("projected group",),
     ),
-    ("facilitate.open_vote", "POST"): Attempt(
+    ("moderate.facilitate.open_vote", "POST"): Attempt(
         with_an_open_vote({"vote-dots": "3", "vote-group_id": ""}), changes=("votes",),  # the open vote closes
     ),
-    ("facilitate.close_vote", "POST"): Attempt(with_an_open_vote({}), changes=("open votes",)),
-    ("facilitate.clear_vote", "POST"): Attempt(with_an_open_vote({}), changes=("open votes", "cleared votes")),
+    ("moderate.facilitate.close_vote", "POST"): Attempt(with_an_open_vote({}), changes=("open votes",)),
+    ("moderate.facilitate.clear_vote", "POST"): Attempt(with_an_open_vote({}), changes=("open votes", "cleared votes")),
     # Ending also closes and clears the open vote.
     ("moderate.end_training", "POST"): Attempt(
         with_an_open_vote({}), changes=("baselines", "open votes", "cleared votes"),
@@ -391,16 +391,16 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
     ("exports.import_map", "POST"): Attempt(
         lambda scene: {"name": "Из файла", "file": (io.BytesIO(IMPORT_CSV), "plan.csv")}, changes=("groups", "group names", "changes logged"),
     ),
-    ("afterwards.restore_revision", "POST"): Attempt(lambda scene: {}, changes=("map revision", "changes logged")),
-    ("afterwards.change_link", "POST"): Attempt(lambda scene: {"action": "renew"}, changes=("share links",)),
-    ("afterwards.secure_account", "POST"): Attempt(
+    ("alumni.restore_revision", "POST"): Attempt(lambda scene: {}, changes=("map revision", "changes logged")),
+    ("alumni.change_link", "POST"): Attempt(lambda scene: {"action": "renew"}, changes=("share links",)),
+    ("alumni.secure_account", "POST"): Attempt(
         lambda scene: {"email": f"alumna-{new_id()[:10]}@example.org", "password": PASSWORD, "confirm": PASSWORD,
                        "current_password": PASSWORD},
         changes=("password hashes", "sign-in links", "sign-in generations"),  # the link that confirms the address
     ),
-    ("afterwards.confirm_address", "POST"): Attempt(lambda scene: {}, changes=("used sign-in links",)),
-    ("afterwards.use_sign_in_link", "POST"): Attempt(lambda scene: {}, changes=("used sign-in links",)),
-    ("afterwards.mark_step_done", "POST"): Attempt(with_the_step_undone, changes=("map revision", "changes logged")),
+    ("alumni.confirm_address", "POST"): Attempt(lambda scene: {}, changes=("used sign-in links",)),
+    ("alumni.use_sign_in_link", "POST"): Attempt(lambda scene: {}, changes=("used sign-in links",)),
+    ("alumni.mark_step_done", "POST"): Attempt(with_the_step_undone, changes=("map revision", "changes logged")),
     ("mail.settings", "POST"): Attempt(lambda scene: {"kinds": ["digest"], "language": "ru"}),
     ("mail.unsubscribe", "POST"): Attempt(lambda scene: {"List-Unsubscribe": "One-Click"}),
     ("editor.add_step", "POST"): Attempt(
@@ -462,11 +462,11 @@ def scene(world) -> Scene:
     vote = voting.open_vote(training, dots_per_person=3)
     co_moderator = make_moderator("vera@example.org", "Вера Лебедева")
     trainings.add_co_moderator(training, moderator, co_moderator.email, co_moderator.display_name)
-    view_link = afterwards.share(group_a.roadmap, moderator, "view")
-    calendar_link = afterwards.share(group_a.roadmap, moderator, "calendar")
+    view_link = share_links.share(group_a.roadmap, moderator, "view")
+    calendar_link = share_links.share(group_a.roadmap, moderator, "calendar")
     return Scene(
-        view_token=afterwards.link_token(view_link), calendar_token=afterwards.link_token(calendar_link),
-        sign_in_token=afterwards.issue_sign_in_link(linked, moderator), co_moderator_id=co_moderator.id,
+        view_token=share_links.link_token(view_link), calendar_token=share_links.link_token(calendar_link),
+        sign_in_token=sign_in_links.issue_sign_in_link(linked, moderator), co_moderator_id=co_moderator.id,
         reset_token=password_reset.issue_reset_link(co_moderator), confirm_token=address_link(linked),
         device_code=identities.issue_device_code(moved), duplicate_person_id=duplicate.id,
         mention_id=db.session.scalar(select(Mention.id)),

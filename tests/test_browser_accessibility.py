@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from roadmap.services import afterwards
+from roadmap.services import share_links
 from tests.browsing import join, sign_in_moderator
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -97,12 +97,12 @@ def test_the_device_pages_is_it_you_the_shared_view_and_the_history_filters_have
     roadmap_id = group.roadmap.id
     marina_id = page.evaluate("JSON.parse(document.getElementById('editor-data').textContent).person.id")
     step_id = page.evaluate("document.querySelector('#steps .step').dataset.stepId")
-    view_link = afterwards.share(group.roadmap, world.member(group, "Лидия"), "view")
+    view_link = share_links.share(group.roadmap, world.member(group, "Лидия"), "view")
     findings = {}
     for name, path in {
         "one-time code": "/device", "code from another device": "/device/continue",
         "history filtered": f"/maps/{roadmap_id}/history?person={marina_id}&step={step_id}",
-        "shared read-only view": f"/shared/{afterwards.link_token(view_link)}",
+        "shared read-only view": f"/shared/{share_links.link_token(view_link)}",
     }.items():
         page.goto(live_server.url + path)
         findings[name] = serious_violations(page)

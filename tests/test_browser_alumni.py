@@ -8,7 +8,7 @@ import pymupdf
 import pytest
 from conftest import LiveServer, secure_account
 
-from roadmap.services import afterwards, editing
+from roadmap.services import baselines, editing
 from roadmap.timeutil import utcnow
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -43,7 +43,7 @@ def test_an_alumna_marks_a_step_done_weeks_later_and_sees_progress_and_what_chan
     survey = add_step(roadmap_id, marina, "Опрос жителей", due_in_days=10)
     add_step(roadmap_id, marina, "Договор с региональным оператором", due_in_days=20)
     add_step(roadmap_id, marina, "Праздник открытия площадки", due_in_days=90)
-    afterwards.end_training(training)
+    baselines.end_training(training)
     secure_account(marina, "marina@example.org", PASSWORD)
 
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU")

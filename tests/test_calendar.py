@@ -8,7 +8,7 @@ import icalendar
 import pytest
 from conftest import new_id, secure_account
 
-from roadmap.services import afterwards, editing
+from roadmap.services import editing, share_links
 
 
 @pytest.fixture
@@ -19,8 +19,8 @@ def feed(app, group, marina):
         editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "step.add", "step_id": new_id(),
                        "fields": {"title": title, "status": status, "due_on": due_on, "owner": {"member": marina.id}}},
                       actor=marina)
-    feed = afterwards.share(group.roadmap, marina, "calendar")
-    response = app.test_client().get(f"/calendar/{afterwards.link_token(feed)}.ics")
+    feed = share_links.share(group.roadmap, marina, "calendar")
+    response = app.test_client().get(f"/calendar/{share_links.link_token(feed)}.ics")
     assert response.status_code == 200 and response.mimetype == "text/calendar"
     return response.data
 

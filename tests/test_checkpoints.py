@@ -13,7 +13,7 @@ from roadmap.domain.errors import EditRejected
 from roadmap.domain.replay import CHECKPOINT_EVERY, REPLAY_VERSION, empty_map, replay
 from roadmap.extensions import db
 from roadmap.models import Checkpoint, Roadmap
-from roadmap.services import afterwards, editing, history, snapshots
+from roadmap.services import baselines, editing, history, snapshots
 from roadmap.services.transactions import writing
 
 BOTH_DATABASES = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
@@ -97,7 +97,7 @@ def test_the_map_at_every_revision_from_checkpoints_equals_the_replay_from_zero_
 def test_a_baseline_is_a_start_for_later_revisions(training, group, marina, oleg):
     rng = random.Random(3)
     random_edits(rng, [marina, oleg], group, 30)
-    afterwards.end_training(training)
+    baselines.end_training(training)
     random_edits(rng, [marina, oleg], group, 20)
     roadmap = db.session.get(Roadmap, group.roadmap.id)
 

@@ -13,7 +13,7 @@ from roadmap.config import TestConfig
 from roadmap.domain.permissions import Actor
 from roadmap.extensions import db
 from roadmap.models import Change, Dot, Membership, Person, SignInLink, Step
-from roadmap.services import accounts, afterwards, editing, identities, snapshots, trainings, voting
+from roadmap.services import accounts, editing, identities, sign_in_links, snapshots, trainings, voting
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ def test_only_a_keyed_hash_of_the_device_code_is_stored(group):
 def test_a_moderators_sign_in_link_is_not_a_device_code(group, moderator):
     anna = trainings.join_group(group.training, group.id, "Анна Петрова", None)
 
-    token = afterwards.issue_sign_in_link(anna, moderator)
+    token = sign_in_links.issue_sign_in_link(anna, moderator)
 
     assert identities.use_device_code(token[:6]) is None
     assert identities.use_device_code(token) is None

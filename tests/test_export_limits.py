@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from roadmap.services import afterwards
+from roadmap.services import share_links
 
 LIMIT_PER_MINUTE = 10  # Config.EXPORT_RATE_LIMIT
 PARALLEL = 15
@@ -85,9 +85,9 @@ def test_a_client_asking_for_json_gets_the_refusal_as_json_in_its_language(group
 
 
 def test_a_calendar_feed_fetched_too_often_is_refused_while_another_feed_still_answers(app, group, marina, world):
-    feed = f"/calendar/{afterwards.link_token(afterwards.share(group.roadmap, marina, 'calendar'))}.ics"
+    feed = f"/calendar/{share_links.link_token(share_links.share(group.roadmap, marina, 'calendar'))}.ics"
     other_group = world.group(group.training, "Сквер у библиотеки")
-    other_feed = f"/calendar/{afterwards.link_token(afterwards.share(other_group.roadmap, marina, 'calendar'))}.ics"
+    other_feed = f"/calendar/{share_links.link_token(share_links.share(other_group.roadmap, marina, 'calendar'))}.ics"
     stranger = app.test_client()
     for _ in range(20):  # Config.CALENDAR_FEED_RATE_LIMIT
         assert stranger.get(feed).status_code == 200

@@ -12,7 +12,7 @@ from roadmap.domain.replay import empty_map, replay
 from roadmap.extensions import db
 from roadmap.models import Change, Group, Membership, Person, Roadmap, Step, Timer, Training, Vote
 from roadmap.realtime import dashboard_feed
-from roadmap.services import afterwards, dashboard, editing, facilitation, map_templates, trainings, voting
+from roadmap.services import baselines, dashboard, editing, facilitation, map_templates, trainings, voting
 from roadmap.services.snapshots import snapshot
 from roadmap.timeutil import utcnow
 
@@ -965,7 +965,7 @@ def test_ending_the_training_stops_every_running_or_paused_timer_of_every_scope(
     facilitation.start_timer(training, 300, group_id=other_group.id)
     facilitation.pause_timer(training, group_id=other_group.id)
 
-    afterwards.end_training(training)
+    baselines.end_training(training)
 
     for group_id in (None, group.id, other_group.id):
         assert facilitation.current_timer(training.id, group_id) is None
@@ -976,7 +976,7 @@ def test_ending_the_training_closes_and_clears_the_vote_but_keeps_its_dots(train
     vote = voting.open_vote(training, 3)
     voting.place_dot(vote.id, steps["Провести субботник"], marina)
 
-    afterwards.end_training(training)
+    baselines.end_training(training)
 
     ended = fresh(Vote, vote.id)
     assert ended.closed_at is not None and ended.cleared_at is not None
@@ -988,7 +988,7 @@ def test_ending_the_training_closes_and_clears_the_vote_but_keeps_its_dots(train
 def test_after_the_end_an_editor_shows_only_announcements_made_since(training, moderator, group):
     facilitation.announce(training, moderator, "Всем: перерыв 10 минут")
 
-    afterwards.end_training(training)
+    baselines.end_training(training)
     assert facilitation.recent_announcements(training.id, group.id) == []
 
     facilitation.announce(training, moderator, "Встречаемся через месяц")

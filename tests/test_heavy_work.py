@@ -15,7 +15,7 @@ import pytest
 import requests
 from conftest import PASSWORD, make_moderator, new_id
 from sqlalchemy import func, select
-from test_afterwards import csrf_token
+from test_alumni import csrf_token
 
 from roadmap import heavy_work, timeutil
 from roadmap.extensions import db

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from roadmap.database import create_fresh_postgres_database
 from roadmap.extensions import db, migrate
-from roadmap.services import afterwards
+from roadmap.services import share_links
 
 BEFORE_UNSET_ASSESSMENTS = "527671599922"
 NOW = "2027-04-22 10:00:00"
@@ -98,12 +98,12 @@ def app_with_stored_share_secrets(request, tmp_path):
 def test_calendar_feeds_alumni_subscribed_to_keep_working_once_only_a_hash_is_stored(app_with_stored_share_secrets):
     upgrade(revision="sec0002d")
 
-    feed = afterwards.link_for_token(CALENDAR_SECRET, "calendar")
+    feed = share_links.link_for_token(CALENDAR_SECRET, "calendar")
     assert feed is not None and feed.roadmap_id == 1
-    assert afterwards.link_for_token(REVOKED_SECRET, "view") is None
+    assert share_links.link_for_token(REVOKED_SECRET, "view") is None
     stored = [str(value) for row in db.session.execute(text("SELECT * FROM share_links")) for value in row]
     assert not any(secret in value for value in stored for secret in (CALENDAR_SECRET, REVOKED_SECRET))
-    assert afterwards.link_token(feed) is None  # the share page cannot show it again, and says so
+    assert share_links.link_token(feed) is None  # the share page cannot show it again, and says so
     upgrade()  # the feed is served by today's code, which reads today's tables
     assert app_with_stored_share_secrets.test_client().get(f"/calendar/{CALENDAR_SECRET}.ics").status_code == 200
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from roadmap.extensions import db
 from roadmap.models import Change, SignInLink, Step
-from roadmap.services import afterwards, editing, my_steps, trainings
+from roadmap.services import editing, my_steps, sign_in_links, trainings
 from roadmap.timeutil import local_today, utcnow
 
 REMEMBER_COOKIE = "remember_token"
@@ -25,7 +25,7 @@ def moderator(app):
 def signed_in_with_link(app, person, moderator):
     """A fresh browser signed in as `person` through a personal link, as on the printed sheet."""
     browser = app.test_client()
-    token = afterwards.issue_sign_in_link(person, moderator)
+    token = sign_in_links.issue_sign_in_link(person, moderator)
     assert browser.post(f"/sign-in/link/{token}").status_code == 302
     return browser
 
@@ -113,22 +113,22 @@ def test_forgetting_the_device_also_forgets_the_chosen_language(app, group, mari
 
 def test_a_personal_link_lasts_the_configured_days(app, group, marina, moderator):
     app.config["SIGN_IN_LINK_DAYS"] = 90
-    afterwards.issue_sign_in_link(marina, moderator)
+    sign_in_links.issue_sign_in_link(marina, moderator)
 
     expires_at = db.session.scalar(select(SignInLink.expires_at))
     assert abs(expires_at - (utcnow() + timedelta(days=90))) < timedelta(minutes=1)
 
 
 def test_re_issuing_a_link_retires_the_earlier_unused_one(app, group, marina, moderator):
-    earlier = afterwards.issue_sign_in_link(marina, moderator)
-    later = afterwards.issue_sign_in_link(marina, moderator)
+    earlier = sign_in_links.issue_sign_in_link(marina, moderator)
+    later = sign_in_links.issue_sign_in_link(marina, moderator)
 
-    assert afterwards.sign_in_link(earlier) is None
-    assert afterwards.sign_in_link(later) is not None
+    assert sign_in_links.sign_in_link(earlier) is None
+    assert sign_in_links.sign_in_link(later) is not None
 
 
 def test_an_expired_link_says_whom_to_ask_and_how(app, group, marina, moderator, client):
-    token = afterwards.issue_sign_in_link(marina, moderator)
+    token = sign_in_links.issue_sign_in_link(marina, moderator)
     db.session.execute(update(SignInLink).values(expires_at=utcnow() - timedelta(minutes=1)))
     db.session.commit()
 
@@ -152,7 +152,7 @@ def test_the_sheet_has_a_card_with_name_qr_and_link_for_each_member_without_a_pa
     assert len(links) == 1  # Марина's; Олег signs in with his password
     assert "Марина" in page and "data:image/svg+xml" in page
     assert "Олег" in page and "не нужна" in page
-    assert afterwards.sign_in_link(links[0][1]).person_id == marina.id
+    assert sign_in_links.sign_in_link(links[0][1]).person_id == marina.id
 
 
 def test_another_moderator_cannot_print_the_sheet(app, group, marina):

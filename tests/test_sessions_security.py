@@ -16,7 +16,7 @@ from conftest import PASSWORD, LiveServer
 from conftest import secure_account
 from roadmap.extensions import db
 from roadmap.models import Person, SignInLink
-from roadmap.services import accounts, afterwards, identities, password_reset, trainings
+from roadmap.services import accounts, identities, password_reset, share_links, sign_in_links, trainings
 from roadmap.services.transactions import writing
 
 WAIT_SECONDS = 10
@@ -233,13 +233,13 @@ def sets_a_password(world, person: Person) -> None:
 
 def gets_a_newer_link(world, person: Person) -> None:
     moderator = db.session.get(Person, person.memberships[0].group.training.moderator_id)
-    afterwards.issue_sign_in_link(person, moderator)
+    sign_in_links.issue_sign_in_link(person, moderator)
 
 
 @pytest.mark.parametrize("since_issued", [joins_another_moderators_training, sets_a_password, gets_a_newer_link])
 def test_a_sign_in_link_is_refused_once_it_would_no_longer_be_issued(app, world, moderator, group, since_issued):
     olga = world.member(group, "Ольга")
-    token = afterwards.issue_sign_in_link(olga, moderator)
+    token = sign_in_links.issue_sign_in_link(olga, moderator)
 
     since_issued(world, olga)
 
@@ -251,7 +251,7 @@ def test_a_sign_in_link_is_refused_once_it_would_no_longer_be_issued(app, world,
 
 def test_a_sign_in_link_still_works_for_a_member_of_this_moderators_trainings_only(app, world, moderator, group):
     olga = world.member(group, "Ольга")
-    token = afterwards.issue_sign_in_link(olga, moderator)
+    token = sign_in_links.issue_sign_in_link(olga, moderator)
 
     browser = app.test_client()
     assert browser.post(f"/sign-in/link/{token}").status_code == 302
@@ -260,13 +260,13 @@ def test_a_sign_in_link_still_works_for_a_member_of_this_moderators_trainings_on
 
 def test_cancelling_links_retires_every_unused_way_in(world, moderator, group):
     olga = world.member(group, "Ольга")
-    token = afterwards.issue_sign_in_link(olga, moderator)
+    token = sign_in_links.issue_sign_in_link(olga, moderator)
     code = identities.issue_device_code(olga)
 
     with writing():
         identities.cancel_links(db.session.get(Person, olga.id))
 
-    assert afterwards.sign_in_link(token) is None
+    assert sign_in_links.sign_in_link(token) is None
     assert identities.use_device_code(code) is None
 
 
@@ -282,7 +282,7 @@ def test_links_issued_at_once_leave_one_that_works(app, world, moderator, group)
             try:
                 person, issuer = db.session.get(Person, olga.id), db.session.get(Person, moderator.id)
                 start.wait(WAIT_SECONDS)
-                afterwards.issue_sign_in_link(person, issuer)
+                sign_in_links.issue_sign_in_link(person, issuer)
             except Exception as error:  # noqa: BLE001 - reported below
                 failures.append(error)
             finally:
@@ -314,9 +314,9 @@ def logging_server(app, database_url, tmp_path):
 def test_the_access_log_masks_share_calendar_and_sign_in_tokens(logging_server, world, moderator, group):
     olga = world.member(group, "Ольга")
     secrets = {
-        "view": afterwards.link_token(afterwards.share(group.roadmap, moderator, "view")),
-        "calendar": afterwards.link_token(afterwards.share(group.roadmap, moderator, "calendar")),
-        "link": afterwards.issue_sign_in_link(olga, moderator),
+        "view": share_links.link_token(share_links.share(group.roadmap, moderator, "view")),
+        "calendar": share_links.link_token(share_links.share(group.roadmap, moderator, "calendar")),
+        "link": sign_in_links.issue_sign_in_link(olga, moderator),
         "reset": password_reset.issue_reset_link(moderator),
     }
     for path in (f"/shared/{secrets['view']}", f"/shared/{secrets['view']}/map", f"/calendar/{secrets['calendar']}.ics",
@@ -365,8 +365,8 @@ def no_store_pages(scene) -> dict[str, tuple[str, str]]:
                                   "dashboard with the join code", "account", "sign-in sheet", "device code"])
 def test_pages_that_show_a_secret_are_not_stored(app, world, moderator, training, group, alumna, page):
     olga = world.member(group, "Ольга")
-    scene = (training, group, afterwards.link_token(afterwards.share(group.roadmap, moderator, "view")),
-             afterwards.issue_sign_in_link(olga, moderator))
+    scene = (training, group, share_links.link_token(share_links.share(group.roadmap, moderator, "view")),
+             sign_in_links.issue_sign_in_link(olga, moderator))
     who, request_line = no_store_pages(scene)[page]
     browser = {"alumna": lambda: signed_in(app, alumna.email, ALUMNA_PASSWORD),
                "moderator": lambda: signed_in(app, moderator.email, PASSWORD),

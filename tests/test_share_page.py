@@ -12,7 +12,7 @@ from browsing import WAIT_MS, join, keep_screenshot
 from sqlalchemy import text
 
 from roadmap.extensions import db
-from roadmap.services import afterwards
+from roadmap.services import share_links, sign_in_links
 
 
 @pytest.fixture
@@ -30,13 +30,13 @@ def share_page(client, group) -> str:
 
 
 def test_each_link_has_a_copy_button_and_the_read_only_link_a_qr_code(member_client, group, marina):
-    view = afterwards.share(group.roadmap, marina, "view")
-    feed = afterwards.share(group.roadmap, marina, "calendar")
+    view = share_links.share(group.roadmap, marina, "view")
+    feed = share_links.share(group.roadmap, marina, "calendar")
 
     html = share_page(member_client, group)
 
-    for kind, url in (("view", f"http://localhost/shared/{afterwards.link_token(view)}"),
-                      ("calendar", f"http://localhost/calendar/{afterwards.link_token(feed)}.ics")):
+    for kind, url in (("view", f"http://localhost/shared/{share_links.link_token(view)}"),
+                      ("calendar", f"http://localhost/calendar/{share_links.link_token(feed)}.ics")):
         assert f'id="share-url-{kind}" readonly value="{url}"' in html
         assert re.search(rf'<button type="button" class="button copy-button" hidden data-copy="share-url-{kind}"\s+'
                          rf'aria-describedby="copy-status-{kind}" data-copied="Скопировано"', html)
@@ -48,11 +48,11 @@ def test_each_link_has_a_copy_button_and_the_read_only_link_a_qr_code(member_cli
 
 
 def test_the_calendar_card_says_how_to_subscribe_on_a_phone_in_google_and_in_yandex(member_client, group, marina):
-    feed = afterwards.share(group.roadmap, marina, "calendar")
+    feed = share_links.share(group.roadmap, marina, "calendar")
 
     html = share_page(member_client, group)
 
-    webcal = f"webcal://localhost/calendar/{afterwards.link_token(feed)}.ics"
+    webcal = f"webcal://localhost/calendar/{share_links.link_token(feed)}.ics"
     assert f'<a class="button" href="{webcal}">Подписаться в Календаре</a>' in html
     assert "https://calendar.google.com/calendar/r?cid=" + webcal.replace(":", "%3A").replace("/", "%2F") in html
     assert "«Другие календари» → + → «Добавить по URL»" in html
@@ -74,14 +74,14 @@ def shown_urls(client, group) -> dict[str, str]:
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_the_database_holds_only_a_hash_of_each_link(member_client, group, marina):
-    afterwards.share(group.roadmap, marina, "view")
-    afterwards.share(group.roadmap, marina, "calendar")
+    share_links.share(group.roadmap, marina, "view")
+    share_links.share(group.roadmap, marina, "calendar")
     tokens = [path.split("/")[2].removesuffix(".ics") for path in shown_urls(member_client, group).values()]
 
     stored = [str(value) for row in db.session.execute(text("SELECT * FROM share_links")) for value in row]
 
     assert len(tokens) == 2 and not any(token in value for value in stored for token in tokens)
-    assert {afterwards.token_hash(token) for token in tokens} <= set(stored)
+    assert {sign_in_links.token_hash(token) for token in tokens} <= set(stored)
 
 
 def test_the_page_shows_the_same_links_every_time_and_they_open_the_map(app, member_client, group):
@@ -95,7 +95,7 @@ def test_the_page_shows_the_same_links_every_time_and_they_open_the_map(app, mem
 
 
 def test_after_the_secret_key_changed_a_link_still_works_and_the_page_offers_a_new_one(app, group, marina):
-    subscribed = f"/calendar/{afterwards.link_token(afterwards.share(group.roadmap, marina, 'calendar'))}.ics"
+    subscribed = f"/calendar/{share_links.link_token(share_links.share(group.roadmap, marina, 'calendar'))}.ics"
     app.config["SECRET_KEY"] = "a-key-rotated-since"
     client = app.test_client()
     assert client.post(f"/join/{group.training.join_code}",
@@ -116,8 +116,8 @@ def test_after_the_secret_key_changed_a_link_still_works_and_the_page_offers_a_n
 @pytest.mark.live
 def test_on_a_phone_the_copy_button_puts_the_link_on_the_clipboard_and_says_so(
         group, marina, live_server, chromium, artifacts):
-    view = afterwards.share(group.roadmap, marina, "view")
-    afterwards.share(group.roadmap, marina, "calendar")
+    view = share_links.share(group.roadmap, marina, "view")
+    share_links.share(group.roadmap, marina, "calendar")
     context, page = join(chromium, live_server, group.training.join_code, "Вера",
                          viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
                          permissions=["clipboard-read", "clipboard-write"])
@@ -127,7 +127,7 @@ def test_on_a_phone_the_copy_button_puts_the_link_on_the_clipboard_and_says_so(
 
     status = page.locator("#copy-status-view")
     status.filter(has_text="Скопировано").wait_for(timeout=WAIT_MS)
-    assert page.evaluate("navigator.clipboard.readText()") == f"{live_server.url}/shared/{afterwards.link_token(view)}"
+    assert page.evaluate("navigator.clipboard.readText()") == f"{live_server.url}/shared/{share_links.link_token(view)}"
     assert page.evaluate("document.documentElement.scrollWidth") <= 360  # nothing runs off a phone's screen
     keep_screenshot(page, "share-phone.png", artifacts, full_page=True)
     context.close()

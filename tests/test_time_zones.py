@@ -19,7 +19,7 @@ import pymupdf
 import pytest
 from conftest import new_id
 
-from roadmap.services import afterwards, dashboard, editing, trainings
+from roadmap.services import dashboard, editing, share_links, trainings
 
 MOMENT = datetime(2027, 1, 15, 23, 55)  # naive UTC, as the database stores it
 
@@ -79,8 +79,8 @@ def test_one_moment_reads_the_same_in_the_history_pdf_xlsx_docx_and_calendar(wor
     assert paragraphs[paragraphs.index("Последнее изменение") + 1] == f"{day}, {clock}"  # as the history says it
     assert paragraphs[paragraphs.index("Подготовлено") + 1].startswith(f"{day}, ")
 
-    feed = afterwards.share(group.roadmap, member, "calendar")
-    calendar = icalendar.Calendar.from_ical(browser.get(f"/calendar/{afterwards.link_token(feed)}.ics").data)
+    feed = share_links.share(group.roadmap, member, "calendar")
+    calendar = icalendar.Calendar.from_ical(browser.get(f"/calendar/{share_links.link_token(feed)}.ics").data)
     assert str(calendar["X-WR-TIMEZONE"]) == zone_name
     [event] = calendar.walk("VEVENT")
     stamp = event.decoded("LAST-MODIFIED").astimezone(ZoneInfo(str(calendar["X-WR-TIMEZONE"])))

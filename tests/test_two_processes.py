@@ -15,7 +15,7 @@ import uuid
 import pytest
 import socketio
 
-from roadmap.services import afterwards
+from roadmap.services import share_links
 from tests.conftest import LiveServer
 from tests.livesync import WAIT_TIMEOUT, DROPPED, SyncClients, new_op_id
 from tests.test_facilitation_live import Inbox, ModeratorDesk, csrf_token, summary_of
@@ -139,13 +139,13 @@ def test_timers_announcements_votes_and_the_lock_cross_between_processes(
 
 
 def test_revoking_a_read_only_link_disconnects_its_viewers_on_every_process(processes, group, moderator, desk_on_a):
-    view = afterwards.share(group.roadmap, moderator, "view")
+    view = share_links.share(group.roadmap, moderator, "view")
     cut = {server.url: threading.Event() for server in processes}
     viewers = []
     for server in processes:
         viewer = socketio.Client(reconnection=False)
         viewer.on("disconnect", lambda *reason, url=server.url: cut[url].set())
-        viewer.connect(server.url, auth={"share": afterwards.link_token(view)}, transports=["websocket"],
+        viewer.connect(server.url, auth={"share": share_links.link_token(view)}, transports=["websocket"],
                        wait_timeout=WAIT_TIMEOUT)
         viewers.append(viewer)
     try:

@@ -100,7 +100,7 @@ from roadmap.domain.progress import NEXT_STEPS_LIMIT
 from roadmap.domain.vocabulary import THEMES
 from roadmap.extensions import db
 from roadmap.models import Change, Group, Person, Timer, Training, Vote
-from roadmap.services import accounts, afterwards, editing, facilitation, trainings, voting
+from roadmap.services import accounts, baselines, editing, facilitation, share_links, trainings, voting
 from roadmap.services.history_words import QUOTE_LIMIT
 from roadmap.services.transactions import writing
 from roadmap.timeutil import utcnow
@@ -1248,7 +1248,7 @@ def after_the_training(scene: Scene, marina: Person, oleg: Person, owners: dict)
     removed_title = another(scene.step_text(scene.step_ids[-1], "step title"))
     removed_id = uuid.uuid4().hex
     edit(marina, "step.add", step_id=removed_id, fields={"title": removed_title})
-    afterwards.end_training(scene.trainings[0])
+    baselines.end_training(scene.trainings[0])
 
     first, overdue, last = scene.step_ids[0], scene.step_ids[min(1, len(scene.step_ids) - 1)], scene.step_ids[-1]
     old_title = steps[first]["step title"]
@@ -1278,7 +1278,7 @@ def after_the_training(scene: Scene, marina: Person, oleg: Person, owners: dict)
     edit(oleg, "step.add", step_id=uuid.uuid4().hex,
          fields={"title": added["step title"], "owner": {"text": added["owner"][1]}, "due_on": LATER_DUE})
     edit(oleg, "step.delete", step_id=removed_id)
-    share_token = afterwards.link_token(afterwards.share(scene.group.roadmap, oleg, "view"))
+    share_token = share_links.link_token(share_links.share(scene.group.roadmap, oleg, "view"))
 
     def title(step_id: str) -> str:
         return steps[step_id]["step title"]

@@ -1,5 +1,5 @@
 """All models, imported here so Alembic and the app see every table."""
-from roadmap.models.afterwards import Baseline, ShareLink, SignInLink
+from roadmap.models.baselines import Baseline
 from roadmap.models.changelog import Change, Checkpoint
 from roadmap.models.comments import Comment, CommentRead, Mention
 from roadmap.models.connections import LiveConnection
@@ -9,6 +9,8 @@ from roadmap.models.mail import MailOptOut, MailSend
 from roadmap.models.people import Membership, Person
 from roadmap.models.presence import Presence
 from roadmap.models.roadmap import Roadmap, Stakeholder, Step, StepStakeholder
+from roadmap.models.share_links import ShareLink
+from roadmap.models.sign_in_links import SignInLink
 from roadmap.models.training import Group, JoinBlock, Training, TrainingModerator
 
 __all__ = [

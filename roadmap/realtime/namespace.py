@@ -18,7 +18,7 @@ from roadmap.models import Roadmap, Training
 from roadmap.realtime import publisher
 from roadmap.realtime.limits import ConnectionCounts, EventBudgets
 from roadmap.services import (
-    access, accounts, afterwards, comments, connections, dashboard, editing, facilitation, presence, snapshots, voting,
+    access, accounts, comments, connections, dashboard, editing, facilitation, presence, share_links, snapshots, voting,
 )
 from roadmap.timeutil import utcnow
 
@@ -121,7 +121,7 @@ class LiveNamespace(Namespace):
 
     def _connect_viewer(self, token) -> None:
         """A read-only link: the connection hears the map's changes and may send nothing."""
-        link = afterwards.link_for_token(token, "view")
+        link = share_links.link_for_token(token, "view")
         if link is None or not connections.opened_viewer(request.sid, link.id):
             raise ConnectionRefusedError("not_authenticated")
         self._admit(None)

@@ -27,7 +27,7 @@ from roadmap.domain.text import has_control_characters
 from roadmap.extensions import db
 from roadmap.models import Person, SignInLink
 from roadmap.services import connections, mail
-from roadmap.services.afterwards import token_hash
+from roadmap.services.sign_in_links import token_hash
 from roadmap.services.transactions import writing
 from roadmap.timeutil import utcnow
 
@@ -274,9 +274,9 @@ def _new_verify_link(person: Person, email: str) -> str:
 def _send_address_mail(person: Person, email: str, owner: Person | None, link: str) -> None:
     if owner is not None and owner.id != person.id:
         # The owner learns someone tried; the person asking learns nothing, and no link is sent.
-        locale, template, context = owner.locale, "afterwards/address_taken_mail", {"name": owner.display_name}
+        locale, template, context = owner.locale, "alumni/address_taken_mail", {"name": owner.display_name}
     else:
-        locale, template = person.locale, "afterwards/confirm_address_mail"
+        locale, template = person.locale, "alumni/confirm_address_mail"
         context = {"name": person.display_name, "link": link, "hours": VERIFY_LINK_HOURS}
     with force_locale(locale if locale in current_app.config["LANGUAGES"] else "ru"):
         subject = _("Confirm your e-mail for Roadmap") if template.endswith("confirm_address_mail") else \

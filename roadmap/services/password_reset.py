@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from roadmap.extensions import db
 from roadmap.models import Person, SignInLink
 from roadmap.services import accounts, mail
-from roadmap.services.afterwards import token_hash
+from roadmap.services.sign_in_links import token_hash
 from roadmap.services.transactions import writing
 from roadmap.timeutil import utcnow
 

@@ -14,6 +14,10 @@ from roadmap.heavy_work import HeavyWorkFailed
 from roadmap.services import accounts, comments
 
 
+# Blueprints whose pages are for people who sign in with a password.
+PASSWORD_AREAS = frozenset({"moderate", "alumni", "mail"})
+
+
 def _unseen_mentions() -> list[dict]:
     """The top bar's mentions of the signed-in person (participants; moderators are not mentioned)."""
     from flask_login import current_user
@@ -24,9 +28,9 @@ def _unseen_mentions() -> list[dict]:
 
 
 def init_app(app: Flask) -> None:
-    from roadmap.views import afterwards, api, auth, editor, exports, facilitate, mail, main, moderate, zones
+    from roadmap.views import alumni, api, auth, editor, exports, mail, main, moderate, zones
 
-    for module in (main, auth, moderate, facilitate, editor, afterwards, exports, api, mail):
+    for module in (main, auth, moderate, editor, alumni, exports, api, mail):
         app.register_blueprint(module.bp)
     zones.init_app(app)
 
@@ -78,6 +82,7 @@ def init_app(app: Flask) -> None:
     @login_manager.unauthorized_handler
     def send_to_start():
         # People who keep access sign in with a password; join-code people start over at the start page.
-        if request.blueprint in ("moderate", "facilitate", "afterwards", "mail") or request.endpoint == "exports.import_map":
+        # request.blueprints: a nested blueprint's parents too (moderate.facilitate is in moderate).
+        if PASSWORD_AREAS.intersection(request.blueprints) or request.endpoint == "exports.import_map":
             return redirect(url_for("auth.sign_in", next=request.full_path))
         return redirect(url_for("main.start"))

@@ -73,7 +73,7 @@ def sign_in():
             form.password.errors.append(_("Wrong e-mail or password."))
         else:
             signing_in.sign_in(person)
-            home = url_for("moderate.trainings") if person.is_moderator else url_for("afterwards.my_maps")
+            home = url_for("moderate.trainings") if person.is_moderator else url_for("alumni.my_maps")
             return redirect(safe_next(request.args.get("next")) or home)
     return render_template("auth/sign_in.html", form=form)
 
@@ -159,7 +159,7 @@ def reset_password(reset_token: str):
             return render_template("auth/reset_spent.html"), 404
         signing_in.sign_in(accounts.signed_in_as(person))
         flash(_("Your new password is saved, and you are signed in."), "success")
-        return redirect(url_for("moderate.trainings") if person.is_moderator else url_for("afterwards.my_maps"))
+        return redirect(url_for("moderate.trainings") if person.is_moderator else url_for("alumni.my_maps"))
     return render_template("auth/reset_password.html", form=form)
 
 
@@ -206,6 +206,6 @@ def continue_on_device():
 def _latest_map(person) -> str:
     memberships = [membership for membership in person.memberships if not membership.group.archived]
     if not memberships:
-        return url_for("afterwards.my_maps")
+        return url_for("alumni.my_maps")
     latest = max(memberships, key=lambda membership: membership.joined_at)
     return url_for("editor.edit", roadmap_id=latest.group.roadmap.id)

@@ -18,7 +18,7 @@ from roadmap.domain.vocabulary import STEP_STATUSES
 from roadmap.extensions import db
 from roadmap.models import Roadmap
 from roadmap.services import export_files, exports, spreadsheets, trainings
-from roadmap.views.moderate import own_training
+from roadmap.views.dashboard_actions import own_training
 from roadmap.views.throttles import throttled_export
 from roadmap.views.validators import NoControlCharacters
 

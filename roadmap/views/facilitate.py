@@ -1,6 +1,8 @@
 """The moderator's facilitation tools on the dashboard: timer, announcements, lock,
 projector and dot voting. Each answers the dashboard's fetch with JSON and a plain
-form post with a redirect (see moderate.done)."""
+form post with a redirect (see dashboard_actions.done).
+
+A blueprint nested in moderate's: its moderator check and error handlers apply here too."""
 from flask import Blueprint, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,17 +17,13 @@ from roadmap.models import Training
 from roadmap.models.training import GROUP_PROJECTOR_MODES, PROJECTOR_MODES
 from roadmap.services import dashboard, facilitation, snapshots, voting
 from roadmap.services.voting import MAX_DOTS, MAX_VOTE_MINUTES
-from roadmap.views import moderate
+from roadmap.views.dashboard_actions import done, failed, own_training, submitted
 from roadmap.views.map_view import map_view_context
-from roadmap.views.moderate import done, failed, own_training, require_moderator, submitted
 from roadmap.views.redirects import venue_origin
 from roadmap.timeutil import local_today
 from roadmap.views.validators import NoControlCharacters
 
-bp = Blueprint("facilitate", __name__, url_prefix="/moderate/trainings/<int:training_id>")
-bp.before_request(require_moderator)
-bp.register_error_handler(moderate.FormRejected, moderate.form_rejected)
-bp.register_error_handler(moderate.EditRejected, moderate.rejected)
+bp = Blueprint("facilitate", __name__, url_prefix="/trainings/<int:training_id>")
 EVERY_GROUP = ""
 # "add-1" and "add-5" are the dashboard's buttons: the minutes ride in the action, so they work without JS.
 TIMER_ACTIONS = ("start", "pause", "resume", "add", "add-1", "add-5", "stop", "clear")

@@ -14,7 +14,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from roadmap.extensions import csrf, db
 from roadmap.models import Person
 from roadmap.services import mail, reminders
-from roadmap.views.moderate import TIME_ZONES, WEEKDAYS, own_training
+from roadmap.views.dashboard_actions import own_training
+from roadmap.views.moderate import TIME_ZONES, WEEKDAYS
 
 bp = Blueprint("mail", __name__)
 MAIL_LANGUAGES = (("ru", "Русский"), ("en", "English"))
@@ -40,7 +41,7 @@ def settings():
         mail.choose(current_user.id, set(form.kinds.data or ()), form.language.data)
         flash(_("Saved."), "success")
         return redirect(url_for("mail.settings"))
-    return render_template("afterwards/mail_settings.html", form=form)
+    return render_template("alumni/mail_settings.html", form=form)
 
 
 @bp.route("/mail/unsubscribe/<token>", methods=["GET", "POST"])

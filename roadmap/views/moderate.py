@@ -15,18 +15,22 @@ from wtforms import BooleanField, DateField, EmailField, SelectField, StringFiel
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from roadmap.domain import permissions
 from roadmap.domain.errors import EditRejected
 from roadmap.domain.readiness import LABELS as READINESS_LABELS
 from roadmap.domain.vocabulary import THEMES
 from roadmap.extensions import db
 from roadmap.models import Group, Membership, Person, Training
-from roadmap.services import afterwards, dashboard, facilitation, identities, map_templates, trainings, voting
+from roadmap.services import (
+    baselines, dashboard, facilitation, identities, map_templates, sign_in_links, trainings, voting,
+)
 from roadmap.timeutil import local, utcnow
+from roadmap.views import facilitate
+from roadmap.views.dashboard_actions import FormRejected, done, failed, own_training, submitted, wants_json
 from roadmap.views.redirects import public_url, venue_origin
 from roadmap.views.validators import NoControlCharacters
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
+bp.register_blueprint(facilitate.bp)
 BLANK_TEMPLATE = ""
 JOIN_ERRORS = {
     "group_not_found": _l("This group is not open for joining."),
@@ -154,53 +158,6 @@ def require_moderator():
         abort(403)
 
 
-def own_training(training_id: int) -> Training:
-    training = db.session.get(Training, training_id)
-    if training is None or not permissions.moderates(current_user, training):
-        abort(404)
-    return training
-
-
-def wants_json() -> bool:
-    """The dashboard's scripts ask for JSON; a plain form post gets a redirect."""
-    return request.headers.get("X-Requested-With") == "fetch"
-
-
-def done(training: Training, message: str, **extra):
-    if wants_json():
-        return jsonify({"ok": True, "message": message, **extra})
-    flash(message, "success")
-    return redirect(url_for("moderate.training", training_id=training.id))
-
-
-def failed(training: Training, message: str, status: int = 400):
-    if wants_json():
-        return jsonify({"ok": False, "message": message}), status
-    flash(message, "error")
-    return redirect(url_for("moderate.training", training_id=training.id))
-
-
-def form_errors(form: FlaskForm) -> str:
-    return " ".join(f"{field.label.text}: {error}" if field.label.text else error
-                    for field in form for error in field.errors) or _("The form has expired. Reload the page.")
-
-
-class FormRejected(Exception):
-    """A tool's form did not validate; answered by `failed` (see the error handlers)."""
-
-    def __init__(self, training: Training, message: str):
-        super().__init__(message)
-        self.training = training
-        self.message = message
-
-
-def submitted(form: FlaskForm, training: Training) -> FlaskForm:
-    """The form, validated; FormRejected otherwise."""
-    if not form.validate_on_submit():
-        raise FormRejected(training, form_errors(form))
-    return form
-
-
 @bp.route("/", methods=["GET", "POST"], endpoint="trainings")
 def trainings_page():
     """The moderator's home: their trainings and a form for a new one."""
@@ -245,7 +202,7 @@ def training(training_id: int):
         end_form=EndTrainingForm(), settings_form=TrainingSettingsForm(obj=training),
         join_code_form=JoinCodeForm(), joining_form=JoiningForm(), **_group_management_forms(training),
         co_moderator_form=CoModeratorForm(), remove_co_moderator_form=RemoveCoModeratorForm(),
-        tool_forms=_tool_forms(training),
+        tool_forms=facilitate.forms_for(training),
     )
 
 
@@ -254,7 +211,7 @@ def _group_management_forms(training: Training) -> dict:
     return {
         "rename_form": RenameGroupForm(), "archive_form": ArchiveGroupForm(), "move_form": MoveMemberForm(),
         "remove_form": RemoveMemberForm(), "merge_form": MergeMemberForm(), "link_form": SignInLinkForm(),
-        "sign_in_link_days": afterwards.sign_in_link_days(),
+        "sign_in_link_days": sign_in_links.sign_in_link_days(),
         "blocked_people": trainings.blocked_people(training), "allow_form": AllowRejoiningForm(),
     }
 
@@ -264,12 +221,6 @@ def group_management(training_id: int):
     """«Управление группами» as it stands now: the dashboard re-fetches it when membership changes."""
     training = own_training(training_id)
     return render_template("moderate/_group_management.html", training=training, **_group_management_forms(training))
-
-
-def _tool_forms(training: Training) -> dict:
-    from roadmap.views import facilitate
-
-    return facilitate.forms_for(training)
 
 
 def join_url(training: Training) -> str:
@@ -406,7 +357,7 @@ def end_training(training_id: int):
     """Freeze every map as its baseline; groups keep editing afterwards."""
     training = own_training(training_id)
     submitted(EndTrainingForm(), training)
-    afterwards.end_training(training)
+    baselines.end_training(training)
     return done(training, _("The training is over: each map's state is saved as its baseline. Groups can keep working."))
 
 
@@ -426,14 +377,14 @@ def sign_in_link(membership_id: int):
     membership = _own_membership(membership_id)
     training = membership.group.training
     submitted(SignInLinkForm(), training)
-    if not afterwards.may_get_sign_in_link(membership.person, current_user):
+    if not sign_in_links.may_get_sign_in_link(membership.person, current_user):
         return failed(training, _("%(name)s already signs in with a password, or belongs to another moderator's "
                                   "training too: ask them to sign in themselves.", name=membership.person.display_name))
-    token = afterwards.issue_sign_in_link(membership.person, current_user)
-    url = url_for("afterwards.use_sign_in_link", link_token=token, _external=True)
+    token = sign_in_links.issue_sign_in_link(membership.person, current_user)
+    url = url_for("alumni.use_sign_in_link", link_token=token, _external=True)
     return shown_link(training, membership.person, url, _(
         "Personal sign-in link for %(name)s (works once, for %(days)s days): %(url)s",
-        name=membership.person.display_name, days=afterwards.sign_in_link_days(), url=url))
+        name=membership.person.display_name, days=sign_in_links.sign_in_link_days(), url=url))
 
 
 def shown_link(training: Training, person, url: str, message: str):
@@ -452,11 +403,11 @@ def sign_in_sheet(group_id: int):
     group = _own_group(group_id)
     submitted(SignInLinkForm(), group.training)
     cards = []
-    for card in afterwards.issue_group_sheet(group, current_user._get_current_object()):
-        link = public_url("afterwards.use_sign_in_link", link_token=card.token) if card.token else None
+    for card in sign_in_links.issue_group_sheet(group, current_user._get_current_object()):
+        link = public_url("alumni.use_sign_in_link", link_token=card.token) if card.token else None
         cards.append({"name": card.person.display_name, "skipped": card.skipped, "link": link,
                       "qr": segno.make(link, error="m").svg_data_uri(scale=4, border=2) if link else None})
-    days = afterwards.sign_in_link_days()
+    days = sign_in_links.sign_in_link_days()
     valid_until = local(utcnow() + timedelta(days=days), group.training.timezone).date()
     return render_template("moderate/sign_in_sheet.html", group=group, training=group.training, cards=cards,
                            days=days, valid_until=valid_until)
@@ -475,11 +426,11 @@ def add_co_moderator(training_id: int):
         return failed(training, str(CO_MODERATOR_ERRORS[error.code]))
     if person.password_hash:
         return done(training, _("%(name)s now runs this training too.", name=person.display_name))
-    token = afterwards.issue_invitation_link(person, current_user)
-    url = url_for("afterwards.use_sign_in_link", link_token=token, _external=True)
+    token = sign_in_links.issue_invitation_link(person, current_user)
+    url = url_for("alumni.use_sign_in_link", link_token=token, _external=True)
     return shown_link(training, person, url, _(
         "%(name)s now runs this training too. Send them this link to sign in and set a password "
-        "(works once, for %(days)s days): %(url)s", name=person.display_name, days=afterwards.sign_in_link_days(),
+        "(works once, for %(days)s days): %(url)s", name=person.display_name, days=sign_in_links.sign_in_link_days(),
         url=url))
 
 

@@ -13,7 +13,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from roadmap.extensions import limiter
-from roadmap.services import afterwards
+from roadmap.services.sign_in_links import token_hash
 
 TOO_MANY_DOWNLOADS = _l("You have downloaded many files in a short time. Wait a minute and try again.")
 CALENDAR_TOO_OFTEN = _l("This calendar has been asked for too often. Try again in a minute.")
@@ -29,7 +29,7 @@ def person_or_address() -> str:
 
 def calendar_link() -> str:
     # The hash, so the rate-limit storage (Redis) holds no secret either.
-    return "calendar:" + afterwards.token_hash(request.view_args.get("calendar_token", ""))
+    return "calendar:" + token_hash(request.view_args.get("calendar_token", ""))
 
 
 def _answer_too_many(message):
@@ -41,7 +41,7 @@ def _answer_too_many(message):
             response = make_response(jsonify({"ok": False, "error": {"code": "rate_limited", "message": text}}), 429)
         else:
             roadmap_id = (request.view_args or {}).get("roadmap_id")
-            back_url = url_for("afterwards.share", roadmap_id=roadmap_id) if roadmap_id else None
+            back_url = url_for("alumni.share", roadmap_id=roadmap_id) if roadmap_id else None
             response = make_response(render_template(
                 "errors/too_many.html", heading=_("Too many downloads"), message=text, back_url=back_url), 429)
         response.headers["Retry-After"] = str(_seconds_until_reset(request_limit))

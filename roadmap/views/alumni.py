@@ -1,5 +1,5 @@
-"""After the training: my road maps, securing access, history, "since the training",
-sharing, and the public read-only views behind secret links."""
+"""The alumni's part, what people use after the training: my road maps, securing access,
+history, "since the training", sharing, and the public read-only views behind secret links."""
 from __future__ import annotations
 
 import uuid
@@ -21,8 +21,10 @@ from roadmap.domain.errors import EditRejected
 from roadmap.domain.progress import CHANGE_LABELS, compare, differences, progress
 from roadmap.extensions import db
 from roadmap.models import Roadmap
-from roadmap.models.afterwards import SHARE_KINDS
-from roadmap.services import accounts, afterwards, editing, export_files, exports, history_words, my_steps, snapshots
+from roadmap.models.share_links import SHARE_KINDS
+from roadmap.services import (
+    accounts, baselines, editing, export_files, exports, history_words, my_steps, share_links, sign_in_links, snapshots,
+)
 from roadmap.timeutil import local, local_today
 from roadmap.views import limits
 from roadmap.views.map_view import map_view_context
@@ -32,7 +34,7 @@ from roadmap.views.throttles import throttled_calendar_feed
 from roadmap.views.validators import PASSWORD_PROBLEMS, NoControlCharacters, StrongPassword
 from roadmap.views.zones import show_times_of
 
-bp = Blueprint("afterwards", __name__)
+bp = Blueprint("alumni", __name__)
 ACCOUNT_ERRORS = {
     "wrong_password": _l("The current password is not right."),
     "nothing_to_save": _l("Type a new password or a new e-mail."),
@@ -112,7 +114,7 @@ def my_maps():
         map_data = snapshots.snapshot(roadmap, with_members=False)
         maps.append({"group": membership.group, "roadmap": roadmap, "map": map_data,
                      "progress": progress(map_data, _today(roadmap))})
-    return render_template("afterwards/my_maps.html", maps=maps, secured=bool(current_user.password_hash),
+    return render_template("alumni/my_maps.html", maps=maps, secured=bool(current_user.password_hash),
                            steps=my_steps.my_steps(current_user), done_form=StepDoneForm())
 
 
@@ -130,11 +132,11 @@ def mark_step_done(roadmap_id: int, step_id: str):
         if wants_json:
             return jsonify({"ok": False, "message": message}), 409 if rejected.code == "locked" else 400
         flash(message, "error")
-        return redirect(url_for("afterwards.my_maps"))
+        return redirect(url_for("alumni.my_maps"))
     if wants_json:
         return jsonify({"ok": True, "message": _("Marked done.")})
     flash(_("Marked done."), "success")
-    return redirect(url_for("afterwards.my_maps"))
+    return redirect(url_for("alumni.my_maps"))
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -151,7 +153,7 @@ def secure_account():
     if request.method == "POST" and "resend" in request.form:
         if resend_form.validate_on_submit():
             _say_mail_sent(accounts.resend_address_mail(person, _confirm_link))
-        return redirect(url_for("afterwards.secure_account"))
+        return redirect(url_for("alumni.secure_account"))
     if form.validate_on_submit():
         try:
             saved = accounts.save_account(person, form.email.data or "", form.password.data or "",
@@ -165,13 +167,13 @@ def secure_account():
                 flash(_("The password is saved; every other device is signed out.") if saved.person.email else
                       _("The password is saved. You can sign in with it once you confirm an e-mail."), "success")
             _say_mail_sent(saved.mailed_to)
-            return redirect(url_for("afterwards.secure_account"))
-    return render_template("afterwards/account.html", form=form, resend_form=resend_form,
+            return redirect(url_for("alumni.secure_account"))
+    return render_template("alumni/account.html", form=form, resend_form=resend_form,
                            pending_address=accounts.pending_address(person))
 
 
 def _confirm_link(token: str) -> str:
-    return public_url("afterwards.confirm_address", confirm_token=token)
+    return public_url("alumni.confirm_address", confirm_token=token)
 
 
 def _say_mail_sent(address: str | None) -> None:
@@ -184,38 +186,38 @@ def _say_mail_sent(address: str | None) -> None:
 def confirm_address(confirm_token: str):
     """The link in the confirmation mail; a button press spends it, so mail scanners' previews do not."""
     if not accounts.verify_link_is_live(confirm_token):
-        return render_template("afterwards/confirm_address.html", problem="link_spent"), 404
+        return render_template("alumni/confirm_address.html", problem="link_spent"), 404
     form = UseLinkForm()
     if form.validate_on_submit():
         try:
             person = accounts.confirm_address(confirm_token)
         except accounts.AccountError as error:
-            return render_template("afterwards/confirm_address.html", problem=error.code), \
+            return render_template("alumni/confirm_address.html", problem=error.code), \
                 409 if error.code == "email_taken" else 404
         flash(_("The e-mail %(email)s is confirmed: sign in with it from any device.", email=person.email), "success")
-        return redirect(url_for("afterwards.secure_account" if current_user.is_authenticated else "auth.sign_in"))
-    return render_template("afterwards/confirm_address.html", form=form, problem=None)
+        return redirect(url_for("alumni.secure_account" if current_user.is_authenticated else "auth.sign_in"))
+    return render_template("alumni/confirm_address.html", form=form, problem=None)
 
 
 @bp.route("/sign-in/link/<link_token>", methods=["GET", "POST"])
 def use_sign_in_link(link_token: str):
     """A moderator's personal link; a button press spends it, so link previews in chats do not."""
     form = UseLinkForm()
-    if afterwards.sign_in_link(link_token) is None:
+    if sign_in_links.sign_in_link(link_token) is None:
         return _link_spent(link_token)
     if form.validate_on_submit():
-        person = afterwards.use_sign_in_link(link_token)
+        person = sign_in_links.use_sign_in_link(link_token)
         if person is None:
             return _link_spent(link_token)
         signing_in.sign_in(person)
         flash(_("You are signed in. Set an e-mail and a password to come back without a link."), "success")
-        return redirect(url_for("afterwards.secure_account"))
-    return render_template("afterwards/use_link.html", form=form)
+        return redirect(url_for("alumni.secure_account"))
+    return render_template("alumni/use_link.html", form=form)
 
 
 def _link_spent(link_token: str):
     """Whom to ask for a new link: the moderator who handed this one out."""
-    return render_template("afterwards/link_spent.html", moderator=afterwards.whom_to_ask(link_token)), 404
+    return render_template("alumni/link_spent.html", moderator=sign_in_links.whom_to_ask(link_token)), 404
 
 
 # --- history ------------------------------------------------------------------------
@@ -241,7 +243,7 @@ def map_history(roadmap_id: int):
     before = filters.before.data if filters.before.validate(filters) and filters.before.data else None
     page = export_files.history_page(roadmap, str(get_locale()), roadmap.group.training.timezone,
                                      person_id=person_id, step_id=step_id, before_revision=before)
-    return render_template("afterwards/history.html", roadmap=roadmap, group=roadmap.group, page=page,
+    return render_template("alumni/history.html", roadmap=roadmap, group=roadmap.group, page=page,
                            filters=filters, person_id=person_id, step_id=step_id, restore_form=RestoreForm())
 
 
@@ -257,7 +259,7 @@ def map_at_revision(roadmap_id: int, revision: int):
     made_by = history_words.history(roadmap, limit=1, before_revision=revision + 1) if revision else []
     since = differences(map_data, snapshots.snapshot(roadmap, with_members=False))
     return render_template(
-        "afterwards/at_revision.html", roadmap=roadmap, revision=revision, restore_form=RestoreForm(),
+        "alumni/at_revision.html", roadmap=roadmap, revision=revision, restore_form=RestoreForm(),
         change=made_by[0] if made_by else None, differences=since,
         later_changed={step_id: ", ".join(str(LATER_CHANGED[name]) for name in names)
                        for step_id, names in since.changed_fields.items()},
@@ -277,7 +279,7 @@ def restore_revision(roadmap_id: int, revision: int):
         applied = editing.apply(operation, actor=current_user._get_current_object())
     except EditRejected as rejected:
         flash(_(rejected.message), "error")
-        return redirect(url_for("afterwards.map_at_revision", roadmap_id=roadmap.id, revision=revision))
+        return redirect(url_for("alumni.map_at_revision", roadmap_id=roadmap.id, revision=revision))
     flash(_("The map is back as it was at revision %(revision)s (saved as revision %(new)s).",
             revision=revision, new=applied.revision), "success")
     return redirect(url_for("editor.edit", roadmap_id=roadmap.id))
@@ -289,7 +291,7 @@ def restore_revision(roadmap_id: int, revision: int):
 @login_required
 def since_training(roadmap_id: int):
     roadmap = _viewable_roadmap(roadmap_id)
-    baseline = afterwards.baseline_of(roadmap.id)
+    baseline = baselines.baseline_of(roadmap.id)
     current = snapshots.snapshot(roadmap)
     context = {"roadmap": roadmap, "group": roadmap.group, "baseline": baseline,
                "progress": progress(current, _today(roadmap)), "members": {m["id"]: m["name"] for m in current["members"]},
@@ -298,7 +300,7 @@ def since_training(roadmap_id: int):
         context["comparison"] = compare(baseline.data, current)
         context["progress_then"] = progress(baseline.data, local(baseline.created_at, roadmap.group.training.timezone).date())
         context["stakeholders"] = {**{item["id"]: item for item in baseline.data["stakeholders"]}, **context["stakeholders"]}
-    return render_template("afterwards/since_training.html", change_labels=CHANGE_LABELS, **context)
+    return render_template("alumni/since_training.html", change_labels=CHANGE_LABELS, **context)
 
 
 # --- sharing ---------------------------------------------------------------------------------
@@ -308,13 +310,13 @@ def since_training(roadmap_id: int):
 def share(roadmap_id: int):
     """Read-only link (with its QR code) and calendar feed (with how to subscribe), and the export formats."""
     roadmap = _viewable_roadmap(roadmap_id)
-    links = {kind: afterwards.active_link(roadmap.id, kind) for kind in SHARE_KINDS}
-    tokens = {kind: afterwards.link_token(link) if link else None for kind, link in links.items()}
-    view_url = public_url("afterwards.shared_view", share_token=tokens["view"]) if tokens["view"] else None
-    calendar_url = public_url("afterwards.calendar_feed", calendar_token=tokens["calendar"]) \
+    links = {kind: share_links.active_link(roadmap.id, kind) for kind in SHARE_KINDS}
+    tokens = {kind: share_links.link_token(link) if link else None for kind, link in links.items()}
+    view_url = public_url("alumni.shared_view", share_token=tokens["view"]) if tokens["view"] else None
+    calendar_url = public_url("alumni.calendar_feed", calendar_token=tokens["calendar"]) \
         if tokens["calendar"] else None
     return render_template(
-        "afterwards/share.html", roadmap=roadmap, group=roadmap.group, links=links, form=ShareForm(),
+        "alumni/share.html", roadmap=roadmap, group=roadmap.group, links=links, form=ShareForm(),
         urls={"view": view_url, "calendar": calendar_url},
         view_qr=segno.make(view_url, error="m").svg_data_uri(scale=5, border=2, dark="#1b1f24") if view_url else None,
         subscribe=_subscribe_links(calendar_url) if calendar_url else None,
@@ -337,27 +339,27 @@ def change_link(roadmap_id: int, kind: str):
         abort(400)
     person = current_user._get_current_object()
     if form.action.data == "create":
-        afterwards.share(roadmap, person, kind)
+        share_links.share(roadmap, person, kind)
     elif form.action.data == "renew":
-        afterwards.renew(roadmap, person, kind)
+        share_links.renew(roadmap, person, kind)
         flash(_("A new link is made; the old one no longer works."), "success")
     else:
-        afterwards.revoke(roadmap, kind)
+        share_links.revoke(roadmap, kind)
         flash(_("The link no longer works."), "success")
-    return redirect(url_for("afterwards.share", roadmap_id=roadmap.id))
+    return redirect(url_for("alumni.share", roadmap_id=roadmap.id))
 
 
 @bp.get("/shared/<share_token>")
 def shared_view(share_token: str):
-    link = afterwards.link_for_token(share_token, "view")
+    link = share_links.link_for_token(share_token, "view")
     if link is None:
         abort(404)
-    return render_template("afterwards/shared.html", token=share_token, **_shared_context(link))
+    return render_template("alumni/shared.html", token=share_token, **_shared_context(link))
 
 
 @bp.get("/shared/<share_token>/map")
 def shared_map(share_token: str):
-    link = afterwards.link_for_token(share_token, "view")
+    link = share_links.link_for_token(share_token, "view")
     if link is None:
         abort(404)
     return render_template("maps/_map_view.html", **_shared_context(link))
@@ -373,7 +375,7 @@ def _shared_context(link) -> dict:
 @bp.get("/calendar/<calendar_token>.ics")
 @throttled_calendar_feed
 def calendar_feed(calendar_token: str):
-    link = afterwards.link_for_token(calendar_token, "calendar")
+    link = share_links.link_for_token(calendar_token, "calendar")
     if link is None:
         abort(404)
     map_url = url_for("editor.edit", roadmap_id=link.roadmap.id, _external=True)

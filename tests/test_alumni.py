@@ -16,7 +16,7 @@ from roadmap.domain.errors import EditRejected
 from roadmap.domain.replay import empty_map, replay
 from roadmap.extensions import db
 from roadmap.models import Baseline, Change, Person, Roadmap, SignInLink
-from roadmap.services import accounts, afterwards, editing, history, snapshots, trainings
+from roadmap.services import accounts, baselines, editing, history, share_links, sign_in_links, snapshots, trainings
 from roadmap.timeutil import utcnow
 
 PASSWORD = "лето в сквере 2027"
@@ -76,7 +76,7 @@ def test_an_address_someone_else_has_is_never_confirmed_for_another(group, marin
 
 
 def test_a_personal_sign_in_link_signs_in_once(group, marina, moderator, app):
-    token = afterwards.issue_sign_in_link(marina, moderator)
+    token = sign_in_links.issue_sign_in_link(marina, moderator)
     first, second = app.test_client(), app.test_client()
 
     assert first.get(f"/sign-in/link/{token}").status_code == 200  # a link preview spends nothing
@@ -89,7 +89,7 @@ def test_a_personal_sign_in_link_signs_in_once(group, marina, moderator, app):
 
 
 def test_an_expired_sign_in_link_does_not_sign_in(group, marina, moderator, client):
-    token = afterwards.issue_sign_in_link(marina, moderator)
+    token = sign_in_links.issue_sign_in_link(marina, moderator)
     db.session.execute(update(SignInLink).values(expires_at=utcnow() - timedelta(minutes=1)))
     db.session.commit()
 
@@ -103,24 +103,24 @@ def test_ending_the_training_freezes_each_map_as_it_stands(training, group, mari
     add_step(marina, group, "Опрос жителей", due_on="2027-05-10")
     at_the_end = current_map(group)
 
-    assert afterwards.end_training(training) == 1
+    assert baselines.end_training(training) == 1
 
-    baseline = afterwards.baseline_of(group.roadmap.id)
+    baseline = baselines.baseline_of(group.roadmap.id)
     assert baseline.data == at_the_end and baseline.revision == at_the_end["revision"]
     assert training.ended_at is not None
 
 
 def test_the_baseline_does_not_change_when_the_group_keeps_editing_or_the_training_ends_again(training, group, marina):
     step_id = add_step(marina, group, "Опрос жителей")
-    afterwards.end_training(training)
-    frozen = afterwards.baseline_of(group.roadmap.id).data
+    baselines.end_training(training)
+    frozen = baselines.baseline_of(group.roadmap.id).data
 
     edit(marina, group, "step.set", step_id=step_id, field="status", value="done")
     add_step(marina, group, "Договор с оператором")
-    assert afterwards.end_training(training) == 0
+    assert baselines.end_training(training) == 0
 
     db.session.expire_all()
-    assert afterwards.baseline_of(group.roadmap.id).data == frozen
+    assert baselines.baseline_of(group.roadmap.id).data == frozen
     assert db.session.scalar(select(db.func.count(Baseline.id))) == 1
     assert current_map(group)["revision"] > frozen["revision"]
 
@@ -206,9 +206,9 @@ def test_restore_through_the_history_page_redirects_to_the_editor(app, group, ma
 def test_the_shared_link_draws_the_timeline_with_the_steps_without_dates_beside(app, group, marina):
     add_step(marina, group, "Опрос жителей", due_on="2027-05-10")
     add_step(marina, group, "Листовки")
-    view = afterwards.share(group.roadmap, marina, "view")
+    view = share_links.share(group.roadmap, marina, "view")
 
-    page = app.test_client().get(f"/shared/{afterwards.link_token(view)}").get_data(as_text=True)
+    page = app.test_client().get(f"/shared/{share_links.link_token(view)}").get_data(as_text=True)
 
     assert 'class="timeline-picture"' in page and page.count('class="tp-bar"') == 1
     assert "1. Опрос жителей" in page and "Без дат" in page and "2. Листовки" in page
@@ -217,44 +217,44 @@ def test_the_shared_link_draws_the_timeline_with_the_steps_without_dates_beside(
 
 def test_a_revoked_share_link_and_a_revoked_calendar_feed_stop_working(app, group, marina):
     add_step(marina, group, "Опрос жителей", due_on="2027-05-10")
-    view = afterwards.share(group.roadmap, marina, "view")
-    feed = afterwards.share(group.roadmap, marina, "calendar")
+    view = share_links.share(group.roadmap, marina, "view")
+    feed = share_links.share(group.roadmap, marina, "calendar")
     stranger = app.test_client()
 
-    assert "Опрос жителей" in stranger.get(f"/shared/{afterwards.link_token(view)}").get_data(as_text=True)
-    calendar = stranger.get(f"/calendar/{afterwards.link_token(feed)}.ics")
+    assert "Опрос жителей" in stranger.get(f"/shared/{share_links.link_token(view)}").get_data(as_text=True)
+    calendar = stranger.get(f"/calendar/{share_links.link_token(feed)}.ics")
     assert calendar.status_code == 200 and "Опрос жителей" in calendar.get_data(as_text=True)
 
-    afterwards.revoke(group.roadmap, "view")
-    renewed = afterwards.renew(group.roadmap, marina, "calendar")
+    share_links.revoke(group.roadmap, "view")
+    renewed = share_links.renew(group.roadmap, marina, "calendar")
 
-    assert stranger.get(f"/shared/{afterwards.link_token(view)}").status_code == 404
-    assert stranger.get(f"/shared/{afterwards.link_token(view)}/map").status_code == 404
-    assert stranger.get(f"/calendar/{afterwards.link_token(feed)}.ics").status_code == 404
-    assert stranger.get(f"/calendar/{afterwards.link_token(renewed)}.ics").status_code == 200
-    assert afterwards.link_token(renewed) != afterwards.link_token(feed)
+    assert stranger.get(f"/shared/{share_links.link_token(view)}").status_code == 404
+    assert stranger.get(f"/shared/{share_links.link_token(view)}/map").status_code == 404
+    assert stranger.get(f"/calendar/{share_links.link_token(feed)}.ics").status_code == 404
+    assert stranger.get(f"/calendar/{share_links.link_token(renewed)}.ics").status_code == 200
+    assert share_links.link_token(renewed) != share_links.link_token(feed)
 
 
 def test_a_calendar_token_does_not_open_the_read_only_view_nor_the_other_way(app, group, marina):
-    view = afterwards.share(group.roadmap, marina, "view")
-    feed = afterwards.share(group.roadmap, marina, "calendar")
+    view = share_links.share(group.roadmap, marina, "view")
+    feed = share_links.share(group.roadmap, marina, "calendar")
     stranger = app.test_client()
 
-    assert stranger.get(f"/shared/{afterwards.link_token(feed)}").status_code == 404
-    assert stranger.get(f"/calendar/{afterwards.link_token(view)}.ics").status_code == 404
+    assert stranger.get(f"/shared/{share_links.link_token(feed)}").status_code == 404
+    assert stranger.get(f"/calendar/{share_links.link_token(view)}.ics").status_code == 404
 
 
 @pytest.mark.live
 def test_a_read_only_viewer_hears_changes_sends_nothing_and_is_cut_off_when_the_link_is_revoked(
         app, group, marina, live_server):
-    view = afterwards.share(group.roadmap, marina, "view")
+    view = share_links.share(group.roadmap, marina, "view")
     secure_account(marina, "marina@example.org", PASSWORD)
     browser = signed_in(live_server, "marina@example.org")
     heard, got_change, got_cut = [], threading.Event(), threading.Event()
     viewer = socketio.Client(reconnection=False)
     viewer.on("change", lambda change: (heard.append(change), got_change.set()))
     viewer.on("disconnect", lambda *reason: got_cut.set())
-    viewer.connect(live_server.url, auth={"share": afterwards.link_token(view)}, transports=["websocket"], wait_timeout=10)
+    viewer.connect(live_server.url, auth={"share": share_links.link_token(view)}, transports=["websocket"], wait_timeout=10)
     try:
         answer = viewer.call("op", {"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "map.set",
                                     "field": "title", "value": "Чужое"}, timeout=10)
@@ -271,12 +271,12 @@ def test_a_read_only_viewer_hears_changes_sends_nothing_and_is_cut_off_when_the_
         share_page = browser.get(f"{live_server.url}/maps/{group.roadmap.id}/share", timeout=10)
         revoked = browser.post(f"{live_server.url}/maps/{group.roadmap.id}/share/view", timeout=10,
                                data={"action": "revoke", "csrf_token": csrf_token(share_page.text)})
-        assert revoked.status_code == 200 and afterwards.link_token(view) not in revoked.text
+        assert revoked.status_code == 200 and share_links.link_token(view) not in revoked.text
         assert got_cut.wait(10)
     finally:
         viewer.disconnect()
     with pytest.raises(socketio.exceptions.ConnectionError):
-        socketio.Client(reconnection=False).connect(live_server.url, auth={"share": afterwards.link_token(view)},
+        socketio.Client(reconnection=False).connect(live_server.url, auth={"share": share_links.link_token(view)},
                                                     transports=["websocket"], wait_timeout=10)
 
 
@@ -325,9 +325,9 @@ def test_a_sign_in_link_is_refused_for_someone_with_a_password_or_in_another_mod
     trainings.join_group(other_training, other_group.id, marina.display_name, marina)  # the same person, twice
 
     for person in (oleg, marina):
-        assert not afterwards.may_get_sign_in_link(person, moderator)
-        with pytest.raises(afterwards.AfterwardsError):
-            afterwards.issue_sign_in_link(person, moderator)
+        assert not sign_in_links.may_get_sign_in_link(person, moderator)
+        with pytest.raises(sign_in_links.SignInLinkRefused):
+            sign_in_links.issue_sign_in_link(person, moderator)
 
 
 def test_changing_a_secured_account_needs_its_current_password(group, marina):
