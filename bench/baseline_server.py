@@ -12,6 +12,7 @@ generator drives both, but nothing is validated or stored: `join` puts the
 connection in the map's room, `op` numbers the payload and broadcasts it back
 as a `change`. Whatever the app costs above this is the app's own work.
 """
+
 from gevent import monkey
 
 monkey.patch_all()
@@ -60,7 +61,11 @@ def create_baseline_app() -> tuple[Flask, SocketIO]:
         joined[request.sid] = roadmap_id
         revision = revisions.get(roadmap_id, 0)
         return {
-            "ok": True, "revision": revision, "changes": [], "presence": [], "members": [],
+            "ok": True,
+            "revision": revision,
+            "changes": [],
+            "presence": [],
+            "members": [],
             "me": {"id": 0, "name": "bench"},
         }
 
@@ -70,8 +75,11 @@ def create_baseline_app() -> tuple[Flask, SocketIO]:
         revision = revisions.get(roadmap_id, 0) + 1
         revisions[roadmap_id] = revision
         change = {
-            "roadmap_id": roadmap_id, "revision": revision, "op_id": payload["op_id"],
-            "author": {"id": 0, "name": "bench"}, "op": payload,
+            "roadmap_id": roadmap_id,
+            "revision": revision,
+            "op_id": payload["op_id"],
+            "author": {"id": 0, "name": "bench"},
+            "op": payload,
             "at": datetime.now(UTC).replace(tzinfo=None).isoformat() + "Z",
         }
         # Broadcast first, then ack, in the order the app does it.
@@ -99,8 +107,11 @@ def main(argv=None) -> None:
     from roadmap.server import RoadmapServer
 
     print(f"baseline running at http://{args.host}:{args.port}/", flush=True)
-    options = {"bind": [f"{args.host}:{args.port}"], "accesslog": None,
-               "post_worker_init": lambda worker: (gc.collect(), gc.freeze())}
+    options = {
+        "bind": [f"{args.host}:{args.port}"],
+        "accesslog": None,
+        "post_worker_init": lambda worker: (gc.collect(), gc.freeze()),
+    }
     RoadmapServer(options, served_baseline).run()
 
 

@@ -20,6 +20,7 @@ of worker processes (the default) and then with HEAVY_WORK_PROCESSES=0 (everythi
 server's event loop, as before the pool), in one command. The target: the exports phase's
 p99 within 1.5 x the quiet phase's, and no edit-to-peer above 100 ms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,8 +75,11 @@ def signed_in(server: Server, email: str) -> requests.Session:
     browser = requests.Session()
     form = browser.get(f"{server.url}/sign-in", timeout=REQUEST_TIMEOUT)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form.text).group(1)
-    answer = browser.post(f"{server.url}/sign-in", timeout=REQUEST_TIMEOUT,
-                          data={"email": email, "password": PASSWORD, "csrf_token": token})
+    answer = browser.post(
+        f"{server.url}/sign-in",
+        timeout=REQUEST_TIMEOUT,
+        data={"email": email, "password": PASSWORD, "csrf_token": token},
+    )
     if not answer.url.rstrip("/").endswith("/moderate"):
         raise RuntimeError(f"the moderator did not sign in: {answer.status_code} {answer.url}")
     return browser
@@ -87,8 +91,9 @@ class Downloader:
     def __init__(self, server: Server, browser: requests.Session, group: dict):
         self.server, self.browser, self.group = server, browser, group
         self.editor = socketio.Client(reconnection=False)
-        self.editor.connect(server.url, auth={"token": group["tokens"][PARTICIPANTS]}, transports=["websocket"],
-                            wait_timeout=10)
+        self.editor.connect(
+            server.url, auth={"token": group["tokens"][PARTICIPANTS]}, transports=["websocket"], wait_timeout=10
+        )
         joined = self.editor.call("join", {"roadmap_id": group["roadmap_id"], "since_revision": None}, timeout=30)
         if not joined.get("ok"):
             raise RuntimeError(f"the downloader's editor could not join: {joined}")
@@ -121,24 +126,36 @@ class Downloader:
 
     def _move_revision(self) -> None:
         self.edits += 1
-        op = {"op_id": uuid.uuid4().hex, "roadmap_id": self.group["roadmap_id"], "type": "step.set",
-              "step_id": self.group["step_ids"][0], "field": "description",
-              "value": f"Согласовать с управой, версия {self.edits}"}
+        op = {
+            "op_id": uuid.uuid4().hex,
+            "roadmap_id": self.group["roadmap_id"],
+            "type": "step.set",
+            "step_id": self.group["step_ids"][0],
+            "field": "description",
+            "value": f"Согласовать с управой, версия {self.edits}",
+        }
         ack = self.editor.call("op", op, timeout=30)
         if not ack.get("ok"):
             self.failures.append(f"edit: {ack}")
 
     def _download(self, name: str) -> float:
         started = time.perf_counter()
-        answer = self.browser.get(f"{self.server.url}/maps/{self.group['roadmap_id']}/{name}",
-                                  timeout=REQUEST_TIMEOUT)
+        answer = self.browser.get(f"{self.server.url}/maps/{self.group['roadmap_id']}/{name}", timeout=REQUEST_TIMEOUT)
         if answer.status_code != 200:
             self.failures.append(f"{name}: {answer.status_code}")
         return time.perf_counter() - started
 
 
-def phase(server: Server, world: bench_world.World, folder: Path, processes: Processes, name: str,
-          seconds: float, seed: int, downloader: Downloader | None = None) -> dict:
+def phase(
+    server: Server,
+    world: bench_world.World,
+    folder: Path,
+    processes: Processes,
+    name: str,
+    seconds: float,
+    seed: int,
+    downloader: Downloader | None = None,
+) -> dict:
     group = world.load_groups[0]
     plan = {"groups": [{**group, "tokens": group["tokens"][:PARTICIPANTS], "max_steps": len(group["step_ids"])}]}
     scenario = Scenario(name, name, 1, PARTICIPANTS, "human", seconds, interval=INTERVAL)
@@ -155,8 +172,16 @@ def phase(server: Server, world: bench_world.World, folder: Path, processes: Pro
     return result
 
 
-def run_with(label: str, extra_env: dict, world: bench_world.World, email: str, folder: Path,
-             processes: Processes, seconds: float, seed: int) -> dict:
+def run_with(
+    label: str,
+    extra_env: dict,
+    world: bench_world.World,
+    email: str,
+    folder: Path,
+    processes: Processes,
+    seconds: float,
+    seed: int,
+) -> dict:
     """The quiet and the exports phase against one fresh server with these settings."""
     env = {**extra_env, "EXPORT_RATE_LIMIT": "100000 per minute"}  # the moderator downloads far faster than a person
     with Server("app", world, folder, processes, extra_env=env) as server:
@@ -175,8 +200,12 @@ def _ms(value) -> str:
 
 
 def _downloads(seconds: dict[str, list[float]]) -> str:
-    return ", ".join(f"{name.removeprefix('export.')} {len(times)} x {statistics.median(times) * 1000:.0f} ms"
-                     if times else f"{name} 0" for name, times in seconds.items())
+    return ", ".join(
+        f"{name.removeprefix('export.')} {len(times)} x {statistics.median(times) * 1000:.0f} ms"
+        if times
+        else f"{name} 0"
+        for name, times in seconds.items()
+    )
 
 
 def report(results: dict[str, dict], database: str, steps: int, seconds: float) -> str:
@@ -193,27 +222,40 @@ def report(results: dict[str, dict], database: str, steps: int, seconds: float) 
         quiet, during = result["quiet"]["peer"], result["exports"]["peer"]
         ratio = during["p99"] / quiet["p99"]
         met = ratio <= TARGET_P99_RATIO and during["max"] <= TARGET_MAX_MS
-        troubles = sum(result[phase_name][key] for phase_name in ("quiet", "exports")
-                       for key in ("error_count", "missing_deliveries", "disconnects"))
+        troubles = sum(
+            result[phase_name][key]
+            for phase_name in ("quiet", "exports")
+            for key in ("error_count", "missing_deliveries", "disconnects")
+        )
         lines.append(
             f"| {label} | {_ms(quiet['p50'])} / {_ms(quiet['p99'])} / {_ms(quiet['max'])} "
             f"| {_ms(during['p50'])} / {_ms(during['p99'])} / {_ms(during['max'])} | {ratio:.2f} x "
             f"| {'yes' if met else '**no**'} | {_downloads(result['downloads'])} "
             f"| {troubles}; {len(result['failures'])} failed downloads or edits "
-            f"| {result['quiet']['load_average']:.1f}, {result['exports']['load_average']:.1f} |")
+            f"| {result['quiet']['load_average']:.1f}, {result['exports']['load_average']:.1f} |"
+        )
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Edit-to-peer latency while a moderator downloads exports.")
-    parser.add_argument("--postgres", metavar="URL", help="a fresh database on this PostgreSQL server instead of SQLite")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="a fresh database on this PostgreSQL server instead of SQLite"
+    )
     parser.add_argument("--steps", type=int, default=STEPS, help="steps of the edited map")
     parser.add_argument("--only", choices=("pool", "inline"), help="run one of the two settings")
     parser.add_argument("--seconds", type=float, default=PHASE_SECONDS, help="length of each phase")
     args, _rest = parser.parse_known_args(argv)
     with scratch_run("roadmap-exports-") as (folder, processes):
-        world = bench_world.build(folder, groups=1, clients_per_group=PARTICIPANTS + 1, steps_per_map=args.steps,
-                                  micro_sizes=(10,), missed_ops=0, postgres_url=args.postgres)
+        world = bench_world.build(
+            folder,
+            groups=1,
+            clients_per_group=PARTICIPANTS + 1,
+            steps_per_map=args.steps,
+            micro_sizes=(10,),
+            missed_ops=0,
+            postgres_url=args.postgres,
+        )
         email = give_moderator_a_password(world)
         results = {}
         for seed, (label, extra_env) in enumerate(POOL_SETTINGS.items(), start=1):
@@ -222,6 +264,7 @@ def main(argv=None) -> int:
             results[label] = run_with(label, extra_env, world, email, folder, processes, args.seconds, seed=10 * seed)
         print(report(results, database_name(args.postgres), args.steps, args.seconds))
         return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

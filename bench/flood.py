@@ -12,6 +12,7 @@ Against one app server (python -m roadmap.server, SQLite or --postgres), two gro
 Both are run with the server's event rate limit (the defaults of roadmap/config.py) and
 again with it off (SOCKET_EVENTS_PER_SECOND=0), in the same command, so the figures compare.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,11 @@ def _edit_until(client: socketio.Client, group: dict, done: threading.Event, at_
     step_id = group["step_ids"][0]
     while not (done.is_set() and time.perf_counter() - started >= at_least):
         sent = time.perf_counter()
-        ack = client.call("op", _op(group["roadmap_id"], "step.set", step_id=step_id, field="title",
-                                    value=f"Встреча с жителями {number}"), timeout=ACK_TIMEOUT)
+        ack = client.call(
+            "op",
+            _op(group["roadmap_id"], "step.set", step_id=step_id, field="title", value=f"Встреча с жителями {number}"),
+            timeout=ACK_TIMEOUT,
+        )
         latencies.append((time.perf_counter() - sent) * 1000)
         assert ack["ok"], ack
         number += 1
@@ -74,8 +78,11 @@ def _flood(client: socketio.Client, roadmap_id: int) -> tuple[Counter, float]:
                 all_back.set()
 
     for number in range(FLOOD_OPS):
-        client.emit("op", _op(roadmap_id, "step.add", step_id=uuid.uuid4().hex,
-                              fields={"title": f"Шаг {number}"}), callback=on_ack)
+        client.emit(
+            "op",
+            _op(roadmap_id, "step.add", step_id=uuid.uuid4().hex, fields={"title": f"Шаг {number}"}),
+            callback=on_ack,
+        )
     if not all_back.wait(ACK_TIMEOUT * 2):
         codes["no ack"] = FLOOD_OPS - sum(codes.values())
     return codes, time.perf_counter() - started
@@ -92,8 +99,9 @@ def run_once(world: bench_world.World, folder: Path, processes: Processes, limit
         try:
             quiet = _edit_until(editor, edited, _set(threading.Event()), QUIET_SECONDS)
             flood_done, during = threading.Event(), []
-            editing = threading.Thread(target=lambda: during.extend(
-                _edit_until(editor, edited, flood_done, QUIET_SECONDS)))
+            editing = threading.Thread(
+                target=lambda: during.extend(_edit_until(editor, edited, flood_done, QUIET_SECONDS))
+            )
             editing.start()
             codes, flood_seconds = _flood(flooder, flooded["roadmap_id"])
             flood_done.set()
@@ -126,23 +134,34 @@ def report(results: dict[str, dict], database: str) -> str:
         codes = ", ".join(f"{count} {code}" for code, count in sorted(result["codes"].items()))
         lines.append(
             f"| {label} | {_ms(result['quiet'], 0.5)} | {_ms(result['quiet'], 0.99)} | {_ms(result['during'], 0.5)} "
-            f"| {_ms(result['during'], 0.99)} | {codes} | {result['flood_seconds']:.1f} s |")
+            f"| {_ms(result['during'], 0.99)} | {codes} | {result['flood_seconds']:.1f} s |"
+        )
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="An op flood from one socket against another person's acks.")
-    parser.add_argument("--postgres", metavar="URL", help="a fresh database on this PostgreSQL server instead of SQLite")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="a fresh database on this PostgreSQL server instead of SQLite"
+    )
     args, _rest = parser.parse_known_args(argv)
     with scratch_run("roadmap-flood-") as (folder, processes):
-        world = bench_world.build(folder, groups=2, clients_per_group=1, steps_per_map=20, micro_sizes=(10,),
-                                  missed_ops=0, postgres_url=args.postgres)
+        world = bench_world.build(
+            folder,
+            groups=2,
+            clients_per_group=1,
+            steps_per_map=20,
+            micro_sizes=(10,),
+            missed_ops=0,
+            postgres_url=args.postgres,
+        )
         results = {
             "rate limit on (burst 60, 20/s)": run_once(world, folder, processes, limited=True),
             "rate limit off": run_once(world, folder, processes, limited=False),
         }
         print(report(results, f"{database_name(args.postgres)}, {os.cpu_count()} cores"))
         return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

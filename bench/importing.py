@@ -9,6 +9,7 @@ Against one app server (python -m roadmap.server, SQLite or PostgreSQL):
    map the caps allow (replay.largest_import: 1,451 ops) IMPORTS times, each into a new group,
    while the editor goes on as before; the editor's acks in that time are the figures during.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,8 +65,9 @@ def _csrf_token(session: requests.Session, url: str) -> str:
 def _signed_in(server_url: str, email: str) -> requests.Session:
     session = requests.Session()
     token = _csrf_token(session, server_url + "/sign-in")
-    answer = session.post(server_url + "/sign-in", timeout=30,
-                          data={"csrf_token": token, "email": email, "password": PASSWORD})
+    answer = session.post(
+        server_url + "/sign-in", timeout=30, data={"csrf_token": token, "email": email, "password": PASSWORD}
+    )
     assert answer.url.endswith("/moderate/"), answer.url
     return session
 
@@ -74,15 +76,21 @@ def _import(session: requests.Session, page_url: str, exported: bytes, number: i
     """Upload the file into a new group; seconds until the server answered."""
     token = _csrf_token(session, page_url)
     started = time.perf_counter()
-    answer = session.post(page_url, timeout=120, data={"csrf_token": token, "name": f"Импорт {number}"},
-                          files={"file": ("map.json", exported, "application/json")}, allow_redirects=False)
+    answer = session.post(
+        page_url,
+        timeout=120,
+        data={"csrf_token": token, "name": f"Импорт {number}"},
+        files={"file": ("map.json", exported, "application/json")},
+        allow_redirects=False,
+    )
     seconds = time.perf_counter() - started
     assert answer.status_code == 302, answer.status_code  # back to the training: the group was made
     return seconds
 
 
-def run(world: bench_world.World, folder: Path, processes: Processes, email: str, training_id: int,
-        exported: bytes) -> dict:
+def run(
+    world: bench_world.World, folder: Path, processes: Processes, email: str, training_id: int, exported: bytes
+) -> dict:
     edited = world.load_groups[0]
     with Server("app", world, folder, processes) as server:
         moderator = _signed_in(server.url, email)
@@ -92,8 +100,9 @@ def run(world: bench_world.World, folder: Path, processes: Processes, email: str
         try:
             quiet = _edit_until(editor, edited, _set(threading.Event()), QUIET_SECONDS)
             imports_done, during = threading.Event(), []
-            editing_thread = threading.Thread(target=lambda: during.extend(
-                _edit_until(editor, edited, imports_done, 0.0)))
+            editing_thread = threading.Thread(
+                target=lambda: during.extend(_edit_until(editor, edited, imports_done, 0.0))
+            )
             editing_thread.start()
             import_seconds = [_import(moderator, page_url, exported, number) for number in range(1, IMPORTS + 1)]
             imports_done.set()
@@ -111,28 +120,43 @@ def _ms(values: list[float], share: float | None) -> str:
 
 def report(result: dict, database: str) -> str:
     seconds = result["import_seconds"]
-    return "\n".join([
-        f"A moderator uploads the largest map the caps allow (1,451 ops) {IMPORTS} times, each into a new group, "
-        f"while a person in another group edits a step every 100 ms, one op in flight; {database}. "
-        f"An upload is answered in {statistics.median(seconds):.2f} s (median; {max(seconds):.2f} s at most).",
-        "",
-        "| editor's acks | count | p50 | p99 | max |",
-        "| --- | --- | --- | --- | --- |",
-        *(f"| {label} | {len(result[key])} | {_ms(result[key], 0.5)} | {_ms(result[key], 0.99)} "
-          f"| {_ms(result[key], None)} |" for label, key in (("quiet", "quiet"), ("during the imports", "during"))),
-    ])
+    return "\n".join(
+        [
+            f"A moderator uploads the largest map the caps allow (1,451 ops) {IMPORTS} times, each into a new group, "
+            f"while a person in another group edits a step every 100 ms, one op in flight; {database}. "
+            f"An upload is answered in {statistics.median(seconds):.2f} s (median; {max(seconds):.2f} s at most).",
+            "",
+            "| editor's acks | count | p50 | p99 | max |",
+            "| --- | --- | --- | --- | --- |",
+            *(
+                f"| {label} | {len(result[key])} | {_ms(result[key], 0.5)} | {_ms(result[key], 0.99)} "
+                f"| {_ms(result[key], None)} |"
+                for label, key in (("quiet", "quiet"), ("during the imports", "during"))
+            ),
+        ]
+    )
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres", metavar="URL", help="a fresh database on this PostgreSQL server instead of SQLite")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="a fresh database on this PostgreSQL server instead of SQLite"
+    )
     arguments = parser.parse_args(argv)
     with scratch_run("roadmap-importing-") as (folder, processes):
-        world = bench_world.build(folder, groups=1, clients_per_group=1, steps_per_map=20, micro_sizes=(10,),
-                                  missed_ops=0, postgres_url=arguments.postgres)
+        world = bench_world.build(
+            folder,
+            groups=1,
+            clients_per_group=1,
+            steps_per_map=20,
+            micro_sizes=(10,),
+            missed_ops=0,
+            postgres_url=arguments.postgres,
+        )
         result = run(world, folder, processes, *prepare(world))
         print(report(result, f"{database_name(arguments.postgres)}, {os.cpu_count()} cores"))
         return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -36,6 +36,7 @@ and starts editing only when it reads `GO` on standard input, so the caller
 can measure the server with idle clients first. It always ends: every wait
 has a timeout and every loop a deadline or a count.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,8 +60,20 @@ GO_TIMEOUT = 180.0
 LAG_TICK = 0.02
 MAX_STEPS_PER_MAP = 200  # past this (or a group's "max_steps" in the plan), new-step edits become text edits
 STATUSES = ("planned", "in_progress", "done", "blocked")
-WORDS = ("двор", "контейнеры", "встреча", "жители", "субботник", "управа", "площадка", "листовки",
-         "survey", "volunteers", "permit", "bins")
+WORDS = (
+    "двор",
+    "контейнеры",
+    "встреча",
+    "жители",
+    "субботник",
+    "управа",
+    "площадка",
+    "листовки",
+    "survey",
+    "volunteers",
+    "permit",
+    "bins",
+)
 
 
 def percentile(samples: list[float], share: float) -> float | None:
@@ -75,8 +88,10 @@ def percentile(samples: list[float], share: float) -> float | None:
 def summary_ms(samples: list[float]) -> dict:
     return {
         "count": len(samples),
-        "p50": percentile(samples, 0.50), "p95": percentile(samples, 0.95),
-        "p99": percentile(samples, 0.99), "max": max(samples) if samples else None,
+        "p50": percentile(samples, 0.50),
+        "p95": percentile(samples, 0.95),
+        "p99": percentile(samples, 0.99),
+        "max": max(samples) if samples else None,
     }
 
 
@@ -192,11 +207,16 @@ class BenchClient:
 
     async def connect_and_join(self, url: str, protocol: str) -> None:
         await self.sio.connect(
-            url, auth={"token": self.token}, transports=["websocket"], wait_timeout=CONNECT_TIMEOUT,
+            url,
+            auth={"token": self.token},
+            transports=["websocket"],
+            wait_timeout=CONNECT_TIMEOUT,
         )
         self.connected = True
         ack = await self.sio.call(
-            "join", {"roadmap_id": self.group.roadmap_id, "since_revision": None}, timeout=ACK_TIMEOUT,
+            "join",
+            {"roadmap_id": self.group.roadmap_id, "since_revision": None},
+            timeout=ACK_TIMEOUT,
         )
         if not ack.get("ok"):
             raise RuntimeError(f"join refused: {ack.get('error')}")
@@ -227,8 +247,9 @@ class BenchClient:
             self.tracker.errors[str(code)] += 1
 
 
-async def _run_human(client: BenchClient, rng: random.Random, start: float, deadline: float,
-                     interval: float, max_ops: int) -> None:
+async def _run_human(
+    client: BenchClient, rng: random.Random, start: float, deadline: float, interval: float, max_ops: int
+) -> None:
     next_at = start + rng.uniform(0, interval)
     for _ in range(max_ops):
         now = time.perf_counter()
@@ -279,7 +300,8 @@ async def _drain(tracker: Tracker, groups: list[GroupState], grace: float) -> No
     deadline = time.perf_counter() + grace
     while time.perf_counter() < deadline:
         missing = sum(
-            1 for op_id, _, peer in _expected_peers(tracker, groups)
+            1
+            for op_id, _, peer in _expected_peers(tracker, groups)
             if peer.index not in tracker.receipts.get(op_id, {})
         )
         if not missing:
@@ -296,14 +318,28 @@ async def _wait_for_go() -> bool:
     return line.strip() == "GO"
 
 
-async def run(plan: dict, urls: list[str], protocol: str, mode: str, duration: float, interval: float,
-              grace: float, wait_go: bool, seed: int) -> dict:
+async def run(
+    plan: dict,
+    urls: list[str],
+    protocol: str,
+    mode: str,
+    duration: float,
+    interval: float,
+    grace: float,
+    wait_go: bool,
+    seed: int,
+) -> dict:
     tracker = Tracker()
     groups: list[GroupState] = []
     client_index = 0
     for group_index, group_plan in enumerate(plan["groups"]):
-        group = GroupState(group_index, group_plan["roadmap_id"], list(group_plan["member_ids"]),
-                           list(group_plan["step_ids"]), group_plan.get("max_steps", MAX_STEPS_PER_MAP))
+        group = GroupState(
+            group_index,
+            group_plan["roadmap_id"],
+            list(group_plan["member_ids"]),
+            list(group_plan["step_ids"]),
+            group_plan.get("max_steps", MAX_STEPS_PER_MAP),
+        )
         for token in group_plan["tokens"]:
             group.clients.append(BenchClient(group, client_index, token, tracker))
             client_index += 1
@@ -354,19 +390,31 @@ async def run(plan: dict, urls: list[str], protocol: str, mode: str, duration: f
     await _drain(tracker, groups, grace)
 
     tracker.phase = "closing"
-    await asyncio.gather(*(
-        asyncio.wait_for(client.sio.disconnect(), 5) for client in clients if client.sio.connected
-    ), return_exceptions=True)
-    return _results(tracker, groups, protocol, mode, len(ready), len(clients), run_seconds,
-                    connect_seconds, cpu_seconds, lags)
+    await asyncio.gather(
+        *(asyncio.wait_for(client.sio.disconnect(), 5) for client in clients if client.sio.connected),
+        return_exceptions=True,
+    )
+    return _results(
+        tracker, groups, protocol, mode, len(ready), len(clients), run_seconds, connect_seconds, cpu_seconds, lags
+    )
 
 
-def _results(tracker: Tracker, groups: list[GroupState], protocol: str, mode: str, ready: int,
-             total: int, run_seconds: float, connect_seconds: float, cpu_seconds: float,
-             lags: list[float]) -> dict:
+def _results(
+    tracker: Tracker,
+    groups: list[GroupState],
+    protocol: str,
+    mode: str,
+    ready: int,
+    total: int,
+    run_seconds: float,
+    connect_seconds: float,
+    cpu_seconds: float,
+    lags: list[float],
+) -> dict:
     ack_ms = [
         (record.acked_at - record.sent_at) * 1000
-        for record in tracker.sent.values() if record.ok and record.acked_at is not None
+        for record in tracker.sent.values()
+        if record.ok and record.acked_at is not None
     ]
     peer_ms: list[float] = []
     missing = 0
@@ -379,17 +427,30 @@ def _results(tracker: Tracker, groups: list[GroupState], protocol: str, mode: st
     acked = sum(1 for record in tracker.sent.values() if record.ok)
     senders = {client.index: client for group in groups for client in group.clients}
     own_echo_missing = sum(
-        1 for op_id, record in tracker.sent.items()
-        if record.ok and not record.duplicate and not senders[record.client_index].lost
+        1
+        for op_id, record in tracker.sent.items()
+        if record.ok
+        and not record.duplicate
+        and not senders[record.client_index].lost
         and record.client_index not in tracker.receipts.get(op_id, {})
     )
     return {
-        "protocol": protocol, "mode": mode, "clients": total, "clients_ready": ready,
-        "groups": len(groups), "run_seconds": run_seconds, "connect_seconds": connect_seconds,
-        "sent": len(tracker.sent), "acked": acked, "deliveries": len(peer_ms),
-        "missing_deliveries": missing, "own_echo_missing": own_echo_missing,
-        "errors": dict(tracker.errors), "error_count": sum(tracker.errors.values()),
-        "disconnects": tracker.disconnects, "late_sends": tracker.late_sends,
+        "protocol": protocol,
+        "mode": mode,
+        "clients": total,
+        "clients_ready": ready,
+        "groups": len(groups),
+        "run_seconds": run_seconds,
+        "connect_seconds": connect_seconds,
+        "sent": len(tracker.sent),
+        "acked": acked,
+        "deliveries": len(peer_ms),
+        "missing_deliveries": missing,
+        "own_echo_missing": own_echo_missing,
+        "errors": dict(tracker.errors),
+        "error_count": sum(tracker.errors.values()),
+        "disconnects": tracker.disconnects,
+        "late_sends": tracker.late_sends,
         "loadgen_cpu_seconds": cpu_seconds,
         "loop_lag_ms": summary_ms(lags),
         # Raw samples, so that runs split over processes merge into one distribution.
@@ -400,8 +461,11 @@ def _results(tracker: Tracker, groups: list[GroupState], protocol: str, mode: st
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Drive a Roadmap (or baseline) server with Socket.IO clients.")
-    parser.add_argument("--plan", required=True,
-                        help="JSON: {groups: [{roadmap_id, tokens, member_ids, step_ids, max_steps (optional)}]}")
+    parser.add_argument(
+        "--plan",
+        required=True,
+        help="JSON: {groups: [{roadmap_id, tokens, member_ids, step_ids, max_steps (optional)}]}",
+    )
     parser.add_argument("--url", required=True, help="a server's URL, or several, comma-separated")
     parser.add_argument("--protocol", choices=("app", "baseline"), default="app")
     parser.add_argument("--mode", choices=("human", "stress"), default="human")
@@ -413,17 +477,27 @@ def main(argv=None) -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     plan = json.loads(Path(args.plan).read_text())
-    results = asyncio.run(run(
-        plan, args.url.split(","), args.protocol, args.mode, args.duration, args.interval, args.grace,
-        args.wait_go, args.seed,
-    ))
+    results = asyncio.run(
+        run(
+            plan,
+            args.url.split(","),
+            args.protocol,
+            args.mode,
+            args.duration,
+            args.interval,
+            args.grace,
+            args.wait_go,
+            args.seed,
+        )
+    )
     Path(args.out).write_text(json.dumps(results))
-    print(f"DONE acked={results['acked']} errors={results['error_count']} "
-          f"missing={results['missing_deliveries']}", flush=True)
+    print(
+        f"DONE acked={results['acked']} errors={results['error_count']} missing={results['missing_deliveries']}",
+        flush=True,
+    )
 
 
-async def probe_joins(url: str, token: str, roadmap_id: int, since_revision: int | None,
-                      repeats: int) -> dict:
+async def probe_joins(url: str, token: str, roadmap_id: int, since_revision: int | None, repeats: int) -> dict:
     """Time `repeats` joins of one map over one connection: the round trip a client waits for."""
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=CONNECT_TIMEOUT)
@@ -431,8 +505,9 @@ async def probe_joins(url: str, token: str, roadmap_id: int, since_revision: int
     try:
         for _ in range(repeats):
             started = time.perf_counter()
-            ack = await sio.call("join", {"roadmap_id": roadmap_id, "since_revision": since_revision},
-                                 timeout=ACK_TIMEOUT)
+            ack = await sio.call(
+                "join", {"roadmap_id": roadmap_id, "since_revision": since_revision}, timeout=ACK_TIMEOUT
+            )
             timings.append((time.perf_counter() - started) * 1000)
             if not ack.get("ok"):
                 raise RuntimeError(f"join refused: {ack.get('error')}")

@@ -6,6 +6,7 @@ client, the editor page through Flask's test client as a signed-in
 participant. A count that stays flat as the map grows from few steps to many
 means there is no N+1.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -19,9 +20,9 @@ from flask import Flask
 from sqlalchemy import event
 
 from bench.world import MicroMap, World, bench_app
-from roadmap.extensions import db, socketio
 from roadmap.domain.limits import MAX_STEPS_PER_MAP
 from roadmap.domain.permissions import Actor
+from roadmap.extensions import db, socketio
 from roadmap.models import Person, Roadmap
 from roadmap.realtime import dashboard_feed, publisher
 from roadmap.services import editing, snapshots
@@ -87,11 +88,17 @@ class Micro:
         """The `join` handler, whole: room, presence, snapshot or changes, members."""
         client = _isolated(self._socket, micro)
         try:
+
             def join_once():
-                ack = _isolated(client.emit, "join", {"roadmap_id": micro.roadmap_id,
-                                                      "since_revision": since_revision}, callback=True)
+                ack = _isolated(
+                    client.emit,
+                    "join",
+                    {"roadmap_id": micro.roadmap_id, "since_revision": since_revision},
+                    callback=True,
+                )
                 assert ack and ack["ok"], ack
                 client.get_received()  # drop the presence broadcasts
+
             return _timed(join_once, repeats, self.counter)
         finally:
             _isolated(client.disconnect)
@@ -116,8 +123,17 @@ class Micro:
             assert ack and ack["ok"], ack
             micro.revision += 1
             if op_type == "step.add":  # keep the map at its size for the figures taken later
-                _isolated(client.emit, "op", {"op_id": uuid.uuid4().hex, "roadmap_id": micro.roadmap_id,
-                                              "type": "step.delete", "step_id": keys["step_id"]}, callback=True)
+                _isolated(
+                    client.emit,
+                    "op",
+                    {
+                        "op_id": uuid.uuid4().hex,
+                        "roadmap_id": micro.roadmap_id,
+                        "type": "step.delete",
+                        "step_id": keys["step_id"],
+                    },
+                    callback=True,
+                )
                 micro.revision += 1
             return queries
         finally:
@@ -161,8 +177,17 @@ class Micro:
             statuses = iter(("in_progress", "done") * (repeats + 1))
 
             def edit_once():
-                editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": micro.roadmap_id, "type": "step.set",
-                               "step_id": step_id, "field": "status", "value": next(statuses)}, actor=actor)
+                editing.apply(
+                    {
+                        "op_id": uuid.uuid4().hex,
+                        "roadmap_id": micro.roadmap_id,
+                        "type": "step.set",
+                        "step_id": step_id,
+                        "field": "status",
+                        "value": next(statuses),
+                    },
+                    actor=actor,
+                )
                 micro.revision += 1
 
             measured = _timed(edit_once, repeats, self.counter)
@@ -174,6 +199,7 @@ class Micro:
         with their readiness checks, and the emits (to a server with no clients here)."""
         publisher.take_changed_maps()  # what building the world noted
         with self.app.app_context():
+
             def flush_once():
                 for roadmap_id in roadmap_ids:
                     publisher.note_change(roadmap_id)
@@ -199,8 +225,14 @@ def run_all(world: World, repeats: int, behind: int) -> dict:
     micro = Micro(world)
     try:
         largest, smallest = world.largest, world.micro_maps[0]
-        results = {"sizes": [m.steps for m in world.micro_maps], "join_snapshot": {}, "render": {},
-                   "op_status": {}, "op_add": {}, "op_move": {}}
+        results = {
+            "sizes": [m.steps for m in world.micro_maps],
+            "join_snapshot": {},
+            "render": {},
+            "op_status": {},
+            "op_add": {},
+            "op_move": {},
+        }
         for micro_map in world.micro_maps:
             results["join_snapshot"][micro_map.steps] = micro.join(micro_map, None, repeats).__dict__
             if micro_map is largest:
@@ -213,8 +245,10 @@ def run_all(world: World, repeats: int, behind: int) -> dict:
         }
         results["catch_up_service"] = {behind: micro.catch_up_service(largest, behind, repeats).__dict__}
         busy = [group["roadmap_id"] for group in world.load_groups]
-        results["dashboard"] = {1: micro.dashboard(busy[:1], repeats).__dict__,
-                                len(busy): micro.dashboard(busy, repeats).__dict__}
+        results["dashboard"] = {
+            1: micro.dashboard(busy[:1], repeats).__dict__,
+            len(busy): micro.dashboard(busy, repeats).__dict__,
+        }
         # Ops last: they change the maps the figures above were taken on.
         results["edit_cost"] = micro.edit_cost(smallest, max(repeats * 10, 20)).__dict__
         for micro_map in (smallest, largest):

@@ -8,6 +8,7 @@ bench/run.py --transports old,new installs gevent-websocket into its temporary f
 it on the PYTHONPATH of these processes only; the app does not depend on it. With it importable,
 python-engineio's gevent driver uses it instead of simple-websocket.
 """
+
 from gevent import monkey
 
 monkey.patch_all()
@@ -61,7 +62,6 @@ class BoundedWebSocket(WebSocket):
         if header.mask:
             payload = header.unmask_payload(payload)
         return header, payload
-
 
     def _refuse_too_big(self):
         # WebSocket.close() drops the status code, so the close frame is built here.

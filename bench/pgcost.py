@@ -15,6 +15,7 @@ rounds alternating the variants so that the machine's drift touches each alike:
   the benchmark's connection, the edit's cost without the disk's flush.
 Each figure: the median wall time and the mean CPU time of this process per edit.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,10 @@ STATUSES = ("in_progress", "done")
 _REVISION = "UPDATE roadmaps SET revision = revision + 1, updated_at = %(now)s WHERE id = %(map)s RETURNING revision"
 _STEP_ROW = "SELECT * FROM steps WHERE id = %(step)s"
 _STEP_STATUS = "UPDATE steps SET status = %(status)s WHERE id = %(step)s"
-_LOG = ("INSERT INTO changes (roadmap_id, revision, op_id, author_id, created_at, op, before)"
-        " VALUES (%(map)s, %(revision)s, %(op_id)s, %(author)s, %(now)s, %(op)s, '{}')")
+_LOG = (
+    "INSERT INTO changes (roadmap_id, revision, op_id, author_id, created_at, op, before)"
+    " VALUES (%(map)s, %(revision)s, %(op_id)s, %(author)s, %(now)s, %(op)s, '{}')"
+)
 _ONE_STATEMENT = """
     WITH taken AS (
         UPDATE roadmaps SET revision = revision + 1, updated_at = %(now)s WHERE id = %(map)s RETURNING id, revision),
@@ -70,14 +73,29 @@ class Edits:
     def params(self) -> dict:
         self.count += 1
         status = STATUSES[self.count % 2]
-        return {"map": self.map.roadmap_id, "step": self.step_id, "status": status, "op_id": uuid.uuid4().hex,
-                "author": self.actor.id, "now": datetime.now(),
-                "op": json.dumps({"type": "step.set", "step_id": self.step_id, "field": "status", "value": status})}
+        return {
+            "map": self.map.roadmap_id,
+            "step": self.step_id,
+            "status": status,
+            "op_id": uuid.uuid4().hex,
+            "author": self.actor.id,
+            "now": datetime.now(),
+            "op": json.dumps({"type": "step.set", "step_id": self.step_id, "field": "status", "value": status}),
+        }
 
     def apply(self) -> None:
         given = self.params()
-        editing.apply({"op_id": given["op_id"], "roadmap_id": given["map"], "type": "step.set",
-                       "step_id": given["step"], "field": "status", "value": given["status"]}, actor=self.actor)
+        editing.apply(
+            {
+                "op_id": given["op_id"],
+                "roadmap_id": given["map"],
+                "type": "step.set",
+                "step_id": given["step"],
+                "field": "status",
+                "value": given["status"],
+            },
+            actor=self.actor,
+        )
 
     def driver(self):
         """The psycopg connection under the session's own pooled connection."""
@@ -145,8 +163,9 @@ def measure(world: bench_world.World, variants: dict[str, str], rounds: int, cou
                 samples[name][1].extend(cpus)
         db.session.remove()
         db.engine.dispose()
-    return {name: (1000 * statistics.median(walls), 1000 * statistics.mean(cpus))
-            for name, (walls, cpus) in samples.items()}
+    return {
+        name: (1000 * statistics.median(walls), 1000 * statistics.mean(cpus)) for name, (walls, cpus) in samples.items()
+    }
 
 
 POSTGRES_VARIANTS = {
@@ -161,8 +180,15 @@ POSTGRES_VARIANTS = {
 
 def _build(folder: Path, postgres_url: str | None) -> bench_world.World:
     folder.mkdir()
-    return bench_world.build(folder, groups=1, clients_per_group=3, steps_per_map=5, micro_sizes=(10,),
-                             missed_ops=10, postgres_url=postgres_url)
+    return bench_world.build(
+        folder,
+        groups=1,
+        clients_per_group=3,
+        steps_per_map=5,
+        micro_sizes=(10,),
+        missed_ops=10,
+        postgres_url=postgres_url,
+    )
 
 
 def main(argv=None) -> int:
@@ -173,10 +199,20 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="roadmap-bench-pgcost-"))
     try:
-        figures = {f"PostgreSQL: {name}": figure for name, figure in measure(
-            _build(folder / "pg", args.postgres), POSTGRES_VARIANTS, args.rounds, args.edits).items()}
-        figures.update({f"SQLite: {name}": figure for name, figure in measure(
-            _build(folder / "sqlite", None), {"editing.apply": "apply"}, args.rounds, args.edits).items()})
+        figures = {
+            f"PostgreSQL: {name}": figure
+            for name, figure in measure(
+                _build(folder / "pg", args.postgres), POSTGRES_VARIANTS, args.rounds, args.edits
+            ).items()
+        }
+        figures.update(
+            {
+                f"SQLite: {name}": figure
+                for name, figure in measure(
+                    _build(folder / "sqlite", None), {"editing.apply": "apply"}, args.rounds, args.edits
+                ).items()
+            }
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print("| variant | wall ms (median) | CPU ms of this process (mean) |\n| --- | ---: | ---: |")

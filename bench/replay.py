@@ -14,6 +14,7 @@ A write transaction's hold time is measured from the session's `after_begin` to 
 
     .venv/bin/python -m bench.replay [--postgres postgresql://…]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,11 +88,21 @@ def _long_log(roadmap: Roadmap, actor: Actor) -> None:
     """30 steps, then status and title edits up to LOG_LENGTH changes."""
     step_ids = [uuid.uuid4().hex for _ in range(30)]
     for index, step_id in enumerate(step_ids):
-        editing.apply(_op(roadmap.id, "step.add", step_id=step_id,
-                          fields={"title": f"Шаг {index}", "description": "Встреча с жителями. " * 3}), actor=actor)
+        editing.apply(
+            _op(
+                roadmap.id,
+                "step.add",
+                step_id=step_id,
+                fields={"title": f"Шаг {index}", "description": "Встреча с жителями. " * 3},
+            ),
+            actor=actor,
+        )
     for index in range(LOG_LENGTH - len(step_ids)):
-        keys = ({"field": "status", "value": ("planned", "in_progress", "done")[index % 3]} if index % 2
-                else {"field": "title", "value": f"Шаг {index}: встреча"})
+        keys = (
+            {"field": "status", "value": ("planned", "in_progress", "done")[index % 3]}
+            if index % 2
+            else {"field": "title", "value": f"Шаг {index}: встреча"}
+        )
         editing.apply(_op(roadmap.id, "step.set", step_id=step_ids[index % 30], **keys), actor=actor)
 
 
@@ -131,12 +142,20 @@ def restores(roadmap: Roadmap, actor: Actor, clock: TransactionClock) -> dict:
 
 def largest_import() -> exports.ImportedMap:
     stakeholders = [(f"s{index}", {"name": f"Партнёр {index}", "sector": "ngo"}) for index in range(150)]
-    steps = [(f"t{index}", {"title": f"Шаг {index}", "description": "Договориться о площадке. " * 3,
-                            "due_on": f"2027-05-{1 + index % 28:02d}",
-                            "owner": {"stakeholder": f"s{index % 150}"}}) for index in range(300)]
+    steps = [
+        (
+            f"t{index}",
+            {
+                "title": f"Шаг {index}",
+                "description": "Договориться о площадке. " * 3,
+                "due_on": f"2027-05-{1 + index % 28:02d}",
+                "owner": {"stakeholder": f"s{index % 150}"},
+            },
+        )
+        for index in range(300)
+    ]
     links = [(f"t{index % 300}", f"s{(index // 300 + index) % 150}") for index in range(1000)]
-    return exports.ImportedMap(fields={"title": "Большая карта"}, stakeholders=stakeholders, steps=steps,
-                               links=links)
+    return exports.ImportedMap(fields={"title": "Большая карта"}, stakeholders=stakeholders, steps=steps, links=links)
 
 
 def imports(training, clock: TransactionClock) -> dict:
@@ -164,16 +183,20 @@ def main(argv=None) -> int:
     parser.add_argument("--postgres", help="a PostgreSQL server URL; a fresh database is made on it")
     arguments = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="roadmap-replay-bench-"))
-    database_url = (create_fresh_postgres_database(arguments.postgres, f"roadmap_replay_{uuid.uuid4().hex[:8]}")
-                    if arguments.postgres else f"sqlite:///{folder / 'bench.sqlite3'}")
+    database_url = (
+        create_fresh_postgres_database(arguments.postgres, f"roadmap_replay_{uuid.uuid4().hex[:8]}")
+        if arguments.postgres
+        else f"sqlite:///{folder / 'bench.sqlite3'}"
+    )
     app = bench_app(database_url, folder / "instance")
     with app.app_context():
         upgrade()
         with writing():
             moderator = Person(email="bench@example.org", display_name="Bench Moderator", is_moderator=True)
             db.session.add(moderator)
-        training = trainings.create_training(moderator, "Benchmark", "Вологда", "Библиотека",
-                                             utcnow().date(), utcnow().date())
+        training = trainings.create_training(
+            moderator, "Benchmark", "Вологда", "Библиотека", utcnow().date(), utcnow().date()
+        )
         clock = TransactionClock()
         roadmap, actor = _new_map(training, "long log")
         _long_log(roadmap, actor)

@@ -33,6 +33,7 @@ status is 0 when the run itself was sound (the baseline had no errors, missing
 deliveries or disconnects), whether or not the app met its targets; with
 --strict the app must have none either (tests/test_bench_smoke.py).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,9 +62,9 @@ from typing import Self
 import psutil
 
 from bench import loadgen, micro
-from roadmap.config import Config
 from bench import world as bench_world
 from bench.loadgen import percentile
+from roadmap.config import Config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REPORT_PATH = PROJECT_ROOT / "docs" / "performance.md"
@@ -71,14 +72,26 @@ START_TIMEOUT = 30.0
 SAMPLE_SECONDS = 0.25
 SETTLE_SECONDS = 2.0
 HUMAN_INTERVAL = 2.0  # seconds between one person's edits
-LIBRARIES = ("flask", "flask-socketio", "python-socketio", "python-engineio", "gevent", "gunicorn",
-             "simple-websocket", "wsproto", "sqlalchemy", "flask-sqlalchemy", "aiohttp", "psutil")
+LIBRARIES = (
+    "flask",
+    "flask-socketio",
+    "python-socketio",
+    "python-engineio",
+    "gevent",
+    "gunicorn",
+    "simple-websocket",
+    "wsproto",
+    "sqlalchemy",
+    "flask-sqlalchemy",
+    "aiohttp",
+    "psutil",
+)
 TRANSPORTS = ("old", "new")
 # The servers a round can compare: the transport before gunicorn, the app at an earlier commit
 # (--before: its own checkout), and the current code, which the report's main tables show.
 VARIANT_TITLES = {
     "old": "the transport before gunicorn (gevent's WSGI server with gevent-websocket and wsaccel, "
-           "`bench/old_transport.py`)",
+    "`bench/old_transport.py`)",
     "before": "the code at an earlier commit (`--before`)",
 }
 OLD_TRANSPORT_PACKAGES = ("gevent-websocket==0.10.1", "wsaccel==0.6.7")
@@ -131,8 +144,14 @@ def settings_for(quick: bool, smoke: bool) -> Settings:
                 Scenario("human_small", "human rate, 1 group x 3 clients", 1, 3, "human", 2.0, interval=0.5),
                 Scenario("stress", "stress, 1 group x 3 clients", 1, 3, "stress", 2.0),
             ),
-            steps_per_map=20, micro_sizes=(5, 20), missed_ops=50, repeats=2, grace=2.0, profile_seconds=2.0,
-            settle=0.3, fresh_servers=False,
+            steps_per_map=20,
+            micro_sizes=(5, 20),
+            missed_ops=50,
+            repeats=2,
+            grace=2.0,
+            profile_seconds=2.0,
+            settle=0.3,
+            fresh_servers=False,
         )
     duration = 10.0 if quick else 25.0
     return Settings(
@@ -141,13 +160,18 @@ def settings_for(quick: bool, smoke: bool) -> Settings:
             Scenario("human_300", "human rate, 30 groups x 10 clients", 30, 10, "human", duration + 5),
             Scenario("stress", "stress, 10 groups x 10 clients", 10, 10, "stress", duration - 5),
         ),
-        steps_per_map=20, micro_sizes=(10, 100, 300), missed_ops=1000,
-        repeats=5 if quick else 20, grace=5.0, profile_seconds=10.0 if quick else 20.0,
+        steps_per_map=20,
+        micro_sizes=(10, 100, 300),
+        missed_ops=1000,
+        repeats=5 if quick else 20,
+        grace=5.0,
+        profile_seconds=10.0 if quick else 20.0,
         rounds=1 if quick else 3,
     )
 
 
 # --- processes -----------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -201,8 +225,21 @@ class Processes:
 def install_old_transport(folder: Path) -> Path:
     """gevent-websocket in a folder of its own, for the PYTHONPATH of old-transport servers only."""
     target = folder / "old-transport"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
-                    *OLD_TRANSPORT_PACKAGES], check=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            *OLD_TRANSPORT_PACKAGES,
+        ],
+        check=True,
+        timeout=300,
+    )
     return target
 
 
@@ -211,29 +248,58 @@ class Server:
     (gunicorn) or, with `old_transport` (gevent-websocket's folder), on the one before; with
     `source`, run from that checkout of the project instead of this one."""
 
-    def __init__(self, kind: str, world: bench_world.World, folder: Path, processes: Processes,
-                 old_transport: Path | None = None, extra_env: dict | None = None, source: Path | None = None):
+    def __init__(
+        self,
+        kind: str,
+        world: bench_world.World,
+        folder: Path,
+        processes: Processes,
+        old_transport: Path | None = None,
+        extra_env: dict | None = None,
+        source: Path | None = None,
+    ):
         self.kind = kind
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.processes = processes
         self.log_path = folder / f"{kind}-{self.port}.log"
-        env = {key: value for key, value in os.environ.items()
-               if key not in ("REDIS_URL", "SOCKETIO_MESSAGE_QUEUE", "SOCKETIO_ASYNC_MODE")}
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("REDIS_URL", "SOCKETIO_MESSAGE_QUEUE", "SOCKETIO_ASYNC_MODE")
+        }
         env["PYTHONUNBUFFERED"] = "1"
         if kind == "app":
-            env.update(DATABASE_URL=world.database_url, SECRET_KEY=bench_world.SECRET_KEY,
-                       ROADMAP_INSTANCE_PATH=str(world.instance_path),
-                       # Stress sends as fast as acks come back, which the event rate limit refuses;
-                       # the scenarios measure the real-time path, bench/flood.py the limit.
-                       SOCKET_EVENTS_PER_SECOND="0",
-                       # The load generator connects its hundreds of clients from one address.
-                       SOCKET_CONNECTIONS_PER_ADDRESS="1000")
-            self.command = [sys.executable, "-m", "roadmap.server", "--host", "127.0.0.1",
-                            "--port", str(self.port), "--quiet"]
+            env.update(
+                DATABASE_URL=world.database_url,
+                SECRET_KEY=bench_world.SECRET_KEY,
+                ROADMAP_INSTANCE_PATH=str(world.instance_path),
+                # Stress sends as fast as acks come back, which the event rate limit refuses;
+                # the scenarios measure the real-time path, bench/flood.py the limit.
+                SOCKET_EVENTS_PER_SECOND="0",
+                # The load generator connects its hundreds of clients from one address.
+                SOCKET_CONNECTIONS_PER_ADDRESS="1000",
+            )
+            self.command = [
+                sys.executable,
+                "-m",
+                "roadmap.server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--quiet",
+            ]
         else:
-            self.command = [sys.executable, "-m", "bench.baseline_server", "--host", "127.0.0.1",
-                            "--port", str(self.port)]
+            self.command = [
+                sys.executable,
+                "-m",
+                "bench.baseline_server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ]
         self.source = source or PROJECT_ROOT
         if source is not None:
             env["PYTHONPATH"] = str(source)
@@ -245,8 +311,9 @@ class Server:
 
     def __enter__(self) -> Self:
         self.log_file = open(self.log_path, "ab")
-        self.child = self.processes.start(self.command, cwd=self.source, env=self.env, stdout=self.log_file,
-                                          stderr=subprocess.STDOUT)
+        self.child = self.processes.start(
+            self.command, cwd=self.source, env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.child.poll() is not None:
@@ -273,8 +340,7 @@ class Server:
         return sum(process.memory_info().rss for process in self.processes_serving())
 
     def cpu_seconds(self) -> float:
-        return sum(times.user + times.system
-                   for times in (process.cpu_times() for process in self.processes_serving()))
+        return sum(times.user + times.system for times in (process.cpu_times() for process in self.processes_serving()))
 
 
 class Sampler:
@@ -316,20 +382,48 @@ class Sampler:
 class LoadgenProcess:
     """One bench.loadgen process, its output read by a thread so that no read blocks forever."""
 
-    def __init__(self, processes: Processes, folder: Path, name: str, plan: dict, server: Server,
-                 scenario: Scenario, grace: float, seed: int):
+    def __init__(
+        self,
+        processes: Processes,
+        folder: Path,
+        name: str,
+        plan: dict,
+        server: Server,
+        scenario: Scenario,
+        grace: float,
+        seed: int,
+    ):
         self.plan_path = folder / f"{name}-plan.json"
         self.out_path = folder / f"{name}-result.json"
         self.plan_path.write_text(json.dumps(plan))
         command = [
-            sys.executable, "-m", "bench.loadgen", "--plan", str(self.plan_path), "--url", server.url,
-            "--protocol", server.kind, "--mode", scenario.mode, "--duration", str(scenario.duration),
-            "--interval", str(scenario.interval), "--grace", str(grace), "--seed", str(seed),
-            "--wait-go", "--out", str(self.out_path),
+            sys.executable,
+            "-m",
+            "bench.loadgen",
+            "--plan",
+            str(self.plan_path),
+            "--url",
+            server.url,
+            "--protocol",
+            server.kind,
+            "--mode",
+            scenario.mode,
+            "--duration",
+            str(scenario.duration),
+            "--interval",
+            str(scenario.interval),
+            "--grace",
+            str(grace),
+            "--seed",
+            str(seed),
+            "--wait-go",
+            "--out",
+            str(self.out_path),
         ]
         self.processes = processes
-        self.child = processes.start(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
+        self.child = processes.start(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -368,10 +462,23 @@ class LoadgenProcess:
 
 def _merge(parts: list[dict]) -> dict:
     """One result from the load generators' parts: counts add up, samples pool."""
-    merged = {key: sum(part[key] for part in parts) for key in (
-        "clients", "clients_ready", "groups", "sent", "acked", "deliveries", "missing_deliveries",
-        "own_echo_missing", "error_count", "disconnects", "late_sends", "loadgen_cpu_seconds",
-    )}
+    merged = {
+        key: sum(part[key] for part in parts)
+        for key in (
+            "clients",
+            "clients_ready",
+            "groups",
+            "sent",
+            "acked",
+            "deliveries",
+            "missing_deliveries",
+            "own_echo_missing",
+            "error_count",
+            "disconnects",
+            "late_sends",
+            "loadgen_cpu_seconds",
+        )
+    }
     merged["run_seconds"] = max(part["run_seconds"] for part in parts)
     merged["errors"] = {}
     for part in parts:
@@ -392,11 +499,21 @@ def warm_up(server: Server, group: dict) -> None:
     asyncio.run(loadgen.probe_joins(server.url, group["tokens"][0], group["roadmap_id"], None, 2))
 
 
-def run_scenario(kind: str, scenario: Scenario, world: bench_world.World, settings: Settings,
-                 folder: Path, processes: Processes, loadgen_processes: int, seed: int,
-                 profile_to: Path | None = None, probes: dict | None = None,
-                 server: Server | None = None, old_transport: Path | None = None,
-                 source: Path | None = None) -> dict:
+def run_scenario(
+    kind: str,
+    scenario: Scenario,
+    world: bench_world.World,
+    settings: Settings,
+    folder: Path,
+    processes: Processes,
+    loadgen_processes: int,
+    seed: int,
+    profile_to: Path | None = None,
+    probes: dict | None = None,
+    server: Server | None = None,
+    old_transport: Path | None = None,
+    source: Path | None = None,
+) -> dict:
     """One scenario against `server`, or a fresh one; with `probes` (a dict to fill), the joins over
     the wire are timed first, on the idle server, before its memory is measured."""
     groups = world.load_groups[: scenario.groups]
@@ -411,8 +528,16 @@ def run_scenario(kind: str, scenario: Scenario, world: bench_world.World, settin
         time.sleep(settings.settle)
         idle_rss = server.rss()
         generators = [
-            LoadgenProcess(processes, folder, f"{scenario.key}-{kind}-{index}",
-                           {"groups": plan_groups[index::split]}, server, scenario, settings.grace, seed)
+            LoadgenProcess(
+                processes,
+                folder,
+                f"{scenario.key}-{kind}-{index}",
+                {"groups": plan_groups[index::split]},
+                server,
+                scenario,
+                settings.grace,
+                seed,
+            )
             for index in range(split)
         ]
         for generator in generators:
@@ -422,24 +547,39 @@ def run_scenario(kind: str, scenario: Scenario, world: bench_world.World, settin
         profiler = None
         if profile_to is not None:
             profiler = processes.start(
-                [_py_spy(), "record", "--pid", str(server.child.pid), "--subprocesses", "--format", "raw",
-                 "--rate", "250",
-                 "--duration", str(int(scenario.duration)), "--nonblocking", "--output", str(profile_to)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                [
+                    _py_spy(),
+                    "record",
+                    "--pid",
+                    str(server.child.pid),
+                    "--subprocesses",
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "250",
+                    "--duration",
+                    str(int(scenario.duration)),
+                    "--nonblocking",
+                    "--output",
+                    str(profile_to),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
             )
             time.sleep(1.0)  # py-spy attaches
         load_average = os.getloadavg()[0]
         with Sampler(server, scenario.duration + settings.grace + 60) as sampler:
             for generator in generators:
                 generator.go()
-            parts = [generator.result(timeout=scenario.duration + settings.grace + 60)
-                     for generator in generators]
+            parts = [generator.result(timeout=scenario.duration + settings.grace + 60) for generator in generators]
         if profiler is not None:
             profiler.wait(timeout=scenario.duration + 30)
             processes.stop(profiler)
     result = _merge(parts)
     result.update(
-        load_average=load_average, server_rss_idle=idle_rss, server_rss_clients=clients_rss,
+        load_average=load_average,
+        server_rss_idle=idle_rss,
+        server_rss_clients=clients_rss,
         server_rss_peak=max(sampler.rss_values or [clients_rss]),
         server_rss_per_client=(clients_rss - idle_rss) / max(1, result["clients_ready"]),
         server_cpu_avg=100 * sampler.cpu_used / sampler.wall,
@@ -461,8 +601,9 @@ def probe_joins(server: Server, world: bench_world.World, settings: Settings) ->
         probes = {"baseline_join": (None,)}
     results = {}
     for key, (since_revision,) in probes.items():
-        figure = asyncio.run(loadgen.probe_joins(
-            server.url, largest.token, largest.roadmap_id, since_revision, settings.repeats))
+        figure = asyncio.run(
+            loadgen.probe_joins(server.url, largest.token, largest.roadmap_id, since_revision, settings.repeats)
+        )
         samples = figure.pop("ms")
         figure.update(median=percentile(samples, 0.5), max=max(samples), runs=len(samples))
         results[key] = figure
@@ -470,6 +611,7 @@ def probe_joins(server: Server, world: bench_world.World, settings: Settings) ->
 
 
 # --- profile -------------------------------------------------------------
+
 
 def _py_spy() -> str:
     beside = Path(sys.executable).parent / "py-spy"
@@ -500,12 +642,15 @@ def summarise_profile(raw_path: Path, top: int = 20) -> dict:
             inclusive[frame] = inclusive.get(frame, 0) + count
 
     def ranked(counts: dict[str, int], only_project: bool = False) -> list[tuple[str, float]]:
-        rows = [(name, 100 * count / total) for name, count in counts.items()
-                if not only_project or "roadmap/" in name]
+        rows = [(name, 100 * count / total) for name, count in counts.items() if not only_project or "roadmap/" in name]
         return sorted(rows, key=lambda row: -row[1])[:top]
 
-    return {"samples": total, "self": ranked(self_counts), "inclusive": ranked(inclusive),
-            "inclusive_project": ranked(inclusive, only_project=True)}
+    return {
+        "samples": total,
+        "self": ranked(self_counts),
+        "inclusive": ranked(inclusive),
+        "inclusive_project": ranked(inclusive, only_project=True),
+    }
 
 
 def _short_frame(frame: str) -> str:
@@ -520,6 +665,7 @@ def _short_frame(frame: str) -> str:
 
 
 # --- report --------------------------------------------------------------
+
 
 def _machine(command: str, loadgen_note: str) -> dict:
     model = "unknown"
@@ -537,10 +683,15 @@ def _machine(command: str, loadgen_note: str) -> dict:
         except metadata.PackageNotFoundError:
             versions[name] = "-"
     return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "nproc": os.cpu_count(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": os.cpu_count(),
         "code": _code_version(),
-        "cpu": model, "python": platform.python_version(), "platform": platform.platform(),
-        "versions": versions, "command": command, "load_average": os.getloadavg(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions,
+        "command": command,
+        "load_average": os.getloadavg(),
         "loadgen": loadgen_note,
     }
 
@@ -548,10 +699,22 @@ def _machine(command: str, loadgen_note: str) -> dict:
 def _code_version() -> str:
     """The commit measured, and whether the app's code had changes on top of it."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
-                                text=True, timeout=10, check=False).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--", "roadmap", "migrations"],
-                                 cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10, check=False).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--", "roadmap", "migrations"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{commit or 'unknown'}" + (" with uncommitted changes in roadmap/ or migrations/" if changed else "")
@@ -609,13 +772,17 @@ def round_ratios(pair: dict) -> dict:
     """The figures of one app/baseline pair that the targets judge."""
     app, base = pair["app"], pair["baseline"]
     return {
-        "peer_p50": app["peer"]["p50"], "base_peer_p50": base["peer"]["p50"],
-        "peer_p99": app["peer"]["p99"], "base_peer_p99": base["peer"]["p99"],
-        "ack_p99": app["ack"]["p99"], "base_ack_p99": base["ack"]["p99"],
+        "peer_p50": app["peer"]["p50"],
+        "base_peer_p50": base["peer"]["p50"],
+        "peer_p99": app["peer"]["p99"],
+        "base_peer_p99": base["peer"]["p99"],
+        "ack_p99": app["ack"]["p99"],
+        "base_ack_p99": base["ack"]["p99"],
         "p50_ratio": app["peer"]["p50"] / base["peer"]["p50"],
         "p99_ratio": app["peer"]["p99"] / base["peer"]["p99"],
         "throughput_share": app["acked_per_second"] / base["acked_per_second"],
-        "cpu_ms_per_edit": app["server_cpu_ms_per_edit"], "base_cpu_ms_per_edit": base["server_cpu_ms_per_edit"],
+        "cpu_ms_per_edit": app["server_cpu_ms_per_edit"],
+        "base_cpu_ms_per_edit": base["server_cpu_ms_per_edit"],
         "load_average": max(app["load_average"], base["load_average"]),
     }
 
@@ -652,10 +819,21 @@ def evaluate_targets(results: dict) -> list[tuple[str, str, bool | None]]:
         base_ack_p99 = statistics.median([figures["base_ack_p99"] for figures in rounds])
         rows.append((TARGETS["human_p50"], f"{p50:.2f} x{_of_rounds(rounds, 'p50_ratio', '{:.2f} x')}", p50 <= 1.5))
         rows.append((TARGETS["human_p99"], f"{p99:.2f} x{_of_rounds(rounds, 'p99_ratio', '{:.2f} x')}", p99 <= 2.0))
-        rows.append((TARGETS["human_ack_p99"], f"{_ms(ack_p99)} ms, baseline {_ms(base_ack_p99)} ms"
-                     f"{_of_rounds(rounds, 'ack_p99', '{:.1f} ms')}", ack_p99 < 25))
+        rows.append(
+            (
+                TARGETS["human_ack_p99"],
+                f"{_ms(ack_p99)} ms, baseline {_ms(base_ack_p99)} ms{_of_rounds(rounds, 'ack_p99', '{:.1f} ms')}",
+                ack_p99 < 25,
+            )
+        )
         per_client = app["server_rss_per_client"] / 1024
-        rows.append((TARGETS["memory"], f"{per_client:.0f} KB per client (baseline {base['server_rss_per_client'] / 1024:.0f} KB)", per_client < 150))
+        rows.append(
+            (
+                TARGETS["memory"],
+                f"{per_client:.0f} KB per client (baseline {base['server_rss_per_client'] / 1024:.0f} KB)",
+                per_client < 150,
+            )
+        )
     else:
         for key in ("human_p50", "human_p99", "human_ack_p99", "memory"):
             rows.append((TARGETS[key], "not run (no 300-client scenario in this mode)", None))
@@ -664,14 +842,23 @@ def evaluate_targets(results: dict) -> list[tuple[str, str, bool | None]]:
         rounds = results["rounds"]["stress"]
         share = statistics.median([figures["throughput_share"] for figures in rounds])
         shares = [{"percent": 100 * figures["throughput_share"]} for figures in rounds]
-        rows.append((TARGETS["stress_throughput"], f"{100 * share:.0f} % of the baseline's edits/s"
-                     f"{_of_rounds(shares, 'percent', '{:.0f} %', best=max)}", share >= 0.6))
+        rows.append(
+            (
+                TARGETS["stress_throughput"],
+                f"{100 * share:.0f} % of the baseline's edits/s{_of_rounds(shares, 'percent', '{:.0f} %', best=max)}",
+                share >= 0.6,
+            )
+        )
     wire = results["wire"]
-    for key, probe, size, limit, unit in (("catch_up", "app_catch_up", 1000, 100, "changes"),
-                                          ("join_snapshot", "app_snapshot", 300, 50, "steps")):
+    for key, probe, size, limit, unit in (
+        ("catch_up", "app_catch_up", 1000, 100, "changes"),
+        ("join_snapshot", "app_snapshot", 300, 50, "steps"),
+    ):
         figure = wire[probe]
-        measured = (f"{_ms(figure['median'])} ms for {figure['count']} {unit} "
-                    f"(bare join {_ms(wire['baseline_join']['median'])} ms)")
+        measured = (
+            f"{_ms(figure['median'])} ms for {figure['count']} {unit} "
+            f"(bare join {_ms(wire['baseline_join']['median'])} ms)"
+        )
         if figure["count"] < size:  # a smoke run: too small to judge
             rows.append((TARGETS[key], measured + ", smaller than the target's", None))
         else:
@@ -776,7 +963,8 @@ def _rounds_table(results: dict, settings: Settings) -> list[str]:
                 f"{_ms(figures['peer_p99'])} / {_ms(figures['base_peer_p99'])} = {figures['p99_ratio']:.2f} x | "
                 f"{_ms(figures['ack_p99'])} | {100 * figures['throughput_share']:.0f} % | "
                 f"{figures['cpu_ms_per_edit']:.2f} / {figures['base_cpu_ms_per_edit']:.2f} | "
-                f"{figures['load_average']:.2f} |")
+                f"{figures['load_average']:.2f} |"
+            )
     return lines
 
 
@@ -803,14 +991,23 @@ def _variant_sections(results: dict, current: str = "new") -> list[str]:
     for variant, title in VARIANT_TITLES.items():
         if variant not in variants:
             continue
-        lines += ["", f"## {variant.capitalize()} against {current}", "",
-                  f"The same scenarios in the same rounds, on {title} and on the current code",
-                  "(gunicorn's gevent worker with simple-websocket); each row is from the round with the median",
-                  "judged ratio.", ""]
+        lines += [
+            "",
+            f"## {variant.capitalize()} against {current}",
+            "",
+            f"The same scenarios in the same rounds, on {title} and on the current code",
+            "(gunicorn's gevent worker with simple-websocket); each row is from the round with the median",
+            "judged ratio.",
+            "",
+        ]
         for key, new_pair in variants[current]["scenarios"].items():
             other_pair = variants[variant]["scenarios"][key]
-            lines += [f"### {key}", "", f"| figure | {variant} | {current} | {current} / {variant} |",
-                      "| --- | ---: | ---: | ---: |"]
+            lines += [
+                f"### {key}",
+                "",
+                f"| figure | {variant} | {current} | {current} / {variant} |",
+                "| --- | ---: | ---: | ---: |",
+            ]
             for label, kind, pick, form in TRANSPORT_ROWS:
                 other_value, new_value = pick(other_pair[kind]), pick(new_pair[kind])
                 cells = ["–" if value is None else form.format(value) for value in (other_value, new_value)]
@@ -847,8 +1044,10 @@ def render_report(results: dict, settings: Settings) -> str:
         "## Machine",
         "",
         f"- date: {machine['date']}; code: commit {machine['code']}",
-        (f"- CPU: {machine['cpu']}, nproc {machine['nproc']} (load average at start "
-        f"{' / '.join(f'{value:.2f}' for value in machine['load_average'])})"),
+        (
+            f"- CPU: {machine['cpu']}, nproc {machine['nproc']} (load average at start "
+            f"{' / '.join(f'{value:.2f}' for value in machine['load_average'])})"
+        ),
         f"- Python {machine['python']} on {machine['platform']}",
         "- " + ", ".join(f"{name} {version}" for name, version in machine["versions"].items()),
         f"- database: {machine['database']}; one server process each",
@@ -864,8 +1063,13 @@ def render_report(results: dict, settings: Settings) -> str:
     lines += _rounds_table(results, settings)
     lines += ["", _dashboard_line(results["micro"]["dashboard"], Config.DASHBOARD_PUSH_SECONDS)]
     edit_cost = results["micro"]["edit_cost"]
-    lines += ["", (f"One edit in process (`editing.apply`, a step's status, no clients): {edit_cost['queries']} queries, "
-                   f"{edit_cost['median_ms']:.2f} ms median.")]
+    lines += [
+        "",
+        (
+            f"One edit in process (`editing.apply`, a step's status, no clients): {edit_cost['queries']} queries, "
+            f"{edit_cost['median_ms']:.2f} ms median."
+        ),
+    ]
     lines += _variant_sections(results)
     lines += ["", "## Findings", "", f"From `{FINDINGS_PATH.relative_to(PROJECT_ROOT)}`:", ""] + findings()
     notes = reading_notes(results, settings)
@@ -875,18 +1079,23 @@ def render_report(results: dict, settings: Settings) -> str:
         "",
         "## Load scenarios",
         "",
-        ("Each client keeps one op in flight. Human rate: one edit every "
-        f"{settings.scenarios[0].interval:g} s per client, at a random phase; the mix is 25 % description"),
+        (
+            "Each client keeps one op in flight. Human rate: one edit every "
+            f"{settings.scenarios[0].interval:g} s per client, at a random phase; the mix is 25 % description"
+        ),
         "with base, 15 % title with base, 20 % status, 15 % owner, 15 % reorder (`step.move`), 10 % new step.",
         "Stress: each client sends its next edit as soon as the previous one is acked.",
         "Edit-to-peer is the time from sending an op to the `change` arriving at each *other*",
         "client of the group; ack is the time to the op's ack. A delivery is missing when a peer had",
         f"no `change` for an acked op {settings.grace:g} s after the run. "
-        + ("Each server is started fresh for each scenario; " if settings.fresh_servers
-           else "One app and one baseline server serve every scenario; ")
+        + (
+            "Each server is started fresh for each scenario; "
+            if settings.fresh_servers
+            else "One app and one baseline server serve every scenario; "
+        )
         + "RSS per client = (RSS with every",
         "client joined and idle − RSS after one warm-up join) / clients. Server CPU is user + system",
-        "time of the server process over the run, so \"ms per acked edit\" is the app's cost of an edit.",
+        'time of the server process over the run, so "ms per acked edit" is the app\'s cost of an edit.',
         "",
     ]
     for scenario in settings.scenarios:
@@ -908,13 +1117,17 @@ def render_report(results: dict, settings: Settings) -> str:
         "| join | answer | median ms | max ms | answer bytes | / bare join |",
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
-    for key, label in (("app_snapshot", f"app, snapshot of a {largest}-step map"),
-                       ("app_catch_up", f"app, {settings.missed_ops} ops behind"),
-                       ("baseline_join", "bare server")):
+    for key, label in (
+        ("app_snapshot", f"app, snapshot of a {largest}-step map"),
+        ("app_catch_up", f"app, {settings.missed_ops} ops behind"),
+        ("baseline_join", "bare server"),
+    ):
         figure = wire[key]
         answer = f"{figure['count']} {'changes' if figure['form'] == 'changes' else 'steps'}"
-        lines.append(f"| {label} | {answer} | {_ms(figure['median'])} | {_ms(figure['max'])} | "
-                     f"{figure['bytes']} | {_ratio(figure['median'], wire['baseline_join']['median'])} |")
+        lines.append(
+            f"| {label} | {answer} | {_ms(figure['median'])} | {_ms(figure['max'])} | "
+            f"{figure['bytes']} | {_ratio(figure['median'], wire['baseline_join']['median'])} |"
+        )
     lines += [
         "",
         "## In-process: queries and time",
@@ -927,13 +1140,17 @@ def render_report(results: dict, settings: Settings) -> str:
         "| request | " + " | ".join(f"{size} steps" for size in micro_results["sizes"]) + " |",
         "| --- | " + " | ".join("---:" for _ in micro_results["sizes"]) + " |",
     ]
-    for key, label in (("join_snapshot", "join (snapshot): queries / ms"),
-                       ("render", "editor page: queries / ms")):
-        cells = [f"{micro_results[key][size]['queries']} / {micro_results[key][size]['median_ms']:.1f}"
-                 for size in micro_results["sizes"]]
+    for key, label in (("join_snapshot", "join (snapshot): queries / ms"), ("render", "editor page: queries / ms")):
+        cells = [
+            f"{micro_results[key][size]['queries']} / {micro_results[key][size]['median_ms']:.1f}"
+            for size in micro_results["sizes"]
+        ]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    for key, label in (("op_status", "op step.set status: queries"), ("op_move", "op step.move: queries"),
-                       ("op_add", "op step.add: queries")):
+    for key, label in (
+        ("op_status", "op step.set status: queries"),
+        ("op_move", "op step.move: queries"),
+        ("op_add", "op step.add: queries"),
+    ):
         cells = [str(micro_results[key].get(size, "–")) for size in micro_results["sizes"]]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     catch_up = micro_results["join_catch_up"]
@@ -950,8 +1167,16 @@ def render_report(results: dict, settings: Settings) -> str:
     lines += [f"{index}. `{statement}`" for index, statement in enumerate(micro_results["join_statements"], 1)]
     profile = results.get("profile")
     if profile and "error" in profile:
-        lines += ["", "## Where the app spends its time under stress", "",
-                  "The profile failed:", "", "```", profile["error"], "```"]
+        lines += [
+            "",
+            "## Where the app spends its time under stress",
+            "",
+            "The profile failed:",
+            "",
+            "```",
+            profile["error"],
+            "```",
+        ]
     elif profile:
         lines += [
             "",
@@ -967,8 +1192,10 @@ def render_report(results: dict, settings: Settings) -> str:
         for index in range(min(rows, 15)):
             left = profile["inclusive_project"][index] if index < len(profile["inclusive_project"]) else ("", None)
             right = profile["self"][index] if index < len(profile["self"]) else ("", None)
-            lines.append(f"| `{left[0]}` | {'' if left[1] is None else f'{left[1]:.1f}'} | | "
-                         f"`{right[0]}` | {'' if right[1] is None else f'{right[1]:.1f}'} |")
+            lines.append(
+                f"| `{left[0]}` | {'' if left[1] is None else f'{left[1]:.1f}'} | | "
+                f"`{right[0]}` | {'' if right[1] is None else f'{right[1]:.1f}'} |"
+            )
     lines.append("")
     return "\n".join(lines)
 
@@ -978,8 +1205,11 @@ def run_problems(results: dict, strict: bool) -> list[str]:
     joined. Trouble in the app under load is a finding, reported in the tables; with
     `strict` it fails the run as well."""
     problems = []
-    pairs = [(f"{key}/{transport}", pair) for transport, figures in results["transports"].items()
-             for key, pair in figures["scenarios"].items()]
+    pairs = [
+        (f"{key}/{transport}", pair)
+        for transport, figures in results["transports"].items()
+        for key, pair in figures["scenarios"].items()
+    ]
     for key, pair in pairs:
         for kind, result in pair.items():
             if kind == "app" and not strict:
@@ -1001,24 +1231,43 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="10 s scenarios and fewer repeats")
     parser.add_argument("--smoke", action="store_true", help="tiny numbers for CI; writes no report unless --report")
     parser.add_argument("--profile", action="store_true", help="sample the app with py-spy during an extra stress run")
-    parser.add_argument("--report", help=f"where to write the markdown (default {REPORT_PATH.relative_to(PROJECT_ROOT)})")
+    parser.add_argument(
+        "--report", help=f"where to write the markdown (default {REPORT_PATH.relative_to(PROJECT_ROOT)})"
+    )
     parser.add_argument("--json", help="also write every figure as JSON here")
-    parser.add_argument("--loadgen-processes", type=int, default=0,
-                        help="load generator processes per scenario (default: 1, or 2 from 200 clients)")
-    parser.add_argument("--strict", action="store_true",
-                        help="exit 1 on any error, disconnect or missing delivery, in the app too (CI)")
+    parser.add_argument(
+        "--loadgen-processes",
+        type=int,
+        default=0,
+        help="load generator processes per scenario (default: 1, or 2 from 200 clients)",
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="exit 1 on any error, disconnect or missing delivery, in the app too (CI)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, logs)")
-    parser.add_argument("--postgres", metavar="URL",
-                        help="run the app on a fresh database on this PostgreSQL server instead of SQLite")
-    parser.add_argument("--transports", default="new",
-                        help="old,new: each round also on the transport before gunicorn (gevent-websocket)")
-    parser.add_argument("--before", metavar="DIR", type=Path,
-                        help="each round also runs the app and the baseline from this checkout of the project"
-                             " (e.g. git worktree add /tmp/before <commit>), to compare code before and after")
-    parser.add_argument("--scenario", action="append", default=[],
-                        help="run only this scenario (human_small, human_300, stress; or, alone, flood:"
-                             " bench/flood.py, or processes: bench/processes.py, which needs --postgres and REDIS_URL, or"
-                             " exports: bench/exporting.py)")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="run the app on a fresh database on this PostgreSQL server instead of SQLite"
+    )
+    parser.add_argument(
+        "--transports",
+        default="new",
+        help="old,new: each round also on the transport before gunicorn (gevent-websocket)",
+    )
+    parser.add_argument(
+        "--before",
+        metavar="DIR",
+        type=Path,
+        help="each round also runs the app and the baseline from this checkout of the project"
+        " (e.g. git worktree add /tmp/before <commit>), to compare code before and after",
+    )
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        help="run only this scenario (human_small, human_300, stress; or, alone, flood:"
+        " bench/flood.py, or processes: bench/processes.py, which needs --postgres and REDIS_URL, or"
+        " exports: bench/exporting.py)",
+    )
     args = parser.parse_args(argv)
     if args.scenario == ["flood"]:
         from bench import flood
@@ -1045,10 +1294,12 @@ def main(argv=None) -> int:
     if args.before:
         transports = (*transports[:-1], "before", current)
     report_path = Path(args.report) if args.report else (None if args.smoke else REPORT_PATH)
-    command = ".venv/bin/python -m bench.run" + "".join(
-        f" --{name}" for name in ("quick", "smoke", "profile") if getattr(args, name)) + (
-        f" --transports {args.transports}" if args.transports != "new" else "") + (
-        f" --before {args.before}" if args.before else "")
+    command = (
+        ".venv/bin/python -m bench.run"
+        + "".join(f" --{name}" for name in ("quick", "smoke", "profile") if getattr(args, name))
+        + (f" --transports {args.transports}" if args.transports != "new" else "")
+        + (f" --before {args.before}" if args.before else "")
+    )
     folder = Path(tempfile.mkdtemp(prefix="roadmap-bench-"))
     processes = Processes()
     started = time.perf_counter()
@@ -1060,10 +1311,13 @@ def main(argv=None) -> int:
     try:
         _say(started, f"building the database in {folder} …")
         world = bench_world.build(
-            folder, groups=max(s.groups for s in settings.scenarios),
+            folder,
+            groups=max(s.groups for s in settings.scenarios),
             clients_per_group=max(s.clients_per_group for s in settings.scenarios),
-            steps_per_map=settings.steps_per_map, micro_sizes=settings.micro_sizes,
-            missed_ops=settings.missed_ops, postgres_url=args.postgres,
+            steps_per_map=settings.steps_per_map,
+            micro_sizes=settings.micro_sizes,
+            missed_ops=settings.missed_ops,
+            postgres_url=args.postgres,
         )
         _say(started, "in-process micro-benchmarks …")
         results = {"micro": micro.run_all(world, settings.repeats, settings.missed_ops)}
@@ -1073,9 +1327,13 @@ def main(argv=None) -> int:
         by_transport = {transport: {"scenarios": {}, "rounds": {}} for transport in transports}
         servers = {}
         if not settings.fresh_servers:
-            servers = {(transport, kind): shared_servers.enter_context(
-                           Server(kind, world, folder, processes, **variant_options[transport]))
-                       for transport in transports for kind in ("app", "baseline")}
+            servers = {
+                (transport, kind): shared_servers.enter_context(
+                    Server(kind, world, folder, processes, **variant_options[transport])
+                )
+                for transport in transports
+                for kind in ("app", "baseline")
+            }
         for number, scenario in enumerate(settings.scenarios):
             rounds = {transport: [] for transport in transports}
             for round_index in range(settings.rounds):
@@ -1084,14 +1342,25 @@ def main(argv=None) -> int:
                     order = ("app", "baseline") if (number + round_index) % 2 == 0 else ("baseline", "app")
                     pair = {}
                     for kind in order:
-                        _say(started, f"{scenario.title}, {scenario.duration:g} s, round {round_index + 1}"
-                                      f" of {settings.rounds}: {kind}, {transport} …")
+                        _say(
+                            started,
+                            f"{scenario.title}, {scenario.duration:g} s, round {round_index + 1}"
+                            f" of {settings.rounds}: {kind}, {transport} …",
+                        )
                         first = number == 0 and round_index == 0 and transport == current
-                        pair[kind] = run_scenario(kind, scenario, world, settings, folder, processes,
-                                                  processes_for(scenario), seed=number + 1 + 100 * round_index,
-                                                  probes=results["wire"] if first else None,
-                                                  server=servers.get((transport, kind)),
-                                                  **variant_options[transport])
+                        pair[kind] = run_scenario(
+                            kind,
+                            scenario,
+                            world,
+                            settings,
+                            folder,
+                            processes,
+                            processes_for(scenario),
+                            seed=number + 1 + 100 * round_index,
+                            probes=results["wire"] if first else None,
+                            server=servers.get((transport, kind)),
+                            **variant_options[transport],
+                        )
                     rounds[transport].append(pair)
             for transport in transports:
                 by_transport[transport]["rounds"][scenario.key] = [round_ratios(pair) for pair in rounds[transport]]
@@ -1100,14 +1369,25 @@ def main(argv=None) -> int:
         results["transports"] = by_transport
         if args.profile:
             stress = next(s for s in settings.scenarios if s.mode == "stress")
-            stress = Scenario(stress.key, stress.title, stress.groups, stress.clients_per_group, "stress",
-                              settings.profile_seconds)
+            stress = Scenario(
+                stress.key, stress.title, stress.groups, stress.clients_per_group, "stress", settings.profile_seconds
+            )
             for transport in transports:
                 _say(started, f"profiling the app under stress for {stress.duration:g} s, {transport} …")
                 raw = folder / f"stress-profile-{transport}.txt"
                 try:
-                    run_scenario("app", stress, world, settings, folder, processes, processes_for(stress),
-                                 seed=99, profile_to=raw, **variant_options[transport])
+                    run_scenario(
+                        "app",
+                        stress,
+                        world,
+                        settings,
+                        folder,
+                        processes,
+                        processes_for(stress),
+                        seed=99,
+                        profile_to=raw,
+                        **variant_options[transport],
+                    )
                     by_transport[transport]["profile"] = summarise_profile(raw)
                 except (RuntimeError, OSError, subprocess.SubprocessError) as failure:
                     # The figures above stand without it; say why it is missing.
@@ -1118,7 +1398,8 @@ def main(argv=None) -> int:
             results["profile"] = by_transport[current]["profile"]
         loadgen_note = "python-socketio AsyncClient over WebSocket; " + "; ".join(
             f"{s.key}: {s.clients} clients in {processes_for(s)} process{'es' if processes_for(s) > 1 else ''}"
-            for s in settings.scenarios)
+            for s in settings.scenarios
+        )
         if any(processes_for(s) > 1 for s in settings.scenarios):
             loadgen_note += (
                 " (from 200 clients the groups are split over two processes: one process lagged two to"
@@ -1127,7 +1408,8 @@ def main(argv=None) -> int:
             )
         results["machine"] = _machine(command, loadgen_note)
         results["machine"]["database"] = (
-            "PostgreSQL (a fresh database, psycopg 3)" if args.postgres else "SQLite (WAL) in a temporary file")
+            "PostgreSQL (a fresh database, psycopg 3)" if args.postgres else "SQLite (WAL) in a temporary file"
+        )
         results["targets"] = evaluate_targets(results)
         report = render_report(results, settings)
         print(report)

@@ -11,6 +11,7 @@ a person's drag or a live op causes. The baseline, in the same page, draws the s
 50 steps as a plain list of their titles and dates: the ratio says what the bars and
 arrows cost over the least a page could show.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,14 @@ from playwright.sync_api import sync_playwright
 PROJECT = Path(__file__).resolve().parent.parent
 REPORT = PROJECT / "docs" / "timeline-performance.md"
 STEPS, DEPENDENCIES = 50, 60
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 PAGE = """<!doctype html>
 <html lang="ru"><head><meta charset="utf-8"><link rel="stylesheet" href="/static/css/app.css"></head>
@@ -143,25 +150,27 @@ def report(results: list[dict]) -> str:
 
     first, redraw, baseline = median("first"), median("redraw"), median("baseline")
     sample = results[0]
-    return "\n".join([
-        "# Timeline drawing",
-        "",
-        "Written by `bench/timeline.py`; edit that, not this file. Reproduce with "
-        "`.venv/bin/python -m bench.timeline`.",
-        "",
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Chromium {sample['chromium']}, {platform.machine()}, "
-        f"1280×800, median of {len(results)} fresh pages.",
-        f"A map of {STEPS} steps with {DEPENDENCIES} dependencies: {sample['bars']} bars, {sample['arrows']} arrows.",
-        "",
-        "| drawing | median ms | × the plain list |",
-        "| --- | ---: | ---: |",
-        f"| first draw (render, layout, two frames) | {first:.1f} | {first / baseline:.1f} |",
-        f"| redraw after one step's dates change | {redraw:.1f} | {redraw / baseline:.1f} |",
-        f"| baseline: the same steps as a plain list | {baseline:.1f} | 1.0 |",
-        "",
-        "Target: under 200 ms for the first draw (issue 16).",
-        "",
-    ])
+    return "\n".join(
+        [
+            "# Timeline drawing",
+            "",
+            "Written by `bench/timeline.py`; edit that, not this file. Reproduce with "
+            "`.venv/bin/python -m bench.timeline`.",
+            "",
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Chromium {sample['chromium']}, {platform.machine()}, "
+            f"1280×800, median of {len(results)} fresh pages.",
+            f"A map of {STEPS} steps with {DEPENDENCIES} dependencies: {sample['bars']} bars, {sample['arrows']} arrows.",
+            "",
+            "| drawing | median ms | × the plain list |",
+            "| --- | ---: | ---: |",
+            f"| first draw (render, layout, two frames) | {first:.1f} | {first / baseline:.1f} |",
+            f"| redraw after one step's dates change | {redraw:.1f} | {redraw / baseline:.1f} |",
+            f"| baseline: the same steps as a plain list | {baseline:.1f} | 1.0 |",
+            "",
+            "Target: under 200 ms for the first draw (issue 16).",
+            "",
+        ]
+    )
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ them (a) on a bare socket subscribed by hand, counting messages in what recv() r
 and (b) through redis-py's PubSub.listen() with a JSON decode, as python-socketio's
 RedisManager does. Reported: this process's CPU (user + system) per message heard.
 """
+
 from gevent import monkey
 
 monkey.patch_all()

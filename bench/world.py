@@ -5,6 +5,7 @@ Everything is made in this process through the app's own services
 tests/conftest.py does. Only the moderator is inserted directly: an Argon2
 hash would cost time and nothing here signs in with a password.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,14 +31,17 @@ STATUSES = ("planned", "in_progress", "done", "blocked")
 
 def bench_app(database_url: str, instance_path: Path) -> Flask:
     """The app in this process: threading mode, no Redis, the benchmark's secret key."""
-    return create_app(Config, overrides={
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SECRET_KEY": SECRET_KEY,
-        "INSTANCE_PATH": str(instance_path),
-        "SOCKETIO_ASYNC_MODE": "threading",
-        "SOCKETIO_MESSAGE_QUEUE": None,
-        "RATELIMIT_STORAGE_URI": "memory://",
-    })
+    return create_app(
+        Config,
+        overrides={
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": SECRET_KEY,
+            "INSTANCE_PATH": str(instance_path),
+            "SOCKETIO_ASYNC_MODE": "threading",
+            "SOCKETIO_MESSAGE_QUEUE": None,
+            "RATELIMIT_STORAGE_URI": "memory://",
+        },
+    )
 
 
 @dataclass
@@ -81,32 +85,59 @@ def _op(roadmap_id: int, op_type: str, **keys) -> dict:
     return {"op_id": uuid.uuid4().hex, "roadmap_id": roadmap_id, "type": op_type, **keys}
 
 
-def _fill_map(roadmap_id: int, author: Person, member_ids: list[int], steps: int,
-              stakeholders: int = 0, link_every: int = 0) -> list[str]:
+def _fill_map(
+    roadmap_id: int, author: Person, member_ids: list[int], steps: int, stakeholders: int = 0, link_every: int = 0
+) -> list[str]:
     stakeholder_ids = []
     for index in range(stakeholders):
         stakeholder_id = uuid.uuid4().hex
-        editing.apply(_op(roadmap_id, "stakeholder.add", stakeholder_id=stakeholder_id,
-                          fields={"name": f"Партнёр {index}", "sector": "ngo"}), actor=author)
+        editing.apply(
+            _op(
+                roadmap_id,
+                "stakeholder.add",
+                stakeholder_id=stakeholder_id,
+                fields={"name": f"Партнёр {index}", "sector": "ngo"},
+            ),
+            actor=author,
+        )
         stakeholder_ids.append(stakeholder_id)
     step_ids = []
     for index in range(steps):
         step_id = uuid.uuid4().hex
-        editing.apply(_op(roadmap_id, "step.add", step_id=step_id,
-                          fields=_step_fields(index, member_ids, stakeholder_ids)), actor=author)
+        editing.apply(
+            _op(roadmap_id, "step.add", step_id=step_id, fields=_step_fields(index, member_ids, stakeholder_ids)),
+            actor=author,
+        )
         step_ids.append(step_id)
         if link_every and stakeholder_ids and index % link_every == 0:
-            editing.apply(_op(roadmap_id, "step.link", step_id=step_id,
-                              stakeholder_id=stakeholder_ids[index % len(stakeholder_ids)]), actor=author)
+            editing.apply(
+                _op(
+                    roadmap_id,
+                    "step.link",
+                    step_id=step_id,
+                    stakeholder_id=stakeholder_ids[index % len(stakeholder_ids)],
+                ),
+                actor=author,
+            )
     return step_ids
 
 
-def build(folder: Path, groups: int, clients_per_group: int, steps_per_map: int,
-          micro_sizes: tuple[int, ...], missed_ops: int, postgres_url: str | None = None) -> World:
+def build(
+    folder: Path,
+    groups: int,
+    clients_per_group: int,
+    steps_per_map: int,
+    micro_sizes: tuple[int, ...],
+    missed_ops: int,
+    postgres_url: str | None = None,
+) -> World:
     """Create the database (a SQLite file in `folder`, or a fresh PostgreSQL database) and
     everything the benchmark needs in it."""
-    database_url = (create_fresh_postgres_database(postgres_url, f"roadmap_bench_{os.getpid()}") if postgres_url
-                    else f"sqlite:///{folder / 'bench.sqlite3'}")
+    database_url = (
+        create_fresh_postgres_database(postgres_url, f"roadmap_bench_{os.getpid()}")
+        if postgres_url
+        else f"sqlite:///{folder / 'bench.sqlite3'}"
+    )
     world = World(database_url, folder / "instance")
     app = bench_app(world.database_url, world.instance_path)
     with app.app_context():
@@ -119,37 +150,56 @@ def build(folder: Path, groups: int, clients_per_group: int, steps_per_map: int,
         )
         for group_number in range(groups):
             group = trainings.create_group(training, f"Группа {group_number + 1}", "waste_sorting")
-            members = [trainings.join_group(training, group.id, f"Участник {group_number}-{index}", None)
-                       for index in range(clients_per_group)]
+            members = [
+                trainings.join_group(training, group.id, f"Участник {group_number}-{index}", None)
+                for index in range(clients_per_group)
+            ]
             member_ids = [member.id for member in members]
             step_ids = _fill_map(group.roadmap.id, members[0], member_ids, steps_per_map)
-            world.load_groups.append({
-                "roadmap_id": group.roadmap.id,
-                "tokens": [accounts.issue_token(member) for member in members],
-                "member_ids": member_ids,
-                "step_ids": step_ids,
-            })
+            world.load_groups.append(
+                {
+                    "roadmap_id": group.roadmap.id,
+                    "tokens": [accounts.issue_token(member) for member in members],
+                    "member_ids": member_ids,
+                    "step_ids": step_ids,
+                }
+            )
         for steps in micro_sizes:
             group = trainings.create_group(training, f"Карта на {steps} шагов", "landscaping")
-            members = [trainings.join_group(training, group.id, f"Читатель {steps}-{index}", None)
-                       for index in range(3)]
+            members = [
+                trainings.join_group(training, group.id, f"Читатель {steps}-{index}", None) for index in range(3)
+            ]
             member_ids = [member.id for member in members]
-            step_ids = _fill_map(group.roadmap.id, members[0], member_ids, steps,
-                                 stakeholders=5, link_every=3)
-            world.micro_maps.append(MicroMap(
-                steps, group.roadmap.id, members[0].id, accounts.issue_token(members[0]),
-            ))
+            step_ids = _fill_map(group.roadmap.id, members[0], member_ids, steps, stakeholders=5, link_every=3)
+            world.micro_maps.append(
+                MicroMap(
+                    steps,
+                    group.roadmap.id,
+                    members[0].id,
+                    accounts.issue_token(members[0]),
+                )
+            )
         # The largest map also has a history to catch up on: ops a client missed.
         largest = world.micro_maps[-1]
         author = db.session.get(Person, largest.person_id)
         for index in range(missed_ops):
             step_id = step_ids[index % len(step_ids)]
             if index % 2:
-                op = _op(largest.roadmap_id, "step.set", step_id=step_id, field="status",
-                         value=STATUSES[index % len(STATUSES)])
+                op = _op(
+                    largest.roadmap_id,
+                    "step.set",
+                    step_id=step_id,
+                    field="status",
+                    value=STATUSES[index % len(STATUSES)],
+                )
             else:
-                op = _op(largest.roadmap_id, "step.set", step_id=step_id, field="title",
-                         value=f"Шаг {index}: встреча с жителями")
+                op = _op(
+                    largest.roadmap_id,
+                    "step.set",
+                    step_id=step_id,
+                    field="title",
+                    value=f"Шаг {index}: встреча с жителями",
+                )
             editing.apply(op, actor=author)
         for micro in world.micro_maps:
             micro.revision = db.session.get(Roadmap, micro.roadmap_id).revision

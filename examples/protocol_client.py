@@ -14,6 +14,7 @@ op in flight at a time, which is what docs/protocol.md recommends.
 
 Needs python-socketio[client] and websocket-client (both in the test extras).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -88,9 +89,7 @@ class ChangeFeed:
     def wait_for(self, revision: int, timeout: float) -> bool:
         """Block until every change up to `revision` is applied, or the timeout passes."""
         with self._condition:
-            return self._condition.wait_for(
-                lambda: self.revision is not None and self.revision >= revision, timeout
-            )
+            return self._condition.wait_for(lambda: self.revision is not None and self.revision >= revision, timeout)
 
     def _advance(self) -> None:
         if self.revision is None:
@@ -117,7 +116,9 @@ class LiveClient:
     def connect(self) -> None:
         try:
             self.sio.connect(
-                self.url, auth={"token": self.token}, transports=["websocket"],
+                self.url,
+                auth={"token": self.token},
+                transports=["websocket"],
                 wait_timeout=TIMEOUT_SECONDS,
             )
         except socketio.exceptions.ConnectionError as refused:
@@ -181,8 +182,10 @@ def describe(op: dict) -> str:
 def print_snapshot(ack: dict, people: list[dict]) -> None:
     snapshot = ack["snapshot"]
     print(f"Map {snapshot['id']} «{snapshot['title'] or '(untitled)'}» at revision {ack['revision']}")
-    print(f"  steps: {len(snapshot['steps'])}, stakeholders: {len(snapshot['stakeholders'])}, "
-          f"members: {', '.join(member['name'] for member in snapshot['members'])}")
+    print(
+        f"  steps: {len(snapshot['steps'])}, stakeholders: {len(snapshot['stakeholders'])}, "
+        f"members: {', '.join(member['name'] for member in snapshot['members'])}"
+    )
     print(f"  here now: {', '.join(person['name'] for person in people)}")
 
 
@@ -206,13 +209,24 @@ def run(url: str, join_code: str, name: str, group_id: int | None) -> None:
             new_op(roadmap_id, "step.set", step_id=step_id, field="due_on", value=DUE_ON, base=None),
             new_op(roadmap_id, "step.set", step_id=step_id, field="status", value=STATUS, base="planned"),
             # A text edit says what it started from; the new step's description was "".
-            new_op(roadmap_id, "step.set", step_id=step_id, field="description",
-                   value=DESCRIPTION, base=""),
-            new_op(roadmap_id, "step.set", step_id=step_id, field="description",
-                   value=DESCRIPTION + DESCRIPTION_ADDED, base=DESCRIPTION),
+            new_op(roadmap_id, "step.set", step_id=step_id, field="description", value=DESCRIPTION, base=""),
+            new_op(
+                roadmap_id,
+                "step.set",
+                step_id=step_id,
+                field="description",
+                value=DESCRIPTION + DESCRIPTION_ADDED,
+                base=DESCRIPTION,
+            ),
             # As if a second device, still showing the older text, typed a prefix.
-            new_op(roadmap_id, "step.set", step_id=step_id, field="description",
-                   value=DESCRIPTION_PREFIX + DESCRIPTION, base=DESCRIPTION),
+            new_op(
+                roadmap_id,
+                "step.set",
+                step_id=step_id,
+                field="description",
+                value=DESCRIPTION_PREFIX + DESCRIPTION,
+                base=DESCRIPTION,
+            ),
         ]
         print(f"\nSending {len(ops)} ops, one at a time:")
         first_revision = None
@@ -229,7 +243,8 @@ def run(url: str, join_code: str, name: str, group_id: int | None) -> None:
             if change["revision"] <= last_revision:
                 print(f"  r{change['revision']:<4} {change['author']['name']:<10} {describe(change['op'])}")
         merged = [
-            change["op"]["value"] for change in client.feed.applied
+            change["op"]["value"]
+            for change in client.feed.applied
             if change["op"].get("step_id") == step_id and change["op"].get("field") == "description"
         ][-1]
         both_kept = merged == DESCRIPTION_PREFIX + DESCRIPTION + DESCRIPTION_ADDED

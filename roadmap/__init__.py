@@ -1,4 +1,5 @@
 """Roadmap: live co-edited road maps for civic trainings."""
+
 from __future__ import annotations
 
 import os

@@ -9,6 +9,7 @@ Which path segments are secrets comes from the app's own URL rules: every
 argument named `token` or `…_token`, so a new route that follows the naming is
 masked without listing it here.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,7 +39,7 @@ def secret_paths(url_map: Map) -> list[re.Pattern]:
             continue
         pattern, position = "", 0
         for argument in _ARGUMENT.finditer(rule.rule):
-            pattern += re.escape(rule.rule[position:argument.start()])
+            pattern += re.escape(rule.rule[position : argument.start()])
             secret = SECRET_ARGUMENT.search(argument.group(1))
             pattern += f"({_SEGMENT})" if secret else _SEGMENT
             position = argument.end()
@@ -69,9 +70,9 @@ class SecretsMasked(logging.Filter):
 def _masking_groups(match: re.Match) -> str:
     text, start = "", match.start()
     for group in range(1, (match.re.groups or 0) + 1):
-        text += match.string[start:match.start(group)] + masked(match.group(group))
+        text += match.string[start : match.start(group)] + masked(match.group(group))
         start = match.end(group)
-    return text + match.string[start:match.end()]
+    return text + match.string[start : match.end()]
 
 
 def mask_secrets(url_map: Map) -> None:

@@ -13,10 +13,10 @@ simple-websocket accepts: our messages are a few hundred bytes, and each connect
 compressor and decompressor would hold about 290 KiB and add about 25 µs to every message
 sent (docs/performance.md). gevent-websocket, before gunicorn, never compressed either.
 """
+
 from __future__ import annotations
 
 import struct
-
 
 TEXT, BINARY, CONTINUATION, CLOSE = 0x1, 0x2, 0x0, 0x8
 MESSAGE_TOO_BIG = struct.pack("!BBH", 0x80 | CLOSE, 2 + 15, 1009) + b"message too big"
@@ -48,7 +48,7 @@ class FrameSizeGuard:
                 self.payload_left -= taken
                 position += taken
                 continue
-            taken = data[position:position + 14 - len(self.header)]  # 14: the longest header
+            taken = data[position : position + 14 - len(self.header)]  # 14: the longest header
             self.header += taken
             position += len(taken)
             length, header_size = _announced(self.header)

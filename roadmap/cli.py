@@ -1,4 +1,5 @@
 """flask commands: create-moderator, seed-demo, send-reminders."""
+
 import logging
 
 import click
@@ -34,5 +35,7 @@ def init_app(app: Flask) -> None:
         # Cron keeps what a pass prints: each mail sent (or, without MAIL_SERVER, the mail itself) and each failure.
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         report = reminders.run_once()
-        click.echo(f"scheduled {report.scheduled}, sent {report.sent}, skipped {report.skipped}, "
-                   f"retrying {report.retrying}, failed {report.failed}")
+        click.echo(
+            f"scheduled {report.scheduled}, sent {report.sent}, skipped {report.skipped}, "
+            f"retrying {report.retrying}, failed {report.failed}"
+        )

@@ -1,5 +1,6 @@
 """Configuration: the defaults (Config and its subclasses) and the one reader of the environment,
 `from_environment`, which create_app calls. README's Configuration table lists every variable."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -198,8 +199,9 @@ SECONDS = Kind("a number of seconds, 0 or more", _amount)
 RATE = Kind("a number, 0 or more", _amount)
 DAYS = Kind("a number of days", lambda text: timedelta(days=float(text)))
 FLAG = Kind("on or off (1, true, yes, on or 0, false, no, off)", _flag)
-ARGON2_PROFILE = Kind("a profile of argon2.profiles (RFC_9106_LOW_MEMORY, RFC_9106_HIGH_MEMORY, CHEAPEST)",
-                      _argon2_profile)
+ARGON2_PROFILE = Kind(
+    "a profile of argon2.profiles (RFC_9106_LOW_MEMORY, RFC_9106_HIGH_MEMORY, CHEAPEST)", _argon2_profile
+)
 RATE_LIMITS = Kind("rate limits such as '10 per minute; 100 per hour'", _rate_limits)
 
 

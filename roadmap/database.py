@@ -1,4 +1,5 @@
 """Database wiring: SQLite in WAL mode with foreign keys on, checkpointed off the event loop; fresh PostgreSQL databases."""
+
 from __future__ import annotations
 
 import logging
@@ -22,8 +23,11 @@ def init_app(app: Flask) -> None:
     if uri.startswith("sqlite"):
         with app.app_context():
             _create_private_database_file(db.engine.url)
-            event.listen(db.engine, "connect", _sqlite_pragmas(
-                app.config["SQLITE_BUSY_TIMEOUT_MS"], checkpoints_in_background(app)))
+            event.listen(
+                db.engine,
+                "connect",
+                _sqlite_pragmas(app.config["SQLITE_BUSY_TIMEOUT_MS"], checkpoints_in_background(app)),
+            )
 
 
 def _create_private_database_file(url) -> None:
@@ -74,8 +78,11 @@ def keep_wal_checkpointed(app: Flask, interval_seconds: float = 1.0) -> None:
 def checkpoints_in_background(app: Flask) -> bool:
     """Whether this app's SQLite file is checkpointed by keep_wal_checkpointed (not in memory)."""
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    return (url.get_backend_name() == "sqlite" and app.config["SQLITE_CHECKPOINT_IN_BACKGROUND"]
-            and url.database not in (None, "", ":memory:"))
+    return (
+        url.get_backend_name() == "sqlite"
+        and app.config["SQLITE_CHECKPOINT_IN_BACKGROUND"]
+        and url.database not in (None, "", ":memory:")
+    )
 
 
 def _checkpoint(path: str) -> None:

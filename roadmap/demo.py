@@ -1,4 +1,5 @@
 """The demo training a fresh install starts with (names invented)."""
+
 from __future__ import annotations
 
 import secrets
@@ -23,12 +24,11 @@ WASTE_GROUP = {
     "header": {
         "title": "Раздельный сбор отходов во дворах улицы Садовой",
         "problem": "Во дворах домов 12–18 по улице Садовой стоят только общие баки. "
-                   "Пластик, бумага и стекло уходят на полигон, жители не знают, куда сдавать вторсырьё.",
-        "goal": "К октябрю поставить контейнеры для раздельного сбора в трёх дворах "
-                "и вовлечь не меньше 40% квартир.",
+        "Пластик, бумага и стекло уходят на полигон, жители не знают, куда сдавать вторсырьё.",
+        "goal": "К октябрю поставить контейнеры для раздельного сбора в трёх дворах и вовлечь не меньше 40% квартир.",
         "territory": "ул. Садовая, дома 12–18, три двора",
         "expected_results": "Три площадки с контейнерами для пластика, бумаги и стекла; "
-                            "график вывоза; 5 домовых активистов.",
+        "график вывоза; 5 домовых активистов.",
     },
     "stakeholders": [
         ("Жители домов 12–18", "residents", "Совет дома №14, Галина Н.", 4, 3, "involve"),
@@ -65,7 +65,14 @@ SQUARE_GROUP = {
         ("Эскиз сквера с жителями", "planned", "2027-05-10", "2027-05-24", 0),
     ],
 }
-EMPTY_GROUP = {"name": "Зелёный квартал", "theme": "other", "members": [], "header": {}, "stakeholders": [], "steps": []}
+EMPTY_GROUP = {
+    "name": "Зелёный квартал",
+    "theme": "other",
+    "members": [],
+    "header": {},
+    "stakeholders": [],
+    "steps": [],
+}
 
 
 def ensure_demo(instance_path: str) -> str:
@@ -79,15 +86,18 @@ def ensure_demo(instance_path: str) -> str:
             moderator = accounts.create_moderator(DEMO_EMAIL, password, "Ирина Соколова")
             instance_files.write_private_file(credentials_file, f"{DEMO_EMAIL}\n{password}\n", replace=True)
         training = trainings.create_training(
-            moderator, DEMO_TITLE, "Вологда", "Областная научная библиотека, зал 2",
-            date(2027, 4, 22), date(2027, 4, 24),
+            moderator,
+            DEMO_TITLE,
+            "Вологда",
+            "Областная научная библиотека, зал 2",
+            date(2027, 4, 22),
+            date(2027, 4, 24),
         )
         for plan in (WASTE_GROUP, SQUARE_GROUP, EMPTY_GROUP):
             _seed_group(training, plan)
     login = credentials_file.read_text().split() if credentials_file.exists() else [DEMO_EMAIL, "(set earlier)"]
     return (
-        f"Demo training: {training.title}, join code {training.join_code}\n"
-        f"Moderator sign-in: {login[0]} / {login[1]}"
+        f"Demo training: {training.title}, join code {training.join_code}\nModerator sign-in: {login[0]} / {login[1]}"
     )
 
 
@@ -106,24 +116,50 @@ def _seed_group(training: Training, plan: dict) -> None:
     for name, sector, contact, interest, influence, engagement in plan["stakeholders"]:
         stakeholder_id = uuid.uuid4().hex
         stakeholder_ids.append(stakeholder_id)
-        apply({"type": "stakeholder.add", "stakeholder_id": stakeholder_id, "fields": {
-            "name": name, "sector": sector, "contact": contact, "interest": interest,
-            "influence": influence, "engagement": engagement,
-        }})
+        apply(
+            {
+                "type": "stakeholder.add",
+                "stakeholder_id": stakeholder_id,
+                "fields": {
+                    "name": name,
+                    "sector": sector,
+                    "contact": contact,
+                    "interest": interest,
+                    "influence": influence,
+                    "engagement": engagement,
+                },
+            }
+        )
     step_ids = []
     for index, (title, status, starts_on, due_on, stakeholder_index) in enumerate(plan["steps"]):
         step_id = uuid.uuid4().hex
         step_ids.append(step_id)
         owner = {"member": people[index % len(people)].id} if people else None
-        apply({"type": "step.add", "step_id": step_id, "fields": {
-            "title": title, "status": status, "starts_on": starts_on, "due_on": due_on, "owner": owner,
-        }})
+        apply(
+            {
+                "type": "step.add",
+                "step_id": step_id,
+                "fields": {
+                    "title": title,
+                    "status": status,
+                    "starts_on": starts_on,
+                    "due_on": due_on,
+                    "owner": owner,
+                },
+            }
+        )
         if stakeholder_index is not None:
             apply({"type": "step.link", "step_id": step_id, "stakeholder_id": stakeholder_ids[stakeholder_index]})
     # The plan is a chain: each step starts after the one before it, as the timeline shows.
     for earlier, later in zip(step_ids, step_ids[1:]):
         apply({"type": "step.depend", "step_id": later, "predecessor_id": earlier})
     if len(people) > 1 and len(step_ids) > 1:
-        apply({"type": "comment.add", "comment_id": uuid.uuid4().hex, "step_id": step_ids[1],
-               "body": f"@{people[1].display_name}, позвонишь в управляющую компанию до встречи?",
-               "mentions": [people[1].id]})
+        apply(
+            {
+                "type": "comment.add",
+                "comment_id": uuid.uuid4().hex,
+                "step_id": step_ids[1],
+                "body": f"@{people[1].display_name}, позвонишь в управляющую компанию до встречи?",
+                "mentions": [people[1].id],
+            }
+        )

@@ -8,6 +8,7 @@ WebSocket through simple-websocket, as Flask-SocketIO's deployment docs advise f
 One worker process by default: WORKERS=n for more, which then need Redis
 (SOCKETIO_MESSAGE_QUEUE / REDIS_URL) to reach each other's clients.
 """
+
 import logging
 import os
 

@@ -15,6 +15,7 @@ Jobs are module-level functions (pickled by name) and their arguments plain data
 inside an app context of an app the worker builds with the caller's configuration (once: the
 server's configuration does not change), on the caller's clock (its CLOCK_OFFSET, which tests shift).
 """
+
 from __future__ import annotations
 
 import logging
@@ -196,8 +197,9 @@ class Worker:
         # patched socket module makes non-blocking for the worker too.
         jobs_in, self.jobs = context.Pipe(duplex=False)
         self.results, results_out = context.Pipe(duplex=False)
-        self.process = context.Process(target=serve, args=(jobs_in, results_out), daemon=True,
-                                       name="roadmap-heavy-work")
+        self.process = context.Process(
+            target=serve, args=(jobs_in, results_out), daemon=True, name="roadmap-heavy-work"
+        )
         self.process.start()
         jobs_in.close()
         results_out.close()

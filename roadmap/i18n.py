@@ -1,4 +1,5 @@
 """Locale choice: Russian unless the person picked English."""
+
 from flask import Flask, current_app, g, request, session
 from flask_babel import refresh
 

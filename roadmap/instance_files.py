@@ -1,5 +1,6 @@
 """Files that hold secrets (the secret key, the demo moderator's password, the SQLite database):
 readable by this user alone from the moment they exist, in a folder only this user can open."""
+
 from __future__ import annotations
 
 import logging

@@ -3,6 +3,7 @@
 `python -m roadmap.protocol_schema` rewrites the document's last section;
 tests/test_protocol_schema.py fails while the committed text is stale.
 """
+
 import json
 from pathlib import Path
 
@@ -33,7 +34,8 @@ a comment's body not blank once trimmed, and which error each fault gives.
 def schema_document() -> dict:
     events = sorted(SCHEMAS.items())
     (op_schema, *event_schemas), components = msgspec.json.schema_components(
-        [AnyOp, *(schema for _, schema in events)], ref_template="#/$defs/{name}")
+        [AnyOp, *(schema for _, schema in events)], ref_template="#/$defs/{name}"
+    )
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$defs": {"Op": op_schema, **dict(sorted(components.items()))},
@@ -53,8 +55,10 @@ def _readable_json(value, depth: int = 0) -> str:
         return one_line
     inner = "  " * (depth + 1)
     if isinstance(value, dict):
-        items = [f"{inner}{json.dumps(key, ensure_ascii=False)}: {_readable_json(item, depth + 1)}"
-                 for key, item in value.items()]
+        items = [
+            f"{inner}{json.dumps(key, ensure_ascii=False)}: {_readable_json(item, depth + 1)}"
+            for key, item in value.items()
+        ]
         opening, closing = "{", "}"
     else:
         items = [f"{inner}{_readable_json(item, depth + 1)}" for item in value]
@@ -69,8 +73,7 @@ def document_with_schema(document: str) -> str:
 
 
 def main() -> None:
-    PROTOCOL_DOCUMENT.write_text(document_with_schema(PROTOCOL_DOCUMENT.read_text(encoding="utf-8")),
-                                 encoding="utf-8")
+    PROTOCOL_DOCUMENT.write_text(document_with_schema(PROTOCOL_DOCUMENT.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 Gunicorn's settings and hooks are in roadmap/gunicorn_config.py; a deployment can run
 `gunicorn -c python:roadmap.gunicorn_config` itself once `flask --app wsgi db upgrade` has run.
 """
+
 from gevent import monkey
 
 # The gevent worker patches too, but only after the fork: patched first, every module
@@ -93,12 +94,15 @@ class RoadmapServer(BaseApplication):
 
 def _phones_line(app: Flask, host: str, port: int) -> str:
     """What the moderator reads in the terminal: the address phones open, or why they cannot."""
-    origin = venue.join_origin(app.config.get("PUBLIC_ORIGIN"), app.config.get("JOIN_HOST"), host, port,
-                               f"http://{host}:{port}")
+    origin = venue.join_origin(
+        app.config.get("PUBLIC_ORIGIN"), app.config.get("JOIN_HOST"), host, port, f"http://{host}:{port}"
+    )
     if origin.reachable_from_phones:
         return f"Телефоны открывают: {origin.origin}/"
-    return (f"Телефоны не откроют {host}: сервер слушает только этот компьютер. "
-            "Запустите так: ROADMAP_HOST=0.0.0.0 make run")
+    return (
+        f"Телефоны не откроют {host}: сервер слушает только этот компьютер. "
+        "Запустите так: ROADMAP_HOST=0.0.0.0 make run"
+    )
 
 
 def main(argv=None) -> None:

@@ -1,5 +1,6 @@
 """Time helpers: the database stores naive UTC datetimes."""
-from datetime import date, datetime, timezone
+
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask import current_app
@@ -10,7 +11,7 @@ DEFAULT_ZONE = "Europe/Moscow"
 def utcnow() -> datetime:
     """Now on the current app's clock: the real time plus its CLOCK_OFFSET (zero but in tests and
     demos). Code outside an app context pushes its app's, as the background loops do."""
-    return datetime.now(timezone.utc).replace(tzinfo=None) + current_app.config["CLOCK_OFFSET"]
+    return datetime.now(UTC).replace(tzinfo=None) + current_app.config["CLOCK_OFFSET"]
 
 
 def zone(name: str | None) -> ZoneInfo:
@@ -23,7 +24,7 @@ def zone(name: str | None) -> ZoneInfo:
 
 def local(moment: datetime, zone_name: str | None) -> datetime:
     """A stored (naive UTC) moment as an aware datetime in the zone `zone_name`."""
-    return moment.replace(tzinfo=timezone.utc).astimezone(zone(zone_name))
+    return moment.replace(tzinfo=UTC).astimezone(zone(zone_name))
 
 
 def local_today(zone_name: str | None) -> date:

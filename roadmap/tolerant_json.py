@@ -10,6 +10,7 @@ Text that is not JSON still raises ValueError.
 
 Socket.IO takes it as its `json` module (`dumps`, `loads`); Flask as `app.json`.
 """
+
 from __future__ import annotations
 
 import json

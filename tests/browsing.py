@@ -1,4 +1,5 @@
 """Helpers shared by the Chromium tests: joining a map, waiting without sleeping, a slow network."""
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,9 @@ import pytest
 WAIT_MS = 15_000
 
 
-def join(browser, live_server, join_code: str, name: str, viewport=None, page_errors: list | None = None,
-         **context_options):
+def join(
+    browser, live_server, join_code: str, name: str, viewport=None, page_errors: list | None = None, **context_options
+):
     """A new browser context that joins the training with the code and lands in the group's map.
 
     `live_server` is anything with a `url` (the server, or a LatencyProxy in front of it);
@@ -25,7 +27,8 @@ def join(browser, live_server, join_code: str, name: str, viewport=None, page_er
     from inside Playwright's event handler also closes the session's browser connection.
     """
     context = browser.new_context(
-        viewport=viewport or {"width": 1100, "height": 900}, locale="ru-RU", **context_options)
+        viewport=viewport or {"width": 1100, "height": 900}, locale="ru-RU", **context_options
+    )
     page = context.new_page()
     if page_errors is None:
         page.on("pageerror", lambda error: pytest.fail(f"{name}: page error {error}"))
@@ -39,8 +42,9 @@ def join(browser, live_server, join_code: str, name: str, viewport=None, page_er
     return context, page
 
 
-def sign_in_moderator(browser, live_server, moderator, viewport: dict, password: str = "correct horse battery",
-                      **context_options):
+def sign_in_moderator(
+    browser, live_server, moderator, viewport: dict, password: str = "correct horse battery", **context_options
+):
     """A new page with the moderator signed in through the form, on their trainings page;
     the password is the one world.moderator() sets. A page error fails the test."""
     context = browser.new_context(viewport=viewport, locale="ru-RU", **context_options)
@@ -134,7 +138,7 @@ class LatencyProxy:
         while not self.closed.is_set():
             try:
                 client, _ = self.listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -157,7 +161,7 @@ class LatencyProxy:
         while not self.closed.is_set():
             try:
                 data = source.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 data = b""
@@ -249,4 +253,3 @@ def keep_in_docs(picture: Path) -> None:
     """Copy a picture made by a test to the README's docs/screenshots, only when UPDATE_SCREENSHOTS is set."""
     if os.environ.get("UPDATE_SCREENSHOTS"):
         shutil.copyfile(picture, DOCS_SCREENSHOTS / picture.name)
-

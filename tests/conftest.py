@@ -1,4 +1,5 @@
 """Fixtures that build the world: an app on a real database, people, trainings, a live server."""
+
 from __future__ import annotations
 
 import atexit
@@ -6,8 +7,8 @@ import contextvars
 import copy
 import json
 import os
-import signal
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -54,11 +55,14 @@ def postgres_url():
 
 
 def _test_app(database_url: str, instance_path: Path):
-    return create_app(TestConfig, overrides={
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SECRET_KEY": SECRET_KEY,
-        "INSTANCE_PATH": str(instance_path),
-    })
+    return create_app(
+        TestConfig,
+        overrides={
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": SECRET_KEY,
+            "INSTANCE_PATH": str(instance_path),
+        },
+    )
 
 
 @pytest.fixture(scope="session")
@@ -306,8 +310,14 @@ class LiveServer:
     """The real server (python -m roadmap.server) in its own process: gunicorn's master, which
     leads a process group of its own with its worker; `process` is the master."""
 
-    def __init__(self, database_url: str, instance_path: str, log_path: Path, extra_env: dict | None = None,
-                 access_log: bool = False):
+    def __init__(
+        self,
+        database_url: str,
+        instance_path: str,
+        log_path: Path,
+        extra_env: dict | None = None,
+        access_log: bool = False,
+    ):
         self.extra_env = extra_env or {}
         self.access_log = access_log
         self.database_url = database_url
@@ -340,7 +350,10 @@ class LiveServer:
             self.log_file = open(self.log_path, "ab")
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "roadmap.server", *argv],
-                cwd=PROJECT_ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT,
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=self.log_file,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         deadline = time.monotonic() + timeout
@@ -424,8 +437,11 @@ class ServerZygote:
         with cls._lock:
             if cls._process is None or cls._process.poll() is not None:
                 cls._process = subprocess.Popen(
-                    [sys.executable, "-m", "tests.server_zygote"], cwd=PROJECT_ROOT, text=True,
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                    [sys.executable, "-m", "tests.server_zygote"],
+                    cwd=PROJECT_ROOT,
+                    text=True,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
                 )
                 atexit.register(cls._process.kill)
             cls._process.stdin.write(json.dumps({"env": env, "argv": argv, "log": str(log_path)}) + "\n")
@@ -458,8 +474,9 @@ def live_server(app, database_url, tmp_path):
 def unthrottled_live_server(app, database_url, tmp_path):
     """The server with no per-socket event rate: for tests that send far faster than a person
     to see how each event is answered (the limit has its tests in test_socket_limits.py)."""
-    server = LiveServer(database_url, app.instance_path, tmp_path / "server.log",
-                        extra_env={"SOCKET_EVENTS_PER_SECOND": "0"})
+    server = LiveServer(
+        database_url, app.instance_path, tmp_path / "server.log", extra_env={"SOCKET_EVENTS_PER_SECOND": "0"}
+    )
     server.start()
     yield server
     server.stop()
@@ -467,8 +484,12 @@ def unthrottled_live_server(app, database_url, tmp_path):
 
 CHROMIUM_PATH = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
@@ -527,19 +548,29 @@ class SmtpInbox:
 
     def config(self) -> dict:
         """App settings that send to this server."""
-        return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": self.port, "MAIL_USE_TLS": False,
-                "MAIL_USE_SSL": False, "MAIL_FROM": "Roadmap <roadmap@example.org>"}
+        return {
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": self.port,
+            "MAIL_USE_TLS": False,
+            "MAIL_USE_SSL": False,
+            "MAIL_FROM": "Roadmap <roadmap@example.org>",
+        }
 
     def environment(self) -> dict:
         """The same settings for a live server process."""
-        return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(self.port), "MAIL_USE_TLS": "0",
-                "MAIL_FROM": "Roadmap <roadmap@example.org>"}
+        return {
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": str(self.port),
+            "MAIL_USE_TLS": "0",
+            "MAIL_FROM": "Roadmap <roadmap@example.org>",
+        }
 
     def wait_for(self, predicate=lambda message: True, timeout: float = 15.0):
         """The first message that satisfies `predicate`, waiting for it to arrive."""
         with self._arrived:
             found = self._arrived.wait_for(
-                lambda: next((m for m in self.messages if predicate(m)), None), timeout=timeout)
+                lambda: next((m for m in self.messages if predicate(m)), None), timeout=timeout
+            )
         if found is None:
             raise AssertionError(f"no such mail within {timeout} s; arrived: {[m['Subject'] for m in self.messages]}")
         return found

@@ -9,6 +9,7 @@ handled out of order even on one connection: they wait in a buffer until the
 gap before them is filled, by a later event or by a `catch_up` request.
 Waiting is done on one Condition, never by sleeping.
 """
+
 from __future__ import annotations
 
 import copy
@@ -107,7 +108,10 @@ class SyncClient:
         self.token = token
         self.name = name
         self.sio = socketio.Client(
-            reconnection=True, reconnection_delay=0.1, reconnection_delay_max=0.5, randomization_factor=0.05,
+            reconnection=True,
+            reconnection_delay=0.1,
+            reconnection_delay_max=0.5,
+            randomization_factor=0.05,
         )
         self._condition = threading.Condition()
         self._send_lock = threading.Lock()
@@ -191,7 +195,9 @@ class SyncClient:
             drops_before = self.disconnects
         self._emit(event, *args, callback=on_ack)
         self.wait_until(
-            lambda: answer or (or_dropped and self.disconnects > drops_before), timeout, f"ack for {event!r}",
+            lambda: answer or (or_dropped and self.disconnects > drops_before),
+            timeout,
+            f"ack for {event!r}",
         )
         if not answer:
             return DROPPED
@@ -299,7 +305,8 @@ class SyncClient:
         self._catching_up = True
         self.catch_up_requests.append(since_revision)
         self._emit(
-            "catch_up", {"roadmap_id": self.roadmap_id, "since_revision": since_revision},
+            "catch_up",
+            {"roadmap_id": self.roadmap_id, "since_revision": since_revision},
             callback=self._on_caught_up,
         )
 
@@ -315,7 +322,9 @@ class SyncClient:
 
     def wait_for_revision(self, revision: int, timeout: float = WAIT_TIMEOUT) -> None:
         self.wait_until(
-            lambda: self.revision is not None and self.revision >= revision, timeout, f"revision {revision}",
+            lambda: self.revision is not None and self.revision >= revision,
+            timeout,
+            f"revision {revision}",
         )
 
     def map_copy(self) -> dict:

@@ -7,6 +7,7 @@ the Socket.IO protocol (v5 over Engine.IO v4) lays them out:
 `40{auth}` connects, `42<ack id>[event, payload]` sends an event asking for an
 ack, and the server answers `43<ack id>[ack]`; `2` is the server's ping, `3` the pong.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -22,8 +23,7 @@ def websocket_url(server_url: str) -> str:
 
 
 def open_websocket(server_url: str, origin: str, sockopt: tuple = ()) -> websocket.WebSocket:
-    return websocket.create_connection(websocket_url(server_url), origin=origin, timeout=WAIT_SECONDS,
-                                       sockopt=sockopt)
+    return websocket.create_connection(websocket_url(server_url), origin=origin, timeout=WAIT_SECONDS, sockopt=sockopt)
 
 
 def json_with(valid: dict, key: str, raw_value: str) -> str:
@@ -52,7 +52,7 @@ class RawSocketIO:
         while True:
             packet = self._next_packet()
             if packet.startswith(ack_prefix):
-                return json.loads(packet[len(ack_prefix) - 1:])[0]
+                return json.loads(packet[len(ack_prefix) - 1 :])[0]
 
     def call(self, event: str, payload):
         return self.call_raw(event, json.dumps(payload))

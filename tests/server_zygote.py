@@ -10,6 +10,7 @@ gunicorn's master, itself, and the worker it forks), takes the request's environ
 arguments, as the command line would. Set ROADMAP_TEST_FORK_SERVERS=0 to start each
 server as a fresh process.
 """
+
 from gevent import monkey
 
 monkey.patch_all()

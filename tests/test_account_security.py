@@ -1,6 +1,7 @@
 """/account after the security review (issue 18): an address is the person's only once a mailed
 link confirms it, the page never tells which addresses are taken, a new password signs out every
 other session, weak passwords are refused with the reason, and Argon2 leaves gevent's loop free."""
+
 from __future__ import annotations
 
 import re
@@ -63,12 +64,17 @@ def is_signed_in(browser) -> bool:
 
 # --- which addresses exist, and confirming one ------------------------------------------------
 
+
 def test_a_taken_address_gets_the_same_answer_as_a_free_one_and_its_owner_a_mail_without_a_link(
-        mailing_app, smtp_inbox, world, group, moderator, oleg):
+    mailing_app, smtp_inbox, world, group, moderator, oleg
+):
     secure_account(oleg, "oleg@example.org", PASSWORD)
     # Two namesakes, so that nothing but the address differs between the two pages.
     first, second = world.member(group, "Марина"), world.member(group, "Марина")
-    taking, choosing = signed_in_by_link(mailing_app, first, moderator), signed_in_by_link(mailing_app, second, moderator)
+    taking, choosing = (
+        signed_in_by_link(mailing_app, first, moderator),
+        signed_in_by_link(mailing_app, second, moderator),
+    )
 
     taken = save_account(taking, email="oleg@example.org", password=NEW_PASSWORD)
     free = save_account(choosing, email="marina@example.org", password=NEW_PASSWORD)
@@ -106,7 +112,8 @@ def test_an_address_signs_in_only_once_its_mailed_link_is_opened(mailing_app, sm
 
 
 def test_the_account_page_shows_the_address_waiting_for_confirmation_and_sends_it_again(
-        mailing_app, smtp_inbox, group, moderator, marina):
+    mailing_app, smtp_inbox, group, moderator, marina
+):
     browser = signed_in_by_link(mailing_app, marina, moderator)
     save_account(browser, email="marina@example.org", password=PASSWORD)
     first_link = confirm_link_in(smtp_inbox.wait_for(lambda message: message["To"] == "marina@example.org"))
@@ -114,8 +121,9 @@ def test_the_account_page_shows_the_address_waiting_for_confirmation_and_sends_i
     page = browser.get("/account").get_data(as_text=True)
     assert "Ждём подтверждения: marina@example.org" in page and "Отправить ещё раз" in page
     assert browser.post("/account", data={"resend": "1"}).status_code == 302
-    smtp_inbox.wait_for(lambda message: message["To"] == "marina@example.org"
-                        and confirm_link_in(message) != first_link)
+    smtp_inbox.wait_for(
+        lambda message: message["To"] == "marina@example.org" and confirm_link_in(message) != first_link
+    )
 
     assert mailing_app.test_client().get(first_link).status_code == 404  # only the newest link works
 
@@ -133,7 +141,8 @@ def test_a_link_for_an_address_someone_confirmed_meanwhile_says_so(app, world, g
 
 
 def test_a_password_without_a_confirmed_address_is_saved_and_the_page_says_it_cannot_sign_in_yet(
-        app, group, moderator, marina):
+    app, group, moderator, marina
+):
     browser = signed_in_by_link(app, marina, moderator)
 
     response = save_account(browser, password=PASSWORD)
@@ -145,9 +154,13 @@ def test_a_password_without_a_confirmed_address_is_saved_and_the_page_says_it_ca
 
 # --- a new password ends every other session ----------------------------------------------------
 
+
 def test_a_new_password_signs_out_every_other_session_and_remember_cookie_but_not_this_browser(app, group, marina):
     secure_account(marina, "marina@example.org", PASSWORD)
-    other, changing = signed_in_with_password(app, "marina@example.org"), signed_in_with_password(app, "marina@example.org")
+    other, changing = (
+        signed_in_with_password(app, "marina@example.org"),
+        signed_in_with_password(app, "marina@example.org"),
+    )
     remembered = app.test_client()
     remembered.set_cookie("remember_token", other.get_cookie("remember_token").value)
     assert is_signed_in(remembered)
@@ -164,8 +177,11 @@ def test_a_new_password_signs_out_every_other_session_and_remember_cookie_but_no
 
 
 def test_setting_a_password_stops_the_api_token_from_joining(app, training, group, moderator):
-    joined = app.test_client().post("/api/join", json={
-        "join_code": training.join_code, "display_name": "Марина", "group_id": group.id}).get_json()
+    joined = (
+        app.test_client()
+        .post("/api/join", json={"join_code": training.join_code, "display_name": "Марина", "group_id": group.id})
+        .get_json()
+    )
     marina = db.session.get(Person, joined["person_id"])
     browser = signed_in_by_link(app, marina, moderator)
     api = {"Authorization": f"Bearer {joined['token']}"}
@@ -189,13 +205,18 @@ def test_setting_a_password_cancels_the_personal_sign_in_links_handed_out(app, g
 
 # --- weak passwords -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("password, reason", [
-    ("aaaaaaaaaa", "повторяет одни и те же символы"),
-    ("password123", "в списках самых частых паролей"),
-    ("qwertyuiop", "в списках самых частых паролей"),
-])
+
+@pytest.mark.parametrize(
+    "password, reason",
+    [
+        ("aaaaaaaaaa", "повторяет одни и те же символы"),
+        ("password123", "в списках самых частых паролей"),
+        ("qwertyuiop", "в списках самых частых паролей"),
+    ],
+)
 def test_a_common_or_repeated_password_is_refused_on_the_account_page_saying_why(
-        app, group, moderator, marina, password, reason):
+    app, group, moderator, marina, password, reason
+):
     browser = signed_in_by_link(app, marina, moderator)
 
     response = save_account(browser, password=password)
@@ -205,8 +226,9 @@ def test_a_common_or_repeated_password_is_refused_on_the_account_page_saying_why
 
 
 def test_a_password_of_ten_a_is_refused_for_a_new_moderator(app):
-    result = app.test_cli_runner().invoke(args=["create-moderator", "--email", "irina@example.org", "--name", "Ирина",
-                                 "--password", "aaaaaaaaaa"])
+    result = app.test_cli_runner().invoke(
+        args=["create-moderator", "--email", "irina@example.org", "--name", "Ирина", "--password", "aaaaaaaaaa"]
+    )
 
     assert result.exit_code != 0 and "password repeats" in result.output
     assert db.session.scalar(select(Person).where(Person.email == "irina@example.org")) is None
@@ -243,8 +265,9 @@ LOOP_PROBE = textwrap.dedent("""
 def test_hashing_a_password_under_gevent_leaves_the_event_loop_free_for_other_greenlets():
     # A greenlet that ticks every 5 ms keeps ticking while a real (default-cost, a third of a
     # second) Argon2 hash runs: on the loop it could not tick once. No clock is compared.
-    probe = subprocess.run([sys.executable, "-c", LOOP_PROBE], cwd=PROJECT_ROOT, capture_output=True,
-                           text=True, timeout=60)
+    probe = subprocess.run(
+        [sys.executable, "-c", LOOP_PROBE], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
+    )
 
     assert probe.returncode == 0, probe.stderr
     assert int(probe.stdout.split()[-1]) >= 3

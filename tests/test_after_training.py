@@ -1,6 +1,7 @@
 """The map after the training: the training day's timer, vote and announcements are gone
 from the editor, the projector and the read-only link; a past revision says who made it,
 when, and what differs from now; overdue steps are listed once; progress has one name."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,9 @@ PROGRESS_1_OF_3 = "Выполнено 1 из 3 (33\xa0%)"
 
 
 def edit(person, group, op_type: str, **keys) -> int:
-    return editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": op_type, **keys},
-                         actor=person).revision
+    return editing.apply(
+        {"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": op_type, **keys}, actor=person
+    ).revision
 
 
 def add_step(person, group, title: str, **fields) -> str:
@@ -41,8 +43,10 @@ def signed_in(app, email: str):
 
 def joined(app, group, name: str = "Вера"):
     browser = app.test_client()
-    assert browser.post(f"/join/{group.training.join_code}",
-                        data={"display_name": name, "group_id": group.id}).status_code == 302
+    assert (
+        browser.post(f"/join/{group.training.join_code}", data={"display_name": name, "group_id": group.id}).status_code
+        == 302
+    )
     return browser
 
 
@@ -53,6 +57,7 @@ def html_of(browser, url: str) -> str:
 
 
 # --- the training day's tools are gone afterwards ------------------------------------------
+
 
 @pytest.fixture
 def training_day(app, world, training, moderator, group, marina):
@@ -133,6 +138,7 @@ def test_the_read_only_link_shows_the_map_without_the_training_days_tools(app, t
 
 # --- a past revision ----------------------------------------------------------------------
 
+
 @pytest.fixture
 def changed_since(group, marina, oleg):
     """Three steps at revision 3; then Олег adds one, deletes one, and moves the survey to himself and later."""
@@ -153,8 +159,9 @@ def test_a_past_revision_says_when_and_by_whom_it_was_made(app, group, changed_s
     assert made is not None
     assert made.group(3) == "автор изменения: Марина"
     assert "Марина: добавлен шаг «Праздник двора»." in html
-    assert "Карта в момент создания, до первых изменений." in html_of(joined(app, group, "Ида"),
-                                                                     f"/maps/{group.roadmap.id}/history/0")
+    assert "Карта в момент создания, до первых изменений." in html_of(
+        joined(app, group, "Ида"), f"/maps/{group.roadmap.id}/history/0"
+    )
 
 
 def test_a_past_revision_marks_the_steps_added_deleted_and_changed_since(app, group, changed_since):
@@ -175,6 +182,7 @@ def test_a_past_revision_marks_the_steps_added_deleted_and_changed_since(app, gr
 
 # --- overdue once, progress under one name ----------------------------------------------------
 
+
 @pytest.fixture
 def alumni_map(training, group, marina, oleg):
     """Weeks after the training: one step done, one overdue, one due soon."""
@@ -188,12 +196,12 @@ def alumni_map(training, group, marina, oleg):
 def test_since_the_training_lists_an_overdue_step_once_not_again_under_what_is_next(app, alumni_map):
     html = html_of(joined(app, alumni_map), f"/maps/{alumni_map.roadmap.id}/since-training")
 
-    overdue = html[html.index('class="plain-list overdue-list"'):]
-    next_steps = html[html.index('class="plain-list next-list"'):]
-    assert "Договор с перевозчиком" in overdue[:overdue.index("</ul>")]
-    assert "Договор с перевозчиком" not in next_steps[:next_steps.index("</ul>")]
-    assert "Праздник двора" in next_steps[:next_steps.index("</ul>")]
-    progress_card = html[html.index('class="card progress-card"'):html.index("</section>")]
+    overdue = html[html.index('class="plain-list overdue-list"') :]
+    next_steps = html[html.index('class="plain-list next-list"') :]
+    assert "Договор с перевозчиком" in overdue[: overdue.index("</ul>")]
+    assert "Договор с перевозчиком" not in next_steps[: next_steps.index("</ul>")]
+    assert "Праздник двора" in next_steps[: next_steps.index("</ul>")]
+    progress_card = html[html.index('class="card progress-card"') : html.index("</section>")]
     assert progress_card.count("Договор с перевозчиком") == 1
 
 
@@ -205,16 +213,24 @@ def test_progress_has_one_name_on_every_page(app, alumni_map, marina, moderator)
     moderator_browser = signed_in(app, moderator.email)
     facilitation.project(alumni_map.training, "overview")
 
-    for url in ("/me", f"/maps/{roadmap_id}/since-training", f"/maps/{roadmap_id}/print",
-                f"/moderate/trainings/{alumni_map.training.id}/projector"):
+    for url in (
+        "/me",
+        f"/maps/{roadmap_id}/since-training",
+        f"/maps/{roadmap_id}/print",
+        f"/moderate/trainings/{alumni_map.training.id}/projector",
+    ):
         browser = moderator_browser if url.startswith("/moderate") else marina_browser
         assert PROGRESS_1_OF_3 in html_of(browser, url), url
     assert PROGRESS_1_OF_3 in html_of(app.test_client(), f"/shared/{share_links.link_token(link)}")
-    for url, data_id in ((f"/maps/{roadmap_id}", "editor-data"),
-                         (f"/moderate/trainings/{alumni_map.training.id}", "dashboard-data")):
+    for url, data_id in (
+        (f"/maps/{roadmap_id}", "editor-data"),
+        (f"/moderate/trainings/{alumni_map.training.id}", "dashboard-data"),
+    ):
         browser = moderator_browser if url.startswith("/moderate") else marina_browser
         html = html_of(browser, url)
-        data = json.loads(re.search(rf'<script type="application/json" id="{data_id}">(.*?)</script>', html, re.S).group(1))
+        data = json.loads(
+            re.search(rf'<script type="application/json" id="{data_id}">(.*?)</script>', html, re.S).group(1)
+        )
         assert data["text"]["progress_words"] == "Выполнено {done} из {total} ({percent}\xa0%)", url
     for old_name in ("Ход работы", "Шагов выполнено", "Выполнено шагов", ">Сделано<"):
         for url in ("/me", f"/maps/{roadmap_id}/since-training", f"/maps/{roadmap_id}"):

@@ -1,5 +1,6 @@
 """After the training: keeping access, baselines, the map at a revision, restoring one,
 and secret links that stop working when revoked."""
+
 from __future__ import annotations
 
 import re
@@ -48,6 +49,7 @@ def without_revision(map_data: dict) -> dict:
 
 
 # --- keeping access --------------------------------------------------------------------
+
 
 def test_securing_access_keeps_the_same_person_and_so_the_authorship_of_every_change(group, marina, client):
     add_step(marina, group, "Опрос жителей")
@@ -99,6 +101,7 @@ def test_an_expired_sign_in_link_does_not_sign_in(group, marina, moderator, clie
 
 # --- the baseline ------------------------------------------------------------------------
 
+
 def test_ending_the_training_freezes_each_map_as_it_stands(training, group, marina):
     add_step(marina, group, "Опрос жителей", due_on="2027-05-10")
     at_the_end = current_map(group)
@@ -126,6 +129,7 @@ def test_the_baseline_does_not_change_when_the_group_keeps_editing_or_the_traini
 
 
 # --- the map at a revision, and restoring one ----------------------------------------------
+
 
 def test_the_map_at_every_revision_equals_the_map_as_it_was_then(group, marina, oleg):
     seen = {0: current_map(group)}
@@ -203,6 +207,7 @@ def test_restore_through_the_history_page_redirects_to_the_editor(app, group, ma
 
 # --- secret links ------------------------------------------------------------------------------
 
+
 def test_the_shared_link_draws_the_timeline_with_the_steps_without_dates_beside(app, group, marina):
     add_step(marina, group, "Опрос жителей", due_on="2027-05-10")
     add_step(marina, group, "Листовки")
@@ -246,7 +251,8 @@ def test_a_calendar_token_does_not_open_the_read_only_view_nor_the_other_way(app
 
 @pytest.mark.live
 def test_a_read_only_viewer_hears_changes_sends_nothing_and_is_cut_off_when_the_link_is_revoked(
-        app, group, marina, live_server):
+    app, group, marina, live_server
+):
     view = share_links.share(group.roadmap, marina, "view")
     secure_account(marina, "marina@example.org", PASSWORD)
     browser = signed_in(live_server, "marina@example.org")
@@ -254,30 +260,44 @@ def test_a_read_only_viewer_hears_changes_sends_nothing_and_is_cut_off_when_the_
     viewer = socketio.Client(reconnection=False)
     viewer.on("change", lambda change: (heard.append(change), got_change.set()))
     viewer.on("disconnect", lambda *reason: got_cut.set())
-    viewer.connect(live_server.url, auth={"share": share_links.link_token(view)}, transports=["websocket"], wait_timeout=10)
+    viewer.connect(
+        live_server.url, auth={"share": share_links.link_token(view)}, transports=["websocket"], wait_timeout=10
+    )
     try:
-        answer = viewer.call("op", {"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "map.set",
-                                    "field": "title", "value": "Чужое"}, timeout=10)
+        answer = viewer.call(
+            "op",
+            {"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "map.set", "field": "title", "value": "Чужое"},
+            timeout=10,
+        )
         assert answer["ok"] is False and answer["error"]["code"] == "not_authenticated"
 
         # An edit made on the live server reaches the viewer.
-        added = browser.post(f"{live_server.url}/maps/{group.roadmap.id}/steps", timeout=10, data={
-            "title": "Опрос жителей", "csrf_token": csrf_token(browser.get(f"{live_server.url}/maps/{group.roadmap.id}").text),
-        })
+        added = browser.post(
+            f"{live_server.url}/maps/{group.roadmap.id}/steps",
+            timeout=10,
+            data={
+                "title": "Опрос жителей",
+                "csrf_token": csrf_token(browser.get(f"{live_server.url}/maps/{group.roadmap.id}").text),
+            },
+        )
         assert added.status_code == 200
         assert got_change.wait(10) and heard[0]["op"]["fields"]["title"] == "Опрос жителей"
 
         # Revoked on the live server, the link cuts the viewer off.
         share_page = browser.get(f"{live_server.url}/maps/{group.roadmap.id}/share", timeout=10)
-        revoked = browser.post(f"{live_server.url}/maps/{group.roadmap.id}/share/view", timeout=10,
-                               data={"action": "revoke", "csrf_token": csrf_token(share_page.text)})
+        revoked = browser.post(
+            f"{live_server.url}/maps/{group.roadmap.id}/share/view",
+            timeout=10,
+            data={"action": "revoke", "csrf_token": csrf_token(share_page.text)},
+        )
         assert revoked.status_code == 200 and share_links.link_token(view) not in revoked.text
         assert got_cut.wait(10)
     finally:
         viewer.disconnect()
     with pytest.raises(socketio.exceptions.ConnectionError):
-        socketio.Client(reconnection=False).connect(live_server.url, auth={"share": share_links.link_token(view)},
-                                                    transports=["websocket"], wait_timeout=10)
+        socketio.Client(reconnection=False).connect(
+            live_server.url, auth={"share": share_links.link_token(view)}, transports=["websocket"], wait_timeout=10
+        )
 
 
 def csrf_token(page: str) -> str:
@@ -288,15 +308,23 @@ def signed_in(live_server, email: str) -> requests.Session:
     """A browser-like session signed in through the live server's form (CSRF on)."""
     browser = requests.Session()
     form = browser.get(f"{live_server.url}/sign-in", timeout=10)
-    response = browser.post(f"{live_server.url}/sign-in", timeout=10, data={
-        "email": email, "password": PASSWORD, "csrf_token": csrf_token(form.text),
-    })
+    response = browser.post(
+        f"{live_server.url}/sign-in",
+        timeout=10,
+        data={
+            "email": email,
+            "password": PASSWORD,
+            "csrf_token": csrf_token(form.text),
+        },
+    )
     assert response.status_code == 200 and response.url.endswith("/me"), response.url
     return browser
 
 
 @pytest.mark.live
-def test_a_restore_made_on_the_server_reaches_open_editors_as_one_change(app, group, marina, oleg, live_server, clients):
+def test_a_restore_made_on_the_server_reaches_open_editors_as_one_change(
+    app, group, marina, oleg, live_server, clients
+):
     oleg_editor = clients.connect(oleg, group.roadmap.id)
     first = oleg_editor.send_op("step.add", step_id=new_id(), fields={"title": "Опрос жителей"})
     oleg_editor.send_op("step.add", step_id=new_id(), fields={"title": "Субботник"})
@@ -305,8 +333,9 @@ def test_a_restore_made_on_the_server_reaches_open_editors_as_one_change(app, gr
     browser = signed_in(live_server, "marina@example.org")
     at_revision = f"{live_server.url}/maps/{group.roadmap.id}/history/{first['revision']}"
 
-    restored = browser.post(at_revision + "/restore", timeout=10,
-                            data={"csrf_token": csrf_token(browser.get(at_revision, timeout=10).text)})
+    restored = browser.post(
+        at_revision + "/restore", timeout=10, data={"csrf_token": csrf_token(browser.get(at_revision, timeout=10).text)}
+    )
 
     assert restored.status_code == 200 and restored.url.endswith(f"/maps/{group.roadmap.id}")
     oleg_editor.wait_for_revision(first["revision"] + 3)
@@ -314,11 +343,13 @@ def test_a_restore_made_on_the_server_reaches_open_editors_as_one_change(app, gr
     assert [step["title"] for step in local["steps"]] == ["Опрос жителей"] and local["title"] == ""
     assert oleg_editor.applied[-1]["op"]["type"] == "map.restore"
     assert {k: v for k, v in local.items() if k != "members"} == {
-        k: v for k, v in oleg_editor.fresh_snapshot().items() if k != "members"}
+        k: v for k, v in oleg_editor.fresh_snapshot().items() if k != "members"
+    }
 
 
 def test_a_sign_in_link_is_refused_for_someone_with_a_password_or_in_another_moderators_training(
-        world, group, marina, oleg, moderator):
+    world, group, marina, oleg, moderator
+):
     secure_account(oleg, "oleg@example.org", PASSWORD)
     other_training = world.training(passwordless_moderator("Борис Модераторов"), title="Школа активных горожан")
     other_group = world.group(other_training, name="Зелёный квартал")

@@ -1,5 +1,6 @@
 """An import applies all of a file in one transaction with consecutive revisions, or nothing;
 open maps see its changes in order and catch up on them after a reconnect."""
+
 from __future__ import annotations
 
 import os
@@ -7,7 +8,7 @@ import threading
 import uuid
 
 import pytest
-from conftest import LiveServer, SECRET_KEY, new_id
+from conftest import SECRET_KEY, LiveServer, new_id
 from sqlalchemy import func, select
 
 from roadmap import create_app
@@ -32,7 +33,10 @@ def content(steps: int, stakeholders: int = 2) -> exports.ImportedMap:
 
 def stored(roadmap_id: int) -> tuple:
     db.session.expire_all()
-    count = lambda model: db.session.scalar(select(func.count()).select_from(model).where(model.roadmap_id == roadmap_id))  # noqa: E731
+
+    def count(model) -> int:
+        return db.session.scalar(select(func.count()).select_from(model).where(model.roadmap_id == roadmap_id))
+
     return db.session.get(Roadmap, roadmap_id).revision, count(Step), count(Stakeholder), count(Change)
 
 
@@ -52,11 +56,23 @@ def test_an_import_refused_in_the_middle_leaves_the_group_exactly_as_before(grou
 @BOTH_DATABASES
 def test_apply_many_names_the_refused_op_and_stores_nothing(group, marina):
     roadmap_id = group.roadmap.id
-    ops = [{"op_id": new_id(), "roadmap_id": roadmap_id, "type": "step.add", "step_id": new_id(),
-            "fields": {"title": "Опрос жителей"}},
-           {"op_id": new_id(), "roadmap_id": roadmap_id, "type": "step.add", "step_id": new_id(),
-            "fields": {"owner": {"member": 987654}}},
-           {"op_id": new_id(), "roadmap_id": roadmap_id, "type": "map.set", "field": "goal", "value": "Сквер"}]
+    ops = [
+        {
+            "op_id": new_id(),
+            "roadmap_id": roadmap_id,
+            "type": "step.add",
+            "step_id": new_id(),
+            "fields": {"title": "Опрос жителей"},
+        },
+        {
+            "op_id": new_id(),
+            "roadmap_id": roadmap_id,
+            "type": "step.add",
+            "step_id": new_id(),
+            "fields": {"owner": {"member": 987654}},
+        },
+        {"op_id": new_id(), "roadmap_id": roadmap_id, "type": "map.set", "field": "goal", "value": "Сквер"},
+    ]
 
     with pytest.raises(editing.OpRefused) as refused:
         editing.apply_many(ops, actor=marina)
@@ -70,15 +86,20 @@ def test_apply_many_names_the_refused_op_and_stores_nothing(group, marina):
 def test_an_import_is_logged_with_consecutive_revisions(group, moderator):
     imported = exports.apply_import(group, moderator, exports.ImportResult(problems=[], content=content(12)))
 
-    revisions = db.session.scalars(select(Change.revision).where(Change.roadmap_id == group.roadmap.id)
-                                   .order_by(Change.revision)).all()
+    revisions = db.session.scalars(
+        select(Change.revision).where(Change.roadmap_id == group.roadmap.id).order_by(Change.revision)
+    ).all()
     assert imported.ok and imported.ops_applied == len(revisions) == 1 + 2 + 12 + 10
     assert revisions == list(range(1, imported.ops_applied + 1))
 
 
 def link_count(roadmap_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(StepStakeholder)
-                             .join(Step, Step.id == StepStakeholder.step_id).where(Step.roadmap_id == roadmap_id))
+    return db.session.scalar(
+        select(func.count())
+        .select_from(StepStakeholder)
+        .join(Step, Step.id == StepStakeholder.step_id)
+        .where(Step.roadmap_id == roadmap_id)
+    )
 
 
 @BOTH_DATABASES
@@ -86,22 +107,37 @@ def test_an_imports_links_are_refused_past_the_cap_exactly_where_edits_one_by_on
     roadmap_id = group.roadmap.id
     pairs = [(f"t{index // 100}", f"s{index % 100}") for index in range(MAX_LINKS_PER_MAP + 2)]
     almost_full = exports.ImportedMap(
-        fields={}, stakeholders=[(f"s{index}", {"name": f"Партнёр {index}"}) for index in range(100)],
-        steps=[(f"t{index}", {"title": f"Шаг {index}"}) for index in range(11)], links=pairs[:MAX_LINKS_PER_MAP - 2])
+        fields={},
+        stakeholders=[(f"s{index}", {"name": f"Партнёр {index}"}) for index in range(100)],
+        steps=[(f"t{index}", {"title": f"Шаг {index}"}) for index in range(11)],
+        links=pairs[: MAX_LINKS_PER_MAP - 2],
+    )
     prefix = new_id()[:8]
-    editing.apply_many(list(exports.content_ops(group.roadmap, almost_full, new_id=lambda key: prefix + key)),
-                       actor=moderator)
+    editing.apply_many(
+        list(exports.content_ops(group.roadmap, almost_full, new_id=lambda key: prefix + key)), actor=moderator
+    )
 
     def link(kind: str, pair: tuple[str, str]) -> dict:
         step_key, stakeholder_key = pair
-        return {"op_id": new_id(), "roadmap_id": roadmap_id, "type": kind,
-                "step_id": prefix + step_key, "stakeholder_id": prefix + stakeholder_key}
+        return {
+            "op_id": new_id(),
+            "roadmap_id": roadmap_id,
+            "type": kind,
+            "step_id": prefix + step_key,
+            "stakeholder_id": prefix + stakeholder_key,
+        }
 
-    last, over = pairs[MAX_LINKS_PER_MAP - 2:MAX_LINKS_PER_MAP], pairs[MAX_LINKS_PER_MAP]
+    last, over = pairs[MAX_LINKS_PER_MAP - 2 : MAX_LINKS_PER_MAP], pairs[MAX_LINKS_PER_MAP]
     # The batch's own links count: the cap is reached by its second new link, an unlink frees a
     # place, a link the map holds already takes none; the link after that is one too many.
-    batch = [link("step.link", last[0]), link("step.link", last[1]), link("step.unlink", last[1]),
-             link("step.link", last[1]), link("step.link", pairs[0]), link("step.link", over)]
+    batch = [
+        link("step.link", last[0]),
+        link("step.link", last[1]),
+        link("step.unlink", last[1]),
+        link("step.link", last[1]),
+        link("step.link", pairs[0]),
+        link("step.link", over),
+    ]
 
     with pytest.raises(editing.OpRefused) as refused:
         editing.apply_many(batch, actor=moderator)
@@ -126,8 +162,12 @@ def queue_channel() -> str:
 @pytest.fixture
 def server_on_queue(app, database_url, tmp_path, queue_channel):
     """The live server, hearing what this process publishes through Redis on a channel of its own."""
-    server = LiveServer(database_url, app.instance_path, tmp_path / "server.log", extra_env={
-        "SOCKETIO_MESSAGE_QUEUE": os.environ["REDIS_URL"], "SOCKETIO_CHANNEL": queue_channel})
+    server = LiveServer(
+        database_url,
+        app.instance_path,
+        tmp_path / "server.log",
+        extra_env={"SOCKETIO_MESSAGE_QUEUE": os.environ["REDIS_URL"], "SOCKETIO_CHANNEL": queue_channel},
+    )
     server.start()
     yield server
     server.stop()
@@ -136,15 +176,21 @@ def server_on_queue(app, database_url, tmp_path, queue_channel):
 @pytest.fixture
 def publishing_app(database_url, tmp_path, queue_channel):
     """An app in this process that publishes through the same queue and channel."""
-    return create_app(TestConfig, overrides={
-        "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET_KEY,
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "SOCKETIO_MESSAGE_QUEUE": os.environ["REDIS_URL"], "SOCKETIO_CHANNEL": queue_channel,
-    })
+    return create_app(
+        TestConfig,
+        overrides={
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": SECRET_KEY,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "SOCKETIO_MESSAGE_QUEUE": os.environ["REDIS_URL"],
+            "SOCKETIO_CHANNEL": queue_channel,
+        },
+    )
 
 
 def test_an_open_map_sees_the_import_in_order_and_catches_up_after_reconnecting_in_the_middle(
-        server_on_queue, publishing_app, world, group, moderator, marina):
+    server_on_queue, publishing_app, world, group, moderator, marina
+):
     from tests.livesync import SyncClients
 
     clients = SyncClients(server_on_queue.url, world.token)
@@ -157,8 +203,10 @@ def test_an_open_map_sees_the_import_in_order_and_catches_up_after_reconnecting_
         def run_import():
             with publishing_app.app_context():
                 from roadmap.models import Group, Person
+
                 outcome["imported"] = exports.apply_import(
-                    db.session.get(Group, group_id), db.session.get(Person, moderator_id), checked)
+                    db.session.get(Group, group_id), db.session.get(Person, moderator_id), checked
+                )
                 db.session.remove()
 
         importing = threading.Thread(target=run_import)

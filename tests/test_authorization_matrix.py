@@ -16,6 +16,7 @@ one as each role against group A's map and training, and compare with the table:
 
 A route or event with no rule in RULES fails these tests: declare who may use it.
 """
+
 from __future__ import annotations
 
 import io
@@ -31,18 +32,44 @@ from sqlalchemy import func, select
 
 from roadmap.extensions import db
 from roadmap.models import (
-    Announcement, Baseline, Change, Dot, Group, JoinBlock, Membership, Mention, Person, Presence, Roadmap, ShareLink,
-    SignInLink, Step, Timer, Training, TrainingModerator, Vote,
+    Announcement,
+    Baseline,
+    Change,
+    Dot,
+    Group,
+    JoinBlock,
+    Membership,
+    Mention,
+    Person,
+    Presence,
+    Roadmap,
+    ShareLink,
+    SignInLink,
+    Step,
+    Timer,
+    Training,
+    TrainingModerator,
+    Vote,
 )
 from roadmap.realtime.namespace import LiveNamespace
-from roadmap.services import accounts, editing, identities, mail, password_reset, share_links, sign_in_links, trainings, voting
+from roadmap.services import (
+    accounts,
+    editing,
+    identities,
+    mail,
+    password_reset,
+    share_links,
+    sign_in_links,
+    trainings,
+    voting,
+)
 from roadmap.views.main import VENDOR_FILES
 
 ANONYMOUS = "anonymous"
-SAME_GROUP = "same_group"            # participant of group A, whose map is the target
-OTHER_GROUP = "other_group"          # participant of group B, in the same training
-OTHER_TRAINING = "other_training"    # participant of a group in another training
-MODERATOR = "moderator"              # moderator of group A's training
+SAME_GROUP = "same_group"  # participant of group A, whose map is the target
+OTHER_GROUP = "other_group"  # participant of group B, in the same training
+OTHER_TRAINING = "other_training"  # participant of a group in another training
+MODERATOR = "moderator"  # moderator of group A's training
 OTHER_MODERATOR = "other_moderator"  # moderator of another training
 ROLES = (ANONYMOUS, SAME_GROUP, OTHER_GROUP, OTHER_TRAINING, MODERATOR, OTHER_MODERATOR)
 
@@ -261,10 +288,15 @@ class Attempt:
 def with_an_open_vote(form: dict):
     """A payload that first opens a vote if none is open: clearing a vote or ending the training
     in an earlier row must not leave a later vote row with nothing to act on."""
+
     def payload(scene: Scene) -> dict:
-        if db.session.scalar(select(Vote.id).where(Vote.training_id == scene.training_id, Vote.closed_at.is_(None))) is None:
+        if (
+            db.session.scalar(select(Vote.id).where(Vote.training_id == scene.training_id, Vote.closed_at.is_(None)))
+            is None
+        ):
             voting.open_vote(db.session.get(Training, scene.training_id), dots_per_person=3)
         return form
+
     return payload
 
 
@@ -272,14 +304,20 @@ def with_joining_open(form: dict):
     def payload(scene: Scene) -> dict:
         trainings.set_joining_open(db.session.get(Training, scene.training_id), True)
         return form
+
     return payload
 
 
 def with_the_person_blocked(scene: Scene) -> dict:
     """«Разрешить снова» needs someone kept out: the row's person (the co-moderator) is, if not yet."""
     if db.session.get(JoinBlock, (scene.training_id, scene.co_moderator_id)) is None:
-        db.session.add(JoinBlock(training_id=scene.training_id, person_id=scene.co_moderator_id,
-                                 blocked_by_id=scene.moderators[MODERATOR].id))
+        db.session.add(
+            JoinBlock(
+                training_id=scene.training_id,
+                person_id=scene.co_moderator_id,
+                blocked_by_id=scene.moderators[MODERATOR].id,
+            )
+        )
         db.session.commit()
     return {}
 
@@ -291,17 +329,33 @@ def with_the_step_undone(scene: Scene) -> dict:
     db.session.refresh(step)
     moderator = scene.moderators[MODERATOR]
     if step.deleted_at is not None:
-        editing.apply({"op_id": new_id(), "roadmap_id": scene.roadmap_id, "type": "step.restore",
-                       "step_id": scene.step_id}, actor=moderator)
+        editing.apply(
+            {"op_id": new_id(), "roadmap_id": scene.roadmap_id, "type": "step.restore", "step_id": scene.step_id},
+            actor=moderator,
+        )
     if step.status == "done":
-        editing.apply({"op_id": new_id(), "roadmap_id": scene.roadmap_id, "type": "step.set", "step_id": scene.step_id,
-                       "field": "status", "value": "planned"}, actor=moderator)
+        editing.apply(
+            {
+                "op_id": new_id(),
+                "roadmap_id": scene.roadmap_id,
+                "type": "step.set",
+                "step_id": scene.step_id,
+                "field": "status",
+                "value": "planned",
+            },
+            actor=moderator,
+        )
     return {}
 
 
 def map_title_op(scene: Scene) -> dict:
-    return {"op_id": new_id(), "roadmap_id": scene.roadmap_id, "type": "map.set", "field": "title",
-            "value": "Чистый двор у библиотеки"}
+    return {
+        "op_id": new_id(),
+        "roadmap_id": scene.roadmap_id,
+        "type": "map.set",
+        "field": "title",
+        "value": "Чистый двор у библиотеки",
+    }
 
 
 ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
@@ -312,43 +366,61 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
     ),
     ("main.set_language", "POST"): Attempt(lambda scene: {"next": "/healthz"}),
     ("api.join", "POST"): Attempt(
-        lambda scene: {"join_code": scene.join_code, "display_name": "Марина", "group_id": scene.open_group_id,
-                       "different_person": True},
+        lambda scene: {
+            "join_code": scene.join_code,
+            "display_name": "Марина",
+            "group_id": scene.open_group_id,
+            "different_person": True,
+        },
         changes=("members of the open group",),
     ),
     ("auth.sign_in", "POST"): Attempt(lambda scene: {"email": scene.moderators[MODERATOR].email, "password": PASSWORD}),
     ("auth.sign_out", "POST"): Attempt(lambda scene: {}),
     ("auth.sign_out_everywhere", "POST"): Attempt(lambda scene: {}, changes=("sign-in generations",)),
     ("auth.forgot_password", "POST"): Attempt(lambda scene: {"email": f"nobody-{new_id()[:10]}@example.org"}),
-    ("auth.reset_password", "POST"): Attempt(lambda scene: {"password": PASSWORD, "confirm": PASSWORD},
-                                             changes=("used sign-in links", "password hashes", "sign-in generations")),
+    ("auth.reset_password", "POST"): Attempt(
+        lambda scene: {"password": PASSWORD, "confirm": PASSWORD},
+        changes=("used sign-in links", "password hashes", "sign-in generations"),
+    ),
     ("auth.setup", "POST"): Attempt(
-        lambda scene: {"display_name": "Новый Модератор", "email": "new@example.org", "password": PASSWORD,
-                       "confirm": PASSWORD},
+        lambda scene: {
+            "display_name": "Новый Модератор",
+            "email": "new@example.org",
+            "password": PASSWORD,
+            "confirm": PASSWORD,
+        },
         changes=("moderators",),
     ),
     ("moderate.trainings", "POST"): Attempt(
-        lambda scene: {"title": "Весенняя школа", "city": "Тверь", "venue": "", "starts_on": "2027-05-01",
-                       "ends_on": "2027-05-02"},
+        lambda scene: {
+            "title": "Весенняя школа",
+            "city": "Тверь",
+            "venue": "",
+            "starts_on": "2027-05-01",
+            "ends_on": "2027-05-02",
+        },
         changes=("trainings",),
     ),
     ("moderate.training", "POST"): Attempt(
-        lambda scene: {"name": "Велопарковки", "theme": "landscaping"}, changes=("groups", "group names"),
+        lambda scene: {"name": "Велопарковки", "theme": "landscaping"},
+        changes=("groups", "group names"),
     ),
-    ("moderate.rename_group", "POST"): Attempt(lambda scene: {"name": "Велодорожка у школы"},
-                                               changes=("group names",)),
+    ("moderate.rename_group", "POST"): Attempt(lambda scene: {"name": "Велодорожка у школы"}, changes=("group names",)),
     ("moderate.archive_group", "POST"): Attempt(lambda scene: {"archived": "1"}, changes=("archived groups",)),
     ("moderate.move_member", "POST"): Attempt(
-        lambda scene: {"to_group_id": scene.open_group_id}, changes=("members of the open group",),
+        lambda scene: {"to_group_id": scene.open_group_id},
+        changes=("members of the open group",),
     ),
-    ("moderate.remove_member", "POST"): Attempt(lambda scene: {"block": "y"},
-                                                changes=("members of the open group", "join blocks")),
+    ("moderate.remove_member", "POST"): Attempt(
+        lambda scene: {"block": "y"}, changes=("members of the open group", "join blocks")
+    ),
     ("moderate.renew_join_code", "POST"): Attempt(lambda scene: {}, changes=("join code",)),
     # Opened first, so the participants of later rows (and roles) can still join to sign in.
     ("moderate.set_joining", "POST"): Attempt(with_joining_open({"joining_open": "0"}), changes=("joining closed",)),
     ("moderate.allow_rejoining", "POST"): Attempt(with_the_person_blocked, changes=("join blocks",)),
     ("moderate.facilitate.timer", "POST"): Attempt(
-        lambda scene: {"timer-action": "start", "timer-minutes": "15", "timer-group_id": ""}, changes=("timers",),
+        lambda scene: {"timer-action": "start", "timer-minutes": "15", "timer-group_id": ""},
+        changes=("timers",),
     ),
     ("moderate.facilitate.announce", "POST"): Attempt(
         lambda scene: {"announcement-text": "Через 10 минут пленарка", "announcement-group_id": ""},
@@ -359,16 +431,19 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
         changes=("locked maps", "map revision", "changes logged"),
     ),
     ("moderate.facilitate.project", "POST"): Attempt(
-        lambda scene: {"projector-group_id": str(scene.groups[SAME_GROUP].id)}, changes=("projected group",),
+        lambda scene: {"projector-group_id": str(scene.groups[SAME_GROUP].id)},
+        changes=("projected group",),
     ),
     ("moderate.facilitate.open_vote", "POST"): Attempt(
-        with_an_open_vote({"vote-dots": "3", "vote-group_id": ""}), changes=("votes",),  # the open vote closes
+        with_an_open_vote({"vote-dots": "3", "vote-group_id": ""}),
+        changes=("votes",),  # the open vote closes
     ),
     ("moderate.facilitate.close_vote", "POST"): Attempt(with_an_open_vote({}), changes=("open votes",)),
     ("moderate.facilitate.clear_vote", "POST"): Attempt(with_an_open_vote({}), changes=("open votes", "cleared votes")),
     # Ending also closes and clears the open vote.
     ("moderate.end_training", "POST"): Attempt(
-        with_an_open_vote({}), changes=("baselines", "open votes", "cleared votes"),
+        with_an_open_vote({}),
+        changes=("baselines", "open votes", "cleared votes"),
     ),
     ("moderate.training_settings", "POST"): Attempt(
         lambda scene: {"timezone": "Asia/Omsk", "digest_weekday": "2", "digest_hour": "18"},
@@ -383,19 +458,26 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
     ),
     ("moderate.remove_co_moderator", "POST"): Attempt(lambda scene: {}, changes=("co-moderators",)),
     ("moderate.merge_member", "POST"): Attempt(
-        lambda scene: {"duplicate_person_id": scene.duplicate_person_id}, changes=("merged people",),
+        lambda scene: {"duplicate_person_id": scene.duplicate_person_id},
+        changes=("merged people",),
     ),
     ("auth.show_device_code", "POST"): Attempt(lambda scene: {}, changes=("sign-in links",)),
-    ("auth.continue_on_device", "POST"): Attempt(lambda scene: {"code": scene.device_code},
-                                                 changes=("used sign-in links",)),
+    ("auth.continue_on_device", "POST"): Attempt(
+        lambda scene: {"code": scene.device_code}, changes=("used sign-in links",)
+    ),
     ("exports.import_map", "POST"): Attempt(
-        lambda scene: {"name": "Из файла", "file": (io.BytesIO(IMPORT_CSV), "plan.csv")}, changes=("groups", "group names", "changes logged"),
+        lambda scene: {"name": "Из файла", "file": (io.BytesIO(IMPORT_CSV), "plan.csv")},
+        changes=("groups", "group names", "changes logged"),
     ),
     ("alumni.restore_revision", "POST"): Attempt(lambda scene: {}, changes=("map revision", "changes logged")),
     ("alumni.change_link", "POST"): Attempt(lambda scene: {"action": "renew"}, changes=("share links",)),
     ("alumni.secure_account", "POST"): Attempt(
-        lambda scene: {"email": f"alumna-{new_id()[:10]}@example.org", "password": PASSWORD, "confirm": PASSWORD,
-                       "current_password": PASSWORD},
+        lambda scene: {
+            "email": f"alumna-{new_id()[:10]}@example.org",
+            "password": PASSWORD,
+            "confirm": PASSWORD,
+            "current_password": PASSWORD,
+        },
         changes=("password hashes", "sign-in links", "sign-in generations"),  # the link that confirms the address
     ),
     ("alumni.confirm_address", "POST"): Attempt(lambda scene: {}, changes=("used sign-in links",)),
@@ -404,21 +486,25 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
     ("mail.settings", "POST"): Attempt(lambda scene: {"kinds": ["digest"], "language": "ru"}),
     ("mail.unsubscribe", "POST"): Attempt(lambda scene: {"List-Unsubscribe": "One-Click"}),
     ("editor.add_step", "POST"): Attempt(
-        lambda scene: {"title": "Собрать волонтёров"}, changes=("map revision", "changes logged"),
+        lambda scene: {"title": "Собрать волонтёров"},
+        changes=("map revision", "changes logged"),
     ),
     ("api.apply_op", "POST"): Attempt(
         lambda scene: {key: value for key, value in map_title_op(scene).items() if key != "roadmap_id"},
         changes=("map revision", "changes logged"),
     ),
-    "join": Attempt(lambda scene: {"roadmap_id": scene.roadmap_id, "since_revision": None},
-                    changes=("connection in the map",)),
+    "join": Attempt(
+        lambda scene: {"roadmap_id": scene.roadmap_id, "since_revision": None}, changes=("connection in the map",)
+    ),
     "catch_up": Attempt(lambda scene: {"roadmap_id": scene.roadmap_id, "since_revision": 0}),
     "op": Attempt(map_title_op, changes=("map revision",)),
     "focus": Attempt(lambda scene: {"focus": {"field": "title"}}, changes=("connection's focus",), after_join=True),
-    "leave": Attempt(lambda scene: {"roadmap_id": scene.roadmap_id}, changes=("connection in the map",),
-                     after_join=True),
-    "dot": Attempt(lambda scene: {"vote_id": scene.vote_id, "step_id": scene.step_id, "action": "add"},
-                   changes=("dots placed",)),
+    "leave": Attempt(
+        lambda scene: {"roadmap_id": scene.roadmap_id}, changes=("connection in the map",), after_join=True
+    ),
+    "dot": Attempt(
+        lambda scene: {"vote_id": scene.vote_id, "step_id": scene.step_id, "action": "add"}, changes=("dots placed",)
+    ),
     "comments": Attempt(lambda scene: {"roadmap_id": scene.roadmap_id, "step_id": scene.step_id}),
     "comments_read": Attempt(lambda scene: {"roadmap_id": scene.roadmap_id, "step_id": scene.step_id}),
     "watch": Attempt(lambda scene: {"training_id": scene.training_id}),
@@ -430,13 +516,15 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
 # Building the world and the people in it
 
 
-
 @pytest.fixture(autouse=True)
 def unlimited(app):
     """Every cell signs in or joins afresh from one address, hundreds of times: far past the rate limits,
     which tests/test_join_limits.py and tests/test_rate_limits.py try."""
-    app.config.update(JOIN_RATE_LIMIT="100000 per minute", SIGN_IN_RATE_LIMIT="100000 per minute",
-                      JOIN_SUCCESS_RATE_LIMIT="100000 per minute")
+    app.config.update(
+        JOIN_RATE_LIMIT="100000 per minute",
+        SIGN_IN_RATE_LIMIT="100000 per minute",
+        JOIN_SUCCESS_RATE_LIMIT="100000 per minute",
+    )
 
 
 @pytest.fixture
@@ -454,24 +542,51 @@ def scene(world) -> Scene:
     # Not Пётр: re-issuing his link from the dashboard retires the earlier one.
     linked = world.member(group_b, name="Анна")
     step_id = new_id()
-    editing.apply({"op_id": new_id(), "roadmap_id": group_a.roadmap.id, "type": "step.add", "step_id": step_id,
-                   "fields": {"title": "Опрос жителей"}}, actor=moderator)
+    editing.apply(
+        {
+            "op_id": new_id(),
+            "roadmap_id": group_a.roadmap.id,
+            "type": "step.add",
+            "step_id": step_id,
+            "fields": {"title": "Опрос жителей"},
+        },
+        actor=moderator,
+    )
     mentioned = world.member(group_a, name="Лена")
-    editing.apply({"op_id": new_id(), "roadmap_id": group_a.roadmap.id, "type": "comment.add", "comment_id": new_id(),
-                   "step_id": step_id, "body": "@Лена, посмотри", "mentions": [mentioned.id]}, actor=moderator)
+    editing.apply(
+        {
+            "op_id": new_id(),
+            "roadmap_id": group_a.roadmap.id,
+            "type": "comment.add",
+            "comment_id": new_id(),
+            "step_id": step_id,
+            "body": "@Лена, посмотри",
+            "mentions": [mentioned.id],
+        },
+        actor=moderator,
+    )
     vote = voting.open_vote(training, dots_per_person=3)
     co_moderator = make_moderator("vera@example.org", "Вера Лебедева")
     trainings.add_co_moderator(training, moderator, co_moderator.email, co_moderator.display_name)
     view_link = share_links.share(group_a.roadmap, moderator, "view")
     calendar_link = share_links.share(group_a.roadmap, moderator, "calendar")
     return Scene(
-        view_token=share_links.link_token(view_link), calendar_token=share_links.link_token(calendar_link),
-        sign_in_token=sign_in_links.issue_sign_in_link(linked, moderator), co_moderator_id=co_moderator.id,
-        reset_token=password_reset.issue_reset_link(co_moderator), confirm_token=address_link(linked),
-        device_code=identities.issue_device_code(moved), duplicate_person_id=duplicate.id,
+        view_token=share_links.link_token(view_link),
+        calendar_token=share_links.link_token(calendar_link),
+        sign_in_token=sign_in_links.issue_sign_in_link(linked, moderator),
+        co_moderator_id=co_moderator.id,
+        reset_token=password_reset.issue_reset_link(co_moderator),
+        confirm_token=address_link(linked),
+        device_code=identities.issue_device_code(moved),
+        duplicate_person_id=duplicate.id,
         mention_id=db.session.scalar(select(Mention.id)),
-        training_id=training.id, join_code=training.join_code, roadmap_id=group_a.roadmap.id,
-        open_group_id=open_group.id, spare_group_id=spare_group.id, step_id=step_id, vote_id=vote.id,
+        training_id=training.id,
+        join_code=training.join_code,
+        roadmap_id=group_a.roadmap.id,
+        open_group_id=open_group.id,
+        spare_group_id=spare_group.id,
+        step_id=step_id,
+        vote_id=vote.id,
         membership_id=next(m.id for m in moved.memberships if m.group_id == group_b.id),
         groups={SAME_GROUP: group_a, OTHER_GROUP: group_b, OTHER_TRAINING: foreign_group},
         moderators={MODERATOR: moderator, OTHER_MODERATOR: other_moderator},
@@ -493,8 +608,10 @@ def sign_in_browser(browser, role: str, scene: Scene) -> None:
         landed, expected = redirect_path(response), "/moderate/"
     else:
         group = scene.groups[role]
-        response = browser.post(f"/join/{group.training.join_code}",
-                                data={"display_name": "Марина", "group_id": group.id, "different_person": "y"})
+        response = browser.post(
+            f"/join/{group.training.join_code}",
+            data={"display_name": "Марина", "group_id": group.id, "different_person": "y"},
+        )
         landed, expected = redirect_path(response), f"/maps/{group.roadmap.id}"
     assert landed == expected, f"could not become {role}: {response.status_code} to {landed}"
 
@@ -522,14 +639,22 @@ def world_state(scene: Scene) -> dict:
         "timers": count(Timer),
         "announcements": count(Announcement),
         "locked maps": count(Roadmap, Roadmap.locked),
-        "projected group": tuple(db.session.execute(
-            select(Training.projector_mode, Training.projected_group_id).where(Training.id == scene.training_id)).one()),
+        "projected group": tuple(
+            db.session.execute(
+                select(Training.projector_mode, Training.projected_group_id).where(Training.id == scene.training_id)
+            ).one()
+        ),
         "votes": count(Vote),
         "open votes": count(Vote, Vote.closed_at.is_(None)),
         "cleared votes": count(Vote, Vote.cleared_at.is_not(None)),
         "baselines": count(Baseline),
-        "training settings": tuple(db.session.execute(select(
-            Training.timezone, Training.digest_weekday, Training.digest_hour).where(Training.id == scene.training_id)).one()),
+        "training settings": tuple(
+            db.session.execute(
+                select(Training.timezone, Training.digest_weekday, Training.digest_hour).where(
+                    Training.id == scene.training_id
+                )
+            ).one()
+        ),
         "sign-in links": count(SignInLink),
         "co-moderators": count(TrainingModerator),
         "used sign-in links": count(SignInLink, SignInLink.used_at.is_not(None)),
@@ -565,6 +690,7 @@ def redirect_path(response) -> str | None:
 
 # Enumerating what the app registers
 
+
 def http_rows(app) -> list[tuple]:
     """Every (rule, method) the app answers, HEAD and OPTIONS aside (Flask derives those).
 
@@ -573,13 +699,15 @@ def http_rows(app) -> list[tuple]:
     do there is the socket events' rules below."""
     rules = sorted(
         (rule for rule in app.url_map.iter_rules() if rule.endpoint != "socketio_path"),
-        key=lambda rule: (rule.rule, rule.endpoint))
+        key=lambda rule: (rule.rule, rule.endpoint),
+    )
     return [(rule, method) for rule in rules for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
 
 
 def socket_events() -> list[str]:
     return sorted(
-        name.removeprefix("on_") for name in dir(LiveNamespace)
+        name.removeprefix("on_")
+        for name in dir(LiveNamespace)
         if name.startswith("on_") and callable(getattr(LiveNamespace, name))
     )
 
@@ -596,11 +724,15 @@ def undeclared_http(rule, method: str) -> str | None:
     """Why this route cannot be tried, or None when the matrix knows all it needs."""
     key = (rule.endpoint, method)
     if key not in RULES:
-        return (f"{http_label(rule, method)} has no rule: add {key!r} to RULES in "
-                f"tests/test_authorization_matrix.py, saying which roles may use it")
+        return (
+            f"{http_label(rule, method)} has no rule: add {key!r} to RULES in "
+            f"tests/test_authorization_matrix.py, saying which roles may use it"
+        )
     if method != "GET" and key not in ATTEMPTS:
-        return (f"{http_label(rule, method)} has no minimal valid request: add {key!r} to ATTEMPTS, "
-                f"with what it changes when allowed")
+        return (
+            f"{http_label(rule, method)} has no minimal valid request: add {key!r} to ATTEMPTS, "
+            f"with what it changes when allowed"
+        )
     unknown = sorted(set(rule.arguments) - set(URL_VALUES))
     if unknown:
         return f"{http_label(rule, method)} takes {unknown}: say what fills them in URL_VALUES"
@@ -609,14 +741,17 @@ def undeclared_http(rule, method: str) -> str | None:
 
 def undeclared_event(event: str) -> str | None:
     if event not in RULES:
-        return (f"Socket.IO event {event!r} has no rule: add {event!r} to RULES in "
-                f"tests/test_authorization_matrix.py, saying which roles may send it")
+        return (
+            f"Socket.IO event {event!r} has no rule: add {event!r} to RULES in "
+            f"tests/test_authorization_matrix.py, saying which roles may send it"
+        )
     if event != "connect" and event not in ATTEMPTS:
         return f"Socket.IO event {event!r} has no minimal valid payload: add {event!r} to ATTEMPTS"
     return None
 
 
 # Verdicts
+
 
 def expected_verdict(key, role: str) -> str:
     rule = RULES[key]
@@ -665,6 +800,7 @@ def settle(verdict: str, detail: str, before: dict, after: dict, changes: tuple[
 
 # Results and the report
 
+
 @dataclass
 class Cell:
     row: str
@@ -703,7 +839,8 @@ class Section:
     def problems(self) -> list[str]:
         return self.undeclared + [
             f"{cell.mismatch}: {cell.row} as {cell.role}: expected {cell.expected}, got {cell.detail}"
-            for cell in self.cells if cell.mismatch
+            for cell in self.cells
+            if cell.mismatch
         ]
 
     def text(self) -> str:
@@ -717,10 +854,12 @@ class Section:
                 cell = by_place[(row, role)]
                 marks.append(cell.actual if not cell.mismatch else cell.actual.upper() + "!")
             lines.append(f"{row:<{width}}  " + "".join(f"{mark:<17}" for mark in marks))
-        lines += [f"unexpected allows: {self.tally('unexpected allow')}",
-                  f"unexpected denies: {self.tally('unexpected deny')}",
-                  f"unclean denies: {self.tally('unclean deny')}",
-                  f"undeclared: {len(self.undeclared)}"]
+        lines += [
+            f"unexpected allows: {self.tally('unexpected allow')}",
+            f"unexpected denies: {self.tally('unexpected deny')}",
+            f"unclean denies: {self.tally('unclean deny')}",
+            f"undeclared: {len(self.undeclared)}",
+        ]
         lines += [f"  {problem}" for problem in self.problems()]
         return "\n".join(lines)
 
@@ -733,19 +872,22 @@ def report(section: Section) -> None:
     _SECTIONS[section.title] = section
     sections = list(_SECTIONS.values())
     cells = sum(len(part.cells) for part in sections)
-    totals = "\n".join([
-        "Authorisation matrix (tests/test_authorization_matrix.py)",
-        "roles: " + ", ".join(ROLES),
-        "cells: allow/deny as the table says; ALLOW!/DENY!/ODD! where the app disagrees",
-        f"sections run: {', '.join(part.title for part in sections)}",
-        f"matrix size: {cells} cells ("
-        + " + ".join(f"{len(part.rows)} x {len(ROLES)} {part.title}" for part in sections) + ")",
-        f"unexpected allows: {sum(part.tally('unexpected allow') for part in sections)}",
-        f"unexpected denies: {sum(part.tally('unexpected deny') for part in sections)}",
-        f"unclean denies: {sum(part.tally('unclean deny') for part in sections)}",
-        f"undeclared routes and events: {sum(len(part.undeclared) for part in sections)}",
-        f"time: {sum(part.seconds for part in sections):.1f} s",
-    ])
+    totals = "\n".join(
+        [
+            "Authorisation matrix (tests/test_authorization_matrix.py)",
+            "roles: " + ", ".join(ROLES),
+            "cells: allow/deny as the table says; ALLOW!/DENY!/ODD! where the app disagrees",
+            f"sections run: {', '.join(part.title for part in sections)}",
+            f"matrix size: {cells} cells ("
+            + " + ".join(f"{len(part.rows)} x {len(ROLES)} {part.title}" for part in sections)
+            + ")",
+            f"unexpected allows: {sum(part.tally('unexpected allow') for part in sections)}",
+            f"unexpected denies: {sum(part.tally('unexpected deny') for part in sections)}",
+            f"unclean denies: {sum(part.tally('unclean deny') for part in sections)}",
+            f"undeclared routes and events: {sum(len(part.undeclared) for part in sections)}",
+            f"time: {sum(part.seconds for part in sections):.1f} s",
+        ]
+    )
     REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
     REPORT_PATH.write_text(totals + "\n\n" + "\n\n".join(part.text() for part in sections) + "\n", encoding="utf-8")
     print(section.text())
@@ -758,13 +900,17 @@ def assert_no_problems(section: Section) -> None:
 
 # The tests
 
+
 def test_every_route_and_event_has_a_rule_and_every_rule_a_route_or_event(app):
     registered = {(rule.endpoint, method) for rule, method in http_rows(app)} | set(socket_events())
     missing = [undeclared_http(rule, method) for rule, method in http_rows(app)]
     missing += [undeclared_event(event) for event in socket_events()]
-    stale = [f"{table} names {key!r}, which the app no longer registers: remove it"
-             for table, entries in (("RULES", RULES), ("ATTEMPTS", ATTEMPTS))
-             for key in entries if key not in registered]
+    stale = [
+        f"{table} names {key!r}, which the app no longer registers: remove it"
+        for table, entries in (("RULES", RULES), ("ATTEMPTS", ATTEMPTS))
+        for key in entries
+        if key not in registered
+    ]
 
     problems = [problem for problem in missing if problem] + stale
     assert problems == [], "\n".join(problems)
@@ -823,8 +969,9 @@ def try_event(url: str, token: str | None, event: str, scene: Scene) -> tuple[st
     client = socketio.Client(reconnection=False)
     try:
         try:
-            client.connect(url, auth={"token": token} if token else None, transports=["websocket"],
-                           wait_timeout=ACK_TIMEOUT)
+            client.connect(
+                url, auth={"token": token} if token else None, transports=["websocket"], wait_timeout=ACK_TIMEOUT
+            )
         except socketio.exceptions.ConnectionError as refused:
             return DENY, f"connection refused ({refused})"
         if event == "connect":

@@ -1,4 +1,5 @@
 """The benchmark keeps working: bench.run with tiny numbers, as in docs/performance.md."""
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,11 @@ def smoke_run(tmp_path_factory):
     results_path = tmp_path_factory.mktemp("bench") / "results.json"
     completed = subprocess.run(
         [sys.executable, "-m", "bench.run", "--quick", "--smoke", "--strict", "--json", str(results_path)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=SMOKE_SECONDS * 2, check=False,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=SMOKE_SECONDS * 2,
+        check=False,
     )
     return completed, results_path
 
@@ -61,7 +66,11 @@ def report_of(module: str, *arguments: str) -> str:
     """What a one-file benchmark prints with tiny numbers and no report written; it must exit 0."""
     completed = subprocess.run(
         [sys.executable, "-m", module, *arguments, "--report", "-"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     return completed.stdout

@@ -2,6 +2,7 @@
 editor on a laptop and a phone, the moderator's dashboard and projector, the alumni pages, the
 one-time device code pages, «Это вы?», the shared read-only view and the filtered history.
 No serious or critical violation may remain."""
+
 import json
 from pathlib import Path
 
@@ -81,9 +82,13 @@ def test_the_alumni_pages_have_no_serious_violation(scene, live_server, chromium
     roadmap_id = group.roadmap.id
     findings = {}
     for name, path in {
-        "my maps": "/me", "account": "/account", "history": f"/maps/{roadmap_id}/history",
-        "map at a revision": f"/maps/{roadmap_id}/history/1", "since the training": f"/maps/{roadmap_id}/since-training",
-        "share and export": f"/maps/{roadmap_id}/share", "print": f"/maps/{roadmap_id}/print",
+        "my maps": "/me",
+        "account": "/account",
+        "history": f"/maps/{roadmap_id}/history",
+        "map at a revision": f"/maps/{roadmap_id}/history/1",
+        "since the training": f"/maps/{roadmap_id}/since-training",
+        "share and export": f"/maps/{roadmap_id}/share",
+        "print": f"/maps/{roadmap_id}/print",
     }.items():
         page.goto(live_server.url + path)
         findings[name] = serious_violations(page)
@@ -91,7 +96,8 @@ def test_the_alumni_pages_have_no_serious_violation(scene, live_server, chromium
 
 
 def test_the_device_pages_is_it_you_the_shared_view_and_the_history_filters_have_no_serious_violation(
-        scene, live_server, chromium, world):
+    scene, live_server, chromium, world
+):
     _moderator, training, group = scene
     page = editor_with_content(chromium, live_server, training, viewport={"width": 1366, "height": 768})
     roadmap_id = group.roadmap.id
@@ -100,7 +106,8 @@ def test_the_device_pages_is_it_you_the_shared_view_and_the_history_filters_have
     view_link = share_links.share(group.roadmap, world.member(group, "Лидия"), "view")
     findings = {}
     for name, path in {
-        "one-time code": "/device", "code from another device": "/device/continue",
+        "one-time code": "/device",
+        "code from another device": "/device/continue",
         "history filtered": f"/maps/{roadmap_id}/history?person={marina_id}&step={step_id}",
         "shared read-only view": f"/shared/{share_links.link_token(view_link)}",
     }.items():

@@ -1,6 +1,7 @@
 """An alumna comes back weeks after the training (the server's clock moved 30 days on),
 marks a step done, and sees the progress and the "since the training" view move;
 the history, print view and PDF are kept as screenshots."""
+
 import uuid
 from datetime import timedelta
 
@@ -20,26 +21,47 @@ WEEKS_LATER_DAYS = 30
 def add_step(roadmap_id: int, person, title: str, due_in_days: int) -> str:
     step_id = uuid.uuid4().hex
     due_on = (utcnow().date() + timedelta(days=due_in_days)).isoformat()
-    editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": roadmap_id, "type": "step.add", "step_id": step_id,
-                   "fields": {"title": title, "due_on": due_on, "owner": {"member": person.id}}}, actor=person)
+    editing.apply(
+        {
+            "op_id": uuid.uuid4().hex,
+            "roadmap_id": roadmap_id,
+            "type": "step.add",
+            "step_id": step_id,
+            "fields": {"title": title, "due_on": due_on, "owner": {"member": person.id}},
+        },
+        actor=person,
+    )
     return step_id
 
 
 @pytest.fixture
 def later_server(app, database_url, tmp_path):
     """The real server with its clock 30 days ahead of the training."""
-    server = LiveServer(database_url, app.instance_path, tmp_path / "server.log",
-                        extra_env={"ROADMAP_CLOCK_OFFSET_DAYS": str(WEEKS_LATER_DAYS)})
+    server = LiveServer(
+        database_url,
+        app.instance_path,
+        tmp_path / "server.log",
+        extra_env={"ROADMAP_CLOCK_OFFSET_DAYS": str(WEEKS_LATER_DAYS)},
+    )
     server.start()
     yield server
     server.stop()
 
 
 def test_an_alumna_marks_a_step_done_weeks_later_and_sees_progress_and_what_changed(
-        world, training, group, marina, later_server, chromium, artifacts):
+    world, training, group, marina, later_server, chromium, artifacts
+):
     roadmap_id = group.roadmap.id
-    editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": roadmap_id, "type": "map.set", "field": "title",
-                   "value": "Раздельный сбор во дворе на Садовой"}, actor=marina)
+    editing.apply(
+        {
+            "op_id": uuid.uuid4().hex,
+            "roadmap_id": roadmap_id,
+            "type": "map.set",
+            "field": "title",
+            "value": "Раздельный сбор во дворе на Садовой",
+        },
+        actor=marina,
+    )
     survey = add_step(roadmap_id, marina, "Опрос жителей", due_in_days=10)
     add_step(roadmap_id, marina, "Договор с региональным оператором", due_in_days=20)
     add_step(roadmap_id, marina, "Праздник открытия площадки", due_in_days=90)

@@ -5,14 +5,14 @@ When the phone comes back the server refuses the stale edit with `conflict`, and
 the phone's owner is told, in words, who changed what, and chooses; the choice is
 a new op. The refused edit stays visible until then, across a reload.
 """
+
 import pytest
+from browsing import WAIT_MS, join
+from conftest import new_id
 
 from roadmap.extensions import db
 from roadmap.models import Roadmap
 from roadmap.services import editing, snapshots
-
-from browsing import WAIT_MS, join
-from conftest import new_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 PHONE = {"width": 360, "height": 740}
@@ -26,8 +26,9 @@ def server_status(app, roadmap_id: int) -> str:
 
 
 def shows_status(page, status: str) -> None:
-    page.wait_for_function("status => document.querySelector('.step [data-field=status]').value === status",
-                           arg=status, timeout=WAIT_MS)
+    page.wait_for_function(
+        "status => document.querySelector('.step [data-field=status]').value === status", arg=status, timeout=WAIT_MS
+    )
 
 
 @pytest.fixture
@@ -36,11 +37,20 @@ def laptop_and_offline_phone_disagree(app, world, live_server, chromium):
     moderator = world.moderator()
     group = world.group(world.training(moderator))
     roadmap_id = group.roadmap.id
-    editing.apply({"op_id": new_id(), "roadmap_id": roadmap_id, "type": "step.add", "step_id": new_id(),
-                   "fields": {"title": "Встреча с жителями"}}, actor=moderator)
+    editing.apply(
+        {
+            "op_id": new_id(),
+            "roadmap_id": roadmap_id,
+            "type": "step.add",
+            "step_id": new_id(),
+            "fields": {"title": "Встреча с жителями"},
+        },
+        actor=moderator,
+    )
     laptop_context, laptop = join(chromium, live_server, group.training.join_code, "Мария")
-    phone_context, phone = join(chromium, live_server, group.training.join_code, "Анна", viewport=PHONE,
-                                is_mobile=True, has_touch=True)
+    phone_context, phone = join(
+        chromium, live_server, group.training.join_code, "Анна", viewport=PHONE, is_mobile=True, has_touch=True
+    )
     phone_context.set_offline(True)
     phone.wait_for_selector('#connection[data-state="offline"]', timeout=WAIT_MS)
     phone.click(".step .step-expand")  # on a phone a step is a summary row until opened
@@ -55,7 +65,8 @@ def laptop_and_offline_phone_disagree(app, world, live_server, chromium):
 
 
 def test_the_offline_edit_is_refused_and_its_author_is_told_who_changed_what(
-        app, laptop_and_offline_phone_disagree, artifacts):
+    app, laptop_and_offline_phone_disagree, artifacts
+):
     laptop, phone, roadmap_id = laptop_and_offline_phone_disagree
     phone.wait_for_function(NOTHING_PENDING, timeout=WAIT_MS)
     story = phone.locator(".conflict-story").text_content()

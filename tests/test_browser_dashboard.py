@@ -1,5 +1,6 @@
 """A moderator runs two groups from the dashboard in real Chromium: timer, announcement,
 a participant's step counted live, the lock turning an editor read-only, and the projector."""
+
 import pytest
 from browsing import sign_in_moderator
 

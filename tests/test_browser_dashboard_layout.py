@@ -2,6 +2,7 @@
 1366 px with three long-named groups, a running timer and an open vote; nothing sticks out of
 its card; one usable column on a 768 px tablet; the add-group form sits where the empty state
 points; the page has an h1 and each group card is a named region with named buttons."""
+
 import pytest
 
 from roadmap.services import facilitation, voting
@@ -9,8 +10,11 @@ from tests.browsing import keep_screenshot, sign_in_moderator
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 WAIT_MS = 15_000
-LONG_NAMES = ("Сквер у районной библиотеки имени Н. В. Гоголя", "Чистый двор на Комсомольской, 12–18",
-              "Велодорожка вдоль набережной реки Вологды")
+LONG_NAMES = (
+    "Сквер у районной библиотеки имени Н. В. Гоголя",
+    "Чистый двор на Комсомольской, 12–18",
+    "Велодорожка вдоль набережной реки Вологды",
+)
 
 # Elements that end right of their card's inner edge, as "card heading: element" lines.
 OVERFLOWING = """() => {
@@ -119,9 +123,14 @@ def test_the_page_names_its_parts(busy_training, live_server, chromium):
     assert anna.get_by_text("Перевести в группу:").is_visible()
     assert anna.get_by_label("Перевести в группу:").is_visible()
     # Buttons repeated per member and per group say whose they are.
-    for button in ("Перевести: Анна Петрова", "Ссылка для входа: Анна Петрова", "Объединить с… (Анна Петрова)",
-                   "Удалить из группы: Анна Петрова", f"Переименовать «{LONG_NAMES[0]}»",
-                   f"Архивировать группу «{LONG_NAMES[0]}»"):
+    for button in (
+        "Перевести: Анна Петрова",
+        "Ссылка для входа: Анна Петрова",
+        "Объединить с… (Анна Петрова)",
+        "Удалить из группы: Анна Петрова",
+        f"Переименовать «{LONG_NAMES[0]}»",
+        f"Архивировать группу «{LONG_NAMES[0]}»",
+    ):
         assert anna.locator("xpath=ancestor::details").get_by_role("button", name=button, exact=True).count() == 1
 
 

@@ -1,6 +1,7 @@
 """«Управление группами» on the dashboard follows membership live in real Chromium: someone who
 joins after the moderator opened the page shows up with their count, and the moderator gives them a
 sign-in link, moves them to another group and removes them, all without reloading the page."""
+
 import re
 
 import pytest
@@ -53,7 +54,10 @@ def test_a_late_joiner_is_moved_and_removed_without_a_reload(world, live_server,
     assert square_box.locator("summary").inner_text().endswith("2 участника")
     dashboard.wait_for_function(
         """([id]) => document.querySelector(`.group-card[data-group-id="${id}"] dt.stat-online + dd`)
-             ?.textContent.endsWith('/ 2')""", arg=[square.id], timeout=WAIT_MS)
+             ?.textContent.endsWith('/ 2')""",
+        arg=[square.id],
+        timeout=WAIT_MS,
+    )
 
     square_box.locator("summary").click()
     anna_there = square_box.locator(".member-list li", has=dashboard.locator(".member-name", has_text="Анна Петрова"))

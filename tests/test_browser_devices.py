@@ -1,5 +1,6 @@
 """One person, many devices, in real Chromium: Анна carries her sign-in from a laptop to a
 phone with the code «Войти с другого устройства» shows, and a namesake is asked «Это вы?»."""
+
 import pytest
 from browsing import WAIT_MS, join
 
@@ -19,8 +20,11 @@ def new_phone(browser, name: str):
 def add_step(page, title: str) -> None:
     page.fill("#new-step-title", title)
     page.click("#add-step-form button[type=submit]")
-    page.wait_for_function("(title) => [...document.querySelectorAll('.step [data-field=title]')]"
-                           ".some(field => field.value === title)", arg=title, timeout=WAIT_MS)
+    page.wait_for_function(
+        "(title) => [...document.querySelectorAll('.step [data-field=title]')].some(field => field.value === title)",
+        arg=title,
+        timeout=WAIT_MS,
+    )
 
 
 def my_person_id(page) -> int:
@@ -104,7 +108,8 @@ def test_joining_with_a_name_in_the_group_asks_is_it_you(world, live_server, chr
 
 
 def test_the_moderator_merges_two_annas_and_the_phone_goes_on_as_the_kept_one(
-        world, moderator, live_server, chromium, artifacts):
+    world, moderator, live_server, chromium, artifacts
+):
     group = world.group(world.training(moderator), name="Чистый двор")
     laptop_context, laptop = join(chromium, live_server, group.training.join_code, "Анна Петрова")
     kept_id = my_person_id(laptop)
@@ -121,8 +126,11 @@ def test_the_moderator_merges_two_annas_and_the_phone_goes_on_as_the_kept_one(
     add_step(phone, "Договориться с управляющей компанией")
     phone.locator(".step-expand").first.tap()  # phone cards open on a tap
     phone.locator(".step").first.locator(".owner-select").select_option(f"member:{duplicate_id}")
-    laptop.wait_for_function("(id) => document.querySelector('.step .owner-select')?.value === `member:${id}`",
-                             arg=duplicate_id, timeout=WAIT_MS)
+    laptop.wait_for_function(
+        "(id) => document.querySelector('.step .owner-select')?.value === `member:${id}`",
+        arg=duplicate_id,
+        timeout=WAIT_MS,
+    )
     assert members_in_owner_list(laptop) == ["Анна Петрова", "Анна Петрова"]
 
     # «Объединить с…» on the first Анна's row, confirmed.
@@ -140,13 +148,16 @@ def test_the_moderator_merges_two_annas_and_the_phone_goes_on_as_the_kept_one(
     first_row.get_by_role("button", name="Объединить с…").click()
     dashboard.wait_for_function(
         "(id) => document.querySelectorAll(`#manage-group-${id} .member-list > li`).length === 1",
-        arg=group.id, timeout=WAIT_MS)
+        arg=group.id,
+        timeout=WAIT_MS,
+    )
     assert "Анна Петрова" in confirmations[0]
     dashboard.screenshot(path=str(artifacts / "1-dashboard-after-merge.png"), full_page=True)
 
     # The laptop sees one Анна owning the step; the phone, reconnected, edits as her.
-    laptop.wait_for_function("(id) => document.querySelector('.step .owner-select')?.value === `member:${id}`",
-                             arg=kept_id, timeout=WAIT_MS)
+    laptop.wait_for_function(
+        "(id) => document.querySelector('.step .owner-select')?.value === `member:${id}`", arg=kept_id, timeout=WAIT_MS
+    )
     assert members_in_owner_list(laptop) == ["Анна Петрова"]
     phone.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
     add_step(phone, "Поставить контейнеры")

@@ -1,4 +1,5 @@
 """Two people in real Chromium co-edit one road map, one of them offline for a while."""
+
 import pytest
 from browsing import WAIT_MS, join, keep_screenshot, settles  # noqa: F401 (test_browser_tools imports them from here)
 
@@ -10,13 +11,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 
 def step_rows(page) -> list[dict]:
-    return page.eval_on_selector_all(".step", """steps => steps.map(step => ({
+    return page.eval_on_selector_all(
+        ".step",
+        """steps => steps.map(step => ({
         id: step.dataset.stepId,
         title: step.querySelector('[data-field=title]').value,
         status: step.querySelector('[data-field=status]').value,
         owner: step.querySelector('.owner-select').value,
         due_on: step.querySelector('[data-field=due_on]').value,
-    }))""")
+    }))""",
+    )
 
 
 def server_rows(app, roadmap_id: int) -> list[dict]:
@@ -27,8 +31,15 @@ def server_rows(app, roadmap_id: int) -> list[dict]:
     for step in snapshot["steps"]:
         owner = step["owner"] or {}
         owner_value = f"member:{owner['member']}" if "member" in owner else ""
-        rows.append({"id": step["id"], "title": step["title"], "status": step["status"],
-                     "owner": owner_value, "due_on": step["due_on"] or ""})
+        rows.append(
+            {
+                "id": step["id"],
+                "title": step["title"],
+                "status": step["status"],
+                "owner": owner_value,
+                "due_on": step["due_on"] or "",
+            }
+        )
     return rows
 
 
@@ -112,10 +123,18 @@ def stakeholder_row(app, roadmap_id: int) -> dict:
 
 
 def test_a_new_stakeholder_starts_unset_on_a_phone_and_can_be_set_and_unset_again(
-        app, world, live_server, chromium, artifacts):
+    app, world, live_server, chromium, artifacts
+):
     group = world.group(name="Сквер у библиотеки", theme="landscaping")
-    context, phone = join(chromium, live_server, group.training.join_code, "Вера",
-                          viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    context, phone = join(
+        chromium,
+        live_server,
+        group.training.join_code,
+        "Вера",
+        viewport={"width": 360, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+    )
 
     phone.fill("#new-stakeholder-name", "Управа района")
     phone.click("#add-stakeholder-form button[type=submit]")
@@ -124,7 +143,10 @@ def test_a_new_stakeholder_starts_unset_on_a_phone_and_can_be_set_and_unset_agai
     card.locator(".stakeholder-expand").tap()  # phone cards open on a tap
     chosen = {field: card.locator(f"[data-field={field}]") for field in ("sector", "interest", "influence")}
     assert [select.evaluate("select => select.selectedOptions[0].textContent") for select in chosen.values()] == [
-        "не выбрано", "—", "—"]
+        "не выбрано",
+        "—",
+        "—",
+    ]
     assert settles(phone, "() => document.querySelector('.connection-pending').textContent === ''")
     assert stakeholder_row(app, group.roadmap.id) == {"sector": None, "interest": None, "influence": None}
 
@@ -133,8 +155,11 @@ def test_a_new_stakeholder_starts_unset_on_a_phone_and_can_be_set_and_unset_agai
     assert settles(phone, "() => document.querySelector('.connection-pending').textContent === ''")
     assert stakeholder_row(app, group.roadmap.id) == {"sector": "administration", "interest": None, "influence": 5}
     # Influence 5 gives the "those who decide a lot" check something to check.
-    assert settles(phone, """() => !document.querySelector('[data-check=influential_stakeholders_engaged]')
-                                      .classList.contains('todo-na')""")
+    assert settles(
+        phone,
+        """() => !document.querySelector('[data-check=influential_stakeholders_engaged]')
+                                      .classList.contains('todo-na')""",
+    )
 
     chosen["sector"].select_option("")
     assert settles(phone, "() => document.querySelector('.connection-pending').textContent === ''")

@@ -25,10 +25,13 @@ def sign_in(browser, live_server, moderator):
 
 
 def steps_on_the_map(page) -> list[tuple[str, str, str]]:
-    return page.eval_on_selector_all("#steps li.step", """items => items.map(item => [
+    return page.eval_on_selector_all(
+        "#steps li.step",
+        """items => items.map(item => [
         item.querySelector('.step-title').value,
         item.querySelector('[data-field=status]').value,
-        item.querySelector('[data-field=due_on]').value])""")
+        item.querySelector('[data-field=due_on]').value])""",
+    )
 
 
 def test_the_russian_spreadsheet_imports_through_the_page_in_utf8_and_in_windows_1251(world, live_server, chromium):
@@ -39,18 +42,26 @@ def test_the_russian_spreadsheet_imports_through_the_page_in_utf8_and_in_windows
     for encoding, group_name in (("utf-8", "Двор (UTF-8)"), ("cp1251", "Двор (Windows-1251)")):
         page.goto(f"{live_server.url}/moderate/trainings/{training.id}/import")
         page.fill("#name", group_name)
-        page.set_input_files("#file", files=[{
-            "name": "дорожная карта.csv", "mimeType": "text/csv",
-            "buffer": RUSSIAN_SPREADSHEET.encode(encoding),
-        }])
+        page.set_input_files(
+            "#file",
+            files=[
+                {
+                    "name": "дорожная карта.csv",
+                    "mimeType": "text/csv",
+                    "buffer": RUSSIAN_SPREADSHEET.encode(encoding),
+                }
+            ],
+        )
         page.click("main form button[type=submit]")
         page.wait_for_url(f"**/moderate/trainings/{training.id}", timeout=WAIT_MS)
         assert f"Группа «{group_name}» создана из файла." in page.locator(".flashes").inner_text()
 
         page.locator(".group-card", has=page.locator(".group-card-name", has_text=group_name)).locator(
-            "a[href*='/maps/']").first.click()
-        page.wait_for_function("n => document.querySelectorAll('#steps li.step').length === n",
-                               arg=len(EXPECTED_STEPS), timeout=WAIT_MS)
+            "a[href*='/maps/']"
+        ).first.click()
+        page.wait_for_function(
+            "n => document.querySelectorAll('#steps li.step').length === n", arg=len(EXPECTED_STEPS), timeout=WAIT_MS
+        )
         assert [tuple(step) for step in steps_on_the_map(page)] == EXPECTED_STEPS, encoding
         owners = page.eval_on_selector_all("#steps li.step .owner-text", "inputs => inputs.map(input => input.value)")
         assert owners == ["Анна Петрова", "Совет дома", ""], encoding

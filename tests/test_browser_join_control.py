@@ -1,6 +1,7 @@
 """The moderator controls who comes in with the join code, from the dashboard in real Chromium:
 removes a member with «Не пускать обратно по коду» and lets them back with «Разрешить снова»,
 makes a new code, and closes joining once the groups are formed, then opens it again."""
+
 import pytest
 
 from tests.browsing import WAIT_MS, join, sign_in_moderator
@@ -60,8 +61,11 @@ def test_a_new_code_and_closed_joining_from_the_dashboard(world, live_server, ch
     newcomer = chromium.new_context(locale="ru-RU").new_page()
 
     dashboard.get_by_role("button", name="Новый код").click()
-    dashboard.wait_for_function("([old]) => document.querySelector('.join-card .join-code').textContent !== old",
-                                arg=[old_code], timeout=WAIT_MS)
+    dashboard.wait_for_function(
+        "([old]) => document.querySelector('.join-card .join-code').textContent !== old",
+        arg=[old_code],
+        timeout=WAIT_MS,
+    )
     new_code = dashboard.locator(".join-card .join-code").inner_text()
     assert join_page_heading(newcomer, live_server, old_code) == "404"
     assert join_page_heading(newcomer, live_server, new_code) == "Выберите свою рабочую группу"

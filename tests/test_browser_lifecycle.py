@@ -1,6 +1,7 @@
 """The training's lifecycle in real Chromium: ending the training takes the timer, the vote
 and the announcements off a participant's phone and the projector, live and after a reload;
 the dashboard's timer and vote buttons are enabled only when they make sense."""
+
 import pytest
 from browsing import join, keep_screenshot, settles
 from test_browser_projector import open_dashboard
@@ -91,9 +92,14 @@ def test_the_dashboards_timer_and_vote_buttons_are_enabled_only_when_they_make_s
     dashboard = open_dashboard(chromium, live_server, moderator, training)
 
     def timer_buttons_settle(*enabled):
-        assert settles(dashboard, ENABLED_TIMER_BUTTONS, list(enabled)), (enabled, [
-            value for value in TIMER_BUTTONS
-            if dashboard.locator(f"button[name='timer-action'][value='{value}']").is_enabled()])
+        assert settles(dashboard, ENABLED_TIMER_BUTTONS, list(enabled)), (
+            enabled,
+            [
+                value
+                for value in TIMER_BUTTONS
+                if dashboard.locator(f"button[name='timer-action'][value='{value}']").is_enabled()
+            ],
+        )
 
     def vote_buttons_settle(*enabled):
         assert settles(dashboard, ENABLED_VOTE_BUTTONS, list(enabled)), enabled
@@ -103,8 +109,9 @@ def test_the_dashboards_timer_and_vote_buttons_are_enabled_only_when_they_make_s
     timer_buttons_settle("start", "pause", "add-1", "add-5", "stop")
     dashboard.click("button[name='timer-action'][value=pause]")
     timer_buttons_settle("start", "resume", "add-1", "add-5", "stop")
-    keep_screenshot(dashboard.locator("section[aria-labelledby=timer-heading]"), "dashboard-timer-paused.png",
-                    artifacts)
+    keep_screenshot(
+        dashboard.locator("section[aria-labelledby=timer-heading]"), "dashboard-timer-paused.png", artifacts
+    )
     dashboard.select_option("#timer-group_id", str(group.id))
     timer_buttons_settle("start")
     dashboard.select_option("#timer-group_id", "")

@@ -6,14 +6,14 @@ after a reload, and reach the server when the moderator unlocks. The same for
 «Отменить» pressed on a deleted step while the map is locked, and a person may
 discard what waits, knowingly.
 """
+
 import pytest
+from browsing import WAIT_MS, join
+from conftest import new_id
 
 from roadmap.extensions import db
 from roadmap.models import Roadmap
 from roadmap.services import editing, snapshots
-
-from browsing import WAIT_MS, join
-from conftest import new_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 PHONE = {"width": 360, "height": 740}
@@ -31,7 +31,8 @@ def stakeholder_names(page) -> list[str]:
 
 def wait_locked(page, locked: bool) -> None:
     page.wait_for_function(
-        "locked => document.body.classList.contains('map-locked') === locked", arg=locked, timeout=WAIT_MS)
+        "locked => document.body.classList.contains('map-locked') === locked", arg=locked, timeout=WAIT_MS
+    )
 
 
 @pytest.fixture
@@ -40,10 +41,19 @@ def room(app, world, live_server, clients, chromium):
     moderator = world.moderator()
     group = world.group(world.training(moderator))
     roadmap_id = group.roadmap.id
-    editing.apply({"op_id": new_id(), "roadmap_id": roadmap_id, "type": "step.add", "step_id": new_id(),
-                   "fields": {"title": "Встреча с жителями"}}, actor=moderator)
-    context, phone = join(chromium, live_server, group.training.join_code, "Анна", viewport=PHONE,
-                          is_mobile=True, has_touch=True)
+    editing.apply(
+        {
+            "op_id": new_id(),
+            "roadmap_id": roadmap_id,
+            "type": "step.add",
+            "step_id": new_id(),
+            "fields": {"title": "Встреча с жителями"},
+        },
+        actor=moderator,
+    )
+    context, phone = join(
+        chromium, live_server, group.training.join_code, "Анна", viewport=PHONE, is_mobile=True, has_touch=True
+    )
     moderator_client = clients.connect(moderator, roadmap_id)
     yield context, phone, moderator_client, roadmap_id
     context.close()

@@ -1,6 +1,7 @@
 """The editor's controls found by role and accessible name in Chromium, as a screen reader or a
 test script finds them: buttons repeated per step or stakeholder say which one, and another
 person's presence tag never becomes part of a field's name."""
+
 import re
 
 import pytest
@@ -33,9 +34,11 @@ def editor(world, live_server, chromium):
     page.wait_for_function("() => document.querySelectorAll('#steps .step').length === 2", timeout=WAIT_MS)
     first_step = page.evaluate("document.querySelector('#steps .step').dataset.stepId")
     clients = []
-    for person, focus in [(zhanna, {"field": "status", "step_id": first_step}),
-                          (zhanna, {"field": "description", "step_id": first_step}),
-                          (gleb, {"field": "theme"})]:
+    for person, focus in [
+        (zhanna, {"field": "status", "step_id": first_step}),
+        (zhanna, {"field": "description", "step_id": first_step}),
+        (gleb, {"field": "theme"}),
+    ]:
         client = socketio.Client(reconnection=False)
         client.connect(live_server.url, auth={"token": world.token(person)}, transports=["websocket"])
         assert client.call("join", {"roadmap_id": group.roadmap.id}, timeout=10)["ok"]
@@ -61,9 +64,15 @@ def accessibility_tree(page) -> list[dict]:
     session = page.context.new_cdp_session(page)
     nodes = session.send("Accessibility.getFullAXTree")["nodes"]
     session.detach()
-    return [{"role": node.get("role", {}).get("value"), "name": node.get("name", {}).get("value", ""),
-             "description": node.get("description", {}).get("value", "")}
-            for node in nodes if not node.get("ignored")]
+    return [
+        {
+            "role": node.get("role", {}).get("value"),
+            "name": node.get("name", {}).get("value", ""),
+            "description": node.get("description", {}).get("value", ""),
+        }
+        for node in nodes
+        if not node.get("ignored")
+    ]
 
 
 def test_repeated_buttons_name_their_step(editor):
@@ -71,8 +80,12 @@ def test_repeated_buttons_name_their_step(editor):
         assert details_button(editor, title).count() == 1
         assert editor.get_by_role("button", name=f"Удалить шаг «{title}»", exact=True).count() == 1
         # ↑ ↓ show on touch screens, the dots while a vote is open; their names are ready before.
-        for name in (f"Переместить шаг «{title}» выше", f"Переместить шаг «{title}» ниже",
-                     f"Отдать точку шагу «{title}»", f"Забрать точку у шага «{title}»"):
+        for name in (
+            f"Переместить шаг «{title}» выше",
+            f"Переместить шаг «{title}» ниже",
+            f"Отдать точку шагу «{title}»",
+            f"Забрать точку у шага «{title}»",
+        ):
             assert editor.get_by_role("button", name=name, exact=True, include_hidden=True).count() == 1, name
 
 
@@ -111,14 +124,20 @@ def test_a_field_someone_else_edits_is_named_by_its_label_only(editor):
 
 
 def test_no_control_name_holds_another_persons_name(editor):
-    named_after_others = [(node["role"], node["name"]) for node in accessibility_tree(editor)
-                          if node["role"] in WIDGET_ROLES and any(other in node["name"] for other in OTHERS)]
+    named_after_others = [
+        (node["role"], node["name"])
+        for node in accessibility_tree(editor)
+        if node["role"] in WIDGET_ROLES and any(other in node["name"] for other in OTHERS)
+    ]
     assert named_after_others == []
 
 
 def test_the_presence_tag_is_read_as_the_fields_description(editor):
-    described = {(node["role"], node["name"]): node["description"] for node in accessibility_tree(editor)
-                 if "редактирует" in node["description"]}
+    described = {
+        (node["role"], node["name"]): node["description"]
+        for node in accessibility_tree(editor)
+        if "редактирует" in node["description"]
+    }
     assert described == {
         ("combobox", "Статус"): "Тестовая Жанна редактирует",
         ("textbox", "Описание"): "Тестовая Жанна редактирует",

@@ -3,16 +3,16 @@
 with a timer and a lock under 15 % of the screen, toasts off the field being edited,
 the free-text owner, labels that fit, initials, and a layout that holds still while
 seven other people edit the same map."""
+
 import random
 
 import pytest
+from browsing import NOTHING_PENDING, WAIT_MS, join, keep_screenshot, settles
+from conftest import new_id
 
 from roadmap.extensions import db
 from roadmap.models import Roadmap
 from roadmap.services import facilitation, map_templates, snapshots
-
-from browsing import NOTHING_PENDING, WAIT_MS, join, keep_screenshot, settles
-from conftest import new_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 SCREEN = {"width": 360, "height": 740}
@@ -60,8 +60,11 @@ def phone(template_map, live_server, chromium):
 
 def open_first(page, selector: str) -> None:
     page.locator(f"{selector}-expand").first.click()
-    page.wait_for_function("selector => document.querySelector(selector).classList.contains('is-open')",
-                           arg=selector.split(" ")[0], timeout=WAIT_MS)
+    page.wait_for_function(
+        "selector => document.querySelector(selector).classList.contains('is-open')",
+        arg=selector.split(" ")[0],
+        timeout=WAIT_MS,
+    )
 
 
 def server_titles(app, roadmap_id: int) -> list[str]:
@@ -81,7 +84,9 @@ def test_a_ten_step_template_map_fits_in_two_and_a_half_phone_screens(phone, art
 
     # The README's picture (docs/screenshots/phone-editor.png): the list with the second step open.
     phone.locator(".step").nth(1).locator(".step-expand").tap()
-    phone.evaluate("window.scrollTo(0, document.querySelectorAll('.step')[0].getBoundingClientRect().top + scrollY - 60)")
+    phone.evaluate(
+        "window.scrollTo(0, document.querySelectorAll('.step')[0].getBoundingClientRect().top + scrollY - 60)"
+    )
     keep_screenshot(phone, "phone-editor.png", artifacts)
 
 
@@ -114,7 +119,8 @@ def test_every_tap_target_on_the_phone_editor_is_at_least_44_px(phone):
 
 
 def test_the_move_buttons_move_a_step_and_another_person_sees_the_new_order(
-        app, template_map, phone, live_server, chromium):
+    app, template_map, phone, live_server, chromium
+):
     group, _ = template_map
     laptop_context, laptop = join(chromium, live_server, group.training.join_code, "Олег")
     titles = phone.evaluate(f"() => {STEP_TITLES}")
@@ -145,7 +151,9 @@ def test_with_a_timer_the_sticky_bar_takes_under_15_percent_of_the_screen(phone)
     assert 0 < chrome <= MAX_CHROME
 
 
-def test_the_lock_strip_stays_in_view_and_toasts_keep_off_the_field_being_edited(template_map, phone, clients, artifacts):
+def test_the_lock_strip_stays_in_view_and_toasts_keep_off_the_field_being_edited(
+    template_map, phone, clients, artifacts
+):
     group, moderator = template_map
     open_first(phone, ".step")
     description = phone.locator(".step").first.locator("[data-field=description]")
@@ -158,17 +166,21 @@ def test_the_lock_strip_stays_in_view_and_toasts_keep_off_the_field_being_edited
     toast = phone.locator(".toast").first
     toast.wait_for(timeout=WAIT_MS)
     field_box, toast_box = description.bounding_box(), toast.bounding_box()
-    assert toast_box["y"] + toast_box["height"] <= field_box["y"] or toast_box["y"] >= field_box["y"] + field_box["height"], \
-        "the toast does not cover the field"
+    assert (
+        toast_box["y"] + toast_box["height"] <= field_box["y"] or toast_box["y"] >= field_box["y"] + field_box["height"]
+    ), "the toast does not cover the field"
 
     for scroll_to in (0, 900, 10_000):
         phone.evaluate("y => window.scrollTo(0, y)", scroll_to)
         # Toasts follow the scroll on the next frame: wait for the page to settle, up to a timeout.
-        visible = settles(phone, """() => { const strip = document.getElementById('lock-banner');
+        visible = settles(
+            phone,
+            """() => { const strip = document.getElementById('lock-banner');
             const box = strip.getBoundingClientRect();
             return box.top >= 0 && box.bottom <= innerHeight
                 && strip.contains(document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2)); }""",
-                          timeout=3000)
+            timeout=3000,
+        )
         phone.screenshot(path=str(artifacts / f"locked-at-{scroll_to}.png"))
         assert visible, f"the lock strip is in view and uncovered at scroll {scroll_to}"
     chrome = phone.evaluate(CHROME_BOTTOM)
@@ -179,8 +191,9 @@ def test_the_lock_strip_stays_in_view_and_toasts_keep_off_the_field_being_edited
 
 
 @pytest.mark.parametrize("viewport", [SCREEN, {"width": 1100, "height": 900}], ids=["phone", "laptop"])
-def test_a_free_text_owner_gets_a_labelled_field_on_its_own_row(app, template_map, live_server, chromium, viewport,
-                                                                artifacts):
+def test_a_free_text_owner_gets_a_labelled_field_on_its_own_row(
+    app, template_map, live_server, chromium, viewport, artifacts
+):
     group, _ = template_map
     options = PHONE if viewport == SCREEN else {"viewport": viewport}
     context, page = join(chromium, live_server, group.training.join_code, "Нина", **options)
@@ -233,7 +246,9 @@ def test_labels_fit_and_an_empty_title_looks_like_a_placeholder(phone):
     placeholder = title.evaluate("""field => { const style = getComputedStyle(field, '::placeholder');
         return {text: field.placeholder, italic: style.fontStyle, colour: style.color}; }""")
     assert placeholder["text"] == "Название шага…"
-    assert placeholder["italic"] == "italic" and placeholder["colour"] != title.evaluate("f => getComputedStyle(f).color")
+    assert placeholder["italic"] == "italic" and placeholder["colour"] != title.evaluate(
+        "f => getComputedStyle(f).color"
+    )
 
 
 def test_initials_come_from_the_words_not_the_brackets(phone):
@@ -241,12 +256,15 @@ def test_initials_come_from_the_words_not_the_brackets(phone):
     assert phone.locator("#presence .avatar").first.inner_text() == "МЭ"
 
 
-def test_seven_people_editing_do_not_shift_what_the_phone_person_looks_at(world, template_map, live_server, chromium,
-                                                                          clients):
+def test_seven_people_editing_do_not_shift_what_the_phone_person_looks_at(
+    world, template_map, live_server, chromium, clients
+):
     group, _ = template_map
     roadmap_id = group.roadmap.id
     page_errors = []
-    context, page = join(chromium, live_server, group.training.join_code, "Мария (Экоцентр)", page_errors=page_errors, **PHONE)
+    context, page = join(
+        chromium, live_server, group.training.join_code, "Мария (Экоцентр)", page_errors=page_errors, **PHONE
+    )
     page.add_init_script(OBSERVE_SHIFTS)
     page.reload()
     page.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
@@ -261,8 +279,10 @@ def test_seven_people_editing_do_not_shift_what_the_phone_person_looks_at(world,
     started = page.evaluate("performance.now()")  # shifts from the person's own typing are not counted
     phone_step = step.get_attribute("data-step-id")
 
-    others = [clients.connect(world.member(group, name), roadmap_id)
-              for name in ("Анна", "Борис", "Вера", "Глеб", "Дина", "Егор", "Жанна")]
+    others = [
+        clients.connect(world.member(group, name), roadmap_id)
+        for name in ("Анна", "Борис", "Вера", "Глеб", "Дина", "Егор", "Жанна")
+    ]
     rng = random.Random(13)
     for round_number in range(6):
         step_ids = [item["id"] for item in others[0].map_copy()["steps"]]
@@ -272,11 +292,19 @@ def test_seven_people_editing_do_not_shift_what_the_phone_person_looks_at(world,
             assert other.focus({"step_id": target, "field": field})["ok"]
             action = (round_number + index) % 4
             if action == 0:
-                assert other.send_op("step.add", step_id=new_id(), after_id=rng.choice([None, *step_ids]),
-                                     fields={"title": f"Шаг от {other.name} {round_number}"})["ok"]
+                assert other.send_op(
+                    "step.add",
+                    step_id=new_id(),
+                    after_id=rng.choice([None, *step_ids]),
+                    fields={"title": f"Шаг от {other.name} {round_number}"},
+                )["ok"]
             elif action == 1:
-                assert other.send_op("step.set", step_id=target, field="title",
-                                     value=f"Новое длинное название шага, которое займёт две строки {index}")["ok"]
+                assert other.send_op(
+                    "step.set",
+                    step_id=target,
+                    field="title",
+                    value=f"Новое длинное название шага, которое займёт две строки {index}",
+                )["ok"]
             elif action == 2:
                 after_id = rng.choice([None, *(step_id for step_id in step_ids if step_id != target)])
                 assert other.send_op("step.move", step_id=target, after_id=after_id)["ok"]
@@ -286,8 +314,11 @@ def test_seven_people_editing_do_not_shift_what_the_phone_person_looks_at(world,
         assert other.focus({"step_id": phone_step, "field": "description"})["ok"]
     count = len(others[-1].fresh_snapshot()["steps"])
     page.wait_for_function("count => document.querySelectorAll('.step').length === count", arg=count, timeout=WAIT_MS)
-    page.wait_for_function("() => document.querySelectorAll('#presence .avatar').length === 8"
-                           " && document.querySelectorAll('.editing-tag').length === 7", timeout=WAIT_MS)
+    page.wait_for_function(
+        "() => document.querySelectorAll('#presence .avatar').length === 8"
+        " && document.querySelectorAll('.editing-tag').length === 7",
+        timeout=WAIT_MS,
+    )
 
     shifts = page.evaluate("since => window.layoutShifts.filter(shift => shift.at >= since && !shift.input)", started)
     cls = sum(shift["value"] for shift in shifts)

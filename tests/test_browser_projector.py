@@ -1,15 +1,16 @@
 """The projector in real Chromium: the join screen with a QR code phones can use, a 10-step map
 fitted into a 1280×720 projector, every group at a glance, and dot-vote results as a slide,
 switched with one click from the dashboard; the editor's vote bar says how to vote and ranks after."""
+
 import io
 import ipaddress
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from browsing import keep_screenshot
 from conftest import LiveServer, new_id
 from PIL import Image
-from browsing import keep_screenshot
 from test_browser_dashboard import join_group, sign_in
 
 from roadmap.services import editing, facilitation, map_templates, snapshots, venue, voting
@@ -42,8 +43,6 @@ def open_dashboard(chromium, live_server, moderator, training):
     return dashboard
 
 
-
-
 @pytest.fixture
 def venue_address():
     addresses = venue.venue_addresses()
@@ -55,15 +54,17 @@ def venue_address():
 @pytest.fixture
 def venue_server(app, database_url, tmp_path, venue_address):
     """The server still binds 127.0.0.1, but is told the venue address phones use (ROADMAP_JOIN_HOST)."""
-    server = LiveServer(database_url, app.instance_path, tmp_path / "server.log",
-                        extra_env={"ROADMAP_JOIN_HOST": venue_address})
+    server = LiveServer(
+        database_url, app.instance_path, tmp_path / "server.log", extra_env={"ROADMAP_JOIN_HOST": venue_address}
+    )
     server.start()
     yield server
     server.stop()
 
 
 def test_the_join_screen_shows_the_title_the_code_and_a_qr_code_for_a_venue_address(
-        world, venue_server, venue_address, chromium, artifacts):
+    world, venue_server, venue_address, chromium, artifacts
+):
     moderator = world.moderator(name="Ирина Соколова")
     training = world.training(moderator, title="Школа городских героев · Вологда")
     world.group(training, name="Чистый двор")
@@ -96,8 +97,7 @@ def test_the_join_screen_shows_the_title_the_code_and_a_qr_code_for_a_venue_addr
     keep_screenshot(projector, "projector-join.png", artifacts)
 
 
-def test_on_a_server_listening_on_loopback_only_the_dashboard_says_phones_cannot_reach_it(
-        world, live_server, chromium):
+def test_on_a_server_listening_on_loopback_only_the_dashboard_says_phones_cannot_reach_it(world, live_server, chromium):
     moderator = world.moderator()
     training = world.training(moderator)
     dashboard = open_dashboard(chromium, live_server, moderator, training)
@@ -121,7 +121,8 @@ def project_a_template_map(world, live_server, chromium):
 
 
 def test_a_ten_step_template_map_fits_a_1280_by_720_projector_with_readable_step_titles(
-        world, live_server, chromium, artifacts):
+    world, live_server, chromium, artifacts
+):
     _group, _dashboard, projector = project_a_template_map(world, live_server, chromium)
     projector.screenshot(path=str(artifacts / "projector-map-1280x720.png"))
 
@@ -131,8 +132,13 @@ def test_a_ten_step_template_map_fits_a_1280_by_720_projector_with_readable_step
     for index in range(10):
         box = steps.nth(index).bounding_box()
         assert box["x"] >= 0 and box["y"] >= 0, (index, box)
-        assert box["x"] + box["width"] <= PROJECTOR["width"] and box["y"] + box["height"] <= PROJECTOR["height"], (index, box)
-    title_px = projector.eval_on_selector(".projected-step-title", "node => parseFloat(getComputedStyle(node).fontSize)")
+        assert box["x"] + box["width"] <= PROJECTOR["width"] and box["y"] + box["height"] <= PROJECTOR["height"], (
+            index,
+            box,
+        )
+    title_px = projector.eval_on_selector(
+        ".projected-step-title", "node => parseFloat(getComputedStyle(node).fontSize)"
+    )
     assert title_px >= 20
     assert projector.evaluate("document.getElementById('projected').scrollTop") == 0
     print(f"step titles {title_px}px, layout {projector.get_attribute('#projected', 'data-layout')}")
@@ -152,7 +158,9 @@ def test_a_map_too_long_for_the_screen_scrolls_through_by_itself_at_readable_siz
 
     assert projector.locator(".projected-step").count() == 40
     assert projector.get_attribute("#projected", "data-fits") == "false"
-    title_px = projector.eval_on_selector(".projected-step-title", "node => parseFloat(getComputedStyle(node).fontSize)")
+    title_px = projector.eval_on_selector(
+        ".projected-step-title", "node => parseFloat(getComputedStyle(node).fontSize)"
+    )
     assert title_px >= 20
     # After a pause on the top of the map it moves down on its own, without anyone touching the projector.
     projector.wait_for_function("() => document.getElementById('projected').scrollTop > 40", timeout=WAIT_MS)
@@ -178,7 +186,8 @@ def test_the_overview_shows_every_groups_title_readiness_and_step_count(world, l
 
 
 def test_a_vote_shows_the_turnout_while_open_and_ranks_steps_on_the_projector_dashboard_and_editor(
-        world, live_server, clients, chromium, artifacts):
+    world, live_server, clients, chromium, artifacts
+):
     moderator = world.moderator(name="Ирина Соколова")
     training = world.training(moderator, title="Школа городских героев")
     yard = world.group(training, name="Чистый двор", theme="waste_sorting")
@@ -199,7 +208,8 @@ def test_a_vote_shows_the_turnout_while_open_and_ranks_steps_on_the_projector_da
     # While the vote is open: Марина is told how to vote; the moderator and the projector see the turnout.
     marina.wait_for_selector("#vote-bar:not([hidden])", timeout=WAIT_MS)
     assert marina.locator("#vote-bar .vote-left").inner_text() == (
-        "Нажмите +● на шагах, которые считаете самыми важными. Осталось точек: 2")
+        "Нажмите +● на шагах, которые считаете самыми важными. Осталось точек: 2"
+    )
     dashboard.wait_for_selector("#dash-vote .vote-turnout:has-text('Проголосовали: 0 из 3')", timeout=WAIT_MS)
     marina_steps = marina.locator(".step")
     marina_steps.nth(1).locator(".dot-add").click()
@@ -228,7 +238,10 @@ def test_a_vote_shows_the_turnout_while_open_and_ranks_steps_on_the_projector_da
     assert overall.nth(0).locator(".dot-count").inner_text() == "● 2"
     assert overall.nth(0).locator(".vote-ranking-group").inner_text() == "Чистый двор"
     assert sorted(overall.locator(".vote-ranking-group").all_inner_texts()) == [
-        "Сквер у библиотеки", "Сквер у библиотеки", "Чистый двор"]
+        "Сквер у библиотеки",
+        "Сквер у библиотеки",
+        "Чистый двор",
+    ]
     assert projector.locator(".votes-by-group h3").all_inner_texts() == ["Сквер у библиотеки", "Чистый двор"]
     dashboard.wait_for_selector("#dash-vote .dash-ranking li", timeout=WAIT_MS)
     assert dashboard.locator("#dash-vote .dash-ranking li").first.text_content() == f"● 2 {yard_step} Чистый двор"
@@ -243,15 +256,19 @@ def test_a_vote_shows_the_turnout_while_open_and_ranks_steps_on_the_projector_da
 
 
 def test_the_dashboard_puts_a_groups_stakeholder_grid_on_the_projector_and_it_fits(
-        world, live_server, chromium, artifacts):
+    world, live_server, chromium, artifacts
+):
     group, dashboard, projector = project_a_template_map(world, live_server, chromium)
     assert not projector.locator(".power-grid").is_visible(), "the projected map leaves the grid out"
 
     dashboard.locator(f'.group-card[data-group-id="{group.id}"] .card-project-grid').click()
     projector.wait_for_selector("#projected[data-fits] .projector-grid .power-grid-table", timeout=WAIT_MS)
     keep_screenshot(projector, "projector-grid-1280x720.png", artifacts)
-    rated = [item for item in snapshots.snapshot(group.roadmap)["stakeholders"]
-             if item["interest"] is not None and item["influence"] is not None]
+    rated = [
+        item
+        for item in snapshots.snapshot(group.roadmap)["stakeholders"]
+        if item["interest"] is not None and item["influence"] is not None
+    ]
     assert projector.locator(".power-grid-chip").count() == len(rated) > 0
     assert projector.get_attribute("#projected", "data-fits") == "true"
     assert dashboard.locator(f'.group-card[data-group-id="{group.id}"] .card-project-grid').is_disabled()
@@ -263,11 +280,31 @@ def test_the_dashboard_puts_a_groups_timeline_on_the_projector_and_it_fits(world
     author = group.training.moderator
     start = date.today() - timedelta(days=20)
     for index, step in enumerate(steps[:8]):  # the template leaves dates to the group: give eight of ten
-        for field, day in (("starts_on", start + timedelta(days=9 * index)), ("due_on", start + timedelta(days=9 * index + 12))):
-            editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "step.set", "step_id": step["id"],
-                           "field": field, "value": day.isoformat()}, actor=author)
-    editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "step.depend", "step_id": steps[1]["id"],
-                   "predecessor_id": steps[0]["id"]}, actor=author)
+        for field, day in (
+            ("starts_on", start + timedelta(days=9 * index)),
+            ("due_on", start + timedelta(days=9 * index + 12)),
+        ):
+            editing.apply(
+                {
+                    "op_id": new_id(),
+                    "roadmap_id": group.roadmap.id,
+                    "type": "step.set",
+                    "step_id": step["id"],
+                    "field": field,
+                    "value": day.isoformat(),
+                },
+                actor=author,
+            )
+    editing.apply(
+        {
+            "op_id": new_id(),
+            "roadmap_id": group.roadmap.id,
+            "type": "step.depend",
+            "step_id": steps[1]["id"],
+            "predecessor_id": steps[0]["id"],
+        },
+        actor=author,
+    )
 
     dashboard.locator(f'.group-card[data-group-id="{group.id}"] .card-project-timeline').click()
     projector.wait_for_selector("#projected[data-fits] .projector-timeline .tp-chart", timeout=WAIT_MS)

@@ -4,16 +4,16 @@ moderator locks the map while that typist is offline and unlocks it later. Every
 phrases must arrive, each phrase in one piece, on every screen and on the server, with the steps
 in the same order everywhere.
 """
+
 import itertools
 
 import pytest
+from browsing import WAIT_MS, LatencyProxy, agrees_with_server, click_at_end, join, paced_keystrokes, type_on_schedule
+from conftest import new_id
 
 from roadmap.extensions import db
 from roadmap.models import Roadmap
 from roadmap.services import editing, snapshots
-
-from browsing import WAIT_MS, LatencyProxy, agrees_with_server, click_at_end, join, paced_keystrokes, type_on_schedule
-from conftest import new_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 PHONE = {"width": 360, "height": 740}
@@ -85,23 +85,27 @@ class Timeline:
 
 
 def test_two_typists_a_reorder_a_dropping_network_and_a_lock_lose_no_word(
-        app, world, live_server, clients, chromium, artifacts):
+    app, world, live_server, clients, chromium, artifacts
+):
     moderator = world.moderator()
     group = world.group(world.training(moderator))
     roadmap_id = group.roadmap.id
     step_ids = [new_id() for _ in TITLES]
     for step_id, title in zip(step_ids, TITLES):
         fields = {"title": title, "description": DESCRIPTION if title == "Субботник" else ""}
-        editing.apply({"op_id": new_id(), "roadmap_id": roadmap_id, "type": "step.add", "step_id": step_id,
-                       "fields": fields}, actor=moderator)
+        editing.apply(
+            {"op_id": new_id(), "roadmap_id": roadmap_id, "type": "step.add", "step_id": step_id, "fields": fields},
+            actor=moderator,
+        )
     target = step_ids[2]
     code = group.training.join_code
     page_errors = []
     proxy = LatencyProxy(live_server.port, round_trip_ms=150)
     moderator_client = clients.connect(moderator, roadmap_id)
     a_context, a = join(chromium, live_server, code, "Анна", page_errors=page_errors)
-    b_context, b = join(chromium, proxy, code, "Борис", viewport=PHONE, page_errors=page_errors,
-                        is_mobile=True, has_touch=True)
+    b_context, b = join(
+        chromium, proxy, code, "Борис", viewport=PHONE, page_errors=page_errors, is_mobile=True, has_touch=True
+    )
     c_context, c = join(chromium, live_server, code, "Вера", page_errors=page_errors)
     try:
         for page, phone in ((a, False), (b, True)):
@@ -118,17 +122,22 @@ def test_two_typists_a_reorder_a_dropping_network_and_a_lock_lose_no_word(
         held_on_server = next(step for step in server_map(app, roadmap_id)["steps"] if step["id"] == target)
         timeline.lock(False)
 
-        description_js = f"() => document.querySelector('.step[data-step-id=\"{target}\"] [data-field=description]').value"
-        settled = agrees_with_server([a, b, c], lambda: description_on_server(app, roadmap_id, target), description_js,
-                                     SETTLE_S)
+        description_js = (
+            f"() => document.querySelector('.step[data-step-id=\"{target}\"] [data-field=description]').value"
+        )
+        settled = agrees_with_server(
+            [a, b, c], lambda: description_on_server(app, roadmap_id, target), description_js, SETTLE_S
+        )
         server = server_map(app, roadmap_id)
         final = next(step for step in server["steps"] if step["id"] == target)["description"]
         screens = [description_of(page, target) for page in (a, b, c)]
         orders = [step_order(page) for page in (a, b, c)]
         for name, page in zip("ABC", (a, b, c)):
             page.screenshot(path=str(artifacts / f"{name}-final.png"), full_page=True)
-        report = (f"server: {final!r}\nscreens: {screens}\nheld while locked: {held_on_server['description']!r}\n"
-                  f"events: {timeline.events}\npage errors: {page_errors}")
+        report = (
+            f"server: {final!r}\nscreens: {screens}\nheld while locked: {held_on_server['description']!r}\n"
+            f"events: {timeline.events}\npage errors: {page_errors}"
+        )
         print(report)
 
         whole = {DESCRIPTION + "".join(order) for order in itertools.permutations(PHRASES)}

@@ -1,5 +1,6 @@
 """Coming back after the training, in Chromium: the printed sheet of personal links, an alumna's
 phone from her card to «Мои шаги» and out again, and a password reset through a real mail."""
+
 import re
 import uuid
 from datetime import timedelta
@@ -20,8 +21,16 @@ def add_step(group, person, title: str, due_in_days: int | None) -> str:
     fields = {"title": title, "owner": {"member": person.id}}
     if due_in_days is not None:
         fields["due_on"] = (local_today(group.training.timezone) + timedelta(days=due_in_days)).isoformat()
-    editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": group.roadmap.id, "type": "step.add", "step_id": step_id,
-                   "fields": fields}, actor=person)
+    editing.apply(
+        {
+            "op_id": uuid.uuid4().hex,
+            "roadmap_id": group.roadmap.id,
+            "type": "step.add",
+            "step_id": step_id,
+            "fields": fields,
+        },
+        actor=person,
+    )
     return step_id
 
 
@@ -31,10 +40,19 @@ def persistent_cookies(context) -> list[dict]:
 
 
 def test_an_alumna_comes_back_from_the_printed_sheet_marks_her_step_done_and_signs_out(
-        world, moderator, training, group, marina, live_server, chromium, artifacts):
+    world, moderator, training, group, marina, live_server, chromium, artifacts
+):
     world.member(group, "Олег")
-    editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": group.roadmap.id, "type": "map.set", "field": "title",
-                   "value": "Раздельный сбор во дворе на Садовой"}, actor=marina)
+    editing.apply(
+        {
+            "op_id": uuid.uuid4().hex,
+            "roadmap_id": group.roadmap.id,
+            "type": "map.set",
+            "field": "title",
+            "value": "Раздельный сбор во дворе на Садовой",
+        },
+        actor=marina,
+    )
     overdue = add_step(group, marina, "Опрос жителей", due_in_days=-3)
     add_step(group, marina, "Договор с региональным оператором", due_in_days=14)
     add_step(group, marina, "Праздник открытия площадки", due_in_days=None)
@@ -92,8 +110,11 @@ def test_an_alumna_comes_back_from_the_printed_sheet_marks_her_step_done_and_sig
     row.locator(".my-step-status").wait_for(timeout=WAIT_MS)
     assert phone.url.endswith("/me")  # marked in place
     assert "Выполнен" in row.inner_text() and "is-done" in row.get_attribute("class")
-    assert settles(desk, "(id) => document.querySelector(`.step[data-step-id='${id}'] [data-field=status]`)"
-                         ".value === 'done'", overdue)
+    assert settles(
+        desk,
+        "(id) => document.querySelector(`.step[data-step-id='${id}'] [data-field=status]`).value === 'done'",
+        overdue,
+    )
 
     phone.locator(".account-menu summary").click()
     phone.locator(".account-menu-panel").get_by_role("button", name="Выйти", exact=True).click()
@@ -120,7 +141,8 @@ def mailing_server(app, database_url, tmp_path, smtp_inbox):
 
 
 def test_a_forgotten_password_is_reset_through_the_mailed_link_and_a_shared_computer_forgotten(
-        world, group, mailing_server, smtp_inbox, chromium, artifacts):
+    world, group, mailing_server, smtp_inbox, chromium, artifacts
+):
     anna = secure_account(world.member(group, "Анна"), "anna@example.org", "старый пароль 2027")
     context = chromium.new_context(viewport={"width": 1100, "height": 800}, locale="ru-RU")
     page = context.new_page()
@@ -145,9 +167,12 @@ def test_a_forgotten_password_is_reset_through_the_mailed_link_and_a_shared_comp
 
     # On the library's computer: an edit not sent yet, then «Забыть это устройство».
     roadmap_id = group.roadmap.id
-    page.evaluate("([mapId, personId]) => {"
-                  " localStorage.setItem(`roadmap:${mapId}:pending:${personId}`, JSON.stringify([{op_id: 'x'}]));"
-                  " localStorage.setItem(`roadmap:${mapId}:snapshot`, '{}'); }", [roadmap_id, anna.id])
+    page.evaluate(
+        "([mapId, personId]) => {"
+        " localStorage.setItem(`roadmap:${mapId}:pending:${personId}`, JSON.stringify([{op_id: 'x'}]));"
+        " localStorage.setItem(`roadmap:${mapId}:snapshot`, '{}'); }",
+        [roadmap_id, anna.id],
+    )
     page.locator(".account-menu summary").click()
     page.get_by_text("Забыть это устройство", exact=True).click()
     page.get_by_role("button", name="Забыть устройство и выйти").click()

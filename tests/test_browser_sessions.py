@@ -1,5 +1,6 @@
 """Signing out in Chromium leaves nothing of the map behind: no service worker serving it offline,
 no copy in localStorage (Clear-Site-Data on the sign-out's answer)."""
+
 import uuid
 
 import pytest
@@ -25,12 +26,21 @@ def opens_offline(context, page, url: str) -> bool:
 
 
 def test_after_signing_out_the_map_no_longer_opens_offline(world, training, group, marina, live_server, chromium):
-    editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": group.roadmap.id, "type": "map.set", "field": "title",
-                   "value": TITLE}, actor=marina)
+    editing.apply(
+        {
+            "op_id": uuid.uuid4().hex,
+            "roadmap_id": group.roadmap.id,
+            "type": "map.set",
+            "field": "title",
+            "value": TITLE,
+        },
+        actor=marina,
+    )
     context, page = join(chromium, live_server, training.join_code, "Олег")
     map_url = page.url
-    page.wait_for_function("async (path) => Boolean(await caches.match(path))", arg=page.evaluate("location.pathname"),
-                           timeout=WAIT_MS)
+    page.wait_for_function(
+        "async (path) => Boolean(await caches.match(path))", arg=page.evaluate("location.pathname"), timeout=WAIT_MS
+    )
     assert opens_offline(context, page, map_url)  # what a shared computer kept, before this change
     page.goto(map_url)
     page.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)

@@ -1,5 +1,6 @@
 """The power/interest grid in real Chromium: a drag, a tap and the arrow keys move a stakeholder,
 and a second browser sees it move live."""
+
 import pytest
 from browsing import NOTHING_PENDING, join, keep_screenshot, settles
 from conftest import new_id
@@ -47,13 +48,22 @@ def map_with_stakeholders(world):
         "газета": {"name": "Районная газета", "sector": "media"},
     }
     for key, stakeholder_id in ids.items():
-        editing.apply({"op_id": new_id(), "roadmap_id": roadmap_id, "type": "stakeholder.add",
-                       "stakeholder_id": stakeholder_id, "fields": fields[key]}, actor=moderator)
+        editing.apply(
+            {
+                "op_id": new_id(),
+                "roadmap_id": roadmap_id,
+                "type": "stakeholder.add",
+                "stakeholder_id": stakeholder_id,
+                "fields": fields[key],
+            },
+            actor=moderator,
+        )
     return group, ids
 
 
-def test_a_drag_on_a_laptop_moves_the_stakeholder_in_a_second_browser(app, live_server, chromium, map_with_stakeholders,
-                                                                        artifacts):
+def test_a_drag_on_a_laptop_moves_the_stakeholder_in_a_second_browser(
+    app, live_server, chromium, map_with_stakeholders, artifacts
+):
     group, ids = map_with_stakeholders
     marina_context, marina = join(chromium, live_server, group.training.join_code, "Марина")
     oleg_context, oleg = join(chromium, live_server, group.training.join_code, "Олег")
@@ -75,8 +85,11 @@ def test_a_drag_on_a_laptop_moves_the_stakeholder_in_a_second_browser(app, live_
     assert chip_is_at(oleg, administration, "5:5"), "Олег's grid did not move the chip"
     assert stakeholder_scores(app, marina, group.roadmap.id, administration) == (5, 5)
     # Influence and interest high, and only informed: flagged on both screens.
-    assert settles(oleg, "id => document.querySelector(`.grid-chip[data-stakeholder-id='${id}']`)"
-                         ".classList.contains('is-flagged')", arg=administration)
+    assert settles(
+        oleg,
+        "id => document.querySelector(`.grid-chip[data-stakeholder-id='${id}']`).classList.contains('is-flagged')",
+        arg=administration,
+    )
     assert "Управа района" in oleg.locator("#grid-warnings").inner_text()
     oleg.locator(".grid-section").scroll_into_view_if_needed()
     keep_screenshot(oleg.locator(".grid-section"), "stakeholder-grid.png", artifacts)
@@ -95,8 +108,9 @@ def test_a_drag_on_a_laptop_moves_the_stakeholder_in_a_second_browser(app, live_
     oleg_context.close()
 
 
-def test_the_arrow_keys_move_a_focused_stakeholder_and_keep_its_focus(app, live_server, chromium,
-                                                                       map_with_stakeholders):
+def test_the_arrow_keys_move_a_focused_stakeholder_and_keep_its_focus(
+    app, live_server, chromium, map_with_stakeholders
+):
     group, ids = map_with_stakeholders
     marina_context, marina = join(chromium, live_server, group.training.join_code, "Марина")
     oleg_context, oleg = join(chromium, live_server, group.training.join_code, "Олег")
@@ -124,11 +138,13 @@ def test_the_arrow_keys_move_a_focused_stakeholder_and_keep_its_focus(app, live_
     oleg_context.close()
 
 
-def test_on_a_phone_a_tap_on_the_stakeholder_then_on_a_cell_moves_it(app, live_server, chromium,
-                                                                      map_with_stakeholders, artifacts):
+def test_on_a_phone_a_tap_on_the_stakeholder_then_on_a_cell_moves_it(
+    app, live_server, chromium, map_with_stakeholders, artifacts
+):
     group, ids = map_with_stakeholders
-    phone_context, phone = join(chromium, live_server, group.training.join_code, "Анна", viewport=PHONE,
-                                is_mobile=True, has_touch=True)
+    phone_context, phone = join(
+        chromium, live_server, group.training.join_code, "Анна", viewport=PHONE, is_mobile=True, has_touch=True
+    )
     laptop_context, laptop = join(chromium, live_server, group.training.join_code, "Мария")
     newspaper = ids["газета"]
     assert phone.locator("#grid-section").get_attribute("open") is None, "on a phone the grid starts closed"

@@ -1,6 +1,7 @@
 """The browser's copy of a map (static/js/store.js) in Chromium, without the page around it:
 edits that meet a lost ack, a lock and an unlock, a reload, an input method's composition, and
 other people's changes arriving under a person's pending typing."""
+
 import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]

@@ -1,5 +1,6 @@
 """The browser's text merge (static/js/textmerge.js) in Chromium: the same vectors as the
 server's (tests/vectors/text_merge.json), and where a caret goes when text changes around it."""
+
 import json
 import random
 from pathlib import Path
@@ -82,7 +83,8 @@ def test_the_browser_and_the_server_agree_on_random_edits(textmerge):
     cases = _random_cases(400)
 
     in_browser = textmerge.evaluate(
-        "cases => cases.map(([b, m, c, a]) => window.textmerge.mergeText(b, m, c, a))", cases)
+        "cases => cases.map(([b, m, c, a]) => window.textmerge.mergeText(b, m, c, a))", cases
+    )
 
     assert in_browser == [merge_text(*case) for case in cases]
 

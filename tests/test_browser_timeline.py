@@ -1,5 +1,6 @@
 """The timeline and step dependencies in real Chromium: a bar dragged on a laptop moves in a
 second browser; a phone sets dates by tapping; a dependency that would close a circle is refused."""
+
 from datetime import date, timedelta
 
 import pytest
@@ -84,12 +85,15 @@ def test_dragging_a_bar_moves_it_in_a_second_browser(app, live_server, chromium,
     marina.mouse.move(box["x"] + box["width"] / 2 + 21 * 12, box["y"] + box["height"] / 2, steps=15)
     marina.mouse.up()
 
-    assert settles(oleg, f"() => document.querySelector('{BAR.format(site)}').getBoundingClientRect().x > {before['x'] + 200}"), \
-        "Олег's timeline did not move the bar"
+    assert settles(
+        oleg, f"() => document.querySelector('{BAR.format(site)}').getBoundingClientRect().x > {before['x'] + 200}"
+    ), "Олег's timeline did not move the bar"
     stored = stored_steps(app, marina, group.roadmap.id)[site]
     assert (stored["starts_on"], stored["due_on"]) == (day(11), day(31))
     # Then drag its end a week earlier: only the due date changes.
-    marina.locator(BAR.format(site) + " .tl-handle-end").evaluate("node => node.scrollIntoView({block: 'center', inline: 'center'})")
+    marina.locator(BAR.format(site) + " .tl-handle-end").evaluate(
+        "node => node.scrollIntoView({block: 'center', inline: 'center'})"
+    )
     box = marina.locator(BAR.format(site)).bounding_box()
     marina.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)
     marina.mouse.down()
@@ -100,8 +104,9 @@ def test_dragging_a_bar_moves_it_in_a_second_browser(app, live_server, chromium,
     assert settles(oleg, f"() => document.querySelector('{BAR.format(site)}').getAttribute('aria-label').includes('–')")
 
 
-
-def test_a_dependency_that_would_close_a_circle_is_refused_with_the_steps_named(app, live_server, chromium, planned_map):
+def test_a_dependency_that_would_close_a_circle_is_refused_with_the_steps_named(
+    app, live_server, chromium, planned_map
+):
     group, ids = planned_map
     context, page = join(chromium, live_server, group.training.join_code, "Марина", viewport=LAPTOP)
     for card in page.locator(".step").all():
@@ -121,8 +126,9 @@ def test_a_dependency_that_would_close_a_circle_is_refused_with_the_steps_named(
     # A dependency without a circle is added, and one click moves the late step and those after it.
     party_card = page.locator(f'.step[data-step-id="{ids["party"]}"]')
     party_card.locator(".predecessor-select").select_option(ids["containers"])
-    assert settles(page, "node => node.querySelectorAll('.predecessor-chip').length === 1",
-                   arg=party_card.element_handle())
+    assert settles(
+        page, "node => node.querySelectorAll('.predecessor-chip').length === 1", arg=party_card.element_handle()
+    )
     containers_card = page.locator(f'.step[data-step-id="{ids["containers"]}"]')
     assert containers_card.locator(".starts-too-early").is_visible()
     containers_card.locator(".shift-followers").click()
@@ -133,10 +139,13 @@ def test_a_dependency_that_would_close_a_circle_is_refused_with_the_steps_named(
     assert settles(page, "node => node.querySelector('.starts-too-early').hidden", arg=containers_card.element_handle())
 
 
-def test_on_a_phone_the_timeline_scrolls_and_dates_are_set_by_tapping(app, live_server, chromium, planned_map, artifacts):
+def test_on_a_phone_the_timeline_scrolls_and_dates_are_set_by_tapping(
+    app, live_server, chromium, planned_map, artifacts
+):
     group, ids = planned_map
-    context, page = join(chromium, live_server, group.training.join_code, "Марина", viewport=PHONE,
-                         is_mobile=True, has_touch=True)
+    context, page = join(
+        chromium, live_server, group.training.join_code, "Марина", viewport=PHONE, is_mobile=True, has_touch=True
+    )
     page.locator("#timeline-toggle").tap()
     assert settles(page, "() => document.getElementById('timeline-section').open")
     scroller = page.locator("#timeline")

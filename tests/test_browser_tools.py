@@ -1,6 +1,6 @@
 """Editor tools in real Chromium: keyboard reorder, delete with undo, stakeholder chips, presence."""
-import pytest
 
+import pytest
 from test_browser_editor import WAIT_MS, join
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -46,10 +46,14 @@ def test_keyboard_reorder_and_undo_of_a_delete_reach_the_other_person(world, liv
     boris_context.close()
 
 
-def test_stakeholder_linked_to_a_step_and_presence_markers_follow_focus_and_closed_tabs(world, live_server, chromium, artifacts):
+def test_stakeholder_linked_to_a_step_and_presence_markers_follow_focus_and_closed_tabs(
+    world, live_server, chromium, artifacts
+):
     group = world.group()
     vera_context, vera = join(chromium, live_server, group.training.join_code, "Вера")
-    gleb_context, gleb = join(chromium, live_server, group.training.join_code, "Глеб", viewport={"width": 360, "height": 780})
+    gleb_context, gleb = join(
+        chromium, live_server, group.training.join_code, "Глеб", viewport={"width": 360, "height": 780}
+    )
     add_step(vera, "Согласование с управой")
     vera.fill("#new-stakeholder-name", "Управа района")
     vera.click("#add-stakeholder-form button[type=submit]")
@@ -86,11 +90,15 @@ def test_editing_tags_of_two_people_on_one_field_both_go_when_they_stop(world, l
     editors = []
     for name in ("Анна", "Борис"):
         client = socketio.Client(reconnection=False)
-        client.connect(live_server.url, auth={"token": world.token(world.member(group, name))}, transports=["websocket"])
+        client.connect(
+            live_server.url, auth={"token": world.token(world.member(group, name))}, transports=["websocket"]
+        )
         assert client.call("join", {"roadmap_id": group.roadmap.id}, timeout=10)["ok"]
         assert client.call("focus", {"focus": {"field": "title"}}, timeout=10)["ok"]
         editors.append(client)
-    viewer.wait_for_function("() => document.querySelectorAll('.map-header .editing-tag').length === 2", timeout=WAIT_MS)
+    viewer.wait_for_function(
+        "() => document.querySelectorAll('.map-header .editing-tag').length === 2", timeout=WAIT_MS
+    )
 
     for client in editors:
         assert client.call("focus", {"focus": None}, timeout=10)["ok"]

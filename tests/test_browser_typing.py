@@ -10,16 +10,24 @@ Two defects seen at trainings, written down as the behaviour we want:
   another person moves, adds, deletes or restores a step. (A move took the caret out of the
   field and the rest of the phrase went nowhere; on a phone the keyboard closed.)
 """
+
 from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pytest
 from browsing import (
-    NOTHING_PENDING, WAIT_MS, LatencyProxy, agrees_with_server, click_at_end, join, paced_keystrokes, settles,
+    NOTHING_PENDING,
+    WAIT_MS,
+    LatencyProxy,
+    agrees_with_server,
+    click_at_end,
+    join,
+    paced_keystrokes,
+    settles,
     type_on_schedule,
 )
 from conftest import new_id
@@ -65,18 +73,29 @@ PHRASES = [" первый вариант", " второй вариант", " т�
 GOAL = "Цель"
 
 
-@pytest.mark.parametrize("typists", [
-    pytest.param([Typist(450), Typist(450)], id="two-laptops-at-450ms"),
-    pytest.param([Typist(30), Typist(300), Typist(500)], id="three-at-30-300-500ms"),
-    pytest.param([Typist(120), Typist(250, phone=True, round_trip_ms=150), Typist(380),
-                  Typist(500, phone=True, round_trip_ms=150)], id="four-two-phones-on-slow-wifi"),
-])
+@pytest.mark.parametrize(
+    "typists",
+    [
+        pytest.param([Typist(450), Typist(450)], id="two-laptops-at-450ms"),
+        pytest.param([Typist(30), Typist(300), Typist(500)], id="three-at-30-300-500ms"),
+        pytest.param(
+            [
+                Typist(120),
+                Typist(250, phone=True, round_trip_ms=150),
+                Typist(380),
+                Typist(500, phone=True, round_trip_ms=150),
+            ],
+            id="four-two-phones-on-slow-wifi",
+        ),
+    ],
+)
 def test_people_typing_into_one_field_at_once_keep_their_phrases_whole(
-        app, world, live_server, chromium, artifacts, typists):
+    app, world, live_server, chromium, artifacts, typists
+):
     group = world.group(name="Чистый двор")
     roadmap_id = group.roadmap.id
     seed(group, world.member(group, "Ведущая"), "map.set", field="goal", value=GOAL)
-    phrases = PHRASES[:len(typists)]
+    phrases = PHRASES[: len(typists)]
 
     proxies, contexts, pages, page_errors = [], [], [], []
     try:
@@ -86,8 +105,15 @@ def test_people_typing_into_one_field_at_once_keep_their_phrases_whole(
                 entry = LatencyProxy(live_server.port, typist.round_trip_ms, seed=len(proxies))
                 proxies.append(entry)
             options = {"is_mobile": True, "has_touch": True} if typist.phone else {}
-            context, page = join(chromium, entry, group.training.join_code, name,
-                                 viewport=PHONE if typist.phone else LAPTOP, page_errors=page_errors, **options)
+            context, page = join(
+                chromium,
+                entry,
+                group.training.join_code,
+                name,
+                viewport=PHONE if typist.phone else LAPTOP,
+                page_errors=page_errors,
+                **options,
+            )
             contexts.append(context)
             pages.append(page)
             assert page.input_value("#map-goal") == GOAL
@@ -107,13 +133,17 @@ def test_people_typing_into_one_field_at_once_keep_their_phrases_whole(
         for name, page in zip(NAMES, pages):
             page.screenshot(path=str(artifacts / f"{name}-final.png"), full_page=True)
 
-        report = "\n".join([
-            f"typed for {typing_s:.1f} s, the latest keystroke {worst_lag * 1000:.0f} ms behind its pace",
-            f"server: {server_goal!r}",
-            f"page errors: {page_errors}",
-            *(f"{name} ({typist.describe()}), typed {phrase!r}: screen {screen!r}, pending {waiting!r}"
-              for name, typist, phrase, screen, waiting in zip(NAMES, typists, phrases, screens, pending)),
-        ])
+        report = "\n".join(
+            [
+                f"typed for {typing_s:.1f} s, the latest keystroke {worst_lag * 1000:.0f} ms behind its pace",
+                f"server: {server_goal!r}",
+                f"page errors: {page_errors}",
+                *(
+                    f"{name} ({typist.describe()}), typed {phrase!r}: screen {screen!r}, pending {waiting!r}"
+                    for name, typist, phrase, screen, waiting in zip(NAMES, typists, phrases, screens, pending)
+                ),
+            ]
+        )
         print(report)
 
         assert settled, f"the screens and the server never agreed with nothing left to send:\n{report}"
@@ -132,8 +162,9 @@ def test_people_typing_into_one_field_at_once_keep_their_phrases_whole(
 
 def goal_settles_everywhere(app, roadmap_id: int, pages: list) -> bool:
     """True once every page shows the server's goal and has nothing left to send."""
-    return agrees_with_server(pages, lambda: server_map(app, roadmap_id)["goal"],
-                              "() => document.querySelector('#map-goal').value", SETTLE_S)
+    return agrees_with_server(
+        pages, lambda: server_map(app, roadmap_id)["goal"], "() => document.querySelector('#map-goal').value", SETTLE_S
+    )
 
 
 # --- Someone types in a step's description while another person changes the list -------------------------
@@ -188,15 +219,20 @@ def b_undoes_the_delete(b):
 
 DISTURBANCES = {
     "b-moves-step-2-below-it": Disturbance(
-        prepare=lambda b: None, act=b_moves_step_2_down,
-        titles_after=[STEP_TITLES[0], STEP_TITLES[2], STEP_TITLES[1]]),
+        prepare=lambda b: None, act=b_moves_step_2_down, titles_after=[STEP_TITLES[0], STEP_TITLES[2], STEP_TITLES[1]]
+    ),
     "b-adds-a-step": Disturbance(
-        prepare=b_fills_in_a_new_step, act=b_adds_the_step, titles_after=[*STEP_TITLES, NEW_STEP]),
+        prepare=b_fills_in_a_new_step, act=b_adds_the_step, titles_after=[*STEP_TITLES, NEW_STEP]
+    ),
     "b-deletes-step-2": Disturbance(
-        prepare=b_opens_step_2, act=b_deletes_step_2, titles_after=[STEP_TITLES[0], STEP_TITLES[2]]),
+        prepare=b_opens_step_2, act=b_deletes_step_2, titles_after=[STEP_TITLES[0], STEP_TITLES[2]]
+    ),
     "b-restores-the-deleted-step-2": Disturbance(
-        prepare=b_deletes_step_2_now, act=b_undoes_the_delete, titles_after=list(STEP_TITLES),
-        ready=[STEP_TITLES[0], STEP_TITLES[2]]),
+        prepare=b_deletes_step_2_now,
+        act=b_undoes_the_delete,
+        titles_after=list(STEP_TITLES),
+        ready=[STEP_TITLES[0], STEP_TITLES[2]],
+    ),
 }
 
 TITLES_ARE = """(titles) => [...document.querySelectorAll('.step [data-field=title]')]
@@ -223,7 +259,8 @@ A_FIELD_STATE = """(stepId) => {
 
 @pytest.mark.parametrize("disturbance", list(DISTURBANCES.values()), ids=list(DISTURBANCES))
 def test_a_typist_keeps_focus_caret_and_letters_while_another_person_changes_the_steps(
-        app, world, live_server, chromium, artifacts, disturbance):
+    app, world, live_server, chromium, artifacts, disturbance
+):
     group = world.group(name="Чистый двор")
     roadmap_id = group.roadmap.id
     seeder = world.member(group, "Ведущая")
@@ -246,8 +283,10 @@ def test_a_typist_keeps_focus_caret_and_letters_while_another_person_changes_the
         a_row.locator(".step-expand").click()
         description = a_row.locator("[data-field=description]")
         click_at_end(a, description, phone=False)
-        description.evaluate("field => field.addEventListener('blur', () => {"
-                             " window.typingTestBlurs = (window.typingTestBlurs || 0) + 1; })")
+        description.evaluate(
+            "field => field.addEventListener('blur', () => {"
+            " window.typingTestBlurs = (window.typingTestBlurs || 0) + 1; })"
+        )
 
         # (when, letters typed, what A's page showed): every letter, and right after B's change reached A's screen.
         seen = []
@@ -265,8 +304,12 @@ def test_a_typist_keeps_focus_caret_and_letters_while_another_person_changes_the
         type_on_schedule([a], keystrokes, after_each)
 
         a_typed_it = a.evaluate(DESCRIPTION_OF, a_step) == expected_text  # if not, B's wait is short: just to report
-        b_has_it = settles(b, f"([stepId, text]) => ({DESCRIPTION_OF})(stepId) === text", [a_step, expected_text],
-                           timeout=WAIT_MS if a_typed_it else 2000)
+        b_has_it = settles(
+            b,
+            f"([stepId, text]) => ({DESCRIPTION_OF})(stepId) === text",
+            [a_step, expected_text],
+            timeout=WAIT_MS if a_typed_it else 2000,
+        )
         a_has_sent = settles(a, NOTHING_PENDING)
         server = server_map(app, roadmap_id)
         server_text = next((step["description"] for step in server["steps"] if step["id"] == a_step), None)
@@ -276,23 +319,30 @@ def test_a_typist_keeps_focus_caret_and_letters_while_another_person_changes_the
         a.screenshot(path=str(artifacts / "A-final.png"), full_page=True)
         b.screenshot(path=str(artifacts / "B-final.png"), full_page=True)
 
-        report = "\n".join([
-            f"A's description: on A's screen {a_text!r}, on B's {b_text!r}, on the server {server_text!r}",
-            f"steps on the server: {server_titles}",
-            f"page errors: {page_errors}",
-            *(f"  {when}: focus on {state['active']}, text {state['value']!r}, "
-              f"caret {state['start']}-{state['end']}, blurs {state['blurs']}" for when, _typed, state in seen),
-        ])
+        report = "\n".join(
+            [
+                f"A's description: on A's screen {a_text!r}, on B's {b_text!r}, on the server {server_text!r}",
+                f"steps on the server: {server_titles}",
+                f"page errors: {page_errors}",
+                *(
+                    f"  {when}: focus on {state['active']}, text {state['value']!r}, "
+                    f"caret {state['start']}-{state['end']}, blurs {state['blurs']}"
+                    for when, _typed, state in seen
+                ),
+            ]
+        )
         print(report)
 
         assert reached_a == [True], f"B's change should reach A's screen:\n{report}"
         for when, typed, state in seen:
             caret = len(DESCRIPTION) + typed
             assert state["focused"] and state["blurs"] == 0, (
-                f"{when}: A's description lost the focus (now on {state['active']}):\n{report}")
+                f"{when}: A's description lost the focus (now on {state['active']}):\n{report}"
+            )
             assert state["value"] == DESCRIPTION + PHRASE[:typed], f"{when}: A's letters went missing:\n{report}"
             assert (state["start"], state["end"]) == (caret, caret), (
-                f"{when}: A's caret should stay right after the last letter, at {caret}:\n{report}")
+                f"{when}: A's caret should stay right after the last letter, at {caret}:\n{report}"
+            )
         assert b_has_it and a_has_sent, f"A's phrase should reach B and leave nothing pending:\n{report}"
         assert a_text == b_text == server_text == expected_text, f"A's whole phrase, everywhere:\n{report}"
         assert server_titles == disturbance.titles_after, f"B's change should be on the server:\n{report}"
@@ -311,8 +361,13 @@ def test_a_selection_survives_a_reorder_and_text_typed_before_it(app, world, liv
     seeder = world.member(group, "Ведущая")
     step_ids = [new_id() for _ in STEP_TITLES]
     for step_id, title in zip(step_ids, STEP_TITLES):
-        seed(group, seeder, "step.add", step_id=step_id,
-             fields={"title": title, "description": DESCRIPTION if step_id == step_ids[2] else ""})
+        seed(
+            group,
+            seeder,
+            "step.add",
+            step_id=step_id,
+            fields={"title": title, "description": DESCRIPTION if step_id == step_ids[2] else ""},
+        )
     page_errors = []
     a_context, a = join(chromium, live_server, group.training.join_code, "Анна", page_errors=page_errors)
     b_context, b = join(chromium, live_server, group.training.join_code, "Борис", page_errors=page_errors)
@@ -322,8 +377,10 @@ def test_a_selection_survives_a_reorder_and_text_typed_before_it(app, world, liv
             page.locator(f'.step[data-step-id="{step_ids[2]}"] .step-expand').click()
         a_field = a.locator(f'.step[data-step-id="{step_ids[2]}"] [data-field=description]')
         start = DESCRIPTION.index(selected_word)
-        a_field.evaluate("(field, [start, end]) => { field.focus(); field.setSelectionRange(start, end); }",
-                         [start, start + len(selected_word)])
+        a_field.evaluate(
+            "(field, [start, end]) => { field.focus(); field.setSelectionRange(start, end); }",
+            [start, start + len(selected_word)],
+        )
 
         b_moves_step_2_down(b)
         assert settles(a, TITLES_ARE, [STEP_TITLES[0], STEP_TITLES[2], STEP_TITLES[1]])
@@ -336,7 +393,7 @@ def test_a_selection_survives_a_reorder_and_text_typed_before_it(app, world, liv
 
         state = a.evaluate(A_FIELD_STATE, step_ids[2])
         assert state["focused"], state
-        assert expected[state["start"]:state["end"]] == selected_word, state
+        assert expected[state["start"] : state["end"]] == selected_word, state
         assert not page_errors
     finally:
         a_context.close()

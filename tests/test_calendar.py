@@ -1,5 +1,6 @@
 """The calendar feed as a calendar app reads it: a link back to the map, the owner, a
 reminder the day before, all-day dates, the training's zone, and no e-mail addresses."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -15,10 +16,20 @@ from roadmap.services import editing, share_links
 def feed(app, group, marina):
     """The feed of a map with an open step Marina owns and a done one; Marina has an e-mail."""
     secure_account(marina, "marina@example.org", "correct horse battery")
-    for title, status, due_on in (("Опрос жителей", "in_progress", "2027-05-15"), ("Собрать подписи", "done", "2027-05-01")):
-        editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "step.add", "step_id": new_id(),
-                       "fields": {"title": title, "status": status, "due_on": due_on, "owner": {"member": marina.id}}},
-                      actor=marina)
+    for title, status, due_on in (
+        ("Опрос жителей", "in_progress", "2027-05-15"),
+        ("Собрать подписи", "done", "2027-05-01"),
+    ):
+        editing.apply(
+            {
+                "op_id": new_id(),
+                "roadmap_id": group.roadmap.id,
+                "type": "step.add",
+                "step_id": new_id(),
+                "fields": {"title": title, "status": status, "due_on": due_on, "owner": {"member": marina.id}},
+            },
+            actor=marina,
+        )
     feed = share_links.share(group.roadmap, marina, "calendar")
     response = app.test_client().get(f"/calendar/{share_links.link_token(feed)}.ics")
     assert response.status_code == 200 and response.mimetype == "text/calendar"

@@ -1,6 +1,7 @@
 """The map at a past revision from checkpoints of the log's replay: equal, at every revision,
 to the replay from revision 0 and, at the head, to the live map; a restore from a checkpoint
 brings back what a restore from revision 0 would."""
+
 from __future__ import annotations
 
 import random
@@ -30,14 +31,26 @@ def random_edits(rng: random.Random, people: list, group, count: int) -> None:
         stakeholder_ids = [item["id"] for item in live["stakeholders"]]
         choice = rng.random()
         if choice < 0.2 or not step_ids:
-            keys = {"type": "step.add", "step_id": new_id(), "fields": {"title": f"Шаг {rng.randrange(100)}"},
-                    "after_id": rng.choice([None, *step_ids])}
+            keys = {
+                "type": "step.add",
+                "step_id": new_id(),
+                "fields": {"title": f"Шаг {rng.randrange(100)}"},
+                "after_id": rng.choice([None, *step_ids]),
+            }
         elif choice < 0.45:
-            keys = {"type": "step.set", "step_id": rng.choice(step_ids), "field": "status",
-                    "value": rng.choice(STATUSES)}
+            keys = {
+                "type": "step.set",
+                "step_id": rng.choice(step_ids),
+                "field": "status",
+                "value": rng.choice(STATUSES),
+            }
         elif choice < 0.6:
-            keys = {"type": "step.set", "step_id": rng.choice(step_ids), "field": "title",
-                    "value": f"Шаг {rng.randrange(1000)}"}
+            keys = {
+                "type": "step.set",
+                "step_id": rng.choice(step_ids),
+                "field": "title",
+                "value": f"Шаг {rng.randrange(1000)}",
+            }
         elif choice < 0.67:
             keys = {"type": "step.move", "step_id": rng.choice(step_ids), "after_id": rng.choice([None, *step_ids])}
         elif choice < 0.72:
@@ -79,7 +92,8 @@ def live_map(group) -> dict:
 @BOTH_DATABASES
 @pytest.mark.parametrize("seed", [1, 2])
 def test_the_map_at_every_revision_from_checkpoints_equals_the_replay_from_zero_and_the_live_map(
-        seed, training, group, marina, oleg):
+    seed, training, group, marina, oleg
+):
     rng = random.Random(seed)
     random_edits(rng, [marina, oleg], group, 2 * CHECKPOINT_EVERY + 37)
     roadmap = db.session.get(Roadmap, group.roadmap.id)
@@ -125,11 +139,13 @@ def test_a_restore_from_a_checkpoint_brings_back_the_map_the_replay_from_zero_gi
     past = 2 * CHECKPOINT_EVERY + 3
     wanted = replayed_from_zero(group, past)
 
-    editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "map.restore", "revision": past},
-                  actor=marina)
+    editing.apply(
+        {"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "map.restore", "revision": past}, actor=marina
+    )
 
-    checkpoints = db.session.scalar(select(func.count()).select_from(Checkpoint)
-                                    .where(Checkpoint.roadmap_id == group.roadmap.id))
+    checkpoints = db.session.scalar(
+        select(func.count()).select_from(Checkpoint).where(Checkpoint.roadmap_id == group.roadmap.id)
+    )
     assert checkpoints == 2
     restored = live_map(group)
     assert {**restored, "revision": past} == wanted

@@ -1,4 +1,5 @@
 """The flask commands, create-moderator and seed-demo, through Flask's CLI runner on a real database."""
+
 import pytest
 from sqlalchemy import func, select
 
@@ -20,8 +21,9 @@ def count(model, *conditions) -> int:
 
 
 def test_create_moderator_creates_a_moderator_who_can_sign_in(runner):
-    result = runner.invoke(args=["create-moderator", "--email", "Irina@Example.org", "--name", "Ирина Соколова",
-                                 "--password", PASSWORD])
+    result = runner.invoke(
+        args=["create-moderator", "--email", "Irina@Example.org", "--name", "Ирина Соколова", "--password", PASSWORD]
+    )
 
     assert result.exit_code == 0, result.output
     assert "Moderator Irina@Example.org created." in result.output
@@ -30,16 +32,18 @@ def test_create_moderator_creates_a_moderator_who_can_sign_in(runner):
 
 
 def test_create_moderator_asks_for_what_is_missing(runner):
-    result = runner.invoke(args=["create-moderator"],
-                           input=f"irina@example.org\nИрина Соколова\n{PASSWORD}\n{PASSWORD}\n")
+    result = runner.invoke(
+        args=["create-moderator"], input=f"irina@example.org\nИрина Соколова\n{PASSWORD}\n{PASSWORD}\n"
+    )
 
     assert result.exit_code == 0, result.output
     assert count(Person, Person.email == "irina@example.org", Person.is_moderator) == 1
 
 
 def test_create_moderator_refuses_a_too_short_password_with_a_message(runner):
-    result = runner.invoke(args=["create-moderator", "--email", "irina@example.org", "--name", "Ирина",
-                                 "--password", "short"])
+    result = runner.invoke(
+        args=["create-moderator", "--email", "irina@example.org", "--name", "Ирина", "--password", "short"]
+    )
 
     assert result.exit_code == 1
     assert "Error: password too short" in result.output
@@ -50,8 +54,9 @@ def test_create_moderator_refuses_an_e_mail_already_taken(runner):
     db.session.add(Person(email="irina@example.org", display_name="Ирина", is_moderator=True))
     db.session.commit()
 
-    result = runner.invoke(args=["create-moderator", "--email", "IRINA@example.org", "--name", "Самозванка",
-                                 "--password", PASSWORD])
+    result = runner.invoke(
+        args=["create-moderator", "--email", "IRINA@example.org", "--name", "Самозванка", "--password", PASSWORD]
+    )
 
     assert result.exit_code == 1
     assert "Error: email taken" in result.output
@@ -109,8 +114,10 @@ def test_seed_demo_prints_the_join_code_and_a_moderator_login_that_works(seeded)
 
 
 def table_sizes() -> dict:
-    return {model.__name__: count(model)
-            for model in (Person, Training, Group, Roadmap, Membership, Step, Stakeholder, Change)}
+    return {
+        model.__name__: count(model)
+        for model in (Person, Training, Group, Roadmap, Membership, Step, Stakeholder, Change)
+    }
 
 
 def test_seed_demo_run_twice_creates_nothing_new(seeded, runner):

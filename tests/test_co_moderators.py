@@ -1,5 +1,6 @@
 """Co-moderators, added from the dashboard: another moderator runs the training with the same
 rights (the dashboard, the tools, locking and editing every map), on SQLite and PostgreSQL."""
+
 import re
 
 import pytest
@@ -19,8 +20,9 @@ def sign_in(client, email: str):
 
 
 def lock(roadmap_id: int, actor) -> int:
-    applied = editing.apply({"op_id": new_id(), "roadmap_id": roadmap_id, "type": "map.lock", "locked": True},
-                            actor=actor)
+    applied = editing.apply(
+        {"op_id": new_id(), "roadmap_id": roadmap_id, "type": "map.lock", "locked": True}, actor=actor
+    )
     return applied.change["revision"]
 
 
@@ -38,16 +40,19 @@ def test_a_co_moderator_runs_the_training_and_loses_it_when_removed(world, train
     trainings.remove_co_moderator(training, vera.id)
     assert trainings.trainings_of(vera) == []
     with pytest.raises(EditRejected) as refused:
-        editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "map.lock", "locked": False},
-                      actor=vera)
+        editing.apply(
+            {"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "map.lock", "locked": False}, actor=vera
+        )
     assert refused.value.code == "forbidden"
 
 
 def test_the_dashboard_adds_a_colleague_who_signs_in_through_the_link(app, client, training, moderator):
     sign_in(client, moderator.email)
-    response = client.post(f"/moderate/trainings/{training.id}/moderators",
-                           data={"email": "olga@example.org", "display_name": "Ольга Ким"},
-                           headers={"X-Requested-With": "fetch"})
+    response = client.post(
+        f"/moderate/trainings/{training.id}/moderators",
+        data={"email": "olga@example.org", "display_name": "Ольга Ким"},
+        headers={"X-Requested-With": "fetch"},
+    )
     answer = response.get_json()
     assert answer["ok"] and "Ольга Ким" in answer["message"]
     olga = db.session.scalar(db.select(Person).where(Person.email == "olga@example.org"))
@@ -65,23 +70,28 @@ def test_the_dashboard_lists_who_runs_the_training(client, training, moderator):
     trainings.add_co_moderator(training, moderator, "olga@example.org", "Ольга Ким")
     sign_in(client, moderator.email)
     page = client.get(f"/moderate/trainings/{training.id}").get_data(as_text=True)
-    listed = page[page.index('id="training-moderators"'):]
+    listed = page[page.index('id="training-moderators"') :]
     assert moderator.display_name in listed and "Ольга Ким" in listed
 
 
-@pytest.mark.parametrize(("email", "message"), [
-    pytest.param("participant@example.org", "принадлежит участнику", id="a participant's e-mail"),
-    pytest.param("owner", "уже ведёт тренинг", id="the training's own moderator"),
-])
+@pytest.mark.parametrize(
+    ("email", "message"),
+    [
+        pytest.param("participant@example.org", "принадлежит участнику", id="a participant's e-mail"),
+        pytest.param("owner", "уже ведёт тренинг", id="the training's own moderator"),
+    ],
+)
 def test_a_colleague_the_training_cannot_take_is_refused_with_a_reason(
-        world, client, training, group, moderator, email, message):
+    world, client, training, group, moderator, email, message
+):
     participant = world.member(group, "Анна")
     participant.email = "participant@example.org"
     db.session.commit()
     sign_in(client, moderator.email)
     email = moderator.email if email == "owner" else email
-    answer = client.post(f"/moderate/trainings/{training.id}/moderators", data={"email": email},
-                         headers={"X-Requested-With": "fetch"}).get_json()
+    answer = client.post(
+        f"/moderate/trainings/{training.id}/moderators", data={"email": email}, headers={"X-Requested-With": "fetch"}
+    ).get_json()
     assert not answer["ok"] and message in answer["message"]
     assert not db.session.get(Person, participant.id).is_moderator
 

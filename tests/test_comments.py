@@ -1,6 +1,7 @@
 """Comments on steps through the one writer (comment.* ops): threads one level deep, edits and
 deletes by their author, hiding by a moderator, mentions, what each person has read, and the
 log replaying to the same comments and counts, on SQLite and PostgreSQL."""
+
 import pytest
 from conftest import new_id, passwordless_moderator
 
@@ -58,7 +59,10 @@ def test_a_thread_is_one_level_deep_and_counted_on_its_step(scene):
 
     shown = comments.thread(roadmap.id, step_id, moderator=False)["comments"]
     assert [(item["id"], item["parent_id"]) for item in shown] == [
-        (question, None), (answer, question), (answer_to_answer, question)]  # a reply to a reply joins the thread
+        (question, None),
+        (answer, question),
+        (answer_to_answer, question),
+    ]  # a reply to a reply joins the thread
     assert counts(roadmap) == {step_id: 3}
 
 
@@ -74,7 +78,9 @@ def test_only_the_author_edits_or_deletes_and_only_a_moderator_hides(scene):
     assert counts(roadmap) == {}
     hidden = comments.thread(roadmap.id, step_id, moderator=False)["comments"][0]
     assert (hidden["hidden"], hidden["body"]) == (True, "")
-    assert comments.thread(roadmap.id, step_id, moderator=True)["comments"][0]["body"] == "Кто звонит в управу до среды?"
+    assert (
+        comments.thread(roadmap.id, step_id, moderator=True)["comments"][0]["body"] == "Кто звонит в управу до среды?"
+    )
     edit(moderator, roadmap, "comment.hide", comment_id=question, hidden=False)
     assert counts(roadmap) == {step_id: 1}
     edit(marina, roadmap, "comment.delete", comment_id=question)
@@ -98,8 +104,12 @@ def test_a_mention_reaches_the_member_once_until_they_read_the_thread(scene, wor
     roadmap, moderator, marina, oleg, step_id = scene
     stranger = world.member(world.group(roadmap.group.training, name="Другая группа"), "Чужой")
 
-    assert refusal(marina, roadmap, "comment.add", comment_id=new_id(), step_id=step_id, body="@Чужой",
-                   mentions=[stranger.id]) == "member_not_found"
+    assert (
+        refusal(
+            marina, roadmap, "comment.add", comment_id=new_id(), step_id=step_id, body="@Чужой", mentions=[stranger.id]
+        )
+        == "member_not_found"
+    )
     comment(marina, roadmap, step_id, "@Олег позвонишь?", mentions=[oleg.id, marina.id])
 
     mentions = comments.unseen_mentions(oleg.id)
@@ -142,7 +152,12 @@ def test_catching_up_hands_out_no_words_of_a_comment_hidden_or_deleted_since(sce
     db.session.expire_all()
     changes = catch_up(db.session.get(Roadmap, roadmap.id), revision)["changes"]
 
-    bodies = {change["op"]["comment_id"]: change["op"].get("body") for change in changes
-              if change["op"]["type"] == "comment.add"}
+    bodies = {
+        change["op"]["comment_id"]: change["op"].get("body")
+        for change in changes
+        if change["op"]["type"] == "comment.add"
+    }
     assert bodies == {rude: "", kept: "Я позвоню"}
-    assert replay_comments(history.changes_up_to(roadmap.id, revision + 3))[0]["body"] == "Грубое слово"  # the log keeps them
+    assert (
+        replay_comments(history.changes_up_to(roadmap.id, revision + 3))[0]["body"] == "Грубое слово"
+    )  # the log keeps them

@@ -4,6 +4,7 @@ The server runs in gevent mode; sqlite3 does not yield to gevent while it waits
 for the write lock, so these writers would stall each other (or fail with
 "database is locked") if a greenlet could wait there while another held it.
 """
+
 import threading
 import uuid
 
@@ -31,11 +32,11 @@ def write_steadily(url: str, token: str, roadmap_id: int, results: list, errors:
             if number % 3 == 0:
                 ops.append({"type": "map.set", "field": "goal", "value": f"цель {number}", "base": None})
             else:
-                ops.append({"type": "step.set", "step_id": step_id, "field": "description",
-                            "value": f"описание {number}"})
+                ops.append(
+                    {"type": "step.set", "step_id": step_id, "field": "description", "value": f"описание {number}"}
+                )
         for op in ops:
-            ack = client.call("op", {**op, "op_id": uuid.uuid4().hex, "roadmap_id": roadmap_id},
-                              timeout=ACK_TIMEOUT)
+            ack = client.call("op", {**op, "op_id": uuid.uuid4().hex, "roadmap_id": roadmap_id}, timeout=ACK_TIMEOUT)
             (results if ack.get("ok") else errors).append(ack)
     except Exception as error:  # reported by the test, not swallowed
         errors.append(repr(error))
@@ -53,9 +54,12 @@ def test_concurrent_writers_on_two_maps_all_land_with_gap_free_revisions(app, wo
     for group in groups:
         for index in range(WRITERS_PER_MAP):
             token = world.token(world.member(group, f"Участник {index}"))
-            writers.append(threading.Thread(
-                target=write_steadily, args=(live_server.url, token, group.roadmap.id, results, errors),
-            ))
+            writers.append(
+                threading.Thread(
+                    target=write_steadily,
+                    args=(live_server.url, token, group.roadmap.id, results, errors),
+                )
+            )
     for writer in writers:
         writer.start()
     for writer in writers:

@@ -1,5 +1,6 @@
 """Settings: read from the environment once, by create_app, each as its type; a malformed one stops
 the start with its name; README's table lists every variable; each app keeps its own clock."""
+
 from __future__ import annotations
 
 import re
@@ -22,16 +23,28 @@ def app_with(config_class=Config, **overrides):
 
 
 def test_each_variable_is_read_as_its_type():
-    settings = from_environment({
-        "MAIL_PORT": "2525", "SOCKET_EVENTS_PER_SECOND": "2.5", "MAIL_RETRY_SECONDS": "30",
-        "SECURE_COOKIES": "yes", "ROADMAP_REMINDERS": "off", "ROADMAP_CLOCK_OFFSET_DAYS": "1.5",
-        "DATABASE_URL": "postgresql://roadmap@db/roadmap", "EXPORT_RATE_LIMIT": "5 per minute",
-    })
+    settings = from_environment(
+        {
+            "MAIL_PORT": "2525",
+            "SOCKET_EVENTS_PER_SECOND": "2.5",
+            "MAIL_RETRY_SECONDS": "30",
+            "SECURE_COOKIES": "yes",
+            "ROADMAP_REMINDERS": "off",
+            "ROADMAP_CLOCK_OFFSET_DAYS": "1.5",
+            "DATABASE_URL": "postgresql://roadmap@db/roadmap",
+            "EXPORT_RATE_LIMIT": "5 per minute",
+        }
+    )
 
     assert settings == {
-        "MAIL_PORT": 2525, "SOCKET_EVENTS_PER_SECOND": 2.5, "MAIL_RETRY_SECONDS": 30.0,
-        "SESSION_COOKIE_SECURE": True, "REMEMBER_COOKIE_SECURE": True, "REMINDERS_IN_SERVER": False,
-        "CLOCK_OFFSET": timedelta(days=1.5), "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://roadmap@db/roadmap",
+        "MAIL_PORT": 2525,
+        "SOCKET_EVENTS_PER_SECOND": 2.5,
+        "MAIL_RETRY_SECONDS": 30.0,
+        "SESSION_COOKIE_SECURE": True,
+        "REMEMBER_COOKIE_SECURE": True,
+        "REMINDERS_IN_SERVER": False,
+        "CLOCK_OFFSET": timedelta(days=1.5),
+        "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://roadmap@db/roadmap",
         "EXPORT_RATE_LIMIT": "5 per minute",
     }
 
@@ -42,12 +55,25 @@ def test_an_empty_variable_counts_as_unset():
 
 def test_malformed_values_are_refused_together_each_by_name():
     with pytest.raises(SettingError) as refused:
-        from_environment({"MAIL_PORT": "smtp", "SECURE_COOKIES": "maybe", "HEAVY_WORK_PROCESSES": "-1",
-                          "JOIN_RATE_LIMIT": "lots", "DASHBOARD_PUSH_SECONDS": "nan", "SECRET_KEY": "kept out"})
+        from_environment(
+            {
+                "MAIL_PORT": "smtp",
+                "SECURE_COOKIES": "maybe",
+                "HEAVY_WORK_PROCESSES": "-1",
+                "JOIN_RATE_LIMIT": "lots",
+                "DASHBOARD_PUSH_SECONDS": "nan",
+                "SECRET_KEY": "kept out",
+            }
+        )
 
     message = str(refused.value)
-    for variable in ("MAIL_PORT='smtp'", "SECURE_COOKIES='maybe'", "HEAVY_WORK_PROCESSES='-1'",
-                     "JOIN_RATE_LIMIT='lots'", "DASHBOARD_PUSH_SECONDS='nan'"):
+    for variable in (
+        "MAIL_PORT='smtp'",
+        "SECURE_COOKIES='maybe'",
+        "HEAVY_WORK_PROCESSES='-1'",
+        "JOIN_RATE_LIMIT='lots'",
+        "DASHBOARD_PUSH_SECONDS='nan'",
+    ):
         assert variable in message
     assert "kept out" not in message
 
@@ -76,12 +102,19 @@ def test_a_test_app_is_made_from_its_overrides_whatever_the_environment(monkeypa
 def test_the_server_does_not_start_with_a_malformed_setting(tmp_path):
     environment = {"PATH": "/usr/bin:/bin", "ROADMAP_INSTANCE_PATH": str(tmp_path), "SOCKET_EVENTS_PER_SECOND": "fast"}
 
-    started = subprocess.run([sys.executable, "-m", "roadmap.server", "--port", "1"], cwd=PROJECT_ROOT,
-                             env=environment, capture_output=True, text=True, timeout=60)
+    started = subprocess.run(
+        [sys.executable, "-m", "roadmap.server", "--port", "1"],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     assert started.returncode == 1
     assert started.stderr.strip().splitlines()[-1] == (
-        "Roadmap cannot start: SOCKET_EVENTS_PER_SECOND='fast' should be a number, 0 or more")
+        "Roadmap cannot start: SOCKET_EVENTS_PER_SECOND='fast' should be a number, 0 or more"
+    )
 
 
 def test_the_readme_lists_every_variable_and_no_other():

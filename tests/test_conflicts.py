@@ -5,9 +5,9 @@ has changed the field since, the server refuses the op (it is not logged and
 takes no revision) and says who changed it to what; the author's choice is a
 new op. Ops without a base stay last-writer-wins, as old clients expect.
 """
+
 import pytest
 from conftest import new_id, passwordless_moderator
-
 from sqlalchemy import select
 
 from roadmap.domain.errors import EditRejected
@@ -65,22 +65,31 @@ def test_a_conflict_says_who_changed_the_field_to_what_and_when(oleg, marina, ro
     step_id = add_step(oleg, roadmap)
     applied = edit(marina, roadmap, "step.set", step_id=step_id, field="status", value="done")
 
-    conflict = refusal(oleg, roadmap, "step.set", step_id=step_id, field="status", value="in_progress",
-                       base="planned").extra["conflict"]
+    conflict = refusal(
+        oleg, roadmap, "step.set", step_id=step_id, field="status", value="in_progress", base="planned"
+    ).extra["conflict"]
 
     assert conflict == {
-        "field": "status", "step_id": step_id, "value": "in_progress", "base": "planned", "current": "done",
-        "changed_by": {"id": marina.id, "name": "Марина"}, "changed_at": applied.change["at"],
+        "field": "status",
+        "step_id": step_id,
+        "value": "in_progress",
+        "base": "planned",
+        "current": "done",
+        "changed_by": {"id": marina.id, "name": "Марина"},
+        "changed_at": applied.change["at"],
         "revision": applied.revision,
     }
 
 
-@pytest.mark.parametrize("field, first, theirs, mine", [
-    ("owner", None, {"text": "Управа района"}, {"text": "Совет дома"}),
-    ("due_on", None, "2027-05-17", "2027-05-20"),
-    ("starts_on", "2027-05-01", "2027-05-03", None),
-    ("progress", None, 50, 20),
-])
+@pytest.mark.parametrize(
+    "field, first, theirs, mine",
+    [
+        ("owner", None, {"text": "Управа района"}, {"text": "Совет дома"}),
+        ("due_on", None, "2027-05-17", "2027-05-20"),
+        ("starts_on", "2027-05-01", "2027-05-03", None),
+        ("progress", None, 50, 20),
+    ],
+)
 def test_every_plain_step_field_is_checked(oleg, marina, roadmap, field, first, theirs, mine):
     step_id = add_step(oleg, roadmap, **{field: first})
     edit(marina, roadmap, "step.set", step_id=step_id, field=field, value=theirs, base=first)
@@ -92,20 +101,24 @@ def test_every_plain_step_field_is_checked(oleg, marina, roadmap, field, first, 
     assert step_of(roadmap, step_id)[field] == theirs
 
 
-@pytest.mark.parametrize("field, theirs, mine", [
-    ("sector", "administration", "business"),
-    ("interest", 5, 1),
-    ("influence", 4, 2),
-    ("engagement", "involve", "consult"),
-])
+@pytest.mark.parametrize(
+    "field, theirs, mine",
+    [
+        ("sector", "administration", "business"),
+        ("interest", 5, 1),
+        ("influence", 4, 2),
+        ("engagement", "involve", "consult"),
+    ],
+)
 def test_stakeholder_plain_fields_are_checked(oleg, marina, roadmap, field, theirs, mine):
     stakeholder_id = new_id()
     edit(oleg, roadmap, "stakeholder.add", stakeholder_id=stakeholder_id, fields={"name": "Совет дома"})
     seen = snapshot(roadmap)["stakeholders"][0][field]
     edit(marina, roadmap, "stakeholder.set", stakeholder_id=stakeholder_id, field=field, value=theirs, base=seen)
 
-    refused = refusal(oleg, roadmap, "stakeholder.set", stakeholder_id=stakeholder_id, field=field, value=mine,
-                      base=seen)
+    refused = refusal(
+        oleg, roadmap, "stakeholder.set", stakeholder_id=stakeholder_id, field=field, value=mine, base=seen
+    )
 
     assert refused.code == "conflict"
     assert refused.extra["conflict"]["stakeholder_id"] == stakeholder_id
@@ -124,8 +137,9 @@ def test_the_map_theme_is_checked(oleg, marina, roadmap):
 def test_a_step_added_with_the_value_counts_as_its_last_change(oleg, marina, roadmap):
     step_id = add_step(marina, roadmap, status="blocked")
 
-    conflict = refusal(oleg, roadmap, "step.set", step_id=step_id, field="status", value="done",
-                       base="planned").extra["conflict"]
+    conflict = refusal(oleg, roadmap, "step.set", step_id=step_id, field="status", value="done", base="planned").extra[
+        "conflict"
+    ]
 
     assert conflict["changed_by"]["name"] == "Марина"
 
@@ -159,8 +173,15 @@ def test_overwriting_ones_own_later_change_is_not_a_conflict(oleg, roadmap):
 
 def test_a_resend_of_an_applied_op_is_a_duplicate_even_after_someone_changed_the_field(oleg, marina, roadmap):
     step_id = add_step(oleg, roadmap)
-    sent = {"op_id": new_id(), "roadmap_id": roadmap.id, "type": "step.set", "step_id": step_id,
-            "field": "status", "value": "in_progress", "base": "planned"}
+    sent = {
+        "op_id": new_id(),
+        "roadmap_id": roadmap.id,
+        "type": "step.set",
+        "step_id": step_id,
+        "field": "status",
+        "value": "in_progress",
+        "base": "planned",
+    }
     first = editing.apply(sent, actor=oleg)
     edit(marina, roadmap, "step.set", step_id=step_id, field="status", value="done")
 
@@ -172,11 +193,25 @@ def test_a_resend_of_an_applied_op_is_a_duplicate_even_after_someone_changed_the
 
 def test_a_text_field_still_merges_whatever_base_it_carries(oleg, marina, roadmap):
     step_id = add_step(oleg, roadmap)
-    edit(marina, roadmap, "step.set", step_id=step_id, field="title", value="Встреча с жителями дома 5",
-         base="Встреча с жителями")
+    edit(
+        marina,
+        roadmap,
+        "step.set",
+        step_id=step_id,
+        field="title",
+        value="Встреча с жителями дома 5",
+        base="Встреча с жителями",
+    )
 
-    edit(oleg, roadmap, "step.set", step_id=step_id, field="title", value="Первая встреча с жителями",
-         base="Встреча с жителями")
+    edit(
+        oleg,
+        roadmap,
+        "step.set",
+        step_id=step_id,
+        field="title",
+        value="Первая встреча с жителями",
+        base="Встреча с жителями",
+    )
 
     assert step_of(roadmap, step_id)["title"] == "Первая встреча с жителями дома 5"
 
@@ -187,21 +222,35 @@ def test_unset_is_a_base_like_any_value_of_a_stakeholder_assessment(oleg, marina
     edit(oleg, roadmap, "stakeholder.add", stakeholder_id=stakeholder_id, fields={"name": "Управа"})
     edit(marina, roadmap, "stakeholder.set", stakeholder_id=stakeholder_id, field=field, value=theirs, base=None)
 
-    refused = refusal(oleg, roadmap, "stakeholder.set", stakeholder_id=stakeholder_id, field=field,
-                      value="media" if field == "sector" else 1, base=None)
+    refused = refusal(
+        oleg,
+        roadmap,
+        "stakeholder.set",
+        stakeholder_id=stakeholder_id,
+        field=field,
+        value="media" if field == "sector" else 1,
+        base=None,
+    )
 
     assert refused.code == "conflict"
     assert snapshot(roadmap)["stakeholders"][0][field] == theirs
 
 
-@pytest.mark.parametrize("field, base", [
-    ("status", "finished"), ("due_on", "17.05.2027"), ("progress", "50"), ("owner", {"person": 1}),
-])
+@pytest.mark.parametrize(
+    "field, base",
+    [
+        ("status", "finished"),
+        ("due_on", "17.05.2027"),
+        ("progress", "50"),
+        ("owner", {"person": 1}),
+    ],
+)
 def test_a_base_that_is_no_value_of_the_field_is_refused(oleg, roadmap, field, base):
     step_id = add_step(oleg, roadmap)
 
-    refused = refusal(oleg, roadmap, "step.set", step_id=step_id, field=field, value=None if field != "status" else "done",
-                      base=base)
+    refused = refusal(
+        oleg, roadmap, "step.set", step_id=step_id, field=field, value=None if field != "status" else "done", base=base
+    )
 
     assert refused.code == "invalid_value"
 

@@ -43,6 +43,7 @@ target, and further examples vary it. The script is capped at BURSTS_MAX bursts
 Shrinking is off: a concurrent run does not replay exactly, so a failure is
 explained by the assertion messages and the report instead.
 """
+
 from __future__ import annotations
 
 import math
@@ -62,11 +63,16 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from roadmap.domain import vocabulary
 from roadmap.domain.errors import EditRejected
 from roadmap.domain.operations import (
-    MAP_FIELDS, OP_TYPES, STAKEHOLDER_FIELDS, STEP_FIELDS, TextField, parse_value,
+    MAP_FIELDS,
+    OP_TYPES,
+    STAKEHOLDER_FIELDS,
+    STEP_FIELDS,
+    TextField,
+    parse_value,
 )
-from roadmap.domain import vocabulary
 from roadmap.domain.replay import empty_map, replay
 from roadmap.extensions import db
 from roadmap.models import Change, Roadmap
@@ -97,6 +103,7 @@ OPS_WHILE_OFFLINE = 25
 
 
 # --- a client that keeps an op pending until it is answered -------------------
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -179,6 +186,7 @@ class ResendingClient(SyncClient):
 
 # --- what the server holds --------------------------------------------------
 
+
 def without_members(roadmap: dict) -> dict:
     return {key: value for key, value in roadmap.items() if key != "members"}
 
@@ -186,9 +194,7 @@ def without_members(roadmap: dict) -> dict:
 def logged_changes(roadmap_id: int) -> list[dict]:
     """The change log of one map in revision order, read in a fresh transaction."""
     db.session.commit()  # end the read snapshot this session may hold (SQLite WAL)
-    rows = db.session.scalars(
-        select(Change).where(Change.roadmap_id == roadmap_id).order_by(Change.revision)
-    ).all()
+    rows = db.session.scalars(select(Change).where(Change.roadmap_id == roadmap_id).order_by(Change.revision)).all()
     return [{"revision": row.revision, "op_id": row.op_id, "op": row.op} for row in rows]
 
 
@@ -270,10 +276,24 @@ def write_report(name: str, lines: list[str]) -> None:
 
 # Op types by weight: edits of existing things dominate, as in a real session.
 KIND_WEIGHTS = {
-    "map.set": 3, "step.add": 2, "step.set": 6, "step.move": 2, "step.delete": 2, "step.restore": 2,
-    "step.link": 2, "step.unlink": 1, "step.depend": 2, "step.undepend": 1, "comment.add": 2, "comment.edit": 1,
-    "comment.delete": 1, "comment.hide": 1, "stakeholder.add": 1, "stakeholder.set": 3,
-    "stakeholder.delete": 1, "stakeholder.restore": 1,
+    "map.set": 3,
+    "step.add": 2,
+    "step.set": 6,
+    "step.move": 2,
+    "step.delete": 2,
+    "step.restore": 2,
+    "step.link": 2,
+    "step.unlink": 1,
+    "step.depend": 2,
+    "step.undepend": 1,
+    "comment.add": 2,
+    "comment.edit": 1,
+    "comment.delete": 1,
+    "comment.hide": 1,
+    "stakeholder.add": 1,
+    "stakeholder.set": 3,
+    "stakeholder.delete": 1,
+    "stakeholder.restore": 1,
 }
 # Participants cannot lock a map (see test_facilitation*.py); restoring a revision
 # has its own tests (test_history.py).
@@ -303,11 +323,10 @@ class OpScript:
         base = random.Random(BASE_SCHEDULE_SEED)
         bursts = []
         for drawn in offsets:
-            client, kind, target, variant, length = (
-                (base.randrange(256) + offset) % 256 for offset in drawn
+            client, kind, target, variant, length = ((base.randrange(256) + offset) % 256 for offset in drawn)
+            bursts.append(
+                (client % clients, KIND_WHEEL[kind % len(KIND_WHEEL)], target, variant, 1 + length % BURST_MAX)
             )
-            bursts.append((client % clients, KIND_WHEEL[kind % len(KIND_WHEEL)], target, variant,
-                           1 + length % BURST_MAX))
         slots: list[Slot] = []
         for cycle in range(math.ceil(ops / max(1, sum(burst[4] for burst in bursts)))):
             for index, (client, kind, target, variant, length) in enumerate(bursts):
@@ -406,9 +425,13 @@ class Realiser:
         live_steps = [step["id"] for step in local["steps"]]
         live_stakeholders = [item["id"] for item in local["stakeholders"]]
         context = {
-            "rng": rng, "target": slot.target, "variant": slot.variant, "local": local,
+            "rng": rng,
+            "target": slot.target,
+            "variant": slot.variant,
+            "local": local,
             # Gone: deleted, or added by someone else and not yet seen by this client.
-            "live_steps": live_steps, "gone_steps": sorted(set(steps_made) - set(live_steps)),
+            "live_steps": live_steps,
+            "gone_steps": sorted(set(steps_made) - set(live_steps)),
             "live_stakeholders": live_stakeholders,
             "gone_stakeholders": sorted(set(stakeholders_made) - set(live_stakeholders)),
         }
@@ -449,7 +472,7 @@ class Realiser:
         end = min(len(current), at + rng.randint(1, 12))
         roll = rng.random()
         if len(current) > spec.max_length // 2 and roll < 0.6:
-            return {"value": current[: len(current) // 3] + current[-len(current) // 3:], "base": current}
+            return {"value": current[: len(current) // 3] + current[-len(current) // 3 :], "base": current}
         if roll < 0.35:
             value = current[:at] + word + current[at:]
         elif roll < 0.47:
@@ -516,8 +539,7 @@ class Realiser:
     def _step_add(self, rng, target, live_steps, gone_steps, live_stakeholders, gone_stakeholders, **_):
         steps_made = self.home.known()[0] + self.away.known()[0]
         step_id = steps_made[target % len(steps_made)] if steps_made and rng.random() < 0.03 else random_id(rng)
-        fields = {"step_id": step_id,
-                  "fields": self._step_fields(rng, live_stakeholders, gone_stakeholders)}
+        fields = {"step_id": step_id, "fields": self._step_fields(rng, live_stakeholders, gone_stakeholders)}
         where = rng.random()
         if where < 0.3:
             return fields  # at the end
@@ -525,11 +547,19 @@ class Realiser:
             return {**fields, "after_id": None}
         return {**fields, "after_id": self._pick(rng, target, live_steps, gone_steps)}
 
-    def _step_set(self, rng, target, variant, local, live_steps, gone_steps, live_stakeholders,
-                  gone_stakeholders, **_):
+    def _step_set(self, rng, target, variant, local, live_steps, gone_steps, live_stakeholders, gone_stakeholders, **_):
         step_id = self._pick(rng, target, live_steps, gone_steps)
-        names = ["title", "description", "description", "resources", "success_measure",
-                 "status", "owner", "starts_on", "due_on"]
+        names = [
+            "title",
+            "description",
+            "description",
+            "resources",
+            "success_measure",
+            "status",
+            "owner",
+            "starts_on",
+            "due_on",
+        ]
         name = names[variant % len(names)]
         spec = STEP_FIELDS[name]
         if name == "status":
@@ -560,23 +590,30 @@ class Realiser:
         return {"step_id": self._pick(rng, target, live_steps, gone_steps)}  # mostly not_deleted
 
     def _step_link(self, rng, target, live_steps, gone_steps, live_stakeholders, gone_stakeholders, **_):
-        return {"step_id": self._pick(rng, target, live_steps, gone_steps),
-                "stakeholder_id": self._pick(rng, rng.randrange(256), live_stakeholders, gone_stakeholders)}
+        return {
+            "step_id": self._pick(rng, target, live_steps, gone_steps),
+            "stakeholder_id": self._pick(rng, rng.randrange(256), live_stakeholders, gone_stakeholders),
+        }
 
     _step_unlink = _step_link
 
     def _step_depend(self, rng, target, live_steps, gone_steps, **_):
         # Random pairs close cycles often enough (dependency_cycle), and may pick the step itself.
-        return {"step_id": self._pick(rng, target, live_steps, gone_steps),
-                "predecessor_id": self._pick(rng, rng.randrange(256), live_steps, gone_steps)}
+        return {
+            "step_id": self._pick(rng, target, live_steps, gone_steps),
+            "predecessor_id": self._pick(rng, rng.randrange(256), live_steps, gone_steps),
+        }
 
     _step_undepend = _step_depend
 
     # Comments: anyone's, so edits and deletes of another's (not_author) and hides by a
     # participant (moderators_only) are refused; deleted ones and gone steps are picked too.
     def _comment_add(self, rng, target, live_steps, gone_steps, **_):
-        fields = {"comment_id": random_id(rng), "step_id": self._pick(rng, target, live_steps, gone_steps),
-                  "body": rng.choice(["Кто звонит в управу?", "Я могу.", "@Марина, посмотри", "  ", "Да"])}
+        fields = {
+            "comment_id": random_id(rng),
+            "step_id": self._pick(rng, target, live_steps, gone_steps),
+            "body": rng.choice(["Кто звонит в управу?", "Я могу.", "@Марина, посмотри", "  ", "Да"]),
+        }
         comments = self.home.known_comments()
         if comments and rng.random() < 0.4:
             fields["parent_id"] = comments[target % len(comments)]
@@ -636,6 +673,7 @@ class Realiser:
 
 # --- the run -----------------------------------------------------------------
 
+
 class Ledger:
     """Every delivery of the run, and a condition the chaos thread paces itself on."""
 
@@ -678,8 +716,9 @@ def send_script(index: int, realiser: Realiser, slots: list[Slot], ledger: Ledge
         ledger.finish(index, f"{client.name}: {error!r}")
 
 
-def drop_connections(clients: list[ResendingClient], ledger: Ledger, drops: int, total_ops: int,
-                     rng: random.Random, deadline: float) -> None:
+def drop_connections(
+    clients: list[ResendingClient], ledger: Ledger, drops: int, total_ops: int, rng: random.Random, deadline: float
+) -> None:
     """Drop one or two clients at a time, spread over the run; bring them back after others' ops."""
     everyone = set(range(len(clients)))
     try:
@@ -709,8 +748,7 @@ def seed_map(home: MapUnderTest, deadline: float) -> None:
     """A few steps and stakeholders, so that the first ops have something to edit."""
     rng = random.Random(home.roadmap_id)
     payloads = [
-        {"type": "step.add", "step_id": random_id(rng), "fields": {"title": f"Шаг {number}"}}
-        for number in range(6)
+        {"type": "step.add", "step_id": random_id(rng), "fields": {"title": f"Шаг {number}"}} for number in range(6)
     ] + [
         {"type": "stakeholder.add", "stakeholder_id": random_id(rng), "fields": {"name": f"Сосед {number}"}}
         for number in range(4)
@@ -744,8 +782,9 @@ def open_maps(world, live_server, deadline: float) -> tuple[list[MapUnderTest], 
     return maps, clients, moderator.id
 
 
-def run_script(script: OpScript, maps: list[MapUnderTest], clients: list[ResendingClient], moderator_id: int,
-               deadline: float) -> Ledger:
+def run_script(
+    script: OpScript, maps: list[MapUnderTest], clients: list[ResendingClient], moderator_id: int, deadline: float
+) -> Ledger:
     """Every client sends its slots from its own thread while the chaos thread drops connections."""
     ledger = Ledger()
     threads = []
@@ -753,12 +792,27 @@ def run_script(script: OpScript, maps: list[MapUnderTest], clients: list[Resendi
         home = next(home for home in maps if client in home.clients)
         away = next(other for other in maps if other is not home)
         realiser = Realiser(client, home, away, moderator_id)
-        threads.append(threading.Thread(
-            target=send_script, name=client.name, args=(index, realiser, script.for_client(index), ledger, deadline),
-        ))
-    threads.append(threading.Thread(target=drop_connections, name="chaos", args=(
-        clients, ledger, FUZZ_DROPS, len(script.slots), random.Random(len(script.slots)), deadline,
-    )))
+        threads.append(
+            threading.Thread(
+                target=send_script,
+                name=client.name,
+                args=(index, realiser, script.for_client(index), ledger, deadline),
+            )
+        )
+    threads.append(
+        threading.Thread(
+            target=drop_connections,
+            name="chaos",
+            args=(
+                clients,
+                ledger,
+                FUZZ_DROPS,
+                len(script.slots),
+                random.Random(len(script.slots)),
+                deadline,
+            ),
+        )
+    )
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -775,8 +829,10 @@ def merged_texts(changes: list[dict], deliveries: list[Delivery]) -> int:
     """Text edits the server merged with a concurrent one: the logged value is not the sent value."""
     sent = {d.op_id: d.payload for d in deliveries if d.acked and d.payload.get("base") is not None}
     return sum(
-        1 for change in changes
-        if change["op_id"] in sent and change["op"]["value"] != sent[change["op_id"]]["value"]
+        1
+        for change in changes
+        if change["op_id"] in sent
+        and change["op"]["value"] != sent[change["op_id"]]["value"]
         and "\n" not in sent[change["op_id"]]["value"]  # not a single-line field's normalisation
     )
 
@@ -840,10 +896,17 @@ def report_line(database: str, clients: list, ledger: Ledger, findings: Findings
 @pytest.mark.timeout(FUZZ_EXAMPLES * (RUN_SECONDS + 2 * CATCH_UP_TIMEOUT + 60))
 @pytest.mark.parametrize("database_url", FUZZ_DATABASES, indirect=True)
 @settings(
-    derandomize=True, max_examples=FUZZ_EXAMPLES, deadline=None, database=None,
+    derandomize=True,
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    database=None,
     phases=(Phase.explicit, Phase.generate),
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.large_base_example,
-                           HealthCheck.data_too_large, HealthCheck.too_slow],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.large_base_example,
+        HealthCheck.data_too_large,
+        HealthCheck.too_slow,
+    ],
 )
 @given(script=op_scripts(FUZZ_OPS, CLIENTS))
 def test_every_client_the_database_and_the_replayed_log_agree_after_random_concurrent_edits_and_dropped_connections(
@@ -861,8 +924,9 @@ def test_every_client_the_database_and_the_replayed_log_agree_after_random_concu
     report = report_line(database_url.split(":")[0], clients, ledger, findings, time.monotonic() - started)
     print("\n" + report)
     REPORT_LINES.append(report)
-    write_report("convergence.txt", [*REPORT_LINES, *findings.divergences, *findings.log_problems,
-                                     *findings.unnormal_values])
+    write_report(
+        "convergence.txt", [*REPORT_LINES, *findings.divergences, *findings.log_problems, *findings.unnormal_values]
+    )
 
     assert len(ledger.deliveries) == len(script.slots)
     assert {delivery.op_type for delivery in ledger.deliveries} == set(KIND_WEIGHTS)

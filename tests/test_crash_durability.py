@@ -12,6 +12,7 @@ op id and the same revision (lost ops = 0), and every resent op must be logged
 exactly once. The report is printed and written to
 test-artifacts/crash_durability.txt.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -23,7 +24,12 @@ import pytest
 
 from tests.livesync import new_op_id
 from tests.test_convergence import (
-    Ledger, MapUnderTest, ResendingClient, compare_everything, logged_changes, write_report,
+    Ledger,
+    MapUnderTest,
+    ResendingClient,
+    compare_everything,
+    logged_changes,
+    write_report,
 )
 
 pytestmark = pytest.mark.live
@@ -63,22 +69,42 @@ def edits_of_one_writer(client: ResendingClient, writer: int):
         description = step["description"] if step else ""
         kind = number % 6
         if kind == 0:
-            yield {"type": "step.set", "step_id": own_step, "field": "description",
-                   "value": f"{description} {writer}.{number}"[-2000:], "base": description}
+            yield {
+                "type": "step.set",
+                "step_id": own_step,
+                "field": "description",
+                "value": f"{description} {writer}.{number}"[-2000:],
+                "base": description,
+            }
         elif kind == 1:
-            yield {"type": "map.set", "field": "goal", "value": f"{local['goal']} {writer}.{number}"[-2000:],
-                   "base": local["goal"]}
+            yield {
+                "type": "map.set",
+                "field": "goal",
+                "value": f"{local['goal']} {writer}.{number}"[-2000:],
+                "base": local["goal"],
+            }
         elif kind == 2:
-            yield {"type": "step.add", "step_id": new_op_id(), "after_id": own_step,
-                   "fields": {"title": f"Подшаг {writer}.{number}"}}
+            yield {
+                "type": "step.add",
+                "step_id": new_op_id(),
+                "after_id": own_step,
+                "fields": {"title": f"Подшаг {writer}.{number}"},
+            }
         elif kind == 3:
             yield {"type": "step.move", "step_id": own_step, "after_id": None}
         elif kind == 4:
-            yield {"type": ("step.link", "step.unlink")[number % 2], "step_id": own_step,
-                   "stakeholder_id": own_stakeholder}
+            yield {
+                "type": ("step.link", "step.unlink")[number % 2],
+                "step_id": own_step,
+                "stakeholder_id": own_stakeholder,
+            }
         else:
-            yield {"type": "step.set", "step_id": own_step, "field": "status",
-                   "value": ("planned", "in_progress", "done", "blocked")[number % 4]}
+            yield {
+                "type": "step.set",
+                "step_id": own_step,
+                "field": "status",
+                "value": ("planned", "in_progress", "done", "blocked")[number % 4],
+            }
 
 
 def write_continuously(writer: int, client: ResendingClient, roadmap_id: int, load: Load, deadline: float):
@@ -118,8 +144,9 @@ def test_every_acknowledged_op_survives_server_kills_and_unacknowledged_ones_are
     group = world.group()
     people = [world.member(group, f"Участник {writer}") for writer in range(WRITERS)]
     home = MapUnderTest(group.roadmap.id, group.theme, [person.id for person in people])
-    home.clients = [ResendingClient(live_server.url, world.token(person), name=f"w{number}")
-                    for number, person in enumerate(people)]
+    home.clients = [
+        ResendingClient(live_server.url, world.token(person), name=f"w{number}") for number, person in enumerate(people)
+    ]
     load = Load()
     acked_at_kills = []
     try:
@@ -162,8 +189,10 @@ def test_every_acknowledged_op_survives_server_kills_and_unacknowledged_ones_are
     )
     print("\n" + report)
     REPORT_LINES.append(report)
-    write_report("crash_durability.txt", [*REPORT_LINES, *findings.divergences, *findings.log_problems,
-                                          *(f"lost: {op_id}" for op_id in lost)])
+    write_report(
+        "crash_durability.txt",
+        [*REPORT_LINES, *findings.divergences, *findings.log_problems, *(f"lost: {op_id}" for op_id in lost)],
+    )
 
     assert lost == []
     assert resent, "no op was in flight at a kill, so resending was not exercised"
@@ -172,4 +201,3 @@ def test_every_acknowledged_op_survives_server_kills_and_unacknowledged_ones_are
     assert findings.log_problems == []  # among them: each acked op logged once, at its revision
     assert findings.divergences == []
     assert len(acked) == len(load.deliveries), [d.ack for d in load.deliveries if not d.acked][:5]
-

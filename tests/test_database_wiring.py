@@ -1,4 +1,5 @@
 """How the app talks to SQLite and how Socket.IO events meet Flask's routing."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -23,11 +24,15 @@ def _rows_in_database_file(path) -> int:
 
 
 def _app_with_background_checkpoints(tmp_path):
-    return create_app(TestConfig, overrides={
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'wal.sqlite3'}",
-        "SECRET_KEY": "test", "INSTANCE_PATH": str(tmp_path / "instance"),
-        "SQLITE_CHECKPOINT_IN_BACKGROUND": True,
-    })
+    return create_app(
+        TestConfig,
+        overrides={
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'wal.sqlite3'}",
+            "SECRET_KEY": "test",
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "SQLITE_CHECKPOINT_IN_BACKGROUND": True,
+        },
+    )
 
 
 def test_with_background_checkpoints_the_app_connections_never_checkpoint_themselves(tmp_path):
@@ -39,10 +44,15 @@ def test_with_background_checkpoints_the_app_connections_never_checkpoint_themse
 
 
 def test_a_database_in_memory_is_never_checkpointed_in_the_background(tmp_path):
-    app = create_app(TestConfig, overrides={
-        "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "test",
-        "INSTANCE_PATH": str(tmp_path / "instance"), "SQLITE_CHECKPOINT_IN_BACKGROUND": True,
-    })
+    app = create_app(
+        TestConfig,
+        overrides={
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "SECRET_KEY": "test",
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "SQLITE_CHECKPOINT_IN_BACKGROUND": True,
+        },
+    )
     assert database.checkpoints_in_background(app) is False
     assert database.checkpoints_in_background(_app_with_background_checkpoints(tmp_path)) is True
 
@@ -72,9 +82,14 @@ def test_a_background_checkpoint_copies_the_whole_log_into_the_database(tmp_path
 def test_socketio_events_find_a_url_rule_so_routing_raises_nothing(app):
     # Each event runs in a request context built from its connection's environ;
     # a NotFound there would be raised, and left as garbage, once per event.
-    environ = {"PATH_INFO": "/socket.io/", "QUERY_STRING": "EIO=4&transport=websocket",
-               "REQUEST_METHOD": "GET", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "5000",
-               "wsgi.url_scheme": "http"}
+    environ = {
+        "PATH_INFO": "/socket.io/",
+        "QUERY_STRING": "EIO=4&transport=websocket",
+        "REQUEST_METHOD": "GET",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "5000",
+        "wsgi.url_scheme": "http",
+    }
     for path in ("/socket.io/", "/socket.io"):
         with app.request_context({**environ, "PATH_INFO": path}):
             assert request.routing_exception is None

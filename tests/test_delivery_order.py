@@ -5,6 +5,7 @@ applied once. Server to client: a client that receives the broadcasts
 shuffled, duplicated and with gaps still ends with the server's map, because it
 applies changes strictly in revision order and asks `catch_up` for the gaps.
 """
+
 from __future__ import annotations
 
 import random
@@ -31,15 +32,21 @@ def test_an_op_resent_after_its_ack_was_lost_with_the_connection_is_applied_once
     step_id = new_op_id()
     assert marina_client.send_op("step.add", step_id=step_id, fields={"title": "Опрос"})["ok"]
     payload = {
-        "op_id": new_op_id(), "roadmap_id": roadmap_id, "type": "step.set",
-        "step_id": step_id, "field": "description", "value": "Спросить 50 соседей", "base": "",
+        "op_id": new_op_id(),
+        "roadmap_id": roadmap_id,
+        "type": "step.set",
+        "step_id": step_id,
+        "field": "description",
+        "value": "Спросить 50 соседей",
+        "base": "",
     }
 
     # Sent without an ack id, the op gets no ack whatever the timing: the client
     # learns nothing before its connection drops, just as when the ack is lost.
     marina_client.sio.emit("op", payload)
     oleg_client.wait_until(
-        lambda: any(change["op_id"] == payload["op_id"] for change in oleg_client.received), what="the broadcast",
+        lambda: any(change["op_id"] == payload["op_id"] for change in oleg_client.received),
+        what="the broadcast",
     )
     marina_client.disconnect()
     marina_client.reconnect()
@@ -127,8 +134,12 @@ def test_a_client_fed_changes_shuffled_duplicated_and_with_gaps_catches_up_and_e
 
     with ThreadPoolExecutor(max_workers=feeders) as pool:
         # as the socket's change handler is called
-        list(pool.map(lambda share: [reader._on_change(change) for change in share],
-                      [delivered[start::feeders] for start in range(feeders)]))
+        list(
+            pool.map(
+                lambda share: [reader._on_change(change) for change in share],
+                [delivered[start::feeders] for start in range(feeders)],
+            )
+        )
     reader.wait_for_revision(last_revision)
 
     assert withheld and reader.catch_up_requests  # withheld changes can only come from catch_up

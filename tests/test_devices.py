@@ -1,5 +1,6 @@
 """One person, many devices: codes that carry a sign-in to another device, the «Это вы?»
 check for a name already in the group, and merging two entries that are one person."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -29,8 +30,16 @@ def clock(app):
 
 def add_step(person, group, title: str, **fields) -> str:
     step_id = new_id()
-    editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "step.add", "step_id": step_id,
-                   "fields": {"title": title, **fields}}, actor=person)
+    editing.apply(
+        {
+            "op_id": new_id(),
+            "roadmap_id": group.roadmap.id,
+            "type": "step.add",
+            "step_id": step_id,
+            "fields": {"title": title, **fields},
+        },
+        actor=person,
+    )
     return step_id
 
 
@@ -48,6 +57,7 @@ def signed_in_person(client) -> int | None:
 
 
 # --- device codes ---------------------------------------------------------------------------
+
 
 def test_a_device_code_signs_in_as_the_same_person_once(group, app):
     anna = trainings.join_group(group.training, group.id, "Анна Петрова", None)
@@ -131,10 +141,15 @@ def test_the_code_page_signs_the_new_device_in_and_the_old_one_stays(group, app)
 
 
 def test_wrong_device_codes_are_refused_after_the_limit(app, database_url, tmp_path, world):
-    limited = create_app(TestConfig, overrides={
-        "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET_KEY,
-        "INSTANCE_PATH": str(tmp_path / "limited"), "DEVICE_CODE_RATE_LIMIT": "3 per minute",
-    })
+    limited = create_app(
+        TestConfig,
+        overrides={
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": SECRET_KEY,
+            "INSTANCE_PATH": str(tmp_path / "limited"),
+            "DEVICE_CODE_RATE_LIMIT": "3 per minute",
+        },
+    )
     limited.test_client_class = IsolatedClient
     group = world.group()
     anna = trainings.join_group(group.training, group.id, "Анна", None)
@@ -150,6 +165,7 @@ def test_wrong_device_codes_are_refused_after_the_limit(app, database_url, tmp_p
 
 
 # --- a name already in the group ------------------------------------------------------------
+
 
 @pytest.mark.parametrize("second_name", ["Анна Петрова", "анна петрова", "  Анна   Петрова ", "АННА ПЕТРОВА"])
 def test_a_name_already_in_the_group_is_a_clash_whatever_its_case_and_spaces(group, second_name):
@@ -193,8 +209,10 @@ def test_the_join_page_asks_is_it_you_and_creates_nobody(group, client, app):
     page = answer.get_data(as_text=True)
     assert answer.status_code == 409 and "Это вы?" in page and "/device/continue" in page
     assert db.session.scalar(select(db.func.count(Person.id))) == people_before
-    anyway = client.post(f"/join/{group.training.join_code}",
-                         data={"display_name": "Анна Петрова", "group_id": group.id, "different_person": "y"})
+    anyway = client.post(
+        f"/join/{group.training.join_code}",
+        data={"display_name": "Анна Петрова", "group_id": group.id, "different_person": "y"},
+    )
     assert anyway.status_code == 302
     assert db.session.scalar(select(db.func.count(Person.id))) == people_before + 1
 
@@ -214,6 +232,7 @@ def test_api_join_with_a_taken_name_is_a_409_unless_it_says_it_is_someone_else(g
 
 # --- merging -----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def two_annas(group):
     """Анна on her laptop and Анна again from her phone, after its battery died."""
@@ -223,7 +242,8 @@ def two_annas(group):
 
 
 def test_merging_moves_memberships_ownership_and_dots_and_logs_owner_changes_as_ops(
-        world, training, group, two_annas, moderator):
+    world, training, group, two_annas, moderator
+):
     laptop, phone = two_annas
     other_group = world.group(training, name="Сквер у библиотеки")
     trainings.join_group(training, other_group.id, "Анна Петрова", phone)
@@ -237,8 +257,9 @@ def test_merging_moves_memberships_ownership_and_dots_and_logs_owner_changes_as_
 
     db.session.expire_all()
     assert owner_of(step_id) == laptop.id
-    owner_change = db.session.scalars(select(Change).where(Change.roadmap_id == group.roadmap.id)
-                                      .order_by(Change.revision.desc())).first()
+    owner_change = db.session.scalars(
+        select(Change).where(Change.roadmap_id == group.roadmap.id).order_by(Change.revision.desc())
+    ).first()
     assert owner_change.revision > revision_before
     assert owner_change.author_id == moderator.id and owner_change.op["type"] == "step.set"
     assert owner_change.op["field"] == "owner" and owner_change.op["value"] == {"member": laptop.id}
@@ -270,7 +291,8 @@ def test_signing_in_as_the_merged_person_signs_in_as_the_kept_one(group, two_ann
 
 
 def test_merging_a_duplicate_who_kept_access_moves_the_e_mail_and_password_to_the_kept_one(
-        group, two_annas, moderator, client):
+    group, two_annas, moderator, client
+):
     laptop, phone = two_annas
     secure_account(phone, "anna@example.org", "лето в сквере 2027")
 
@@ -296,8 +318,13 @@ def test_a_merge_into_someone_merged_later_follows_to_the_last_one(group, modera
 @pytest.mark.parametrize("case", ["same", "moderator", "other_moderator", "both_secured", "locked"])
 def test_merges_that_would_hand_over_too_much_are_refused(world, group, two_annas, moderator, case):
     laptop, phone = two_annas
-    expected = {"same": "same_person", "moderator": "not_allowed", "other_moderator": "not_allowed",
-                "both_secured": "both_secured", "locked": "map_locked"}[case]
+    expected = {
+        "same": "same_person",
+        "moderator": "not_allowed",
+        "other_moderator": "not_allowed",
+        "both_secured": "both_secured",
+        "locked": "map_locked",
+    }[case]
     if case == "same":
         phone = laptop
     elif case == "moderator":
@@ -310,8 +337,9 @@ def test_merges_that_would_hand_over_too_much_are_refused(world, group, two_anna
         secure_account(phone, "anna.p@example.org", "лето в сквере 2027")
     else:
         add_step(phone, group, "Опрос", owner={"member": phone.id})
-        editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "map.lock", "locked": True},
-                      actor=moderator)
+        editing.apply(
+            {"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "map.lock", "locked": True}, actor=moderator
+        )
 
     with pytest.raises(identities.MergeRefused) as refused:
         identities.merge_people(phone, laptop, moderator)
@@ -325,8 +353,11 @@ def test_the_dashboard_merges_after_a_csrf_form_post(group, two_annas, moderator
     kept_membership = next(m.id for m in laptop.memberships)
     assert "Объединить с" in client.get(f"/moderate/trainings/{group.training_id}").get_data(as_text=True)
 
-    answer = client.post(f"/moderate/memberships/{kept_membership}/merge",
-                         data={"duplicate_person_id": phone.id}, headers={"X-Requested-With": "fetch"})
+    answer = client.post(
+        f"/moderate/memberships/{kept_membership}/merge",
+        data={"duplicate_person_id": phone.id},
+        headers={"X-Requested-With": "fetch"},
+    )
 
     assert answer.status_code == 200 and answer.get_json()["ok"] is True
     db.session.rollback()

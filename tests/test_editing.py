@@ -1,4 +1,5 @@
 """Every kind of edit through the one writer, editing.apply, against a real database."""
+
 import pytest
 from conftest import new_id, passwordless_moderator
 from sqlalchemy import func, select
@@ -94,9 +95,7 @@ def stakeholder_fields(roadmap, stakeholder_id):
 
 
 def changes_of(roadmap):
-    return db.session.scalars(
-        select(Change).where(Change.roadmap_id == roadmap.id).order_by(Change.revision)
-    ).all()
+    return db.session.scalars(select(Change).where(Change.roadmap_id == roadmap.id).order_by(Change.revision)).all()
 
 
 def change_count(roadmap):
@@ -105,12 +104,16 @@ def change_count(roadmap):
 
 # --- the map -----------------------------------------------------------------
 
+
 @on_both_databases
-@pytest.mark.parametrize("field, value", [
-    ("title", "Раздельный сбор на улице Мира"),
-    ("problem", "Контейнеры переполнены,\nвторсырьё уходит на полигон."),
-    ("theme", "landscaping"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("title", "Раздельный сбор на улице Мира"),
+        ("problem", "Контейнеры переполнены,\nвторсырьё уходит на полигон."),
+        ("theme", "landscaping"),
+    ],
+)
 def test_map_set_changes_a_map_field(member, roadmap, field, value):
     edit(member, roadmap, "map.set", field=field, value=value)
 
@@ -118,6 +121,7 @@ def test_map_set_changes_a_map_field(member, roadmap, field, value):
 
 
 # --- adding steps ------------------------------------------------------------
+
 
 @on_both_databases
 def test_step_add_without_after_id_puts_the_step_at_the_end(member, roadmap):
@@ -159,9 +163,14 @@ def test_step_add_into_an_empty_map_with_null_after_id_creates_the_first_step(me
 def test_step_add_stores_its_initial_fields(member, roadmap):
     stakeholder_id = add_stakeholder(member, roadmap)
     fields = {
-        "title": "Опрос жителей", "description": "Обойти подъезды с анкетой",
-        "owner": {"stakeholder": stakeholder_id}, "starts_on": "2027-05-01", "due_on": "2027-05-15",
-        "status": "in_progress", "resources": "Анкеты, 3 волонтёра", "success_measure": "100 анкет",
+        "title": "Опрос жителей",
+        "description": "Обойти подъезды с анкетой",
+        "owner": {"stakeholder": stakeholder_id},
+        "starts_on": "2027-05-01",
+        "due_on": "2027-05-15",
+        "status": "in_progress",
+        "resources": "Анкеты, 3 волонтёра",
+        "success_measure": "100 анкет",
     }
     step_id = new_id()
 
@@ -176,8 +185,15 @@ def test_step_add_fills_fields_it_does_not_give_with_defaults(member, roadmap):
 
     step = step_in_snapshot(roadmap, step_id)
     assert {name: step[name] for name in STEP_FIELDS} == {
-        "title": "Опрос жителей", "description": "", "owner": None, "starts_on": None, "due_on": None,
-        "status": "planned", "progress": None, "resources": "", "success_measure": "",
+        "title": "Опрос жителей",
+        "description": "",
+        "owner": None,
+        "starts_on": None,
+        "due_on": None,
+        "status": "planned",
+        "progress": None,
+        "resources": "",
+        "success_measure": "",
     }
     assert step["stakeholder_ids"] == []
 
@@ -222,24 +238,40 @@ def test_step_add_with_an_id_used_by_a_deleted_step_is_rejected(member, roadmap)
 
 # --- changing step fields ----------------------------------------------------
 
+
 @on_both_databases
-@pytest.mark.parametrize("field, value", [
-    ("title", "Собрать инициативную группу"),
-    ("description", "Найти 5 активных жителей.\nПровести первую встречу."),
-    ("owner", {"text": "Управляющая компания"}),
-    ("owner", None),
-    ("starts_on", "2027-04-25"),
-    ("due_on", "2027-06-30"),
-    ("status", "blocked"),
-    ("resources", "Помещение библиотеки, проектор"),
-    ("success_measure", "Не менее 30 участников"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("title", "Собрать инициативную группу"),
+        ("description", "Найти 5 активных жителей.\nПровести первую встречу."),
+        ("owner", {"text": "Управляющая компания"}),
+        ("owner", None),
+        ("starts_on", "2027-04-25"),
+        ("due_on", "2027-06-30"),
+        ("status", "blocked"),
+        ("resources", "Помещение библиотеки, проектор"),
+        ("success_measure", "Не менее 30 участников"),
+    ],
+)
 def test_step_set_changes_the_field(member, roadmap, field, value):
     step_id = new_id()
-    edit(member, roadmap, "step.add", step_id=step_id, fields={
-        "title": "Шаг", "description": "Описание", "owner": {"text": "Прежний"}, "starts_on": "2027-04-22",
-        "due_on": "2027-04-24", "status": "in_progress", "resources": "Ресурсы", "success_measure": "Мера",
-    })
+    edit(
+        member,
+        roadmap,
+        "step.add",
+        step_id=step_id,
+        fields={
+            "title": "Шаг",
+            "description": "Описание",
+            "owner": {"text": "Прежний"},
+            "starts_on": "2027-04-22",
+            "due_on": "2027-04-24",
+            "status": "in_progress",
+            "resources": "Ресурсы",
+            "success_measure": "Мера",
+        },
+    )
 
     set_step(member, roadmap, step_id, field, value)
 
@@ -337,11 +369,14 @@ def test_step_owner_stakeholder_that_was_deleted_is_rejected(member, roadmap):
     assert code == "stakeholder_not_found"
 
 
-@pytest.mark.parametrize("op_type, keys", [
-    ("step.set", {"field": "status", "value": "done"}),
-    ("step.move", {"after_id": None}),
-    ("step.delete", {}),
-])
+@pytest.mark.parametrize(
+    "op_type, keys",
+    [
+        ("step.set", {"field": "status", "value": "done"}),
+        ("step.move", {"after_id": None}),
+        ("step.delete", {}),
+    ],
+)
 def test_editing_a_deleted_step_is_rejected(member, roadmap, op_type, keys):
     step_id = add_step(member, roadmap, "Шаг")
     edit(member, roadmap, "step.delete", step_id=step_id)
@@ -349,12 +384,15 @@ def test_editing_a_deleted_step_is_rejected(member, roadmap, op_type, keys):
     assert rejection_code(member, roadmap, op_type, step_id=step_id, **keys) == "step_deleted"
 
 
-@pytest.mark.parametrize("op_type, keys", [
-    ("step.set", {"field": "title", "value": "Захват"}),
-    ("step.move", {"after_id": None}),
-    ("step.delete", {}),
-    ("step.restore", {}),
-])
+@pytest.mark.parametrize(
+    "op_type, keys",
+    [
+        ("step.set", {"field": "title", "value": "Захват"}),
+        ("step.move", {"after_id": None}),
+        ("step.delete", {}),
+        ("step.restore", {}),
+    ],
+)
 def test_editing_a_step_of_another_map_is_rejected(member, roadmap, other_roadmap, op_type, keys):
     foreign_step_id = snapshot(other_roadmap)["steps"][0]["id"]
 
@@ -366,6 +404,7 @@ def test_editing_an_unknown_step_is_rejected(member, roadmap):
 
 
 # --- moving steps --------------------------------------------------------------
+
 
 @on_both_databases
 def test_step_move_with_null_after_id_puts_the_step_at_the_top(member, roadmap):
@@ -436,6 +475,7 @@ def test_step_move_after_a_step_of_another_map_is_rejected(member, roadmap, othe
 
 # --- deleting and restoring steps ----------------------------------------------
 
+
 @on_both_databases
 def test_step_delete_removes_the_step_from_the_snapshot(member, roadmap):
     add_step(member, roadmap, "Первый")
@@ -488,6 +528,7 @@ def test_restoring_a_step_that_is_not_deleted_is_rejected(member, roadmap):
 
 
 # --- linking stakeholders to steps -----------------------------------------------
+
 
 @on_both_databases
 def test_step_link_involves_the_stakeholder_in_the_step(member, roadmap):
@@ -562,10 +603,17 @@ def test_linking_a_deleted_stakeholder_is_rejected(member, roadmap):
 
 # --- stakeholders ------------------------------------------------------------------
 
+
 @on_both_databases
 def test_stakeholder_add_stores_its_fields(member, roadmap):
-    fields = {"name": "Редакция «Вологодской недели»", "sector": "media", "contact": "Анна, редактор",
-              "interest": 2, "influence": 4, "engagement": "consult"}
+    fields = {
+        "name": "Редакция «Вологодской недели»",
+        "sector": "media",
+        "contact": "Анна, редактор",
+        "interest": 2,
+        "influence": 4,
+        "engagement": "consult",
+    }
     stakeholder_id = new_id()
 
     edit(member, roadmap, "stakeholder.add", stakeholder_id=stakeholder_id, fields=fields)
@@ -577,8 +625,12 @@ def test_stakeholder_add_fills_fields_it_does_not_give_with_defaults(member, roa
     stakeholder_id = add_stakeholder(member, roadmap, "ТСЖ")
 
     assert stakeholder_fields(roadmap, stakeholder_id) == {
-        "name": "ТСЖ", "sector": None, "contact": "",
-        "interest": None, "influence": None, "engagement": "inform",
+        "name": "ТСЖ",
+        "sector": None,
+        "contact": "",
+        "interest": None,
+        "influence": None,
+        "engagement": "inform",
     }
 
 
@@ -596,14 +648,17 @@ def test_an_old_client_giving_sector_interest_and_influence_still_sets_them(memb
     assert (stored["sector"], stored["interest"], stored["influence"]) == ("residents", 4, 2)
 
 
-@pytest.mark.parametrize("field, value", [
-    ("name", "Совет дома"),
-    ("sector", "ngo"),
-    ("contact", "Пётр, председатель, +7 900 000-00-00"),
-    ("interest", 5),
-    ("influence", 1),
-    ("engagement", "collaborate"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("name", "Совет дома"),
+        ("sector", "ngo"),
+        ("contact", "Пётр, председатель, +7 900 000-00-00"),
+        ("interest", 5),
+        ("influence", 1),
+        ("engagement", "collaborate"),
+    ],
+)
 def test_stakeholder_set_changes_the_field(member, roadmap, field, value):
     stakeholder_id = add_stakeholder(member, roadmap)
 
@@ -657,11 +712,14 @@ def test_stakeholder_add_with_an_id_already_used_is_rejected(member, roadmap):
     assert rejection_code(member, roadmap, "stakeholder.add", stakeholder_id=stakeholder_id) == "id_taken"
 
 
-@pytest.mark.parametrize("op_type, keys", [
-    ("stakeholder.set", {"field": "name", "value": "Захват"}),
-    ("stakeholder.delete", {}),
-    ("stakeholder.restore", {}),
-])
+@pytest.mark.parametrize(
+    "op_type, keys",
+    [
+        ("stakeholder.set", {"field": "name", "value": "Захват"}),
+        ("stakeholder.delete", {}),
+        ("stakeholder.restore", {}),
+    ],
+)
 def test_editing_a_stakeholder_of_another_map_is_rejected(member, roadmap, other_roadmap, op_type, keys):
     foreign_stakeholder_id = snapshot(other_roadmap)["stakeholders"][0]["id"]
 
@@ -670,10 +728,13 @@ def test_editing_a_stakeholder_of_another_map_is_rejected(member, roadmap, other
     assert code == "stakeholder_not_found"
 
 
-@pytest.mark.parametrize("op_type, keys", [
-    ("stakeholder.set", {"field": "interest", "value": 5}),
-    ("stakeholder.delete", {}),
-])
+@pytest.mark.parametrize(
+    "op_type, keys",
+    [
+        ("stakeholder.set", {"field": "interest", "value": 5}),
+        ("stakeholder.delete", {}),
+    ],
+)
 def test_editing_a_deleted_stakeholder_is_rejected(member, roadmap, op_type, keys):
     stakeholder_id = add_stakeholder(member, roadmap)
     edit(member, roadmap, "stakeholder.delete", stakeholder_id=stakeholder_id)
@@ -682,6 +743,7 @@ def test_editing_a_deleted_stakeholder_is_rejected(member, roadmap, op_type, key
 
 
 # --- revisions and the change log -----------------------------------------------------
+
 
 @on_both_databases
 def test_each_applied_op_advances_the_revision_by_one(member, roadmap):
@@ -768,8 +830,12 @@ def test_resent_op_is_applied_once(member, roadmap):
 
 RESENDS = {
     # A resend meets the log's unique op id after the edit ran again…
-    "step.set": lambda actor, roadmap, step_id: {"step_id": step_id, "field": "description",
-                                                 "base": "", "value": "Обход дворов"},
+    "step.set": lambda actor, roadmap, step_id: {
+        "step_id": step_id,
+        "field": "description",
+        "base": "",
+        "value": "Обход дворов",
+    },
     "step.move": lambda actor, roadmap, step_id: {"step_id": step_id, "after_id": None},
     "map.set": lambda actor, roadmap, step_id: {"field": "goal", "value": "Чистый двор"},
     # …or the edit itself refuses the second time (the step is gone, the id is taken).
@@ -801,8 +867,9 @@ def test_every_kind_of_resent_op_answers_with_the_first_result(member, roadmap, 
 def test_a_resend_after_losing_access_is_refused_not_answered(member, group, roadmap):
     sent = payload(roadmap, "map.set", field="goal", value="Чистый двор")
     editing.apply(sent, actor=member)
-    db.session.delete(db.session.scalar(select(Membership).where(
-        Membership.group_id == group.id, Membership.person_id == member.id)))
+    db.session.delete(
+        db.session.scalar(select(Membership).where(Membership.group_id == group.id, Membership.person_id == member.id))
+    )
     db.session.commit()
 
     with pytest.raises(EditRejected) as rejection:
@@ -860,6 +927,7 @@ def test_rejected_op_id_can_be_sent_again_once_it_is_valid(member, roadmap):
 
 # --- concurrent edits ------------------------------------------------------------------
 
+
 @on_both_databases
 def test_two_edits_of_one_description_from_the_same_base_both_survive(world, group, member, roadmap):
     colleague = world.member(group, name="Игорь")
@@ -881,12 +949,22 @@ def test_a_typed_letter_is_carried_through_the_log_past_an_equal_letter_typed_be
     it after her own space, and says where."""
     boris = world.member(group, name="Борис")
     edit(member, roadmap, "map.set", field="goal", value="второй")
-    edit(member, roadmap, "map.set", field="goal", value="второй ", base="второй", insert_at=6, base_revision=1,
-         after_others=True)
+    edit(
+        member,
+        roadmap,
+        "map.set",
+        field="goal",
+        value="второй ",
+        base="второй",
+        insert_at=6,
+        base_revision=1,
+        after_others=True,
+    )
     edit(boris, roadmap, "map.set", field="goal", value="второй ", base="второй", insert_at=6, base_revision=1)
 
-    applied = edit(member, roadmap, "map.set", field="goal", value="второй т", base="второй ", insert_at=7,
-                   base_revision=2)
+    applied = edit(
+        member, roadmap, "map.set", field="goal", value="второй т", base="второй ", insert_at=7, base_revision=2
+    )
 
     assert snapshot(roadmap)["goal"] == "второй  т"
     assert applied.change["op"]["insert_at"] == 8
@@ -926,10 +1004,24 @@ def test_stakeholder_text_edits_from_the_same_base_are_merged(member, roadmap):
     base = "Ольга"
     stakeholder_id = add_stakeholder(member, roadmap, contact=base)
 
-    edit(member, roadmap, "stakeholder.set", stakeholder_id=stakeholder_id, field="contact",
-         value=base + ", +7 900 000-00-00", base=base)
-    edit(member, roadmap, "stakeholder.set", stakeholder_id=stakeholder_id, field="contact",
-         value="Председатель " + base, base=base)
+    edit(
+        member,
+        roadmap,
+        "stakeholder.set",
+        stakeholder_id=stakeholder_id,
+        field="contact",
+        value=base + ", +7 900 000-00-00",
+        base=base,
+    )
+    edit(
+        member,
+        roadmap,
+        "stakeholder.set",
+        stakeholder_id=stakeholder_id,
+        field="contact",
+        value="Председатель " + base,
+        base=base,
+    )
 
     assert stakeholder_in_snapshot(roadmap, stakeholder_id)["contact"] == "Председатель Ольга, +7 900 000-00-00"
 
@@ -989,6 +1081,7 @@ def test_owner_is_last_writer_wins(world, group, member, roadmap):
 
 
 # --- snapshot and catch-up ----------------------------------------------------------
+
 
 @on_both_databases
 def test_snapshot_lists_steps_in_position_order(member, roadmap):
@@ -1063,11 +1156,14 @@ def test_catch_up_at_the_current_revision_returns_no_changes(member, roadmap):
     assert catch_up(roadmap, current) == {"revision": current, "changes": []}
 
 
-@pytest.mark.parametrize("since_revision", [
-    pytest.param(lambda current: None, id="none"),
-    pytest.param(lambda current: -1, id="negative"),
-    pytest.param(lambda current: current + 1, id="ahead of the map"),
-])
+@pytest.mark.parametrize(
+    "since_revision",
+    [
+        pytest.param(lambda current: None, id="none"),
+        pytest.param(lambda current: -1, id="negative"),
+        pytest.param(lambda current: current + 1, id="ahead of the map"),
+    ],
+)
 def test_catch_up_sends_a_snapshot_when_the_revision_is_unusable(member, roadmap, since_revision):
     current = edit(member, roadmap, "map.set", field="goal", value="Цель").revision
 
@@ -1110,6 +1206,7 @@ def test_caught_up_step_changes_carry_the_positions_the_snapshot_shows(member, r
 
 
 # --- the access facts an edit takes with its revision -----------------------------------
+
 
 @on_both_databases
 def test_the_revision_statement_returns_the_same_access_facts_as_map_access(world, training, group, member, roadmap):

@@ -1,6 +1,7 @@
 """Making files costs the server seconds (issue 18, finding 2): a person gets at most
 EXPORT_RATE_LIMIT downloads a minute, all formats together, counted before the work; a calendar
 feed is limited per link. Whoever is over the limit is told so in words; everyone else is not slowed."""
+
 from __future__ import annotations
 
 import threading

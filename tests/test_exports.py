@@ -3,6 +3,7 @@
 Every file is read back with the library that reads its format, so the tests
 check what a reader gets, Russian text included.
 """
+
 from __future__ import annotations
 
 import csv
@@ -37,7 +38,6 @@ EXPORTS = ("print", "export.pdf", "export.docx", "export.xlsx", "export.csv", "e
 # --- the world -------------------------------------------------------------------------
 
 
-
 @pytest.fixture
 def moderator(app):
     return make_moderator("irina@example.org", "Ирина Соколова")
@@ -59,32 +59,92 @@ def filled_group(group, marina, moderator):
     }.items():
         edit(moderator, group, "map.set", field=field, value=value)
     residents, council, company = new_id(), new_id(), new_id()
-    edit(moderator, group, "stakeholder.add", stakeholder_id=residents, fields={
-        "name": "Жители домов 10–16", "sector": "residents", "contact": "Совет дома, Анна", "interest": 4,
-        "influence": 3, "engagement": "involve",
-    })
-    edit(moderator, group, "stakeholder.add", stakeholder_id=council, fields={
-        "name": "Управа Ленинского района", "sector": "administration", "contact": "отдел ЖКХ", "interest": 2,
-        "influence": 5, "engagement": "consult",
-    })
-    edit(moderator, group, "stakeholder.add", stakeholder_id=company, fields={
-        "name": "Управляющая компания «Дом»", "sector": "business", "interest": 3, "influence": 4,
-        "engagement": "collaborate",
-    })
+    edit(
+        moderator,
+        group,
+        "stakeholder.add",
+        stakeholder_id=residents,
+        fields={
+            "name": "Жители домов 10–16",
+            "sector": "residents",
+            "contact": "Совет дома, Анна",
+            "interest": 4,
+            "influence": 3,
+            "engagement": "involve",
+        },
+    )
+    edit(
+        moderator,
+        group,
+        "stakeholder.add",
+        stakeholder_id=council,
+        fields={
+            "name": "Управа Ленинского района",
+            "sector": "administration",
+            "contact": "отдел ЖКХ",
+            "interest": 2,
+            "influence": 5,
+            "engagement": "consult",
+        },
+    )
+    edit(
+        moderator,
+        group,
+        "stakeholder.add",
+        stakeholder_id=company,
+        fields={
+            "name": "Управляющая компания «Дом»",
+            "sector": "business",
+            "interest": 3,
+            "influence": 4,
+            "engagement": "collaborate",
+        },
+    )
     survey, approval, containers, party = new_id(), new_id(), new_id(), new_id()
-    edit(moderator, group, "step.add", step_id=survey, fields={
-        "title": "Опрос жителей", "description": "Анкета в подъездах и в чате дома.\nСрок сбора — неделя.",
-        "owner": {"member": marina.id}, "starts_on": "2027-05-01", "due_on": "2027-05-15",
-        "status": "done", "progress": 100, "resources": "Распечатки анкет", "success_measure": "200 анкет",
-    })
-    edit(moderator, group, "step.add", step_id=approval, fields={
-        "title": "Согласовать площадки с управой", "owner": {"stakeholder": council},
-        "starts_on": "2027-05-16", "due_on": "2027-06-30", "status": "in_progress", "progress": 40,
-    })
-    edit(moderator, group, "step.add", step_id=containers, fields={
-        "title": "Установить контейнеры", "description": "- три площадки\n- по два контейнера",
-        "owner": {"text": "ООО «Экопункт»"}, "due_on": "2027-08-01", "status": "blocked",
-    })
+    edit(
+        moderator,
+        group,
+        "step.add",
+        step_id=survey,
+        fields={
+            "title": "Опрос жителей",
+            "description": "Анкета в подъездах и в чате дома.\nСрок сбора — неделя.",
+            "owner": {"member": marina.id},
+            "starts_on": "2027-05-01",
+            "due_on": "2027-05-15",
+            "status": "done",
+            "progress": 100,
+            "resources": "Распечатки анкет",
+            "success_measure": "200 анкет",
+        },
+    )
+    edit(
+        moderator,
+        group,
+        "step.add",
+        step_id=approval,
+        fields={
+            "title": "Согласовать площадки с управой",
+            "owner": {"stakeholder": council},
+            "starts_on": "2027-05-16",
+            "due_on": "2027-06-30",
+            "status": "in_progress",
+            "progress": 40,
+        },
+    )
+    edit(
+        moderator,
+        group,
+        "step.add",
+        step_id=containers,
+        fields={
+            "title": "Установить контейнеры",
+            "description": "- три площадки\n- по два контейнера",
+            "owner": {"text": "ООО «Экопункт»"},
+            "due_on": "2027-08-01",
+            "status": "blocked",
+        },
+    )
     edit(moderator, group, "step.add", step_id=party, fields={"title": "=Праздник двора", "status": "planned"})
     edit(moderator, group, "step.link", step_id=survey, stakeholder_id=residents)
     edit(moderator, group, "step.link", step_id=approval, stakeholder_id=council)
@@ -105,8 +165,9 @@ def new_browser(app):
 def member_browser(new_browser, filled_group):
     """A participant of the group, joined through the real join form."""
     browser = new_browser()
-    response = browser.post(f"/join/{filled_group.training.join_code}",
-                            data={"display_name": "Вера", "group_id": filled_group.id})
+    response = browser.post(
+        f"/join/{filled_group.training.join_code}", data={"display_name": "Вера", "group_id": filled_group.id}
+    )
     assert response.status_code == 302
     return browser
 
@@ -147,18 +208,26 @@ def without_ids(document: dict) -> dict:
     def owner(value):
         return {"stakeholder": stakeholder_index[value["stakeholder"]]} if value and "stakeholder" in value else value
 
-    return {**document, "map": {
-        **content,
-        "stakeholders": [{**item, "id": None} for item in content["stakeholders"]],
-        "steps": [{**item, "id": None, "owner": owner(item["owner"])} for item in content["steps"]],
-        "links": [{"step": step_index[link["step"]], "stakeholder": stakeholder_index[link["stakeholder"]]}
-                  for link in content["links"]],
-        "dependencies": [{"step": step_index[pair["step"]], "after": step_index[pair["after"]]}
-                         for pair in content["dependencies"]],
-    }}
+    return {
+        **document,
+        "map": {
+            **content,
+            "stakeholders": [{**item, "id": None} for item in content["stakeholders"]],
+            "steps": [{**item, "id": None, "owner": owner(item["owner"])} for item in content["steps"]],
+            "links": [
+                {"step": step_index[link["step"]], "stakeholder": stakeholder_index[link["stakeholder"]]}
+                for link in content["links"]
+            ],
+            "dependencies": [
+                {"step": step_index[pair["step"]], "after": step_index[pair["after"]]}
+                for pair in content["dependencies"]
+            ],
+        },
+    }
 
 
 # --- the printable page and the PDF ----------------------------------------------------
+
 
 def test_print_page_shows_the_project_the_steps_in_order_and_the_stakeholders(member_browser, filled_group):
     html = plain(download(member_browser, filled_group, "print").get_data(as_text=True))
@@ -167,8 +236,10 @@ def test_print_page_shows_the_project_the_steps_in_order_and_the_stakeholders(me
     assert "Школа городских героев, Вологда" in html
     assert "Чистый двор" in html
     assert "Во дворах домов 10–16 нет контейнеров для вторсырья." in html
-    positions = [html.index(title) for title in (
-        "Опрос жителей", "Согласовать площадки с управой", "Установить контейнеры", "=Праздник двора")]
+    positions = [
+        html.index(title)
+        for title in ("Опрос жителей", "Согласовать площадки с управой", "Установить контейнеры", "=Праздник двора")
+    ]
     assert positions == sorted(positions)
     assert "Марина" in html and "ООО «Экопункт»" in html  # a member's name and free text as owners
     assert "1 мая 2027 г." in html and "30 июн. 2027 г." in html  # dates in the reader's locale
@@ -198,8 +269,15 @@ def test_pdf_is_one_a4_document_with_the_russian_text(member_browser, filled_gro
         text = " ".join(page.get_text() for page in pdf)
         assert round(first_page.rect.width) == 595 and round(first_page.rect.height) == 842  # A4 in points
         assert pdf.metadata["title"] == "Раздельный сбор на улице Садовой"
-    for words in ("Раздельный сбор на улице Садовой", "Опрос жителей", "Управа Ленинского района",
-                  "Марина", "Вологда", "Чистый двор", "Заинтересованные стороны"):
+    for words in (
+        "Раздельный сбор на улице Садовой",
+        "Опрос жителей",
+        "Управа Ленинского района",
+        "Марина",
+        "Вологда",
+        "Чистый двор",
+        "Заинтересованные стороны",
+    ):
         assert words in " ".join(text.split()), words
     assert "DOCX" not in text  # the screen toolbar with the download links is not printed
 
@@ -213,6 +291,7 @@ def test_print_page_of_an_empty_map_renders(new_browser, group):
 
 
 # --- DOCX, XLSX, CSV -------------------------------------------------------------------
+
 
 def test_docx_has_the_project_and_tables_of_steps_and_stakeholders(member_browser, filled_group):
     document = docx.Document(io.BytesIO(download(member_browser, filled_group, "export.docx").data))
@@ -228,12 +307,16 @@ def test_docx_has_the_project_and_tables_of_steps_and_stakeholders(member_browse
     assert first_step[2] == "Марина"
     assert plain(first_step[3]) == "1 мая 2027 г."
     assert [row.cells[0].text for row in stakeholders_table.rows[1:]] == [
-        "Жители домов 10–16", "Управа Ленинского района", "Управляющая компания «Дом»"]
+        "Жители домов 10–16",
+        "Управа Ленинского района",
+        "Управляющая компания «Дом»",
+    ]
     assert document.sections[0].page_width.mm == pytest.approx(210, abs=0.5)
 
 
 def test_xlsx_has_steps_stakeholders_and_project_sheets_with_frozen_bold_headers_and_real_dates(
-        member_browser, filled_group):
+    member_browser, filled_group
+):
     workbook = openpyxl.load_workbook(io.BytesIO(download(member_browser, filled_group, "export.xlsx").data))
 
     assert workbook.sheetnames[:2] == ["Шаги", "Заинтересованные стороны"] and len(workbook.sheetnames) == 3
@@ -249,7 +332,10 @@ def test_xlsx_has_steps_stakeholders_and_project_sheets_with_frozen_bold_headers
     stakeholders = workbook["Заинтересованные стороны"]
     assert stakeholders.freeze_panes == "A2"
     assert [row[0].value for row in stakeholders.iter_rows(min_row=2)] == [
-        "Жители домов 10–16", "Управа Ленинского района", "Управляющая компания «Дом»"]
+        "Жители домов 10–16",
+        "Управа Ленинского района",
+        "Управляющая компания «Дом»",
+    ]
     project_values = [row[1].value for row in workbook.worksheets[2].iter_rows()]
     assert "Вологда, ул. Садовая, дворы домов 10–16" in project_values and "Чистый двор" in project_values
 
@@ -285,7 +371,9 @@ def test_docx_and_print_page_show_unset_stakeholder_values_as_empty(member_brows
     assert '<td class="sector"></td>' in html and '<td class="influence"></td>' in html
 
 
-def test_json_keeps_unset_stakeholder_values_as_null_through_a_round_trip(app, world, with_unset_stakeholder, moderator):
+def test_json_keeps_unset_stakeholder_values_as_null_through_a_round_trip(
+    app, world, with_unset_stakeholder, moderator
+):
     exported = exports.document_of(with_unset_stakeholder.roadmap)
     unset = next(item for item in exported["map"]["stakeholders"] if item["name"] == UNSET_NAME)
     assert [unset["sector"], unset["interest"], unset["influence"]] == [None, None, None]
@@ -321,12 +409,19 @@ def test_csv_in_russian_has_a_bom_semicolons_russian_headers_status_words_and_da
 
     assert response.data.startswith(b"\xef\xbb\xbf")
     assert response.data.decode("utf-8-sig").splitlines()[0] == (
-        "Шаг;Описание;Ответственный;Начало;Срок;Статус;Выполнено, %;Нужные ресурсы;Как измерить успех;Кто участвует")
+        "Шаг;Описание;Ответственный;Начало;Срок;Статус;Выполнено, %;Нужные ресурсы;Как измерить успех;Кто участвует"
+    )
     rows = csv_rows(response.data, ";")
     assert rows[0] == {
-        "Шаг": "Опрос жителей", "Описание": "Анкета в подъездах и в чате дома.\nСрок сбора — неделя.",
-        "Ответственный": "Марина", "Начало": "01.05.2027", "Срок": "15.05.2027", "Статус": "Выполнен",
-        "Выполнено, %": "100", "Нужные ресурсы": "Распечатки анкет", "Как измерить успех": "200 анкет",
+        "Шаг": "Опрос жителей",
+        "Описание": "Анкета в подъездах и в чате дома.\nСрок сбора — неделя.",
+        "Ответственный": "Марина",
+        "Начало": "01.05.2027",
+        "Срок": "15.05.2027",
+        "Статус": "Выполнен",
+        "Выполнено, %": "100",
+        "Нужные ресурсы": "Распечатки анкет",
+        "Как измерить успех": "200 анкет",
         "Кто участвует": "Жители домов 10–16",
     }
     assert rows[1]["Ответственный"] == "Управа Ленинского района"
@@ -338,8 +433,18 @@ def test_csv_in_english_has_commas_english_headers_status_words_and_iso_dates(ap
     with app.test_request_context():
         rows = csv_rows(exports.csv_of(filled_group.roadmap, "en"), ",")
 
-    assert list(rows[0]) == ["Step", "Description", "Owner", "Start", "Due date", "Status", "Progress, %",
-                             "Resources needed", "How success is measured", "Stakeholders involved"]
+    assert list(rows[0]) == [
+        "Step",
+        "Description",
+        "Owner",
+        "Start",
+        "Due date",
+        "Status",
+        "Progress, %",
+        "Resources needed",
+        "How success is measured",
+        "Stakeholders involved",
+    ]
     assert (rows[0]["Due date"], rows[0]["Status"], rows[2]["Status"]) == ("2027-05-15", "Done", "Blocked")
 
 
@@ -367,6 +472,7 @@ def test_download_name_drops_characters_file_systems_refuse(app, group, moderato
 
 
 # --- JSON and the round trips ----------------------------------------------------------
+
 
 def test_json_is_a_versioned_document_of_the_whole_map(member_browser, filled_group):
     document = download(member_browser, filled_group, "export.json").get_json()
@@ -408,8 +514,9 @@ def test_csv_round_trip_through_a_new_group_gives_the_same_steps(app, world, fil
 
 
 def test_csv_as_a_russian_excel_saves_it_imports(app, world, training, moderator):
-    saved = ("title;due_on;status;progress;owner\r\n"
-             "Опрос жителей;15.05.2027;in_progress;50%;Совет дома\r\n").encode("cp1251")
+    saved = ("title;due_on;status;progress;owner\r\nОпрос жителей;15.05.2027;in_progress;50%;Совет дома\r\n").encode(
+        "cp1251"
+    )
     group = world.group(training, name="Из Excel")
 
     result = exports.import_map(group, moderator, "csv", saved)
@@ -417,7 +524,11 @@ def test_csv_as_a_russian_excel_saves_it_imports(app, world, training, moderator
     assert result.ok, result.problems
     step = exports.document_of(group.roadmap)["map"]["steps"][0]
     assert (step["title"], step["due_on"], step["progress"], step["owner"]) == (
-        "Опрос жителей", "2027-05-15", 50, {"text": "Совет дома"})
+        "Опрос жителей",
+        "2027-05-15",
+        50,
+        {"text": "Совет дома"},
+    )
 
 
 def test_csv_without_a_bom_and_with_only_a_title_column_imports(app, world, training, moderator):
@@ -426,7 +537,9 @@ def test_csv_without_a_bom_and_with_only_a_title_column_imports(app, world, trai
     result = exports.import_map(group, moderator, "csv", "title\nПервый шаг\n\nВторой шаг\n".encode())
 
     assert result.ok and [step["title"] for step in exports.document_of(group.roadmap)["map"]["steps"]] == [
-        "Первый шаг", "Второй шаг"]
+        "Первый шаг",
+        "Второй шаг",
+    ]
 
 
 RUSSIAN_SHEET = [
@@ -446,8 +559,10 @@ RUSSIAN_STEPS = [
 
 def imported_steps(group) -> list[tuple]:
     db.session.expire_all()
-    return [(step["title"], step["owner"], step["due_on"], step["status"])
-            for step in exports.document_of(group.roadmap)["map"]["steps"]]
+    return [
+        (step["title"], step["owner"], step["due_on"], step["status"])
+        for step in exports.document_of(group.roadmap)["map"]["steps"]
+    ]
 
 
 def sheet_as_csv(rows: list[list], delimiter: str) -> str:
@@ -469,8 +584,9 @@ def workbook_bytes(rows: list[list], first_row: int = 1, number_formats: dict | 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1251"])
 @pytest.mark.parametrize("delimiter", [";", ",", "\t"])
-def test_a_russian_spreadsheet_imports_in_each_encoding_and_delimiter(app, world, training, moderator,
-                                                                      encoding, delimiter):
+def test_a_russian_spreadsheet_imports_in_each_encoding_and_delimiter(
+    app, world, training, moderator, encoding, delimiter
+):
     group = world.group(training, name="Из таблицы")
 
     result = exports.import_map(group, moderator, "csv", sheet_as_csv(RUSSIAN_SHEET, delimiter).encode(encoding))
@@ -480,17 +596,25 @@ def test_a_russian_spreadsheet_imports_in_each_encoding_and_delimiter(app, world
 
 
 def test_an_english_spreadsheet_with_other_common_names_imports(app, world, training, moderator):
-    sheet = [["#", "Task", "Who", "Start date", "Deadline", "State", "Percent done", "Notes"],
-             ["1", "Survey the residents", "Anna", "2027-05-01", "2027-05-15", "Completed", "100%", "door to door"]]
+    sheet = [
+        ["#", "Task", "Who", "Start date", "Deadline", "State", "Percent done", "Notes"],
+        ["1", "Survey the residents", "Anna", "2027-05-01", "2027-05-15", "Completed", "100%", "door to door"],
+    ]
     group = world.group(training, name="English")
 
     result = exports.import_map(group, moderator, "csv", sheet_as_csv(sheet, ",").encode())
 
     assert result.ok, result.problems
     step = exports.document_of(group.roadmap)["map"]["steps"][0]
-    assert (step["title"], step["owner"], step["starts_on"], step["due_on"], step["status"], step["progress"],
-            step["description"]) == ("Survey the residents", {"text": "Anna"}, "2027-05-01", "2027-05-15", "done",
-                                     100, "door to door")
+    assert (
+        step["title"],
+        step["owner"],
+        step["starts_on"],
+        step["due_on"],
+        step["status"],
+        step["progress"],
+        step["description"],
+    ) == ("Survey the residents", {"text": "Anna"}, "2027-05-01", "2027-05-15", "done", 100, "door to door")
 
 
 def test_unknown_and_repeated_columns_and_stray_cells_are_skipped_with_a_notice(app, world, training, moderator):
@@ -501,7 +625,10 @@ def test_unknown_and_repeated_columns_and_stray_cells_are_skipped_with_a_notice(
 
     assert result.ok, result.problems
     assert [(notice.code, notice.number, notice.field) for notice in result.notices] == [
-        ("ignored_column", 1, "Комментарий"), ("duplicate_column", 1, "Дата окончания"), ("extra_cells", 2, None)]
+        ("ignored_column", 1, "Комментарий"),
+        ("duplicate_column", 1, "Дата окончания"),
+        ("extra_cells", 2, None),
+    ]
     assert imported_steps(group) == [("Опрос", None, "2027-05-15", "planned")]
 
 
@@ -513,10 +640,13 @@ def test_a_notice_reads_as_row_column_and_what_was_skipped(app):
 
 
 def test_an_xlsx_with_a_title_above_the_table_excel_dates_and_percent_cells_imports(app, world, training, moderator):
-    rows = [["Дорожная карта «Чистый двор»"], [],
-            ["№", "Шаг", "Начало", "Срок", "Статус", "Выполнено", "Кто участвует"],
-            [1, "Опрос жителей", datetime(2027, 5, 1), 46522, "готово", 1, "Жители; Управа"],
-            [2, "Субботник", None, "12.06.2027", "в работе", 0.5, "Жители"]]
+    rows = [
+        ["Дорожная карта «Чистый двор»"],
+        [],
+        ["№", "Шаг", "Начало", "Срок", "Статус", "Выполнено", "Кто участвует"],
+        [1, "Опрос жителей", datetime(2027, 5, 1), 46522, "готово", 1, "Жители; Управа"],
+        [2, "Субботник", None, "12.06.2027", "в работе", 0.5, "Жители"],
+    ]
     raw_bytes = workbook_bytes(rows, first_row=2, number_formats={3: "DD.MM.YYYY", 6: "0%"})
     group = world.group(training, name="Из Excel")
 
@@ -524,9 +654,13 @@ def test_an_xlsx_with_a_title_above_the_table_excel_dates_and_percent_cells_impo
 
     assert result.ok and not result.notices, (result.problems, result.notices)
     document = exports.document_of(group.roadmap)["map"]
-    assert [(step["title"], step["starts_on"], step["due_on"], step["status"], step["progress"])
-            for step in document["steps"]] == [("Опрос жителей", "2027-05-01", "2027-05-15", "done", 100),
-                                               ("Субботник", None, "2027-06-12", "in_progress", 50)]
+    assert [
+        (step["title"], step["starts_on"], step["due_on"], step["status"], step["progress"])
+        for step in document["steps"]
+    ] == [
+        ("Опрос жителей", "2027-05-01", "2027-05-15", "done", 100),
+        ("Субботник", None, "2027-06-12", "in_progress", 50),
+    ]
     assert [item["name"] for item in document["stakeholders"]] == ["Жители", "Управа"]
     assert len(document["links"]) == 3
 
@@ -538,7 +672,9 @@ def test_xlsx_problems_name_the_row_as_the_sheet_numbers_it(app, world, training
     result = exports.import_map(group, moderator, "xlsx", workbook_bytes(rows, first_row=3))
 
     assert [(problem.number, problem.field, problem.code, problem.value) for problem in result.problems] == [
-        (4, "Срок", "not_a_date", "31.02.2027"), (4, "Статус", "unknown_status", "почти")]
+        (4, "Срок", "not_a_date", "31.02.2027"),
+        (4, "Статус", "unknown_status", "почти"),
+    ]
     assert group.roadmap.revision == 0
 
 
@@ -571,8 +707,14 @@ def test_xlsx_export_imports_back_as_the_same_steps(app, world, filled_group, mo
     db.session.expire_all()
     with app.test_request_context():
         assert exports.csv_of(copy.roadmap, language) == exports.csv_of(filled_group.roadmap, language)
-    assert waits_for_by_title(copy) == waits_for_by_title(filled_group) == {
-        "Согласовать площадки с управой": ["Опрос жителей"], "Установить контейнеры": ["Согласовать площадки с управой"]}
+    assert (
+        waits_for_by_title(copy)
+        == waits_for_by_title(filled_group)
+        == {
+            "Согласовать площадки с управой": ["Опрос жителей"],
+            "Установить контейнеры": ["Согласовать площадки с управой"],
+        }
+    )
 
 
 def waits_for_by_title(group) -> dict[str, list[str]]:
@@ -587,17 +729,30 @@ def test_a_spreadsheet_naming_a_step_number_it_does_not_have_is_refused_at_that_
 
     assert not result.ok
     assert [(problem.code, problem.number, problem.value) for problem in result.problems] == [
-        ("no_such_step_number", 4, "7")]
+        ("no_such_step_number", 4, "7")
+    ]
 
 
-@pytest.mark.parametrize("language, delimiter, header", [
-    ("ru", ";", "Шаг;Описание;Ответственный;Начало;Срок;Статус;Выполнено, %;Нужные ресурсы;Как измерить успех;"
-                "Кто участвует"),
-    ("en", ",", "Step,Description,Owner,Start,Due date,Status,\"Progress, %\",Resources needed,"
-                "How success is measured,Stakeholders involved"),
-])
-def test_csv_template_is_the_exports_header_and_imports_once_filled_in(moderator_browser, world, training, moderator,
-                                                                      language, delimiter, header):
+@pytest.mark.parametrize(
+    "language, delimiter, header",
+    [
+        (
+            "ru",
+            ";",
+            "Шаг;Описание;Ответственный;Начало;Срок;Статус;Выполнено, %;Нужные ресурсы;Как измерить успех;"
+            "Кто участвует",
+        ),
+        (
+            "en",
+            ",",
+            'Step,Description,Owner,Start,Due date,Status,"Progress, %",Resources needed,'
+            "How success is measured,Stakeholders involved",
+        ),
+    ],
+)
+def test_csv_template_is_the_exports_header_and_imports_once_filled_in(
+    moderator_browser, world, training, moderator, language, delimiter, header
+):
     moderator_browser.post(f"/lang/{language}", data={"next": "/"})
     response = moderator_browser.get("/import/template.csv")
     assert response.status_code == 200 and response.headers["Content-Disposition"].startswith("attachment;")
@@ -628,6 +783,7 @@ def test_template_of_an_unknown_kind_is_not_found(moderator_browser):
 
 # --- import problems -------------------------------------------------------------------
 
+
 def csv_involving(rows: int, stakeholders_per_row: int) -> str:
     """Steps that each involve a run of stakeholders, one name per line in the cell."""
     cells = ["\n".join(f"Сторона {first + n}" for n in range(stakeholders_per_row)) for first in range(rows)]
@@ -636,53 +792,104 @@ def csv_involving(rows: int, stakeholders_per_row: int) -> str:
 
 CSV_HEADER = "title,description,owner,starts_on,due_on,status,progress,resources,success_measure,stakeholders\n"
 BROKEN_FILES = {
-    "bad date": ("csv", CSV_HEADER + "Шаг 1,,,,2027-05-01,,,,,\nШаг 2,,,,,,,,,\nШаг 3,,,,2027-13-01,,,,,\n",
-                 [("row", 4, "due_on", "not_a_date", "2027-13-01")]),
-    "bad status and progress": ("csv", CSV_HEADER + "Шаг,,,,,почти,120,,,\n",
-                                [("row", 2, "status", "unknown_status", "почти"),
-                                 ("row", 2, "progress", "not_a_percent", "120")]),
-    "date out of range": ("csv", "title,starts_on\nШаг,1812-09-07\n",
-                          [("row", 2, "starts_on", "date_out_of_range", "1812-09-07")]),
+    "bad date": (
+        "csv",
+        CSV_HEADER + "Шаг 1,,,,2027-05-01,,,,,\nШаг 2,,,,,,,,,\nШаг 3,,,,2027-13-01,,,,,\n",
+        [("row", 4, "due_on", "not_a_date", "2027-13-01")],
+    ),
+    "bad status and progress": (
+        "csv",
+        CSV_HEADER + "Шаг,,,,,почти,120,,,\n",
+        [("row", 2, "status", "unknown_status", "почти"), ("row", 2, "progress", "not_a_percent", "120")],
+    ),
+    "date out of range": (
+        "csv",
+        "title,starts_on\nШаг,1812-09-07\n",
+        [("row", 2, "starts_on", "date_out_of_range", "1812-09-07")],
+    ),
     "title too long": ("csv", "title\n" + "Я" * 301 + "\n", [("row", 2, "title", "too_long", "Я" * 39 + "…")]),
     "control characters": ("csv", "title\nШаг\x07\n", [("row", 2, "title", "control_characters", "Шаг\ufffd")]),
-    "no column of step titles": ("csv", "Примечание;Срок\nКупить краску;завтра\n",
-                                 [("row", 1, None, "missing_title_column", None)]),
-    "a bad date the Russian way": ("csv", "Шаг;Срок;Начало\nОпрос;31.02.2027;15/05/27\nСубботник;1 мая;\n",
-                                   [("row", 2, "Срок", "not_a_date", "31.02.2027"),
-                                    ("row", 3, "Срок", "not_a_date", "1 мая")]),
+    "no column of step titles": (
+        "csv",
+        "Примечание;Срок\nКупить краску;завтра\n",
+        [("row", 1, None, "missing_title_column", None)],
+    ),
+    "a bad date the Russian way": (
+        "csv",
+        "Шаг;Срок;Начало\nОпрос;31.02.2027;15/05/27\nСубботник;1 мая;\n",
+        [("row", 2, "Срок", "not_a_date", "31.02.2027"), ("row", 3, "Срок", "not_a_date", "1 мая")],
+    ),
     "empty csv": ("csv", "\ufeff\r\n", [("file", None, None, "empty", None)]),
     "not json": ("json", "title,due_on\n", [("file", None, None, "not_json_at", None)]),
-    "not utf-8 json": ("json", "{\"format\": \"Дорожная карта\"}".encode("cp1251"),
-                       [("file", None, None, "not_utf8", None)]),
+    "not utf-8 json": (
+        "json",
+        '{"format": "Дорожная карта"}'.encode("cp1251"),
+        [("file", None, None, "not_utf8", None)],
+    ),
     "json of something else": ("json", "[1, 2, 3]", [("file", None, None, "not_roadmap", None)]),
-    "json from a newer version": ("json", '{"format": "roadmap", "version": 2, "map": {}}',
-                                  [("file", None, None, "newer_version", None)]),
-    "json of the wrong shape": ("json", '{"format": "roadmap", "version": 1, "map": {"steps": {"a": 1}, '
-                                        '"stakeholders": [1], "links": "all"}}',
-                                [("map", None, "steps", "expected_list", None),
-                                 ("map", None, "links", "expected_list", None),
-                                 ("stakeholder", 1, None, "expected_object", None)]),
-    "json with bad values": ("json", json.dumps({"format": "roadmap", "version": 1, "map": {
-        "theme": "parks", "colour": "green",
-        "stakeholders": [{"id": "s", "name": "Жители", "interest": 7}, {"id": "s", "name": "Управа"}],
-        "steps": [{"id": "a", "title": "Шаг", "owner": {"stakeholder": "nobody"}, "progress": 12.5},
-                  {"id": "b", "owner": {"member": 3}, "due_on": "2027-02-30"}],
-        "links": [{"step": "a", "stakeholder": "s"}, {"step": "zzz", "stakeholder": "s"}],
-    }}), [("map", None, "theme", "not_one_of", "parks"), ("map", None, "colour", "unknown_field", None),
-          ("stakeholder", 1, "interest", "not_a_score", "7"), ("stakeholder", 2, "id", "duplicate_id", "s"),
-          ("step", 1, "owner", "unknown_stakeholder", "nobody"), ("step", 1, "progress", "not_a_percent", "12.5"),
-          ("step", 2, "owner", "member_owner", None), ("step", 2, "due_on", "not_a_date", "2027-02-30"),
-          ("link", 2, "step", "unknown_step", "zzz")]),
+    "json from a newer version": (
+        "json",
+        '{"format": "roadmap", "version": 2, "map": {}}',
+        [("file", None, None, "newer_version", None)],
+    ),
+    "json of the wrong shape": (
+        "json",
+        '{"format": "roadmap", "version": 1, "map": {"steps": {"a": 1}, "stakeholders": [1], "links": "all"}}',
+        [
+            ("map", None, "steps", "expected_list", None),
+            ("map", None, "links", "expected_list", None),
+            ("stakeholder", 1, None, "expected_object", None),
+        ],
+    ),
+    "json with bad values": (
+        "json",
+        json.dumps(
+            {
+                "format": "roadmap",
+                "version": 1,
+                "map": {
+                    "theme": "parks",
+                    "colour": "green",
+                    "stakeholders": [{"id": "s", "name": "Жители", "interest": 7}, {"id": "s", "name": "Управа"}],
+                    "steps": [
+                        {"id": "a", "title": "Шаг", "owner": {"stakeholder": "nobody"}, "progress": 12.5},
+                        {"id": "b", "owner": {"member": 3}, "due_on": "2027-02-30"},
+                    ],
+                    "links": [{"step": "a", "stakeholder": "s"}, {"step": "zzz", "stakeholder": "s"}],
+                },
+            }
+        ),
+        [
+            ("map", None, "theme", "not_one_of", "parks"),
+            ("map", None, "colour", "unknown_field", None),
+            ("stakeholder", 1, "interest", "not_a_score", "7"),
+            ("stakeholder", 2, "id", "duplicate_id", "s"),
+            ("step", 1, "owner", "unknown_stakeholder", "nobody"),
+            ("step", 1, "progress", "not_a_percent", "12.5"),
+            ("step", 2, "owner", "member_owner", None),
+            ("step", 2, "due_on", "not_a_date", "2027-02-30"),
+            ("link", 2, "step", "unknown_step", "zzz"),
+        ],
+    ),
     "json nested too deep": ("json", "[" * 100_000 + "]" * 100_000, [("file", None, None, "not_json", None)]),
-    "json with a huge number": ("json", '{"format": "roadmap", "version": ' + "9" * 5000 + "}",
-                                [("file", None, None, "not_json", None)]),
+    "json with a huge number": (
+        "json",
+        '{"format": "roadmap", "version": ' + "9" * 5000 + "}",
+        [("file", None, None, "not_json", None)],
+    ),
     "too many steps": ("csv", "title\n" + "шаг\n" * 301, [("file", None, None, "too_many", None)]),
-    "too many links": ("csv", csv_involving(rows=120, stakeholders_per_row=10),  # 1200 links, 129 stakeholders
-                       [("file", None, "stakeholders", "too_many", None)]),
+    "too many links": (
+        "csv",
+        csv_involving(rows=120, stakeholders_per_row=10),  # 1200 links, 129 stakeholders
+        [("file", None, "stakeholders", "too_many", None)],
+    ),
     "too large": ("csv", "title\n" + "ш" * 300_000, [("file", None, None, "too_large", None)]),
     "empty json": ("json", "", [("file", None, None, "empty", None)]),
-    "a zip named .csv": ("csv", b"PK\x03\x04\x14\x00\x08\x00\x98\x99\xff",  # 0x98 is neither UTF-8 nor cp1251
-                         [("file", None, None, "not_text", None)]),
+    "a zip named .csv": (
+        "csv",
+        b"PK\x03\x04\x14\x00\x08\x00\x98\x99\xff",  # 0x98 is neither UTF-8 nor cp1251
+        [("file", None, None, "not_text", None)],
+    ),
     "a csv named .xlsx": ("xlsx", "Шаг;Срок\nОпрос;15.05.2027\n", [("file", None, None, "not_xlsx", None)]),
 }
 
@@ -694,11 +901,12 @@ def test_broken_import_files_are_reported_item_by_item_and_create_nothing(app, g
 
     result = exports.import_map(group, moderator, kind, raw_bytes)
 
-    found = [(problem.place, problem.number, problem.field, problem.code, problem.value)
-             for problem in result.problems]
+    found = [(problem.place, problem.number, problem.field, problem.code, problem.value) for problem in result.problems]
     for place, number, field, code, value in expected:
-        assert any(found_item[:4] == (place, number, field, code) and (value is None or found_item[4] == value)
-                   for found_item in found), (name, found)
+        assert any(
+            found_item[:4] == (place, number, field, code) and (value is None or found_item[4] == value)
+            for found_item in found
+        ), (name, found)
     assert not result.ok and result.content is None
     db.session.expire_all()
     assert group.roadmap.revision == 0
@@ -722,22 +930,36 @@ def test_import_into_a_map_that_has_content_changes_nothing(app, filled_group, m
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(kind=st.sampled_from(["json", "csv", "xlsx"]), raw_bytes=st.one_of(
-    st.binary(max_size=400),
-    st.text(max_size=400).map(lambda text: text.encode("utf-8")),
-    st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-                 lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children,
-                                                                                    max_size=4), max_leaves=20)
-    .map(lambda value: json.dumps({"format": "roadmap", "version": 1, "map": value}).encode()),
-    st.lists(st.lists(st.text(max_size=12), max_size=5), max_size=5)
-    .map(lambda rows: "\n".join([",".join(exports.STEP_LABELS)] + [",".join(row) for row in rows]).encode()),
-    st.lists(st.lists(st.one_of(
-        st.none(), st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=12),
-        st.integers(-10**7, 10**7), st.floats(allow_nan=False, allow_infinity=False, width=32),
-        st.dates(date(1800, 1, 1), date(2300, 1, 1)),
-    ), max_size=6), max_size=5)
-    .map(lambda rows: workbook_bytes([["№", "Шаг", "Срок", "Начало", "Статус", "Выполнено"]] + rows)),
-))
+@given(
+    kind=st.sampled_from(["json", "csv", "xlsx"]),
+    raw_bytes=st.one_of(
+        st.binary(max_size=400),
+        st.text(max_size=400).map(lambda text: text.encode("utf-8")),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+            lambda children: (
+                st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+            ),
+            max_leaves=20,
+        ).map(lambda value: json.dumps({"format": "roadmap", "version": 1, "map": value}).encode()),
+        st.lists(st.lists(st.text(max_size=12), max_size=5), max_size=5).map(
+            lambda rows: "\n".join([",".join(exports.STEP_LABELS)] + [",".join(row) for row in rows]).encode()
+        ),
+        st.lists(
+            st.lists(
+                st.one_of(
+                    st.none(),
+                    st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=12),
+                    st.integers(-(10**7), 10**7),
+                    st.floats(allow_nan=False, allow_infinity=False, width=32),
+                    st.dates(date(1800, 1, 1), date(2300, 1, 1)),
+                ),
+                max_size=6,
+            ),
+            max_size=5,
+        ).map(lambda rows: workbook_bytes([["№", "Шаг", "Срок", "Начало", "Статус", "Выполнено"]] + rows)),
+    ),
+)
 def test_reading_any_bytes_gives_content_or_problems_never_an_exception(app, kind, raw_bytes):
     result = exports.check_import(kind, raw_bytes)
 
@@ -748,10 +970,16 @@ def test_reading_any_bytes_gives_content_or_problems_never_an_exception(app, kin
 
 # --- the import page -------------------------------------------------------------------
 
+
 def upload(browser, training, file_name: str, raw_bytes: bytes, name: str = "Сквер у библиотеки"):
-    return browser.post(f"/moderate/trainings/{training.id}/import", data={
-        "name": name, "file": (io.BytesIO(raw_bytes), file_name),
-    }, content_type="multipart/form-data")
+    return browser.post(
+        f"/moderate/trainings/{training.id}/import",
+        data={
+            "name": name,
+            "file": (io.BytesIO(raw_bytes), file_name),
+        },
+        content_type="multipart/form-data",
+    )
 
 
 def test_import_page_creates_a_group_with_the_imported_map(moderator_browser, filled_group):
@@ -787,7 +1015,10 @@ def test_import_page_shows_a_lone_surrogate_in_a_title_as_a_marker_not_a_server_
 
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert f"The map: title: {exports.PROBLEMS['control_characters']} (Сквер {exports.UNSHOWABLE_MARKER} у библиотеки)" in page
+    assert (
+        f"The map: title: {exports.PROBLEMS['control_characters']} (Сквер {exports.UNSHOWABLE_MARKER} у библиотеки)"
+        in page
+    )
 
 
 def test_import_page_never_echoes_a_nul_from_a_csv_and_shortens_long_values(moderator_browser, training):
@@ -851,6 +1082,7 @@ def test_import_page_says_what_it_skipped_after_creating_the_group(moderator_bro
 
 # --- who may export --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("export", EXPORTS)
 def test_exports_are_not_found_for_people_outside_the_group(new_browser, world, filled_group, export):
     sibling = world.group(filled_group.training, name="Сквер у библиотеки")
@@ -872,6 +1104,7 @@ def test_the_trainings_moderator_may_export(moderator_browser, filled_group, exp
 
 
 # --- the calendar ----------------------------------------------------------------------
+
 
 def test_calendar_has_one_all_day_event_per_due_date_with_stable_uids(app, filled_group):
     with app.test_request_context():
@@ -897,8 +1130,10 @@ def test_nothing_is_stored_by_an_export(member_browser, filled_group):
         download(member_browser, filled_group, export)
 
     db.session.expire_all()
-    after = (db.session.get(Roadmap, filled_group.roadmap.id).revision,
-             db.session.scalar(select(func.count()).select_from(Stakeholder)))
+    after = (
+        db.session.get(Roadmap, filled_group.roadmap.id).revision,
+        db.session.scalar(select(func.count()).select_from(Stakeholder)),
+    )
     assert after == before
 
 
@@ -917,8 +1152,13 @@ print(" ".join(name for name in ("openpyxl", "docx", "weasyprint", "icalendar") 
 
 def test_an_app_loads_no_format_library_until_a_file_of_that_format_is_made(tmp_path):
     # A fresh interpreter: this one has loaded them all for the tests above.
-    loaded = subprocess.run([sys.executable, "-c", LIBRARIES_AN_APP_LOADS, str(tmp_path)], cwd=PROJECT_ROOT,
-                            capture_output=True, text=True, timeout=60)
+    loaded = subprocess.run(
+        [sys.executable, "-c", LIBRARIES_AN_APP_LOADS, str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.split() == []

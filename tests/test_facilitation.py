@@ -1,5 +1,6 @@
 """The moderator's facilitation tools at the service level: locks, timers, announcements,
 the projector, dot voting, map templates, group management and the dashboard."""
+
 import json
 from datetime import date, timedelta
 
@@ -88,9 +89,7 @@ def revision_of(roadmap_id):
 
 def changes_of(roadmap_id):
     db.session.expire_all()
-    return db.session.scalars(
-        select(Change).where(Change.roadmap_id == roadmap_id).order_by(Change.revision)
-    ).all()
+    return db.session.scalars(select(Change).where(Change.roadmap_id == roadmap_id).order_by(Change.revision)).all()
 
 
 def step_count(roadmap_id):
@@ -116,8 +115,11 @@ def replayed_map(roadmap_id, theme):
 
 # --- locking maps --------------------------------------------------------------
 
+
 @on_both_databases
-def test_locking_a_training_locks_every_active_map_once_as_the_moderator(world, training, moderator, group, other_group):
+def test_locking_a_training_locks_every_active_map_once_as_the_moderator(
+    world, training, moderator, group, other_group
+):
     archived = world.group(training, name="Распущенная группа")
     trainings.set_archived(archived, True)
     active_ids = [group.roadmap.id, other_group.roadmap.id]
@@ -130,18 +132,25 @@ def test_locking_a_training_locks_every_active_map_once_as_the_moderator(world, 
         assert fresh(Roadmap, roadmap_id).locked
         assert revision_of(roadmap_id) == before[roadmap_id] + 1
         logged = changes_of(roadmap_id)
-        assert [(change.op, change.author_id) for change in logged] == [({"type": "map.lock", "locked": True}, moderator.id)]
+        assert [(change.op, change.author_id) for change in logged] == [
+            ({"type": "map.lock", "locked": True}, moderator.id)
+        ]
     assert not fresh(Roadmap, archived.roadmap.id).locked
     assert changes_of(archived.roadmap.id) == []
 
 
 @on_both_databases
-@pytest.mark.parametrize("op_type, keys", [
-    ("step.add", {"step_id": "new-step-0001", "fields": {"title": "Новый шаг"}}),
-    ("map.set", {"field": "title", "value": "Раздельный сбор"}),
-    ("stakeholder.add", {"stakeholder_id": "new-holder-01", "fields": {"name": "Управа"}}),
-])
-def test_a_locked_map_refuses_a_participants_edit_and_changes_nothing(training, moderator, group, marina, op_type, keys):
+@pytest.mark.parametrize(
+    "op_type, keys",
+    [
+        ("step.add", {"step_id": "new-step-0001", "fields": {"title": "Новый шаг"}}),
+        ("map.set", {"field": "title", "value": "Раздельный сбор"}),
+        ("stakeholder.add", {"stakeholder_id": "new-holder-01", "fields": {"name": "Управа"}}),
+    ],
+)
+def test_a_locked_map_refuses_a_participants_edit_and_changes_nothing(
+    training, moderator, group, marina, op_type, keys
+):
     roadmap_id = group.roadmap.id
     facilitation.set_locked(training, moderator, True)
     before = stored_map(roadmap_id)
@@ -248,6 +257,7 @@ def test_replaying_the_log_after_lock_and_unlock_gives_the_stored_map(training, 
 
 
 # --- timers --------------------------------------------------------------------
+
 
 def assert_about(moment, expected):
     assert expected - SLACK <= moment <= expected + SLACK, f"{moment} is not about {expected}"
@@ -366,14 +376,25 @@ def test_pausing_when_no_timer_runs_is_refused(training):
     assert rejection_code(facilitation.pause_timer, training) == "no_timer"
 
 
-@pytest.mark.parametrize("tool", [
-    pytest.param(lambda training, group_id: facilitation.start_timer(training, 600, group_id=group_id), id="timer"),
-    pytest.param(lambda training, group_id: facilitation.announce(
-        training, db.session.get(Person, training.moderator_id), "Перерыв", group_id=group_id), id="announcement"),
-    pytest.param(lambda training, group_id: facilitation.project(training, "map", group_id), id="projector"),
-    pytest.param(lambda training, group_id: facilitation.set_locked(
-        training, db.session.get(Person, training.moderator_id), True, group_id=group_id), id="lock"),
-])
+@pytest.mark.parametrize(
+    "tool",
+    [
+        pytest.param(lambda training, group_id: facilitation.start_timer(training, 600, group_id=group_id), id="timer"),
+        pytest.param(
+            lambda training, group_id: facilitation.announce(
+                training, db.session.get(Person, training.moderator_id), "Перерыв", group_id=group_id
+            ),
+            id="announcement",
+        ),
+        pytest.param(lambda training, group_id: facilitation.project(training, "map", group_id), id="projector"),
+        pytest.param(
+            lambda training, group_id: facilitation.set_locked(
+                training, db.session.get(Person, training.moderator_id), True, group_id=group_id
+            ),
+            id="lock",
+        ),
+    ],
+)
 def test_a_facilitation_tool_refuses_a_group_of_another_training(training, foreign_group, tool):
     assert rejection_code(tool, training, foreign_group.id) == "not_found"
 
@@ -382,6 +403,7 @@ def test_a_facilitation_tool_refuses_a_group_of_another_training(training, forei
 
 
 # --- announcements -------------------------------------------------------------
+
 
 def test_an_announcement_is_stored_with_its_spaces_collapsed(training, moderator):
     announcement = facilitation.announce(training, moderator, "  Перерыв   10 минут  ")
@@ -421,12 +443,15 @@ def test_a_group_sees_announcements_for_all_and_for_itself_in_order(training, mo
     shown = facilitation.recent_announcements(training.id, group.id)
 
     assert [item["text"] for item in shown] == [
-        "Всем: начинаем", "Чистому двору: зайду через минуту", "Всем: перерыв",
+        "Всем: начинаем",
+        "Чистому двору: зайду через минуту",
+        "Всем: перерыв",
     ]
     assert [item["group_name"] for item in shown] == [None, "Чистый двор", None]
 
 
 # --- the projector -------------------------------------------------------------
+
 
 def test_a_new_training_projects_its_join_screen(training):
     assert facilitation.projector_data(fresh(Training, training.id)) == {"mode": "join", "group_id": None}
@@ -452,6 +477,7 @@ def test_the_projector_refuses_an_unknown_mode_or_a_map_without_its_group(traini
 
 
 # --- dot voting ----------------------------------------------------------------
+
 
 @pytest.fixture
 def steps(group, marina):
@@ -521,7 +547,8 @@ def test_closing_a_vote_shows_the_dots_per_step_and_the_ranking(world, training,
     assert public["closed"] is True and public["question"] == "С чего начнём?"
     assert public["results"] == {containers: 2, cleanup: 4}
     assert [(row["title"], row["dots"]) for row in public["ranking"]] == [
-        ("Провести субботник", 4), ("Поставить контейнеры для пластика", 2),
+        ("Провести субботник", 4),
+        ("Поставить контейнеры для пластика", 2),
     ]
     assert {row["roadmap_id"] for row in public["ranking"]} == {group.roadmap.id}
 
@@ -537,13 +564,20 @@ def test_open_results_are_visible_while_the_vote_is_open(training, group, marina
     assert public["closed"] is False
     assert public["results"] == {first: 1}
     assert public["ranking"] == [
-        {"step_id": first, "roadmap_id": marina_group.roadmap.id, "group_id": marina_group.id, "group_name": marina_group.name,
-         "title": "Поставить контейнеры для пластика", "dots": 1}
+        {
+            "step_id": first,
+            "roadmap_id": marina_group.roadmap.id,
+            "group_id": marina_group.id,
+            "group_name": marina_group.name,
+            "title": "Поставить контейнеры для пластика",
+            "dots": 1,
+        }
     ]
 
 
 def test_the_ranking_across_groups_orders_steps_by_dots_and_names_each_steps_group(
-        world, training, group, other_group, marina, oleg, steps):
+    world, training, group, other_group, marina, oleg, steps
+):
     square = add_step(oleg, other_group.roadmap, "Провести сессию соучаствующего проектирования")
     vote = voting.open_vote(training, dots_per_person=3, hide_results=False)
     voting.place_dot(vote.id, square, oleg)
@@ -562,7 +596,8 @@ def test_the_ranking_across_groups_orders_steps_by_dots_and_names_each_steps_gro
 
 
 def test_the_ranking_keeps_each_maps_top_steps_so_one_busy_map_does_not_crowd_out_another(
-        world, training, group, other_group, marina, oleg):
+    world, training, group, other_group, marina, oleg
+):
     voters = [marina] + [world.member(group, name=f"Участник {number}") for number in range(voting.RANKED_PER_MAP)]
     vote = voting.open_vote(training, dots_per_person=1, hide_results=False)
     for number, person in enumerate(voters):
@@ -576,7 +611,8 @@ def test_the_ranking_keeps_each_maps_top_steps_so_one_busy_map_does_not_crowd_ou
 
 
 def test_the_turnout_counts_the_members_who_placed_a_dot_even_while_results_are_hidden(
-        world, training, group, other_group, marina, oleg, steps):
+    world, training, group, other_group, marina, oleg, steps
+):
     world.member(group, name="Светлана")
     vote = voting.open_vote(training, dots_per_person=3, hide_results=True)
     voting.place_dot(vote.id, steps["Провести субботник"], marina)
@@ -706,8 +742,10 @@ def filled(world, training, moderator, request):
 
 
 every_template = pytest.mark.parametrize(
-    "filled", [(key, language) for key in TEMPLATES for language in ("ru", "en")],
-    indirect=True, ids=lambda param: "-".join(param),
+    "filled",
+    [(key, language) for key in TEMPLATES for language in ("ru", "en")],
+    indirect=True,
+    ids=lambda param: "-".join(param),
 )
 
 
@@ -771,6 +809,7 @@ def test_a_filled_template_passes_its_theme_readiness_check_once_the_group_has_d
 
 # --- managing groups -----------------------------------------------------------
 
+
 def test_renaming_a_group_trims_and_collapses_spaces(group):
     trainings.rename_group(group, "  Зелёный   двор \n")
 
@@ -785,7 +824,9 @@ def test_renaming_a_group_to_nothing_is_refused(group):
     assert fresh(Group, group.id).name == "Чистый двор"
 
 
-def test_an_archived_group_leaves_the_dashboard_and_its_map_is_read_only_for_participants(training, group, other_group, marina):
+def test_an_archived_group_leaves_the_dashboard_and_its_map_is_read_only_for_participants(
+    training, group, other_group, marina
+):
     trainings.set_archived(group, True)
 
     assert [active.id for active in fresh(Training, training.id).active_groups] == [other_group.id]
@@ -834,6 +875,7 @@ def test_a_removed_participant_loses_the_map_but_keeps_authorship(group, marina)
 
 # --- the dashboard -------------------------------------------------------------
 
+
 def test_a_dashboard_card_counts_what_the_group_has_done(world, training, moderator, group, marina):
     world.member(group, name="Светлана")
     roadmap = group.roadmap
@@ -849,18 +891,33 @@ def test_a_dashboard_card_counts_what_the_group_has_done(world, training, modera
     [card] = dashboard.training_summaries(fresh(Training, training.id), TODAY)
 
     assert card["group_id"] == group.id and card["name"] == "Чистый двор"
-    assert {key: card[key] for key in (
-        "steps", "stakeholders", "steps_with_owner", "steps_with_due_date", "members", "locked", "revision",
-    )} == {
-        "steps": 3, "stakeholders": 2, "steps_with_owner": 2, "steps_with_due_date": 2, "members": 2,
-        "locked": True, "revision": 9,
+    assert {
+        key: card[key]
+        for key in (
+            "steps",
+            "stakeholders",
+            "steps_with_owner",
+            "steps_with_due_date",
+            "members",
+            "locked",
+            "revision",
+        )
+    } == {
+        "steps": 3,
+        "stakeholders": 2,
+        "steps_with_owner": 2,
+        "steps_with_due_date": 2,
+        "members": 2,
+        "locked": True,
+        "revision": 9,
     }
     # Nobody's influence is rated, so that check has nothing to check; of the other 5,
     # the owner-and-due-date and the overdue checks fail.
     failing = [check["code"] for check in card["readiness"]["checks"] if check["applicable"] and not check["passed"]]
     assert failing == ["steps_have_owner_and_due_date", "no_overdue_steps"]
     assert [check["code"] for check in card["readiness"]["checks"] if not check["applicable"]] == [
-        "influential_stakeholders_engaged"]
+        "influential_stakeholders_engaged"
+    ]
     assert card["readiness"]["score"] == 60
 
 
@@ -953,6 +1010,7 @@ def test_the_dashboard_feed_sends_one_summary_per_changed_map_however_many_edits
 
 # --- the end of the training and clearing --------------------------------------
 
+
 def run_out(timer, ago: timedelta):
     """Let a timer's time have run out `ago` (test setup: the clock is not ours to move)."""
     db.session.execute(update(Timer).where(Timer.id == timer.id).values(ends_at=utcnow() - ago))
@@ -993,7 +1051,8 @@ def test_after_the_end_an_editor_shows_only_announcements_made_since(training, m
 
     facilitation.announce(training, moderator, "Встречаемся через месяц")
     assert [item["text"] for item in facilitation.recent_announcements(training.id, group.id)] == [
-        "Встречаемся через месяц"]
+        "Встречаемся через месяц"
+    ]
 
 
 def test_clearing_a_timer_whose_time_is_up_takes_it_off_every_screen(training, group):

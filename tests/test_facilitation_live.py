@@ -5,6 +5,7 @@ posting the tool forms with the page's CSRF token and asking for JSON. The tools
 run in the server process, so their broadcasts reach the python-socketio
 clients; a service called in the test process would publish to nobody.
 """
+
 from __future__ import annotations
 
 import functools
@@ -44,6 +45,7 @@ class Inbox:
 
     def wait_for(self, event: str, predicate, what: str, timeout: float = WAIT_TIMEOUT) -> dict:
         """The first `event` payload that satisfies predicate, waiting for it to arrive."""
+
         def first_match():
             return next((payload for payload in self._received[event] if predicate(payload)), None)
 
@@ -80,9 +82,16 @@ class ModeratorDesk:
         self.training_id = training.id
         self.browser = requests.Session()
         sign_in_page = self.browser.get(f"{base_url}/sign-in", timeout=10)
-        signed_in = self.browser.post(f"{base_url}/sign-in", data={
-            "csrf_token": csrf_token(sign_in_page.text), "email": moderator.email, "password": PASSWORD,
-        }, allow_redirects=False, timeout=10)
+        signed_in = self.browser.post(
+            f"{base_url}/sign-in",
+            data={
+                "csrf_token": csrf_token(sign_in_page.text),
+                "email": moderator.email,
+                "password": PASSWORD,
+            },
+            allow_redirects=False,
+            timeout=10,
+        )
         assert signed_in.status_code == 302, signed_in.text
         dashboard = self.browser.get(f"{base_url}/moderate/trainings/{training.id}", timeout=10)
         assert dashboard.status_code == 200
@@ -93,8 +102,10 @@ class ModeratorDesk:
         form = {f"{prefix}-{name}": value for name, value in fields.items()}
         form[f"{prefix}-csrf_token"] = self.csrf_token
         response = self.browser.post(
-            f"{self.base_url}/moderate/trainings/{self.training_id}/{tool}", data=form,
-            headers={"X-Requested-With": "fetch"}, timeout=10,
+            f"{self.base_url}/moderate/trainings/{self.training_id}/{tool}",
+            data=form,
+            headers={"X-Requested-With": "fetch"},
+            timeout=10,
         )
         assert response.status_code == 200, (tool, response.status_code, response.text)
         answer = response.json()
@@ -124,8 +135,10 @@ class ModeratorDesk:
 
     def end_training(self) -> dict:
         response = self.browser.post(
-            f"{self.base_url}/moderate/trainings/{self.training_id}/end", data={"csrf_token": self.csrf_token},
-            headers={"X-Requested-With": "fetch"}, timeout=10,
+            f"{self.base_url}/moderate/trainings/{self.training_id}/end",
+            data={"csrf_token": self.csrf_token},
+            headers={"X-Requested-With": "fetch"},
+            timeout=10,
         )
         assert response.status_code == 200 and response.json()["ok"], response.text
         return response.json()
@@ -175,7 +188,8 @@ def test_a_participants_edit_reaches_the_dashboard_in_the_summary_of_that_group_
     assert added["ok"], added
 
     event = inbox.wait_for(
-        "dashboard", lambda event: (summary_of(event, group.id) or {}).get("steps") == before["steps"] + 1,
+        "dashboard",
+        lambda event: (summary_of(event, group.id) or {}).get("steps") == before["steps"] + 1,
         what=f"{before['steps'] + 1} steps in group {group.id}",
     )
     summary = summary_of(event, group.id)
@@ -201,7 +215,8 @@ def test_a_burst_of_edits_updates_the_dashboard_at_most_once_a_second_and_ends_o
     ]
     assert all(ack["ok"] for ack in acks), acks
     inbox.wait_for(
-        "dashboard", lambda event: (summary_of(event, group.id) or {}).get("steps") == steps_before + burst,
+        "dashboard",
+        lambda event: (summary_of(event, group.id) or {}).get("steps") == steps_before + burst,
         what=f"{steps_before + burst} steps",
     )
     elapsed = time.monotonic() - started
@@ -216,8 +231,7 @@ def test_a_burst_of_edits_updates_the_dashboard_at_most_once_a_second_and_ends_o
 
 
 def lock_changes(client: SyncClient, locked: bool) -> list[dict]:
-    return [change for change in list(client.received)
-            if change["op"] == {"type": "map.lock", "locked": locked}]
+    return [change for change in list(client.received) if change["op"] == {"type": "map.lock", "locked": locked}]
 
 
 def test_a_lock_refuses_the_next_keystroke_of_a_participant_typing_and_an_unlock_lets_it_through(
@@ -239,7 +253,11 @@ def test_a_lock_refuses_the_next_keystroke_of_a_participant_typing_and_an_unlock
     assert marina_client.map_copy()["locked"] is True
 
     refused = marina_client.send_op(
-        "step.set", step_id=step_id, field="description", value=typed + " в субботу", base=typed,
+        "step.set",
+        step_id=step_id,
+        field="description",
+        value=typed + " в субботу",
+        base=typed,
     )
     assert refused["ok"] is False
     assert refused["error"]["code"] == "locked"
@@ -252,7 +270,11 @@ def test_a_lock_refuses_the_next_keystroke_of_a_participant_typing_and_an_unlock
     marina_client.wait_until(lambda: lock_changes(marina_client, False), what="the unlock change")
     unlock_revision = lock_changes(marina_client, False)[0]["revision"]
     accepted = marina_client.send_op(
-        "step.set", step_id=step_id, field="description", value=typed + " в субботу", base=typed,
+        "step.set",
+        step_id=step_id,
+        field="description",
+        value=typed + " в субботу",
+        base=typed,
     )
     assert accepted["ok"], accepted
     assert accepted["revision"] == unlock_revision + 1 == lock_revision + 2
@@ -262,9 +284,7 @@ def test_a_lock_refuses_the_next_keystroke_of_a_participant_typing_and_an_unlock
 # --- the timer -------------------------------------------------------------------
 
 
-def test_a_timer_survives_a_reconnect_and_a_pause_reaches_editors_and_later_joiners(
-    clients, desk, group, marina, oleg
-):
+def test_a_timer_survives_a_reconnect_and_a_pause_reaches_editors_and_later_joiners(clients, desk, group, marina, oleg):
     marina_client = clients.connect(marina, group.roadmap.id)
     inbox = Inbox(marina_client, "timer")
 
@@ -283,7 +303,9 @@ def test_a_timer_survives_a_reconnect_and_a_pause_reaches_editors_and_later_join
 
     desk.timer("pause")
     paused = inbox.wait_for(
-        "timer", lambda event: event["timer"]["running"] is False, what="running false",
+        "timer",
+        lambda event: event["timer"]["running"] is False,
+        what="running false",
     )["timer"]
     assert paused["id"] == started["id"]
     assert paused["ends_at"] is None
@@ -296,9 +318,7 @@ def test_a_timer_survives_a_reconnect_and_a_pause_reaches_editors_and_later_join
 # --- dot voting ------------------------------------------------------------------
 
 
-def test_a_hidden_vote_shows_no_tally_to_anyone_until_the_moderator_closes_it(
-    clients, desk, group, marina, oleg
-):
+def test_a_hidden_vote_shows_no_tally_to_anyone_until_the_moderator_closes_it(clients, desk, group, marina, oleg):
     marina_client = clients.connect(marina, group.roadmap.id)
     oleg_client = clients.connect(oleg, group.roadmap.id)
     inboxes = [Inbox(client, "vote") for client in (marina_client, oleg_client)]
@@ -328,7 +348,8 @@ def test_a_hidden_vote_shows_no_tally_to_anyone_until_the_moderator_closes_it(
         assert (closed["ranking"][0]["step_id"], closed["ranking"][0]["dots"]) == (step_id, 3)
         while_open = [event["vote"] for event in inbox.of("vote") if not event["vote"]["closed"]]
         assert while_open and all((vote["results"], vote["ranking"]) == (None, None) for vote in while_open), (
-            inbox.name, while_open,
+            inbox.name,
+            while_open,
         )
 
     late = dot(oleg_client)
@@ -350,7 +371,9 @@ def test_an_announcement_to_one_group_reaches_its_editors_and_not_another_groups
     to_one = desk.announce("Группа «Чистый двор»: покажите карту через 5 минут", group_id=str(group.id))
     to_one_id = to_one["announcement"]["id"]
     received = marina_inbox.wait_for(
-        "announcement", lambda event: event["announcement"]["id"] == to_one_id, what="the group's announcement",
+        "announcement",
+        lambda event: event["announcement"]["id"] == to_one_id,
+        what="the group's announcement",
     )
     assert received["announcement"]["text"] == to_one["announcement"]["text"]
     assert received["announcement"]["group_id"] == group.id

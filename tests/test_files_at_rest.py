@@ -1,5 +1,6 @@
 """Files that hold secrets are this user's alone from the moment they exist (issue 18):
 the instance folder 0700; the secret key, the SQLite database and the demo moderator's password 0600."""
+
 from __future__ import annotations
 
 import os
@@ -58,9 +59,14 @@ def chmods_heard():
 
 def fresh_app(instance: Path):
     """An app as `make run` makes one: no SECRET_KEY, no DATABASE_URL, only an instance folder."""
-    return create_app(TestConfig, overrides={
-        "SECRET_KEY": None, "SQLALCHEMY_DATABASE_URI": None, "INSTANCE_PATH": str(instance),
-    })
+    return create_app(
+        TestConfig,
+        overrides={
+            "SECRET_KEY": None,
+            "SQLALCHEMY_DATABASE_URI": None,
+            "INSTANCE_PATH": str(instance),
+        },
+    )
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Heavy work in the pool of worker processes (roadmap/heavy_work.py) and the export files kept
 per map revision (services/export_files.py): real worker processes, real files read back."""
+
 from __future__ import annotations
 
 import http.client
@@ -42,8 +43,9 @@ def planned_group(group, moderator):
 @pytest.fixture
 def member_browser(app, planned_group):
     browser = app.test_client()
-    joined = browser.post(f"/join/{planned_group.training.join_code}",
-                          data={"display_name": "Вера", "group_id": planned_group.id})
+    joined = browser.post(
+        f"/join/{planned_group.training.join_code}", data={"display_name": "Вера", "group_id": planned_group.id}
+    )
     assert joined.status_code == 302
     return browser
 
@@ -55,8 +57,11 @@ def download(browser, group, export: str):
 
 
 def kept_files(roadmap_id: int) -> list[tuple[str, int]]:
-    return db.session.execute(select(CachedExport.file_format, CachedExport.revision)
-                              .where(CachedExport.roadmap_id == roadmap_id).order_by(CachedExport.id)).all()
+    return db.session.execute(
+        select(CachedExport.file_format, CachedExport.revision)
+        .where(CachedExport.roadmap_id == roadmap_id)
+        .order_by(CachedExport.id)
+    ).all()
 
 
 def test_exports_made_by_the_pool_read_back_with_the_maps_text(member_browser, planned_group):
@@ -66,8 +71,11 @@ def test_exports_made_by_the_pool_read_back_with_the_maps_text(member_browser, p
 
     assert pdf.startswith(b"%PDF-")
     assert "Сквер у библиотеки" in "\n".join(paragraph.text for paragraph in word.paragraphs)
-    assert any("Опрос жителей о сквере" in str(cell) for row in workbook.worksheets[0].iter_rows(values_only=True)
-               for cell in row)
+    assert any(
+        "Опрос жителей о сквере" in str(cell)
+        for row in workbook.worksheets[0].iter_rows(values_only=True)
+        for cell in row
+    )
     assert {"_pdf_job", "_docx_job", "_xlsx_job"} <= set(heavy_work.counts().by_function)
 
 
@@ -90,8 +98,9 @@ def test_an_edit_makes_a_new_file_and_drops_the_old_revisions(member_browser, pl
 
     workbook = openpyxl.load_workbook(io.BytesIO(download(member_browser, planned_group, "export.xlsx")))
 
-    assert any("Субботник в сквере" in str(cell) for row in workbook.worksheets[0].iter_rows(values_only=True)
-               for cell in row)
+    assert any(
+        "Субботник в сквере" in str(cell) for row in workbook.worksheets[0].iter_rows(values_only=True) for cell in row
+    )
     assert heavy_work.counts().by_function.get("_xlsx_job", 0) == made + 1
     assert kept_files(planned_group.roadmap.id) == [("xlsx", planned_group.roadmap.revision)]
 
@@ -145,8 +154,11 @@ def live_server(unthrottled_live_server):
 def signed_in(live_server) -> requests.Session:
     browser = requests.Session()
     form = browser.get(f"{live_server.url}/sign-in", timeout=10)
-    signing_in = browser.post(f"{live_server.url}/sign-in", timeout=10, data={
-        "email": "irina@example.org", "password": PASSWORD, "csrf_token": csrf_token(form.text)})
+    signing_in = browser.post(
+        f"{live_server.url}/sign-in",
+        timeout=10,
+        data={"email": "irina@example.org", "password": PASSWORD, "csrf_token": csrf_token(form.text)},
+    )
     assert signing_in.url.endswith("/moderate/"), signing_in.url
     return browser
 
@@ -159,8 +171,13 @@ def test_an_editor_gets_acks_while_a_pdf_renders(app, planned_group, moderator, 
     first = browser.get(f"{live_server.url}/maps/{planned_group.roadmap.id}/export.pdf", timeout=120)
     assert first.content.startswith(b"%PDF-"), first.status_code
     for number in range(120):  # long enough that its PDF takes seconds to render
-        edit(moderator, planned_group, "step.add", step_id=new_id(), fields={
-            "title": f"Шаг {number}", "description": "Обойти дворы и собрать подписи жителей. " * 8})
+        edit(
+            moderator,
+            planned_group,
+            "step.add",
+            step_id=new_id(),
+            fields={"title": f"Шаг {number}", "description": "Обойти дворы и собрать подписи жителей. " * 8},
+        )
     editor = clients.connect(marina, planned_group.roadmap.id)
     download = http.client.HTTPConnection("127.0.0.1", live_server.port, timeout=120)
     cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in browser.cookies)

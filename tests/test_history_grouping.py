@@ -1,5 +1,6 @@
 """The history gathers one person's run of changes into a sitting that opens to the detail,
 still filtered by person and step, a page of sittings at a time."""
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,9 @@ from roadmap.services import editing, history
 
 
 def edit(person, group, op_type: str, **keys) -> int:
-    return editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": op_type, **keys},
-                         actor=person).revision
+    return editing.apply(
+        {"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": op_type, **keys}, actor=person
+    ).revision
 
 
 def retitle(person, group, step_id: str, times: int) -> None:
@@ -38,7 +40,8 @@ def page_of(group, **filters) -> history.HistoryPage:
 def move_back(group, revisions: range, minutes: int) -> None:
     """Pretend these changes were made `minutes` earlier (the log's clock is the server's)."""
     changes = db.session.scalars(
-        select(Change).where(Change.roadmap_id == group.roadmap.id, Change.revision.in_(revisions))).all()
+        select(Change).where(Change.roadmap_id == group.roadmap.id, Change.revision.in_(revisions))
+    ).all()
     for change in changes:
         change.created_at -= timedelta(minutes=minutes)
     db.session.commit()
@@ -48,8 +51,12 @@ def move_back(group, revisions: range, minutes: int) -> None:
 def viewer(app, group):
     """A member of the group in a browser, joined through the real join form."""
     browser = app.test_client()
-    assert browser.post(f"/join/{group.training.join_code}",
-                        data={"display_name": "Вера", "group_id": group.id}).status_code == 302
+    assert (
+        browser.post(
+            f"/join/{group.training.join_code}", data={"display_name": "Вера", "group_id": group.id}
+        ).status_code
+        == 302
+    )
     return browser
 
 
@@ -72,7 +79,10 @@ def test_interleaved_people_make_separate_sittings(group, marina, oleg):
     page = page_of(group)
 
     assert [(sitting.latest.author_name, len(sitting.entries)) for sitting in page.sittings] == [
-        ("Марина", 1), ("Олег", 3), ("Марина", 3)]
+        ("Марина", 1),
+        ("Олег", 3),
+        ("Марина", 3),
+    ]
 
 
 def test_a_pause_longer_than_ten_minutes_starts_a_new_sitting(group, marina):
@@ -89,10 +99,12 @@ def test_the_history_page_shows_a_sitting_as_one_entry_that_opens_to_every_chang
 
     html = viewer.get(f"/maps/{group.roadmap.id}/history").get_data(as_text=True)
 
-    assert html.count("<details class=\"sitting\"") == 1 and '<details class="sitting" open>' in html  # the newest stands open
+    assert (
+        html.count('<details class="sitting"') == 1 and '<details class="sitting" open>' in html
+    )  # the newest stands open
     assert "и ещё 49 изменений" in html
-    sitting = html[html.index('<details class="sitting"'):]
-    summary = sitting[sitting.index("<summary"):sitting.index("</summary>")]
+    sitting = html[html.index('<details class="sitting"') :]
+    summary = sitting[sitting.index("<summary") : sitting.index("</summary>")]
     assert "Марина" in summary and "версия 49" in summary  # the latest change tells what the sitting was about
     assert len(re.findall(r'href="/maps/\d+/history/\d+"', html)) == 50  # each change links to its revision
 
@@ -113,7 +125,7 @@ def test_filters_by_person_and_step_still_work_on_sittings(group, marina, oleg, 
 def listed(response) -> str:
     """The history's list, without the filter form (whose step menu names every step)."""
     html = response.get_data(as_text=True)
-    return html[html.index('class="history-list"'):]
+    return html[html.index('class="history-list"') :]
 
 
 def test_a_long_history_pages_back_by_sittings(group, marina, oleg, viewer):
@@ -128,4 +140,4 @@ def test_a_long_history_pages_back_by_sittings(group, marina, oleg, viewer):
     assert first.count('class="history-entry"') == history.SITTINGS_PER_PAGE
     assert "Старые изменения" in first
     assert second.count('class="history-entry"') == 1 and "Старые изменения" not in second
-    assert f"/maps/{group.roadmap.id}/history/1\"" in second  # the first change of all
+    assert f'/maps/{group.roadmap.id}/history/1"' in second  # the first change of all

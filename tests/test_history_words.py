@@ -1,7 +1,8 @@
 """History in words: every change in the log read back as one sentence, in Russian and in English."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from conftest import counted_queries, new_id, passwordless_moderator
@@ -15,7 +16,7 @@ from roadmap.services import editing, history_words, trainings
 from roadmap.timeutil import utcnow
 
 # Dates in the year of the change read without a year ("17 мая"); the changes are made now.
-YEAR = datetime.now(timezone.utc).year  # the test app's clock is the real one
+YEAR = datetime.now(UTC).year  # the test app's clock is the real one
 NBSP = "\u00a0"
 
 
@@ -80,8 +81,7 @@ def sentences(change: Change, names=None) -> dict[str, str]:
 
 def fallback_sentences(author: str) -> dict[str, str]:
     """What describe() says of an op it has no words for."""
-    unknown = Change(roadmap_id=0, revision=1, author_id=1, created_at=utcnow(),
-                     op={"type": "map.unknown"}, before={})
+    unknown = Change(roadmap_id=0, revision=1, author_id=1, created_at=utcnow(), op={"type": "map.unknown"}, before={})
     return sentences(unknown, history_words.Names(people={1: author}))
 
 
@@ -152,260 +152,390 @@ SCENARIOS = {
     # the project
     ("map.set", "title", "set"): (
         lambda s: s.set_map("title", "Чистый двор на Садовой"),
-        ["«Чистый двор на Садовой»", "дано название"], ["“Чистый двор на Садовой”", "named the project"]),
+        ["«Чистый двор на Садовой»", "дано название"],
+        ["“Чистый двор на Садовой”", "named the project"],
+    ),
     ("map.set", "title", "changed"): (
         lambda s: s.map_set_twice("title", "Чистый двор", "Двор без мусора"),
-        ["из «Чистый двор» в «Двор без мусора»"], ["from “Чистый двор” to “Двор без мусора”"]),
+        ["из «Чистый двор» в «Двор без мусора»"],
+        ["from “Чистый двор” to “Двор без мусора”"],
+    ),
     ("map.set", "title", "cleared"): (
         lambda s: s.map_set_twice("title", "Чистый двор", ""),
-        ["«Чистый двор»", "удалено название"], ["“Чистый двор”", "deleted the title"]),
+        ["«Чистый двор»", "удалено название"],
+        ["“Чистый двор”", "deleted the title"],
+    ),
     ("map.set", "problem", "set"): (
         lambda s: s.set_map("problem", "Мусор не сортируют"),
-        ["описана проблема", "«Мусор не сортируют»"], ["described the problem", "“Мусор не сортируют”"]),
+        ["описана проблема", "«Мусор не сортируют»"],
+        ["described the problem", "“Мусор не сортируют”"],
+    ),
     ("map.set", "problem", "changed"): (
         lambda s: s.map_set_twice("problem", "Мусор", "Мусор не сортируют"),
         ["описание проблемы изменено", "«Мусор не сортируют»"],
-        ["edited the description of the problem", "“Мусор не сортируют”"]),
+        ["edited the description of the problem", "“Мусор не сортируют”"],
+    ),
     ("map.set", "problem", "cleared"): (
         lambda s: s.map_set_twice("problem", "Мусор", ""),
-        ["описание проблемы удалено"], ["deleted the description of the problem"]),
+        ["описание проблемы удалено"],
+        ["deleted the description of the problem"],
+    ),
     ("map.set", "goal", "set"): (
         lambda s: s.set_map("goal", "Три контейнера во дворе"),
-        ["цель проекта", "«Три контейнера во дворе»"], ["project goal", "“Три контейнера во дворе”"]),
+        ["цель проекта", "«Три контейнера во дворе»"],
+        ["project goal", "“Три контейнера во дворе”"],
+    ),
     ("map.set", "goal", "changed"): (
         lambda s: s.map_set_twice("goal", "Контейнеры", "Три контейнера во дворе"),
         ["цель проекта изменена", "«Три контейнера во дворе»"],
-        ["edited the project goal", "“Три контейнера во дворе”"]),
+        ["edited the project goal", "“Три контейнера во дворе”"],
+    ),
     ("map.set", "goal", "cleared"): (
         lambda s: s.map_set_twice("goal", "Контейнеры", ""),
-        ["цель проекта удалена"], ["deleted the project goal"]),
+        ["цель проекта удалена"],
+        ["deleted the project goal"],
+    ),
     ("map.set", "territory", "set"): (
         lambda s: s.set_map("territory", "ул. Садовая, 5–11"),
-        ["территория", "«ул. Садовая, 5–11»"], ["territory", "“ул. Садовая, 5–11”"]),
+        ["территория", "«ул. Садовая, 5–11»"],
+        ["territory", "“ул. Садовая, 5–11”"],
+    ),
     ("map.set", "territory", "changed"): (
         lambda s: s.map_set_twice("territory", "ул. Садовая", "ул. Садовая, 5–11"),
-        ["территория изменена на «ул. Садовая, 5–11»"], ["changed the territory to “ул. Садовая, 5–11”"]),
+        ["территория изменена на «ул. Садовая, 5–11»"],
+        ["changed the territory to “ул. Садовая, 5–11”"],
+    ),
     ("map.set", "territory", "cleared"): (
         lambda s: s.map_set_twice("territory", "ул. Садовая", ""),
-        ["территория больше не указана"], ["deleted the territory"]),
+        ["территория больше не указана"],
+        ["deleted the territory"],
+    ),
     ("map.set", "theme", "changed"): (
         lambda s: s.set_map("theme", "landscaping"),
-        ["с «Раздельный сбор отходов» на «Благоустройство»"], ["from “Separate waste collection” to “Landscaping”"]),
+        ["с «Раздельный сбор отходов» на «Благоустройство»"],
+        ["from “Separate waste collection” to “Landscaping”"],
+    ),
     ("map.set", "expected_results", "set"): (
         lambda s: s.set_map("expected_results", "Половина жителей сортирует"),
         ["ожидаемые результаты", "«Половина жителей сортирует»"],
-        ["expected results", "“Половина жителей сортирует”"]),
+        ["expected results", "“Половина жителей сортирует”"],
+    ),
     ("map.set", "expected_results", "changed"): (
         lambda s: s.map_set_twice("expected_results", "Сортируют", "Половина жителей сортирует"),
         ["ожидаемые результаты изменены", "«Половина жителей сортирует»"],
-        ["edited the expected results", "“Половина жителей сортирует”"]),
+        ["edited the expected results", "“Половина жителей сортирует”"],
+    ),
     ("map.set", "expected_results", "cleared"): (
         lambda s: s.map_set_twice("expected_results", "Сортируют", ""),
-        ["ожидаемые результаты удалены"], ["deleted the expected results"]),
+        ["ожидаемые результаты удалены"],
+        ["deleted the expected results"],
+    ),
     ("map.lock", None, "locked"): (
         lambda s: s.edit("map.lock", actor=s.moderator, locked=True),
-        ["Мод Модераторов", "заблокирована"], ["Мод Модераторов", "locked the road map"]),
+        ["Мод Модераторов", "заблокирована"],
+        ["Мод Модераторов", "locked the road map"],
+    ),
     ("map.lock", None, "unlocked"): (
-        lambda s: (s.edit("map.lock", actor=s.moderator, locked=True),
-                   s.edit("map.lock", actor=s.moderator, locked=False))[1],
-        ["Мод Модераторов", "разблокирована"], ["Мод Модераторов", "unlocked the road map"]),
+        lambda s: (
+            s.edit("map.lock", actor=s.moderator, locked=True),
+            s.edit("map.lock", actor=s.moderator, locked=False),
+        )[1],
+        ["Мод Модераторов", "разблокирована"],
+        ["Мод Модераторов", "unlocked the road map"],
+    ),
     ("map.restore", None, "restored"): (
         lambda s: (s.map_set_twice("title", "Чистый двор", "Двор"), s.edit("map.restore", revision=1))[1],
-        ["версии 1"], ["revision 1"]),
+        ["версии 1"],
+        ["revision 1"],
+    ),
     # steps
     ("step.add", None, "added"): (
         lambda s: s.edit("step.add", step_id=new_id(), fields={"title": "Опрос жителей"}),
-        ["добавлен шаг «Опрос жителей»"], ["added step “Опрос жителей”"]),
+        ["добавлен шаг «Опрос жителей»"],
+        ["added step “Опрос жителей”"],
+    ),
     ("step.set", "title", "set"): (
         lambda s: s.set_step(s.step_with(""), "title", "Опрос жителей"),
-        ["шагу без названия дано название «Опрос жителей»"], ["gave an untitled step the title “Опрос жителей”"]),
+        ["шагу без названия дано название «Опрос жителей»"],
+        ["gave an untitled step the title “Опрос жителей”"],
+    ),
     ("step.set", "title", "changed"): (
         lambda s: s.set_step(s.step_with(), "title", "Анкета для жителей"),
-        ["«Опрос жителей»", "«Анкета для жителей»"], ["“Опрос жителей”", "“Анкета для жителей”"]),
+        ["«Опрос жителей»", "«Анкета для жителей»"],
+        ["“Опрос жителей”", "“Анкета для жителей”"],
+    ),
     ("step.set", "title", "cleared"): (
         lambda s: s.set_step(s.step_with(), "title", ""),
-        ["у шага «Опрос жителей» удалено название"], ["deleted the title of step “Опрос жителей”"]),
+        ["у шага «Опрос жителей» удалено название"],
+        ["deleted the title of step “Опрос жителей”"],
+    ),
     ("step.set", "description", "set"): (
         lambda s: s.set_step(s.step_with(), "description", "Обойти подъезды"),
-        ["«Опрос жителей»", "«Обойти подъезды»"], ["“Опрос жителей”", "“Обойти подъезды”"]),
+        ["«Опрос жителей»", "«Обойти подъезды»"],
+        ["“Опрос жителей”", "“Обойти подъезды”"],
+    ),
     ("step.set", "description", "changed"): (
         lambda s: s.set_step(s.step_with(description="Обойти"), "description", "Обойти подъезды"),
         ["описание шага «Опрос жителей» изменено", "«Обойти подъезды»"],
-        ["edited the description of step “Опрос жителей”", "“Обойти подъезды”"]),
+        ["edited the description of step “Опрос жителей”", "“Обойти подъезды”"],
+    ),
     ("step.set", "description", "cleared"): (
         lambda s: s.set_step(s.step_with(description="Обойти"), "description", ""),
-        ["описание шага «Опрос жителей» удалено"], ["deleted the description of step “Опрос жителей”"]),
+        ["описание шага «Опрос жителей» удалено"],
+        ["deleted the description of step “Опрос жителей”"],
+    ),
     ("step.set", "owner", "member"): (
         lambda s: s.set_step(s.step_with(), "owner", {"member": s.oleg.id}),
-        ["«Опрос жителей»", "отвечает Олег"], ["made Олег the owner of step “Опрос жителей”"]),
+        ["«Опрос жителей»", "отвечает Олег"],
+        ["made Олег the owner of step “Опрос жителей”"],
+    ),
     ("step.set", "owner", "stakeholder"): (
         lambda s: s.set_step(s.step_with(), "owner", {"stakeholder": s.stakeholder_with("Совет дома")}),
-        ["«Опрос жителей»", "отвечает Совет дома"], ["made Совет дома the owner of step “Опрос жителей”"]),
+        ["«Опрос жителей»", "отвечает Совет дома"],
+        ["made Совет дома the owner of step “Опрос жителей”"],
+    ),
     ("step.set", "owner", "text"): (
         lambda s: s.set_step(s.step_with(), "owner", {"text": "Старшая по подъезду"}),
-        ["«Опрос жителей»", "отвечает Старшая по подъезду"], ["made Старшая по подъезду the owner"]),
+        ["«Опрос жителей»", "отвечает Старшая по подъезду"],
+        ["made Старшая по подъезду the owner"],
+    ),
     ("step.set", "owner", "changed"): (
         lambda s: s.set_step(s.step_with(owner={"text": "Старшая по подъезду"}), "owner", {"member": s.oleg.id}),
-        ["отвечает Олег, а не Старшая по подъезду"], ["from Старшая по подъезду to Олег"]),
+        ["отвечает Олег, а не Старшая по подъезду"],
+        ["from Старшая по подъезду to Олег"],
+    ),
     ("step.set", "owner", "cleared"): (
         lambda s: s.set_step(s.step_with(owner={"member": s.oleg.id}), "owner", None),
-        ["у шага «Опрос жителей» больше нет ответственного"], ["removed the owner of step “Опрос жителей”"]),
+        ["у шага «Опрос жителей» больше нет ответственного"],
+        ["removed the owner of step “Опрос жителей”"],
+    ),
     ("step.set", "starts_on", "set"): (
         lambda s: s.set_step(s.step_with(), "starts_on", f"{YEAR}-05-03"),
-        ["начало шага «Опрос жителей» назначено на 3 мая"], ["set the start date of step “Опрос жителей” to 3 May"]),
+        ["начало шага «Опрос жителей» назначено на 3 мая"],
+        ["set the start date of step “Опрос жителей” to 3 May"],
+    ),
     ("step.set", "starts_on", "changed"): (
         lambda s: s.set_step(s.step_with(starts_on=f"{YEAR}-05-03"), "starts_on", f"{YEAR}-06-01"),
-        ["перенесено с 3 мая на 1 июня"], ["from 3 May to 1 June"]),
+        ["перенесено с 3 мая на 1 июня"],
+        ["from 3 May to 1 June"],
+    ),
     ("step.set", "starts_on", "cleared"): (
         lambda s: s.set_step(s.step_with(starts_on=f"{YEAR}-05-03"), "starts_on", None),
-        ["у шага «Опрос жителей» больше нет даты начала"], ["removed the start date of step “Опрос жителей”"]),
+        ["у шага «Опрос жителей» больше нет даты начала"],
+        ["removed the start date of step “Опрос жителей”"],
+    ),
     ("step.set", "due_on", "set"): (
         lambda s: s.set_step(s.step_with(), "due_on", f"{YEAR}-05-17"),
-        ["срок шага «Опрос жителей» назначен на 17 мая"], ["set the due date of step “Опрос жителей” to 17 May"]),
+        ["срок шага «Опрос жителей» назначен на 17 мая"],
+        ["set the due date of step “Опрос жителей” to 17 May"],
+    ),
     ("step.set", "due_on", "changed"): (
         lambda s: s.set_step(s.step_with(due_on=f"{YEAR}-05-10"), "due_on", f"{YEAR + 1}-01-20"),
-        [f"с 10 мая на 20 января {YEAR + 1}"], [f"from 10 May to 20 January {YEAR + 1}"]),
+        [f"с 10 мая на 20 января {YEAR + 1}"],
+        [f"from 10 May to 20 January {YEAR + 1}"],
+    ),
     ("step.set", "due_on", "cleared"): (
         lambda s: s.set_step(s.step_with(due_on=f"{YEAR}-05-10"), "due_on", None),
-        ["у шага «Опрос жителей» больше нет срока"], ["removed the due date of step “Опрос жителей”"]),
+        ["у шага «Опрос жителей» больше нет срока"],
+        ["removed the due date of step “Опрос жителей”"],
+    ),
     ("step.set", "status", "changed"): (
         lambda s: s.set_step(s.step_with(status="in_progress"), "status", "blocked"),
         ["«Опрос жителей»", "с «В работе» на «Есть препятствия»"],
-        ["“Опрос жителей”", "from “In progress” to “Blocked”"]),
+        ["“Опрос жителей”", "from “In progress” to “Blocked”"],
+    ),
     ("step.set", "progress", "set"): (
         lambda s: s.set_step(s.step_with(), "progress", 0),
-        [f"шаг «Опрос жителей» выполнен на 0{NBSP}%"], ["marked step “Опрос жителей” as 0% done"]),
+        [f"шаг «Опрос жителей» выполнен на 0{NBSP}%"],
+        ["marked step “Опрос жителей” as 0% done"],
+    ),
     ("step.set", "progress", "changed"): (
         lambda s: s.set_step(s.step_with(progress=40), "progress", 60),
-        [f"выполнен на 60{NBSP}% (было 40{NBSP}%)"], ["from 40% to 60%"]),
+        [f"выполнен на 60{NBSP}% (было 40{NBSP}%)"],
+        ["from 40% to 60%"],
+    ),
     ("step.set", "progress", "cleared"): (
         lambda s: s.set_step(s.step_with(progress=40), "progress", None),
         ["у шага «Опрос жителей» больше не указан процент выполнения"],
-        ["removed the progress of step “Опрос жителей”"]),
+        ["removed the progress of step “Опрос жителей”"],
+    ),
     ("step.set", "resources", "set"): (
         lambda s: s.set_step(s.step_with(), "resources", "Анкеты, 200 штук"),
-        ["«Опрос жителей»", "«Анкеты, 200 штук»"], ["“Опрос жителей”", "“Анкеты, 200 штук”"]),
+        ["«Опрос жителей»", "«Анкеты, 200 штук»"],
+        ["“Опрос жителей”", "“Анкеты, 200 штук”"],
+    ),
     ("step.set", "resources", "changed"): (
         lambda s: s.set_step(s.step_with(resources="Анкеты"), "resources", "Анкеты, 200 штук"),
         ["ресурсы для шага «Опрос жителей» изменены", "«Анкеты, 200 штук»"],
-        ["edited the resources for step", "“Анкеты, 200 штук”"]),
+        ["edited the resources for step", "“Анкеты, 200 штук”"],
+    ),
     ("step.set", "resources", "cleared"): (
         lambda s: s.set_step(s.step_with(resources="Анкеты"), "resources", ""),
         ["для шага «Опрос жителей» больше не указаны нужные ресурсы"],
-        ["deleted the resources for step “Опрос жителей”"]),
+        ["deleted the resources for step “Опрос жителей”"],
+    ),
     ("step.set", "success_measure", "set"): (
         lambda s: s.set_step(s.step_with(), "success_measure", "100 анкет"),
-        ["«Опрос жителей»", "как измерить успех", "«100 анкет»"], ["“Опрос жителей”", "is measured", "“100 анкет”"]),
+        ["«Опрос жителей»", "как измерить успех", "«100 анкет»"],
+        ["“Опрос жителей”", "is measured", "“100 анкет”"],
+    ),
     ("step.set", "success_measure", "changed"): (
         lambda s: s.set_step(s.step_with(success_measure="50 анкет"), "success_measure", "100 анкет"),
         ["изменено, как измерить успех шага «Опрос жителей»", "«100 анкет»"],
-        ["edited how the success", "“100 анкет”"]),
+        ["edited how the success", "“100 анкет”"],
+    ),
     ("step.set", "success_measure", "cleared"): (
         lambda s: s.set_step(s.step_with(success_measure="50 анкет"), "success_measure", ""),
-        ["больше не указано, как измерить успех"], ["deleted how the success of step “Опрос жителей” is measured"]),
+        ["больше не указано, как измерить успех"],
+        ["deleted how the success of step “Опрос жителей” is measured"],
+    ),
     ("step.move", None, "up"): (
         lambda s: (s.step_with("Первый"), s.edit("step.move", step_id=s.step_with("Последний"), after_id=None))[1],
-        ["шаг «Последний» перемещён выше"], ["moved step “Последний” up"]),
+        ["шаг «Последний» перемещён выше"],
+        ["moved step “Последний” up"],
+    ),
     ("step.move", None, "down"): (
         lambda s: s.edit("step.move", step_id=s.step_with("Первый"), after_id=s.step_with("Последний")),
-        ["шаг «Первый» перемещён ниже"], ["moved step “Первый” down"]),
+        ["шаг «Первый» перемещён ниже"],
+        ["moved step “Первый” down"],
+    ),
     ("step.delete", None, "deleted"): (
         lambda s: s.edit("step.delete", step_id=s.step_with()),
-        ["шаг «Опрос жителей» удалён"], ["deleted step “Опрос жителей”"]),
+        ["шаг «Опрос жителей» удалён"],
+        ["deleted step “Опрос жителей”"],
+    ),
     ("step.restore", None, "restored"): (
         lambda s: (
-            step_id := s.step_with(), s.edit("step.delete", step_id=step_id), s.edit("step.restore", step_id=step_id),
+            step_id := s.step_with(),
+            s.edit("step.delete", step_id=step_id),
+            s.edit("step.restore", step_id=step_id),
         )[2],
-        ["шаг «Опрос жителей» восстановлен"], ["restored step “Опрос жителей”"]),
+        ["шаг «Опрос жителей» восстановлен"],
+        ["restored step “Опрос жителей”"],
+    ),
     ("step.link", None, "linked"): (
         lambda s: s.edit("step.link", step_id=s.step_with(), stakeholder_id=s.stakeholder_with()),
         ["«Опрос жителей»", "«Управляющая компания»"],
-        ["involved stakeholder “Управляющая компания” in step “Опрос жителей”"]),
+        ["involved stakeholder “Управляющая компания” in step “Опрос жителей”"],
+    ),
     ("step.unlink", None, "unlinked"): (
         lambda s: s.edit("step.unlink", step_id=s.step_with(), stakeholder_id=s.stakeholder_with()),
         ["«Управляющая компания» больше не участвует в шаге «Опрос жителей»"],
-        ["removed stakeholder “Управляющая компания” from step “Опрос жителей”"]),
+        ["removed stakeholder “Управляющая компания” from step “Опрос жителей”"],
+    ),
     ("step.depend", None, "waits"): (
-        lambda s: s.edit("step.depend", step_id=s.step_with("Поставить контейнеры"),
-                         predecessor_id=s.step_with("Согласовать площадку")),
+        lambda s: s.edit(
+            "step.depend",
+            step_id=s.step_with("Поставить контейнеры"),
+            predecessor_id=s.step_with("Согласовать площадку"),
+        ),
         ["шаг «Поставить контейнеры» теперь ждёт шага «Согласовать площадку»"],
-        ["made step “Поставить контейнеры” wait for step “Согласовать площадку”"]),
+        ["made step “Поставить контейнеры” wait for step “Согласовать площадку”"],
+    ),
     ("step.undepend", None, "no longer waits"): (
-        lambda s: s.edit("step.undepend", step_id=s.step_with("Поставить контейнеры"),
-                         predecessor_id=s.step_with("Согласовать площадку")),
+        lambda s: s.edit(
+            "step.undepend",
+            step_id=s.step_with("Поставить контейнеры"),
+            predecessor_id=s.step_with("Согласовать площадку"),
+        ),
         ["шаг «Поставить контейнеры» больше не ждёт шага «Согласовать площадку»"],
-        ["let step “Поставить контейнеры” no longer wait for step “Согласовать площадку”"]),
+        ["let step “Поставить контейнеры” no longer wait for step “Согласовать площадку”"],
+    ),
     ("comment.add", None, "commented"): (
         lambda s: s.edit("comment.add", comment_id=new_id(), step_id=s.step_with(), body="Кто звонит в управу?"),
-        ["новый комментарий к шагу «Опрос жителей»"], ["commented on step “Опрос жителей”"]),
+        ["новый комментарий к шагу «Опрос жителей»"],
+        ["commented on step “Опрос жителей”"],
+    ),
     ("comment.hide", None, "hidden"): (
-        lambda s: (comment_id := new_id(),
-                   s.edit("comment.add", comment_id=comment_id, step_id=s.step_with(), body="Грубость"),
-                   s.edit("comment.hide", actor=s.moderator, comment_id=comment_id, hidden=True))[2],
-        ["скрыт комментарий к шагу «Опрос жителей»"], ["hid a comment on step “Опрос жителей”"]),
+        lambda s: (
+            comment_id := new_id(),
+            s.edit("comment.add", comment_id=comment_id, step_id=s.step_with(), body="Грубость"),
+            s.edit("comment.hide", actor=s.moderator, comment_id=comment_id, hidden=True),
+        )[2],
+        ["скрыт комментарий к шагу «Опрос жителей»"],
+        ["hid a comment on step “Опрос жителей”"],
+    ),
     # stakeholders
     ("stakeholder.add", None, "added"): (
         lambda s: s.edit("stakeholder.add", stakeholder_id=new_id(), fields={"name": "Управляющая компания"}),
-        ["добавлена заинтересованная сторона «Управляющая компания»"], ["added stakeholder “Управляющая компания”"]),
+        ["добавлена заинтересованная сторона «Управляющая компания»"],
+        ["added stakeholder “Управляющая компания”"],
+    ),
     ("stakeholder.set", "name", "set"): (
         lambda s: s.set_stakeholder(s.stakeholder_with(""), "name", "Совет дома"),
         ["заинтересованной стороне без названия дано название «Совет дома»"],
-        ["gave an unnamed stakeholder the name “Совет дома”"]),
+        ["gave an unnamed stakeholder the name “Совет дома”"],
+    ),
     ("stakeholder.set", "name", "changed"): (
         lambda s: s.set_stakeholder(s.stakeholder_with(), "name", "УК «Садовая»"),
         ["«Управляющая компания» переименована в «УК «Садовая»»"],
-        ["renamed stakeholder “Управляющая компания” to “УК «Садовая»”"]),
+        ["renamed stakeholder “Управляющая компания” to “УК «Садовая»”"],
+    ),
     ("stakeholder.set", "name", "cleared"): (
         lambda s: s.set_stakeholder(s.stakeholder_with(), "name", ""),
         ["у заинтересованной стороны «Управляющая компания» удалено название"],
-        ["deleted the name of stakeholder “Управляющая компания”"]),
+        ["deleted the name of stakeholder “Управляющая компания”"],
+    ),
     ("stakeholder.set", "sector", "changed"): (
         lambda s: s.set_stakeholder(s.stakeholder_with(sector="residents"), "sector", "business"),
         ["«Управляющая компания»", "с «Жители» на «Бизнес»"],
-        ["“Управляющая компания”", "from “Residents” to “Business”"]),
+        ["“Управляющая компания”", "from “Residents” to “Business”"],
+    ),
     ("stakeholder.set", "sector", "set"): (
         lambda s: s.set_stakeholder(s.stakeholder_with(), "sector", "business"),
         ["для заинтересованной стороны «Управляющая компания» указан сектор «Бизнес»"],
-        ["set the sector of stakeholder “Управляющая компания”: “Business”"]),
+        ["set the sector of stakeholder “Управляющая компания”: “Business”"],
+    ),
     ("stakeholder.set", "sector", "cleared"): (
         lambda s: s.set_stakeholder(s.stakeholder_with(sector="business"), "sector", None),
         ["сектор заинтересованной стороны «Управляющая компания» больше не указан"],
-        ["marked the sector of stakeholder “Управляющая компания” as not chosen"]),
+        ["marked the sector of stakeholder “Управляющая компания” as not chosen"],
+    ),
     ("stakeholder.set", "contact", "set"): (
         lambda s: s.set_stakeholder(s.stakeholder_with(), "contact", "Ирина, диспетчер"),
         ["«Управляющая компания»", "указано контактное лицо: «Ирина, диспетчер»"],
-        ["added a contact person", "“Ирина, диспетчер”"]),
+        ["added a contact person", "“Ирина, диспетчер”"],
+    ),
     ("stakeholder.set", "contact", "changed"): (
         lambda s: s.set_stakeholder(s.stakeholder_with(contact="Ирина"), "contact", "Ирина, диспетчер"),
         ["«Управляющая компания»", "изменено на «Ирина, диспетчер»"],
-        ["“Управляющая компания” to “Ирина, диспетчер”"]),
+        ["“Управляющая компания” to “Ирина, диспетчер”"],
+    ),
     ("stakeholder.set", "contact", "cleared"): (
         lambda s: s.set_stakeholder(s.stakeholder_with(contact="Ирина"), "contact", ""),
         ["у заинтересованной стороны «Управляющая компания» больше не указано контактное лицо"],
-        ["deleted the contact person of stakeholder “Управляющая компания”"]),
+        ["deleted the contact person of stakeholder “Управляющая компания”"],
+    ),
     ("stakeholder.set", "interest", "changed"): (
         lambda s: s.set_stakeholder(s.stakeholder_with(interest=3), "interest", 5),
         ["интерес заинтересованной стороны «Управляющая компания» изменён с 3 на 5"],
-        ["interest of stakeholder “Управляющая компания” from 3 to 5"]),
+        ["interest of stakeholder “Управляющая компания” from 3 to 5"],
+    ),
     ("stakeholder.set", "interest", "set"): (
         lambda s: s.set_stakeholder(s.stakeholder_with(), "interest", 5),
         ["интерес заинтересованной стороны «Управляющая компания» оценён на 5 из 5"],
-        ["rated the interest of stakeholder “Управляющая компания” 5 out of 5"]),
+        ["rated the interest of stakeholder “Управляющая компания” 5 out of 5"],
+    ),
     ("stakeholder.set", "influence", "cleared"): (
         lambda s: s.set_stakeholder(s.stakeholder_with(influence=4), "influence", None),
         ["влияние заинтересованной стороны «Управляющая компания» больше не оценено"],
-        ["marked the influence of stakeholder “Управляющая компания” as not rated"]),
+        ["marked the influence of stakeholder “Управляющая компания” as not rated"],
+    ),
     ("stakeholder.set", "influence", "changed"): (
         lambda s: s.set_stakeholder(s.stakeholder_with(influence=3), "influence", 1),
         ["влияние заинтересованной стороны «Управляющая компания» изменено с 3 на 1"],
-        ["influence of stakeholder “Управляющая компания” from 3 to 1"]),
+        ["influence of stakeholder “Управляющая компания” from 3 to 1"],
+    ),
     ("stakeholder.set", "engagement", "changed"): (
         lambda s: s.set_stakeholder(s.stakeholder_with(), "engagement", "involve"),
         ["«Управляющая компания»", "с «Информирование» на «Вовлечение»"],
-        ["“Управляющая компания”", "from “Inform” to “Involve”"]),
+        ["“Управляющая компания”", "from “Inform” to “Involve”"],
+    ),
     ("stakeholder.delete", None, "deleted"): (
         lambda s: s.edit("stakeholder.delete", stakeholder_id=s.stakeholder_with()),
-        ["заинтересованная сторона «Управляющая компания» удалена"], ["deleted stakeholder “Управляющая компания”"]),
+        ["заинтересованная сторона «Управляющая компания» удалена"],
+        ["deleted stakeholder “Управляющая компания”"],
+    ),
     ("stakeholder.restore", None, "restored"): (
         lambda s: (
             stakeholder_id := s.stakeholder_with(),
@@ -413,7 +543,8 @@ SCENARIOS = {
             s.edit("stakeholder.restore", stakeholder_id=stakeholder_id),
         )[2],
         ["заинтересованная сторона «Управляющая компания» восстановлена"],
-        ["restored stakeholder “Управляющая компания”"]),
+        ["restored stakeholder “Управляющая компания”"],
+    ),
 }
 
 
@@ -478,6 +609,7 @@ def test_every_op_type_reads_as_a_sentence_of_its_own(story):
 
 # --- details of the wording ------------------------------------------------------------
 
+
 def test_long_texts_are_quoted_shortened_to_one_line(story):
     long_description = "Обойти все подъезды дома номер пять\nи раздать анкеты жителям, " + "а потом собрать их " * 20
     told = sentences(story.set_step(story.step_with(), "description", long_description))
@@ -506,6 +638,7 @@ def test_an_unknown_or_deleted_author_reads_as_someone(story):
 
 
 # --- history: order, filters, pages, queries -----------------------------------------------
+
 
 def test_history_is_newest_first_with_author_time_and_the_item(story):
     step_id = story.step_with()

@@ -3,6 +3,7 @@
 Each case must get an error ack (ok false, with an error code), change nothing,
 and leave the server serving everyone else.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,8 +48,13 @@ class Scene:
 
     def valid_op(self, **overrides) -> dict:
         return {
-            "op_id": new_op_id(), "roadmap_id": self.roadmap_id, "type": "step.set",
-            "step_id": self.step_id, "field": "title", "value": "Подлинная правка", **overrides,
+            "op_id": new_op_id(),
+            "roadmap_id": self.roadmap_id,
+            "type": "step.set",
+            "step_id": self.step_id,
+            "field": "title",
+            "value": "Подлинная правка",
+            **overrides,
         }
 
 
@@ -70,8 +76,10 @@ def scene(world, clients) -> Scene:
 
 def is_error_ack(ack) -> bool:
     return (
-        isinstance(ack, dict) and ack.get("ok") is False
-        and isinstance(ack.get("error"), dict) and isinstance(ack["error"].get("code"), str)
+        isinstance(ack, dict)
+        and ack.get("ok") is False
+        and isinstance(ack.get("error"), dict)
+        and isinstance(ack["error"].get("code"), str)
     )
 
 
@@ -105,9 +113,7 @@ def test_payloads_that_are_not_objects_get_an_error_ack_from_every_event(scene):
 
 def test_ops_missing_a_required_field_are_refused(scene):
     before = scene.bystander.fresh_snapshot()
-    bare_ops = [
-        {"op_id": new_op_id(), "roadmap_id": scene.roadmap_id, "type": op_type} for op_type in OP_TYPES
-    ]
+    bare_ops = [{"op_id": new_op_id(), "roadmap_id": scene.roadmap_id, "type": op_type} for op_type in OP_TYPES]
     complete = scene.valid_op()
     without_one_key = [{k: v for k, v in complete.items() if k != missing} for missing in complete]
     room_events_without_map = [(event, {"since_revision": 0}) for event in ("join", "catch_up", "leave")]
@@ -130,28 +136,71 @@ def test_ops_of_an_unknown_type_are_refused(scene):
 def test_fields_of_the_wrong_type_or_shape_are_refused(scene):
     before = scene.bystander.fresh_snapshot()
     wrong_ops = [
-        scene.valid_op(op_id=12345678), scene.valid_op(op_id="short"), scene.valid_op(op_id="x" * 65),
-        scene.valid_op(roadmap_id=str(scene.roadmap_id)), scene.valid_op(roadmap_id=float(scene.roadmap_id)),
-        scene.valid_op(roadmap_id=True), scene.valid_op(roadmap_id=0), scene.valid_op(roadmap_id=-1),
+        scene.valid_op(op_id=12345678),
+        scene.valid_op(op_id="short"),
+        scene.valid_op(op_id="x" * 65),
+        scene.valid_op(roadmap_id=str(scene.roadmap_id)),
+        scene.valid_op(roadmap_id=float(scene.roadmap_id)),
+        scene.valid_op(roadmap_id=True),
+        scene.valid_op(roadmap_id=0),
+        scene.valid_op(roadmap_id=-1),
         scene.valid_op(roadmap_id=None),
-        scene.valid_op(step_id="../../etc/passwd"), scene.valid_op(step_id=12345678), scene.valid_op(step_id=None),
-        scene.valid_op(field="deleted_at"), scene.valid_op(field="__dict__"), scene.valid_op(field=None),
-        scene.valid_op(field="status", value="finished"), scene.valid_op(field="due_on", value="2027-02-30"),
-        scene.valid_op(field="due_on", value=20270201), scene.valid_op(field="owner", value={"member": "2"}),
-        scene.valid_op(field="owner", value={"member": 2, "text": "двое"}), scene.valid_op(field="owner", value="Олег"),
-        scene.valid_op(value=None), scene.valid_op(value=["Опрос"]), scene.valid_op(value={"text": "Опрос"}),
-        scene.valid_op(value="Опрос\x00"), scene.valid_op(value="Опрос", base=5),
-        scene.valid_op(extra="поле"), scene.valid_op(after_id=5),
-        {"op_id": new_op_id(), "roadmap_id": scene.roadmap_id, "type": "step.add", "step_id": new_op_id(),
-         "fields": []},
-        {"op_id": new_op_id(), "roadmap_id": scene.roadmap_id, "type": "step.add", "step_id": new_op_id(),
-         "fields": {"deleted_at": "2027-01-01"}},
-        {"op_id": new_op_id(), "roadmap_id": scene.roadmap_id, "type": "step.move", "step_id": scene.step_id,
-         "after_id": scene.step_id},
-        {"op_id": new_op_id(), "roadmap_id": scene.roadmap_id, "type": "stakeholder.set",
-         "stakeholder_id": scene.stakeholder_id, "field": "interest", "value": True},
-        {"op_id": new_op_id(), "roadmap_id": scene.roadmap_id, "type": "stakeholder.set",
-         "stakeholder_id": scene.stakeholder_id, "field": "influence", "value": 6},
+        scene.valid_op(step_id="../../etc/passwd"),
+        scene.valid_op(step_id=12345678),
+        scene.valid_op(step_id=None),
+        scene.valid_op(field="deleted_at"),
+        scene.valid_op(field="__dict__"),
+        scene.valid_op(field=None),
+        scene.valid_op(field="status", value="finished"),
+        scene.valid_op(field="due_on", value="2027-02-30"),
+        scene.valid_op(field="due_on", value=20270201),
+        scene.valid_op(field="owner", value={"member": "2"}),
+        scene.valid_op(field="owner", value={"member": 2, "text": "двое"}),
+        scene.valid_op(field="owner", value="Олег"),
+        scene.valid_op(value=None),
+        scene.valid_op(value=["Опрос"]),
+        scene.valid_op(value={"text": "Опрос"}),
+        scene.valid_op(value="Опрос\x00"),
+        scene.valid_op(value="Опрос", base=5),
+        scene.valid_op(extra="поле"),
+        scene.valid_op(after_id=5),
+        {
+            "op_id": new_op_id(),
+            "roadmap_id": scene.roadmap_id,
+            "type": "step.add",
+            "step_id": new_op_id(),
+            "fields": [],
+        },
+        {
+            "op_id": new_op_id(),
+            "roadmap_id": scene.roadmap_id,
+            "type": "step.add",
+            "step_id": new_op_id(),
+            "fields": {"deleted_at": "2027-01-01"},
+        },
+        {
+            "op_id": new_op_id(),
+            "roadmap_id": scene.roadmap_id,
+            "type": "step.move",
+            "step_id": scene.step_id,
+            "after_id": scene.step_id,
+        },
+        {
+            "op_id": new_op_id(),
+            "roadmap_id": scene.roadmap_id,
+            "type": "stakeholder.set",
+            "stakeholder_id": scene.stakeholder_id,
+            "field": "interest",
+            "value": True,
+        },
+        {
+            "op_id": new_op_id(),
+            "roadmap_id": scene.roadmap_id,
+            "type": "stakeholder.set",
+            "stakeholder_id": scene.stakeholder_id,
+            "field": "influence",
+            "value": 6,
+        },
     ]
     wrong_room_events = [
         ("join", {"roadmap_id": scene.roadmap_id, "since_revision": "2"}),
@@ -175,7 +224,8 @@ def test_map_ids_beyond_the_database_integer_range_are_refused_as_invalid_not_as
 
     codes = {
         (event, roadmap_id): scene.hostile.call(event, {"roadmap_id": roadmap_id}).get("error", {}).get("code")
-        for event in ("join", "catch_up", "leave") for roadmap_id in huge_ids
+        for event in ("join", "catch_up", "leave")
+        for roadmap_id in huge_ids
     }
 
     assert {key: code for key, code in codes.items() if code not in ("invalid_op", "not_found")} == {}
@@ -192,8 +242,14 @@ def test_text_longer_than_its_field_allows_is_refused_even_when_a_merge_makes_it
         # ASCII, so the message stays under the transport limit and reaches the schema.
         scene.valid_op(field="description", value="b" * 200_000),
         scene.valid_op(field="description", value="b" * 10, base="b" * 200_000),
-        {"op_id": new_op_id(), "roadmap_id": scene.roadmap_id, "type": "stakeholder.set",
-         "stakeholder_id": scene.stakeholder_id, "field": "contact", "value": "@" * 501},
+        {
+            "op_id": new_op_id(),
+            "roadmap_id": scene.roadmap_id,
+            "type": "stakeholder.set",
+            "stakeholder_id": scene.stakeholder_id,
+            "field": "contact",
+            "value": "@" * 501,
+        },
         # From an empty base, 7000 new characters merged into the 7000 already there overflow the field.
         scene.valid_op(field="description", value="Дворы " * 1167, base=""),
     ]
@@ -260,8 +316,9 @@ def test_json_the_decoder_cannot_read_gets_an_invalid_op_ack_from_every_event(sc
 
     acks = {(event, where): raw.call_raw(event, payload_json) for event, where, payload_json in attempts}
 
-    assert {attempt: ack for attempt, ack in acks.items()
-            if not is_error_ack(ack) or ack["error"]["code"] != "invalid_op"} == {}
+    assert {
+        attempt: ack for attempt, ack in acks.items() if not is_error_ack(ack) or ack["error"]["code"] != "invalid_op"
+    } == {}
     assert all(isinstance(ack["error"].get("detail"), str) for ack in acks.values())
     assert raw.call("focus", {"focus": None}) == {"ok": True}, "the connection is still in its map"
     assert_unchanged_and_still_serving(scene, before)
@@ -391,15 +448,29 @@ def test_leave_with_a_bad_payload_whose_map_id_reads_still_leaves_and_answers_th
         assert scene.hostile.join(scene.roadmap_id)["ok"]
         scene.bystander.wait_until(lambda: hostile_id in present(), what="the member back")
 
-    assert outcomes == {"an unexpected key": ("invalid_op", False), "another group's map": ("forbidden", False),
-                        "a map that does not exist": ("not_found", False)}
+    assert outcomes == {
+        "an unexpected key": ("invalid_op", False),
+        "another group's map": ("forbidden", False),
+        "a map that does not exist": ("not_found", False),
+    }
 
 
 def test_leave_whose_map_id_cannot_be_read_leaves_nothing(scene):
-    unreadable_leaves = [{}, {"roadmap_id": "1"}, {"roadmap_id": 0}, {"roadmap_id": 2**31}, {"roadmap_id": None},
-                         {"roadmap_id": True}, {"roadmap_id": 1.0}, [], None]
+    unreadable_leaves = [
+        {},
+        {"roadmap_id": "1"},
+        {"roadmap_id": 0},
+        {"roadmap_id": 2**31},
+        {"roadmap_id": None},
+        {"roadmap_id": True},
+        {"roadmap_id": 1.0},
+        [],
+        None,
+    ]
 
-    outcomes = [(scene.hostile.call("leave", payload).get("error", {}).get("code"), still_in_the_map(scene.hostile))
-                for payload in unreadable_leaves]
+    outcomes = [
+        (scene.hostile.call("leave", payload).get("error", {}).get("code"), still_in_the_map(scene.hostile))
+        for payload in unreadable_leaves
+    ]
 
     assert outcomes == [("invalid_op", True)] * len(unreadable_leaves)

@@ -2,6 +2,7 @@
 work is done, however many requests arrive at once; a room of 30 behind one address still joins,
 but new people per address are capped; a moderator renews the code, closes joining and keeps a
 removed person out."""
+
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +25,9 @@ def serve(app, database_url, tmp_path):
     started = []
 
     def start(**settings) -> LiveServer:
-        server = LiveServer(database_url, app.instance_path, tmp_path / f"server-{len(started)}.log", extra_env=settings)
+        server = LiveServer(
+            database_url, app.instance_path, tmp_path / f"server-{len(started)}.log", extra_env=settings
+        )
         started.append(server)
         server.start()
         return server
@@ -36,10 +39,15 @@ def serve(app, database_url, tmp_path):
 
 @pytest.fixture
 def limited_app(app, database_url, tmp_path):
-    limited = create_app(TestConfig, overrides={
-        "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET_KEY,
-        "INSTANCE_PATH": str(tmp_path / "limited"), "JOIN_RATE_LIMIT": "10 per minute",
-    })
+    limited = create_app(
+        TestConfig,
+        overrides={
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": SECRET_KEY,
+            "INSTANCE_PATH": str(tmp_path / "limited"),
+            "JOIN_RATE_LIMIT": "10 per minute",
+        },
+    )
     limited.test_client_class = IsolatedClient
     return limited
 
@@ -68,11 +76,13 @@ def form_session(url: str) -> tuple[requests.Session, str]:
 
 def join_api(server, code: str, name: str, token: str | None = None) -> requests.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return requests.post(f"{server.url}/api/join", json={"join_code": code, "display_name": name},
-                         headers=headers, timeout=60)
+    return requests.post(
+        f"{server.url}/api/join", json={"join_code": code, "display_name": name}, headers=headers, timeout=60
+    )
 
 
 # --- guessing, from threads against the real server --------------------------------------------------
+
 
 def test_wrong_passwords_sent_at_once_stop_exactly_at_the_limit(world, serve):
     world.moderator(email="irina@example.org")
@@ -80,8 +90,12 @@ def test_wrong_passwords_sent_at_once_stop_exactly_at_the_limit(world, serve):
 
     def wrong_password(prepared) -> int:
         browser, token = prepared
-        return browser.post(f"{server.url}/sign-in", timeout=60, allow_redirects=False, data={
-            "csrf_token": token, "email": "irina@example.org", "password": "wrong password"}).status_code
+        return browser.post(
+            f"{server.url}/sign-in",
+            timeout=60,
+            allow_redirects=False,
+            data={"csrf_token": token, "email": "irina@example.org", "password": "wrong password"},
+        ).status_code
 
     statuses = at_once(THREADS, lambda _n: form_session(f"{server.url}/sign-in"), wrong_password)
     assert statuses.count(200) == 10  # the form again, with «Неверный e-mail или пароль»
@@ -126,6 +140,7 @@ def test_new_people_beyond_the_cap_from_one_address_are_refused(world, serve):
 
 # --- one budget for every route that tries a join code -----------------------------------------------
 
+
 def test_the_join_page_of_a_wrong_code_is_limited(limited_app, world):
     world.group()
     client = limited_app.test_client()
@@ -137,14 +152,16 @@ def test_the_form_join_and_the_json_join_share_one_budget(limited_app, world):
     world.group()
     client = limited_app.test_client()
     by_form = [client.post("/", data={"join_code": "ZZZZZZ", "display_name": "Кто-то"}).status_code for _ in range(5)]
-    by_api = [client.post("/api/join", json={"join_code": "ZZZZZZ", "display_name": "Бот"}).status_code
-              for _ in range(5)]
+    by_api = [
+        client.post("/api/join", json={"join_code": "ZZZZZZ", "display_name": "Бот"}).status_code for _ in range(5)
+    ]
     assert by_form == [200] * 5 and by_api == [404] * 5
     assert client.post("/", data={"join_code": "ZZZZZZ", "display_name": "Кто-то"}).status_code == 429
     assert client.post("/api/join", json={"join_code": "ZZZZZZ", "display_name": "Бот"}).status_code == 429
 
 
 # --- what a moderator does about a code that got out ---------------------------------------------------
+
 
 def signed_in_moderator(app, moderator):
     client = app.test_client()
@@ -170,7 +187,10 @@ def test_a_renewed_join_code_lets_nobody_in_with_the_old_one(app, moderator, tra
 
 def test_closed_joining_says_so_and_reopened_joining_lets_people_in(app, moderator, training, group):
     moderator_client = signed_in_moderator(app, moderator)
-    assert moderator_client.post(f"/moderate/trainings/{training.id}/joining", data={"joining_open": "0"}).status_code == 302
+    assert (
+        moderator_client.post(f"/moderate/trainings/{training.id}/joining", data={"joining_open": "0"}).status_code
+        == 302
+    )
 
     page = app.test_client().get(f"/join/{training.join_code}")
     assert page.status_code == 403
@@ -180,7 +200,10 @@ def test_closed_joining_says_so_and_reopened_joining_lets_people_in(app, moderat
     refused = api_join(app, training.join_code, "Пётр")
     assert (refused.status_code, refused.get_json()["error"]["code"]) == (403, "joining_closed")
 
-    assert moderator_client.post(f"/moderate/trainings/{training.id}/joining", data={"joining_open": "1"}).status_code == 302
+    assert (
+        moderator_client.post(f"/moderate/trainings/{training.id}/joining", data={"joining_open": "1"}).status_code
+        == 302
+    )
     assert api_join(app, training.join_code, "Пётр").status_code == 200
 
 
@@ -201,6 +224,7 @@ def test_a_co_moderator_may_renew_the_code_and_close_joining(app, world, moderat
 
 
 # --- keeping a removed person out ---------------------------------------------------------------------
+
 
 def joined_browser(app, code: str, name: str):
     browser = app.test_client()
@@ -228,7 +252,9 @@ def test_a_removed_and_blocked_person_is_refused_until_allowed_again(app, world,
     assert "Павел" in members_page and "Разрешить снова" in members_page
 
     assert moderator_client.post(f"/moderate/trainings/{training.id}/blocked/{pavel.id}/allow").status_code == 302
-    assert "Разрешить снова" not in moderator_client.get(f"/moderate/trainings/{training.id}/groups").get_data(as_text=True)
+    assert "Разрешить снова" not in moderator_client.get(f"/moderate/trainings/{training.id}/groups").get_data(
+        as_text=True
+    )
     back = pavel_browser.post(f"/join/{training.join_code}", data={"display_name": "Павел", "group_id": group.id})
     assert back.status_code == 302
     assert db.session.query(Membership).filter_by(person_id=pavel.id, group_id=group.id).count() == 1

@@ -1,4 +1,5 @@
 """Live editing through the real server: several python-socketio clients keep one map in sync."""
+
 from __future__ import annotations
 
 import threading
@@ -26,8 +27,11 @@ def assert_in_sync(*sync_clients: SyncClient) -> dict:
     server_map = sync_clients[0].fresh_snapshot()
     for client in sync_clients:
         local_map = client.map_copy()
-        drifted = {key: (local_map.get(key), server_map.get(key)) for key in server_map | local_map
-                   if local_map.get(key) != server_map.get(key)}
+        drifted = {
+            key: (local_map.get(key), server_map.get(key))
+            for key in server_map | local_map
+            if local_map.get(key) != server_map.get(key)
+        }
         assert not drifted, f"{client.name} drifted from the server (local, server): {drifted}"
     return server_map
 
@@ -48,9 +52,13 @@ def test_two_clients_apply_each_others_edits_in_revision_order(clients, group, m
 
     def oleg_edits():
         acks = [oleg_client.send_op("step.add", step_id=second_step, fields=step_fields("Найти контейнеры"))]
-        acks.append(oleg_client.send_op(
-            "stakeholder.add", stakeholder_id=stakeholder_id, fields={"name": "Управляющая компания"},
-        ))
+        acks.append(
+            oleg_client.send_op(
+                "stakeholder.add",
+                stakeholder_id=stakeholder_id,
+                fields={"name": "Управляющая компания"},
+            )
+        )
         acks.append(oleg_client.send_op("step.move", step_id=second_step, after_id=None))
         acks.append(oleg_client.send_op("step.link", step_id=second_step, stakeholder_id=stakeholder_id))
         return acks
@@ -162,8 +170,11 @@ def test_an_op_resent_before_its_first_ack_arrives_is_still_applied_once(clients
     marina_client = clients.connect(marina, group.roadmap.id)
     op_id = new_op_id()
     payload = {
-        "op_id": op_id, "roadmap_id": group.roadmap.id, "type": "step.add",
-        "step_id": new_op_id(), "fields": step_fields("Опрос"),
+        "op_id": op_id,
+        "roadmap_id": group.roadmap.id,
+        "type": "step.add",
+        "step_id": new_op_id(),
+        "fields": step_fields("Опрос"),
     }
     acks: list[dict] = []
     both_acked = threading.Event()
@@ -182,9 +193,7 @@ def test_an_op_resent_before_its_first_ack_arrives_is_still_applied_once(clients
     assert marina_client.fresh_snapshot()["revision"] == 1
 
 
-def test_concurrent_edits_of_one_description_from_the_same_base_keep_both_peoples_words(
-    clients, group, marina, oleg
-):
+def test_concurrent_edits_of_one_description_from_the_same_base_keep_both_peoples_words(clients, group, marina, oleg):
     roadmap_id = group.roadmap.id
     marina_client = clients.connect(marina, roadmap_id)
     oleg_client = clients.connect(oleg, roadmap_id)
@@ -249,7 +258,13 @@ def test_a_participant_can_neither_join_nor_edit_another_groups_map(clients, gro
 def test_a_connection_without_a_valid_token_is_refused(live_server, world, marina):
     forged = world.token(marina)[:-4] + "AAAA"
     refused_auths = [
-        None, {}, {"token": None}, {"token": 12345}, {"token": "not-a-token"}, {"token": forged}, "a-string",
+        None,
+        {},
+        {"token": None},
+        {"token": 12345},
+        {"token": "not-a-token"},
+        {"token": forged},
+        "a-string",
     ]
     accepted = []
     for auth in refused_auths:

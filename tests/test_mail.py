@@ -1,4 +1,5 @@
 """The mail core: a real SMTP server receives multipart mail; without one, mail goes to the log."""
+
 import logging
 
 import pytest
@@ -8,8 +9,15 @@ from roadmap.services import mail
 
 def test_a_mail_arrives_as_plain_text_and_html(app, smtp_inbox):
     app.config.update(smtp_inbox.config())
-    mail.send(mail.Mail(to="anna@example.org", subject="Ваши шаги", text="Привет, Анна", html="<p>Привет, <b>Анна</b></p>",
-                        headers={"List-Unsubscribe": "<https://example.org/u/1>"}))
+    mail.send(
+        mail.Mail(
+            to="anna@example.org",
+            subject="Ваши шаги",
+            text="Привет, Анна",
+            html="<p>Привет, <b>Анна</b></p>",
+            headers={"List-Unsubscribe": "<https://example.org/u/1>"},
+        )
+    )
     message = smtp_inbox.wait_for(lambda m: m["To"] == "anna@example.org")
     assert message["Subject"] == "Ваши шаги"
     assert message["List-Unsubscribe"] == "<https://example.org/u/1>"
@@ -32,19 +40,23 @@ def test_an_unreachable_server_is_reported_so_the_caller_can_retry(app):
 
 
 def test_the_moderator_sets_the_training_time_zone_and_digest_time(app, client, moderator, training):
-    from tests.conftest import PASSWORD
     from roadmap.extensions import db
+    from tests.conftest import PASSWORD
 
     response = client.post("/sign-in", data={"email": moderator.email, "password": PASSWORD})
     assert response.status_code == 302
-    response = client.post(f"/moderate/trainings/{training.id}/settings",
-                           data={"timezone": "Asia/Yekaterinburg", "digest_weekday": "4", "digest_hour": "18"})
+    response = client.post(
+        f"/moderate/trainings/{training.id}/settings",
+        data={"timezone": "Asia/Yekaterinburg", "digest_weekday": "4", "digest_hour": "18"},
+    )
     assert response.status_code == 302
     db.session.refresh(training)
     assert (training.timezone, training.digest_weekday, training.digest_hour) == ("Asia/Yekaterinburg", 4, 18)
-    refused = client.post(f"/moderate/trainings/{training.id}/settings",
-                          data={"timezone": "Mars/Olympus", "digest_weekday": "4", "digest_hour": "18"},
-                          headers={"X-Requested-With": "fetch"})
+    refused = client.post(
+        f"/moderate/trainings/{training.id}/settings",
+        data={"timezone": "Mars/Olympus", "digest_weekday": "4", "digest_hour": "18"},
+        headers={"X-Requested-With": "fetch"},
+    )
     assert refused.status_code == 400 and "Часовой пояс" in refused.json["message"]
     db.session.refresh(training)
     assert training.timezone == "Asia/Yekaterinburg"

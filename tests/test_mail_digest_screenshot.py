@@ -1,4 +1,5 @@
 """The weekly digest's HTML, as it arrived at the SMTP server, rendered in Chromium for the README."""
+
 import pytest
 from browsing import keep_screenshot
 from test_reminders import add_step, edit, week  # noqa: F401  (week: the fixture)
@@ -8,8 +9,15 @@ from roadmap.services import reminders
 pytestmark = pytest.mark.browser
 
 
-def test_the_digest_mail_reads_well_in_a_browser(app, group, oleg, week, smtp_inbox, chromium,  # noqa: F811
-                                                 artifacts):
+def test_the_digest_mail_reads_well_in_a_browser(
+    app,
+    group,
+    oleg,
+    week,  # noqa: F811 -- the fixture imported from test_reminders
+    smtp_inbox,
+    chromium,
+    artifacts,
+):
     app.config.update(smtp_inbox.config())
     _day, now = week
     flyers = add_step(oleg, group, "Расклеить объявления в подъездах")

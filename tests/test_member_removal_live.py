@@ -3,6 +3,7 @@
 The moderator works through the real dashboard forms on the live server, so the
 removal runs in the server process that holds the sockets (see test_facilitation_live.py).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -29,8 +30,10 @@ def membership_id(person, group) -> int:
 
 def post_form(desk: ModeratorDesk, path: str, **fields) -> None:
     response = desk.browser.post(
-        f"{desk.base_url}/moderate/{path}", data={"csrf_token": desk.csrf_token, **fields},
-        headers={"X-Requested-With": "fetch"}, timeout=10,
+        f"{desk.base_url}/moderate/{path}",
+        data={"csrf_token": desk.csrf_token, **fields},
+        headers={"X-Requested-With": "fetch"},
+        timeout=10,
     )
     assert response.status_code == 200 and response.json()["ok"], response.text
 
@@ -60,8 +63,9 @@ def test_a_removed_member_hears_no_more_changes_and_is_told(clients, desk, group
 
     notice = marina_inbox.wait_for("left_group", lambda notice: True, "the removal")
     assert notice == {"roadmap_id": roadmap_id, "reason": "removed", "to": None}
-    oleg_inbox.wait_for("presence", lambda event: [person["id"] for person in event["people"]] == [oleg.id],
-                        "Marina gone from presence")
+    oleg_inbox.wait_for(
+        "presence", lambda event: [person["id"] for person in event["people"]] == [oleg.id], "Marina gone from presence"
+    )
     an_edit_reaches_only_the_one_who_stayed(oleg_client, marina_client)
     assert marina_client.join(roadmap_id)["error"]["code"] == "forbidden"
 
@@ -74,8 +78,11 @@ def test_a_moved_member_leaves_the_old_map_and_is_told_the_new_one(clients, desk
     post_form(desk, f"memberships/{membership_id(marina, group)}/move", to_group_id=str(other_group.id))
 
     notice = marina_inbox.wait_for("left_group", lambda notice: True, "the move")
-    assert notice == {"roadmap_id": roadmap_id, "reason": "moved", "to": {
-        "group_id": other_group.id, "name": "Зелёный сквер", "roadmap_id": other_group.roadmap.id}}
+    assert notice == {
+        "roadmap_id": roadmap_id,
+        "reason": "moved",
+        "to": {"group_id": other_group.id, "name": "Зелёный сквер", "roadmap_id": other_group.roadmap.id},
+    }
     an_edit_reaches_only_the_one_who_stayed(oleg_client, marina_client)
     assert marina_client.join(other_group.roadmap.id)["ok"]
 
@@ -92,4 +99,3 @@ def test_archiving_a_group_sends_its_members_away_but_not_the_moderator(clients,
     assert notice == {"roadmap_id": roadmap_id, "reason": "archived", "to": None}
     an_edit_reaches_only_the_one_who_stayed(moderator_client, marina_client)
     assert moderator_inbox.of("left_group") == []
-

@@ -1,5 +1,6 @@
 """A mention left unseen past the delay is mailed once, read from a real SMTP server; a seen one, one
 switched off, one to somebody with no confirmed address and one in a comment gone are not."""
+
 from __future__ import annotations
 
 import re
@@ -34,8 +35,18 @@ def inbox(app, smtp_inbox):
 
 def comment(author, group, step_id: str, body: str, mentioned=()) -> str:
     comment_id = new_id()
-    editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "comment.add", "comment_id": comment_id,
-                   "step_id": step_id, "body": body, "mentions": [person.id for person in mentioned]}, actor=author)
+    editing.apply(
+        {
+            "op_id": new_id(),
+            "roadmap_id": group.roadmap.id,
+            "type": "comment.add",
+            "comment_id": comment_id,
+            "step_id": step_id,
+            "body": body,
+            "mentions": [person.id for person in mentioned],
+        },
+        actor=author,
+    )
     return comment_id
 
 
@@ -53,7 +64,8 @@ def mention_mails(inbox) -> list:
 
 
 def test_a_mention_left_unseen_past_the_delay_is_mailed_once_with_the_quote_and_the_link(
-        app, client, group, marina, oleg, step_id, inbox):
+    app, client, group, marina, oleg, step_id, inbox
+):
     with_email(oleg, "oleg@example.org")
     comment(marina, group, step_id, QUESTION, mentioned=[oleg])
     mention = mention_of(oleg)
@@ -120,7 +132,8 @@ def test_a_mention_opened_within_the_delay_is_not_mailed(app, client, group, mar
 
 
 def test_a_person_who_switched_mention_mail_off_gets_none_even_after_switching_it_on_again(
-        app, client, group, marina, oleg, step_id, inbox):
+    app, client, group, marina, oleg, step_id, inbox
+):
     with_email(oleg, "oleg@example.org")
     token = mail.unsubscribe_token(oleg.id, "mention")
     assert client.post(f"/mail/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"}).status_code == 200
@@ -160,11 +173,21 @@ def test_a_deleted_or_hidden_comment_is_not_mailed(app, moderator, group, marina
     with_email(oleg, "oleg@example.org")
     comment_id = comment(marina, group, step_id, QUESTION, mentioned=[oleg])
     if removal == "deleted by its author":
-        editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "comment.delete",
-                       "comment_id": comment_id}, actor=marina)
+        editing.apply(
+            {"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "comment.delete", "comment_id": comment_id},
+            actor=marina,
+        )
     else:
-        editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "comment.hide",
-                       "comment_id": comment_id, "hidden": True}, actor=moderator)
+        editing.apply(
+            {
+                "op_id": new_id(),
+                "roadmap_id": group.roadmap.id,
+                "type": "comment.hide",
+                "comment_id": comment_id,
+                "hidden": True,
+            },
+            actor=moderator,
+        )
 
     reminders.run_once(after_the_delay())
 
@@ -174,22 +197,38 @@ def test_a_deleted_or_hidden_comment_is_not_mailed(app, moderator, group, marina
 def test_a_comment_edited_to_no_longer_name_them_is_not_mailed(app, group, marina, oleg, step_id, inbox):
     with_email(oleg, "oleg@example.org")
     comment_id = comment(marina, group, step_id, QUESTION, mentioned=[oleg])
-    editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "comment.edit", "comment_id": comment_id,
-                   "body": "Позвоню в управу сама.", "mentions": []}, actor=marina)
+    editing.apply(
+        {
+            "op_id": new_id(),
+            "roadmap_id": group.roadmap.id,
+            "type": "comment.edit",
+            "comment_id": comment_id,
+            "body": "Позвоню в управу сама.",
+            "mentions": [],
+        },
+        actor=marina,
+    )
 
     reminders.run_once(after_the_delay())
 
     assert mention_mails(inbox) == []
 
 
-def test_a_comment_hidden_after_its_mail_was_claimed_is_not_sent(app, moderator, group, marina, oleg, step_id,
-                                                                inbox):
+def test_a_comment_hidden_after_its_mail_was_claimed_is_not_sent(app, moderator, group, marina, oleg, step_id, inbox):
     with_email(oleg, "oleg@example.org")
     comment_id = comment(marina, group, step_id, QUESTION, mentioned=[oleg])
     later = after_the_delay()
     assert reminders.schedule(later).scheduled == 1
-    editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "comment.hide",
-                   "comment_id": comment_id, "hidden": True}, actor=moderator)
+    editing.apply(
+        {
+            "op_id": new_id(),
+            "roadmap_id": group.roadmap.id,
+            "type": "comment.hide",
+            "comment_id": comment_id,
+            "hidden": True,
+        },
+        actor=moderator,
+    )
 
     report = reminders.deliver(later)
 
@@ -249,10 +288,12 @@ def test_names_and_comments_in_the_mail_are_inert_text(app, world, group, oleg, 
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
-def test_two_senders_at_once_mail_each_mention_once(app, database_url, world, group, marina, step_id, tmp_path,
-                                                     smtp_inbox):
-    people = [with_email(world.member(group, f"Участник {number}"), f"member{number}@example.org")
-              for number in range(8)]
+def test_two_senders_at_once_mail_each_mention_once(
+    app, database_url, world, group, marina, step_id, tmp_path, smtp_inbox
+):
+    people = [
+        with_email(world.member(group, f"Участник {number}"), f"member{number}@example.org") for number in range(8)
+    ]
     for person in people:
         comment(marina, group, step_id, f"@{person.display_name} придёшь?", mentioned=[person])
     reports, errors = send_from_two_processes_at_once(database_url, tmp_path, smtp_inbox, after_the_delay())

@@ -4,6 +4,7 @@ The browser runs the same vectors through static/js/textmerge.js
 (tests/test_browser_textmerge.py), so a client's view of its pending edits is
 what the server makes of them.
 """
+
 import json
 from pathlib import Path
 
@@ -26,8 +27,14 @@ def test_merge_gives_the_vector_result(vector):
 
 @pytest.mark.parametrize("vector", CARRIES, ids=[vector["note"] for vector in CARRIES])
 def test_an_insertion_is_carried_as_the_vector_says(vector):
-    carried = carry_insertion(vector["base"], vector["mine"], vector["insert_at"], vector["after_others"],
-                              [tuple(later) for later in vector["later"]], vector["current"])
+    carried = carry_insertion(
+        vector["base"],
+        vector["mine"],
+        vector["insert_at"],
+        vector["after_others"],
+        [tuple(later) for later in vector["later"]],
+        vector["current"],
+    )
 
     assert (None if carried is None else [carried.text, carried.inserted_at]) == vector["carried"]
 
@@ -37,7 +44,7 @@ def test_an_insertion_is_carried_as_the_vector_says(vector):
 def test_edits_rebuild_the_changed_text(base, changed):
     rebuilt, position = [], 0
     for edit in edits_between(base, changed):
-        rebuilt.append(base[position:edit.start])
+        rebuilt.append(base[position : edit.start])
         rebuilt.append(edit.text)
         position = edit.end
     rebuilt.append(base[position:])

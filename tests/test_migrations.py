@@ -1,4 +1,5 @@
 """Migrations keep the data already stored: run on a database migrated to the revision before."""
+
 import os
 from contextlib import contextmanager
 
@@ -45,8 +46,9 @@ def app_migrated_to(revision: str, rows: list[str], database_url: str, instance_
 
 @pytest.fixture
 def app_before_unset_assessments(tmp_path):
-    with app_migrated_to(BEFORE_UNSET_ASSESSMENTS, OLD_ROWS, f"sqlite:///{tmp_path / 'old.sqlite3'}",
-                         tmp_path / "instance") as app:
+    with app_migrated_to(
+        BEFORE_UNSET_ASSESSMENTS, OLD_ROWS, f"sqlite:///{tmp_path / 'old.sqlite3'}", tmp_path / "instance"
+    ) as app:
         yield app
 
 
@@ -112,6 +114,7 @@ def test_calendar_feeds_alumni_subscribed_to_keep_working_once_only_a_hash_is_st
 # Each test gets a copy of one database migrated at the start of the session (conftest.py); these
 # check once that the copy is what the code expects, which every test's app used to prove by running
 # a no-op upgrade of its own.
+
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_the_tests_database_is_at_the_newest_migration(app):

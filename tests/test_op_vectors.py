@@ -2,6 +2,7 @@
 all three places that apply ops: the server (editing.apply, read back as a snapshot), the replay
 of its change log (roadmap/domain/replay.py) and the browser (static/js/ops.js, in Node:
 tests/js/ops.test.mjs, run from here too)."""
+
 from __future__ import annotations
 
 import copy
@@ -13,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from roadmap.domain.operations import (
-    MAP_FIELDS, OP_TYPES, STAKEHOLDER_DEFAULTS, STAKEHOLDER_FIELDS, STEP_DEFAULTS, STEP_FIELDS, browser_field_schema,
+    MAP_FIELDS,
+    OP_TYPES,
+    STAKEHOLDER_DEFAULTS,
+    STAKEHOLDER_FIELDS,
+    STEP_DEFAULTS,
+    STEP_FIELDS,
+    browser_field_schema,
 )
 from roadmap.domain.replay import empty_map, replay
 from roadmap.extensions import db
@@ -35,7 +42,8 @@ def _vectors() -> dict[str, dict]:
     """Every vector, by its file and name."""
     return {
         f"{path.stem}: {vector['name']}": vector
-        for path in sorted(VECTOR_FOLDER.glob("*.json")) if path.name not in NOT_VECTOR_FILES
+        for path in sorted(VECTOR_FOLDER.glob("*.json"))
+        if path.name not in NOT_VECTOR_FILES
         for vector in json.loads(path.read_text())
     }
 
@@ -93,20 +101,42 @@ def setup_of(vector: dict) -> list[dict]:
     if "setup" in vector:
         return vector["setup"]
     before = complete_map(vector["map_before"])
-    ops = [{"type": "map.set", "field": name, "value": before[name]}
-           for name in MAP_FIELDS if before[name] != EMPTY_MAP[name]]
-    ops += [{"type": "stakeholder.add", "stakeholder_id": item["id"],
-             "fields": {name: item[name] for name in STAKEHOLDER_FIELDS}} for item in before["stakeholders"]]
-    ops += [{"type": "step.add", "step_id": step["id"], "fields": {name: step[name] for name in STEP_FIELDS}}
-            for step in before["steps"]]
+    ops = [
+        {"type": "map.set", "field": name, "value": before[name]}
+        for name in MAP_FIELDS
+        if before[name] != EMPTY_MAP[name]
+    ]
+    ops += [
+        {
+            "type": "stakeholder.add",
+            "stakeholder_id": item["id"],
+            "fields": {name: item[name] for name in STAKEHOLDER_FIELDS},
+        }
+        for item in before["stakeholders"]
+    ]
+    ops += [
+        {"type": "step.add", "step_id": step["id"], "fields": {name: step[name] for name in STEP_FIELDS}}
+        for step in before["steps"]
+    ]
     for step in before["steps"]:
-        ops += [{"type": "step.link", "step_id": step["id"], "stakeholder_id": stakeholder_id}
-                for stakeholder_id in step["stakeholder_ids"]]
-        ops += [{"type": "step.depend", "step_id": step["id"], "predecessor_id": predecessor_id}
-                for predecessor_id in step["depends_on"]]
+        ops += [
+            {"type": "step.link", "step_id": step["id"], "stakeholder_id": stakeholder_id}
+            for stakeholder_id in step["stakeholder_ids"]
+        ]
+        ops += [
+            {"type": "step.depend", "step_id": step["id"], "predecessor_id": predecessor_id}
+            for predecessor_id in step["depends_on"]
+        ]
     for step_id, count in before["comment_counts"].items():
-        ops += [{"type": "comment.add", "comment_id": f"comment-{number}-{step_id}", "step_id": step_id,
-                 "body": "Кто договорится с управой?"} for number in range(count)]
+        ops += [
+            {
+                "type": "comment.add",
+                "comment_id": f"comment-{number}-{step_id}",
+                "step_id": step_id,
+                "body": "Кто договорится с управой?",
+            }
+            for number in range(count)
+        ]
     if before["locked"]:
         ops.append({"type": "map.lock", "locked": True})
     return [{"op": op} for op in ops]
@@ -180,7 +210,8 @@ def test_the_field_schema_the_node_tests_give_ops_js_is_the_one_the_editor_page_
     stored = json.loads((VECTOR_FOLDER / "field_schema.json").read_text(encoding="utf-8"))
 
     assert stored == json.loads(json.dumps(browser_field_schema())), (
-        "refresh tests/op_vectors/field_schema.json from operations.browser_field_schema()")
+        "refresh tests/op_vectors/field_schema.json from operations.browser_field_schema()"
+    )
 
 
 def test_the_browsers_ops_pass_the_same_vectors_in_node():
@@ -188,7 +219,10 @@ def test_the_browsers_ops_pass_the_same_vectors_in_node():
     if node is None:
         pytest.skip("Node is not installed (make install-test installs the browser libraries with it)")
     # The files by name: Node 20 searches a folder given to --test, later versions take globs instead.
-    test_files = sorted(str(path.relative_to(PROJECT_ROOT)) for path in (PROJECT_ROOT / "tests" / "js").glob("*.test.mjs"))
-    completed = subprocess.run([node, "--test", *test_files], cwd=PROJECT_ROOT,
-                               capture_output=True, text=True, timeout=120)
+    test_files = sorted(
+        str(path.relative_to(PROJECT_ROOT)) for path in (PROJECT_ROOT / "tests" / "js").glob("*.test.mjs")
+    )
+    completed = subprocess.run(
+        [node, "--test", *test_files], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr

@@ -1,4 +1,5 @@
 """Step order under many moves into one gap: keys grow, nothing breaks."""
+
 import uuid
 
 import pytest

@@ -1,5 +1,6 @@
 """«Забыли пароль?»: the same answer for every address, a mailed single-use link that expires,
 only its hash stored, and limits on how often one may ask."""
+
 from __future__ import annotations
 
 import hashlib
@@ -95,8 +96,9 @@ def test_the_link_sets_a_new_password_once_signs_in_and_retires_the_other_links(
     assert response.status_code == 302 and response.headers["Location"].endswith("/me")
     assert browser.get("/me").status_code == 200
     assert accounts.authenticate("anna@example.org", NEW_PASSWORD).id == alumna.id
-    again = app.test_client().post(f"/reset-password/{first}", data={"password": "другой пароль 2027",
-                                                                      "confirm": "другой пароль 2027"})
+    again = app.test_client().post(
+        f"/reset-password/{first}", data={"password": "другой пароль 2027", "confirm": "другой пароль 2027"}
+    )
     assert again.status_code == 404
     assert app.test_client().get(f"/reset-password/{second}").status_code == 404
     assert accounts.authenticate("anna@example.org", NEW_PASSWORD) is not None
@@ -144,12 +146,16 @@ def test_asking_too_often_from_one_address_is_refused(app):
 
 def test_a_reset_signs_out_every_other_session_and_remember_cookie_but_not_the_resetting_browser(app, alumna):
     other = app.test_client()
-    assert other.post("/sign-in", data={"email": "anna@example.org", "password": "старый пароль 2027"}).status_code == 302
+    assert (
+        other.post("/sign-in", data={"email": "anna@example.org", "password": "старый пароль 2027"}).status_code == 302
+    )
     remember_token = other.get_cookie("remember_token").value
     resetting = app.test_client()
 
-    response = resetting.post(f"/reset-password/{password_reset.issue_reset_link(alumna)}",
-                              data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    response = resetting.post(
+        f"/reset-password/{password_reset.issue_reset_link(alumna)}",
+        data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
 
     assert response.status_code == 302
     assert resetting.get("/me").status_code == 200

@@ -1,5 +1,6 @@
 """The PDF for the administration and the A3 poster for the wall, read back with pymupdf:
 page counts, page sizes, what each page holds, and how a long plan breaks across pages."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -17,11 +18,16 @@ from roadmap.timeutil import utcnow
 A4 = (595, 842)
 A3_LANDSCAPE = (1191, 842)
 STEP_TITLES = (
-    "Собрать инициативную группу жителей", "Провести опрос жителей о контейнерах",
-    "Выбрать места для площадок с управой", "Согласовать площадки с управляющей компанией",
-    "Найти перевозчика вторсырья", "Заказать контейнеры для пластика и бумаги",
-    "Подготовить листовки и объявления в подъездах", "Провести встречу жителей во дворе",
-    "Установить контейнеры на трёх площадках", "Праздник открытия площадок",
+    "Собрать инициативную группу жителей",
+    "Провести опрос жителей о контейнерах",
+    "Выбрать места для площадок с управой",
+    "Согласовать площадки с управляющей компанией",
+    "Найти перевозчика вторсырья",
+    "Заказать контейнеры для пластика и бумаги",
+    "Подготовить листовки и объявления в подъездах",
+    "Провести встречу жителей во дворе",
+    "Установить контейнеры на трёх площадках",
+    "Праздник открытия площадок",
 )
 
 
@@ -38,7 +44,9 @@ def make_plan(world, group, moderator, steps: int):
     """A map as groups leave the training with: the project filled in, four members, five
     stakeholders, `steps` steps with owners, dates and a line of description; two of them overdue."""
     trainings.add_co_moderator(group.training, moderator, "oleg.mod@example.org", "Олег Ветров")
-    members = [world.member(group, name) for name in ("Марина Лебедева", "Пётр Смирнов", "Анна Кузнецова", "Игорь Белов")]
+    members = [
+        world.member(group, name) for name in ("Марина Лебедева", "Пётр Смирнов", "Анна Кузнецова", "Игорь Белов")
+    ]
     for field, value in {
         "title": "Раздельный сбор на улице Садовой",
         "problem": "Во дворах домов 10–16 нет контейнеров для вторсырья, пластик уходит на свалку.",
@@ -49,15 +57,27 @@ def make_plan(world, group, moderator, steps: int):
         edit(moderator, group, "map.set", field=field, value=value)
     stakeholder_ids = []
     for name, sector, engagement in (
-        ("Жители домов 10–16", "residents", "involve"), ("Управа Ленинского района", "administration", "consult"),
-        ("Управляющая компания «Дом»", "business", "collaborate"), ("Газета «Красный Север»", "media", "inform"),
+        ("Жители домов 10–16", "residents", "involve"),
+        ("Управа Ленинского района", "administration", "consult"),
+        ("Управляющая компания «Дом»", "business", "collaborate"),
+        ("Газета «Красный Север»", "media", "inform"),
         ("Экоцентр «Зелёный дом»", "ngo", "empower"),
     ):
         stakeholder_id = new_id()
-        edit(moderator, group, "stakeholder.add", stakeholder_id=stakeholder_id, fields={
-            "name": name, "sector": sector, "contact": "Анна, +7 900 000-00-00", "interest": 4, "influence": 3,
-            "engagement": engagement,
-        })
+        edit(
+            moderator,
+            group,
+            "stakeholder.add",
+            stakeholder_id=stakeholder_id,
+            fields={
+                "name": name,
+                "sector": sector,
+                "contact": "Анна, +7 900 000-00-00",
+                "interest": 4,
+                "influence": 3,
+                "engagement": engagement,
+            },
+        )
         stakeholder_ids.append(stakeholder_id)
     today = utcnow().date()
     step_ids = []
@@ -66,12 +86,21 @@ def make_plan(world, group, moderator, steps: int):
         overdue = number in (1, 2)
         due_on = today - timedelta(days=20 - number) if overdue else today + timedelta(days=14 * (number + 1))
         step_id = new_id()
-        edit(members[0], group, "step.add", step_id=step_id, fields={
-            "title": STEP_TITLES[number % len(STEP_TITLES)] + ("" if number < len(STEP_TITLES) else f", этап {number // 10 + 1}"),
-            "description": "Договориться, кто что делает, и записать в чат дома.",
-            "owner": owners[number % 3], "starts_on": (due_on - timedelta(days=10)).isoformat(),
-            "due_on": due_on.isoformat(), "status": "done" if number == 0 else "in_progress" if overdue else "planned",
-        })
+        edit(
+            members[0],
+            group,
+            "step.add",
+            step_id=step_id,
+            fields={
+                "title": STEP_TITLES[number % len(STEP_TITLES)]
+                + ("" if number < len(STEP_TITLES) else f", этап {number // 10 + 1}"),
+                "description": "Договориться, кто что делает, и записать в чат дома.",
+                "owner": owners[number % 3],
+                "starts_on": (due_on - timedelta(days=10)).isoformat(),
+                "due_on": due_on.isoformat(),
+                "status": "done" if number == 0 else "in_progress" if overdue else "planned",
+            },
+        )
         edit(members[0], group, "step.link", step_id=step_id, stakeholder_id=stakeholder_ids[number % 5])
         if step_ids:  # each step waits for the one before it
             edit(members[0], group, "step.depend", step_id=step_id, predecessor_id=step_ids[-1])
@@ -90,7 +119,9 @@ def browser(app, moderator):
 def pdf_of(browser, group, path: str = "export.pdf") -> pymupdf.Document:
     response = browser.get(f"/maps/{group.roadmap.id}/{path}")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
-    expected_name = "Раздельный сбор на улице Садовой A3.pdf" if path == "poster.pdf" else "Раздельный сбор на улице Садовой.pdf"
+    expected_name = (
+        "Раздельный сбор на улице Садовой A3.pdf" if path == "poster.pdf" else "Раздельный сбор на улице Садовой.pdf"
+    )
     assert response.headers["Content-Disposition"].endswith("''" + quote(expected_name))
     return pymupdf.open(stream=response.data, filetype="pdf")
 
@@ -126,10 +157,13 @@ def test_a_plan_of_ten_steps_is_one_a4_page_with_progress_overdue_steps_team_and
     assert "Просрочено: 2 Провести опрос жителей о контейнерах; Выбрать места для площадок с управой" in text
     assert text.count("Просрочено") == 3  # the summary, and a flag on each overdue step's row
     assert "Команда" in text
-    for name, roles in (("Марина Лебедева", "участник рабочей группы, ответственный за шаги 1"),
-                        ("Управа Ленинского района", "ответственный за шаги 2, 5, 8"),
-                        ("ООО «Экопункт»", "ответственный за шаги 3, 6, 9"),
-                        ("Ирина Соколова", "модератор тренинга"), ("Олег Ветров", "модератор тренинга")):
+    for name, roles in (
+        ("Марина Лебедева", "участник рабочей группы, ответственный за шаги 1"),
+        ("Управа Ленинского района", "ответственный за шаги 2, 5, 8"),
+        ("ООО «Экопункт»", "ответственный за шаги 3, 6, 9"),
+        ("Ирина Соколова", "модератор тренинга"),
+        ("Олег Ветров", "модератор тренинга"),
+    ):
         assert f"{name} — {roles}" in text, name
     assert "Управа Ленинского района Администрация" in text and "Вовлечение" in text  # sector and participation level
 
@@ -147,7 +181,9 @@ def test_a_plan_of_twenty_five_steps_breaks_cleanly_onto_more_pages_with_the_tab
     steps_header = "№ Шаг Ответственный Начало Срок Статус"
     assert pages[0].count(steps_header) == 1 and pages[1].count(steps_header) == 1
     for number, last_line in enumerate(last_lines, start=1):
-        assert last_line not in ("Шаги", "Команда", "Заинтересованные стороны"), f"a heading alone at the foot of page {number}"
+        assert last_line not in ("Шаги", "Команда", "Заинтересованные стороны"), (
+            f"a heading alone at the foot of page {number}"
+        )
     assert "Выполнено 1 из 25 (4 %)" in pages[0]
 
 
@@ -165,8 +201,13 @@ def test_the_poster_is_one_a3_landscape_page_in_large_type(world, group, moderat
         assert page_size(page) in (A3_LANDSCAPE, A3_LANDSCAPE[::-1])
         assert page.rect.width > page.rect.height  # landscape
         text = words(page)
-        title_size = max(span["size"] for block in page.get_text("dict")["blocks"] for line in block.get("lines", [])
-                         for span in line["spans"] if "Раздельный сбор" in span["text"])
+        title_size = max(
+            span["size"]
+            for block in page.get_text("dict")["blocks"]
+            for line in block.get("lines", [])
+            for span in line["spans"]
+            if "Раздельный сбор" in span["text"]
+        )
         page.get_pixmap(dpi=60).save(artifacts / "poster-a3.png")
     if steps == 10:
         keep_in_docs(artifacts / "poster-a3.png")

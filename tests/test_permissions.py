@@ -1,4 +1,5 @@
 """Who may edit which road map, as the one writer enforces it."""
+
 from functools import cached_property
 
 import pytest
@@ -65,10 +66,13 @@ ALLOWED_EDITORS = [
     pytest.param(lambda scene: scene.moderator, id="moderator of the training"),
 ]
 FORBIDDEN_EDITORS = [
-    pytest.param(lambda scene: scene.world.member(scene.sibling_group, name="Олег"),
-                 id="participant of another group of the training"),
-    pytest.param(lambda scene: scene.world.member(scene.other_group, name="Олег"),
-                 id="participant of another training"),
+    pytest.param(
+        lambda scene: scene.world.member(scene.sibling_group, name="Олег"),
+        id="participant of another group of the training",
+    ),
+    pytest.param(
+        lambda scene: scene.world.member(scene.other_group, name="Олег"), id="participant of another training"
+    ),
     pytest.param(lambda scene: scene.other_moderator, id="moderator of another training"),
 ]
 
@@ -123,8 +127,13 @@ def test_forbidden_edit_changes_nothing(scene, editor):
 
 
 def test_forbidden_person_cannot_replay_an_applied_op_id(scene):
-    payload = {"op_id": new_id(), "roadmap_id": scene.roadmap.id, "type": "map.set",
-               "field": "goal", "value": "Цель группы"}
+    payload = {
+        "op_id": new_id(),
+        "roadmap_id": scene.roadmap.id,
+        "type": "map.set",
+        "field": "goal",
+        "value": "Цель группы",
+    }
     editing.apply(payload, actor=scene.participant)
     outsider = scene.world.member(scene.sibling_group, name="Олег")
 

@@ -1,4 +1,5 @@
 """Progress of a road map and what changed since the training, on plain map data."""
+
 from dataclasses import fields
 from datetime import date
 
@@ -11,15 +12,35 @@ TODAY = date(2027, 5, 1)
 
 def make_map(steps=()):
     return {
-        "id": 1, "revision": 0, "title": "Раздельный сбор", "problem": "", "goal": "", "territory": "",
-        "theme": "other", "expected_results": "", "locked": False, "steps": list(steps), "stakeholders": [],
+        "id": 1,
+        "revision": 0,
+        "title": "Раздельный сбор",
+        "problem": "",
+        "goal": "",
+        "territory": "",
+        "theme": "other",
+        "expected_results": "",
+        "locked": False,
+        "steps": list(steps),
+        "stakeholders": [],
     }
 
 
 def step(step_id="s1", title="Шаг", status="planned", progress=None, due_on=None, owner=None):
-    return {"id": step_id, "position": 1, "title": title, "description": "", "owner": owner, "starts_on": None,
-            "due_on": due_on, "status": status, "progress": progress, "resources": "", "success_measure": "",
-            "stakeholder_ids": []}
+    return {
+        "id": step_id,
+        "position": 1,
+        "title": title,
+        "description": "",
+        "owner": owner,
+        "starts_on": None,
+        "due_on": due_on,
+        "status": status,
+        "progress": progress,
+        "resources": "",
+        "success_measure": "",
+        "stakeholder_ids": [],
+    }
 
 
 def ids(steps):
@@ -41,8 +62,12 @@ def test_a_done_step_counts_fully_whatever_percent_it_was_left_at():
 
 
 def test_percent_averages_done_steps_and_entered_percents():
-    steps = [step("a", status="done"), step("b", status="in_progress", progress=40),
-             step("c", status="planned", progress=10), step("d", status="planned")]
+    steps = [
+        step("a", status="done"),
+        step("b", status="in_progress", progress=40),
+        step("c", status="planned", progress=10),
+        step("d", status="planned"),
+    ]
     assert progress(make_map(steps), TODAY).percent == 37  # (100 + 40 + 10 + 0) / 4 = 37.5, rounded down
 
 
@@ -51,7 +76,9 @@ def test_in_progress_without_a_percent_counts_nothing():
 
 
 def test_a_blocked_step_keeps_the_percent_already_done():
-    assert progress(make_map([step("a", status="blocked", progress=60), step("b", status="blocked")]), TODAY).percent == 30
+    assert (
+        progress(make_map([step("a", status="blocked", progress=60), step("b", status="blocked")]), TODAY).percent == 30
+    )
 
 
 def test_a_step_not_marked_done_never_counts_as_finished():
@@ -64,19 +91,27 @@ def test_the_plan_shows_one_hundred_only_when_every_step_is_done():
 
 
 def test_counts_cover_every_status_in_vocabulary_order():
-    steps = [step("a", status="done"), step("b", status="blocked"), step("c", status="done"), step("d", status="planned")]
+    steps = [
+        step("a", status="done"),
+        step("b", status="blocked"),
+        step("c", status="done"),
+        step("d", status="planned"),
+    ]
     result = progress(make_map(steps), TODAY)
     assert list(result.by_status.items()) == [("planned", 1), ("in_progress", 0), ("done", 2), ("blocked", 1)]
     assert (result.done, result.total) == (2, 4)
 
 
-@pytest.mark.parametrize(("due_on", "status", "overdue"), [
-    ("2027-04-30", "planned", True),
-    ("2027-04-30", "blocked", True),
-    ("2027-05-01", "in_progress", False),
-    ("2027-04-01", "done", False),
-    (None, "planned", False),
-])
+@pytest.mark.parametrize(
+    ("due_on", "status", "overdue"),
+    [
+        ("2027-04-30", "planned", True),
+        ("2027-04-30", "blocked", True),
+        ("2027-05-01", "in_progress", False),
+        ("2027-04-01", "done", False),
+        (None, "planned", False),
+    ],
+)
 def test_unfinished_steps_past_their_due_date_are_overdue(due_on, status, overdue):
     result = progress(make_map([step(due_on=due_on, status=status)]), TODAY)
     assert (result.overdue != []) is overdue
@@ -89,10 +124,20 @@ def test_overdue_steps_are_the_step_dicts_in_map_order():
 
 
 def test_next_steps_are_unfinished_steps_by_due_date_with_undated_last_in_map_order():
-    steps = [step("undated1"), step("june", due_on="2027-06-01"), step("done", status="done", due_on="2027-01-01"),
-             step("may", due_on="2027-05-20", status="blocked"), step("undated2"), step("june_too", due_on="2027-06-01")]
+    steps = [
+        step("undated1"),
+        step("june", due_on="2027-06-01"),
+        step("done", status="done", due_on="2027-01-01"),
+        step("may", due_on="2027-05-20", status="blocked"),
+        step("undated2"),
+        step("june_too", due_on="2027-06-01"),
+    ]
     assert ids(progress(make_map(steps), TODAY, next_limit=10).next_steps) == [
-        "may", "june", "june_too", "undated1", "undated2",
+        "may",
+        "june",
+        "june_too",
+        "undated1",
+        "undated2",
     ]
 
 

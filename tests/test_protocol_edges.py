@@ -3,6 +3,7 @@
 Schemas are checked directly; the error object is checked as the socket and the
 HTTP API send it (Flask-SocketIO's and Flask's test clients, in-process).
 """
+
 import pytest
 from conftest import new_id
 
@@ -59,13 +60,18 @@ def test_a_rejection_carries_extra_data_into_its_error_object_after_code_message
     refused = EditRejected("too_long", "merged text over the limit", extra=CONFLICT)
 
     assert refused.error_object("Текст слишком длинный.") == {
-        "code": "too_long", "message": "Текст слишком длинный.", "detail": "merged text over the limit", **CONFLICT,
+        "code": "too_long",
+        "message": "Текст слишком длинный.",
+        "detail": "merged text over the limit",
+        **CONFLICT,
     }
 
 
 def test_a_rejection_without_extra_data_has_only_code_message_and_detail():
     assert EditRejected("too_long").error_object("Текст слишком длинный.") == {
-        "code": "too_long", "message": "Текст слишком длинный."}
+        "code": "too_long",
+        "message": "Текст слишком длинный.",
+    }
 
 
 @pytest.mark.parametrize("key", ["code", "message", "detail"])
@@ -92,9 +98,14 @@ def test_the_socket_error_ack_carries_the_extra_data(app, world, group, marina, 
 
 
 def test_the_http_api_error_carries_the_extra_data(client, world, group, marina, refusing_with_extra):
-    response = client.post(f"/api/maps/{group.roadmap.id}/ops", json={"op_id": new_id()},
-                           headers={"Authorization": f"Bearer {world.token(marina)}"})
+    response = client.post(
+        f"/api/maps/{group.roadmap.id}/ops",
+        json={"op_id": new_id()},
+        headers={"Authorization": f"Bearer {world.token(marina)}"},
+    )
 
     assert response.status_code == 422
-    assert response.get_json() == {"ok": False, "error": {"code": "step_deleted", "message": "Этот шаг удалён.",
-                                                          **CONFLICT}}
+    assert response.get_json() == {
+        "ok": False,
+        "error": {"code": "step_deleted", "message": "Этот шаг удалён.", **CONFLICT},
+    }

@@ -1,4 +1,5 @@
 """The example client in examples/ runs against the real server and leaves its edits in the map."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -24,7 +25,10 @@ def _example_module():
 def _run_example(server_url: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(EXAMPLE), "--url", server_url, *args],
-        cwd=EXAMPLE.parent.parent, capture_output=True, text=True, timeout=120,
+        cwd=EXAMPLE.parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "PYTHONIOENCODING": "utf-8"},
     )
 

@@ -1,5 +1,6 @@
 """The code uses its libraries through their public interfaces, and the one documented exception is
 pinned and watched."""
+
 import ast
 import os
 from pathlib import Path
@@ -9,8 +10,20 @@ from conftest import PROJECT_ROOT
 from roadmap.extensions import socketio
 
 # Libraries whose private modules and names (a leading underscore) no code of ours may import.
-WATCHED_LIBRARIES = ("sqlalchemy", "flask_sqlalchemy", "flask_socketio", "socketio", "engineio", "flask",
-                     "werkzeug", "flask_limiter", "flask_babel", "flask_login", "flask_wtf", "alembic")
+WATCHED_LIBRARIES = (
+    "sqlalchemy",
+    "flask_sqlalchemy",
+    "flask_socketio",
+    "socketio",
+    "engineio",
+    "flask",
+    "werkzeug",
+    "flask_limiter",
+    "flask_babel",
+    "flask_login",
+    "flask_wtf",
+    "alembic",
+)
 OUR_CODE = ("roadmap", "bench", "tests", "examples", "migrations")
 
 
@@ -28,7 +41,8 @@ def _private_imports(path: Path) -> list[str]:
             if parts[0] not in WATCHED_LIBRARIES:
                 continue
             private = [part for part in parts[1:] if part.startswith("_")] + [
-                name for name in names if name.startswith("_")]
+                name for name in names if name.startswith("_")
+            ]
             if private:
                 found.append(f"{os.path.relpath(path, PROJECT_ROOT)}:{node.lineno} {module} {private}")
     return found
@@ -43,8 +57,10 @@ def test_no_code_imports_a_private_module_or_name_of_sqlalchemy_flask_socketio_o
 
 def test_the_private_scan_sees_what_it_looks_for(tmp_path):
     sample = tmp_path / "sample.py"
-    sample.write_text("from sqlalchemy.engine import _row\nfrom flask_socketio import _ManagedSession\n"
-                      "import sqlalchemy.sql._typing\nfrom sqlalchemy import select\n")
+    sample.write_text(
+        "from sqlalchemy.engine import _row\nfrom flask_socketio import _ManagedSession\n"
+        "import sqlalchemy.sql._typing\nfrom sqlalchemy import select\n"
+    )
 
     assert len(_private_imports(sample)) == 3
 

@@ -1,19 +1,24 @@
 """Join codes and passwords cannot be guessed at speed; a whole room joining is not slowed."""
+
 import pytest
+from conftest import SECRET_KEY, IsolatedClient
 
 from roadmap import create_app
 from roadmap.config import TestConfig
 
-from conftest import SECRET_KEY, IsolatedClient
-
 
 @pytest.fixture
 def limited_app(app, database_url, tmp_path):
-    limited = create_app(TestConfig, overrides={
-        "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET_KEY,
-        "INSTANCE_PATH": str(tmp_path / "limited"),
-        "JOIN_RATE_LIMIT": "5 per minute", "SIGN_IN_RATE_LIMIT": "3 per minute",
-    })
+    limited = create_app(
+        TestConfig,
+        overrides={
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": SECRET_KEY,
+            "INSTANCE_PATH": str(tmp_path / "limited"),
+            "JOIN_RATE_LIMIT": "5 per minute",
+            "SIGN_IN_RATE_LIMIT": "3 per minute",
+        },
+    )
     limited.test_client_class = IsolatedClient
     return limited
 
@@ -38,7 +43,9 @@ def test_a_whole_room_joining_from_one_address_fits_the_budget(app, world):
         browser = app.test_client()
         statuses.append(browser.post("/", data={"join_code": code, "display_name": f"Участник {n}"}).status_code)
         statuses.append(browser.get(f"/join/{code}").status_code)
-        statuses.append(browser.post(f"/join/{code}", data={"display_name": f"Участник {n}", "group_id": group.id}).status_code)
+        statuses.append(
+            browser.post(f"/join/{code}", data={"display_name": f"Участник {n}", "group_id": group.id}).status_code
+        )
     assert statuses == [302, 200, 302] * 30
 
 
@@ -54,5 +61,7 @@ def test_wrong_codes_on_the_json_join_are_limited_with_a_json_error(limited_app,
 def test_wrong_passwords_are_refused_after_the_limit(limited_app, world):
     world.moderator(email="irina@example.org")
     client = limited_app.test_client()
-    answers = [client.post("/sign-in", data={"email": "irina@example.org", "password": "wrong password"}) for _ in range(4)]
+    answers = [
+        client.post("/sign-in", data={"email": "irina@example.org", "password": "wrong password"}) for _ in range(4)
+    ]
     assert [answer.status_code for answer in answers] == [200, 200, 200, 429]

@@ -1,4 +1,5 @@
 """The readiness check, check by check, on plain map data, and on a map filled from a template."""
+
 import uuid
 from datetime import date
 
@@ -12,19 +13,40 @@ TODAY = date(2027, 5, 1)
 
 def make_map(theme="other", steps=(), stakeholders=(), **header):
     return {
-        "title": "", "problem": "Проблема", "goal": "Цель", "territory": "Двор", "expected_results": "",
-        "theme": theme, **header, "steps": list(steps), "stakeholders": list(stakeholders),
+        "title": "",
+        "problem": "Проблема",
+        "goal": "Цель",
+        "territory": "Двор",
+        "expected_results": "",
+        "theme": theme,
+        **header,
+        "steps": list(steps),
+        "stakeholders": list(stakeholders),
     }
 
 
 def step(step_id="s1", title="Шаг", owner=None, due_on=None, status="planned", stakeholder_ids=(), description=""):
-    return {"id": step_id, "title": title, "owner": owner, "due_on": due_on, "status": status,
-            "stakeholder_ids": list(stakeholder_ids), "description": description, "resources": ""}
+    return {
+        "id": step_id,
+        "title": title,
+        "owner": owner,
+        "due_on": due_on,
+        "status": status,
+        "stakeholder_ids": list(stakeholder_ids),
+        "description": description,
+        "resources": "",
+    }
 
 
 def stakeholder(stakeholder_id="k1", sector="residents", influence=3, engagement="inform", interest=3):
-    return {"id": stakeholder_id, "name": "Кто-то", "sector": sector, "influence": influence,
-            "interest": interest, "engagement": engagement}
+    return {
+        "id": stakeholder_id,
+        "name": "Кто-то",
+        "sector": sector,
+        "influence": influence,
+        "interest": interest,
+        "engagement": engagement,
+    }
 
 
 def check(map_data, code):
@@ -41,7 +63,11 @@ def test_header_check_passes_when_problem_goal_and_territory_are_filled():
 
 
 def test_steps_without_owner_or_due_date_are_pointed_at():
-    steps = [step("a", owner={"member": 1}, due_on="2027-06-01"), step("b", owner={"text": "управа"}), step("c", due_on="2027-06-01")]
+    steps = [
+        step("a", owner={"member": 1}, due_on="2027-06-01"),
+        step("b", owner={"text": "управа"}),
+        step("c", due_on="2027-06-01"),
+    ]
     result = check(make_map(steps=steps), "steps_have_owner_and_due_date")
     assert not result.passed and result.failing_ids == ["b", "c"]
 
@@ -50,10 +76,13 @@ def test_a_map_without_steps_does_not_pass_the_owner_check():
     assert not check(make_map(), "steps_have_owner_and_due_date").passed
 
 
-@pytest.mark.parametrize(("due_on", "status", "passed"), [
-    ("2027-04-30", "planned", False),
-    ("2027-05-01", "in_progress", True),
-])
+@pytest.mark.parametrize(
+    ("due_on", "status", "passed"),
+    [
+        ("2027-04-30", "planned", False),
+        ("2027-05-01", "in_progress", True),
+    ],
+)
 def test_unfinished_steps_past_their_due_date_fail(due_on, status, passed):
     assert check(make_map(steps=[step(due_on=due_on, status=status)]), "no_overdue_steps").passed is passed
 
@@ -68,14 +97,19 @@ def test_residents_count_as_involved_when_linked_or_owning_a_step():
     residents = stakeholder("r", sector="residents")
     assert not check(make_map(steps=[step()], stakeholders=[residents]), "residents_involved").passed
     assert check(make_map(steps=[step(stakeholder_ids=["r"])], stakeholders=[residents]), "residents_involved").passed
-    assert check(make_map(steps=[step(owner={"stakeholder": "r"})], stakeholders=[residents]), "residents_involved").passed
+    assert check(
+        make_map(steps=[step(owner={"stakeholder": "r"})], stakeholders=[residents]), "residents_involved"
+    ).passed
 
 
-@pytest.mark.parametrize(("influence", "linked", "engagement", "passed"), [
-    (5, True, "collaborate", True),
-    (4, True, "consult", False),
-    (5, False, "empower", False),
-])
+@pytest.mark.parametrize(
+    ("influence", "linked", "engagement", "passed"),
+    [
+        (5, True, "collaborate", True),
+        (4, True, "consult", False),
+        (5, False, "empower", False),
+    ],
+)
 def test_influential_stakeholders_must_be_linked_and_involved(influence, linked, engagement, passed):
     powerful = stakeholder("p", sector="administration", influence=influence, engagement=engagement)
     steps = [step(stakeholder_ids=["p"] if linked else [])]
@@ -84,7 +118,9 @@ def test_influential_stakeholders_must_be_linked_and_involved(influence, linked,
 
 def test_waste_sorting_map_must_name_fractions_and_container_places():
     vague = make_map(theme="waste_sorting", steps=[step(title="Поговорить с жителями")])
-    specific = make_map(theme="waste_sorting", steps=[step(title="Поставить контейнеры для пластика и стекла у дома 14")])
+    specific = make_map(
+        theme="waste_sorting", steps=[step(title="Поставить контейнеры для пластика и стекла у дома 14")]
+    )
     assert not check(vague, "waste_fractions_and_places").passed
     assert check(specific, "waste_fractions_and_places").passed
 
@@ -97,8 +133,11 @@ def test_waste_words_are_found_whatever_their_case(title):
 def test_landscaping_map_needs_an_approval_step_with_the_administration():
     administration = stakeholder("adm", sector="administration")
     without = make_map(theme="landscaping", stakeholders=[administration], steps=[step(title="Согласование эскиза")])
-    with_it = make_map(theme="landscaping", stakeholders=[administration],
-                       steps=[step(title="Согласование эскиза", stakeholder_ids=["adm"])])
+    with_it = make_map(
+        theme="landscaping",
+        stakeholders=[administration],
+        steps=[step(title="Согласование эскиза", stakeholder_ids=["adm"])],
+    )
     assert not check(without, "landscaping_approval_step").passed
     assert check(with_it, "landscaping_approval_step").passed
 
@@ -121,7 +160,10 @@ def test_an_empty_map_scores_zero_and_passes_no_check():
     readiness = assess(make_map(problem="", goal="", territory=""), TODAY)
     assert readiness.score == 0
     assert not any(item.passed for item in readiness.checks)
-    assert {item.code for item in readiness.checks if not item.applicable} == {"no_overdue_steps", "influential_stakeholders_engaged"}
+    assert {item.code for item in readiness.checks if not item.applicable} == {
+        "no_overdue_steps",
+        "influential_stakeholders_engaged",
+    }
 
 
 def test_nobody_with_high_influence_leaves_that_check_out_of_the_score():
@@ -143,7 +185,9 @@ def test_a_stakeholder_with_unset_influence_is_not_counted_as_influential():
 def test_a_stakeholder_with_unset_sector_is_not_the_administration():
     unknown = stakeholder("u", sector=None, influence=None)
     steps = [step(title="Согласование эскиза", stakeholder_ids=["u"])]
-    assert not check(make_map(theme="landscaping", steps=steps, stakeholders=[unknown]), "landscaping_approval_step").passed
+    assert not check(
+        make_map(theme="landscaping", steps=steps, stakeholders=[unknown]), "landscaping_approval_step"
+    ).passed
 
 
 def test_untouched_template_steps_are_left_out_of_every_check():
@@ -155,15 +199,24 @@ def test_untouched_template_steps_are_left_out_of_every_check():
 
 
 def test_every_check_has_a_label_and_a_hint():
-    codes = {item.code for theme in ("landscaping", "waste_sorting") for item in assess(make_map(theme=theme), TODAY).checks}
+    codes = {
+        item.code for theme in ("landscaping", "waste_sorting") for item in assess(make_map(theme=theme), TODAY).checks
+    }
     assert codes == set(LABELS) == set(HINTS)
 
 
 # A map filled from a template, through the real edit pipeline.
 
+
 def set_owner(member, roadmap, step_id, owner):
-    payload = {"op_id": uuid.uuid4().hex, "roadmap_id": roadmap.id, "type": "step.set",
-               "step_id": step_id, "field": "owner", "value": owner}
+    payload = {
+        "op_id": uuid.uuid4().hex,
+        "roadmap_id": roadmap.id,
+        "type": "step.set",
+        "step_id": step_id,
+        "field": "owner",
+        "value": owner,
+    }
     editing.apply(payload, actor=member)
 
 
@@ -197,8 +250,14 @@ def test_setting_an_owner_on_a_template_step_makes_it_count(world, training, mod
 
 
 def rename_stakeholder(member, roadmap, stakeholder_id, name):
-    payload = {"op_id": uuid.uuid4().hex, "roadmap_id": roadmap.id, "type": "stakeholder.set",
-               "stakeholder_id": stakeholder_id, "field": "name", "value": name}
+    payload = {
+        "op_id": uuid.uuid4().hex,
+        "roadmap_id": roadmap.id,
+        "type": "stakeholder.set",
+        "stakeholder_id": stakeholder_id,
+        "field": "name",
+        "value": name,
+    }
     editing.apply(payload, actor=member)
 
 
@@ -218,12 +277,28 @@ def test_linking_another_stakeholder_to_a_template_step_makes_it_count(world, tr
     map_templates.fill(group, moderator, "landscaping", "ru")
     marina = world.member(group, "Марина")
     stakeholder_id = uuid.uuid4().hex
-    editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": group.roadmap.id, "type": "stakeholder.add",
-                   "stakeholder_id": stakeholder_id, "fields": {"name": "Школа №5"}}, actor=marina)
+    editing.apply(
+        {
+            "op_id": uuid.uuid4().hex,
+            "roadmap_id": group.roadmap.id,
+            "type": "stakeholder.add",
+            "stakeholder_id": stakeholder_id,
+            "fields": {"name": "Школа №5"},
+        },
+        actor=marina,
+    )
     last_step = snapshots.snapshot(group.roadmap)["steps"][-1]["id"]
 
-    editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": group.roadmap.id, "type": "step.link",
-                   "step_id": last_step, "stakeholder_id": stakeholder_id}, actor=marina)
+    editing.apply(
+        {
+            "op_id": uuid.uuid4().hex,
+            "roadmap_id": group.roadmap.id,
+            "type": "step.link",
+            "step_id": last_step,
+            "stakeholder_id": stakeholder_id,
+        },
+        actor=marina,
+    )
 
     assert last_step not in readiness_of(group.roadmap)["template_step_ids"]
 

@@ -1,4 +1,5 @@
 """Weekly digests and day-before reminders, read from a real SMTP server; unsubscribing; sending exactly once."""
+
 from __future__ import annotations
 
 import logging
@@ -7,7 +8,7 @@ import re
 import subprocess
 import sys
 import threading
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -43,7 +44,7 @@ def digest_day(training) -> tuple[date, datetime]:
     day = local_today(training.timezone) + timedelta(days=1)
     trainings.update_settings(training, training.timezone, day.weekday(), 9)
     moment = datetime.combine(day, time(9, 5), tzinfo=zone(training.timezone))
-    return day, moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return day, moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def sends(kind: str | None = None) -> list[MailSend]:
@@ -72,8 +73,9 @@ def week(app, group, marina, oleg):
     return day, now
 
 
-def test_the_weekly_digest_arrives_in_russian_with_my_steps_the_changes_and_progress(app, client, group, week,
-                                                                                     smtp_inbox):
+def test_the_weekly_digest_arrives_in_russian_with_my_steps_the_changes_and_progress(
+    app, client, group, week, smtp_inbox
+):
     app.config.update(smtp_inbox.config())
     day, now = week
 
@@ -98,21 +100,30 @@ def test_the_weekly_digest_arrives_in_russian_with_my_steps_the_changes_and_prog
 
     unsubscribe = re.fullmatch(r"<(.+)>", message["List-Unsubscribe"]).group(1)
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    raw = next(envelope.content for envelope in smtp_inbox.envelopes if b"marina@example.org" in envelope.content
-               and f"<{unsubscribe}>".encode() in envelope.content)  # as sent: one line, not an encoded word
+    raw = next(
+        envelope.content
+        for envelope in smtp_inbox.envelopes
+        if b"marina@example.org" in envelope.content and f"<{unsubscribe}>".encode() in envelope.content
+    )  # as sent: one line, not an encoded word
     assert f"List-Unsubscribe: <{unsubscribe}>\r\n".encode() in raw
     assert unsubscribe in text and unsubscribe in html
     links = {urlsplit(href).path for href in hrefs(html)}
-    assert {"/me", "/account/mail", urlsplit(unsubscribe).path, f"/maps/{group.roadmap.id}",
-            f"/maps/{group.roadmap.id}/history"} <= links
+    assert {
+        "/me",
+        "/account/mail",
+        urlsplit(unsubscribe).path,
+        f"/maps/{group.roadmap.id}",
+        f"/maps/{group.roadmap.id}/history",
+    } <= links
     adapter = app.url_map.bind("localhost")
     for href in hrefs(html):
         assert href.startswith("http://127.0.0.1:5000/"), href
         adapter.match(urlsplit(href).path, method="GET")  # raises NotFound for a dead link
     assert "Отписаться" in client.get(urlsplit(unsubscribe).path).get_data(as_text=True)
     digest = next(send for send in sends("digest") if send.person_id == message_person(message))
-    assert message["Message-ID"] == mail.message_id("mail-send", digest.id, digest.person_id, "digest",
-                                                    digest.period_key)
+    assert message["Message-ID"] == mail.message_id(
+        "mail-send", digest.id, digest.person_id, "digest", digest.period_key
+    )
 
 
 def message_person(message) -> int:
@@ -120,11 +131,12 @@ def message_person(message) -> int:
 
 
 def test_a_person_who_chose_english_gets_the_digest_in_english_with_times_in_the_training_zone(
-        app, group, week, smtp_inbox):
+    app, group, week, smtp_inbox
+):
     app.config.update(smtp_inbox.config())
     trainings.update_settings(group.training, "Asia/Yekaterinburg", group.training.digest_weekday, 9)
     day, _moscow_morning = week
-    now = datetime.combine(day, time(9, 30), tzinfo=zone("Asia/Yekaterinburg")).astimezone(timezone.utc)
+    now = datetime.combine(day, time(9, 30), tzinfo=zone("Asia/Yekaterinburg")).astimezone(UTC)
 
     reminders.run_once(now.replace(tzinfo=None))
 
@@ -134,7 +146,7 @@ def test_a_person_who_chose_english_gets_the_digest_in_english_with_times_in_the
     assert "Hello, Олег!" in text and "Due in the next 7 days:\n- Субботник" in text
     assert "Done 0 of 4 (0%)" in text
     change = db.session.scalars(select(Change).order_by(Change.id.desc())).first()
-    shown = change.created_at.replace(tzinfo=timezone.utc).astimezone(zone("Asia/Yekaterinburg"))
+    shown = change.created_at.replace(tzinfo=UTC).astimezone(zone("Asia/Yekaterinburg"))
     assert f"{shown:%H:%M} — Олег changed the status of step “Встреча с управой”" in text
     assert "Unsubscribe from “Weekly digest of my steps and my maps”" in text
 
@@ -173,7 +185,8 @@ def test_the_owner_is_reminded_once_the_day_before_a_step_is_due(app, group, wee
     assert "Субботник" in text and f"/maps/{group.roadmap.id}" in text
     assert reminders_sent[0]["List-Unsubscribe"].startswith("<http://127.0.0.1:5000/mail/unsubscribe/")
     assert [send.period_key for send in sends("due_reminder")] == [
-        f"{sends('due_reminder')[0].step_id}/{(day + timedelta(days=1)).isoformat()}"]
+        f"{sends('due_reminder')[0].step_id}/{(day + timedelta(days=1)).isoformat()}"
+    ]
 
 
 def test_a_reminder_for_a_step_done_meanwhile_is_not_sent(app, group, oleg, week, smtp_inbox):
@@ -207,8 +220,10 @@ def test_unsubscribing_asks_on_get_and_switches_off_on_a_one_click_post(app, cli
 
 
 def test_the_settings_page_shows_my_address_and_switches_kinds_and_language(app, client, group):
-    joined = client.post(f"/join/{group.training.join_code}",
-                         data={"display_name": "Анна", "group_id": group.id, "different_person": "y"})
+    joined = client.post(
+        f"/join/{group.training.join_code}",
+        data={"display_name": "Анна", "group_id": group.id, "different_person": "y"},
+    )
     assert joined.status_code == 302
     anna = db.session.scalar(select(Person).where(Person.display_name == "Анна"))
     assert "нет e-mail" in client.get("/account/mail").get_data(as_text=True)
@@ -224,8 +239,9 @@ def test_the_settings_page_shows_my_address_and_switches_kinds_and_language(app,
     assert client.post("/account/mail", data={"kinds": ["spam"], "language": "en"}).status_code == 200  # refused
 
 
-def test_the_moderator_sees_who_receives_reminders_and_who_has_no_e_mail(app, client, world, moderator, group,
-                                                                         marina, oleg):
+def test_the_moderator_sees_who_receives_reminders_and_who_has_no_e_mail(
+    app, client, world, moderator, group, marina, oleg
+):
     with_email(marina, "marina@example.org")
     with_email(with_email_off(world.member(group, "Вера")), "vera@example.org")
     client.post("/sign-in", data={"email": moderator.email, "password": PASSWORD})
@@ -247,8 +263,7 @@ def with_email_off(person: Person) -> Person:
     return person
 
 
-def test_a_failed_smtp_connection_is_retried_with_backoff_and_the_mail_sent_once(app, group, week, smtp_inbox,
-                                                                                  caplog):
+def test_a_failed_smtp_connection_is_retried_with_backoff_and_the_mail_sent_once(app, group, week, smtp_inbox, caplog):
     _day, now = week
     app.config.update(smtp_inbox.config())
     app.config.update(MAIL_PORT=1, MAIL_TIMEOUT_SECONDS=2)  # nothing listens there: connection refused
@@ -259,7 +274,8 @@ def test_a_failed_smtp_connection_is_retried_with_backoff_and_the_mail_sent_once
     assert "could not send digest" in caplog.text
     pending = sends()
     assert {(send.status, send.attempts, send.next_attempt_at) for send in pending} == {
-        ("pending", 1, now + timedelta(seconds=60))}
+        ("pending", 1, now + timedelta(seconds=60))
+    }
     assert reminders.run_once(now + timedelta(seconds=30)).retrying == 0  # not before the backoff
     second = reminders.run_once(now + timedelta(seconds=61))
     assert second.retrying == 3 and {send.next_attempt_at for send in sends()} == {now + timedelta(seconds=181)}
@@ -269,8 +285,11 @@ def test_a_failed_smtp_connection_is_retried_with_backoff_and_the_mail_sent_once
     reminders.run_once(now + timedelta(seconds=400))
 
     assert third.sent == 3 and smtp_inbox.messages and len(smtp_inbox.messages) == 3
-    assert sorted(m["To"] for m in smtp_inbox.messages) == ["marina@example.org", "oleg@example.org",
-                                                            "oleg@example.org"]
+    assert sorted(m["To"] for m in smtp_inbox.messages) == [
+        "marina@example.org",
+        "oleg@example.org",
+        "oleg@example.org",
+    ]
     assert {(send.status, send.attempts) for send in sends()} == {("sent", 3)}
 
 
@@ -287,11 +306,17 @@ def test_a_sender_gives_up_after_the_last_attempt_and_logs_it(app, group, week, 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_two_senders_at_once_deliver_each_digest_exactly_once(app, database_url, world, group, tmp_path, smtp_inbox):
-    people = [with_email(world.member(group, f"Участник {number}"), f"member{number}@example.org")
-              for number in range(12)]
+    people = [
+        with_email(world.member(group, f"Участник {number}"), f"member{number}@example.org") for number in range(12)
+    ]
     for person in people:
-        add_step(person, group, f"Шаг {person.display_name}", owner={"member": person.id},
-                 due_on=(local_today(group.training.timezone) + timedelta(days=3)).isoformat())
+        add_step(
+            person,
+            group,
+            f"Шаг {person.display_name}",
+            owner={"member": person.id},
+            due_on=(local_today(group.training.timezone) + timedelta(days=3)).isoformat(),
+        )
     _day, now = digest_day(group.training)
     reports, errors = send_from_two_processes_at_once(database_url, tmp_path, smtp_inbox, now)
 
@@ -304,20 +329,40 @@ def test_two_senders_at_once_deliver_each_digest_exactly_once(app, database_url,
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_two_cron_processes_at_once_deliver_each_digest_exactly_once(app, database_url, world, group, tmp_path,
-                                                                     smtp_inbox):
-    people = [with_email(world.member(group, f"Житель {number}"), f"resident{number}@example.org")
-              for number in range(30)]
+def test_two_cron_processes_at_once_deliver_each_digest_exactly_once(
+    app, database_url, world, group, tmp_path, smtp_inbox
+):
+    people = [
+        with_email(world.member(group, f"Житель {number}"), f"resident{number}@example.org") for number in range(30)
+    ]
     today = local_today(group.training.timezone)
     for person in people:
-        add_step(person, group, f"Шаг {person.display_name}", owner={"member": person.id},
-                 due_on=(today + timedelta(days=3)).isoformat())
+        add_step(
+            person,
+            group,
+            f"Шаг {person.display_name}",
+            owner={"member": person.id},
+            due_on=(today + timedelta(days=3)).isoformat(),
+        )
     trainings.update_settings(group.training, group.training.timezone, today.weekday(), 0)  # owed from 00:00 today
-    environment = {**os.environ, **smtp_inbox.environment(), "DATABASE_URL": database_url,
-                   "SECRET_KEY": app.config["SECRET_KEY"], "ROADMAP_REMINDERS": "off"}
+    environment = {
+        **os.environ,
+        **smtp_inbox.environment(),
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "ROADMAP_REMINDERS": "off",
+    }
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "send-reminders"]
-    senders = [subprocess.Popen(command, env={**environment, "ROADMAP_INSTANCE_PATH": str(tmp_path / f"cron-{n}")},
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for n in range(2)]
+    senders = [
+        subprocess.Popen(
+            command,
+            env={**environment, "ROADMAP_INSTANCE_PATH": str(tmp_path / f"cron-{n}")},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for n in range(2)
+    ]
     outputs = [sender.communicate(timeout=120)[0] for sender in senders]
 
     assert [sender.returncode for sender in senders] == [0, 0], outputs
@@ -344,8 +389,13 @@ def test_flask_send_reminders_runs_one_pass_for_cron(app, group, marina, smtp_in
 def test_names_and_titles_in_a_digest_are_inert_text(app, world, group, smtp_inbox):
     app.config.update(smtp_inbox.config())
     mallory = with_email(world.member(group, "<img src=x onerror=alert(1)>"), "mallory@example.org")
-    add_step(mallory, group, "<script>alert(2)</script>", owner={"member": mallory.id},
-             due_on=(local_today(group.training.timezone) + timedelta(days=2)).isoformat())
+    add_step(
+        mallory,
+        group,
+        "<script>alert(2)</script>",
+        owner={"member": mallory.id},
+        due_on=(local_today(group.training.timezone) + timedelta(days=2)).isoformat(),
+    )
     _day, now = digest_day(group.training)
 
     reminders.run_once(now)

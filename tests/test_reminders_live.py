@@ -1,5 +1,6 @@
 """Exactly once across a crash: the real server is killed while the SMTP server holds its digest's DATA
 unanswered, and the next pass delivers that digest once, under the same Message-ID."""
+
 from __future__ import annotations
 
 import asyncio
@@ -45,14 +46,15 @@ def holding_inbox():
 
 
 def test_a_server_killed_in_the_middle_of_a_send_leaves_the_digest_to_the_next_pass_which_sends_it_once(
-        app, database_url, tmp_path, group, marina, holding_inbox):
+    app, database_url, tmp_path, group, marina, holding_inbox
+):
     with_email(marina, "marina@example.org")
     today = local_today(group.training.timezone)
-    add_step(marina, group, "Встреча с управой", owner={"member": marina.id},
-             due_on=(today + timedelta(days=2)).isoformat())
+    add_step(
+        marina, group, "Встреча с управой", owner={"member": marina.id}, due_on=(today + timedelta(days=2)).isoformat()
+    )
     trainings.update_settings(group.training, group.training.timezone, today.weekday(), 0)  # due since midnight
-    server = LiveServer(database_url, app.instance_path, tmp_path / "server.log",
-                        extra_env=holding_inbox.environment())
+    server = LiveServer(database_url, app.instance_path, tmp_path / "server.log", extra_env=holding_inbox.environment())
     server.start()
     try:
         assert holding_inbox.holding.wait(timeout=30), (tmp_path / "server.log").read_text()[-2000:]
@@ -72,5 +74,6 @@ def test_a_server_killed_in_the_middle_of_a_send_leaves_the_digest_to_the_next_p
     assert report.sent == 1 and [m["To"] for m in holding_inbox.messages] == ["marina@example.org"]
     [sent] = sends("digest")
     assert (sent.id, sent.status, sent.attempts) == (claimed.id, "sent", 2)
-    assert holding_inbox.messages[0]["Message-ID"] == mail.message_id("mail-send", sent.id, marina.id, "digest",
-                                                                      sent.period_key)
+    assert holding_inbox.messages[0]["Message-ID"] == mail.message_id(
+        "mail-send", sent.id, marina.id, "digest", sent.period_key
+    )

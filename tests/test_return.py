@@ -1,5 +1,6 @@
 """Finding one's way back after the training: the top bar, one sign-in page, sign-out and a
 forgotten device, personal sign-in links on a printed sheet, and «Мои шаги»."""
+
 from __future__ import annotations
 
 import re
@@ -38,18 +39,28 @@ def signed_in_moderator(app, moderator):
 
 def add_step(person, group, title: str, **fields) -> str:
     step_id = new_id()
-    editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "step.add", "step_id": step_id,
-                   "fields": {"title": title, **fields}}, actor=person)
+    editing.apply(
+        {
+            "op_id": new_id(),
+            "roadmap_id": group.roadmap.id,
+            "type": "step.add",
+            "step_id": step_id,
+            "fields": {"title": title, **fields},
+        },
+        actor=person,
+    )
     return step_id
 
 
 # --- the top bar and the sign-in page ------------------------------------------------------------
 
-def test_a_participant_sees_their_name_and_the_way_to_their_maps_account_mail_and_sign_out(app, group, marina,
-                                                                                          moderator):
+
+def test_a_participant_sees_their_name_and_the_way_to_their_maps_account_mail_and_sign_out(
+    app, group, marina, moderator
+):
     page = signed_in_with_link(app, marina, moderator).get("/me").get_data(as_text=True)
 
-    bar = page[page.index('<nav class="topbar-end"'):page.index("</nav>")]
+    bar = page[page.index('<nav class="topbar-end"') : page.index("</nav>")]
     assert "Марина" in bar
     for label in ("Мои карты", "Сохранить доступ", "Почта", "Выйти", "Забыть это устройство"):
         assert label in bar, label
@@ -59,7 +70,7 @@ def test_a_participant_sees_their_name_and_the_way_to_their_maps_account_mail_an
 def test_a_moderator_gets_their_trainings_and_sign_out_but_no_participant_links(app, moderator):
     page = signed_in_moderator(app, moderator).get("/moderate/").get_data(as_text=True)
 
-    bar = page[page.index('<nav class="topbar-end"'):page.index("</nav>")]
+    bar = page[page.index('<nav class="topbar-end"') : page.index("</nav>")]
     assert "Мои тренинги" in bar and "Выйти" in bar and "Ирина Соколова" in bar
     assert "Мои карты" not in bar and "Сохранить доступ" not in bar
 
@@ -81,6 +92,7 @@ def test_the_join_page_on_a_shared_computer_says_whose_session_is_open(app, grou
 
 
 # --- signing out --------------------------------------------------------------------------
+
 
 def test_signing_out_drops_the_remember_cookie_so_the_old_cookie_jar_no_longer_gets_in(app, group, marina, moderator):
     browser = signed_in_with_link(app, marina, moderator)
@@ -111,6 +123,7 @@ def test_forgetting_the_device_also_forgets_the_chosen_language(app, group, mari
 
 # --- personal sign-in links and the printed sheet --------------------------------------------------
 
+
 def test_a_personal_link_lasts_the_configured_days(app, group, marina, moderator):
     app.config["SIGN_IN_LINK_DAYS"] = 90
     sign_in_links.issue_sign_in_link(marina, moderator)
@@ -139,8 +152,9 @@ def test_an_expired_link_says_whom_to_ask_and_how(app, group, marina, moderator,
     assert "Ирина Соколова" in page and 'href="mailto:irina@example.org"' in page
 
 
-def test_the_sheet_has_a_card_with_name_qr_and_link_for_each_member_without_a_password(app, world, group, marina,
-                                                                                       oleg, moderator):
+def test_the_sheet_has_a_card_with_name_qr_and_link_for_each_member_without_a_password(
+    app, world, group, marina, oleg, moderator
+):
     secure_account(oleg, "oleg@example.org", "пароль Олега 2027")
     browser = signed_in_moderator(app, moderator)
 
@@ -165,8 +179,10 @@ def test_another_moderator_cannot_print_the_sheet(app, group, marina):
 
 # --- «Мои шаги» ---------------------------------------------------------------------------------
 
-def test_my_steps_lists_overdue_first_then_by_due_date_then_undated_then_done(world, training, group, marina,
-                                                                             moderator):
+
+def test_my_steps_lists_overdue_first_then_by_due_date_then_undated_then_done(
+    world, training, group, marina, moderator
+):
     second_group = world.group(training, name="Сквер у библиотеки", theme="landscaping")
     trainings.join_group(training, second_group.id, "Марина", marina)
     today = local_today(training.timezone)
@@ -179,13 +195,20 @@ def test_my_steps_lists_overdue_first_then_by_due_date_then_undated_then_done(wo
     add_step(marina, group, "Сделан", owner=mine, status="done", due_on=(today - timedelta(days=5)).isoformat())
     add_step(marina, group, "Чужой шаг", due_on=(today - timedelta(days=3)).isoformat())
     deleted = add_step(marina, group, "Удалён", owner=mine)
-    editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "step.delete", "step_id": deleted},
-                  actor=marina)
+    editing.apply(
+        {"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "step.delete", "step_id": deleted}, actor=marina
+    )
 
     steps = my_steps.my_steps(marina)
 
-    assert [step.title for step in steps] == ["Просрочен давно", "Просрочен вчера", "Завтра", "Через месяц",
-                                              "Без срока", "Сделан"]
+    assert [step.title for step in steps] == [
+        "Просрочен давно",
+        "Просрочен вчера",
+        "Завтра",
+        "Через месяц",
+        "Без срока",
+        "Сделан",
+    ]
     assert [step.overdue for step in steps] == [True, True, False, False, False, False]
     assert steps[0].map_title == "Сквер у библиотеки"
 
@@ -201,15 +224,17 @@ def test_done_marks_the_step_done_through_the_edit_pipeline(app, group, marina, 
     assert response.status_code == 200 and response.get_json()["ok"] is True
     db.session.expire_all()
     assert db.session.get(Step, step_id).status == "done"
-    last = db.session.scalar(select(Change).where(Change.roadmap_id == group.roadmap.id)
-                             .order_by(Change.revision.desc()))
+    last = db.session.scalar(
+        select(Change).where(Change.roadmap_id == group.roadmap.id).order_by(Change.revision.desc())
+    )
     assert last.author_id == marina.id and last.op["type"] == "step.set" and last.op["value"] == "done"
 
 
 def test_done_on_a_locked_map_says_why_it_was_refused(app, group, marina, moderator):
     step_id = add_step(marina, group, "Опрос жителей", owner={"member": marina.id})
-    editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "map.lock", "locked": True},
-                  actor=moderator)
+    editing.apply(
+        {"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "map.lock", "locked": True}, actor=moderator
+    )
     browser = signed_in_with_link(app, marina, moderator)
 
     response = browser.post(f"/maps/{group.roadmap.id}/steps/{step_id}/done")

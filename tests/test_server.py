@@ -1,5 +1,6 @@
 """The start command and gunicorn's worker: migrations before serving, background work in the
 worker, WebSocket messages over the limit refused from their headers, no permessage-deflate, TCP_NODELAY."""
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,9 @@ def test_the_start_command_migrates_a_fresh_database_before_serving(tmp_path):
 @pytest.mark.live
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_the_worker_runs_the_presence_heartbeat(app, database_url, tmp_path, world, group, marina):
-    server = LiveServer(database_url, app.instance_path, tmp_path / "server.log",
-                        extra_env={"PRESENCE_HEARTBEAT_SECONDS": "0.2"})
+    server = LiveServer(
+        database_url, app.instance_path, tmp_path / "server.log", extra_env={"PRESENCE_HEARTBEAT_SECONDS": "0.2"}
+    )
     server.start()
     clients = SyncClients(server.url, world.token)
     try:
@@ -71,11 +73,16 @@ def _frame_header(opcode: int, length: int, final: bool = True) -> bytes:
 
 
 @pytest.mark.live
-@pytest.mark.parametrize("frames", [
-    pytest.param([(0x1, LIMIT + 1, True, 0)], id="one frame, header only"),
-    pytest.param([(0x1, 200_000, False, 200_000), (0x0, LIMIT - 200_000 + 1, True, 0)],
-                 id="a continuation past the limit, its header only"),
-])
+@pytest.mark.parametrize(
+    "frames",
+    [
+        pytest.param([(0x1, LIMIT + 1, True, 0)], id="one frame, header only"),
+        pytest.param(
+            [(0x1, 200_000, False, 200_000), (0x0, LIMIT - 200_000 + 1, True, 0)],
+            id="a continuation past the limit, its header only",
+        ),
+    ],
+)
 def test_a_message_over_the_limit_is_closed_with_1009_from_its_header(live_server, frames):
     connection = open_websocket(live_server.url, live_server.url)
     assert connection.recv().startswith("0{")
@@ -95,8 +102,9 @@ def test_a_message_over_the_limit_is_closed_with_1009_from_its_header(live_serve
 @pytest.mark.live
 def test_a_browsers_offer_of_permessage_deflate_is_declined(live_server):
     offer = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"  # what Chromium sends
-    connection = websocket.create_connection(websocket_url(live_server.url), origin=live_server.url,
-                                             header=[offer], timeout=WAIT_SECONDS)
+    connection = websocket.create_connection(
+        websocket_url(live_server.url), origin=live_server.url, header=[offer], timeout=WAIT_SECONDS
+    )
     try:
         assert "sec-websocket-extensions" not in connection.getheaders()
         assert connection.recv().startswith("0{")  # an uncompressed frame
@@ -109,9 +117,16 @@ def test_a_browsers_offer_of_permessage_deflate_is_declined(live_server):
 def test_a_message_larger_than_the_sockets_free_buffer_arrives_whole(live_server, world, group, marina):
     # simple-websocket writes a frame with one socket.send(), which takes what the buffer has room for.
     for number in range(100):
-        editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "step.add",
-                       "step_id": new_id(), "fields": {"title": f"Шаг {number}", "description": "ж" * 10_000}},
-                      actor=marina)
+        editing.apply(
+            {
+                "op_id": new_id(),
+                "roadmap_id": group.roadmap.id,
+                "type": "step.add",
+                "step_id": new_id(),
+                "fields": {"title": f"Шаг {number}", "description": "ж" * 10_000},
+            },
+            actor=marina,
+        )
     a_phone_on_slow_wifi = ((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),)  # the server's buffer fills at once
     client = RawSocketIO(live_server.url, world.token(marina), sockopt=a_phone_on_slow_wifi)
     try:
@@ -133,9 +148,22 @@ def test_gunicorns_gevent_worker_accepts_connections_with_tcp_nodelay(tmp_path):
     port = _free_port()
     with open(tmp_path / "gunicorn.log", "ab") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--worker-class", gunicorn_config.worker_class,
-             "--bind", f"127.0.0.1:{port}", "--no-control-socket", "tests.socket_options_app:app"],
-            cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--worker-class",
+                gunicorn_config.worker_class,
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--no-control-socket",
+                "tests.socket_options_app:app",
+            ],
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         answer = None
         deadline = time.monotonic() + WAIT_SECONDS

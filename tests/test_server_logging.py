@@ -1,4 +1,5 @@
 """Running the migrations at start-up must not silence the application's loggers."""
+
 import logging
 
 from flask_migrate import upgrade

@@ -2,6 +2,7 @@
 cookie, remember token, API token and open socket; every sign-in starts a new session; personal
 sign-in links are checked when used; secrets stay out of the access log, the session cookie and
 browser caches."""
+
 from __future__ import annotations
 
 import os
@@ -11,9 +12,8 @@ import threading
 import pytest
 import requests
 import socketio
-from conftest import PASSWORD, LiveServer
+from conftest import PASSWORD, LiveServer, secure_account
 
-from conftest import secure_account
 from roadmap.extensions import db
 from roadmap.models import Person, SignInLink
 from roadmap.services import accounts, identities, password_reset, share_links, sign_in_links, trainings
@@ -58,8 +58,9 @@ def person_and_password(kind: str, moderator, alumna) -> tuple[Person, str]:
 
 def change_password_through_a_reset_link(app, person: Person) -> None:
     token = password_reset.issue_reset_link(person)
-    response = app.test_client().post(f"/reset-password/{token}", data={"password": NEW_PASSWORD,
-                                                                       "confirm": NEW_PASSWORD})
+    response = app.test_client().post(
+        f"/reset-password/{token}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
     assert response.status_code == 302
 
 
@@ -107,6 +108,7 @@ def test_an_api_token_stops_working_when_its_person_signs_out_everywhere(app, cl
 
 # --- open sockets -----------------------------------------------------------------------------
 
+
 class WatchedSocket:
     """A real Socket.IO client that notes when the server closes it."""
 
@@ -116,8 +118,9 @@ class WatchedSocket:
         self.client.on("disconnect", lambda *_reason: self.closed.set())
         self.client.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=WAIT_SECONDS)
         if join_roadmap_id is not None:
-            ack = self.client.call("join", {"roadmap_id": join_roadmap_id, "since_revision": None},
-                                   timeout=WAIT_SECONDS)
+            ack = self.client.call(
+                "join", {"roadmap_id": join_roadmap_id, "since_revision": None}, timeout=WAIT_SECONDS
+            )
             assert ack["ok"], ack
 
     def close(self) -> None:
@@ -128,9 +131,16 @@ class WatchedSocket:
 def signs_in_over_http(base_url: str, email: str, password: str) -> tuple[requests.Session, str]:
     browser = requests.Session()
     page = browser.get(f"{base_url}/sign-in", timeout=WAIT_SECONDS)
-    response = browser.post(f"{base_url}/sign-in", data={
-        "csrf_token": CSRF_FIELD.search(page.text).group(1), "email": email, "password": password,
-    }, allow_redirects=False, timeout=WAIT_SECONDS)
+    response = browser.post(
+        f"{base_url}/sign-in",
+        data={
+            "csrf_token": CSRF_FIELD.search(page.text).group(1),
+            "email": email,
+            "password": password,
+        },
+        allow_redirects=False,
+        timeout=WAIT_SECONDS,
+    )
     assert response.status_code == 302, response.text
     me = browser.get(f"{base_url}/me", timeout=WAIT_SECONDS)
     return browser, CSRF_FIELD.search(me.text).group(1)
@@ -138,8 +148,9 @@ def signs_in_over_http(base_url: str, email: str, password: str) -> tuple[reques
 
 def sign_out_everywhere_over_http(base_url: str, email: str, password: str) -> None:
     browser, csrf_token = signs_in_over_http(base_url, email, password)
-    response = browser.post(f"{base_url}/sign-out/everywhere", data={"csrf_token": csrf_token},
-                            allow_redirects=False, timeout=WAIT_SECONDS)
+    response = browser.post(
+        f"{base_url}/sign-out/everywhere", data={"csrf_token": csrf_token}, allow_redirects=False, timeout=WAIT_SECONDS
+    )
     assert response.status_code == 302, response.text
 
 
@@ -155,8 +166,9 @@ def test_signing_out_everywhere_closes_the_persons_open_sockets(live_server, alu
         assert on_my_maps.closed.wait(WAIT_SECONDS)
         with pytest.raises(socketio.exceptions.ConnectionError):
             WatchedSocket(live_server.url, token)
-        assert someone_else.client.call("catch_up", {"roadmap_id": group.roadmap.id, "since_revision": 0},
-                                        timeout=WAIT_SECONDS)["ok"]
+        assert someone_else.client.call(
+            "catch_up", {"roadmap_id": group.roadmap.id, "since_revision": 0}, timeout=WAIT_SECONDS
+        )["ok"]
     finally:
         for socket in (in_the_map, on_my_maps, someone_else):
             socket.close()
@@ -168,8 +180,10 @@ def two_servers(app, database_url, tmp_path):
     if not os.environ.get("REDIS_URL"):
         pytest.skip("REDIS_URL is not set (.ci/run sets it)")
     queue = {"SOCKETIO_MESSAGE_QUEUE": os.environ["REDIS_URL"]}
-    servers = [LiveServer(database_url, app.instance_path, tmp_path / f"server-{number}.log", extra_env=queue)
-               for number in (1, 2)]
+    servers = [
+        LiveServer(database_url, app.instance_path, tmp_path / f"server-{number}.log", extra_env=queue)
+        for number in (1, 2)
+    ]
     for server in servers:
         server.start()
     yield servers
@@ -189,6 +203,7 @@ def test_signing_out_everywhere_on_one_server_closes_sockets_held_by_another(two
 
 
 # --- a new session on every sign-in ---------------------------------------------------------------
+
 
 def csrf_secret(browser) -> str | None:
     with browser.session_transaction() as session:
@@ -221,6 +236,7 @@ def test_joining_starts_a_new_session_and_keeps_the_chosen_language(client, trai
 
 
 # --- personal sign-in links, checked when used ----------------------------------------------------
+
 
 def joins_another_moderators_training(world, person: Person) -> None:
     other_group = world.group(world.training(world.moderator(name="Другой модератор")), "Сквер")
@@ -296,12 +312,14 @@ def test_links_issued_at_once_leave_one_that_works(app, world, moderator, group)
 
     assert failures == []
     db.session.rollback()
-    live = db.session.scalars(db.select(SignInLink).where(SignInLink.person_id == olga.id,
-                                                         SignInLink.used_at.is_(None))).all()
+    live = db.session.scalars(
+        db.select(SignInLink).where(SignInLink.person_id == olga.id, SignInLink.used_at.is_(None))
+    ).all()
     assert len(live) == 1
 
 
 # --- secrets kept out of logs, cookies and caches ------------------------------------------------
+
 
 @pytest.fixture
 def logging_server(app, database_url, tmp_path):
@@ -319,9 +337,14 @@ def test_the_access_log_masks_share_calendar_and_sign_in_tokens(logging_server, 
         "link": sign_in_links.issue_sign_in_link(olga, moderator),
         "reset": password_reset.issue_reset_link(moderator),
     }
-    for path in (f"/shared/{secrets['view']}", f"/shared/{secrets['view']}/map", f"/calendar/{secrets['calendar']}.ics",
-                 f"/sign-in/link/{secrets['link']}", f"/reset-password/{secrets['reset']}",
-                 "/device/continue?code=K7M-4QP"):
+    for path in (
+        f"/shared/{secrets['view']}",
+        f"/shared/{secrets['view']}/map",
+        f"/calendar/{secrets['calendar']}.ics",
+        f"/sign-in/link/{secrets['link']}",
+        f"/reset-password/{secrets['reset']}",
+        "/device/continue?code=K7M-4QP",
+    ):
         requests.get(logging_server.url + path, timeout=WAIT_SECONDS)
     logging_server.stop()
 
@@ -361,16 +384,33 @@ def no_store_pages(scene) -> dict[str, tuple[str, str]]:
     }
 
 
-@pytest.mark.parametrize("page", ["share page", "read-only link", "read-only map", "sign-in link",
-                                  "dashboard with the join code", "account", "sign-in sheet", "device code"])
+@pytest.mark.parametrize(
+    "page",
+    [
+        "share page",
+        "read-only link",
+        "read-only map",
+        "sign-in link",
+        "dashboard with the join code",
+        "account",
+        "sign-in sheet",
+        "device code",
+    ],
+)
 def test_pages_that_show_a_secret_are_not_stored(app, world, moderator, training, group, alumna, page):
     olga = world.member(group, "Ольга")
-    scene = (training, group, share_links.link_token(share_links.share(group.roadmap, moderator, "view")),
-             sign_in_links.issue_sign_in_link(olga, moderator))
+    scene = (
+        training,
+        group,
+        share_links.link_token(share_links.share(group.roadmap, moderator, "view")),
+        sign_in_links.issue_sign_in_link(olga, moderator),
+    )
     who, request_line = no_store_pages(scene)[page]
-    browser = {"alumna": lambda: signed_in(app, alumna.email, ALUMNA_PASSWORD),
-               "moderator": lambda: signed_in(app, moderator.email, PASSWORD),
-               "nobody": app.test_client}.get(who, app.test_client)()
+    browser = {
+        "alumna": lambda: signed_in(app, alumna.email, ALUMNA_PASSWORD),
+        "moderator": lambda: signed_in(app, moderator.email, PASSWORD),
+        "nobody": app.test_client,
+    }.get(who, app.test_client)()
     if who == "participant":
         browser.post("/", data={"join_code": training.join_code, "display_name": "Пётр"})
     method, path = request_line.split(" ")

@@ -1,6 +1,7 @@
 """The share page: each link with a copy button, a QR code of the read-only link, and how
 to subscribe to the calendar on a phone, in Google Calendar and in Yandex Calendar. The links
 are stored as a hash (issue 18), yet the page shows them every time it is opened."""
+
 from __future__ import annotations
 
 import base64
@@ -35,11 +36,16 @@ def test_each_link_has_a_copy_button_and_the_read_only_link_a_qr_code(member_cli
 
     html = share_page(member_client, group)
 
-    for kind, url in (("view", f"http://localhost/shared/{share_links.link_token(view)}"),
-                      ("calendar", f"http://localhost/calendar/{share_links.link_token(feed)}.ics")):
+    for kind, url in (
+        ("view", f"http://localhost/shared/{share_links.link_token(view)}"),
+        ("calendar", f"http://localhost/calendar/{share_links.link_token(feed)}.ics"),
+    ):
         assert f'id="share-url-{kind}" readonly value="{url}"' in html
-        assert re.search(rf'<button type="button" class="button copy-button" hidden data-copy="share-url-{kind}"\s+'
-                         rf'aria-describedby="copy-status-{kind}" data-copied="Скопировано"', html)
+        assert re.search(
+            rf'<button type="button" class="button copy-button" hidden data-copy="share-url-{kind}"\s+'
+            rf'aria-describedby="copy-status-{kind}" data-copied="Скопировано"',
+            html,
+        )
         assert f'id="copy-status-{kind}" role="status" aria-live="polite"' in html
     qr = re.search(r'<img src="data:image/svg\+xml(;[^,"]*)?,([^"]+)" alt="QR-код ссылки для просмотра"', html)
     svg = base64.b64decode(qr.group(2)).decode() if qr.group(1) == ";base64" else unquote(qr.group(2))
@@ -68,8 +74,11 @@ def test_without_links_the_page_offers_to_make_them_and_shows_no_qr(member_clien
 
 
 def shown_urls(client, group) -> dict[str, str]:
-    return dict(re.findall(r'id="share-url-(view|calendar)" readonly value="http://localhost([^"]+)"',
-                           share_page(client, group)))
+    return dict(
+        re.findall(
+            r'id="share-url-(view|calendar)" readonly value="http://localhost([^"]+)"', share_page(client, group)
+        )
+    )
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
@@ -86,7 +95,9 @@ def test_the_database_holds_only_a_hash_of_each_link(member_client, group, marin
 
 def test_the_page_shows_the_same_links_every_time_and_they_open_the_map(app, member_client, group):
     for kind in ("view", "calendar"):
-        assert member_client.post(f"/maps/{group.roadmap.id}/share/{kind}", data={"action": "create"}).status_code == 302
+        assert (
+            member_client.post(f"/maps/{group.roadmap.id}/share/{kind}", data={"action": "create"}).status_code == 302
+        )
 
     first, again = shown_urls(member_client, group), shown_urls(member_client, group)
 
@@ -98,8 +109,12 @@ def test_after_the_secret_key_changed_a_link_still_works_and_the_page_offers_a_n
     subscribed = f"/calendar/{share_links.link_token(share_links.share(group.roadmap, marina, 'calendar'))}.ics"
     app.config["SECRET_KEY"] = "a-key-rotated-since"
     client = app.test_client()
-    assert client.post(f"/join/{group.training.join_code}",
-                       data={"display_name": "Вера", "group_id": group.id}).status_code == 302
+    assert (
+        client.post(
+            f"/join/{group.training.join_code}", data={"display_name": "Вера", "group_id": group.id}
+        ).status_code
+        == 302
+    )
 
     html = share_page(client, group)
 
@@ -115,12 +130,20 @@ def test_after_the_secret_key_changed_a_link_still_works_and_the_page_offers_a_n
 @pytest.mark.browser
 @pytest.mark.live
 def test_on_a_phone_the_copy_button_puts_the_link_on_the_clipboard_and_says_so(
-        group, marina, live_server, chromium, artifacts):
+    group, marina, live_server, chromium, artifacts
+):
     view = share_links.share(group.roadmap, marina, "view")
     share_links.share(group.roadmap, marina, "calendar")
-    context, page = join(chromium, live_server, group.training.join_code, "Вера",
-                         viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
-                         permissions=["clipboard-read", "clipboard-write"])
+    context, page = join(
+        chromium,
+        live_server,
+        group.training.join_code,
+        "Вера",
+        viewport={"width": 360, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+        permissions=["clipboard-read", "clipboard-write"],
+    )
     page.goto(f"{live_server.url}/maps/{group.roadmap.id}/share")
 
     page.get_by_role("button", name="Копировать").first.click()

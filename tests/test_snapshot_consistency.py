@@ -8,6 +8,7 @@ null) and `GET /api/maps/<id>`; afterwards every snapshot is compared with the
 change log replayed to the snapshot's revision. The service-level tests commit
 edits between a snapshot's statements on purpose, from another connection.
 """
+
 from __future__ import annotations
 
 import threading
@@ -59,15 +60,17 @@ def maps_at(roadmap_id: int, theme: str, revisions: set[int]) -> dict[int, dict]
     ]
     replayed, current = {}, empty_map(roadmap_id, theme)
     for revision in sorted(revisions):
-        current = replay(current, log[current["revision"]:revision])
+        current = replay(current, log[current["revision"] : revision])
         replayed[revision] = current
     return replayed
 
 
 # --- under load, on a live server ----------------------------------------------------
 
-def write_in_cycles(client, roadmap_id: int, stop: threading.Event, first_write: threading.Event,
-                    acked: Counter, errors: list) -> None:
+
+def write_in_cycles(
+    client, roadmap_id: int, stop: threading.Event, first_write: threading.Event, acked: Counter, errors: list
+) -> None:
     """Add a step and a stakeholder, link them, delete the pair added one cycle before; until stopped."""
     deadline = time.monotonic() + RUN_SECONDS
     previous = None
@@ -82,8 +85,10 @@ def write_in_cycles(client, roadmap_id: int, stop: threading.Event, first_write:
                 ("step.link", {"step_id": step_id, "stakeholder_id": stakeholder_id}),
             ]
             if previous:
-                ops += [("step.delete", {"step_id": previous[0]}),
-                        ("stakeholder.delete", {"stakeholder_id": previous[1]})]
+                ops += [
+                    ("step.delete", {"step_id": previous[0]}),
+                    ("stakeholder.delete", {"stakeholder_id": previous[1]}),
+                ]
             for op_type, keys in ops:
                 ack = client.send_op(op_type, roadmap_id=roadmap_id, **keys)
                 if not ack.get("ok"):
@@ -114,6 +119,7 @@ def snapshot_takers(reader, live_server, token: str, roadmap_id: int) -> dict:
             ack = reader.call(event_name, {"roadmap_id": roadmap_id, "since_revision": None}, timeout=CALL_TIMEOUT)
             assert ack["ok"], ack
             return ack["revision"], ack["snapshot"]
+
         return take
 
     def by_http():
@@ -135,7 +141,8 @@ def inconsistent(taken: Taken, replayed: dict[int, dict]) -> list[str]:
 @pytest.mark.live
 @on_both_databases
 def test_every_snapshot_taken_during_concurrent_writes_is_the_map_at_its_revision(
-        world, group, live_server, clients, database_url):
+    world, group, live_server, clients, database_url
+):
     roadmap_id = group.roadmap.id
     writers = [clients.connect(world.member(group, f"Пишущий {number}")) for number in range(WRITERS)]
     reader_person = world.member(group, "Читающая")
@@ -184,6 +191,7 @@ def test_every_snapshot_taken_during_concurrent_writes_is_the_map_at_its_revisio
 
 
 # --- at the service level, with edits committed between a snapshot's statements ----------
+
 
 def add_linked_pair(app, actor: Actor, roadmap_id: int) -> None:
     """A new step and stakeholder, linked: three edits in a session (and connection) of their own."""
@@ -247,8 +255,17 @@ def test_a_snapshot_reads_revision_and_fields_afresh_when_the_session_holds_an_o
     roadmap = db.session.get(Roadmap, group.roadmap.id)
     held_revision = roadmap.revision
     with app.app_context():
-        editing.apply({"op_id": new_id(), "roadmap_id": roadmap.id, "type": "map.set", "field": "title",
-                       "value": "Раздельный сбор во дворе", "base": None}, actor=Actor.of(marina))
+        editing.apply(
+            {
+                "op_id": new_id(),
+                "roadmap_id": roadmap.id,
+                "type": "map.set",
+                "field": "title",
+                "value": "Раздельный сбор во дворе",
+                "base": None,
+            },
+            actor=Actor.of(marina),
+        )
     add_linked_pair(app, Actor.of(marina), roadmap.id)
     assert roadmap.revision == held_revision  # the session's copy is now older than the map
 

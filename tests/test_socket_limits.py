@@ -5,20 +5,20 @@ connections beyond a person's or an address's cap are refused at connect; a map
 holds at most MAX_STEPS_PER_MAP steps, MAX_STAKEHOLDERS_PER_MAP stakeholders and
 MAX_LINKS_PER_MAP links, whether the edits come over the socket or HTTP.
 """
+
 from __future__ import annotations
 
 import threading
 
 import pytest
 import socketio
+from conftest import LiveServer
 from sqlalchemy import func, select
 
 from roadmap.domain.limits import MAX_LINKS_PER_MAP, MAX_STAKEHOLDERS_PER_MAP, MAX_STEPS_PER_MAP
 from roadmap.extensions import db
 from roadmap.models import Step, StepStakeholder
 from roadmap.services import editing
-
-from conftest import LiveServer
 from tests.browsing import WAIT_MS, join, settles
 from tests.livesync import SyncClient, SyncClients, new_op_id
 
@@ -31,8 +31,12 @@ def serve(app, database_url, tmp_path):
     started = []
 
     def start(**settings) -> LiveServer:
-        server = LiveServer(database_url, app.instance_path, tmp_path / f"server-{len(started)}.log",
-                            extra_env={name: str(value) for name, value in settings.items()})
+        server = LiveServer(
+            database_url,
+            app.instance_path,
+            tmp_path / f"server-{len(started)}.log",
+            extra_env={name: str(value) for name, value in settings.items()},
+        )
         started.append(server)
         server.start()
         return server
@@ -77,8 +81,9 @@ def add_stakeholders(roadmap_id: int, actor, count: int) -> list[str]:
 
 def live_steps(roadmap_id: int) -> int:
     db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(Step).where(
-        Step.roadmap_id == roadmap_id, Step.deleted_at.is_(None)))
+    return db.session.scalar(
+        select(func.count()).select_from(Step).where(Step.roadmap_id == roadmap_id, Step.deleted_at.is_(None))
+    )
 
 
 def pipelined(client: SyncClient, ops: list[dict], timeout: float) -> list[dict]:
@@ -91,6 +96,7 @@ def pipelined(client: SyncClient, ops: list[dict], timeout: float) -> list[dict]
             with every_ack:
                 acks[number] = ack
                 every_ack.notify_all()
+
         return on_ack
 
     for number, op in enumerate(ops):
@@ -101,8 +107,16 @@ def pipelined(client: SyncClient, ops: list[dict], timeout: float) -> list[dict]
 
 
 def step_adds(roadmap_id: int, count: int) -> list[dict]:
-    return [{"op_id": new_op_id(), "roadmap_id": roadmap_id, "type": "step.add", "step_id": new_op_id(),
-             "fields": {"title": f"Шаг {number}"}} for number in range(count)]
+    return [
+        {
+            "op_id": new_op_id(),
+            "roadmap_id": roadmap_id,
+            "type": "step.add",
+            "step_id": new_op_id(),
+            "fields": {"title": f"Шаг {number}"},
+        }
+        for number in range(count)
+    ]
 
 
 def codes(acks: list[dict]) -> list[str]:
@@ -111,12 +125,14 @@ def codes(acks: list[dict]) -> list[str]:
 
 # --- the rate of events ---------------------------------------------------------------------
 
+
 def test_an_op_flood_is_answered_rate_limited_while_another_persons_edits_succeed(clients, group, marina, oleg):
     roadmap_id = group.roadmap.id
     flooder, editor = clients.connect(marina, roadmap_id), clients.connect(oleg, roadmap_id)
     flood = {}
-    flooding = threading.Thread(target=lambda: flood.setdefault("acks", pipelined(
-        flooder, step_adds(roadmap_id, 400), timeout=60)))
+    flooding = threading.Thread(
+        target=lambda: flood.setdefault("acks", pipelined(flooder, step_adds(roadmap_id, 400), timeout=60))
+    )
     flooding.start()
     editor_acks = [editor.send_op("map.set", field="goal", value=f"Цель {number}") for number in range(10)]
     flooding.join(timeout=90)
@@ -134,8 +150,12 @@ def test_a_browser_sends_rate_limited_ops_again_and_loses_none(chromium, serve, 
     server = serve(SOCKET_EVENT_BURST=4, SOCKET_EVENTS_PER_SECOND=2)
     context, page = join(chromium, server, training.join_code, "Марина")
     refusals = []
-    page.on("websocket", lambda socket: socket.on(
-        "framereceived", lambda frame: refusals.append(frame) if "rate_limited" in str(frame) else None))
+    page.on(
+        "websocket",
+        lambda socket: socket.on(
+            "framereceived", lambda frame: refusals.append(frame) if "rate_limited" in str(frame) else None
+        ),
+    )
     page.reload()  # the socket opened after the listener, so its frames are seen
     page.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
     titles = [f"Шаг {number}" for number in range(12)]
@@ -152,6 +172,7 @@ def test_a_browser_sends_rate_limited_ops_again_and_loses_none(chromium, serve, 
 
 
 # --- connections ----------------------------------------------------------------------------
+
 
 def refusal_of(server: LiveServer, token: str) -> dict | None:
     """The connect_error data when the server refuses a new connection with this token, else None."""
@@ -185,6 +206,7 @@ def test_one_address_gets_no_more_connections_than_the_cap(serve, connect_to, wo
 
 # --- how much a map holds -------------------------------------------------------------------
 
+
 def test_a_map_at_the_step_cap_refuses_one_more_step_over_the_socket(clients, group, marina):
     roadmap_id = group.roadmap.id
     step_ids = add_steps(roadmap_id, marina, MAX_STEPS_PER_MAP)
@@ -216,8 +238,11 @@ def test_a_3000_step_attempt_over_the_socket_stops_at_the_cap(serve, connect_to,
 
 
 def post_op(client, token: str, roadmap_id: int, op_type: str, **fields):
-    return client.post(f"/api/maps/{roadmap_id}/ops", headers={"Authorization": f"Bearer {token}"},
-                       json={"op_id": new_op_id(), "type": op_type, **fields})
+    return client.post(
+        f"/api/maps/{roadmap_id}/ops",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"op_id": new_op_id(), "type": op_type, **fields},
+    )
 
 
 def test_a_map_at_the_stakeholder_cap_refuses_one_more_over_http(client, world, group, marina):
@@ -230,8 +255,12 @@ def test_a_map_at_the_stakeholder_cap_refuses_one_more_over_http(client, world, 
     assert refused.json["error"]["code"] == "too_many_stakeholders"
 
     assert post_op(client, token, roadmap_id, "stakeholder.delete", stakeholder_id=first).status_code == 200
-    assert post_op(client, token, roadmap_id, "stakeholder.add", stakeholder_id=new_op_id(),
-                   fields={"name": "Вместо первой"}).status_code == 200
+    assert (
+        post_op(
+            client, token, roadmap_id, "stakeholder.add", stakeholder_id=new_op_id(), fields={"name": "Вместо первой"}
+        ).status_code
+        == 200
+    )
     restored = post_op(client, token, roadmap_id, "stakeholder.restore", stakeholder_id=first)
     assert restored.json["error"]["code"] == "too_many_stakeholders"
 
@@ -242,8 +271,11 @@ def test_a_map_at_the_link_cap_refuses_one_more_link_over_http(client, world, gr
     step_ids = add_steps(roadmap_id, marina, MAX_LINKS_PER_MAP // per_step + 1)
     stakeholder_ids = add_stakeholders(roadmap_id, marina, per_step)
     # A thousand link ops take 20 s; the rows they would write are the same.
-    db.session.add_all(StepStakeholder(step_id=step_id, stakeholder_id=stakeholder_id)
-                       for step_id in step_ids[:-1] for stakeholder_id in stakeholder_ids)
+    db.session.add_all(
+        StepStakeholder(step_id=step_id, stakeholder_id=stakeholder_id)
+        for step_id in step_ids[:-1]
+        for stakeholder_id in stakeholder_ids
+    )
     db.session.commit()
     token = world.token(marina)
 

@@ -1,6 +1,7 @@
 """The power/interest grid's rule (domain/stakeholder_grid.py) and its read-only drawing in the
 printable page, the PDF and the projector's map; the editor's live grid is in
 test_browser_stakeholder_grid.py."""
+
 import lxml.html
 import pymupdf
 import pytest
@@ -12,11 +13,21 @@ from roadmap.services import editing, export_files
 from roadmap.views.map_view import map_view_context
 
 
-@pytest.mark.parametrize(("influence", "interest", "expected"), [
-    (5, 5, "manage_closely"), (4, 4, "manage_closely"), (4, 3, "keep_satisfied"), (5, 1, "keep_satisfied"),
-    (3, 4, "keep_informed"), (1, 5, "keep_informed"), (3, 3, "monitor"), (1, 1, "monitor"),
-    (None, 4, None), (4, None, None),
-])
+@pytest.mark.parametrize(
+    ("influence", "interest", "expected"),
+    [
+        (5, 5, "manage_closely"),
+        (4, 4, "manage_closely"),
+        (4, 3, "keep_satisfied"),
+        (5, 1, "keep_satisfied"),
+        (3, 4, "keep_informed"),
+        (1, 5, "keep_informed"),
+        (3, 3, "monitor"),
+        (1, 1, "monitor"),
+        (None, 4, None),
+        (4, None, None),
+    ],
+)
 def test_four_or_five_is_high_on_either_axis_and_an_unset_score_places_nothing(influence, interest, expected):
     assert quadrant({"influence": influence, "interest": interest}) == expected
 
@@ -47,8 +58,16 @@ def rated_map(world):
         {"name": "Жители дома 14", "influence": 2, "interest": 5, "engagement": "involve"},
         {"name": "Районная газета"},
     ):
-        editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "stakeholder.add",
-                       "stakeholder_id": new_id(), "fields": fields}, actor=moderator)
+        editing.apply(
+            {
+                "op_id": new_id(),
+                "roadmap_id": group.roadmap.id,
+                "type": "stakeholder.add",
+                "stakeholder_id": new_id(),
+                "fields": fields,
+            },
+            actor=moderator,
+        )
     return group
 
 
@@ -90,6 +109,7 @@ def test_the_projector_and_the_read_only_map_draw_the_grid(app, rated_map):
     from flask import render_template
 
     from roadmap.services import snapshots
+
     with app.test_request_context(headers={"Accept-Language": "ru"}):
         map_data = snapshots.snapshot(rated_map.roadmap)
         html = render_template("maps/_map_view.html", **map_view_context(rated_map, map_data))

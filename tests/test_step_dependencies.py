@@ -1,6 +1,7 @@
 """Finish-to-start dependencies between steps through the one writer: step.depend and
 step.undepend, cycles refused, deleted steps' arrows hidden and brought back, the log
 replaying to the same map, on SQLite and PostgreSQL."""
+
 import pytest
 from conftest import new_id
 
@@ -20,8 +21,11 @@ def plan(world, training):
     group = world.group(training)
     member = world.member(group)
     steps = {}
-    for key, title in (("site", "Согласовать площадку"), ("containers", "Поставить контейнеры"),
-                       ("party", "Провести праздник двора")):
+    for key, title in (
+        ("site", "Согласовать площадку"),
+        ("containers", "Поставить контейнеры"),
+        ("party", "Провести праздник двора"),
+    ):
         steps[key] = new_id()
         edit(member, group.roadmap, "step.add", step_id=steps[key], fields={"title": title})
     return group.roadmap, member, steps
@@ -52,7 +56,10 @@ def test_a_step_waits_for_another_and_stops_waiting(plan):
 
     applied = edit(member, roadmap, "step.depend", step_id=steps["containers"], predecessor_id=steps["site"])
     assert applied.change["op"] == {
-        "type": "step.depend", "step_id": steps["containers"], "predecessor_id": steps["site"]}
+        "type": "step.depend",
+        "step_id": steps["containers"],
+        "predecessor_id": steps["site"],
+    }
     assert predecessors(roadmap)[steps["containers"]] == [steps["site"]]
 
     edit(member, roadmap, "step.depend", step_id=steps["containers"], predecessor_id=steps["site"])  # again: no-op
@@ -71,8 +78,10 @@ def test_a_dependency_that_closes_a_circle_is_refused_and_names_the_circle(plan)
     refused = refusal(member, roadmap, "step.depend", step_id=steps["site"], predecessor_id=steps["party"])
     assert refused.code == "dependency_cycle"
     assert refused.extra["cycle"] == [steps["site"], steps["party"], steps["containers"], steps["site"]]
-    assert refusal(member, roadmap, "step.depend", step_id=steps["site"],
-                   predecessor_id=steps["site"]).code == "dependency_cycle"
+    assert (
+        refusal(member, roadmap, "step.depend", step_id=steps["site"], predecessor_id=steps["site"]).code
+        == "dependency_cycle"
+    )
     db.session.expire_all()
     assert db.session.get(Roadmap, roadmap.id).revision == revision  # nothing was logged
     assert predecessors(roadmap)[steps["site"]] == []
@@ -85,8 +94,10 @@ def test_a_deleted_predecessor_hides_its_arrow_and_its_restore_brings_it_back(pl
 
     edit(member, roadmap, "step.delete", step_id=steps["site"])
     assert predecessors(roadmap)[steps["containers"]] == []
-    assert refusal(member, roadmap, "step.depend", step_id=steps["party"],
-                   predecessor_id=steps["site"]).code == "step_deleted"
+    assert (
+        refusal(member, roadmap, "step.depend", step_id=steps["party"], predecessor_id=steps["site"]).code
+        == "step_deleted"
+    )
 
     restored = edit(member, roadmap, "step.restore", step_id=steps["site"]).change["op"]
     assert restored["step"]["depends_on"] == [steps["party"]]
@@ -108,7 +119,10 @@ def test_restoring_a_step_drops_an_arrow_that_would_now_close_a_circle(plan):
     assert restored["step"]["depends_on"] == [steps["party"]]
     assert restored["dependent_ids"] == []  # containers → site → party → containers would be a circle
     assert predecessors(roadmap) == {
-        steps["site"]: [steps["party"]], steps["containers"]: [], steps["party"]: [steps["containers"]]}
+        steps["site"]: [steps["party"]],
+        steps["containers"]: [],
+        steps["party"]: [steps["containers"]],
+    }
     assert replayed(roadmap) == {key: value for key, value in snapshot(roadmap).items() if key != "members"}
 
 
@@ -118,8 +132,10 @@ def test_another_maps_step_cannot_be_a_predecessor(plan, world, training):
     other_step = new_id()
     edit(world.member(other_group, name="Олег"), other_group.roadmap, "step.add", step_id=other_step)
 
-    assert refusal(member, roadmap, "step.depend", step_id=steps["site"],
-                   predecessor_id=other_step).code == "step_not_found"
+    assert (
+        refusal(member, roadmap, "step.depend", step_id=steps["site"], predecessor_id=other_step).code
+        == "step_not_found"
+    )
 
 
 def test_restoring_a_past_revision_brings_its_dependencies_back(plan):

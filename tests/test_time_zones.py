@@ -4,12 +4,13 @@ the DOCX and the calendar feed all say it in the training's time zone.
 The app's clock is set to 2027-01-15 23:55 UTC (its CLOCK_OFFSET); the
 change is logged through editing.apply and read back from the real downloads.
 """
+
 from __future__ import annotations
 
 import io
 import json
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import docx
@@ -26,7 +27,7 @@ MOMENT = datetime(2027, 1, 15, 23, 55)  # naive UTC, as the database stores it
 
 @pytest.fixture
 def at_the_moment(app):
-    app.config["CLOCK_OFFSET"] = MOMENT - datetime.now(timezone.utc).replace(tzinfo=None)
+    app.config["CLOCK_OFFSET"] = MOMENT - datetime.now(UTC).replace(tzinfo=None)
 
 
 def map_in_zone(world, zone_name: str):
@@ -38,9 +39,16 @@ def map_in_zone(world, zone_name: str):
     joined = browser.post(f"/join/{training.join_code}", data={"display_name": "Вера", "group_id": group.id})
     assert joined.status_code == 302
     member = group.memberships[0].person
-    editing.apply({"op_id": new_id(), "roadmap_id": group.roadmap.id, "type": "step.add", "step_id": new_id(),
-                   "fields": {"title": "Опрос жителей", "due_on": "2027-01-15", "owner": {"member": member.id}}},
-                  actor=member)
+    editing.apply(
+        {
+            "op_id": new_id(),
+            "roadmap_id": group.roadmap.id,
+            "type": "step.add",
+            "step_id": new_id(),
+            "fields": {"title": "Опрос жителей", "due_on": "2027-01-15", "owner": {"member": member.id}},
+        },
+        actor=member,
+    )
     return group, member, browser
 
 
@@ -48,16 +56,20 @@ def plain(text: str) -> str:
     return " ".join(text.replace("\u202f", " ").replace("\xa0", " ").split())
 
 
-@pytest.mark.parametrize(("zone_name", "day", "clock"), [
-    ("Europe/Moscow", "16 января 2027", "02:55"),
-    ("Asia/Yekaterinburg", "16 января 2027", "04:55"),
-    ("UTC", "15 января 2027", "23:55"),
-])
-def test_one_moment_reads_the_same_in_the_history_pdf_xlsx_docx_and_calendar(world, at_the_moment, zone_name,
-                                                                             day, clock):
+@pytest.mark.parametrize(
+    ("zone_name", "day", "clock"),
+    [
+        ("Europe/Moscow", "16 января 2027", "02:55"),
+        ("Asia/Yekaterinburg", "16 января 2027", "04:55"),
+        ("UTC", "15 января 2027", "23:55"),
+    ],
+)
+def test_one_moment_reads_the_same_in_the_history_pdf_xlsx_docx_and_calendar(
+    world, at_the_moment, zone_name, day, clock
+):
     group, member, browser = map_in_zone(world, zone_name)
     maps = f"/maps/{group.roadmap.id}"
-    wall_clock = datetime(2027, 1, 15, 23, 55, tzinfo=timezone.utc).astimezone(ZoneInfo(zone_name))
+    wall_clock = datetime(2027, 1, 15, 23, 55, tzinfo=UTC).astimezone(ZoneInfo(zone_name))
 
     history = plain(browser.get(f"{maps}/history").get_data(as_text=True))
     assert re.search(rf'<time datetime="2027-01-15T23:55:[\d.]+Z">{day}, {clock}</time>', history), history
@@ -72,7 +84,10 @@ def test_one_moment_reads_the_same_in_the_history_pdf_xlsx_docx_and_calendar(wor
     assert (changed_at.date(), changed_at.strftime("%H:%M")) == (wall_clock.date(), clock)
     assert project_rows["Подготовлено"].date() == wall_clock.date()
     assert project_rows["Часовой пояс"].startswith(f"{zone_name} (UTC")
-    assert project_sheet["B" + str(list(project_rows).index("Последнее изменение") + 1)].number_format == "DD.MM.YYYY HH:MM"
+    assert (
+        project_sheet["B" + str(list(project_rows).index("Последнее изменение") + 1)].number_format
+        == "DD.MM.YYYY HH:MM"
+    )
 
     document = docx.Document(io.BytesIO(browser.get(f"{maps}/export.docx").data))
     paragraphs = [plain(paragraph.text) for paragraph in document.paragraphs]

@@ -1,4 +1,5 @@
 """The timeline as the PDF, the DOCX and the shared link draw it (roadmap/domain/timeline.py)."""
+
 from datetime import date
 
 from roadmap.domain.timeline import MARGIN_DAYS, lay_out
@@ -7,8 +8,14 @@ TODAY = date(2027, 5, 20)
 
 
 def step(step_id, title, starts_on=None, due_on=None, status="planned", depends_on=()):
-    return {"id": step_id, "title": title, "starts_on": starts_on, "due_on": due_on, "status": status,
-            "depends_on": list(depends_on)}
+    return {
+        "id": step_id,
+        "title": title,
+        "starts_on": starts_on,
+        "due_on": due_on,
+        "status": status,
+        "depends_on": list(depends_on),
+    }
 
 
 PLAN = [

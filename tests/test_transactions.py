@@ -1,4 +1,5 @@
 """What a write tells others goes out after its commit, never after a rollback; writes do not nest."""
+
 from __future__ import annotations
 
 import threading
@@ -29,8 +30,9 @@ def announcement(text: str) -> dict:
 
 
 def announcements_heard(client) -> list[str]:
-    return [event["args"][0]["announcement"]["text"] for event in client.get_received()
-            if event["name"] == "announcement"]
+    return [
+        event["args"][0]["announcement"]["text"] for event in client.get_received() if event["name"] == "announcement"
+    ]
 
 
 @BOTH_DATABASES
@@ -78,8 +80,11 @@ def test_a_peer_reading_the_database_when_an_edit_arrives_finds_it_stored(app, c
 
     def read_database(change):
         with engine.connect() as connection:
-            found = connection.scalar(select(Change.id).where(
-                Change.roadmap_id == change["roadmap_id"], Change.revision == change["revision"]))
+            found = connection.scalar(
+                select(Change.id).where(
+                    Change.roadmap_id == change["roadmap_id"], Change.revision == change["revision"]
+                )
+            )
         stored_on_arrival.append(found is not None)
         arrived.set()
 

@@ -5,6 +5,7 @@ rules against the real server (python -m roadmap.server), since they live in
 its transport, and once in Chromium, where a page of another origin tries to
 use a participant's cookies.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,13 +34,22 @@ PUBLIC_ORIGIN = "https://roadmap.example.org"
 WAIT_SECONDS = 10
 WAIT_MS = WAIT_SECONDS * 1000
 UNSAFE_SCRIPT_SOURCES = {
-    "'unsafe-inline'", "'unsafe-eval'", "'unsafe-hashes'", "'wasm-unsafe-eval'", "*",
-    "data:", "blob:", "http:", "https:", "filesystem:",
+    "'unsafe-inline'",
+    "'unsafe-eval'",
+    "'unsafe-hashes'",
+    "'wasm-unsafe-eval'",
+    "*",
+    "data:",
+    "blob:",
+    "http:",
+    "https:",
+    "filesystem:",
 }
 SAFE_REFERRER_POLICIES = {"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}
 
 
 # --- a site to visit -----------------------------------------------------------
+
 
 def make_moderator() -> Person:
     """A moderator who signs in with PASSWORD."""
@@ -124,6 +134,7 @@ def csp_directives(response) -> dict[str, list[str]]:
 
 # --- headers on every response -------------------------------------------------
 
+
 @pytest.mark.parametrize(("visitor", "method", "path", "status"), EVERY_PAGE, ids=PAGE_IDS)
 def test_every_response_carries_a_strict_content_security_policy(site, visitor, method, path, status):
     policy = csp_directives(fetch(site, visitor, method, path, status))
@@ -138,7 +149,8 @@ def test_every_response_carries_a_strict_content_security_policy(site, visitor, 
 
 @pytest.mark.parametrize(("visitor", "method", "path", "status"), EVERY_PAGE, ids=PAGE_IDS)
 def test_every_response_forbids_framing_and_type_sniffing_and_keeps_the_referrer_on_the_site(
-        site, visitor, method, path, status):
+    site, visitor, method, path, status
+):
     response = fetch(site, visitor, method, path, status)
 
     assert response.headers.getlist("X-Frame-Options") == ["DENY"]
@@ -146,14 +158,17 @@ def test_every_response_forbids_framing_and_type_sniffing_and_keeps_the_referrer
     assert response.headers.get("Referrer-Policy") in SAFE_REFERRER_POLICIES
 
 
-@pytest.mark.parametrize(("path", "mime_type"), [
-    ("/static/js/editor.js", "text/javascript"),
-    ("/vendor/socket.io.esm.min.js", "text/javascript"),
-    ("/vendor/sortable.esm.js", "text/javascript"),
-    ("/vendor/diff-match-patch-es.mjs", "text/javascript"),
-    ("/sw.js", "text/javascript"),
-    ("/static/css/app.css", "text/css"),
-])
+@pytest.mark.parametrize(
+    ("path", "mime_type"),
+    [
+        ("/static/js/editor.js", "text/javascript"),
+        ("/vendor/socket.io.esm.min.js", "text/javascript"),
+        ("/vendor/sortable.esm.js", "text/javascript"),
+        ("/vendor/diff-match-patch-es.mjs", "text/javascript"),
+        ("/sw.js", "text/javascript"),
+        ("/static/css/app.css", "text/css"),
+    ],
+)
 def test_scripts_and_styles_have_the_types_nosniff_requires(client, path, mime_type):
     response = client.get(path)
 
@@ -171,6 +186,7 @@ def test_the_real_server_sends_the_same_headers(live_server):
 
 
 # --- cookies ---------------------------------------------------------------------
+
 
 def set_cookies(response) -> dict[str, set[str]]:
     """Cookie name -> its lower-cased attributes (HttpOnly, SameSite=Lax, Secure, ...)."""
@@ -191,7 +207,9 @@ def sign_in_response(site: Site):
     return browser.post("/sign-in", data={"email": site.moderator.email, "password": PASSWORD})
 
 
-@pytest.mark.parametrize("signing_in", [join_response, sign_in_response], ids=["participant-joins", "moderator-signs-in"])
+@pytest.mark.parametrize(
+    "signing_in", [join_response, sign_in_response], ids=["participant-joins", "moderator-signs-in"]
+)
 def test_session_and_remember_cookies_are_hidden_from_scripts_and_not_sent_by_other_sites(site, signing_in):
     cookies = set_cookies(signing_in(site))
 
@@ -204,13 +222,16 @@ def test_session_and_remember_cookies_are_hidden_from_scripts_and_not_sent_by_ot
 @pytest.fixture
 def secure_app(database_url, tmp_path):
     """The app as deployed behind HTTPS: cookies marked Secure."""
-    app = create_app(TestConfig, overrides={
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SECRET_KEY": SECRET_KEY,
-        "INSTANCE_PATH": str(tmp_path / "secure-instance"),
-        "SESSION_COOKIE_SECURE": True,
-        "REMEMBER_COOKIE_SECURE": True,
-    })
+    app = create_app(
+        TestConfig,
+        overrides={
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": SECRET_KEY,
+            "INSTANCE_PATH": str(tmp_path / "secure-instance"),
+            "SESSION_COOKIE_SECURE": True,
+            "REMEMBER_COOKIE_SECURE": True,
+        },
+    )
     with app.app_context():
         upgrade()
         yield app
@@ -218,7 +239,9 @@ def secure_app(database_url, tmp_path):
         db.engine.dispose()
 
 
-@pytest.mark.parametrize("signing_in", [join_response, sign_in_response], ids=["participant-joins", "moderator-signs-in"])
+@pytest.mark.parametrize(
+    "signing_in", [join_response, sign_in_response], ids=["participant-joins", "moderator-signs-in"]
+)
 def test_with_secure_cookies_configured_session_and_remember_cookies_are_sent_only_over_https(secure_app, signing_in):
     cookies = set_cookies(signing_in(Site(secure_app, World(secure_app))))
 
@@ -228,6 +251,7 @@ def test_with_secure_cookies_configured_session_and_remember_cookies_are_sent_on
 
 
 # --- who may open the socket -------------------------------------------------------
+
 
 def polling_handshake(server_url: str, origin: str | None) -> requests.Response:
     headers = {"Origin": origin} if origin else {}
@@ -263,8 +287,9 @@ def socketio_client(server_url: str, token: str, origin: str, transport: str) ->
         client = socketio.Client(reconnection=False)
         headers = {"Origin": origin}
     try:
-        client.connect(server_url, headers=headers, auth={"token": token}, transports=[transport],
-                       wait_timeout=WAIT_SECONDS)
+        client.connect(
+            server_url, headers=headers, auth={"token": token}, transports=[transport], wait_timeout=WAIT_SECONDS
+        )
     except Exception:
         client.shutdown()
         raise
@@ -282,7 +307,13 @@ def joins_the_map(client: socketio.Client, roadmap_id: int) -> bool:
 def foreign_origins(server_url: str) -> list[str]:
     """Origins that are not the server's own: another site, look-alikes, another scheme or host, none."""
     port = server_url.rsplit(":", 1)[1]
-    return [FOREIGN_ORIGIN, f"{server_url}.evil.example", f"http://localhost:{port}", f"https://127.0.0.1:{port}", "null"]
+    return [
+        FOREIGN_ORIGIN,
+        f"{server_url}.evil.example",
+        f"http://localhost:{port}",
+        f"https://127.0.0.1:{port}",
+        "null",
+    ]
 
 
 @pytest.fixture
@@ -322,7 +353,8 @@ def test_websocket_from_the_same_origin_gets_a_session(live_server):
 @pytest.mark.live
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
 def test_a_socketio_client_claiming_a_foreign_origin_cannot_connect_even_with_a_valid_token(
-        live_server, member_token, transport):
+    live_server, member_token, transport
+):
     token, _ = member_token
     # ValueError: over websocket the server closes right after the upgrade (see
     # websocket_session), which this client reads as an empty packet.
@@ -348,8 +380,7 @@ OPEN_SOCKET_JS = """url => new Promise((resolve) => {
 
 @pytest.mark.live
 @pytest.mark.browser
-def test_a_page_of_another_origin_cannot_open_the_socket_with_a_participants_cookies(
-        live_server, world, chromium):
+def test_a_page_of_another_origin_cannot_open_the_socket_with_a_participants_cookies(live_server, world, chromium):
     group = world.group()
     context = chromium.new_context()
     try:
@@ -362,18 +393,25 @@ def test_a_page_of_another_origin_cannot_open_the_socket_with_a_participants_coo
         # Another port on the same host: another origin, but the same site, so the
         # browser sends the participant's SameSite=Lax cookies along. Only the origin check is left.
         elsewhere = f"http://127.0.0.1:{_free_port()}"
-        context.route(f"{elsewhere}/**", lambda route: route.fulfill(
-            status=200, content_type="text/html", body="<!doctype html><title>Elsewhere</title><p>Hi</p>"))
+        context.route(
+            f"{elsewhere}/**",
+            lambda route: route.fulfill(
+                status=200, content_type="text/html", body="<!doctype html><title>Elsewhere</title><p>Hi</p>"
+            ),
+        )
         foreign = context.new_page()
         foreign.goto(elsewhere + "/")
         socket_url = websocket_url(live_server.url)
 
         refused = foreign.evaluate(OPEN_SOCKET_JS, socket_url)
         assert refused == "error" or refused.startswith("closed"), refused
-        assert foreign.evaluate(
-            "url => fetch(url, {credentials: 'include'}).then(r => 'read ' + r.status, () => 'blocked')",
-            f"{live_server.url}/socket.io/?EIO=4&transport=polling",
-        ) == "blocked"
+        assert (
+            foreign.evaluate(
+                "url => fetch(url, {credentials: 'include'}).then(r => 'read ' + r.status, () => 'blocked')",
+                f"{live_server.url}/socket.io/?EIO=4&transport=polling",
+            )
+            == "blocked"
+        )
         assert own.evaluate(OPEN_SOCKET_JS, socket_url) == "message 0{"
     finally:
         context.close()
@@ -395,8 +433,12 @@ def public_server(app, database_url, tmp_path, monkeypatch):
 
 @pytest.mark.live
 def test_with_public_origin_configured_only_that_origin_may_open_the_socket(public_server):
-    for origin in [public_server.url, *foreign_origins(public_server.url),
-                   "http://roadmap.example.org", "https://roadmap.example.org.evil.example"]:
+    for origin in [
+        public_server.url,
+        *foreign_origins(public_server.url),
+        "http://roadmap.example.org",
+        "https://roadmap.example.org.evil.example",
+    ]:
         assert polling_handshake(public_server.url, origin).status_code == 400, origin
         assert websocket_session(public_server.url, origin) is None, origin
 
@@ -415,6 +457,7 @@ def test_with_public_origin_configured_a_client_from_it_connects_and_joins(publi
 
 
 # --- message size ------------------------------------------------------------------
+
 
 @pytest.fixture
 def pair(world, clients):
@@ -480,15 +523,16 @@ def test_a_websocket_message_over_256_kb_of_multibyte_text_closes_the_sending_co
 
 
 @pytest.mark.live
-def test_a_polling_message_over_256_kb_closes_the_sending_connection_and_others_are_still_served(
-        live_server, pair):
+def test_a_polling_message_over_256_kb_closes_the_sending_connection_and_others_are_still_served(live_server, pair):
     sender, bystander = pair
     disconnected = threading.Event()
     poller = socketio.Client(reconnection=False)
     poller.on("disconnect", lambda *reason: disconnected.set())
     poller.connect(live_server.url, auth={"token": bystander.token}, transports=["polling"], wait_timeout=WAIT_SECONDS)
     try:
-        assert poller.call("join", {"roadmap_id": sender.roadmap_id, "since_revision": None}, timeout=WAIT_SECONDS)["ok"]
+        assert poller.call("join", {"roadmap_id": sender.roadmap_id, "since_revision": None}, timeout=WAIT_SECONDS)[
+            "ok"
+        ]
 
         poller.emit("op", title_op(sender, "x" * (TRANSPORT_LIMIT + 1024)))
 
@@ -534,12 +578,21 @@ def largest_valid_ops(sender: SyncClient) -> dict[str, dict]:
     texts = {name: emoji * spec.max_length for name, spec in STEP_FIELDS.items() if isinstance(spec, TextField)}
     return {
         "step.add with every text full": {
-            "op_id": new_op_id(), "roadmap_id": sender.roadmap_id, "type": "step.add", "step_id": step_id,
+            "op_id": new_op_id(),
+            "roadmap_id": sender.roadmap_id,
+            "type": "step.add",
+            "step_id": step_id,
             "fields": {**texts, "owner": {"text": emoji * MAX_OWNER_TEXT}},
         },
         "step.set of the description with a full base": {
-            "op_id": new_op_id(), "roadmap_id": sender.roadmap_id, "type": "step.set", "step_id": step_id,
-            "field": "description", "value": emoji * 9_999 + "!", "base": texts["description"], "after_others": True,
+            "op_id": new_op_id(),
+            "roadmap_id": sender.roadmap_id,
+            "type": "step.set",
+            "step_id": step_id,
+            "field": "description",
+            "value": emoji * 9_999 + "!",
+            "base": texts["description"],
+            "after_others": True,
         },
     }
 

@@ -5,6 +5,7 @@ reaches the other. Departures and revoked links reach connections on either proc
 and a process killed outright loses no acknowledged edit: its clients reconnect, through
 a round-robin front like nginx's, to the one left.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,7 +18,7 @@ import socketio
 
 from roadmap.services import share_links
 from tests.conftest import LiveServer
-from tests.livesync import WAIT_TIMEOUT, DROPPED, SyncClients, new_op_id
+from tests.livesync import DROPPED, WAIT_TIMEOUT, SyncClients, new_op_id
 from tests.test_facilitation_live import Inbox, ModeratorDesk, csrf_token, summary_of
 
 pytestmark = [
@@ -31,10 +32,11 @@ def processes(app, database_url, tmp_path):
     """Two live servers sharing the database and a message-queue channel of their own."""
     if not os.environ.get("REDIS_URL"):
         pytest.skip("REDIS_URL is not set: two processes pass Socket.IO messages through Redis (.ci/run sets it)")
-    shared = {"SOCKETIO_MESSAGE_QUEUE": os.environ["REDIS_URL"],
-              "SOCKETIO_CHANNEL": f"roadmap-test-{uuid.uuid4().hex}"}
-    servers = [LiveServer(database_url, app.instance_path, tmp_path / f"server-{name}.log", extra_env=shared)
-               for name in ("a", "b")]
+    shared = {"SOCKETIO_MESSAGE_QUEUE": os.environ["REDIS_URL"], "SOCKETIO_CHANNEL": f"roadmap-test-{uuid.uuid4().hex}"}
+    servers = [
+        LiveServer(database_url, app.instance_path, tmp_path / f"server-{name}.log", extra_env=shared)
+        for name in ("a", "b")
+    ]
     for server in servers:
         server.start()
     yield servers
@@ -85,12 +87,14 @@ def test_an_edit_and_presence_cross_between_processes(on_a, on_b, group, marina,
 
     marina_client.wait_until(
         lambda: any(person["focus"] for person in marina_client.people_present() if person["id"] == oleg.id),
-        what="Oleg's focus")
+        what="Oleg's focus",
+    )
     assert [step["title"] for step in oleg_client.map_copy()["steps"]] == ["Собрать жителей"]
 
 
 def test_the_dashboard_on_one_process_hears_edits_through_the_other_once_a_push(
-        on_a, on_b, moderator, training, group, marina, oleg):
+    on_a, on_b, moderator, training, group, marina, oleg
+):
     dashboard = on_b.connect(moderator)
     inbox = Inbox(dashboard, "dashboard")
     watched = dashboard.call("watch", {"training_id": training.id})
@@ -98,21 +102,30 @@ def test_the_dashboard_on_one_process_hears_edits_through_the_other_once_a_push(
     marina_client, oleg_client = on_a.connect(marina, group.roadmap.id), on_b.connect(oleg, group.roadmap.id)
     burst = 20
 
-    acks = [(marina_client if number % 2 else oleg_client).send_op(
-        "step.add", step_id=new_op_id(), fields={"title": f"Шаг {number}"}) for number in range(burst)]
+    acks = [
+        (marina_client if number % 2 else oleg_client).send_op(
+            "step.add", step_id=new_op_id(), fields={"title": f"Шаг {number}"}
+        )
+        for number in range(burst)
+    ]
     assert all(ack["ok"] for ack in acks), acks
-    inbox.wait_for("dashboard", lambda event: (summary_of(event, group.id) or {}).get("steps") == steps_before + burst,
-                   what=f"{steps_before + burst} steps")
+    inbox.wait_for(
+        "dashboard",
+        lambda event: (summary_of(event, group.id) or {}).get("steps") == steps_before + burst,
+        what=f"{steps_before + burst} steps",
+    )
 
-    updates = [summary for event in inbox.of("dashboard")
-               if (summary := summary_of(event, group.id)) and summary["steps"] > steps_before]
+    updates = [
+        summary
+        for event in inbox.of("dashboard")
+        if (summary := summary_of(event, group.id)) and summary["steps"] > steps_before
+    ]
     revisions = [summary["revision"] for summary in updates]
     # One pusher for both processes: no state is sent twice, as two pushers would each send theirs.
     assert len(revisions) == len(set(revisions)), revisions
 
 
-def test_timers_announcements_votes_and_the_lock_cross_between_processes(
-        desk_on_a, on_a, on_b, group, marina, oleg):
+def test_timers_announcements_votes_and_the_lock_cross_between_processes(desk_on_a, on_a, on_b, group, marina, oleg):
     marina_client, oleg_client = on_a.connect(marina, group.roadmap.id), on_b.connect(oleg, group.roadmap.id)
     step_id = new_op_id()
     assert marina_client.send_op("step.add", step_id=step_id, fields={"title": "Сход жителей"})["ok"]
@@ -121,13 +134,15 @@ def test_timers_announcements_votes_and_the_lock_cross_between_processes(
     started = desk_on_a.timer("start", minutes="10", label="Работа в группах")["timer"]
     oleg_inbox.wait_for("timer", lambda event: event["timer"]["id"] == started["id"], what="the timer")
     desk_on_a.announce("Через 5 минут перерыв")
-    oleg_inbox.wait_for("announcement", lambda event: event["announcement"]["text"] == "Через 5 минут перерыв",
-                        what="the announcement")
+    oleg_inbox.wait_for(
+        "announcement", lambda event: event["announcement"]["text"] == "Через 5 минут перерыв", what="the announcement"
+    )
     desk_on_a.open_vote(dots=2, hide_results=False)
     vote = oleg_inbox.wait_for("vote", lambda event: event["vote"] and not event["vote"]["closed"], what="the vote")
     assert marina_client.call("dot", {"vote_id": vote["vote"]["id"], "step_id": step_id, "action": "add"})["ok"]
-    oleg_inbox.wait_for("vote", lambda event: event["vote"] and (event["vote"]["results"] or {}).get(step_id) == 1,
-                        what="Marina's dot")
+    oleg_inbox.wait_for(
+        "vote", lambda event: event["vote"] and (event["vote"]["results"] or {}).get(step_id) == 1, what="Marina's dot"
+    )
 
     desk_on_a.lock(True, group_id=str(group.id))
     oleg_client.wait_until(lambda: oleg_client.roadmap["locked"] is True, what="the lock")
@@ -145,13 +160,20 @@ def test_revoking_a_read_only_link_disconnects_its_viewers_on_every_process(proc
     for server in processes:
         viewer = socketio.Client(reconnection=False)
         viewer.on("disconnect", lambda *reason, url=server.url: cut[url].set())
-        viewer.connect(server.url, auth={"share": share_links.link_token(view)}, transports=["websocket"],
-                       wait_timeout=WAIT_TIMEOUT)
+        viewer.connect(
+            server.url,
+            auth={"share": share_links.link_token(view)},
+            transports=["websocket"],
+            wait_timeout=WAIT_TIMEOUT,
+        )
         viewers.append(viewer)
     try:
         share_page = desk_on_a.browser.get(f"{processes[0].url}/maps/{group.roadmap.id}/share", timeout=10)
-        revoked = desk_on_a.browser.post(f"{processes[0].url}/maps/{group.roadmap.id}/share/view", timeout=10,
-                                         data={"action": "revoke", "csrf_token": csrf_token(share_page.text)})
+        revoked = desk_on_a.browser.post(
+            f"{processes[0].url}/maps/{group.roadmap.id}/share/view",
+            timeout=10,
+            data={"action": "revoke", "csrf_token": csrf_token(share_page.text)},
+        )
         assert revoked.status_code == 200
 
         assert all(event.wait(WAIT_TIMEOUT) for event in cut.values()), {url: e.is_set() for url, e in cut.items()}
@@ -171,23 +193,29 @@ def membership_id(person, group) -> int:
 
 DEPARTURES = {
     "removed": lambda group, other_group, marina: (f"memberships/{membership_id(marina, group)}/remove", {}),
-    "moved": lambda group, other_group, marina: (f"memberships/{membership_id(marina, group)}/move",
-                                                 {"to_group_id": str(other_group.id)}),
+    "moved": lambda group, other_group, marina: (
+        f"memberships/{membership_id(marina, group)}/move",
+        {"to_group_id": str(other_group.id)},
+    ),
     "archived": lambda group, other_group, marina: (f"groups/{group.id}/archive", {"archived": "1"}),
 }
 
 
 @pytest.mark.parametrize("reason", sorted(DEPARTURES))
 def test_a_member_sent_away_through_one_process_hears_nothing_more_on_the_other(
-        reason, desk_on_a, on_b, group, other_group, moderator, marina):
+    reason, desk_on_a, on_b, group, other_group, moderator, marina
+):
     marina_client = on_b.connect(marina, group.roadmap.id)
     stayed = on_b.connect(moderator, group.roadmap.id)  # on the same process, which emits to it directly
     marina_inbox = Inbox(marina_client, "left_group")
     path, fields = DEPARTURES[reason](group, other_group, marina)
 
     response = desk_on_a.browser.post(
-        f"{desk_on_a.base_url}/moderate/{path}", data={"csrf_token": desk_on_a.csrf_token, **fields},
-        headers={"X-Requested-With": "fetch"}, timeout=10)
+        f"{desk_on_a.base_url}/moderate/{path}",
+        data={"csrf_token": desk_on_a.csrf_token, **fields},
+        headers={"X-Requested-With": "fetch"},
+        timeout=10,
+    )
     assert response.status_code == 200 and response.json()["ok"], response.text
 
     notice = marina_inbox.wait_for("left_group", lambda notice: True, f"the {reason} notice")
@@ -262,7 +290,8 @@ def front(processes):
 
 
 def test_killing_one_process_loses_no_acknowledged_edit_and_its_clients_reconnect_to_the_other(
-        processes, front, world, group, marina, oleg):
+    processes, front, world, group, marina, oleg
+):
     through_front = SyncClients(front.url, world.token)
     try:
         marina_client = through_front.connect(marina, group.roadmap.id)  # the front's first turn: process A
@@ -273,9 +302,17 @@ def test_killing_one_process_loses_no_acknowledged_edit_and_its_clients_reconnec
         def edit_on() -> None:
             for number in range(300):
                 step_id = new_op_id()
-                ack = marina_client.call("op", {"op_id": step_id, "roadmap_id": group.roadmap.id,
-                                                "type": "step.add", "step_id": step_id, "fields": {"title": f"Шаг {number}"}},
-                                         or_dropped=True)
+                ack = marina_client.call(
+                    "op",
+                    {
+                        "op_id": step_id,
+                        "roadmap_id": group.roadmap.id,
+                        "type": "step.add",
+                        "step_id": step_id,
+                        "fields": {"title": f"Шаг {number}"},
+                    },
+                    or_dropped=True,
+                )
                 if ack is DROPPED:
                     return
                 assert ack["ok"], ack
@@ -290,8 +327,10 @@ def test_killing_one_process_loses_no_acknowledged_edit_and_its_clients_reconnec
         editor.join(WAIT_TIMEOUT)
         assert not editor.is_alive()
 
-        marina_client.wait_until(lambda: marina_client.connected and marina_client.disconnects >= 1
-                                 and len(marina_client.join_acks) >= 2, what="a reconnect to process B")
+        marina_client.wait_until(
+            lambda: marina_client.connected and marina_client.disconnects >= 1 and len(marina_client.join_acks) >= 2,
+            what="a reconnect to process B",
+        )
         stored = {step["id"] for step in oleg_client.fresh_snapshot()["steps"]}
         assert {step_id for step_id, _revision in acked} <= stored
         after = marina_client.send_op("step.add", step_id=new_op_id(), fields={"title": "После сбоя"})

@@ -4,6 +4,7 @@ One definition (roadmap/domain/text.py) serves ops, every text field of every
 form, and the services that take names from elsewhere (the JSON API, the CLI).
 Names that PostgreSQL cannot store (NUL, lone surrogates) are tried on both databases.
 """
+
 import io
 
 import pytest
@@ -19,8 +20,12 @@ from roadmap.services import trainings
 BOTH_DATABASES = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 # Werkzeug's test client cannot put a lone surrogate into a form (it is not UTF-8); the JSON API can.
 TYPED_CONTROLS = {
-    "NUL": "Мари\x00на", "bell and escape": "bell\x07\x1b[31m", "delete": "Марина\x7f",
-    "next line (C1)": "Мари\x85на", "CSI (C1)": "Марина\x9b31m", "vertical tab": "Мари\x0bна",
+    "NUL": "Мари\x00на",
+    "bell and escape": "bell\x07\x1b[31m",
+    "delete": "Марина\x7f",
+    "next line (C1)": "Мари\x85на",
+    "CSI (C1)": "Марина\x9b31m",
+    "vertical tab": "Мари\x0bна",
 }
 CONTROLS = {**TYPED_CONTROLS, "lone surrogate": "\ud800 lone", "lone low surrogate": "Марина\udfff"}
 FIELD_ERROR = "Уберите из текста управляющие символы."
@@ -36,8 +41,24 @@ def page(response) -> str:
 
 # --- the one definition -----------------------------------------------------------
 
-@pytest.mark.parametrize("character", [chr(code) for code in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20),
-                                                              *range(0x7F, 0xA0), 0xD800, 0xDBFF, 0xDC00, 0xDFFF]])
+
+@pytest.mark.parametrize(
+    "character",
+    [
+        chr(code)
+        for code in [
+            *range(0x00, 0x09),
+            0x0B,
+            0x0C,
+            *range(0x0E, 0x20),
+            *range(0x7F, 0xA0),
+            0xD800,
+            0xDBFF,
+            0xDC00,
+            0xDFFF,
+        ]
+    ],
+)
 def test_c0_controls_but_tab_and_line_breaks_delete_c1_controls_and_surrogates_are_control_characters(character):
     from roadmap.domain import text
 
@@ -53,14 +74,17 @@ def test_tab_line_breaks_and_every_other_character_are_allowed(typed):
 
 # --- joining: the JSON API and the forms --------------------------------------------
 
+
 @BOTH_DATABASES
 @pytest.mark.parametrize("name", CONTROLS.values(), ids=CONTROLS.keys())
 def test_api_join_refuses_a_name_with_control_characters_and_stores_no_one(client, group, name):
     response = client.post("/api/join", json={"join_code": group.training.join_code, "display_name": name})
 
     assert response.status_code == 400
-    assert response.get_json() == {"ok": False, "error": {
-        "code": "invalid_value", "message": "В имени есть управляющие символы. Уберите их."}}
+    assert response.get_json() == {
+        "ok": False,
+        "error": {"code": "invalid_value", "message": "В имени есть управляющие символы. Уберите их."},
+    }
     assert count(Person, Person.is_moderator.is_(False)) == 0
 
 
@@ -100,11 +124,13 @@ def test_a_name_keeps_its_whitespace_collapsed_and_its_length_cut(group):
 
 # --- moderators: the setup page and the CLI ---------------------------------------------
 
+
 @BOTH_DATABASES
 @pytest.mark.parametrize("name", TYPED_CONTROLS.values(), ids=TYPED_CONTROLS.keys())
 def test_setup_page_refuses_a_moderator_name_with_control_characters(client, name):
-    response = client.post("/setup", data={"display_name": name, "email": "irina@example.org",
-                                           "password": PASSWORD, "confirm": PASSWORD})
+    response = client.post(
+        "/setup", data={"display_name": name, "email": "irina@example.org", "password": PASSWORD, "confirm": PASSWORD}
+    )
 
     assert response.status_code == 200
     assert FIELD_ERROR in page(response)
@@ -114,8 +140,9 @@ def test_setup_page_refuses_a_moderator_name_with_control_characters(client, nam
 @BOTH_DATABASES
 @pytest.mark.parametrize("name", CONTROLS.values(), ids=CONTROLS.keys())
 def test_create_moderator_command_refuses_a_name_with_control_characters(app, name):
-    result = app.test_cli_runner().invoke(args=["create-moderator", "--email", "irina@example.org", "--name", name,
-                                                "--password", PASSWORD])
+    result = app.test_cli_runner().invoke(
+        args=["create-moderator", "--email", "irina@example.org", "--name", name, "--password", PASSWORD]
+    )
 
     assert result.exit_code == 1
     assert "Error: name has control characters" in result.output
@@ -123,6 +150,7 @@ def test_create_moderator_command_refuses_a_name_with_control_characters(app, na
 
 
 # --- every form a moderator or a participant types into ----------------------------------
+
 
 @pytest.fixture
 def moderator_browser(app, training):
@@ -142,22 +170,42 @@ def import_file() -> tuple:
 
 
 MODERATOR_FORMS = {
-    "training title": ("/moderate/", lambda bad: {
-        "title": bad, "city": "Вологда", "starts_on": "2027-04-22", "ends_on": "2027-04-24"}),
-    "training city": ("/moderate/", lambda bad: {
-        "title": "Школа", "city": bad, "starts_on": "2027-04-22", "ends_on": "2027-04-24"}),
-    "training venue": ("/moderate/", lambda bad: {
-        "title": "Школа", "city": "Вологда", "venue": bad, "starts_on": "2027-04-22", "ends_on": "2027-04-24"}),
+    "training title": (
+        "/moderate/",
+        lambda bad: {"title": bad, "city": "Вологда", "starts_on": "2027-04-22", "ends_on": "2027-04-24"},
+    ),
+    "training city": (
+        "/moderate/",
+        lambda bad: {"title": "Школа", "city": bad, "starts_on": "2027-04-22", "ends_on": "2027-04-24"},
+    ),
+    "training venue": (
+        "/moderate/",
+        lambda bad: {
+            "title": "Школа",
+            "city": "Вологда",
+            "venue": bad,
+            "starts_on": "2027-04-22",
+            "ends_on": "2027-04-24",
+        },
+    ),
     "group name": ("/moderate/trainings/{training_id}", lambda bad: {"name": bad, "theme": "other"}),
     "group rename": ("/moderate/groups/{group_id}/rename", lambda bad: {"name": bad}),
-    "imported group name": ("/moderate/trainings/{training_id}/import", lambda bad: {
-        "name": bad, "file": import_file()}),
-    "announcement": ("/moderate/trainings/{training_id}/announcements", lambda bad: {
-        "announcement-text": bad, "announcement-group_id": ""}),
-    "timer label": ("/moderate/trainings/{training_id}/timer", lambda bad: {
-        "timer-action": "start", "timer-minutes": "5", "timer-label": bad, "timer-group_id": ""}),
-    "vote question": ("/moderate/trainings/{training_id}/votes", lambda bad: {
-        "vote-question": bad, "vote-dots": "3", "vote-group_id": ""}),
+    "imported group name": (
+        "/moderate/trainings/{training_id}/import",
+        lambda bad: {"name": bad, "file": import_file()},
+    ),
+    "announcement": (
+        "/moderate/trainings/{training_id}/announcements",
+        lambda bad: {"announcement-text": bad, "announcement-group_id": ""},
+    ),
+    "timer label": (
+        "/moderate/trainings/{training_id}/timer",
+        lambda bad: {"timer-action": "start", "timer-minutes": "5", "timer-label": bad, "timer-group_id": ""},
+    ),
+    "vote question": (
+        "/moderate/trainings/{training_id}/votes",
+        lambda bad: {"vote-question": bad, "vote-dots": "3", "vote-group_id": ""},
+    ),
 }
 
 
@@ -166,7 +214,9 @@ def typed_world() -> dict:
     return {
         "trainings": sorted(db.session.scalars(select(Training.title))),
         "groups": sorted(db.session.scalars(select(Group.name))),
-        "announcements": count(Announcement), "timers": count(Timer), "votes": count(Vote),
+        "announcements": count(Announcement),
+        "timers": count(Timer),
+        "votes": count(Vote),
     }
 
 
@@ -177,8 +227,9 @@ def test_every_moderator_form_refuses_text_with_control_characters(moderator_bro
     path, data = MODERATOR_FORMS[form]
     before = typed_world()
 
-    response = moderator_browser.post(path.format(training_id=training.id, group_id=group.id),
-                                      data=data(bad), headers={"X-Requested-With": "fetch"})
+    response = moderator_browser.post(
+        path.format(training_id=training.id, group_id=group.id), data=data(bad), headers={"X-Requested-With": "fetch"}
+    )
 
     answer = response.get_json()["message"] if response.is_json else page(response)
     assert FIELD_ERROR in answer, answer[:500]
@@ -197,8 +248,9 @@ def test_add_step_form_refuses_a_title_with_control_characters(client, group, ba
 def test_account_page_refuses_an_e_mail_with_control_characters(client, group):
     client.post("/", data={"join_code": group.training.join_code, "display_name": "Марина"})
 
-    response = client.post("/account", data={"email": "marina\x85@example.org", "password": PASSWORD,
-                                              "confirm": PASSWORD})
+    response = client.post(
+        "/account", data={"email": "marina\x85@example.org", "password": PASSWORD, "confirm": PASSWORD}
+    )
 
     assert FIELD_ERROR in page(response)
     assert count(Person, Person.password_hash.is_not(None), Person.is_moderator.is_(False)) == 0
@@ -220,9 +272,11 @@ def test_every_text_field_of_every_form_refuses_control_characters(app):
 
     with app.test_request_context():
         unchecked = [
-            f"{form_class.__name__}.{field.name}" for form_class in every_form_class()
+            f"{form_class.__name__}.{field.name}"
+            for form_class in every_form_class()
             for field in form_class(meta={"csrf": False})
-            if isinstance(field, StringField) and not isinstance(field, PasswordField)
+            if isinstance(field, StringField)
+            and not isinstance(field, PasswordField)
             and not any(isinstance(validator, NoControlCharacters) for validator in field.validators)
         ]
 

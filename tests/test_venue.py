@@ -1,5 +1,6 @@
 """The address the join link and its QR code give phones: PUBLIC_ORIGIN, a named or found venue
 address when the server listens beyond this computer, else the moderator's own address with a warning."""
+
 import ipaddress
 
 import pytest
@@ -22,7 +23,8 @@ def test_public_origin_wins_whatever_the_server_listens_on():
 
 def test_a_named_join_host_is_used_with_the_servers_port():
     assert venue.join_origin(None, "192.168.1.7", "0.0.0.0", 5001, LOCAL_REQUEST) == venue.JoinOrigin(
-        "http://192.168.1.7:5001", True)
+        "http://192.168.1.7:5001", True
+    )
 
 
 def test_listening_on_every_interface_gives_a_venue_address_of_this_machine():
@@ -34,13 +36,16 @@ def test_listening_on_every_interface_gives_a_venue_address_of_this_machine():
 
 
 def test_listening_on_one_venue_address_gives_that_address():
-    assert venue.join_origin(None, None, "10.0.0.5", 8000, LOCAL_REQUEST) == venue.JoinOrigin("http://10.0.0.5:8000", True)
+    assert venue.join_origin(None, None, "10.0.0.5", 8000, LOCAL_REQUEST) == venue.JoinOrigin(
+        "http://10.0.0.5:8000", True
+    )
 
 
 @pytest.mark.parametrize("listen_host", ["127.0.0.1", "localhost", "::1"])
 def test_listening_on_loopback_keeps_the_moderators_address_and_says_phones_cannot_reach_it(listen_host):
     assert venue.join_origin(None, None, listen_host, 5000, LOCAL_REQUEST) == venue.JoinOrigin(
-        "http://127.0.0.1:5000", False)
+        "http://127.0.0.1:5000", False
+    )
 
 
 def test_a_moderator_who_reached_a_loopback_server_through_a_proxy_name_gets_that_name():
@@ -50,9 +55,15 @@ def test_a_moderator_who_reached_a_loopback_server_through_a_proxy_name_gets_tha
 
 def test_private_addresses_come_before_public_ones(monkeypatch):
     monkeypatch.setattr(venue.socket, "gethostname", lambda: "laptop")
-    monkeypatch.setattr(venue.socket, "getaddrinfo", lambda *args: [
-        (2, 2, 17, "", ("203.0.113.9", 0)), (2, 2, 17, "", ("127.0.1.1", 0)), (2, 2, 17, "", ("192.168.10.23", 0)),
-    ])
+    monkeypatch.setattr(
+        venue.socket,
+        "getaddrinfo",
+        lambda *args: [
+            (2, 2, 17, "", ("203.0.113.9", 0)),
+            (2, 2, 17, "", ("127.0.1.1", 0)),
+            (2, 2, 17, "", ("192.168.10.23", 0)),
+        ],
+    )
     found = venue.venue_addresses()
     assert found.index("192.168.10.23") < found.index("203.0.113.9")
     assert "127.0.1.1" not in found

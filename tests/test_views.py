@@ -1,4 +1,5 @@
 """The pages and the JSON API over HTTP: Flask's test client on a real SQLite database."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,6 @@ def new_browser(app):
 @pytest.fixture
 def browser(new_browser):
     return new_browser()
-
-
 
 
 @pytest.fixture
@@ -108,6 +107,7 @@ def stays_on_this_site(location: str) -> bool:
 
 # First run and moderator sign-in
 
+
 def test_sign_in_sends_to_setup_while_no_moderator_exists(browser):
     response = browser.get("/sign-in")
 
@@ -116,8 +116,13 @@ def test_sign_in_sends_to_setup_while_no_moderator_exists(browser):
 
 
 def setup_form(**changes):
-    return {"display_name": "Ирина Соколова", "email": "Irina@Example.org", "password": PASSWORD,
-            "confirm": PASSWORD, **changes}
+    return {
+        "display_name": "Ирина Соколова",
+        "email": "Irina@Example.org",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+        **changes,
+    }
 
 
 def test_setup_creates_a_moderator_with_an_argon2id_password_hash(browser):
@@ -137,12 +142,16 @@ def test_setup_signs_the_new_moderator_in(browser):
     assert browser.get("/moderate/").status_code == 200
 
 
-@pytest.mark.parametrize("changes", [
-    {"password": "short", "confirm": "short"},
-    {"confirm": "another horse battery"},
-    {"email": "not-an-address"},
-    {"display_name": ""},
-], ids=["short password", "passwords differ", "bad e-mail", "no name"])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"password": "short", "confirm": "short"},
+        {"confirm": "another horse battery"},
+        {"email": "not-an-address"},
+        {"display_name": ""},
+    ],
+    ids=["short password", "passwords differ", "bad e-mail", "no name"],
+)
 def test_setup_with_invalid_input_creates_no_moderator(browser, changes):
     response = browser.post("/setup", data=setup_form(**changes))
 
@@ -183,9 +192,16 @@ def test_sign_in_returns_to_the_page_that_asked_for_it(browser, moderator, train
     assert path_of(response) == f"/moderate/trainings/{training.id}"
 
 
-@pytest.mark.parametrize("hostile_next", [
-    "//evil.example", "https://evil.example/", "/%09/evil.example", "/%0A/evil.example",
-], ids=["protocol-relative", "absolute", "tab", "newline"])
+@pytest.mark.parametrize(
+    "hostile_next",
+    [
+        "//evil.example",
+        "https://evil.example/",
+        "/%09/evil.example",
+        "/%0A/evil.example",
+    ],
+    ids=["protocol-relative", "absolute", "tab", "newline"],
+)
 def test_sign_in_does_not_follow_a_next_page_on_another_site(browser, moderator, hostile_next):
     response = sign_in(browser, moderator, next_page=hostile_next)
 
@@ -203,9 +219,16 @@ def test_sign_out_ends_the_moderator_session(browser, moderator):
 
 # Moderation: trainings, join codes, groups
 
+
 def training_form(**changes):
-    return {"title": "Школа городских героев", "city": "Вологда", "venue": "Библиотека",
-            "starts_on": "2027-04-22", "ends_on": "2027-04-24", **changes}
+    return {
+        "title": "Школа городских героев",
+        "city": "Вологда",
+        "venue": "Библиотека",
+        "starts_on": "2027-04-22",
+        "ends_on": "2027-04-24",
+        **changes,
+    }
 
 
 def test_moderator_creates_a_training_and_lands_on_its_page(browser, moderator):
@@ -251,8 +274,9 @@ def test_moderator_adds_groups_with_themes(browser, moderator, training):
     sign_in(browser, moderator)
 
     browser.post(f"/moderate/trainings/{training.id}", data={"name": "Чистый двор", "theme": "waste_sorting"})
-    response = browser.post(f"/moderate/trainings/{training.id}", data={"name": "Сквер", "theme": "landscaping"},
-                            follow_redirects=True)
+    response = browser.post(
+        f"/moderate/trainings/{training.id}", data={"name": "Сквер", "theme": "landscaping"}, follow_redirects=True
+    )
 
     groups = db.session.execute(select(Group.name, Group.theme).where(Group.training_id == training.id)).all()
     assert sorted(groups) == [("Сквер", "landscaping"), ("Чистый двор", "waste_sorting")]
@@ -309,12 +333,15 @@ def enter_as(browser, visitor: str, scene: Scene) -> None:
         assert visitor == "anonymous"
 
 
-@pytest.mark.parametrize("visitor, status, redirect_path", [
-    ("its moderator", 200, None),
-    ("moderator of another training", 200, None),
-    ("its member", 403, None),
-    ("anonymous", 302, "/sign-in"),
-])
+@pytest.mark.parametrize(
+    "visitor, status, redirect_path",
+    [
+        ("its moderator", 200, None),
+        ("moderator of another training", 200, None),
+        ("its member", 403, None),
+        ("anonymous", 302, "/sign-in"),
+    ],
+)
 def test_who_may_open_the_trainings_list(browser, scene, visitor, status, redirect_path):
     enter_as(browser, visitor, scene)
 
@@ -325,12 +352,15 @@ def test_who_may_open_the_trainings_list(browser, scene, visitor, status, redire
         assert path_of(response) == redirect_path
 
 
-@pytest.mark.parametrize("visitor, status, redirect_path", [
-    ("its moderator", 200, None),
-    ("moderator of another training", 404, None),
-    ("its member", 403, None),
-    ("anonymous", 302, "/sign-in"),
-])
+@pytest.mark.parametrize(
+    "visitor, status, redirect_path",
+    [
+        ("its moderator", 200, None),
+        ("moderator of another training", 404, None),
+        ("its member", 403, None),
+        ("anonymous", 302, "/sign-in"),
+    ],
+)
 def test_who_may_open_a_training_page(browser, scene, visitor, status, redirect_path):
     enter_as(browser, visitor, scene)
 
@@ -341,16 +371,20 @@ def test_who_may_open_a_training_page(browser, scene, visitor, status, redirect_
         assert path_of(response) == redirect_path
 
 
-@pytest.mark.parametrize("visitor, status", [
-    ("moderator of another training", 404),
-    ("its member", 403),
-    ("anonymous", 302),
-])
+@pytest.mark.parametrize(
+    "visitor, status",
+    [
+        ("moderator of another training", 404),
+        ("its member", 403),
+        ("anonymous", 302),
+    ],
+)
 def test_only_its_moderator_may_add_groups_to_a_training(browser, scene, visitor, status):
     enter_as(browser, visitor, scene)
 
-    response = browser.post(f"/moderate/trainings/{scene.group.training_id}",
-                            data={"name": "Подброшенная группа", "theme": "other"})
+    response = browser.post(
+        f"/moderate/trainings/{scene.group.training_id}", data={"name": "Подброшенная группа", "theme": "other"}
+    )
 
     assert response.status_code == status
     assert count(Group, Group.name == "Подброшенная группа") == 0
@@ -367,6 +401,7 @@ def test_trainings_list_shows_only_the_moderators_own_trainings(browser, scene):
 
 # Participants joining with a code
 
+
 def test_with_one_group_the_participant_lands_directly_in_its_editor(browser, group):
     response = join(browser, group.training.join_code)
 
@@ -374,8 +409,9 @@ def test_with_one_group_the_participant_lands_directly_in_its_editor(browser, gr
     assert browser.get(map_url(group)).status_code == 200
 
 
-@pytest.mark.parametrize("typed", [str.lower, lambda code: f" {code[:3]} {code[3:]} ".lower()],
-                         ids=["lower case", "lower case with spaces"])
+@pytest.mark.parametrize(
+    "typed", [str.lower, lambda code: f" {code[:3]} {code[3:]} ".lower()], ids=["lower case", "lower case with spaces"]
+)
 def test_join_code_is_case_insensitive_and_ignores_spaces(browser, group, typed):
     response = join(browser, typed(group.training.join_code))
 
@@ -416,8 +452,9 @@ def test_picking_a_group_lands_in_its_editor(browser, group, sibling_group):
 
 
 def test_a_group_of_another_training_cannot_be_picked(browser, group, sibling_group, foreign_group):
-    response = browser.post(f"/join/{group.training.join_code}",
-                            data={"display_name": "Марина", "group_id": foreign_group.id})
+    response = browser.post(
+        f"/join/{group.training.join_code}", data={"display_name": "Марина", "group_id": foreign_group.id}
+    )
 
     assert response.status_code == 200
     assert "Выберите рабочую группу." in page(response)
@@ -446,8 +483,9 @@ def test_training_without_groups_tells_the_participant_to_ask_the_moderator(brow
 def test_joining_sets_a_long_lived_remember_cookie(browser, group):
     response = join(browser, group.training.join_code)
 
-    remember_cookie = next(header for header in response.headers.getlist("Set-Cookie")
-                           if header.startswith("remember_token="))
+    remember_cookie = next(
+        header for header in response.headers.getlist("Set-Cookie") if header.startswith("remember_token=")
+    )
     assert "HttpOnly" in remember_cookie and "Expires=" in remember_cookie
 
 
@@ -476,13 +514,16 @@ def test_start_page_lists_the_participants_maps(browser, group, sibling_group):
     assert f'href="{map_url(sibling_group)}"' not in page(response)
 
 
-@pytest.mark.parametrize("visitor, status", [
-    ("its member", 200),
-    ("its moderator", 200),
-    ("member of another group", 404),
-    ("member of another training", 404),
-    ("moderator of another training", 404),
-])
+@pytest.mark.parametrize(
+    "visitor, status",
+    [
+        ("its member", 200),
+        ("its moderator", 200),
+        ("member of another group", 404),
+        ("member of another training", 404),
+        ("moderator of another training", 404),
+    ],
+)
 def test_who_may_open_a_map(browser, scene, visitor, status):
     enter_as(browser, visitor, scene)
 
@@ -503,6 +544,7 @@ def test_map_that_does_not_exist_is_404(browser, group):
 
 
 # The editor page
+
 
 @pytest.fixture
 def member_browser(browser, group):
@@ -547,7 +589,7 @@ def test_editor_page_has_no_inline_script_but_the_json_data_block(member_browser
 
 
 def test_a_step_title_cannot_close_the_data_block(member_browser, group, member):
-    hostile_title = '</script><script>alert(1)</script>'
+    hostile_title = "</script><script>alert(1)</script>"
     edit(member, group, "step.add", step_id=new_id(), fields={"title": hostile_title})
 
     html = page(member_browser.get(map_url(group)))
@@ -556,14 +598,17 @@ def test_a_step_title_cannot_close_the_data_block(member_browser, group, member)
     assert editor_data(html)["snapshot"]["steps"][0]["title"] == hostile_title
 
 
-@pytest.mark.parametrize("path", ["/", "/sign-in", "/join/{code}", "{map}", "/healthz", "/no-such-page",
-                                  "/api/maps/{map_id}"])
+@pytest.mark.parametrize(
+    "path", ["/", "/sign-in", "/join/{code}", "{map}", "/healthz", "/no-such-page", "/api/maps/{map_id}"]
+)
 def test_responses_carry_the_security_headers(member_browser, group, path):
     url = path.format(code=group.training.join_code, map=map_url(group), map_id=group.roadmap.id)
 
     response = member_browser.get(url)
 
-    policy = dict(directive.strip().split(" ", 1) for directive in response.headers["Content-Security-Policy"].split(";"))
+    policy = dict(
+        directive.strip().split(" ", 1) for directive in response.headers["Content-Security-Policy"].split(";")
+    )
     assert "'unsafe-inline'" not in policy["script-src"]
     assert "'unsafe-inline'" not in policy.get("default-src", "")
     assert response.headers["X-Frame-Options"] == "DENY"
@@ -571,6 +616,7 @@ def test_responses_carry_the_security_headers(member_browser, group, path):
 
 
 # Adding a step without JavaScript
+
 
 def test_add_step_form_adds_a_step_through_the_edit_pipeline(member_browser, group, member):
     before = revision_of(group)
@@ -599,12 +645,15 @@ def test_add_step_form_with_an_empty_title_adds_nothing(member_browser, group):
     assert count(Change) == 0
 
 
-@pytest.mark.parametrize("visitor, status", [
-    ("member of another group", 404),
-    ("member of another training", 404),
-    ("moderator of another training", 404),
-    ("anonymous", 302),
-])
+@pytest.mark.parametrize(
+    "visitor, status",
+    [
+        ("member of another group", 404),
+        ("member of another training", 404),
+        ("moderator of another training", 404),
+        ("anonymous", 302),
+    ],
+)
 def test_only_people_of_the_group_may_add_steps_without_javascript(browser, scene, visitor, status):
     enter_as(browser, visitor, scene)
 
@@ -615,6 +664,7 @@ def test_only_people_of_the_group_may_add_steps_without_javascript(browser, scen
 
 
 # Language
+
 
 def test_start_page_is_in_russian_by_default(browser):
     html = page(browser.get("/"))
@@ -642,9 +692,17 @@ def test_unknown_language_leaves_the_page_in_russian(browser):
     assert "Код для входа" in page(browser.get("/"))
 
 
-@pytest.mark.parametrize("hostile_next", [
-    "//evil.example", "https://evil.example/", "/\\evil.example", "/\t/evil.example", "/\n/evil.example",
-], ids=["protocol-relative", "absolute", "backslash", "tab", "newline"])
+@pytest.mark.parametrize(
+    "hostile_next",
+    [
+        "//evil.example",
+        "https://evil.example/",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+    ],
+    ids=["protocol-relative", "absolute", "backslash", "tab", "newline"],
+)
 def test_language_switch_does_not_follow_a_next_page_on_another_site(browser, hostile_next):
     response = browser.post("/lang/en", data={"next": hostile_next})
 
@@ -654,14 +712,18 @@ def test_language_switch_does_not_follow_a_next_page_on_another_site(browser, ho
 
 # CSRF, with the protection on as in production
 
+
 @pytest.fixture
 def csrf_app(tmp_path):
-    app = create_app(TestConfig, overrides={
-        "WTF_CSRF_ENABLED": True,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'csrf.sqlite3'}",
-        "INSTANCE_PATH": str(tmp_path / "csrf-instance"),
-        "SECRET_KEY": SECRET_KEY,
-    })
+    app = create_app(
+        TestConfig,
+        overrides={
+            "WTF_CSRF_ENABLED": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'csrf.sqlite3'}",
+            "INSTANCE_PATH": str(tmp_path / "csrf-instance"),
+            "SECRET_KEY": SECRET_KEY,
+        },
+    )
     with app.app_context():
         upgrade()
         yield app
@@ -697,8 +759,9 @@ def test_join_form_without_csrf_token_is_refused_and_joins_no_one(csrf_browser, 
 def test_join_form_with_its_csrf_token_is_accepted(csrf_browser, csrf_group):
     token = csrf_token_on(page(csrf_browser.get("/")))
 
-    response = csrf_browser.post("/", data={"join_code": csrf_group.training.join_code,
-                                            "display_name": "Марина", "csrf_token": token})
+    response = csrf_browser.post(
+        "/", data={"join_code": csrf_group.training.join_code, "display_name": "Марина", "csrf_token": token}
+    )
 
     assert path_of(response) == map_url(csrf_group)
 
@@ -712,23 +775,36 @@ def test_sign_in_form_without_csrf_token_is_refused_and_signs_no_one_in(csrf_bro
     assert path_of(csrf_browser.get("/moderate/")) == "/sign-in"
 
 
-@pytest.mark.parametrize("path", ["/join/{code}", "/setup", "/sign-out", "/lang/en", "/moderate/",
-                                  "/moderate/trainings/{training_id}", "/maps/{map_id}/steps"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/join/{code}",
+        "/setup",
+        "/sign-out",
+        "/lang/en",
+        "/moderate/",
+        "/moderate/trainings/{training_id}",
+        "/maps/{map_id}/steps",
+    ],
+)
 def test_every_form_post_without_csrf_token_is_refused(csrf_browser, csrf_group, path):
-    url = path.format(code=csrf_group.training.join_code, training_id=csrf_group.training_id,
-                      map_id=csrf_group.roadmap.id)
+    url = path.format(
+        code=csrf_group.training.join_code, training_id=csrf_group.training_id, map_id=csrf_group.roadmap.id
+    )
 
     assert csrf_browser.post(url, data={}).status_code == 400
 
 
 def test_api_needs_no_csrf_token(csrf_browser, csrf_group):
-    response = csrf_browser.post("/api/join", json={"join_code": csrf_group.training.join_code,
-                                                    "display_name": "Марина"})
+    response = csrf_browser.post(
+        "/api/join", json={"join_code": csrf_group.training.join_code, "display_name": "Марина"}
+    )
 
     assert response.status_code == 200
 
 
 # JSON API
+
 
 def api_join(browser, join_code, display_name="Марина", **extra):
     return browser.post("/api/join", json={"join_code": join_code, "display_name": display_name, **extra})
@@ -763,8 +839,10 @@ def test_api_join_without_a_group_lists_the_groups_when_there_are_several(browse
     assert response.status_code == 400
     body = response.get_json()
     assert body["error"]["code"] == "pick_group"
-    assert body["groups"] == [{"id": group.id, "name": "Чистый двор"},
-                              {"id": sibling_group.id, "name": "Сквер у библиотеки"}]
+    assert body["groups"] == [
+        {"id": group.id, "name": "Чистый двор"},
+        {"id": sibling_group.id, "name": "Сквер у библиотеки"},
+    ]
     assert count(Membership) == 0
 
 
@@ -800,8 +878,11 @@ def test_api_snapshot_with_a_bearer_token(browser, group):
     assert [step["title"] for step in snapshot["steps"]] == ["Опрос жителей"]
 
 
-@pytest.mark.parametrize("headers", [{}, bearer("not-a-token"), {"Authorization": "Basic bWFyaW5hOnB3"}],
-                         ids=["no token", "forged token", "not a bearer token"])
+@pytest.mark.parametrize(
+    "headers",
+    [{}, bearer("not-a-token"), {"Authorization": "Basic bWFyaW5hOnB3"}],
+    ids=["no token", "forged token", "not a bearer token"],
+)
 def test_api_snapshot_without_a_valid_token_is_401(browser, group, headers):
     response = browser.get(f"/api/maps/{group.roadmap.id}", headers=headers)
 
@@ -827,7 +908,9 @@ DEEP_BODIES = {
     "arrays 5,000 deep": "[" * 5_000 + "]" * 5_000,
     "objects 5,000 deep": '{"a":' * 5_000 + "1" + "}" * 5_000,
     "a value nested 900 deep": '{"op_id": "abcdefgh12", "type": "map.set", "field": "title", "value": '
-                               + "[" * 900 + "]" * 900 + "}",
+    + "[" * 900
+    + "]" * 900
+    + "}",
 }
 
 
@@ -835,22 +918,29 @@ DEEP_BODIES = {
 def test_api_op_with_a_body_nested_too_deep_is_refused_as_invalid(browser, group, body):
     token = api_join(browser, group.training.join_code).get_json()["token"]
 
-    response = browser.post(f"/api/maps/{group.roadmap.id}/ops", data=body, content_type="application/json",
-                            headers=bearer(token))
+    response = browser.post(
+        f"/api/maps/{group.roadmap.id}/ops", data=body, content_type="application/json", headers=bearer(token)
+    )
 
     assert response.status_code == 422
-    assert response.get_json()["error"] == {"code": "invalid_op", "message": "Не удалось прочитать изменение.",
-                                            "detail": "nested more than 100 levels deep"}
+    assert response.get_json()["error"] == {
+        "code": "invalid_op",
+        "message": "Не удалось прочитать изменение.",
+        "detail": "nested more than 100 levels deep",
+    }
     assert revision_of(group) == 0
 
 
 def test_api_op_with_an_integer_of_5000_digits_is_refused_as_invalid(browser, group):
     token = api_join(browser, group.training.join_code).get_json()["token"]
-    body = '{"op_id": "abcdefgh12", "type": "step.set", "step_id": "abcdefgh", "field": "status", "value": "done", ' \
-           '"base": ' + "9" * 5_000 + "}"
+    body = (
+        '{"op_id": "abcdefgh12", "type": "step.set", "step_id": "abcdefgh", "field": "status", "value": "done", '
+        '"base": ' + "9" * 5_000 + "}"
+    )
 
-    response = browser.post(f"/api/maps/{group.roadmap.id}/ops", data=body, content_type="application/json",
-                            headers=bearer(token))
+    response = browser.post(
+        f"/api/maps/{group.roadmap.id}/ops", data=body, content_type="application/json", headers=bearer(token)
+    )
 
     assert response.status_code == 422
     assert response.get_json()["error"]["detail"] == "an integer of more than 100 digits"

@@ -76,6 +76,7 @@ PDF draws as the missing glyph) go to
 test-artifacts/<test>/report.json for each test and, summed over the scenes,
 to test-artifacts/test_xss-summary.json.
 """
+
 from __future__ import annotations
 
 import json
@@ -124,7 +125,9 @@ PAYLOADS = [
     pytest.param("<svg><animate onbegin=alert(5) attributeName=x dur=1s data-xss></svg>", id="svg-animate-onbegin"),
     pytest.param("javascript:window.__xss=6//", id="javascript-url"),
     pytest.param('<a href="javascript:alert(7)" data-xss>open</a>', id="javascript-link"),
-    pytest.param('"><script>window.__xss=8</script><img src=x onerror=alert(8) data-xss>', id="attribute-breaker-double-quote"),
+    pytest.param(
+        '"><script>window.__xss=8</script><img src=x onerror=alert(8) data-xss>', id="attribute-breaker-double-quote"
+    ),
     pytest.param("'><img src=x onerror=confirm(9) data-xss>", id="attribute-breaker-single-quote"),
     pytest.param("</script><script>window.__xss=10</script>", id="json-data-block-escape"),
     pytest.param("</textarea><img src=x onerror=prompt(11) data-xss>", id="textarea-escape"),
@@ -202,6 +205,7 @@ STAKEHOLDER_TEXT_FIELDS = {"stakeholder name": "name", "stakeholder contact": "c
 
 # --- the plan: which payloads each field instance of each scene holds ---------------------------
 
+
 def packed_length(indices) -> int:
     return sum(len(PAYLOAD_TEXTS[index]) for index in indices) + len(SEPARATOR) * (len(indices) - 1)
 
@@ -226,8 +230,10 @@ def first_fit_decreasing(indices, capacity: int) -> list[list[int]]:
 
 # The venue is stored, but no page shows it since the dashboard replaced the training page that did.
 # It holds payloads all the same, so a page that starts showing it is searched for what they made.
-VENUES = [SEPARATOR.join(PAYLOAD_TEXTS[index] for index in held)
-          for held in first_fit_decreasing(range(len(PAYLOADS)), _column_length(Training, "venue"))]
+VENUES = [
+    SEPARATOR.join(PAYLOAD_TEXTS[index] for index in held)
+    for held in first_fit_decreasing(range(len(PAYLOADS)), _column_length(Training, "venue"))
+]
 
 
 @dataclass(frozen=True)
@@ -315,7 +321,7 @@ def plan_scenes(exhaustive: bool = EXHAUSTIVE, scene_count: int = SCENE_COUNT) -
     required = {}
     for name, capacity in FIELDS.items():
         packed = [[index] for index in everything] if exhaustive else first_fit_decreasing(everything, capacity)
-        required[name] = [packed[number::len(pools)] for number in range(len(pools))]
+        required[name] = [packed[number :: len(pools)] for number in range(len(pools))]
     shape = Shape.for_need({name: max(len(dealt) for dealt in required[name]) for name in FIELDS})
     plans = []
     for number, pool in enumerate(pools):
@@ -650,8 +656,9 @@ class Visit:
         """A browser of its own; storage_state signs it in as another context is."""
         watch = Watch(who)
         self.watches.append(watch)
-        context = chromium.new_context(viewport={"width": 1100, "height": 900}, locale="ru-RU", bypass_csp=bypass_csp,
-                                       storage_state=storage_state)
+        context = chromium.new_context(
+            viewport={"width": 1100, "height": 900}, locale="ru-RU", bypass_csp=bypass_csp, storage_state=storage_state
+        )
         context.add_init_script(WATCH_SCRIPT)
         page = context.new_page()
         page.on("dialog", watch.on_dialog)
@@ -684,8 +691,12 @@ class Visit:
         so only the first editor of a scene is shot whole."""
         if shot != "none":
             self.shots += 1
-            page.screenshot(path=str(self.artifacts / f"{self.shots:02d}-{where}.jpeg"), type="jpeg", quality=80,
-                            full_page=shot == "page")
+            page.screenshot(
+                path=str(self.artifacts / f"{self.shots:02d}-{where}.jpeg"),
+                type="jpeg",
+                quality=80,
+                full_page=shot == "page",
+            )
         assert page.evaluate("window.__xss") is None, f"{where}: the marker was set"
         assert page.evaluate(INJECTED_ELEMENTS_JS) == [], f"{where}: elements were injected"
         for watch in self.watches:
@@ -716,6 +727,7 @@ class Visit:
 
 
 # --- the scene ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PlannedComment:
@@ -788,7 +800,8 @@ class Scene:
         for comment in self.comments:
             if comment.parent_id is None:
                 threads[comment.step_id].append(
-                    (comment, [reply for reply in self.comments if reply.parent_id == comment.id]))
+                    (comment, [reply for reply in self.comments if reply.parent_id == comment.id])
+                )
         return dict(threads)
 
     def announcement_group(self, number: int):
@@ -812,14 +825,19 @@ class Scene:
         targets = [({"field": key}, f"#{control}") for key, control in MAP_TEXT_FIELDS.values()]
         for stakeholder_id in self.stakeholder_ids:
             for key in STAKEHOLDER_TEXT_FIELDS.values():
-                targets.append(({"field": key, "stakeholder_id": stakeholder_id},
-                                f'.stakeholder[data-stakeholder-id="{stakeholder_id}"] [data-field={key}]'))
+                targets.append(
+                    (
+                        {"field": key, "stakeholder_id": stakeholder_id},
+                        f'.stakeholder[data-stakeholder-id="{stakeholder_id}"] [data-field={key}]',
+                    )
+                )
         for step_id in self.step_ids[1:]:  # the first step is the browsers'
             for key in STEP_TEXT_FIELDS.values():
-                targets.append(({"field": key, "step_id": step_id},
-                                f'.step[data-step-id="{step_id}"] [data-field={key}]'))
+                targets.append(
+                    ({"field": key, "step_id": step_id}, f'.step[data-step-id="{step_id}"] [data-field={key}]')
+                )
         assert len(targets) >= len(self.members), "one control per socket participant"
-        return targets[:len(self.members)]
+        return targets[: len(self.members)]
 
 
 def build_scene(plan: ScenePlan) -> Scene:
@@ -827,14 +845,20 @@ def build_scene(plan: ScenePlan) -> Scene:
     shape = plan.shape
     values = plan.values
     moderator = accounts.create_moderator(
-        f"mod-{uuid.uuid4().hex[:8]}@example.org", PASSWORD, values["moderator display name"][0],
+        f"mod-{uuid.uuid4().hex[:8]}@example.org",
+        PASSWORD,
+        values["moderator display name"][0],
     )
     group_names = iter(values["group name"])
     made_trainings, made_groups = [], []
     for number in range(shape.trainings):
         training = trainings.create_training(
-            moderator, values["training title"][number], values["training city"][number],
-            VENUES[number % len(VENUES)], date(2027, 4, 22), date(2027, 4, 24),
+            moderator,
+            values["training title"][number],
+            values["training city"][number],
+            VENUES[number % len(VENUES)],
+            date(2027, 4, 22),
+            date(2027, 4, 24),
         )
         # At least two groups, so joining goes through the pick-group page.
         count = shape.groups_in_first if number == 0 else 2
@@ -853,14 +877,23 @@ def build_scene(plan: ScenePlan) -> Scene:
     roadmap_id = made_groups[0][0].roadmap.id
     stakeholder_ids = [uuid.uuid4().hex for _ in range(shape.stakeholders)]
     for number, stakeholder_id in enumerate(stakeholder_ids):
-        edit(roadmap_id, "stakeholder.add", stakeholder_id=stakeholder_id,
-             fields={key: values[name][number] for name, key in STAKEHOLDER_TEXT_FIELDS.items()})
+        edit(
+            roadmap_id,
+            "stakeholder.add",
+            stakeholder_id=stakeholder_id,
+            fields={key: values[name][number] for name, key in STAKEHOLDER_TEXT_FIELDS.items()},
+        )
     step_ids = [uuid.uuid4().hex for _ in range(shape.steps)]
     for number, step_id in enumerate(step_ids):
-        edit(roadmap_id, "step.add", step_id=step_id, fields={
-            **{key: values[name][number] for name, key in STEP_TEXT_FIELDS.items()},
-            "owner": {"text": values["step owner free text"][number]},
-        })
+        edit(
+            roadmap_id,
+            "step.add",
+            step_id=step_id,
+            fields={
+                **{key: values[name][number] for name, key in STEP_TEXT_FIELDS.items()},
+                "owner": {"text": values["step owner free text"][number]},
+            },
+        )
         edit(roadmap_id, "step.link", step_id=step_id, stakeholder_id=stakeholder_ids[number % len(stakeholder_ids)])
     scene = Scene(plan, moderator, made_trainings, made_groups, step_ids, stakeholder_ids)
     # Participants beyond the two browsers join first, so they lead the member list.
@@ -868,15 +901,26 @@ def build_scene(plan: ScenePlan) -> Scene:
         scene.members.append((trainings.join_group(made_trainings[0], scene.group.id, name, None), name))
     # Comments on the steps, written by the moderator and the socket participants in turn; all but the
     # last: that one mentions participant 1, who is not in the group yet (written in the test).
-    authors = [(moderator, ("moderator display name", values["moderator display name"][0])),
-               *((person, ("participant display name", name)) for person, name in scene.members)]
+    authors = [
+        (moderator, ("moderator display name", values["moderator display name"][0])),
+        *((person, ("participant display name", name)) for person, name in scene.members),
+    ]
     for number, body in enumerate(values["comment body"][:-1]):
         actor, author = authors[number % len(authors)]
         step_id, parent_id = scene.comment_place(number)
         comment = PlannedComment(uuid.uuid4().hex, step_id, parent_id, author, body)
-        editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": roadmap_id, "type": "comment.add",
-                       "comment_id": comment.id, "step_id": step_id, "body": body,
-                       **({"parent_id": parent_id} if parent_id else {})}, actor=actor)
+        editing.apply(
+            {
+                "op_id": uuid.uuid4().hex,
+                "roadmap_id": roadmap_id,
+                "type": "comment.add",
+                "comment_id": comment.id,
+                "step_id": step_id,
+                "body": body,
+                **({"parent_id": parent_id} if parent_id else {}),
+            },
+            actor=actor,
+        )
         scene.comments.append(comment)
 
     # Facilitation: every training has a timer running and a vote whose results show as they come;
@@ -885,8 +929,9 @@ def build_scene(plan: ScenePlan) -> Scene:
     scene.dots = {step_id: 3 - place for place, step_id in enumerate(step_ids[:3])}
     for number, training in enumerate(made_trainings):
         facilitation.start_timer(training, facilitation.MAX_TIMER_SECONDS, values["timer label"][number])
-        voting.open_vote(training, max(1, sum(scene.dots.values())), hide_results=False,
-                         question=values["vote question"][number])
+        voting.open_vote(
+            training, max(1, sum(scene.dots.values())), hide_results=False, question=values["vote question"][number]
+        )
     vote = voting.current_vote(made_trainings[0].id)
     for step_id, count in scene.dots.items():
         for _ in range(count):
@@ -906,13 +951,19 @@ def rename(person: Person, name: str) -> None:
 def check_pick_group_page(visit: Visit, page, scene: Scene, where: str, training_number: int, name: str) -> None:
     """A training's pick-group page: its title and city, its groups, and the name as typed."""
     title, city = scene.training_texts(training_number)
-    visit.shows(where, "training title · city", squeeze(page.text_content(".eyebrow")), f"{title} · {city}",
-                [("training title", title), ("training city", city)])
+    visit.shows(
+        where,
+        "training title · city",
+        squeeze(page.text_content(".eyebrow")),
+        f"{title} · {city}",
+        [("training title", title), ("training city", city)],
+    )
     labels = page.eval_on_selector_all("label.choice span", "spans => spans.map(span => span.textContent)")
     names = scene.group_names[training_number]
     visit.shows(where, "group names", labels, names, [("group name", group_name) for group_name in names])
-    visit.shows(where, "typed display name", page.input_value("#display_name"), name,
-                [("participant display name", name)])
+    visit.shows(
+        where, "typed display name", page.input_value("#display_name"), name, [("participant display name", name)]
+    )
     assert page.locator("label.choice span").first.is_visible()
     visit.inert(page, where)
 
@@ -929,8 +980,9 @@ def join_through_pick_group(visit: Visit, page, live_server, scene: Scene, who: 
         page.fill("#display_name", typed or name)
         page.click("main button[type=submit]")
         page.wait_for_selector("fieldset.choices.has-error", timeout=WAIT_MS)  # sent back: pick a group
-        check_pick_group_page(visit, page, scene, f"{who}-pick-group-page@cycle-{number + 1}", training_number,
-                              typed or name)
+        check_pick_group_page(
+            visit, page, scene, f"{who}-pick-group-page@cycle-{number + 1}", training_number, typed or name
+        )
 
     page.goto(live_server.url + "/")
     visit.inert(page, f"{who}-start-page-empty")
@@ -945,8 +997,9 @@ def join_through_pick_group(visit: Visit, page, live_server, scene: Scene, who: 
     return page.evaluate("JSON.parse(document.getElementById('editor-data').textContent).person.id")
 
 
-def check_editor(visit: Visit, page, where: str, scene: Scene, members: list[str], map_number: int = 0,
-                 shot: str = "window") -> None:
+def check_editor(
+    visit: Visit, page, where: str, scene: Scene, members: list[str], map_number: int = 0, shot: str = "window"
+) -> None:
     """Every text of the map shows its value in its control, and the moderator's timer, vote and
     announcements are shown above it; the steps' comment threads, opened, show each comment's author
     and text, replies nested under their comment; nothing ran.
@@ -956,18 +1009,27 @@ def check_editor(visit: Visit, page, where: str, scene: Scene, members: list[str
     page.wait_for_function(
         """count => [...document.querySelectorAll('.step')].every(
              (step) => step.querySelectorAll('.owner-select optgroup:first-of-type option').length === count)""",
-        arg=len(members), timeout=WAIT_MS,
+        arg=len(members),
+        timeout=WAIT_MS,
     )
     announcements = scene.plan.values["announcement text"] if map_number == 0 else []
     page.wait_for_function(EDITOR_FACILITATION_JS, arg=len(announcements), timeout=WAIT_MS)
     texts = page.evaluate(EDITOR_TEXTS_JS)
-    visit.shows(where, "announcement banners", texts["announcements"], announcements,
-                [("announcement text", text) for text in announcements])
+    visit.shows(
+        where,
+        "announcement banners",
+        texts["announcements"],
+        announcements,
+        [("announcement text", text) for text in announcements],
+    )
     for name in ("timer label", "vote question"):
         value = scene.value(name, map_number)
         visit.shows(where, name, texts[name], value, [(name, value)])
-    for selector in ("#editor-timer .countdown-label", "#vote-bar .vote-question",
-                     *(("#announcements .announcement",) if announcements else ())):
+    for selector in (
+        "#editor-timer .countdown-label",
+        "#vote-bar .vote-question",
+        *(("#announcements .announcement",) if announcements else ()),
+    ):
         assert page.locator(selector).first.is_visible(), f"{where}: {selector} is not visible"
     for name, shown in texts["map"].items():
         value = scene.value(name, map_number)
@@ -976,8 +1038,9 @@ def check_editor(visit: Visit, page, where: str, scene: Scene, members: list[str
     visit.shows(where, "page title", texts["title"], f"{title} · Дорожная карта", [("map title", title)])
     group_name, training_title = scene.group_names[map_number][0], scene.value("training title", map_number)
     visit.shows(where, "group name in the top bar", texts["group"], group_name, [("group name", group_name)])
-    visit.shows(where, "training title in the top bar", texts["training"], training_title,
-                [("training title", training_title)])
+    visit.shows(
+        where, "training title in the top bar", texts["training"], training_title, [("training title", training_title)]
+    )
 
     if map_number:
         assert texts["steps"] == [] and texts["stakeholders"] == [], f"{where}: steps or stakeholders"
@@ -995,12 +1058,27 @@ def check_editor(visit: Visit, page, where: str, scene: Scene, members: list[str
         for name in (*STEP_TEXT_FIELDS, "step owner free text"):
             value = scene.step_text(step["id"], name)
             visit.shows(where, name, step[name], value, [(name, value)])
-        visit.shows(where, "member names in the owner list", step["members"], members,
-                    [("participant display name", name) for name in members])
-        visit.shows(where, "stakeholder in the owner list", step["stakeholders"], stakeholder_names,
-                    [("stakeholder name", name) for name in stakeholder_names])
-        visit.shows(where, "stakeholder chip on the step", step["chips"], stakeholder_names,
-                    [("stakeholder name", name) for name in stakeholder_names])
+        visit.shows(
+            where,
+            "member names in the owner list",
+            step["members"],
+            members,
+            [("participant display name", name) for name in members],
+        )
+        visit.shows(
+            where,
+            "stakeholder in the owner list",
+            step["stakeholders"],
+            stakeholder_names,
+            [("stakeholder name", name) for name in stakeholder_names],
+        )
+        visit.shows(
+            where,
+            "stakeholder chip on the step",
+            step["chips"],
+            stakeholder_names,
+            [("stakeholder name", name) for name in stakeholder_names],
+        )
     threads = scene.comment_threads()
     for step_id in threads:  # opens the card (if it is not) and loads its thread over the socket
         page.click(f'.step[data-step-id="{step_id}"] .comment-toggle')
@@ -1008,31 +1086,50 @@ def check_editor(visit: Visit, page, where: str, scene: Scene, members: list[str
         if expand.get_attribute("aria-expanded") == "false":
             expand.click()  # the step's details: description, resources, stakeholder chips, comments
     check_comment_threads(visit, page, where, threads)
-    for selector in ("#map-title", ".step [data-field=title]", ".stakeholder [data-field=name]", ".owner-text", ".chip",
-                     ".step [data-field=description]", ".comment-text", ".comment-replies .comment-text"):
+    for selector in (
+        "#map-title",
+        ".step [data-field=title]",
+        ".stakeholder [data-field=name]",
+        ".owner-text",
+        ".chip",
+        ".step [data-field=description]",
+        ".comment-text",
+        ".comment-replies .comment-text",
+    ):
         assert page.locator(selector).first.is_visible(), f"{where}: {selector} is not visible"
     # The first comment in the middle of the window, its reply below it (a whole-page shot has them all).
     if threads:
-        page.eval_on_selector(f'.step[data-step-id="{next(iter(threads))}"] .comment-head',
-                              "head => head.scrollIntoView({block: 'center'})")
+        page.eval_on_selector(
+            f'.step[data-step-id="{next(iter(threads))}"] .comment-head',
+            "head => head.scrollIntoView({block: 'center'})",
+        )
     visit.inert(page, where, shot)
 
 
 def check_comment_threads(visit: Visit, page, where: str, threads: dict) -> None:
     """Each step's comment thread (Scene.comment_threads) once loaded: its comments in order, each reply
     nested under the comment it answers, each comment's author and text as they were written."""
-    page.wait_for_function(COMMENTS_LOADED_JS, arg={step_id: sum(1 + len(replies) for _, replies in comments)
-                                                    for step_id, comments in threads.items()}, timeout=WAIT_MS)
+    page.wait_for_function(
+        COMMENTS_LOADED_JS,
+        arg={step_id: sum(1 + len(replies) for _, replies in comments) for step_id, comments in threads.items()},
+        timeout=WAIT_MS,
+    )
     shown = page.evaluate(COMMENT_THREADS_JS, list(threads))
     for step_id, comments in threads.items():
-        visit.shows(where, "comments of the step and the replies under each", [
-            [item["id"], [reply["id"] for reply in item["replies"]]] for item in shown[step_id]],
-            [[comment.id, [reply.id for reply in replies]] for comment, replies in comments])
+        visit.shows(
+            where,
+            "comments of the step and the replies under each",
+            [[item["id"], [reply["id"] for reply in item["replies"]]] for item in shown[step_id]],
+            [[comment.id, [reply.id for reply in replies]] for comment, replies in comments],
+        )
         for (comment, replies), item in zip(comments, shown[step_id]):
-            for what, planned, shown_comment in [("comment", comment, item),
-                                                 *(("reply", *pair) for pair in zip(replies, item["replies"]))]:
-                visit.shows(where, f"{what} text", shown_comment["text"], planned.body,
-                            [("comment body", planned.body)])
+            for what, planned, shown_comment in [
+                ("comment", comment, item),
+                *(("reply", *pair) for pair in zip(replies, item["replies"])),
+            ]:
+                visit.shows(
+                    where, f"{what} text", shown_comment["text"], planned.body, [("comment body", planned.body)]
+                )
                 visit.shows(where, f"{what} author", shown_comment["author"], planned.author[1], [planned.author])
 
 
@@ -1043,16 +1140,26 @@ def check_mentions(visit: Visit, app, page, where: str, scene: Scene, mentions: 
     itself a <details>, left out of INJECTED_ELEMENTS_JS by its id; what is in it is not."""
     page.wait_for_function(
         "count => document.querySelectorAll('#mentions:not([hidden]) .mentions-list a').length === count",
-        arg=len(mentions), timeout=WAIT_MS)
+        arg=len(mentions),
+        timeout=WAIT_MS,
+    )
     texts = page.evaluate(MENTIONS_TEXTS_JS)
-    told = [(comment.author, ("step title", scene.step_text(comment.step_id, "step title")))
-            for comment in reversed(mentions)]
+    told = [
+        (comment.author, ("step title", scene.step_text(comment.step_id, "step title")))
+        for comment in reversed(mentions)
+    ]
     with app.test_request_context(), force_locale(texts["lang"]):
-        expected = [gettext("%(name)s mentioned you at “%(step)s”", name=author[1], step=title[1])
-                    for author, title in told]
+        expected = [
+            gettext("%(name)s mentioned you at “%(step)s”", name=author[1], step=title[1]) for author, title in told
+        ]
     visit.shows(where, "number of mentions", texts["count"], str(len(mentions)))
-    visit.shows(where, "author's name and step title of each mention", [text for _, text in texts["links"]],
-                expected, [pair for pairs in told for pair in pairs])
+    visit.shows(
+        where,
+        "author's name and step title of each mention",
+        [text for _, text in texts["links"]],
+        expected,
+        [pair for pairs in told for pair in pairs],
+    )
     assert all(href.startswith("/mentions/") for href, _ in texts["links"]), f"{where}: {texts['links']}"
     page.click("#mentions summary")
     assert page.locator("#mentions .mentions-list a").first.is_visible(), f"{where}: the mentions are not shown"
@@ -1060,8 +1167,9 @@ def check_mentions(visit: Visit, app, page, where: str, scene: Scene, mentions: 
     page.click("#mentions summary")
 
 
-def check_dashboard(visit: Visit, app, page, scene: Scene, number: int, where: str, members: dict,
-                    join_url: str, shot: str = "window") -> None:
+def check_dashboard(
+    visit: Visit, app, page, scene: Scene, number: int, where: str, members: dict, join_url: str, shot: str = "window"
+) -> None:
     """A training's dashboard: its title and city, a card per group (drawn by dashboard.js) with its
     map's title and, in the first training, the vote's ranking; the timer, the vote, the announcement
     log, the tools' group lists and every group and member in the manage section; nothing ran.
@@ -1072,8 +1180,7 @@ def check_dashboard(visit: Visit, app, page, scene: Scene, number: int, where: s
     title, city = scene.training_texts(number)
     visit.shows(where, "training title in the top bar", texts["training"], title, [("training title", title)])
     visit.shows(where, "page title", texts["title"], f"{title} · Дорожная карта", [("training title", title)])
-    visit.shows(where, "city in the top bar", squeeze(texts["dates"]).split(" · ")[0], city,
-                [("training city", city)])
+    visit.shows(where, "city in the top bar", squeeze(texts["dates"]).split(" · ")[0], city, [("training city", city)])
     visit.shows(where, "join URL", texts["join_url"], join_url)
 
     groups, names = scene.groups[number], scene.group_names[number]
@@ -1085,32 +1192,52 @@ def check_dashboard(visit: Visit, app, page, scene: Scene, number: int, where: s
         assert card["href"] == f"/maps/{group.roadmap.id}", f"{where}: the card links to {card['href']}"
         if place == 0:
             map_title = scene.value("map title", number)
-            visit.shows(where, "map title (the card link's title)", card["title"], map_title,
-                        [("map title", map_title)])
+            visit.shows(
+                where, "map title (the card link's title)", card["title"], map_title, [("map title", map_title)]
+            )
         else:
-            visit.shows(where, "group name (the card link's title: the map has none)", card["title"], name,
-                        [("group name", name)])
+            visit.shows(
+                where,
+                "group name (the card link's title: the map has none)",
+                card["title"],
+                name,
+                [("group name", name)],
+            )
         visit.shows(where, "theme on the card", card["theme"], texts["themes"][group.theme])
         ranked = scene.ranking() if group.id == scene.group.id else []
         step_titles = [scene.step_text(step_id, "step title") for step_id, _ in ranked]
-        visit.shows(where, "dots and step title in the vote ranking on the card", card["ranking"],
-                    [[f"● {count}", f" {step_title}"] for (_, count), step_title in zip(ranked, step_titles)],
-                    [("step title", step_title) for step_title in step_titles])
+        visit.shows(
+            where,
+            "dots and step title in the vote ranking on the card",
+            card["ranking"],
+            [[f"● {count}", f" {step_title}"] for (_, count), step_title in zip(ranked, step_titles)],
+            [("step title", step_title) for step_title in step_titles],
+        )
 
     label, question = scene.value("timer label", number), scene.value("vote question", number)
     visit.shows(where, "timer label", texts["timer_label"], label, [("timer label", label)])
     status = texts["vote_status"].split(" · ", 2)  # open or closed · dots per person · the question
     visit.shows(where, "vote question after the vote's status", status[-1], question, [("vote question", question)])
     for tool, options in texts["tool_groups"].items():
-        visit.shows(where, f"group names in the {tool} tool's list", options[1:], names,
-                    [("group name", name) for name in names])
+        visit.shows(
+            where,
+            f"group names in the {tool} tool's list",
+            options[1:],
+            names,
+            [("group name", name) for name in names],
+        )
 
     every_group = texts["tool_groups"]["announcement"][0]
     announced = list(enumerate(scene.plan.values["announcement text"] if number == 0 else []))
     log = [[names[0] if scene.announcement_group(order) else every_group, text] for order, text in reversed(announced)]
-    visit.shows(where, "announcement log (to whom, text), newest first", texts["announcements"], log,
-                [("announcement text", text) for _, text in announced]
-                + [("group name", names[0]) for order, _ in announced if scene.announcement_group(order)])
+    visit.shows(
+        where,
+        "announcement log (to whom, text), newest first",
+        texts["announcements"],
+        log,
+        [("announcement text", text) for _, text in announced]
+        + [("group name", names[0]) for order, _ in announced if scene.announcement_group(order)],
+    )
 
     managed = {item["id"]: item for item in texts["manage"]}
     assert sorted(managed) == sorted(f"manage-group-{group.id}" for group in groups), f"{where}: {sorted(managed)}"
@@ -1121,14 +1248,29 @@ def check_dashboard(visit: Visit, app, page, scene: Scene, number: int, where: s
         visit.shows(where, "group name in manage groups", item["name"], name, [("group name", name)])
         visit.shows(where, "group name in its rename field", item["rename"], name, [("group name", name)])
         shown = sorted(member["name"] for member in item["members"])
-        visit.shows(where, "member names in manage groups", shown, sorted(members[group.id]),
-                    [("participant display name", member) for member in members[group.id]])
-        others = names[:place] + names[place + 1:]  # two groups may hold the same payloads
+        visit.shows(
+            where,
+            "member names in manage groups",
+            shown,
+            sorted(members[group.id]),
+            [("participant display name", member) for member in members[group.id]],
+        )
+        others = names[:place] + names[place + 1 :]  # two groups may hold the same payloads
         for member in item["members"]:
-            visit.shows(where, "other group names in the member's move list", member["moves"], others,
-                        [("group name", other) for other in others])
-            visit.shows(where, "member name in the remove confirmation", member["confirm"],
-                        removal.replace("{name}", member["name"]), [("participant display name", member["name"])])
+            visit.shows(
+                where,
+                "other group names in the member's move list",
+                member["moves"],
+                others,
+                [("group name", other) for other in others],
+            )
+            visit.shows(
+                where,
+                "member name in the remove confirmation",
+                member["confirm"],
+                removal.replace("{name}", member["name"]),
+                [("participant display name", member["name"])],
+            )
 
     for selector in (".group-card-name", "#dash-timer .countdown-label", "#dash-vote .vote-status"):
         assert page.locator(selector).first.is_visible(), f"{where}: {selector} is not visible"
@@ -1144,18 +1286,33 @@ def check_projector(visit: Visit, page, scene: Scene, where: str, owners: dict, 
     texts = page.evaluate(PROJECTOR_TEXTS_JS)
     title, label = scene.value("training title"), scene.value("timer label")
     visit.shows(where, "training title in the bar", texts["training"], title, [("training title", title)])
-    visit.shows(where, "training title in the page title", texts["title"].split(" · ", 1)[-1], title,
-                [("training title", title)])
+    visit.shows(
+        where,
+        "training title in the page title",
+        texts["title"].split(" · ", 1)[-1],
+        title,
+        [("training title", title)],
+    )
     visit.shows(where, "timer label", texts["timer_label"], label, [("timer label", label)])
     assert texts["group_id"] == scene.group.id, f"{where}: projects group {texts['group_id']}"
-    check_map_view(visit, where, scene, texts,
-                   [(scene.step_text(step_id, "step title"), owners[step_id]) for step_id in scene.step_ids],
-                   [scene.stakeholder_text(item, "stakeholder name") for item in scene.stakeholder_ids])
+    check_map_view(
+        visit,
+        where,
+        scene,
+        texts,
+        [(scene.step_text(step_id, "step title"), owners[step_id]) for step_id in scene.step_ids],
+        [scene.stakeholder_text(item, "stakeholder name") for item in scene.stakeholder_ids],
+    )
     for step_id, shown in zip(scene.step_ids, texts["steps"]):
-        visit.shows(where, "dots on the step", shown["dots"],
-                    f"● {scene.dots[step_id]}" if step_id in scene.dots else None)
-    for selector in (".projected-map h1", ".projected-step-title", ".projected-stakeholders strong",
-                     "#projector-timer .countdown-label"):
+        visit.shows(
+            where, "dots on the step", shown["dots"], f"● {scene.dots[step_id]}" if step_id in scene.dots else None
+        )
+    for selector in (
+        ".projected-map h1",
+        ".projected-step-title",
+        ".projected-stakeholders strong",
+        "#projector-timer .countdown-label",
+    ):
         assert page.locator(selector).first.is_visible(), f"{where}: {selector} is not visible"
     visit.inert(page, where, shot)
 
@@ -1174,8 +1331,13 @@ def check_map_view(visit: Visit, where: str, scene: Scene, texts: dict, steps: l
     for (step_title, (name, owner)), shown in zip(steps, texts["steps"]):
         visit.shows(where, "step title", shown["title"], step_title, [("step title", step_title)])
         visit.shows(where, f"step owner ({name})", shown["owner"], f" {owner}", [(name, owner)])
-    visit.shows(where, "stakeholder names", texts["stakeholders"], stakeholder_names,
-                [("stakeholder name", name) for name in stakeholder_names])
+    visit.shows(
+        where,
+        "stakeholder names",
+        texts["stakeholders"],
+        stakeholder_names,
+        [("stakeholder name", name) for name in stakeholder_names],
+    )
 
 
 # --- after the training ----------------------------------------------------------------------------
@@ -1229,15 +1391,24 @@ def after_the_training(scene: Scene, marina: Person, oleg: Person, owners: dict)
     revisions = []
 
     def edit(actor: Person, op_type: str, **keys) -> None:
-        revisions.append(editing.apply(
-            {"op_id": uuid.uuid4().hex, "roadmap_id": roadmap_id, "type": op_type, **keys}, actor=actor).revision)
+        revisions.append(
+            editing.apply(
+                {"op_id": uuid.uuid4().hex, "roadmap_id": roadmap_id, "type": op_type, **keys}, actor=actor
+            ).revision
+        )
 
-    deletions = db.session.scalars(select(Change.revision).where(
-        Change.roadmap_id == roadmap_id, Change.op["type"].as_string() == "step.delete")).all()
+    deletions = db.session.scalars(
+        select(Change.revision).where(Change.roadmap_id == roadmap_id, Change.op["type"].as_string() == "step.delete")
+    ).all()
     stakeholder_names = [scene.stakeholder_text(item, "stakeholder name") for item in scene.stakeholder_ids]
     steps = {
-        step_id: {**{name: scene.step_text(step_id, name) for name in STEP_TEXT_FIELDS}, "owner": owners[step_id],
-                  "stakeholders": [stakeholder_names[number % len(stakeholder_names)]], "due_on": None, "done": False}
+        step_id: {
+            **{name: scene.step_text(step_id, name) for name in STEP_TEXT_FIELDS},
+            "owner": owners[step_id],
+            "stakeholders": [stakeholder_names[number % len(stakeholder_names)]],
+            "due_on": None,
+            "done": False,
+        }
         for number, step_id in enumerate(scene.step_ids)
     }
     steps_before_deletions = [(step["step title"], step["owner"]) for step in steps.values()]
@@ -1272,11 +1443,20 @@ def after_the_training(scene: Scene, marina: Person, oleg: Person, owners: dict)
     steps[overdue]["due_on"] = PAST_DUE
     edit(oleg, "step.set", step_id=last, field="status", value="done")
     steps[last]["done"] = True
-    added = {**{name: "" for name in STEP_TEXT_FIELDS}, "stakeholders": [], "due_on": LATER_DUE, "done": False,
-             "step title": another(scene.step_text(overdue, "step title")),
-             "owner": ("step owner free text", another(scene.step_text(first, "step owner free text")))}
-    edit(oleg, "step.add", step_id=uuid.uuid4().hex,
-         fields={"title": added["step title"], "owner": {"text": added["owner"][1]}, "due_on": LATER_DUE})
+    added = {
+        **{name: "" for name in STEP_TEXT_FIELDS},
+        "stakeholders": [],
+        "due_on": LATER_DUE,
+        "done": False,
+        "step title": another(scene.step_text(overdue, "step title")),
+        "owner": ("step owner free text", another(scene.step_text(first, "step owner free text"))),
+    }
+    edit(
+        oleg,
+        "step.add",
+        step_id=uuid.uuid4().hex,
+        fields={"title": added["step title"], "owner": {"text": added["owner"][1]}, "due_on": LATER_DUE},
+    )
     edit(oleg, "step.delete", step_id=removed_id)
     share_token = share_links.link_token(share_links.share(scene.group.roadmap, oleg, "view"))
 
@@ -1291,8 +1471,9 @@ def after_the_training(scene: Scene, marina: Person, oleg: Person, owners: dict)
         "moved_deadlines": [(title(overdue), None, PAST_DUE)],
         "changed_owners": [(title(step_id), before, after) for step_id, before, after in changed_owners],
     }
-    return Afterwards(min(deletions) - 1, steps_before_deletions, revisions[-1], [*steps.values(), added],
-                      comparison, share_token)
+    return Afterwards(
+        min(deletions) - 1, steps_before_deletions, revisions[-1], [*steps.values(), added], comparison, share_token
+    )
 
 
 def check_my_maps(visit: Visit, page, scene: Scene, where: str) -> None:
@@ -1305,9 +1486,13 @@ def check_my_maps(visit: Visit, page, scene: Scene, where: str) -> None:
         title, group_name = scene.value("map title", number), scene.group_names[number][0]
         training_title, city = scene.training_texts(number)
         visit.shows(where, "map title (link to the map)", link, title, [("map title", title)])
-        visit.shows(where, "group name · training title, city", squeeze(muted).rsplit(" · ", 1)[0],
-                    f"{group_name} · {training_title}, {city}",
-                    [("group name", group_name), ("training title", training_title), ("training city", city)])
+        visit.shows(
+            where,
+            "group name · training title, city",
+            squeeze(muted).rsplit(" · ", 1)[0],
+            f"{group_name} · {training_title}, {city}",
+            [("group name", group_name), ("training title", training_title), ("training city", city)],
+        )
     assert page.locator(".my-map-title").first.is_visible()
     visit.inert(page, where)
 
@@ -1317,11 +1502,21 @@ def check_map_page_head(visit: Visit, page, scene: Scene, where: str) -> None:
     texts = page.evaluate(MAP_PAGE_HEAD_JS)
     group_name, training_title = scene.group_names[0][0], scene.value("training title")
     map_title = scene.value("map title")
-    visit.shows(where, "group name · training title", squeeze(texts["eyebrow"]), f"{group_name} · {training_title}",
-                [("group name", group_name), ("training title", training_title)])
+    visit.shows(
+        where,
+        "group name · training title",
+        squeeze(texts["eyebrow"]),
+        f"{group_name} · {training_title}",
+        [("group name", group_name), ("training title", training_title)],
+    )
     visit.shows(where, "map title", texts["heading"], map_title, [("map title", map_title)])
-    visit.shows(where, "map title in the page title", texts["title"].split(" · ", 1)[-1], f"{map_title} · Дорожная карта",
-                [("map title", map_title)])
+    visit.shows(
+        where,
+        "map title in the page title",
+        texts["title"].split(" · ", 1)[-1],
+        f"{map_title} · Дорожная карта",
+        [("map title", map_title)],
+    )
 
 
 def told_in_history(change: Change, people: dict, stakeholder_names: dict) -> list[tuple[str, str, bool]]:
@@ -1377,12 +1572,15 @@ def check_history(visit: Visit, page, scene: Scene, where: str, later: Afterward
     names = sorted(name for _, name in people.values())
     visit.shows(where, "names in the person filter", sorted(texts["people"][1:]), names, people.values())
     titles = later.step_titles()
-    visit.shows(where, "step titles in the step filter", texts["steps"][1:], titles,
-                [("step title", title) for title in titles])
+    visit.shows(
+        where, "step titles in the step filter", texts["steps"][1:], titles, [("step title", title) for title in titles]
+    )
     changes = db.session.scalars(
-        select(Change).where(Change.roadmap_id == scene.roadmap_id).order_by(Change.revision.desc())).all()
-    assert [revision for revision, _ in texts["entries"]] == [change.revision for change in changes], \
+        select(Change).where(Change.roadmap_id == scene.roadmap_id).order_by(Change.revision.desc())
+    ).all()
+    assert [revision for revision, _ in texts["entries"]] == [change.revision for change in changes], (
         f"{where}: entries for revisions {[revision for revision, _ in texts['entries']]}"
+    )
     stakeholder_names = {item: scene.stakeholder_text(item, "stakeholder name") for item in scene.stakeholder_ids}
     for change, (_, sentence) in zip(changes, texts["entries"]):
         what = f"{change.op['type']} sentence"
@@ -1390,24 +1588,32 @@ def check_history(visit: Visit, page, scene: Scene, where: str, later: Afterward
             if whole or len(value) <= QUOTE_LIMIT:
                 visit.contains(where, f"{name} in a {what}", sentence, value, [(name, value)])
                 continue
-            end = next((end for end in range(QUOTE_LIMIT - 1, QUOTE_LIMIT // 3, -1) if f"{value[:end]}…" in sentence),
-                       None)
+            end = next(
+                (end for end in range(QUOTE_LIMIT - 1, QUOTE_LIMIT // 3, -1) if f"{value[:end]}…" in sentence), None
+            )
             assert end is not None, f"{where}: the beginning of {name} {value!r} is not in {sentence!r}"
             part = payloads_within(value, end)
-            visit.contains(where, f"{name}, shortened, in a {what}", sentence, f"{value[:end]}…",
-                           [(name, part)] if part else [])
+            visit.contains(
+                where, f"{name}, shortened, in a {what}", sentence, f"{value[:end]}…", [(name, part)] if part else []
+            )
     assert page.locator(".history-sentence").first.is_visible()
     visit.inert(page, where)
 
 
-def check_map_at_revision(visit: Visit, page, scene: Scene, where: str, revision: int, steps: list,
-                          shot: str = "window") -> None:
+def check_map_at_revision(
+    visit: Visit, page, scene: Scene, where: str, revision: int, steps: list, shot: str = "window"
+) -> None:
     """The map as it was at a revision: its title in the page title, the slider at that revision, the map."""
     page.wait_for_selector(".map-page .projected-map", timeout=WAIT_MS)
     assert page.input_value("#revision") == str(revision), f"{where}: the slider is at {page.input_value('#revision')}"
     map_title = scene.value("map title")
-    visit.shows(where, "map title in the page title", page.title().split(" · ", 1)[-1], f"{map_title} · Дорожная карта",
-                [("map title", map_title)])
+    visit.shows(
+        where,
+        "map title in the page title",
+        page.title().split(" · ", 1)[-1],
+        f"{map_title} · Дорожная карта",
+        [("map title", map_title)],
+    )
     names = [scene.stakeholder_text(item, "stakeholder name") for item in scene.stakeholder_ids]
     check_map_view(visit, where, scene, page.evaluate(MAP_VIEW_TEXTS_JS, ".map-page .projected-map"), steps, names)
     assert page.locator(".projected-step-title").first.is_visible()
@@ -1420,6 +1626,7 @@ def check_since_training(visit: Visit, app, page, scene: Scene, where: str, late
     check_map_page_head(visit, page, scene, where)
     texts = page.evaluate(SINCE_TEXTS_JS, list(SINCE_LISTS))
     with app.test_request_context(), force_locale(texts["lang"]):
+
         def day(iso: str | None) -> str:
             return format_date(date.fromisoformat(iso), "d MMMM y") if iso else gettext("no date")
 
@@ -1438,24 +1645,39 @@ def check_since_training(visit: Visit, app, page, scene: Scene, where: str, late
             "changed_owners": [owner for _, before, after in expected for owner in (before, after)],
         }.get(key, [])
         shown = texts["lists"][key]
-        visit.shows(where, f"step titles in {key}", [title for title, _ in shown], [title for _, title in titles],
-                    titles)
-        visit.shows(where, f"entries of {key}", [squeeze(entry) for _, entry in shown],
-                    [title + (tails[key](before, after) if key in tails else "") for title, before, after in expected],
-                    titles + befores_and_afters)
+        visit.shows(
+            where, f"step titles in {key}", [title for title, _ in shown], [title for _, title in titles], titles
+        )
+        visit.shows(
+            where,
+            f"entries of {key}",
+            [squeeze(entry) for _, entry in shown],
+            [title + (tails[key](before, after) if key in tails else "") for title, before, after in expected],
+            titles + befores_and_afters,
+        )
 
     today = utcnow().date().isoformat()  # the server's clock is this one
     unfinished = [step for step in later.steps if not step["done"]]
     overdue = [step for step in unfinished if step["due_on"] and step["due_on"] < today]
-    visit.shows(where, "overdue steps", [squeeze(entry) for _, entry in texts["overdue"]],
-                [f"{step['step title']} — {due[step['due_on']]}" for step in overdue],
-                [("step title", step["step title"]) for step in overdue])
+    visit.shows(
+        where,
+        "overdue steps",
+        [squeeze(entry) for _, entry in texts["overdue"]],
+        [f"{step['step title']} — {due[step['due_on']]}" for step in overdue],
+        [("step title", step["step title"]) for step in overdue],
+    )
     not_overdue = [step for step in unfinished if step not in overdue]  # an overdue step is listed once
     upcoming = sorted(not_overdue, key=lambda step: (step["due_on"] is None, step["due_on"] or ""))[:NEXT_STEPS_LIMIT]
-    visit.shows(where, "what is next: steps, deadlines, owners", [squeeze(entry) for _, entry in texts["next"]],
-                [step["step title"] + (f" — {days[step['due_on']]}" if step["due_on"] else "")
-                 + f" · {step['owner'][1]}" for step in upcoming],
-                [("step title", step["step title"]) for step in upcoming] + [step["owner"] for step in upcoming])
+    visit.shows(
+        where,
+        "what is next: steps, deadlines, owners",
+        [squeeze(entry) for _, entry in texts["next"]],
+        [
+            step["step title"] + (f" — {days[step['due_on']]}" if step["due_on"] else "") + f" · {step['owner'][1]}"
+            for step in upcoming
+        ],
+        [("step title", step["step title"]) for step in upcoming] + [step["owner"] for step in upcoming],
+    )
     assert page.locator(".since-list strong").first.is_visible()
     visit.inert(page, where)
 
@@ -1477,35 +1699,65 @@ def check_print_page(visit: Visit, app, page, scene: Scene, where: str, later: A
     with app.test_request_context(), force_locale(texts["lang"]):
         dates = f"{format_date(training.starts_on, 'd MMMM')} – {format_date(training.ends_on, 'd MMMM y')}"
         working_group, theme = gettext("Working group"), gettext(THEMES[scene.group.theme])
-    in_pdf = [("map title", map_title), ("training title", training_title), ("training city", city),
-              ("group name", group_name)]
+    in_pdf = [
+        ("map title", map_title),
+        ("training title", training_title),
+        ("training city", city),
+        ("group name", group_name),
+    ]
     visit.shows(where, "map title in the page title", texts["title"], map_title, [("map title", map_title)])
     visit.shows(where, "map title", texts["heading"], map_title, [("map title", map_title)])
     visit.shows(where, "group name as the document's author", texts["author"], group_name, [("group name", group_name)])
-    visit.shows(where, "training title, city, dates; working group", [squeeze(text) for text in texts["origin"]],
-                [f"{training_title}, {city}, {dates}", f"{working_group}: {group_name}"], in_pdf[1:])
-    header = [(name, scene.value(name))
-              for name in ("map problem", "map goal", "map territory", "map expected results")]
-    visit.shows(where, "problem, goal, territory, theme, expected results", texts["fields"],
-                [value for _, value in header[:3]] + [theme, header[3][1]], header)
+    visit.shows(
+        where,
+        "training title, city, dates; working group",
+        [squeeze(text) for text in texts["origin"]],
+        [f"{training_title}, {city}, {dates}", f"{working_group}: {group_name}"],
+        in_pdf[1:],
+    )
+    header = [
+        (name, scene.value(name)) for name in ("map problem", "map goal", "map territory", "map expected results")
+    ]
+    visit.shows(
+        where,
+        "problem, goal, territory, theme, expected results",
+        texts["fields"],
+        [value for _, value in header[:3]] + [theme, header[3][1]],
+        header,
+    )
     in_pdf += header
     assert len(texts["steps"]) == len(later.steps), f"{where}: {len(texts['steps'])} steps"
     for step, shown in zip(later.steps, texts["steps"]):
         title, description, (name, owner) = step["step title"], step["step description"], step["owner"]
         visit.shows(where, "step title", shown["title"], title, [("step title", title)])
-        visit.shows(where, "step description", shown["description"], description or None,
-                    [("step description", description)] if description else [])
+        visit.shows(
+            where,
+            "step description",
+            shown["description"],
+            description or None,
+            [("step description", description)] if description else [],
+        )
         details = [(field, step[field]) for field in ("step resources", "step success measure") if step[field]]
         linked = sorted(step["stakeholders"], key=str.casefold)
-        visit.shows(where, "resources, success measure, stakeholders of the step", shown["details"],
-                    [f" {value}" for _, value in details] + ([f" {'; '.join(linked)}"] if linked else []),
-                    details + [("stakeholder name", item) for item in linked])
+        visit.shows(
+            where,
+            "resources, success measure, stakeholders of the step",
+            shown["details"],
+            [f" {value}" for _, value in details] + ([f" {'; '.join(linked)}"] if linked else []),
+            details + [("stakeholder name", item) for item in linked],
+        )
         visit.shows(where, f"step owner ({name})", shown["owner"], owner, [(name, owner)])
         in_pdf += [("step title", title), (name, owner)]
-    stakeholders = [tuple(scene.stakeholder_text(item, name) for name in STAKEHOLDER_TEXT_FIELDS)
-                    for item in scene.stakeholder_ids]
-    visit.shows(where, "stakeholder names and contacts", [tuple(row) for row in texts["stakeholders"]], stakeholders,
-                [pair for row in stakeholders for pair in zip(STAKEHOLDER_TEXT_FIELDS, row)])
+    stakeholders = [
+        tuple(scene.stakeholder_text(item, name) for name in STAKEHOLDER_TEXT_FIELDS) for item in scene.stakeholder_ids
+    ]
+    visit.shows(
+        where,
+        "stakeholder names and contacts",
+        [tuple(row) for row in texts["stakeholders"]],
+        stakeholders,
+        [pair for row in stakeholders for pair in zip(STAKEHOLDER_TEXT_FIELDS, row)],
+    )
     in_pdf += [pair for row in stakeholders for pair in zip(STAKEHOLDER_TEXT_FIELDS, row)]
     for selector in (".document-header h1", ".step-title", ".description", "td.owner", "td.name"):
         assert page.locator(selector).first.is_visible(), f"{where}: {selector} is not visible"
@@ -1522,8 +1774,11 @@ def pdf_text(content: bytes) -> str:
     has is drawn as the missing glyph, whose text in the PDF says nothing (every one reads as the same
     character): it is MISSING_GLYPH here."""
     document = pymupdf.open(stream=content, filetype="pdf")
-    spans = ["".join(MISSING_GLYPH if glyph == 0 else chr(code) for code, glyph, *_ in span["chars"])
-             for pdf_page in document for span in pdf_page.get_texttrace()]
+    spans = [
+        "".join(MISSING_GLYPH if glyph == 0 else chr(code) for code, glyph, *_ in span["chars"])
+        for pdf_page in document
+        for span in pdf_page.get_texttrace()
+    ]
     return "".join("".join(span for span in spans if not PAGE_NUMBER.fullmatch(span.strip())).split())
 
 
@@ -1544,8 +1799,11 @@ def check_pdf(visit: Visit, page, url: str, where: str, values: list) -> set[str
     missing = set()
     for name, value in values:
         expected = "".join(value.split())
-        drawn = re.compile("".join(re.escape(char) if char.isascii() else f"(?:{re.escape(char)}|{MISSING_GLYPH})"
-                                   for char in expected))
+        drawn = re.compile(
+            "".join(
+                re.escape(char) if char.isascii() else f"(?:{re.escape(char)}|{MISSING_GLYPH})" for char in expected
+            )
+        )
         visit.contains(where, name, text, drawn, [(name, value)])
         missing |= {char for char, shown in zip(expected, drawn.search(text).group()) if shown != char}
     return missing
@@ -1556,12 +1814,28 @@ def check_shared_map(visit: Visit, page, scene: Scene, where: str, steps: list, 
     texts = page.evaluate(PROJECTOR_TEXTS_JS)
     title, city = scene.training_texts(0)
     map_title = scene.value("map title")
-    visit.shows(where, "training title · city in the bar", texts["training"], f"{title} · {city}",
-                [("training title", title), ("training city", city)])
-    visit.shows(where, "map title in the page title", texts["title"], f"{map_title} · Дорожная карта",
-                [("map title", map_title)])
-    check_map_view(visit, where, scene, texts, steps,
-                   [scene.stakeholder_text(item, "stakeholder name") for item in scene.stakeholder_ids])
+    visit.shows(
+        where,
+        "training title · city in the bar",
+        texts["training"],
+        f"{title} · {city}",
+        [("training title", title), ("training city", city)],
+    )
+    visit.shows(
+        where,
+        "map title in the page title",
+        texts["title"],
+        f"{map_title} · Дорожная карта",
+        [("map title", map_title)],
+    )
+    check_map_view(
+        visit,
+        where,
+        scene,
+        texts,
+        steps,
+        [scene.stakeholder_text(item, "stakeholder name") for item in scene.stakeholder_ids],
+    )
     assert page.locator(".projected-step-title").first.is_visible()
     visit.inert(page, where, shot)
 
@@ -1569,15 +1843,19 @@ def check_shared_map(visit: Visit, page, scene: Scene, where: str, steps: list, 
 def wait_for_presence(page, person_id: int, name: str) -> None:
     page.wait_for_function(
         """([id, name]) => document.querySelector(`#presence [data-person-id="${id}"]`)?.title === name""",
-        arg=[person_id, name], timeout=WAIT_MS,
+        arg=[person_id, name],
+        timeout=WAIT_MS,
     )
 
 
 def wait_for_tag(page, control: str, name: str) -> str:
     """The name tag someone's focus puts after a control."""
     selector = f"{control} + .editing-tag"
-    page.wait_for_function("([selector, name]) => document.querySelector(selector)?.textContent === name",
-                           arg=[selector, name], timeout=WAIT_MS)
+    page.wait_for_function(
+        "([selector, name]) => document.querySelector(selector)?.textContent === name",
+        arg=[selector, name],
+        timeout=WAIT_MS,
+    )
     return page.text_content(selector)
 
 
@@ -1587,7 +1865,8 @@ def delete_with_toast(visit: Visit, page, where: str, button: str, text: str, wh
     toast = page.wait_for_function(
         """(ending) => [...document.querySelectorAll('.toast > span')]
              .map((span) => span.textContent).find((text) => text.endsWith(ending))""",
-        arg=f"«{text}»", timeout=WAIT_MS,
+        arg=f"«{text}»",
+        timeout=WAIT_MS,
     ).json_value()
     visit.shows(where, what, toast.rsplit("«", 1)[1][:-1], text, [(name, text)])
     visit.inert(page, where, "window")  # the toast is fixed to the window
@@ -1622,7 +1901,8 @@ def scene_reports():
         "dialogs": sum(report["dialogs"] for report in reports),
         "markers": sum(report["markers"] for report in reports),
         "pdf_characters_without_a_font": sorted(
-            {char for report in reports for char in report.get("pdf_characters_without_a_font", [])}),
+            {char for report in reports for char in report.get("pdf_characters_without_a_font", [])}
+        ),
         "payloads_shown_by_field_and_page": {
             name: {view: len(ids) for view, ids in sorted(views.items())} for name, views in sorted(seen.items())
         },
@@ -1633,7 +1913,8 @@ def scene_reports():
 
 @pytest.mark.parametrize("plan", PLANS, ids=[plan.id for plan in PLANS])
 def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
-        app, live_server, chromium, artifacts, scene_reports, plan):
+    app, live_server, chromium, artifacts, scene_reports, plan
+):
     """One scene of the plan: two participants join (CSP on, CSP off) and edit, the moderator signs in
     (CSP off) and opens the dashboard, the map and the projector, which follows an edit; the dashboard
     and projector again with the CSP on; the editors open the steps' comment threads, and participant 1's
@@ -1672,26 +1953,39 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
         # Connecting takes seconds: it goes on while the browsers join. So does the moderator's socket,
         # which writes the comment mentioning participant 1 (it needs no map joined to send an edit).
         pool = ThreadPoolExecutor(max_workers=len(focus) + 1)
-        connecting = [pool.submit(present, accounts.issue_token(person), name, target)
-                      for (person, name), (target, _) in zip(scene.members, focus)]
+        connecting = [
+            pool.submit(present, accounts.issue_token(person), name, target)
+            for (person, name), (target, _) in zip(scene.members, focus)
+        ]
         commenting = pool.submit(connect, accounts.issue_token(scene.moderator), "moderator-commenting")
         connecting.append(commenting)
         pool.shutdown(wait=False)
 
         # Two participants join, on the way typing the others' names into other trainings' codes.
         cycles = list(enumerate(scene.name_cycles()))
-        marina_id = join_through_pick_group(visit, marina, live_server, scene, "participant-1", marina_name,
-                                            cycles[0::2])
+        marina_id = join_through_pick_group(
+            visit, marina, live_server, scene, "participant-1", marina_name, cycles[0::2]
+        )
         # The moderator writes the last comment mentioning participant 1, now in the group, through a socket:
         # mentions.js adds it to the top bar's menu of their open editor; loaded again, the page draws it.
         # Before any of their cards is open: opening the step's thread marks the mention seen.
         step_id, parent_id = scene.comment_place(len(scene.comments))
-        mention = PlannedComment(uuid.uuid4().hex, step_id, parent_id,
-                                 ("moderator display name", plan.values["moderator display name"][0]),
-                                 plan.values["comment body"][-1])
+        mention = PlannedComment(
+            uuid.uuid4().hex,
+            step_id,
+            parent_id,
+            ("moderator display name", plan.values["moderator display name"][0]),
+            plan.values["comment body"][-1],
+        )
         ack = commenting.result(timeout=WAIT_MS / 1000).send_op(
-            "comment.add", roadmap_id=roadmap_id, comment_id=mention.id, step_id=mention.step_id, body=mention.body,
-            mentions=[marina_id], **({"parent_id": parent_id} if parent_id else {}))
+            "comment.add",
+            roadmap_id=roadmap_id,
+            comment_id=mention.id,
+            step_id=mention.step_id,
+            body=mention.body,
+            mentions=[marina_id],
+            **({"parent_id": parent_id} if parent_id else {}),
+        )
         assert ack["ok"], ack
         scene.comments.append(mention)
         check_mentions(visit, app, marina, "participant-1-editor-mention-arrives", scene, [mention])
@@ -1709,21 +2003,35 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
             future.result(timeout=WAIT_MS / 1000)
         wait_for_presence(marina, oleg_id, oleg_name)
         wait_for_presence(oleg, marina_id, marina_name)
-        visit.shows("participant-2-editor", "other participant's name in presence",
-                    oleg.get_attribute(f'#presence [data-person-id="{marina_id}"]', "title"), marina_name,
-                    [("participant display name", marina_name)])
+        visit.shows(
+            "participant-2-editor",
+            "other participant's name in presence",
+            oleg.get_attribute(f'#presence [data-person-id="{marina_id}"]', "title"),
+            marina_name,
+            [("participant display name", marina_name)],
+        )
         first_step = f'.step[data-step-id="{scene.step_ids[0]}"]'
         oleg.click(f"{first_step} [data-field=title]")
         where = "participant-1-editor-with-focus-marker"
-        for (person, name), (_, control) in zip([*scene.members, (None, oleg_name)],
-                                                [*focus, (None, f"{first_step} [data-field=title]")]):
+        for (person, name), (_, control) in zip(
+            [*scene.members, (None, oleg_name)], [*focus, (None, f"{first_step} [data-field=title]")]
+        ):
             person_id = oleg_id if person is None else person.id
             wait_for_presence(marina, person_id, name)
-            visit.shows(where, "other participant's name in presence",
-                        marina.get_attribute(f'#presence [data-person-id="{person_id}"]', "title"), name,
-                        [("participant display name", name)])
-            visit.shows(where, "other participant's name on the field being edited",
-                        wait_for_tag(marina, control, name), name, [("participant display name", name)])
+            visit.shows(
+                where,
+                "other participant's name in presence",
+                marina.get_attribute(f'#presence [data-person-id="{person_id}"]', "title"),
+                name,
+                [("participant display name", name)],
+            )
+            visit.shows(
+                where,
+                "other participant's name on the field being edited",
+                wait_for_tag(marina, control, name),
+                name,
+                [("participant display name", name)],
+            )
         visit.inert(marina, where, "window")
 
         # The moderator's pages: the trainings list, the dashboard, the map, the projector.
@@ -1732,23 +2040,32 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
         moderator.fill("#password", PASSWORD)
         moderator.click("main button[type=submit]")
         moderator.wait_for_url("**/moderate/", timeout=WAIT_MS)
-        listed = moderator.eval_on_selector_all(".training-list li", """items => items.map((item) => [
+        listed = moderator.eval_on_selector_all(
+            ".training-list li",
+            """items => items.map((item) => [
             item.querySelector('.training-link').getAttribute('href'),
             item.querySelector('.training-link').textContent,
-            item.querySelector('.muted').textContent])""")
+            item.querySelector('.muted').textContent])""",
+        )
         assert sorted(href for href, _, _ in listed) == sorted(f"/moderate/trainings/{t.id}" for t in scene.trainings)
         for href, shown_title, muted in listed:
             number = [f"/moderate/trainings/{t.id}" for t in scene.trainings].index(href)
             title, city = scene.training_texts(number)
             visit.shows("moderator-trainings-list", "training title", shown_title, title, [("training title", title)])
-            visit.shows("moderator-trainings-list", "training city", squeeze(muted).split(" · ")[0], city,
-                        [("training city", city)])
+            visit.shows(
+                "moderator-trainings-list",
+                "training city",
+                squeeze(muted).split(" · ")[0],
+                city,
+                [("training city", city)],
+            )
         visit.inert(moderator, "moderator-trainings-list")
 
         def check_training_page(page, number: int, where: str, members: dict, shot: str = "window"):
             training = scene.trainings[number]
-            check_dashboard(visit, app, page, scene, number, where, members,
-                            f"{live_server.url}/?code={training.join_code}", shot)
+            check_dashboard(
+                visit, app, page, scene, number, where, members, f"{live_server.url}/?code={training.join_code}", shot
+            )
 
         members_now = {group.id: [] for group in scene.groups[0]} | {scene.group.id: everyone}
         moderator.click(f'.training-link[href="/moderate/trainings/{scene.trainings[0].id}"]')
@@ -1759,12 +2076,19 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
         moderator.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
         check_editor(visit, moderator, "moderator-editor", scene, everyone)
         where = "moderator-editor-with-everyone-present"
-        for person_id, name in [(marina_id, marina_name), (oleg_id, oleg_name),
-                                *((person.id, name) for person, name in scene.members)]:
+        for person_id, name in [
+            (marina_id, marina_name),
+            (oleg_id, oleg_name),
+            *((person.id, name) for person, name in scene.members),
+        ]:
             wait_for_presence(moderator, person_id, name)
-            visit.shows(where, "participant's name in presence",
-                        moderator.get_attribute(f'#presence [data-person-id="{person_id}"]', "title"), name,
-                        [("participant display name", name)])
+            visit.shows(
+                where,
+                "participant's name in presence",
+                moderator.get_attribute(f'#presence [data-person-id="{person_id}"]', "title"),
+                name,
+                [("participant display name", name)],
+            )
         # The moderator edits a field under each of their names (renamed in between): participant 1 sees it.
         moderator_id = scene.moderator.id
         for number, name in enumerate(plan.values["moderator display name"]):
@@ -1774,38 +2098,55 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
             moderator.focus(control)  # the focus is published with the name as it is stored now
             wait_for_presence(marina, moderator_id, name)
             at = numbered("participant-1-editor", number)
-            visit.shows(at, "moderator's name in presence",
-                        marina.get_attribute(f'#presence [data-person-id="{moderator_id}"]', "title"), name,
-                        [("moderator display name", name)])
-            visit.shows(at, "moderator's name on the field being edited", wait_for_tag(marina, control, name), name,
-                        [("moderator display name", name)])
+            visit.shows(
+                at,
+                "moderator's name in presence",
+                marina.get_attribute(f'#presence [data-person-id="{moderator_id}"]', "title"),
+                name,
+                [("moderator display name", name)],
+            )
+            visit.shows(
+                at,
+                "moderator's name on the field being edited",
+                wait_for_tag(marina, control, name),
+                name,
+                [("moderator display name", name)],
+            )
             if number:
                 visit.inert(marina, at, "none")  # the same window each time, only the name differs
         visit.inert(moderator, where, "window")
 
         # The projector shows the joined map as the page comes; when participant 1 gives the first steps
         # a member and a stakeholder as owners, projector.js sets the new fragment with innerHTML.
-        owners = {step_id: ("step owner free text", scene.step_text(step_id, "step owner free text"))
-                  for step_id in scene.step_ids}
+        owners = {
+            step_id: ("step owner free text", scene.step_text(step_id, "step owner free text"))
+            for step_id in scene.step_ids
+        }
         moderator.goto(f"{live_server.url}/moderate/trainings/{scene.trainings[0].id}/projector")
         check_projector(visit, moderator, scene, "moderator-projector", owners, shot="page")
-        new_owners = [(f"member:{oleg_id}", ("participant display name", oleg_name)),
-                      (f"stakeholder:{scene.stakeholder_ids[0]}",
-                       ("stakeholder name", scene.stakeholder_text(scene.stakeholder_ids[0], "stakeholder name")))]
-        changed = scene.step_ids[:len(new_owners)]
+        new_owners = [
+            (f"member:{oleg_id}", ("participant display name", oleg_name)),
+            (
+                f"stakeholder:{scene.stakeholder_ids[0]}",
+                ("stakeholder name", scene.stakeholder_text(scene.stakeholder_ids[0], "stakeholder name")),
+            ),
+        ]
+        changed = scene.step_ids[: len(new_owners)]
         revision = int(moderator.get_attribute("#projected .projected-map", "data-revision"))
         for step_id, (choice, owner) in zip(changed, new_owners):
             marina.select_option(f'.step[data-step-id="{step_id}"] .owner-select', choice)
             owners[step_id] = owner
         moderator.wait_for_function(  # one revision per owner changed
             "revision => Number(document.querySelector('#projected .projected-map')?.dataset.revision) >= revision",
-            arg=revision + len(changed), timeout=WAIT_MS,
+            arg=revision + len(changed),
+            timeout=WAIT_MS,
         )
         check_projector(visit, moderator, scene, "moderator-projector-after-live-update", owners)
 
         # The same two pages with the CSP on, signed in as the moderator is.
-        moderator_csp_context, moderator_csp = visit.open(chromium, "moderator-csp", bypass_csp=False,
-                                                          storage_state=moderator_context.storage_state())
+        moderator_csp_context, moderator_csp = visit.open(
+            chromium, "moderator-csp", bypass_csp=False, storage_state=moderator_context.storage_state()
+        )
         moderator_csp.goto(f"{live_server.url}/moderate/trainings/{scene.trainings[0].id}")
         check_training_page(moderator_csp, 0, "moderator-csp-dashboard", members_now)
         moderator_csp.goto(f"{live_server.url}/moderate/trainings/{scene.trainings[0].id}/projector")
@@ -1813,15 +2154,26 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
 
         # Deleting shows the deleted item's text in a toast.
         for number, step_id in enumerate(scene.step_ids):
-            delete_with_toast(visit, marina, numbered("participant-1-step-deleted-toast", number),
-                              f'.step[data-step-id="{step_id}"] .step-delete',
-                              scene.step_text(step_id, "step title"), "deleted step title", "step title")
+            delete_with_toast(
+                visit,
+                marina,
+                numbered("participant-1-step-deleted-toast", number),
+                f'.step[data-step-id="{step_id}"] .step-delete',
+                scene.step_text(step_id, "step title"),
+                "deleted step title",
+                "step title",
+            )
         oleg.wait_for_function("() => document.querySelectorAll('.step').length === 0", timeout=WAIT_MS)
         for number, stakeholder_id in enumerate(scene.stakeholder_ids):
-            delete_with_toast(visit, oleg, numbered("participant-2-stakeholder-deleted-toast", number),
-                              f'.stakeholder[data-stakeholder-id="{stakeholder_id}"] .stakeholder-delete',
-                              scene.stakeholder_text(stakeholder_id, "stakeholder name"),
-                              "deleted stakeholder name", "stakeholder name")
+            delete_with_toast(
+                visit,
+                oleg,
+                numbered("participant-2-stakeholder-deleted-toast", number),
+                f'.stakeholder[data-stakeholder-id="{stakeholder_id}"] .stakeholder-delete',
+                scene.stakeholder_text(stakeholder_id, "stakeholder name"),
+                "deleted stakeholder name",
+                "stakeholder name",
+            )
 
         # Back on the start page, the participant's own road maps are listed: one in every training.
         marina_person = db.session.get(Person, marina_id)
@@ -1829,9 +2181,12 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
             trainings.join_group(training, groups[0].id, marina_name, marina_person)
         marina.goto(live_server.url + "/")
         where = "participant-1-start-page-your-road-maps"
-        entries = marina.eval_on_selector_all(".plain-list li", """items => items.map((item) => [
+        entries = marina.eval_on_selector_all(
+            ".plain-list li",
+            """items => items.map((item) => [
             item.querySelector('a').getAttribute('href'), item.querySelector('a').textContent,
-            item.querySelector('.muted').textContent])""")
+            item.querySelector('.muted').textContent])""",
+        )
         maps = [f"/maps/{groups[0].roadmap.id}" for groups in scene.groups]
         assert sorted(href for href, _, _ in entries) == sorted(maps), f"{where}: {entries}"
         for href, link, muted in entries:
@@ -1839,8 +2194,13 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
             title, group_name = scene.value("map title", number), scene.group_names[number][0]
             training_title = scene.value("training title", number)
             visit.shows(where, "map title (link to the map)", link, title, [("map title", title)])
-            visit.shows(where, "group name · training title", squeeze(muted), f"· {group_name} · {training_title}",
-                        [("group name", group_name), ("training title", training_title)])
+            visit.shows(
+                where,
+                "group name · training title",
+                squeeze(muted),
+                f"· {group_name} · {training_title}",
+                [("group name", group_name), ("training title", training_title)],
+            )
         assert marina.locator(".plain-list a").first.is_visible()
         visit.inert(marina, where)
 
@@ -1852,8 +2212,9 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
             if number < plan.shape.maps:
                 moderator.locator(f'.group-card-name[href="/maps/{scene.groups[number][0].roadmap.id}"]').click()
                 moderator.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
-                check_editor(visit, moderator, f"moderator-editor@map-{number + 1}", scene, [marina_name], number,
-                             shot="page")
+                check_editor(
+                    visit, moderator, f"moderator-editor@map-{number + 1}", scene, [marina_name], number, shot="page"
+                )
 
         # After the training. Participant 1 (CSP on) has every map in "my road maps"; the map gets its
         # steps and stakeholders back, the training ends and the group goes on (after_the_training);
@@ -1863,21 +2224,39 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
         check_my_maps(visit, marina, scene, "participant-1-my-road-maps")
         oleg_person = db.session.get(Person, oleg_id)
         later = after_the_training(scene, marina_person, oleg_person, owners)
-        people = {scene.moderator.id: ("moderator display name", plan.values["moderator display name"][-1]),
-                  **{person_id: ("participant display name", name)
-                     for person_id, name in [(marina_id, marina_name), (oleg_id, oleg_name),
-                                             *((person.id, name) for person, name in scene.members)]}}
+        people = {
+            scene.moderator.id: ("moderator display name", plan.values["moderator display name"][-1]),
+            **{
+                person_id: ("participant display name", name)
+                for person_id, name in [
+                    (marina_id, marina_name),
+                    (oleg_id, oleg_name),
+                    *((person.id, name) for person, name in scene.members),
+                ]
+            },
+        }
         map_url = f"{live_server.url}/maps/{roadmap_id}"
         oleg.goto(f"{map_url}/history")
         check_history(visit, oleg, scene, "participant-2-history", later, people)
         oleg.goto(f"{map_url}/history/{later.before_deletions}")
-        check_map_at_revision(visit, oleg, scene, "participant-2-map-at-revision", later.before_deletions,
-                              later.steps_before_deletions)
+        check_map_at_revision(
+            visit, oleg, scene, "participant-2-map-at-revision", later.before_deletions, later.steps_before_deletions
+        )
         with oleg.expect_navigation(url=f"{map_url}/history/{later.revision}"):
-            oleg.eval_on_selector("#revision", """(slider, revision) => {
-                slider.value = revision; slider.dispatchEvent(new Event('change')); }""", later.revision)
-        check_map_at_revision(visit, oleg, scene, "participant-2-map-at-revision@latest-by-the-slider",
-                              later.revision, later.owned_steps())
+            oleg.eval_on_selector(
+                "#revision",
+                """(slider, revision) => {
+                slider.value = revision; slider.dispatchEvent(new Event('change')); }""",
+                later.revision,
+            )
+        check_map_at_revision(
+            visit,
+            oleg,
+            scene,
+            "participant-2-map-at-revision@latest-by-the-slider",
+            later.revision,
+            later.owned_steps(),
+        )
         oleg.goto(f"{map_url}/since-training")
         check_since_training(visit, app, oleg, scene, "participant-2-since-the-training", later)
         shared_url = f"{live_server.url}/shared/{later.share_token}"
@@ -1902,7 +2281,8 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
         later.steps[0]["owner"] = ("participant display name", oleg_name)
         visitor.wait_for_function(
             "revision => Number(document.querySelector('#projected .projected-map')?.dataset.revision) >= revision",
-            arg=ack["revision"], timeout=WAIT_MS,
+            arg=ack["revision"],
+            timeout=WAIT_MS,
         )
         check_shared_map(visit, visitor, scene, "visitor-shared-map-after-live-update", later.owned_steps())
     finally:
@@ -1924,8 +2304,10 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
 
     assert summary["dialogs"] == 0
     assert summary["markers"] == 0
-    not_shown = {name: [value for value in values if value not in visit.values_shown[name]]
-                 for name, values in plan.values.items()}
+    not_shown = {
+        name: [value for value in values if value not in visit.values_shown[name]]
+        for name, values in plan.values.items()
+    }
     assert not any(not_shown.values()), f"stored but never checked on a page: {not_shown}"
 
 
@@ -1939,8 +2321,12 @@ def test_payloads_in_the_start_page_link_are_shown_as_text(live_server, chromium
             payload = param.values[0]
             page.goto(f"{live_server.url}/?code={quote(payload, safe='')}")
             visit.shows(f"start-page-link-{param.id}", "join code", page.input_value("#join_code"), payload)
-            visit.shows(f"start-page-link-{param.id}", "path in the language switch",
-                        page.input_value(".lang-switch input[name=next]"), f"/?code={quote(payload, safe='')}")
+            visit.shows(
+                f"start-page-link-{param.id}",
+                "path in the language switch",
+                page.input_value(".lang-switch input[name=next]"),
+                f"/?code={quote(payload, safe='')}",
+            )
             visit.inert(page, f"start-page-link-{param.id}")
     finally:
         summary = visit.report(payloads=len(PAYLOADS), reflected_in="?code= of the start page")
@@ -1975,13 +2361,13 @@ def test_the_checks_catch_a_payload_that_does_reach_the_page_as_html(live_server
             assert strict_page.evaluate(INJECTED_ELEMENTS_JS), f"{param.id} left no trace when injected"
 
         img_onerror = next(param.values[0] for param in PAYLOADS if param.id == "img-onerror")
-        with open_page.expect_console_message(lambda message: message.text.startswith("XSS-MARKER"),
-                                              timeout=WAIT_MS):
+        with open_page.expect_console_message(lambda message: message.text.startswith("XSS-MARKER"), timeout=WAIT_MS):
             open_page.evaluate("html => { document.querySelector('main').innerHTML = html; }", img_onerror)
         assert open_page.evaluate("window.__xss") == 3
         strict_page.goto(live_server.url + "/")
-        with strict_page.expect_console_message(lambda message: message.text.startswith("CSP-VIOLATION"),
-                                                timeout=WAIT_MS):
+        with strict_page.expect_console_message(
+            lambda message: message.text.startswith("CSP-VIOLATION"), timeout=WAIT_MS
+        ):
             strict_page.evaluate("html => { document.querySelector('main').innerHTML = html; }", img_onerror)
         assert strict_page.evaluate("window.__xss") is None
     finally:

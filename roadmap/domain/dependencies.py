@@ -11,6 +11,7 @@ dependencies as {step id: set of the step ids it depends on}:
 What one click of «Сдвинуть» moves is the browser's to work out (static/js/dependencies.js
 shiftedDates): it sends ordinary step.set ops.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -33,14 +33,17 @@ MESSAGES = {
     "rate_limited": N_("Too many requests at once; slow down a little. Nothing is lost: try again in a moment."),
     "too_many_steps": N_("This road map has as many steps as it can hold. Delete a step to add another."),
     "too_many_stakeholders": N_(
-        "This road map has as many stakeholders as it can hold. Delete a stakeholder to add another."),
+        "This road map has as many stakeholders as it can hold. Delete a stakeholder to add another."
+    ),
     "too_many_links": N_("This road map has as many links between steps and stakeholders as it can hold."),
     "too_many_dependencies": N_("This road map has as many dependencies between steps as it can hold."),
     "too_many_comments": N_("This step or road map has as many comments as it can hold."),
     "comment_not_found": N_("This comment no longer exists."),
     "not_author": N_("Only the author of a comment can change or delete it."),
-    "dependency_cycle": N_("This dependency would make a circle: a step would wait for itself. "
-                           "Remove one of the dependencies in the circle first."),
+    "dependency_cycle": N_(
+        "This dependency would make a circle: a step would wait for itself. "
+        "Remove one of the dependencies in the circle first."
+    ),
 }
 
 

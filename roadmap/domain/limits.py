@@ -8,6 +8,7 @@ restoring it needs a free place again. Links and dependencies count whether or n
 stakeholder is deleted, since a restore brings a deleted item's links back.
 The import of a file (services/exports/importing.py) uses the same caps.
 """
+
 from roadmap.domain.errors import EditRejected
 
 MAX_STEPS_PER_MAP = 300

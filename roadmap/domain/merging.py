@@ -27,6 +27,7 @@ The browser runs the same algorithm (static/js/textmerge.js) on the same test
 vectors (tests/vectors/text_merge.json), so a client's view of its own pending
 edits is what the server will make of them.
 """
+
 from __future__ import annotations
 
 import sys
@@ -101,7 +102,7 @@ def exact_insertion(base: str, changed: str, insert_at: int | None) -> Edit | No
         return None
     if not (changed.startswith(base[:insert_at]) and changed.endswith(base[insert_at:])):
         return None
-    return Edit(insert_at, insert_at, changed[insert_at:insert_at + added])
+    return Edit(insert_at, insert_at, changed[insert_at : insert_at + added])
 
 
 def single_insertion(base: str, changed: str, insert_at: int | None = None) -> Edit | None:
@@ -122,8 +123,9 @@ class Merged:
     inserted_at: int | None = None
 
 
-def merge(base: str | None, mine: str, current: str, after_others: bool = False,
-          insert_at: int | None = None) -> Merged:
+def merge(
+    base: str | None, mine: str, current: str, after_others: bool = False, insert_at: int | None = None
+) -> Merged:
     """Apply the edit base -> mine onto current, keeping both people's words.
 
     When the client edited the text the server still holds (or sent no base),
@@ -142,13 +144,15 @@ def merge(base: str | None, mine: str, current: str, after_others: bool = False,
     return Merged(text, placed)
 
 
-def merge_text(base: str | None, mine: str, current: str, after_others: bool = False,
-               insert_at: int | None = None) -> str:
+def merge_text(
+    base: str | None, mine: str, current: str, after_others: bool = False, insert_at: int | None = None
+) -> str:
     return merge(base, mine, current, after_others, insert_at).text
 
 
-def carry_insertion(base: str, mine: str, insert_at: int, after_others: bool,
-                    later_texts: list[tuple[str, int | None]], current: str) -> Merged | None:
+def carry_insertion(
+    base: str, mine: str, insert_at: int, after_others: bool, later_texts: list[tuple[str, int | None]], current: str
+) -> Merged | None:
     """An op's one inserted stretch, carried exactly through the texts the field took since
     `base`, each with where its own change inserted. None, for merge() to decide, when the
     op is no single insertion, or a later change did not insert exactly one stretch where
@@ -201,7 +205,7 @@ def _combine(base: str, first: list[Edit], second: list[Edit], tracked: Edit | N
             merged.append(edit.text)
             length += len(edit.text)
         if index + 1 < len(places) and not _is_deleted(place, deleted, deleted_starts):
-            merged.append(base[place:places[index + 1]])
+            merged.append(base[place : places[index + 1]])
             length += places[index + 1] - place
     return "".join(merged), placed
 

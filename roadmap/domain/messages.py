@@ -3,6 +3,7 @@
 Ops have their own schema in operations.py; everything else a client sends is
 a msgspec Struct here, so no handler inspects raw payloads.
 """
+
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -43,9 +44,15 @@ class Leave(_Message):
 
 
 class FocusOn(_Message):
-    focus: Annotated[Focus | None, Meta(description=(
-        "null or an object {field, step_id?, stakeholder_id?} whose field is 1-40 ASCII letters or _, "
-        "at least one a letter, and whose ids are 8-40 letters, digits, - or _"))]
+    focus: Annotated[
+        Focus | None,
+        Meta(
+            description=(
+                "null or an object {field, step_id?, stakeholder_id?} whose field is 1-40 ASCII letters or _, "
+                "at least one a letter, and whose ids are 8-40 letters, digits, - or _"
+            )
+        ),
+    ]
 
 
 class Watch(_Message):

@@ -7,6 +7,7 @@ docs/protocol.md and the browser's field sets come from these declarations.
 parse_op() turns an untrusted payload into an Operation or raises EditRejected;
 nothing else in the app inspects raw payloads.
 """
+
 import typing
 from dataclasses import dataclass
 from datetime import date
@@ -46,12 +47,14 @@ def convert(raw: Any, declared_type: Any) -> Any:
 
 
 Id = Annotated[str, Meta(pattern=whole("[A-Za-z0-9_-]{8,40}"), description="an id of 8-40 letters, digits, - or _")]
-OpId = Annotated[str, Meta(pattern=whole("[A-Za-z0-9_.:-]{8,64}"),
-                           description="8-64 characters from A-Z a-z 0-9 _ . : -")]
+OpId = Annotated[
+    str, Meta(pattern=whole("[A-Za-z0-9_.:-]{8,64}"), description="8-64 characters from A-Z a-z 0-9 _ . : -")
+]
 PersonId = Annotated[int, Meta(ge=1, le=MAX_DB_INT, description="a person id")]
 RoadmapId = Annotated[int, Meta(ge=1, le=MAX_DB_INT, description="a positive integer")]
-Count = Annotated[Annotated[int, Meta(ge=0, le=MAX_DB_INT)] | None,
-                  Meta(description="an integer from 0 to 2^31-1, or null")]
+Count = Annotated[
+    Annotated[int, Meta(ge=0, le=MAX_DB_INT)] | None, Meta(description="an integer from 0 to 2^31-1, or null")
+]
 Flag = Annotated[bool, Meta(description="true or false")]
 # Exactly YYYY-MM-DD, or "" for no day; that it is a real day of 1900-2200 is Day.finish's check.
 DAY_PATTERN = whole("([0-9]{4}-[0-9]{2}-[0-9]{2})?")
@@ -68,9 +71,14 @@ class TextField:
     @property
     def annotation(self):
         kind = "text" if self.multiline else "single-line text (CR and LF become spaces)"
-        return Annotated[str, Meta(max_length=self.max_length, pattern=WITHOUT_CONTROL_CHARACTERS,
-                                   description=f"{kind} of at most {self.max_length} characters, "
-                                               "without control characters")]
+        return Annotated[
+            str,
+            Meta(
+                max_length=self.max_length,
+                pattern=WITHOUT_CONTROL_CHARACTERS,
+                description=f"{kind} of at most {self.max_length} characters, without control characters",
+            ),
+        ]
 
     def finish(self, value: str) -> str:
         return value if self.multiline else value.replace("\r", " ").replace("\n", " ")
@@ -85,7 +93,9 @@ class Choice:
     @property
     def annotation(self):
         if self.nullable:
-            return Annotated[Literal[self.options] | None, Meta(description=f"one of {', '.join(self.options)}, or null")]
+            return Annotated[
+                Literal[self.options] | None, Meta(description=f"one of {', '.join(self.options)}, or null")
+            ]
         return Annotated[Literal[self.options], Meta(description=f"one of {', '.join(self.options)}")]
 
     def finish(self, value):
@@ -102,8 +112,9 @@ class Score:
     @property
     def annotation(self):
         if self.nullable:
-            return Annotated[Annotated[int, Meta(ge=1, le=5)] | None,
-                             Meta(description="an integer from 1 to 5, or null")]
+            return Annotated[
+                Annotated[int, Meta(ge=1, le=5)] | None, Meta(description="an integer from 1 to 5, or null")
+            ]
         return Annotated[int, Meta(ge=1, le=5, description="an integer from 1 to 5")]
 
     def finish(self, value):
@@ -115,8 +126,9 @@ class Percent:
     """An integer from 0 to 100, or null."""
 
     default = None
-    annotation = Annotated[Annotated[int, Meta(ge=0, le=100)] | None,
-                           Meta(description="a percent from 0 to 100, or null")]
+    annotation = Annotated[
+        Annotated[int, Meta(ge=0, le=100)] | None, Meta(description="a percent from 0 to 100, or null")
+    ]
 
     def finish(self, value):
         return value
@@ -211,15 +223,22 @@ COMMENT_BODY = TextField(2000)
 def browser_field_schema() -> dict:
     """What static/js/ops.js needs of the fields: which hold merged text, and what an add leaves unsaid."""
     return {
-        "text_fields": {target: [name for name, spec in fields.items() if isinstance(spec, TextField)]
-                        for target, fields in FIELDS_BY_TARGET.items()},
+        "text_fields": {
+            target: [name for name, spec in fields.items() if isinstance(spec, TextField)]
+            for target, fields in FIELDS_BY_TARGET.items()
+        },
         "defaults": {"step": STEP_DEFAULTS, "stakeholder": STAKEHOLDER_DEFAULTS},
     }
 
 
 def _values_struct(name: str, fields: dict) -> type[Struct]:
-    return msgspec.defstruct(name, [(field, spec.annotation, spec.default) for field, spec in fields.items()],
-                             kw_only=True, forbid_unknown_fields=True, frozen=True)
+    return msgspec.defstruct(
+        name,
+        [(field, spec.annotation, spec.default) for field, spec in fields.items()],
+        kw_only=True,
+        forbid_unknown_fields=True,
+        frozen=True,
+    )
 
 
 # What the values of a map's, a step's and a stakeholder's fields may be; a step.add's `fields`.
@@ -229,7 +248,8 @@ StakeholderFields = _values_struct("StakeholderFields", STAKEHOLDER_FIELDS)
 # One field's value alone: msgspec keeps a Struct's checks made, but builds those of a bare type anew each call.
 _ONE_VALUE = {
     (target, name): msgspec.defstruct(f"{target}.{name}", [("value", spec.annotation)], frozen=True)
-    for target, fields in FIELDS_BY_TARGET.items() for name, spec in fields.items()
+    for target, fields in FIELDS_BY_TARGET.items()
+    for name, spec in fields.items()
 }
 
 
@@ -323,8 +343,9 @@ class StakeholderRestore(OnStakeholder, tag="stakeholder.restore"):
     pass
 
 
-Mentions = Annotated[list[PersonId], Meta(max_length=MAX_MENTIONS,
-                                          description=f"a list of up to {MAX_MENTIONS} person ids")]
+Mentions = Annotated[
+    list[PersonId], Meta(max_length=MAX_MENTIONS, description=f"a list of up to {MAX_MENTIONS} person ids")
+]
 
 
 class OnComment(Op):
@@ -350,15 +371,32 @@ class CommentHide(OnComment, tag="comment.hide"):
 
 
 OP_CLASSES = {
-    op_class.__struct_config__.tag: op_class for op_class in (
-        MapSet, MapLock, MapRestore,
-        StepAdd, StepSet, StepMove, StepDelete, StepRestore, StepLink, StepUnlink, StepDepend, StepUndepend,
-        StakeholderAdd, StakeholderSet, StakeholderDelete, StakeholderRestore,
-        CommentAdd, CommentEdit, CommentDelete, CommentHide,
+    op_class.__struct_config__.tag: op_class
+    for op_class in (
+        MapSet,
+        MapLock,
+        MapRestore,
+        StepAdd,
+        StepSet,
+        StepMove,
+        StepDelete,
+        StepRestore,
+        StepLink,
+        StepUnlink,
+        StepDepend,
+        StepUndepend,
+        StakeholderAdd,
+        StakeholderSet,
+        StakeholderDelete,
+        StakeholderRestore,
+        CommentAdd,
+        CommentEdit,
+        CommentDelete,
+        CommentHide,
     )
 }
 OP_TYPES = tuple(OP_CLASSES)
-AnyOp = typing.Union[tuple(OP_CLASSES.values())]
+AnyOp = typing.Union[tuple(OP_CLASSES.values())]  # noqa: UP007 -- built from a tuple, which | cannot
 # An optional key that was not sent (null is a value for some of them).
 NOT_GIVEN = object()
 
@@ -424,8 +462,9 @@ def parse_op(payload: Any) -> Operation:
         values.update(_field_keys(target, payload))
     if "fields" in values:
         specs = FIELDS_BY_TARGET[target]
-        values["fields"] = {name: specs[name].finish(getattr(declared.fields, name))
-                            for name in payload.get("fields", ())}
+        values["fields"] = {
+            name: specs[name].finish(getattr(declared.fields, name)) for name in payload.get("fields", ())
+        }
     if values.get("after_id") is UNSET:
         values["after_id"] = NOT_GIVEN
     if "body" in values:
@@ -437,12 +476,35 @@ def parse_op(payload: Any) -> Operation:
 # The keys an op's checks read, in the order docs/protocol.md (section 13) ranks their faults;
 # "field" stands for field, value and base, and "fields" for the fields of an add.
 _CHECK_ORDER = (
-    "op_id", "roadmap_id", "step_id", "predecessor_id", "stakeholder_id", "comment_id", "after_id",
-    "field", "after_others", "insert_at", "base_revision", "revision", "locked", "fields",
-    "parent_id", "body", "mentions", "hidden",
+    "op_id",
+    "roadmap_id",
+    "step_id",
+    "predecessor_id",
+    "stakeholder_id",
+    "comment_id",
+    "after_id",
+    "field",
+    "after_others",
+    "insert_at",
+    "base_revision",
+    "revision",
+    "locked",
+    "fields",
+    "parent_id",
+    "body",
+    "mentions",
+    "hidden",
 )
-_MALFORMED_WHEN_BAD = {"op_id", "roadmap_id", "step_id", "predecessor_id", "stakeholder_id", "comment_id",
-                       "after_id", "parent_id"}
+_MALFORMED_WHEN_BAD = {
+    "op_id",
+    "roadmap_id",
+    "step_id",
+    "predecessor_id",
+    "stakeholder_id",
+    "comment_id",
+    "after_id",
+    "parent_id",
+}
 
 
 def _first_fault(op_class: type[Op], payload: dict, problem: msgspec.ValidationError) -> EditRejected:
@@ -496,8 +558,9 @@ def _field_keys(target: str, payload: dict) -> dict:
         try:
             values["seen"] = _parse_field_value(target, field_name, payload["base"])
         except EditRejected as problem:
-            raise EditRejected("invalid_value",
-                               f"base must be a value of the field ({problem.detail or 'invalid'})") from None
+            raise EditRejected(
+                "invalid_value", f"base must be a value of the field ({problem.detail or 'invalid'})"
+            ) from None
     return values
 
 

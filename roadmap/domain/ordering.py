@@ -1,4 +1,5 @@
 """Step order as fractional keys: a move rewrites one key, never the list."""
+
 from fractional_indexing import generate_key_between
 
 

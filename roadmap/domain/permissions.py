@@ -3,6 +3,7 @@
 The rules work on plain facts (MapAccess), so one query can gather them for the
 hot edit path and the ORM objects can supply them for pages.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -55,14 +56,15 @@ def moderates_map(actor, access: MapAccess) -> bool:
 
 def access_to_group(person, group) -> MapAccess:
     """The facts for a group already loaded through the ORM."""
-    is_member = person is not None and any(
-        membership.group_id == group.id for membership in person.memberships
-    )
+    is_member = person is not None and any(membership.group_id == group.id for membership in person.memberships)
     return MapAccess(
-        roadmap_id=group.roadmap.id, group_id=group.id, training_id=group.training_id,
+        roadmap_id=group.roadmap.id,
+        group_id=group.id,
+        training_id=group.training_id,
         group_archived=bool(group.archived),
         runs_training=person is not None and person.id in group.training.moderator_ids,
-        is_member=is_member, locked=bool(group.roadmap.locked),
+        is_member=is_member,
+        locked=bool(group.roadmap.locked),
     )
 
 

@@ -5,6 +5,7 @@ progress bar and "what is next" on the map, and the "since the training"
 summary that sets the map against the baseline frozen when the training ended.
 Step dicts are the ones snapshots.snapshot() returns, in map order.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -138,8 +139,11 @@ def progress(map_data: dict, today: date, next_limit: int = NEXT_STEPS_LIMIT) ->
         by_status[step["status"]] = by_status.get(step["status"], 0) + 1
     percent = sum(_step_percent(step) for step in steps) // len(steps) if steps else 0
     unfinished = [step for step in steps if step["status"] != "done"]
-    overdue = [step for step in unfinished
-               if is_overdue(step["status"], date.fromisoformat(step["due_on"]) if step.get("due_on") else None, today)]
+    overdue = [
+        step
+        for step in unfinished
+        if is_overdue(step["status"], date.fromisoformat(step["due_on"]) if step.get("due_on") else None, today)
+    ]
     # sorted() is stable, so steps with the same (or no) date keep their map order.
     upcoming = [step for step in unfinished if step not in overdue]
     next_steps = sorted(upcoming, key=lambda step: (step.get("due_on") is None, step.get("due_on") or ""))
@@ -181,7 +185,8 @@ def compare(baseline: dict, current: dict) -> Comparison:
         added=steps_differ.added,
         removed=steps_differ.removed,
         done_since=[
-            _ref(step) for step in current["steps"]
+            _ref(step)
+            for step in current["steps"]
             if step["status"] == "done" and before_by_id.get(step["id"], {}).get("status") != "done"
         ],
         moved_deadlines=_changes(kept, "due_on"),

@@ -12,6 +12,7 @@ A check passes only on something the group has written:
 - a stakeholder's unset sector or influence is unknown: not residents, not
   administration, not influential.
 """
+
 from __future__ import annotations
 
 import re
@@ -44,15 +45,20 @@ LABELS = {
 HINTS = {
     "header_filled": N_("Fill in «Problem», «Goal» and «Territory» at the top of the map."),
     "steps_have_owner_and_due_date": N_("For each step, write who does it and by what date."),
-    "no_overdue_steps": N_("A step is late when its deadline has passed and it is not marked done: "
-                           "mark it done or move the deadline."),
+    "no_overdue_steps": N_(
+        "A step is late when its deadline has passed and it is not marked done: mark it done or move the deadline."
+    ),
     "residents_involved": N_("Tick a stakeholder whose sector is «Residents» in a step."),
     "influential_stakeholders_engaged": N_(
         "Stakeholders with influence 4 or 5 should be ticked in a step, and the way you work with them "
-        "should be at least «Involve»: not just telling them or asking their opinion, but doing the work together."),
-    "waste_fractions_and_places": N_("Name what is collected (plastic, paper, glass…) and where the containers will stand."),
-    "landscaping_approval_step": N_("Add a step about agreeing the project (the word «agree» or «approval») "
-                                    "and tick the administration in it."),
+        "should be at least «Involve»: not just telling them or asking their opinion, but doing the work together."
+    ),
+    "waste_fractions_and_places": N_(
+        "Name what is collected (plastic, paper, glass…) and where the containers will stand."
+    ),
+    "landscaping_approval_step": N_(
+        "Add a step about agreeing the project (the word «agree» or «approval») and tick the administration in it."
+    ),
 }
 
 
@@ -138,8 +144,10 @@ def _stakeholders_of_sector(map_data: dict, sector: str) -> set[str]:
 def _steps_with(map_data: dict, stakeholder_ids: set[str]) -> list[dict]:
     """Steps that involve or are owned by one of the stakeholders."""
     return [
-        step for step in map_data["steps"]
-        if stakeholder_ids & set(step["stakeholder_ids"]) or (step.get("owner") or {}).get("stakeholder") in stakeholder_ids
+        step
+        for step in map_data["steps"]
+        if stakeholder_ids & set(step["stakeholder_ids"])
+        or (step.get("owner") or {}).get("stakeholder") in stakeholder_ids
     ]
 
 
@@ -152,7 +160,9 @@ def _influential_stakeholders_engaged(map_data: dict) -> Check:
     if not influential:
         return _nothing_to_check("influential_stakeholders_engaged")
     linked = {stakeholder_id for step in map_data["steps"] for stakeholder_id in step["stakeholder_ids"]}
-    failing = [item["id"] for item in influential if item["id"] not in linked or item["engagement"] not in ENGAGED_ENOUGH]
+    failing = [
+        item["id"] for item in influential if item["id"] not in linked or item["engagement"] not in ENGAGED_ENOUGH
+    ]
     return Check("influential_stakeholders_engaged", not failing, failing)
 
 

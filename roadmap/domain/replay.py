@@ -8,6 +8,7 @@ A replay may start from a map kept at an earlier revision (a checkpoint) instead
 of from revision 0, and it hands back copies of the map at each multiple of
 CHECKPOINT_EVERY it reaches, to be kept as checkpoints.
 """
+
 from __future__ import annotations
 
 import copy
@@ -17,8 +18,17 @@ from roadmap.domain.operations import STEP_DEFAULTS
 
 def empty_map(roadmap_id: int, theme: str = "other") -> dict:
     return {
-        "id": roadmap_id, "revision": 0, "title": "", "problem": "", "goal": "", "territory": "",
-        "theme": theme, "expected_results": "", "locked": False, "steps": [], "stakeholders": [],
+        "id": roadmap_id,
+        "revision": 0,
+        "title": "",
+        "problem": "",
+        "goal": "",
+        "territory": "",
+        "theme": theme,
+        "expected_results": "",
+        "locked": False,
+        "steps": [],
+        "stakeholders": [],
         "comment_counts": {},
     }
 
@@ -94,10 +104,16 @@ def apply_applied_op(map_data: dict, op: dict) -> None:
         map_data["steps"] = [_with_defaults(step) for step in map_data["steps"]]
     elif kind == "step.add":
         # Defaults first: a log written before a field existed (progress) does not carry it.
-        map_data["steps"].append({
-            "id": op["step_id"], "position": op["position"], **STEP_DEFAULTS, **op["fields"],
-            "stakeholder_ids": [], "depends_on": [],
-        })
+        map_data["steps"].append(
+            {
+                "id": op["step_id"],
+                "position": op["position"],
+                **STEP_DEFAULTS,
+                **op["fields"],
+                "stakeholder_ids": [],
+                "depends_on": [],
+            }
+        )
     elif kind in ("step.set", "step.move"):
         step = _step(map_data, op["step_id"])
         if kind == "step.set":
@@ -162,9 +178,16 @@ def replay_comments(changes: list[dict]) -> list[dict]:
         kind = op["type"]
         if kind == "comment.add":
             comments[op["comment_id"]] = {
-                "id": op["comment_id"], "step_id": op["step_id"], "parent_id": op["parent_id"],
-                "author_id": op["author_id"], "body": op["body"], "mentions": op["mentions"],
-                "created_at": op["created_at"], "edited_at": None, "deleted": False, "hidden": False,
+                "id": op["comment_id"],
+                "step_id": op["step_id"],
+                "parent_id": op["parent_id"],
+                "author_id": op["author_id"],
+                "body": op["body"],
+                "mentions": op["mentions"],
+                "created_at": op["created_at"],
+                "edited_at": None,
+                "deleted": False,
+                "hidden": False,
             }
         elif kind == "comment.edit":
             comments[op["comment_id"]].update(body=op["body"], mentions=op["mentions"], edited_at=op["edited_at"])

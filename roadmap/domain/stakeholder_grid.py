@@ -7,6 +7,7 @@ group only informs is flagged: those are the people who can stop the project.
 A stakeholder missing either score is not placed; it waits beside the grid.
 static/js/stakeholder_grid.js draws the same grid in the editor, by the same rule.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -37,7 +38,8 @@ QUADRANT_ADVICE = {
     "monitor": N_("Watch for changes; a short notice now and then is enough."),
 }
 ONLY_INFORMED_WARNING = N_(
-    "Influential and interested, yet only informed: involve them more, or they may block the project.")
+    "Influential and interested, yet only informed: involve them more, or they may block the project."
+)
 
 
 def quadrant(stakeholder: dict) -> str | None:

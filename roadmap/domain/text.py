@@ -1,4 +1,5 @@
 """What text a person may type, anywhere: ops, names, titles, messages. The one definition."""
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@ dated step's bar as a share of the whole span, the months along the top, today's
 the steps without dates listed beside. The editor draws the same picture in the browser
 (static/js/timeline.js), where bars are dragged.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -61,12 +62,20 @@ def lay_out(steps: list[dict], today: date) -> Timeline:
     for step in dated:
         start, end = spans[step["id"]]
         done = step["status"] in DONE_STATUSES
-        bars.append(Bar(
-            number=numbers[step["id"]], title=step["title"], starts_on=start, due_on=end,
-            left=at(start), width=round(100 * ((end - start).days + 1) / length, 3), done=done,
-            overdue=not done and step.get("due_on") is not None and end < today, too_early=step["id"] in early,
-            waits_for=tuple(sorted(numbers[id_] for id_ in step.get("depends_on", ()) if id_ in numbers)),
-        ))
+        bars.append(
+            Bar(
+                number=numbers[step["id"]],
+                title=step["title"],
+                starts_on=start,
+                due_on=end,
+                left=at(start),
+                width=round(100 * ((end - start).days + 1) / length, 3),
+                done=done,
+                overdue=not done and step.get("due_on") is not None and end < today,
+                too_early=step["id"] in early,
+                waits_for=tuple(sorted(numbers[id_] for id_ in step.get("depends_on", ()) if id_ in numbers)),
+            )
+        )
     months = [(day, at(day)) for day in _month_starts(first, last)]
     return Timeline(bars=bars, undated=undated, months=months, today_at=at(today) if first <= today <= last else None)
 

@@ -1,4 +1,5 @@
 """The enumerations a road map speaks, with their labels marked for translation."""
+
 from roadmap.domain.errors import N_
 
 THEMES = {

@@ -1,4 +1,5 @@
 """All models, imported here so Alembic and the app see every table."""
+
 from roadmap.models.baselines import Baseline
 from roadmap.models.changelog import Change, Checkpoint
 from roadmap.models.comments import Comment, CommentRead, Mention
@@ -14,6 +15,31 @@ from roadmap.models.sign_in_links import SignInLink
 from roadmap.models.training import Group, JoinBlock, Training, TrainingModerator
 
 __all__ = [
-    "Announcement", "Baseline", "CachedExport", "Change", "Checkpoint", "Comment", "CommentRead", "Dot", "Group", "JoinBlock", "LiveConnection", "MailOptOut", "MailSend", "Membership", "Mention", "Person",
-    "Presence", "Roadmap", "ShareLink", "SignInLink", "Stakeholder", "Step", "StepStakeholder", "Timer", "Training", "TrainingModerator", "Vote",
+    "Announcement",
+    "Baseline",
+    "CachedExport",
+    "Change",
+    "Checkpoint",
+    "Comment",
+    "CommentRead",
+    "Dot",
+    "Group",
+    "JoinBlock",
+    "LiveConnection",
+    "MailOptOut",
+    "MailSend",
+    "Membership",
+    "Mention",
+    "Person",
+    "Presence",
+    "Roadmap",
+    "ShareLink",
+    "SignInLink",
+    "Stakeholder",
+    "Step",
+    "StepStakeholder",
+    "Timer",
+    "Training",
+    "TrainingModerator",
+    "Vote",
 ]

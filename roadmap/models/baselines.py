@@ -1,4 +1,5 @@
 """A map's baseline: what it was when its training ended, to measure the work done since."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """The append-only change log: one row per applied operation, and checkpoints of its replay."""
+
 from __future__ import annotations
 
 from datetime import datetime

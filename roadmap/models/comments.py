@@ -3,6 +3,7 @@
 A comment is changed only through editing.apply (comment.* ops, logged like every
 edit); reads and mentions are each person's own state, not part of the map.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

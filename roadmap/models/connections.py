@@ -5,6 +5,7 @@ Ending a person's sessions, or revoking a link, closes their connections through
 these rows: a sid reaches the process holding it over the message queue. Rows of a crashed
 process age out via seen_at, as presence rows do.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -4,6 +4,7 @@ Kept in the database so every server process that shares it finds a file another
 `variant` names what changes the bytes besides the revision (language, time zone, the day,
 the names of the group and its members): see services/export_files.py.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,8 +18,9 @@ from roadmap.timeutil import utcnow
 
 class CachedExport(db.Model):
     __tablename__ = "cached_exports"
-    __table_args__ = (UniqueConstraint("roadmap_id", "file_format", "variant", "revision",
-                                       name="one_cached_export_per_key"),)
+    __table_args__ = (
+        UniqueConstraint("roadmap_id", "file_format", "variant", "revision", name="one_cached_export_per_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     roadmap_id: Mapped[int] = mapped_column(ForeignKey("roadmaps.id", ondelete="CASCADE"), index=True)

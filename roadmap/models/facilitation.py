@@ -1,4 +1,5 @@
 """What moderators run across a training: timers, announcements and dot votes."""
+
 from __future__ import annotations
 
 from datetime import datetime

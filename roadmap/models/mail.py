@@ -1,4 +1,5 @@
 """Mail a person may switch off, and the ledger that sends each mail exactly once."""
+
 from __future__ import annotations
 
 from datetime import datetime

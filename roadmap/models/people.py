@@ -1,4 +1,5 @@
 """People: moderators (with a password) and participants (joined by code)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,8 +14,18 @@ from roadmap.timeutil import utcnow
 # Marker colours, distinct from each other, each with white initials on it at a contrast of
 # at least 4.5:1 (WCAG AA for small text; axe checks it in tests/test_browser_accessibility.py).
 MEMBER_COLORS = (
-    "#c2410c", "#1971c2", "#15803d", "#9c36b5", "#a8530a", "#0b7285",
-    "#c2255c", "#4d7c0f", "#3b5bdb", "#a61e4d", "#087f5b", "#862e9c",
+    "#c2410c",
+    "#1971c2",
+    "#15803d",
+    "#9c36b5",
+    "#a8530a",
+    "#0b7285",
+    "#c2255c",
+    "#4d7c0f",
+    "#3b5bdb",
+    "#a61e4d",
+    "#087f5b",
+    "#862e9c",
 )
 
 
@@ -36,7 +47,6 @@ class Person(UserMixin, db.Model):
     sign_in_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     memberships = relationship("Membership", back_populates="person", cascade="all, delete-orphan")
-
 
     def get_id(self) -> str:
         """What Flask-Login keeps in the session and the remember cookie: the id and the generation."""

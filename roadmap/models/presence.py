@@ -3,6 +3,7 @@
 Kept in the database rather than in process memory so several server
 processes agree; rows of a crashed process age out via seen_at.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -3,6 +3,7 @@
 Step and stakeholder ids are made by the client, so a step created offline can
 be edited before the server has seen it.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -33,9 +34,7 @@ class Roadmap(db.Model):
 
     group = relationship("Group", back_populates="roadmap")
     steps: Mapped[list[Step]] = relationship(back_populates="roadmap", cascade="all, delete-orphan")
-    stakeholders: Mapped[list[Stakeholder]] = relationship(
-        back_populates="roadmap", cascade="all, delete-orphan"
-    )
+    stakeholders: Mapped[list[Stakeholder]] = relationship(back_populates="roadmap", cascade="all, delete-orphan")
 
 
 class Step(db.Model):
@@ -62,9 +61,7 @@ class Step(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     roadmap: Mapped[Roadmap] = relationship(back_populates="steps")
-    stakeholder_links: Mapped[list[StepStakeholder]] = relationship(
-        back_populates="step", cascade="all, delete-orphan"
-    )
+    stakeholder_links: Mapped[list[StepStakeholder]] = relationship(back_populates="step", cascade="all, delete-orphan")
 
 
 class Stakeholder(db.Model):

@@ -1,4 +1,5 @@
 """Secret links to a map: a read-only live view, or its calendar feed."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,7 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from roadmap.extensions import db
 from roadmap.timeutil import utcnow
-
 
 SHARE_KINDS = ("view", "calendar")
 

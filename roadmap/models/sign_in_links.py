@@ -1,4 +1,5 @@
 """Personal, single-use ways in: sign-in links, device codes, and the links in account mails."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,7 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from roadmap.extensions import db
 from roadmap.timeutil import utcnow
-
 
 SIGN_IN_KINDS = ("link", "device")
 # A person has at most one unused link and one unused code: issuing a new one retires the last.
@@ -23,8 +23,14 @@ class SignInLink(db.Model):
 
     __tablename__ = "sign_in_links"
     __table_args__ = (
-        Index("one_live_sign_in_link", "person_id", "kind", unique=True,
-              sqlite_where=ONE_LIVE_PER_PERSON, postgresql_where=ONE_LIVE_PER_PERSON),
+        Index(
+            "one_live_sign_in_link",
+            "person_id",
+            "kind",
+            unique=True,
+            sqlite_where=ONE_LIVE_PER_PERSON,
+            postgresql_where=ONE_LIVE_PER_PERSON,
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,4 +1,5 @@
 """A training and its working groups."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -47,10 +48,14 @@ class Training(db.Model):
 
     moderator = relationship("Person")
     co_moderators: Mapped[list[TrainingModerator]] = relationship(
-        back_populates="training", order_by="TrainingModerator.added_at", cascade="all, delete-orphan",
+        back_populates="training",
+        order_by="TrainingModerator.added_at",
+        cascade="all, delete-orphan",
     )
     groups: Mapped[list[Group]] = relationship(
-        back_populates="training", order_by="Group.id", cascade="all, delete-orphan",
+        back_populates="training",
+        order_by="Group.id",
+        cascade="all, delete-orphan",
         foreign_keys="Group.training_id",
     )
 

@@ -5,6 +5,7 @@ connection's environ. Two parts of that context are wasted work per event,
 and the first also leaves garbage that stalls the server when it is collected
 (docs/performance.md): URL matching and opening the session cookie.
 """
+
 from flask import Flask, abort
 from flask.sessions import SecureCookieSessionInterface
 from flask_socketio import SocketIO

@@ -11,6 +11,7 @@ interval takes the set and pushes: a dashboard gets one update per interval,
 whichever process its connection and the changes are on, within two intervals
 of a change made on another process.
 """
+
 from __future__ import annotations
 
 import functools
@@ -73,8 +74,9 @@ def _shared_changes() -> SharedChanges | None:
     config = current_app.config
     if not config["SOCKETIO_MESSAGE_QUEUE"]:
         return None
-    return _shared_changes_for(config["SOCKETIO_MESSAGE_QUEUE"], config["SOCKETIO_CHANNEL"],
-                               config["DASHBOARD_PUSH_SECONDS"])
+    return _shared_changes_for(
+        config["SOCKETIO_MESSAGE_QUEUE"], config["SOCKETIO_CHANNEL"], config["DASHBOARD_PUSH_SECONDS"]
+    )
 
 
 @functools.cache
@@ -84,8 +86,11 @@ def _shared_changes_for(url: str, channel: str, interval_seconds: float) -> Shar
 
 def _send_summaries(roadmap_ids: set[int]) -> int:
     groups = db.session.scalars(
-        select(Group).join(Roadmap, Roadmap.group_id == Group.id).where(Roadmap.id.in_(roadmap_ids))
-        .options(contains_eager(Group.roadmap)).order_by(Group.id)
+        select(Group)
+        .join(Roadmap, Roadmap.group_id == Group.id)
+        .where(Roadmap.id.in_(roadmap_ids))
+        .options(contains_eager(Group.roadmap))
+        .order_by(Group.id)
     ).all()
     by_training: dict[int, list[Group]] = defaultdict(list)
     for group in groups:

@@ -2,6 +2,7 @@
 
 It reads who is in the map after the change is committed: a connection joining meanwhile
 either wrote its presence row before (found here) or checks its access after (refused there)."""
+
 from __future__ import annotations
 
 from roadmap.domain import permissions
@@ -20,8 +21,9 @@ def send_away_who_lost(group: Group, reason: str, person_id: int | None = None, 
     (for a move, with the group and map it was moved to). Everyone else is left alone, so it
     is safe to call after any change of membership."""
     roadmap_id, training_id = group.roadmap.id, group.training_id
-    connections = [(sid, someone) for sid, someone in presence.connections_in(roadmap_id)
-                   if person_id in (None, someone)]
+    connections = [
+        (sid, someone) for sid, someone in presence.connections_in(roadmap_id) if person_id in (None, someone)
+    ]
     lost = {someone for someone in {someone for _sid, someone in connections} if not _may_edit(someone, roadmap_id)}
     leaving = [sid for sid, someone in connections if someone in lost]
     if not leaving:

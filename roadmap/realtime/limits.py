@@ -4,6 +4,7 @@ Both are counted in the memory of the server process that holds the connections:
 a connection lives on one process, so its event budget is exact; the connection
 caps apply per process (with several processes a person may hold the cap on each).
 """
+
 from __future__ import annotations
 
 import threading

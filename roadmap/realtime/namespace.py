@@ -1,4 +1,5 @@
 """The Socket.IO namespace: parse, call a service, ack. See docs/protocol.md."""
+
 from __future__ import annotations
 
 import functools
@@ -10,15 +11,25 @@ from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room
 
 from roadmap.domain import permissions
-from roadmap.domain.permissions import Actor, MapAccess
 from roadmap.domain.errors import EditRejected
 from roadmap.domain.messages import parse_message, readable_field
+from roadmap.domain.permissions import Actor, MapAccess
 from roadmap.extensions import db
 from roadmap.models import Roadmap, Training
 from roadmap.realtime import publisher
 from roadmap.realtime.limits import ConnectionCounts, EventBudgets
 from roadmap.services import (
-    access, accounts, comments, connections, dashboard, editing, facilitation, presence, share_links, snapshots, voting,
+    access,
+    accounts,
+    comments,
+    connections,
+    dashboard,
+    editing,
+    facilitation,
+    presence,
+    share_links,
+    snapshots,
+    voting,
 )
 from roadmap.timeutil import utcnow
 
@@ -48,7 +59,10 @@ def acked(handler):
         except Exception:
             db.session.rollback()
             log.exception("event %s failed", handler.__name__)
-            return {"ok": False, "error": {"code": "server_error", "message": gettext("Something went wrong on the server.")}}
+            return {
+                "ok": False,
+                "error": {"code": "server_error", "message": gettext("Something went wrong on the server.")},
+            }
 
     return wrapper
 
@@ -161,9 +175,14 @@ class LiveNamespace(Namespace):
         if previous is not None and previous != roadmap_id:
             _publish_presence(previous)
         people = _publish_presence(roadmap_id, target.group_id)
-        members = caught_up["snapshot"]["members"] if "snapshot" in caught_up else snapshots.members_data(target.group_id)
+        members = (
+            caught_up["snapshot"]["members"] if "snapshot" in caught_up else snapshots.members_data(target.group_id)
+        )
         return {
-            "ok": True, **caught_up, "presence": people, "members": members,
+            "ok": True,
+            **caught_up,
+            "presence": people,
+            "members": members,
             "me": {"id": actor.id, "name": actor.display_name},
             "unread_comments": comments.unread_counts(actor.id, roadmap_id),
             "facilitation": _facilitation_state(target, actor),

@@ -5,6 +5,7 @@ connected to any server process. Called inside a `writing()` block, an event
 waits for the block's commit and is dropped if it rolls back
 (transactions.after_commit); called outside one, it goes out at once.
 """
+
 import threading
 
 from roadmap.extensions import socketio
@@ -33,6 +34,7 @@ def take_changed_maps() -> set[int]:
 def _emit(event: str, payload: dict, to, changed_map: int | None = None) -> None:
     """Send once the write around this call commits (at once outside one), noting `changed_map`
     for the dashboard feed."""
+
     def send():
         socketio.emit(event, payload, to=to)
         if changed_map is not None:
@@ -76,15 +78,19 @@ def mentioned(person_id: int, mention: dict) -> None:
 
 def presence_changed(roadmap_id: int, people: list[dict]) -> None:
     _emit(
-        "presence", {"roadmap_id": roadmap_id, "people": people},
-        to=room_for(roadmap_id), changed_map=roadmap_id,
+        "presence",
+        {"roadmap_id": roadmap_id, "people": people},
+        to=room_for(roadmap_id),
+        changed_map=roadmap_id,
     )
 
 
 def members_changed(roadmap_id: int, members: list[dict]) -> None:
     _emit(
-        "members", {"roadmap_id": roadmap_id, "members": members},
-        to=room_for(roadmap_id), changed_map=roadmap_id,
+        "members",
+        {"roadmap_id": roadmap_id, "members": members},
+        to=room_for(roadmap_id),
+        changed_map=roadmap_id,
     )
 
 
@@ -107,15 +113,18 @@ def _scoped_rooms(training_id: int, roadmap_id: int | None) -> list[str]:
 def timer_changed(training_id: int, roadmap_id: int | None, timer: dict | None) -> None:
     """The timer for every group (roadmap_id None) or for one group's map."""
     payload = {
-        "training_id": training_id, "scope": "all" if roadmap_id is None else "group",
-        "roadmap_id": roadmap_id, "timer": timer,
+        "training_id": training_id,
+        "scope": "all" if roadmap_id is None else "group",
+        "roadmap_id": roadmap_id,
+        "timer": timer,
     }
     _emit("timer", payload, to=_scoped_rooms(training_id, roadmap_id))
 
 
 def announced(training_id: int, roadmap_id: int | None, announcement: dict) -> None:
     _emit(
-        "announcement", {"training_id": training_id, "announcement": announcement},
+        "announcement",
+        {"training_id": training_id, "announcement": announcement},
         to=_scoped_rooms(training_id, roadmap_id),
     )
 
@@ -123,7 +132,8 @@ def announced(training_id: int, roadmap_id: int | None, announcement: dict) -> N
 def announcements_cleared(training_id: int) -> None:
     """The training is over: every editor drops the announcements it shows."""
     _emit(
-        "announcement", {"training_id": training_id, "announcement": None},
+        "announcement",
+        {"training_id": training_id, "announcement": None},
         to=_scoped_rooms(training_id, None),
     )
 
@@ -131,7 +141,8 @@ def announcements_cleared(training_id: int) -> None:
 def projector_changed(training_id: int, projector: dict) -> None:
     """What the projector shows: {"mode", "group_id"} (facilitation.projector_data)."""
     _emit(
-        "projector", {"training_id": training_id, **projector},
+        "projector",
+        {"training_id": training_id, **projector},
         to=dashboard_room(training_id),
     )
 
@@ -146,14 +157,16 @@ def vote_changed(training_id: int, vote: dict, to_editors: bool = True) -> None:
 def vote_cleared(training_id: int, roadmap_id: int | None) -> None:
     """No vote is on screen any more for the editors of one map (roadmap_id) or of every map."""
     _emit(
-        "vote", {"training_id": training_id, "roadmap_id": roadmap_id, "vote": None},
+        "vote",
+        {"training_id": training_id, "roadmap_id": roadmap_id, "vote": None},
         to=_scoped_rooms(training_id, roadmap_id),
     )
 
 
 def dashboard_changed(training_id: int, summaries: list[dict]) -> None:
     _emit(
-        "dashboard", {"training_id": training_id, "groups": summaries},
+        "dashboard",
+        {"training_id": training_id, "groups": summaries},
         to=dashboard_room(training_id),
     )
 
@@ -161,7 +174,8 @@ def dashboard_changed(training_id: int, summaries: list[dict]) -> None:
 def readiness_changed(roadmap_id: int, readiness: dict, progress: dict) -> None:
     """The map's checklist and progress, recomputed by the dashboard feed after its changes."""
     _emit(
-        "readiness", {"roadmap_id": roadmap_id, **readiness, "progress": progress},
+        "readiness",
+        {"roadmap_id": roadmap_id, **readiness, "progress": progress},
         to=room_for(roadmap_id),
     )
 
@@ -170,6 +184,7 @@ def sent_away(sid: str, roadmap_id: int, training_id: int, notice: dict) -> None
     """Take one connection, on whichever process holds it, out of the map's and the training's
     rooms, then tell it why: both through the message queue when it runs on another process,
     which handles them in this order, ahead of anything published after this call."""
+
     def send():
         for room in (room_for(roadmap_id), training_room(training_id)):
             socketio.server.leave_room(sid, room, namespace=NAMESPACE)
@@ -180,6 +195,7 @@ def sent_away(sid: str, roadmap_id: int, training_id: int, notice: dict) -> None
 
 def disconnect(sids: list[str]) -> None:
     """Close these connections, on whichever server process holds each."""
+
     def send():
         if socketio.server is None:
             return

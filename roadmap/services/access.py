@@ -1,4 +1,5 @@
 """Gathering the facts for an access decision in one query."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,7 +11,6 @@ from roadmap.domain.permissions import MapAccess
 from roadmap.extensions import db
 from roadmap.models import Group, Membership, Roadmap, Training, TrainingModerator
 
-
 # Built once: this runs for every edit, and building a statement costs more than running it.
 _RUNS_TRAINING = or_(
     Training.moderator_id == bindparam("person_id"),
@@ -18,8 +18,13 @@ _RUNS_TRAINING = or_(
 )
 _MAP_ACCESS = (
     select(
-        Roadmap.id, Roadmap.group_id, Group.archived, _RUNS_TRAINING, Membership.id,
-        Group.training_id, Roadmap.locked,
+        Roadmap.id,
+        Roadmap.group_id,
+        Group.archived,
+        _RUNS_TRAINING,
+        Membership.id,
+        Group.training_id,
+        Roadmap.locked,
     )
     .join(Group, Group.id == Roadmap.group_id)
     .join(Training, Training.id == Group.training_id)
@@ -30,15 +35,17 @@ _MAP_ACCESS = (
 
 def map_access(roadmap_id: int, person_id: int) -> MapAccess | None:
     """None when the road map does not exist."""
-    row = db.session.connection().execute(
-        _MAP_ACCESS, {"roadmap_id": roadmap_id, "person_id": person_id}
-    ).first()
+    row = db.session.connection().execute(_MAP_ACCESS, {"roadmap_id": roadmap_id, "person_id": person_id}).first()
     if row is None:
         return None
     return MapAccess(
-        roadmap_id=row[0], group_id=row[1], group_archived=bool(row[2]),
-        runs_training=bool(row[3]), is_member=row[4] is not None,
-        training_id=row[5], locked=bool(row[6]),
+        roadmap_id=row[0],
+        group_id=row[1],
+        group_archived=bool(row[2]),
+        runs_training=bool(row[3]),
+        is_member=row[4] is not None,
+        training_id=row[5],
+        locked=bool(row[6]),
     )
 
 
@@ -61,20 +68,26 @@ _NEXT_REVISION_WITH_ACCESS = text("""
 """).bindparams(bindparam("edited_at", type_=DateTime))
 
 
-def take_next_revision(connection: Connection, roadmap_id: int, person_id: int,
-                       edited_at: datetime | None) -> tuple[int, MapAccess] | None:
+def take_next_revision(
+    connection: Connection, roadmap_id: int, person_id: int, edited_at: datetime | None
+) -> tuple[int, MapAccess] | None:
     """The map's next revision and the facts for deciding the edit; None when the map does not exist.
 
     `edited_at` becomes the map's updated_at (its last content edit); None keeps it.
     """
     row = connection.execute(
-        _NEXT_REVISION_WITH_ACCESS, {"roadmap_id": roadmap_id, "person_id": person_id, "edited_at": edited_at},
+        _NEXT_REVISION_WITH_ACCESS,
+        {"roadmap_id": roadmap_id, "person_id": person_id, "edited_at": edited_at},
     ).first()
     if row is None:
         return None
     revision, group_id, locked, archived, runs_training, membership_id, training_id = row
     return revision, MapAccess(
-        roadmap_id=roadmap_id, group_id=group_id, group_archived=bool(archived),
-        runs_training=bool(runs_training), is_member=membership_id is not None,
-        training_id=training_id, locked=bool(locked),
+        roadmap_id=roadmap_id,
+        group_id=group_id,
+        group_archived=bool(archived),
+        runs_training=bool(runs_training),
+        is_member=membership_id is not None,
+        training_id=training_id,
+        locked=bool(locked),
     )

@@ -4,6 +4,7 @@ a person signs in with, each confirmed by a mailed link before it is theirs.
 Who is trusted with an address unconfirmed: the moderator made by `flask create-moderator` or
 the first-run page (whoever runs the server), and a co-moderator whose address the moderator who
 added them typed in. Everyone else's address waits in a "verify" SignInLink until its mail is opened."""
+
 from __future__ import annotations
 
 import functools
@@ -70,6 +71,7 @@ def create_moderator(email: str, password: str, display_name: str) -> Person:
 
 
 # --- passwords ----------------------------------------------------------------------
+
 
 def password_problem(password: str, hints: Iterable[str] = ()) -> str | None:
     """Why this password will not do, as an error code, or None when it will.
@@ -142,8 +144,9 @@ class AccountSaved:
     mailed_to: str | None  # the address a confirmation mail went to
 
 
-def save_account(person: Person, email: str, password: str, current_password: str | None,
-                 link_for: Callable[[str], str]) -> AccountSaved:
+def save_account(
+    person: Person, email: str, password: str, current_password: str | None, link_for: Callable[[str], str]
+) -> AccountSaved:
     """«Сохранить» on /account: a new password, a new address (confirmed by mail), or both.
     Once there is a password, either change needs it: a session alone is not enough."""
     email = email.strip().lower()
@@ -193,6 +196,7 @@ def password_changed(person: Person) -> None:
 
 # --- addresses, confirmed by mail ---------------------------------------------------------
 
+
 def request_address(person: Person, email: str, link_for: Callable[[str], str]) -> bool:
     """Start making `email` this person's: mail it a link that confirms it (24 hours, once).
 
@@ -219,7 +223,8 @@ def resend_address_mail(person: Person, link_for: Callable[[str], str]) -> str |
 def pending_address(person: Person) -> str | None:
     """The address this person asked for that no opened mail has confirmed yet."""
     return db.session.scalar(
-        select(SignInLink.email).where(*_live_verify_links(person.id)).order_by(SignInLink.id.desc()).limit(1))
+        select(SignInLink.email).where(*_live_verify_links(person.id)).order_by(SignInLink.id.desc()).limit(1)
+    )
 
 
 def confirm_address(token: str) -> Person:
@@ -231,8 +236,11 @@ def confirm_address(token: str) -> Person:
         raise AccountError("link_spent")
     try:
         with writing():
-            link = db.session.scalar(select(SignInLink).where(
-                SignInLink.token_hash == token_hash(token), SignInLink.kind == VERIFY_KIND).with_for_update())
+            link = db.session.scalar(
+                select(SignInLink)
+                .where(SignInLink.token_hash == token_hash(token), SignInLink.kind == VERIFY_KIND)
+                .with_for_update()
+            )
             if link is None or link.used_at is not None or link.expires_at <= utcnow():
                 raise AccountError("link_spent")
             person = signed_in_as(link.person)
@@ -248,14 +256,26 @@ def confirm_address(token: str) -> Person:
 def verify_link_is_live(token: str) -> bool:
     if not isinstance(token, str) or not 16 <= len(token) <= 64:
         return False
-    return db.session.scalar(select(SignInLink.id).where(
-        SignInLink.token_hash == token_hash(token), SignInLink.kind == VERIFY_KIND,
-        SignInLink.used_at.is_(None), SignInLink.expires_at > utcnow())) is not None
+    return (
+        db.session.scalar(
+            select(SignInLink.id).where(
+                SignInLink.token_hash == token_hash(token),
+                SignInLink.kind == VERIFY_KIND,
+                SignInLink.used_at.is_(None),
+                SignInLink.expires_at > utcnow(),
+            )
+        )
+        is not None
+    )
 
 
 def _live_verify_links(person_id: int) -> tuple:
-    return (SignInLink.person_id == person_id, SignInLink.kind == VERIFY_KIND,
-            SignInLink.used_at.is_(None), SignInLink.expires_at > utcnow())
+    return (
+        SignInLink.person_id == person_id,
+        SignInLink.kind == VERIFY_KIND,
+        SignInLink.used_at.is_(None),
+        SignInLink.expires_at > utcnow(),
+    )
 
 
 def _new_verify_link(person: Person, email: str) -> str:
@@ -264,10 +284,16 @@ def _new_verify_link(person: Person, email: str) -> str:
     now = utcnow()
     with writing():
         db.session.execute(update(SignInLink).where(*_live_verify_links(person.id)).values(used_at=now))
-        db.session.add(SignInLink(
-            person_id=person.id, token_hash=token_hash(token), kind=VERIFY_KIND, created_by_id=person.id,
-            expires_at=now + timedelta(hours=VERIFY_LINK_HOURS), email=email,
-        ))
+        db.session.add(
+            SignInLink(
+                person_id=person.id,
+                token_hash=token_hash(token),
+                kind=VERIFY_KIND,
+                created_by_id=person.id,
+                expires_at=now + timedelta(hours=VERIFY_LINK_HOURS),
+                email=email,
+            )
+        )
     return token
 
 
@@ -279,12 +305,19 @@ def _send_address_mail(person: Person, email: str, owner: Person | None, link: s
         locale, template = person.locale, "alumni/confirm_address_mail"
         context = {"name": person.display_name, "link": link, "hours": VERIFY_LINK_HOURS}
     with force_locale(locale if locale in current_app.config["LANGUAGES"] else "ru"):
-        subject = _("Confirm your e-mail for Roadmap") if template.endswith("confirm_address_mail") else \
-            _("Someone tried to use your e-mail on Roadmap")
-        mail.send_in_background(mail.Mail(
-            to=email, subject=subject,
-            text=render_template(template + ".txt", **context), html=render_template(template + ".html", **context),
-        ))
+        subject = (
+            _("Confirm your e-mail for Roadmap")
+            if template.endswith("confirm_address_mail")
+            else _("Someone tried to use your e-mail on Roadmap")
+        )
+        mail.send_in_background(
+            mail.Mail(
+                to=email,
+                subject=subject,
+                text=render_template(template + ".txt", **context),
+                html=render_template(template + ".html", **context),
+            )
+        )
 
 
 def set_locale(person: Person, locale: str) -> None:

@@ -1,4 +1,5 @@
 """Ending a training: each map's baseline, frozen once, and the training's tools put away."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

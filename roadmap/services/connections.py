@@ -1,5 +1,6 @@
 """Every open live connection of a signed-in person or a read-only viewer, on any server
 process (LiveConnection)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -22,7 +23,8 @@ def opened(sid: str, person: Person) -> bool:
     signed_in_generation = person.sign_in_generation
     with writing():
         current_generation = db.session.scalar(
-            select(Person.sign_in_generation).where(Person.id == person.id).with_for_update())
+            select(Person.sign_in_generation).where(Person.id == person.id).with_for_update()
+        )
         if current_generation != signed_in_generation:
             return False
         db.session.merge(LiveConnection(sid=sid, person_id=person.id, seen_at=utcnow()))
@@ -36,7 +38,8 @@ def opened_viewer(sid: str, share_link_id: int) -> bool:
     this row and closes the connection, or this finds the link revoked."""
     with writing():
         revoked_at = db.session.scalar(
-            select(ShareLink.revoked_at).where(ShareLink.id == share_link_id).with_for_update())
+            select(ShareLink.revoked_at).where(ShareLink.id == share_link_id).with_for_update()
+        )
         if revoked_at is not None:
             return False
         db.session.merge(LiveConnection(sid=sid, share_link_id=share_link_id, seen_at=utcnow()))

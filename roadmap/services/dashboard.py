@@ -1,4 +1,5 @@
 """The moderator's view of every group: what one card on the dashboard shows."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -22,7 +23,12 @@ def readiness_data(map_data: dict, today: date) -> dict:
     return {
         "score": readiness.score,
         "checks": [
-            {"code": check.code, "passed": check.passed, "applicable": check.applicable, "failing_ids": check.failing_ids}
+            {
+                "code": check.code,
+                "passed": check.passed,
+                "applicable": check.applicable,
+                "failing_ids": check.failing_ids,
+            }
             for check in readiness.checks
         ],
         "template_step_ids": readiness.template_step_ids,
@@ -33,7 +39,9 @@ def progress_data(map_data: dict, today: date) -> dict:
     """Overall progress and the overdue steps, as the editor and the dashboard show them."""
     result = progress(map_data, today)
     return {
-        "percent": result.percent, "done": result.done, "total": result.total,
+        "percent": result.percent,
+        "done": result.done,
+        "total": result.total,
         "overdue_ids": [step["id"] for step in result.overdue],
     }
 
@@ -51,7 +59,9 @@ def _online_people(roadmap_ids: list[int]) -> dict[int, int]:
 
 def _member_counts(group_ids: list[int]) -> dict[int, int]:
     rows = db.session.execute(
-        select(Membership.group_id, func.count()).where(Membership.group_id.in_(group_ids)).group_by(Membership.group_id)
+        select(Membership.group_id, func.count())
+        .where(Membership.group_id.in_(group_ids))
+        .group_by(Membership.group_id)
     ).all()
     return dict(rows)
 
@@ -79,11 +89,18 @@ def _summary(group: Group, today: date, online: int, members: int) -> dict:
     map_data = snapshots.snapshot(roadmap, with_members=False)
     steps = map_data["steps"]
     return {
-        "group_id": group.id, "roadmap_id": roadmap.id, "name": group.name, "theme": group.theme,
+        "group_id": group.id,
+        "roadmap_id": roadmap.id,
+        "name": group.name,
+        "theme": group.theme,
         "archived": bool(group.archived),
-        "title": map_data["title"], "revision": map_data["revision"], "locked": map_data["locked"],
-        "online": online, "members": members,
-        "steps": len(steps), "stakeholders": len(map_data["stakeholders"]),
+        "title": map_data["title"],
+        "revision": map_data["revision"],
+        "locked": map_data["locked"],
+        "online": online,
+        "members": members,
+        "steps": len(steps),
+        "stakeholders": len(map_data["stakeholders"]),
         "steps_with_owner": sum(1 for step in steps if step["owner"]),
         "steps_with_due_date": sum(1 for step in steps if step["due_on"]),
         "steps_done": sum(1 for step in steps if step["status"] == "done"),

@@ -1,4 +1,5 @@
 """The one writer of road maps: every edit, from any transport, goes through apply()."""
+
 from __future__ import annotations
 
 import bisect
@@ -10,29 +11,33 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from roadmap.domain import permissions
-from roadmap.domain.permissions import MapAccess
-from roadmap.domain.errors import EditRejected
 from roadmap.domain.dependencies import cycle_through
+from roadmap.domain.errors import EditRejected
 from roadmap.domain.limits import check_room_for
 from roadmap.domain.merging import Merged, carry_insertion, merge
 from roadmap.domain.operations import (
     MAP_FIELDS,
     NOT_GIVEN,
     STAKEHOLDER_DEFAULTS,
-    STEP_DEFAULTS,
     STAKEHOLDER_FIELDS,
+    STEP_DEFAULTS,
     STEP_FIELDS,
     Operation,
     TextField,
     parse_op,
 )
 from roadmap.domain.ordering import key_after
+from roadmap.domain.permissions import MapAccess
 from roadmap.extensions import db
 from roadmap.models import Change, Comment, Membership, Mention, Person, Roadmap, Stakeholder, Step, StepStakeholder
 from roadmap.realtime import publisher
 from roadmap.services import access, history
 from roadmap.services.snapshots import (
-    change_data, stakeholder_data, step_columns, step_data, step_value,
+    change_data,
+    stakeholder_data,
+    step_columns,
+    step_data,
+    step_value,
 )
 from roadmap.services.transactions import let_others_run, writing
 from roadmap.timeutil import utcnow
@@ -187,16 +192,27 @@ def _apply_within(op: Operation, actor, held: MapHoldings) -> dict:
         _refuse_if_stale(op, before, actor)
         db.session.flush()
         # The log's unique (map, op id) refuses a resent op here at the latest.
-        connection.execute(_LOG_CHANGE, {
-            "roadmap_id": op.roadmap_id, "revision": revision, "op_id": op.op_id, "author_id": actor.id,
-            "created_at": now, "op": applied_op, "before": before,
-        })
+        connection.execute(
+            _LOG_CHANGE,
+            {
+                "roadmap_id": op.roadmap_id,
+                "revision": revision,
+                "op_id": op.op_id,
+                "author_id": actor.id,
+                "created_at": now,
+                "op": applied_op,
+                "before": before,
+            },
+        )
     except (EditRejected, IntegrityError) as reason:
         raise _NotApplied(reason) from reason
     wire = {
-        "roadmap_id": op.roadmap_id, "revision": revision, "op_id": op.op_id,
+        "roadmap_id": op.roadmap_id,
+        "revision": revision,
+        "op_id": op.op_id,
         "author": {"id": actor.id, "name": actor.display_name},
-        "op": applied_op, "at": now.isoformat() + "Z",
+        "op": applied_op,
+        "at": now.isoformat() + "Z",
     }
     publisher.edit_applied(wire)  # sent once the commit has stored it; never if it rolls back
     return wire
@@ -216,9 +232,7 @@ class _NotApplied(Exception):
 
 
 def _logged_change(op: Operation) -> Change | None:
-    return db.session.scalar(
-        select(Change).where(Change.roadmap_id == op.roadmap_id, Change.op_id == op.op_id)
-    )
+    return db.session.scalar(select(Change).where(Change.roadmap_id == op.roadmap_id, Change.op_id == op.op_id))
 
 
 def _refuse_if_stale(op: Operation, before: dict, actor) -> None:
@@ -231,8 +245,13 @@ def _refuse_if_stale(op: Operation, before: dict, actor) -> None:
     if last is not None and last.author_id == actor.id:
         return  # the person overwrites their own later change (another device, a resend)
     conflict = {
-        "field": op.field, "value": op.value, "base": op.seen, "current": before["value"],
-        "changed_by": None, "changed_at": None, "revision": None,
+        "field": op.field,
+        "value": op.value,
+        "base": op.seen,
+        "current": before["value"],
+        "changed_by": None,
+        "changed_at": None,
+        "revision": None,
     }
     for key in ("step_id", "stakeholder_id"):
         if getattr(op, key) is not None:
@@ -241,7 +260,8 @@ def _refuse_if_stale(op: Operation, before: dict, actor) -> None:
         author = db.session.get(Person, last.author_id) if last.author_id is not None else None
         conflict.update(
             changed_by={"id": last.author_id, "name": author.display_name} if author else None,
-            changed_at=last.created_at.isoformat() + "Z", revision=last.revision,
+            changed_at=last.created_at.isoformat() + "Z",
+            revision=last.revision,
         )
     raise EditRejected("conflict", extra={"conflict": conflict})
 
@@ -253,7 +273,9 @@ def _last_change_of_field(op: Operation):
     """The latest logged change that set the op's field (a set, the item's add or restore, a map restore)."""
     recent = db.session.execute(
         select(Change.revision, Change.author_id, Change.created_at, Change.op)
-        .where(Change.roadmap_id == op.roadmap_id).order_by(Change.revision.desc()).limit(_FIELD_HISTORY_LOOKBACK)
+        .where(Change.roadmap_id == op.roadmap_id)
+        .order_by(Change.revision.desc())
+        .limit(_FIELD_HISTORY_LOOKBACK)
     )
     return next((row for row in recent if _field_value_after(row.op, op) is not _UNTOUCHED), None)
 
@@ -312,8 +334,10 @@ def _carry_through_log(op: Operation, current: str) -> Merged | None:
     if op.insert_at is None or op.base_revision is None or op.base is None or op.base == current:
         return None
     logged = db.session.execute(
-        select(Change.op, Change.before).where(Change.roadmap_id == op.roadmap_id, Change.revision > op.base_revision)
-        .order_by(Change.revision).limit(_CARRY_LOOKBACK + 1)
+        select(Change.op, Change.before)
+        .where(Change.roadmap_id == op.roadmap_id, Change.revision > op.base_revision)
+        .order_by(Change.revision)
+        .limit(_CARRY_LOOKBACK + 1)
     ).all()
     if len(logged) > _CARRY_LOOKBACK:
         return None
@@ -329,6 +353,7 @@ def _carry_through_log(op: Operation, current: str) -> Merged | None:
 
 
 # --- map -------------------------------------------------------------------
+
 
 def _set_map_field(target: MapAccess, op: Operation, held: MapHoldings, actor):
     roadmap = db.session.get(Roadmap, target.roadmap_id)
@@ -367,7 +392,9 @@ def _restore_revision(target: MapAccess, op: Operation, held: MapHoldings, actor
 
 def _restore_items(model, target: MapAccess, wanted: list[dict], write, now) -> None:
     """Make the map's live items exactly `wanted`: rewrite those, delete the rest."""
-    existing = {item.id: item for item in db.session.scalars(select(model).where(model.roadmap_id == target.roadmap_id))}
+    existing = {
+        item.id: item for item in db.session.scalars(select(model).where(model.roadmap_id == target.roadmap_id))
+    }
     wanted_ids = {data["id"] for data in wanted}
     for item in existing.values():
         if item.id not in wanted_ids and item.deleted_at is None:
@@ -397,8 +424,10 @@ def _live_count(model, target: MapAccess) -> int:
 def _link_count(target: MapAccess) -> int:
     """Every link of the map, those of deleted items too: restoring the item brings them back."""
     return db.session.scalar(
-        select(func.count()).select_from(StepStakeholder)
-        .join(Step, Step.id == StepStakeholder.step_id).where(Step.roadmap_id == target.roadmap_id)
+        select(func.count())
+        .select_from(StepStakeholder)
+        .join(Step, Step.id == StepStakeholder.step_id)
+        .where(Step.roadmap_id == target.roadmap_id)
     )
 
 
@@ -423,14 +452,20 @@ def _restore_links(target: MapAccess, past: dict) -> None:
     live_stakeholders = {item["id"] for item in past["stakeholders"]}
     wanted = {(step["id"], stakeholder_id) for step in past["steps"] for stakeholder_id in step["stakeholder_ids"]}
     db.session.flush()
-    existing = set(db.session.execute(
-        select(StepStakeholder.step_id, StepStakeholder.stakeholder_id)
-        .join(Step, Step.id == StepStakeholder.step_id).where(Step.roadmap_id == target.roadmap_id)
-    ).all())
+    existing = set(
+        db.session.execute(
+            select(StepStakeholder.step_id, StepStakeholder.stakeholder_id)
+            .join(Step, Step.id == StepStakeholder.step_id)
+            .where(Step.roadmap_id == target.roadmap_id)
+        ).all()
+    )
     for step_id, stakeholder_id in existing - wanted:
         if step_id in live_steps and stakeholder_id in live_stakeholders:
-            db.session.execute(delete(StepStakeholder).where(
-                StepStakeholder.step_id == step_id, StepStakeholder.stakeholder_id == stakeholder_id))
+            db.session.execute(
+                delete(StepStakeholder).where(
+                    StepStakeholder.step_id == step_id, StepStakeholder.stakeholder_id == stakeholder_id
+                )
+            )
     for step_id, stakeholder_id in wanted - existing:
         db.session.add(StepStakeholder(step_id=step_id, stakeholder_id=stakeholder_id))
 
@@ -442,7 +477,8 @@ def _restore_links(target: MapAccess, past: dict) -> None:
 _steps = Step.__table__
 _STEP_ROW = select(_steps).where(_steps.c.id == bindparam("step_id"))
 _LIVE_POSITIONS = select(_steps.c.position, _steps.c.id).where(
-    _steps.c.roadmap_id == bindparam("roadmap_id"), _steps.c.deleted_at.is_(None))
+    _steps.c.roadmap_id == bindparam("roadmap_id"), _steps.c.deleted_at.is_(None)
+)
 _ADD_STEP = insert(_steps)
 
 
@@ -464,8 +500,11 @@ def _update_step(step_id: str, columns: dict) -> None:
 @functools.cache
 def _step_update(column_names: tuple[str, ...]):
     """One prebuilt UPDATE per set of columns an edit writes (a field's columns, the position…)."""
-    return update(_steps).where(_steps.c.id == bindparam("step_id")).values(
-        {name: bindparam(f"new_{name}") for name in column_names})
+    return (
+        update(_steps)
+        .where(_steps.c.id == bindparam("step_id"))
+        .values({name: bindparam(f"new_{name}") for name in column_names})
+    )
 
 
 def _ordered_positions(target: MapAccess, excluding_step_id: str | None = None) -> list[tuple[str, str]]:
@@ -495,9 +534,7 @@ def _check_owner(target: MapAccess, owner: dict | None) -> None:
         return
     if "member" in owner:
         is_member = db.session.scalar(
-            select(Membership.id).where(
-                Membership.group_id == target.group_id, Membership.person_id == owner["member"]
-            )
+            select(Membership.id).where(Membership.group_id == target.group_id, Membership.person_id == owner["member"])
         )
         if is_member is None:
             raise EditRejected("member_not_found")
@@ -578,7 +615,9 @@ def _restore_step(target: MapAccess, op: Operation, held: MapHoldings, actor):
     ).all()
     predecessor_ids, dependent_ids = _restored_dependencies(target, step)
     applied = {
-        "type": op.type, "step_id": step.id, "step": step_data(step, list(linked), predecessor_ids),
+        "type": op.type,
+        "step_id": step.id,
+        "step": step_data(step, list(linked), predecessor_ids),
         "dependent_ids": dependent_ids,
     }
     return applied, {"step_title": step.title}
@@ -630,7 +669,8 @@ def _unlink_stakeholder(target: MapAccess, op: Operation, held: MapHoldings, act
 # --- dependencies between steps -------------------------------------------
 
 _STORED_DEPENDENCIES = select(_steps.c.id, _steps.c.depends_on, _steps.c.deleted_at).where(
-    _steps.c.roadmap_id == bindparam("roadmap_id"))
+    _steps.c.roadmap_id == bindparam("roadmap_id")
+)
 
 
 def _stored_dependencies(target: MapAccess) -> dict[str, tuple[set[str], bool]]:
@@ -685,10 +725,12 @@ _links = StepStakeholder.__table__
 _STAKEHOLDER_ROW = select(_stakeholders).where(_stakeholders.c.id == bindparam("stakeholder_id"))
 _ADD_STAKEHOLDER = insert(_stakeholders)
 _LINK_EXISTS = select(_links.c.step_id).where(
-    _links.c.step_id == bindparam("step_id"), _links.c.stakeholder_id == bindparam("stakeholder_id"))
+    _links.c.step_id == bindparam("step_id"), _links.c.stakeholder_id == bindparam("stakeholder_id")
+)
 _ADD_LINK = insert(_links)
 _REMOVE_LINK = delete(_links).where(
-    _links.c.step_id == bindparam("step_id"), _links.c.stakeholder_id == bindparam("stakeholder_id"))
+    _links.c.step_id == bindparam("step_id"), _links.c.stakeholder_id == bindparam("stakeholder_id")
+)
 
 
 def _stakeholder_row(stakeholder_id: str):
@@ -697,8 +739,7 @@ def _stakeholder_row(stakeholder_id: str):
 
 
 def _update_stakeholder(stakeholder_id: str, columns: dict) -> None:
-    db.session.connection().execute(
-        update(_stakeholders).where(_stakeholders.c.id == stakeholder_id).values(columns))
+    db.session.connection().execute(update(_stakeholders).where(_stakeholders.c.id == stakeholder_id).values(columns))
 
 
 def _live_stakeholder(target: MapAccess, stakeholder_id: str):
@@ -715,12 +756,21 @@ def _add_stakeholder(target: MapAccess, op: Operation, held: MapHoldings, actor)
     check_room_for("stakeholders", held.count("stakeholders", target))
     fields = {**STAKEHOLDER_DEFAULTS, **op.fields}
     created_at = utcnow()
-    db.session.connection().execute(_ADD_STAKEHOLDER, {
-        "id": op.stakeholder_id, "roadmap_id": target.roadmap_id, "created_at": created_at, "deleted_at": None,
-        **fields})
+    db.session.connection().execute(
+        _ADD_STAKEHOLDER,
+        {
+            "id": op.stakeholder_id,
+            "roadmap_id": target.roadmap_id,
+            "created_at": created_at,
+            "deleted_at": None,
+            **fields,
+        },
+    )
     held.added("stakeholders", target)
     applied = {
-        "type": op.type, "stakeholder_id": op.stakeholder_id, "fields": fields,
+        "type": op.type,
+        "stakeholder_id": op.stakeholder_id,
+        "fields": fields,
         "created_at": created_at.isoformat(),
     }
     return applied, {}
@@ -753,8 +803,10 @@ def _restore_stakeholder(target: MapAccess, op: Operation, held: MapHoldings, ac
         .where(StepStakeholder.stakeholder_id == stakeholder.id, Step.deleted_at.is_(None))
     ).all()
     applied = {
-        "type": op.type, "stakeholder_id": stakeholder.id,
-        "stakeholder": stakeholder_data(stakeholder), "step_ids": sorted(linked_step_ids),
+        "type": op.type,
+        "stakeholder_id": stakeholder.id,
+        "stakeholder": stakeholder_data(stakeholder),
+        "step_ids": sorted(linked_step_ids),
     }
     return applied, {"stakeholder_name": stakeholder.name}
 
@@ -762,6 +814,7 @@ def _restore_stakeholder(target: MapAccess, op: Operation, held: MapHoldings, ac
 # --- comments on steps -------------------------------------------------------
 # A comment's op carries count_change, what it did to the step's number of visible
 # comments, so clients and the replay keep comment_counts without the comments.
+
 
 def _add_comment(target: MapAccess, op: Operation, held: MapHoldings, actor):
     step = _live_step(target, op.step_id)
@@ -777,14 +830,29 @@ def _add_comment(target: MapAccess, op: Operation, held: MapHoldings, actor):
     check_room_for("comments", held.count("comments", target))
     check_room_for("comments_on_step", _live_comment_count(Comment.step_id == step.id))
     created_at = utcnow()
-    db.session.add(Comment(
-        id=op.comment_id, roadmap_id=target.roadmap_id, step_id=step.id, parent_id=parent_id, author_id=actor.id,
-        body=op.body, mentions=list(op.mentions), created_at=created_at))
+    db.session.add(
+        Comment(
+            id=op.comment_id,
+            roadmap_id=target.roadmap_id,
+            step_id=step.id,
+            parent_id=parent_id,
+            author_id=actor.id,
+            body=op.body,
+            mentions=list(op.mentions),
+            created_at=created_at,
+        )
+    )
     held.added("comments", target)
     _mention(target, op.comment_id, step, op.mentions, actor)
     applied = {
-        "type": op.type, "comment_id": op.comment_id, "step_id": step.id, "parent_id": parent_id,
-        "author_id": actor.id, "body": op.body, "mentions": list(op.mentions), "created_at": created_at.isoformat(),
+        "type": op.type,
+        "comment_id": op.comment_id,
+        "step_id": step.id,
+        "parent_id": parent_id,
+        "author_id": actor.id,
+        "body": op.body,
+        "mentions": list(op.mentions),
+        "created_at": created_at.isoformat(),
         "count_change": 1,
     }
     return applied, {"step_title": step.title}
@@ -797,8 +865,13 @@ def _edit_comment(target: MapAccess, op: Operation, held: MapHoldings, actor):
     _mention(target, comment.id, step, sorted(set(op.mentions) - set(comment.mentions or ())), actor)
     comment.body, comment.mentions, comment.edited_at = op.body, list(op.mentions), utcnow()
     applied = {
-        "type": op.type, "comment_id": comment.id, "step_id": step.id, "body": op.body,
-        "mentions": list(op.mentions), "edited_at": comment.edited_at.isoformat(), "count_change": 0,
+        "type": op.type,
+        "comment_id": comment.id,
+        "step_id": step.id,
+        "body": op.body,
+        "mentions": list(op.mentions),
+        "edited_at": comment.edited_at.isoformat(),
+        "count_change": 0,
     }
     return applied, before
 
@@ -822,7 +895,10 @@ def _hide_comment(target: MapAccess, op: Operation, held: MapHoldings, actor):
     was_shown = comment.hidden_at is None
     comment.hidden_at = utcnow() if op.hidden else None
     applied = {
-        "type": op.type, "comment_id": comment.id, "step_id": step.id, "hidden": op.hidden,
+        "type": op.type,
+        "comment_id": comment.id,
+        "step_id": step.id,
+        "hidden": op.hidden,
         "count_change": int(not op.hidden) - int(was_shown),
     }
     return applied, {"body": comment.body, "step_title": step.title}
@@ -848,8 +924,13 @@ def _own_live_comment(target: MapAccess, comment_id: str, actor) -> tuple[Commen
 def _check_members(target: MapAccess, person_ids) -> None:
     if not person_ids:
         return
-    members = set(db.session.scalars(select(Membership.person_id).where(
-        Membership.group_id == target.group_id, Membership.person_id.in_(person_ids))))
+    members = set(
+        db.session.scalars(
+            select(Membership.person_id).where(
+                Membership.group_id == target.group_id, Membership.person_id.in_(person_ids)
+            )
+        )
+    )
     if members != set(person_ids):
         raise EditRejected("member_not_found")
 
@@ -863,10 +944,17 @@ def _mention(target: MapAccess, comment_id: str, step, person_ids, actor) -> Non
         mention = Mention(person_id=person_id, comment_id=comment_id, roadmap_id=target.roadmap_id, step_id=step.id)
         db.session.add(mention)
         db.session.flush()
-        publisher.mentioned(person_id, {
-            "id": mention.id, "roadmap_id": target.roadmap_id, "step_id": step.id, "step_title": step.title,
-            "comment_id": comment_id, "by": actor.display_name,
-        })
+        publisher.mentioned(
+            person_id,
+            {
+                "id": mention.id,
+                "roadmap_id": target.roadmap_id,
+                "step_id": step.id,
+                "step_title": step.title,
+                "comment_id": comment_id,
+                "by": actor.display_name,
+            },
+        )
 
 
 def _live_comment_count(*conditions) -> int:

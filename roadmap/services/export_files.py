@@ -8,6 +8,7 @@ names, and today's date in the zone, which the progress and overdue marks depend
 is shared by every server process on the same database. Within one process, two requests for the
 same missing file render it once; two processes may each render it once.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -67,12 +68,21 @@ def printable_page(roadmap: Roadmap, template: str = "exports/print.html") -> st
     today = local_today(roadmap.group.training.timezone)
     map_progress = progress(map_data, today)
     return render_template(
-        template, roadmap=roadmap, map_data=map_data, title=exports.map_title(map_data),
-        labels={"project": exports.PROJECT_LABELS, "steps": exports.STEP_LABELS,
-                "stakeholders": exports.STAKEHOLDER_LABELS},
-        format_percent=format_percent, today=today, map_progress=map_progress,
+        template,
+        roadmap=roadmap,
+        map_data=map_data,
+        title=exports.map_title(map_data),
+        labels={
+            "project": exports.PROJECT_LABELS,
+            "steps": exports.STEP_LABELS,
+            "stakeholders": exports.STAKEHOLDER_LABELS,
+        },
+        format_percent=format_percent,
+        today=today,
+        map_progress=map_progress,
         overdue_ids={step["id"] for step in map_progress.overdue},
-        team=exports.team_of(roadmap, map_data), team_roles=exports.TEAM_ROLES,
+        team=exports.team_of(roadmap, map_data),
+        team_roles=exports.TEAM_ROLES,
         timeline=timeline.lay_out(map_data["steps"], today),
     )
 
@@ -110,9 +120,12 @@ def _variant(roadmap: Roadmap, language: str) -> str:
     training = roadmap.group.training
     moderators = [training.moderator] + [link.person for link in training.co_moderators]
     named = {
-        "language": language, "zone": training.timezone, "today": local_today(training.timezone).isoformat(),
+        "language": language,
+        "zone": training.timezone,
+        "today": local_today(training.timezone).isoformat(),
         "training": [training.title, training.city, str(training.starts_on), str(training.ends_on)],
-        "group": roadmap.group.name, "members": snapshots.members_data(roadmap.group_id),
+        "group": roadmap.group.name,
+        "members": snapshots.members_data(roadmap.group_id),
         "moderators": [[person.id, person.display_name] for person in moderators],
     }
     return hashlib.sha256(json.dumps(named, sort_keys=True).encode()).hexdigest()[:32]
@@ -120,8 +133,12 @@ def _variant(roadmap: Roadmap, language: str) -> str:
 
 def _where(key: tuple):
     roadmap_id, file_format, variant, revision = key
-    return (CachedExport.roadmap_id == roadmap_id, CachedExport.file_format == file_format,
-            CachedExport.variant == variant, CachedExport.revision == revision)
+    return (
+        CachedExport.roadmap_id == roadmap_id,
+        CachedExport.file_format == file_format,
+        CachedExport.variant == variant,
+        CachedExport.revision == revision,
+    )
 
 
 def _kept(key: tuple) -> bytes | None:
@@ -133,13 +150,20 @@ def _keep(key: tuple, content: bytes) -> None:
     roadmap_id, file_format, variant, revision = key
     try:
         with transactions.writing() as session:
-            session.execute(delete(CachedExport).where(CachedExport.roadmap_id == roadmap_id,
-                                                       CachedExport.revision < revision))
-            session.add(CachedExport(roadmap_id=roadmap_id, file_format=file_format, variant=variant,
-                                     revision=revision, content=content))
+            session.execute(
+                delete(CachedExport).where(CachedExport.roadmap_id == roadmap_id, CachedExport.revision < revision)
+            )
+            session.add(
+                CachedExport(
+                    roadmap_id=roadmap_id, file_format=file_format, variant=variant, revision=revision, content=content
+                )
+            )
             session.flush()
-            beyond_limit = select(CachedExport.id).order_by(CachedExport.made_at.desc(), CachedExport.id.desc()) \
+            beyond_limit = (
+                select(CachedExport.id)
+                .order_by(CachedExport.made_at.desc(), CachedExport.id.desc())
                 .offset(current_app.config["EXPORT_CACHE_FILES"])
+            )
             session.execute(delete(CachedExport).where(CachedExport.id.in_(beyond_limit.scalar_subquery())))
     except IntegrityError:  # another process kept the same file first
         pass

@@ -4,6 +4,7 @@ Each change is committed first and published after, like an edit; locking goes
 through the edit pipeline itself (the map.lock op), so it is logged and
 reaches every editor in revision order.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -45,6 +46,7 @@ def _group_of(training: Training, group_id: int | None) -> Group | None:
 
 # --- lock ------------------------------------------------------------------
 
+
 def set_locked(training: Training, moderator, locked: bool, group_id: int | None = None) -> int:
     """Lock or unlock one group's map or every active map; returns how many changed."""
     group = _group_of(training, group_id)
@@ -54,9 +56,15 @@ def set_locked(training: Training, moderator, locked: bool, group_id: int | None
     for each in groups:
         if bool(each.roadmap.locked) == locked:
             continue
-        editing.apply({
-            "op_id": uuid.uuid4().hex, "roadmap_id": each.roadmap.id, "type": "map.lock", "locked": locked,
-        }, actor=actor)
+        editing.apply(
+            {
+                "op_id": uuid.uuid4().hex,
+                "roadmap_id": each.roadmap.id,
+                "type": "map.lock",
+                "locked": locked,
+            },
+            actor=actor,
+        )
         changed += 1
     db.session.expire_all()
     return changed
@@ -64,12 +72,16 @@ def set_locked(training: Training, moderator, locked: bool, group_id: int | None
 
 # --- timers ----------------------------------------------------------------
 
+
 def timer_data(timer: Timer | None) -> dict | None:
     if timer is None:
         return None
     return {
-        "id": timer.id, "group_id": timer.group_id, "label": timer.label,
-        "duration_seconds": timer.duration_seconds, "ends_at": iso(timer.ends_at),
+        "id": timer.id,
+        "group_id": timer.group_id,
+        "label": timer.label,
+        "duration_seconds": timer.duration_seconds,
+        "ends_at": iso(timer.ends_at),
         "paused_remaining_seconds": timer.paused_remaining_seconds,
         "running": timer.ends_at is not None,
     }
@@ -86,8 +98,10 @@ def current_timer(training_id: int, group_id: int | None) -> Timer | None:
     scope = Timer.group_id.is_(None) if group_id is None else Timer.group_id == group_id
     recent = or_(Timer.ends_at.is_(None), Timer.ends_at > utcnow() - FINISHED_TIMER_SHOWN_FOR)
     return db.session.scalar(
-        select(Timer).where(Timer.training_id == training_id, scope, Timer.stopped_at.is_(None), recent)
-        .order_by(Timer.id.desc()).limit(1)
+        select(Timer)
+        .where(Timer.training_id == training_id, scope, Timer.stopped_at.is_(None), recent)
+        .order_by(Timer.id.desc())
+        .limit(1)
     )
 
 
@@ -118,8 +132,12 @@ def start_timer(training: Training, seconds: int, label: str = "", group_id: int
         if previous is not None:
             previous.stopped_at = now
         timer = Timer(
-            training_id=training.id, group_id=group.id if group else None, label=label.strip()[:200],
-            duration_seconds=seconds, ends_at=now + timedelta(seconds=seconds), started_at=now,
+            training_id=training.id,
+            group_id=group.id if group else None,
+            label=label.strip()[:200],
+            duration_seconds=seconds,
+            ends_at=now + timedelta(seconds=seconds),
+            started_at=now,
         )
         db.session.add(timer)
         _publish_timer(training, timer.group_id)
@@ -195,9 +213,7 @@ def clear_timer(training: Training, group_id: int | None = None) -> None:
 def stop_all_timers(training: Training) -> list[int | None]:
     """Inside the caller's transaction: stop every running or paused timer; returns their group ids."""
     now = utcnow()
-    timers = db.session.scalars(
-        select(Timer).where(Timer.training_id == training.id, Timer.stopped_at.is_(None))
-    ).all()
+    timers = db.session.scalars(select(Timer).where(Timer.training_id == training.id, Timer.stopped_at.is_(None))).all()
     for timer in timers:
         timer.stopped_at = now
     return sorted({timer.group_id for timer in timers}, key=lambda group_id: group_id or 0)
@@ -219,11 +235,14 @@ def _publish_timer(training: Training, group_id: int | None) -> None:
 
 # --- announcements ---------------------------------------------------------
 
+
 def announcement_data(announcement: Announcement) -> dict:
     return {
-        "id": announcement.id, "group_id": announcement.group_id,
+        "id": announcement.id,
+        "group_id": announcement.group_id,
         "group_name": announcement.group.name if announcement.group else None,
-        "text": announcement.text, "at": iso(announcement.created_at),
+        "text": announcement.text,
+        "at": iso(announcement.created_at),
     }
 
 
@@ -238,7 +257,10 @@ def announce(training: Training, author, text: str, group_id: int | None = None)
     group = _group_of(training, group_id)
     with writing():
         announcement = Announcement(
-            training_id=training.id, group_id=group.id if group else None, author_id=author.id, text=text,
+            training_id=training.id,
+            group_id=group.id if group else None,
+            author_id=author.id,
+            text=text,
         )
         db.session.add(announcement)
         db.session.flush()  # its id, for its event
@@ -263,15 +285,18 @@ def recent_announcements(training_id: int, group_id: int, since_hours: int = 12)
     rows = db.session.scalars(
         select(Announcement)
         .where(
-            Announcement.training_id == training_id, Announcement.created_at > cutoff,
+            Announcement.training_id == training_id,
+            Announcement.created_at > cutoff,
             or_(Announcement.group_id.is_(None), Announcement.group_id == group_id),
         )
-        .order_by(Announcement.id.desc()).limit(ANNOUNCEMENTS_SHOWN)
+        .order_by(Announcement.id.desc())
+        .limit(ANNOUNCEMENTS_SHOWN)
     ).all()
     return [announcement_data(row) for row in reversed(rows)]
 
 
 # --- projector -------------------------------------------------------------
+
 
 def project(training: Training, mode: str, group_id: int | None = None) -> None:
     """Choose what every open projector view shows: the join screen, one group's map or stakeholder grid,
@@ -290,5 +315,7 @@ def project(training: Training, mode: str, group_id: int | None = None) -> None:
 
 def projector_data(training: Training) -> dict:
     """The projector's choice as the dashboard and projector views get it."""
-    return {"mode": training.projector_mode,
-            "group_id": training.projected_group_id if training.projector_mode in GROUP_PROJECTOR_MODES else None}
+    return {
+        "mode": training.projector_mode,
+        "group_id": training.projected_group_id if training.projector_mode in GROUP_PROJECTOR_MODES else None,
+    }

@@ -1,5 +1,6 @@
 """A map's past: the change log read back as the map at any revision, and the history
 in words gathered into sittings (one person's run of changes) and pages of them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -66,9 +67,13 @@ def _nearest_kept_map(roadmap_id: int, revision: int) -> dict | None:
     """The latest checkpoint of this replay version, or the baseline, at or before `revision`."""
     checkpoint = db.session.execute(
         select(Checkpoint.revision, Checkpoint.data)
-        .where(Checkpoint.roadmap_id == roadmap_id, Checkpoint.revision <= revision,
-               Checkpoint.replay_version == REPLAY_VERSION)
-        .order_by(Checkpoint.revision.desc()).limit(1)
+        .where(
+            Checkpoint.roadmap_id == roadmap_id,
+            Checkpoint.revision <= revision,
+            Checkpoint.replay_version == REPLAY_VERSION,
+        )
+        .order_by(Checkpoint.revision.desc())
+        .limit(1)
     ).first()
     baseline = db.session.execute(
         select(Baseline.revision, Baseline.data).where(Baseline.roadmap_id == roadmap_id, Baseline.revision <= revision)
@@ -84,13 +89,23 @@ def _keep(roadmap_id: int, maps: list[dict]) -> None:
     if not maps:
         return
     dialect = {"postgresql": postgresql, "sqlite": sqlite}[db.session.connection().dialect.name]
-    rows = [{"roadmap_id": roadmap_id, "revision": kept["revision"], "replay_version": REPLAY_VERSION,
-             "data": kept, "created_at": utcnow()} for kept in maps]
+    rows = [
+        {
+            "roadmap_id": roadmap_id,
+            "revision": kept["revision"],
+            "replay_version": REPLAY_VERSION,
+            "data": kept,
+            "created_at": utcnow(),
+        }
+        for kept in maps
+    ]
     statement = dialect.insert(Checkpoint).values(rows)
-    db.session.execute(statement.on_conflict_do_update(
-        index_elements=[Checkpoint.roadmap_id, Checkpoint.revision],
-        set_={"replay_version": statement.excluded.replay_version, "data": statement.excluded.data},
-    ))
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[Checkpoint.roadmap_id, Checkpoint.revision],
+            set_={"replay_version": statement.excluded.replay_version, "data": statement.excluded.data},
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -132,15 +147,21 @@ def sittings(entries: list[history_words.Entry], gap: timedelta = SITTING_GAP) -
     return [Sitting(run) for run in gathered]
 
 
-def history_page(roadmap: Roadmap, person_id: int | None = None, step_id: str | None = None,
-                 before_revision: int | None = None, per_page: int = SITTINGS_PER_PAGE,
-                 changes_read: int = CHANGES_PER_PAGE) -> HistoryPage:
+def history_page(
+    roadmap: Roadmap,
+    person_id: int | None = None,
+    step_id: str | None = None,
+    before_revision: int | None = None,
+    per_page: int = SITTINGS_PER_PAGE,
+    changes_read: int = CHANGES_PER_PAGE,
+) -> HistoryPage:
     """One page of the history in sittings, newest first, filtered as history_words.history filters.
 
     When the changes read fill `changes_read`, the last sitting may go on in older changes, so it is
     left for the next page (unless it is the only one)."""
-    entries = history_words.history(roadmap, person_id=person_id, step_id=step_id, limit=changes_read,
-                                    before_revision=before_revision)
+    entries = history_words.history(
+        roadmap, person_id=person_id, step_id=step_id, limit=changes_read, before_revision=before_revision
+    )
     found = sittings(entries)
     more_to_read = len(entries) == changes_read
     if more_to_read and len(found) > 1:

@@ -15,6 +15,7 @@ placeholders: names, titles (shortened), formatted dates and percents, and the
 translated labels of the vocabulary. A date shows its year only when it falls
 in another year than the change itself (in the shown time zone).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -71,8 +72,13 @@ def names_for(roadmap_id: int) -> Names:
     return Names(people=dict(people), stakeholders=dict(stakeholders))
 
 
-def history(roadmap: Roadmap, person_id: int | None = None, step_id: str | None = None,
-            limit: int = 200, before_revision: int | None = None) -> list[Entry]:
+def history(
+    roadmap: Roadmap,
+    person_id: int | None = None,
+    step_id: str | None = None,
+    limit: int = 200,
+    before_revision: int | None = None,
+) -> list[Entry]:
     """The map's changes as sentences, newest first, in three queries however many there are.
 
     `person_id` keeps one author's changes. `step_id` keeps the changes of one
@@ -84,18 +90,24 @@ def history(roadmap: Roadmap, person_id: int | None = None, step_id: str | None 
     if person_id is not None:
         query = query.where(Change.author_id == person_id)
     if step_id is not None:
-        query = query.where(or_(
-            Change.op["step_id"].as_string() == step_id,
-            Change.op["type"].as_string() == "map.restore",
-        ))
+        query = query.where(
+            or_(
+                Change.op["step_id"].as_string() == step_id,
+                Change.op["type"].as_string() == "map.restore",
+            )
+        )
     if before_revision is not None:
         query = query.where(Change.revision < before_revision)
     changes = db.session.scalars(query.order_by(Change.revision.desc()).limit(limit)).all()
     return [
         Entry(
-            revision=change.revision, at=change.created_at, author_id=change.author_id,
-            author_name=_author(change, names), sentence=describe(change, names),
-            step_id=(change.op or {}).get("step_id"), stakeholder_id=(change.op or {}).get("stakeholder_id"),
+            revision=change.revision,
+            at=change.created_at,
+            author_id=change.author_id,
+            author_name=_author(change, names),
+            sentence=describe(change, names),
+            step_id=(change.op or {}).get("step_id"),
+            stakeholder_id=(change.op or {}).get("stakeholder_id"),
         )
         for change in changes
     ]
@@ -179,8 +191,8 @@ def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
     line = " ".join(text.split())
     if len(line) <= limit:
         return line
-    cut = line[:limit - 1]
-    if " " in cut[limit // 2:]:
+    cut = line[: limit - 1]
+    if " " in cut[limit // 2 :]:
         cut = cut.rsplit(" ", 1)[0]
     return cut.rstrip(" ,.;:—-") + "…"
 
@@ -190,6 +202,7 @@ def _title(title: str) -> str:
 
 
 # --- the sentences ----------------------------------------------------------------
+
 
 class _Wording(NamedTuple):
     """The sentences for one field: changed from one value to another, first set, cleared."""
@@ -292,7 +305,9 @@ _SET_WORDING = {
         cleared=N_("%(who)s marked the interest of stakeholder “%(stakeholder)s” as not rated."),
     ),
     ("stakeholder", "influence"): _Wording(
-        changed=N_("%(who)s changed the influence of stakeholder “%(stakeholder)s” from %(old)s to %(new)s (out of 5)."),
+        changed=N_(
+            "%(who)s changed the influence of stakeholder “%(stakeholder)s” from %(old)s to %(new)s (out of 5)."
+        ),
         set=N_("%(who)s rated the influence of stakeholder “%(stakeholder)s” %(new)s out of 5."),
         cleared=N_("%(who)s marked the influence of stakeholder “%(stakeholder)s” as not rated."),
     ),
@@ -335,8 +350,9 @@ def _map_lock(told: _Telling, op: dict, before: dict) -> str:
 
 
 def _map_restore(told: _Telling, op: dict, before: dict) -> str:
-    return gettext("%(who)s restored the road map as it was at revision %(revision)s.",
-                   who=told.who, revision=op.get("revision"))
+    return gettext(
+        "%(who)s restored the road map as it was at revision %(revision)s.", who=told.who, revision=op.get("revision")
+    )
 
 
 def _step_add(told: _Telling, op: dict, before: dict) -> str:
@@ -362,23 +378,39 @@ def _step_restore(told: _Telling, op: dict, before: dict) -> str:
 
 
 def _step_link(told: _Telling, op: dict, before: dict) -> str:
-    return gettext("%(who)s involved stakeholder “%(stakeholder)s” in step “%(step)s”.",
-                   who=told.who, step=told.step(op, before), stakeholder=told.stakeholder(op, before))
+    return gettext(
+        "%(who)s involved stakeholder “%(stakeholder)s” in step “%(step)s”.",
+        who=told.who,
+        step=told.step(op, before),
+        stakeholder=told.stakeholder(op, before),
+    )
 
 
 def _step_unlink(told: _Telling, op: dict, before: dict) -> str:
-    return gettext("%(who)s removed stakeholder “%(stakeholder)s” from step “%(step)s”.",
-                   who=told.who, step=told.step(op, before), stakeholder=told.stakeholder(op, before))
+    return gettext(
+        "%(who)s removed stakeholder “%(stakeholder)s” from step “%(step)s”.",
+        who=told.who,
+        step=told.step(op, before),
+        stakeholder=told.stakeholder(op, before),
+    )
 
 
 def _step_depend(told: _Telling, op: dict, before: dict) -> str:
-    return gettext("%(who)s made step “%(step)s” wait for step “%(predecessor)s”.",
-                   who=told.who, step=told.step(op, before), predecessor=_title(before.get("predecessor_title", "")))
+    return gettext(
+        "%(who)s made step “%(step)s” wait for step “%(predecessor)s”.",
+        who=told.who,
+        step=told.step(op, before),
+        predecessor=_title(before.get("predecessor_title", "")),
+    )
 
 
 def _step_undepend(told: _Telling, op: dict, before: dict) -> str:
-    return gettext("%(who)s let step “%(step)s” no longer wait for step “%(predecessor)s”.",
-                   who=told.who, step=told.step(op, before), predecessor=_title(before.get("predecessor_title", "")))
+    return gettext(
+        "%(who)s let step “%(step)s” no longer wait for step “%(predecessor)s”.",
+        who=told.who,
+        step=told.step(op, before),
+        predecessor=_title(before.get("predecessor_title", "")),
+    )
 
 
 # Comments are told without their words: a moderator may hide them later.
@@ -399,22 +431,27 @@ def _comment_delete(told: _Telling, op: dict, before: dict) -> str:
 def _comment_hide(told: _Telling, op: dict, before: dict) -> str:
     if op.get("hidden"):
         return gettext("%(who)s hid a comment on step “%(step)s”.", who=told.who, step=told.step(op, before))
-    return gettext("%(who)s showed a hidden comment on step “%(step)s” again.", who=told.who, step=told.step(op, before))
+    return gettext(
+        "%(who)s showed a hidden comment on step “%(step)s” again.", who=told.who, step=told.step(op, before)
+    )
 
 
 def _stakeholder_add(told: _Telling, op: dict, before: dict) -> str:
-    return gettext("%(who)s added stakeholder “%(stakeholder)s”.",
-                   who=told.who, stakeholder=told.stakeholder(op, before))
+    return gettext(
+        "%(who)s added stakeholder “%(stakeholder)s”.", who=told.who, stakeholder=told.stakeholder(op, before)
+    )
 
 
 def _stakeholder_delete(told: _Telling, op: dict, before: dict) -> str:
-    return gettext("%(who)s deleted stakeholder “%(stakeholder)s”.",
-                   who=told.who, stakeholder=told.stakeholder(op, before))
+    return gettext(
+        "%(who)s deleted stakeholder “%(stakeholder)s”.", who=told.who, stakeholder=told.stakeholder(op, before)
+    )
 
 
 def _stakeholder_restore(told: _Telling, op: dict, before: dict) -> str:
-    return gettext("%(who)s restored stakeholder “%(stakeholder)s”.",
-                   who=told.who, stakeholder=told.stakeholder(op, before))
+    return gettext(
+        "%(who)s restored stakeholder “%(stakeholder)s”.", who=told.who, stakeholder=told.stakeholder(op, before)
+    )
 
 
 _DESCRIBERS = {

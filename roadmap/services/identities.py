@@ -1,5 +1,6 @@
 """One person, many devices: codes that carry a sign-in to another device, telling a
 namesake from a second device, and merging two people who turn out to be one."""
+
 from __future__ import annotations
 
 import hashlib
@@ -33,6 +34,7 @@ class MergeRefused(Exception):
 
 # --- device codes ---------------------------------------------------------------------
 
+
 def normalise_device_code(raw: str) -> str:
     """What a person typed, as issued: case, spaces and the group dash do not matter."""
     return "".join((raw or "").split()).upper().replace("-", "")[:20]
@@ -62,13 +64,24 @@ def issue_device_code(person: Person) -> str:
             break
     with writing():
         # A new code retires the ones shown before: only the code on the screen now works.
-        db.session.execute(update(SignInLink).where(
-            SignInLink.person_id == person.id, SignInLink.kind == "device", SignInLink.used_at.is_(None),
-        ).values(used_at=utcnow()))
-        db.session.add(SignInLink(
-            person_id=person.id, token_hash=_code_hash(code), kind="device", created_by_id=person.id,
-            expires_at=utcnow() + timedelta(minutes=DEVICE_CODE_MINUTES),
-        ))
+        db.session.execute(
+            update(SignInLink)
+            .where(
+                SignInLink.person_id == person.id,
+                SignInLink.kind == "device",
+                SignInLink.used_at.is_(None),
+            )
+            .values(used_at=utcnow())
+        )
+        db.session.add(
+            SignInLink(
+                person_id=person.id,
+                token_hash=_code_hash(code),
+                kind="device",
+                created_by_id=person.id,
+                expires_at=utcnow() + timedelta(minutes=DEVICE_CODE_MINUTES),
+            )
+        )
     return code
 
 
@@ -78,9 +91,14 @@ def use_device_code(raw_code: str) -> Person | None:
     if len(code) != DEVICE_CODE_LENGTH:
         return None
     with writing():
-        link = db.session.scalar(select(SignInLink).where(
-            SignInLink.token_hash == _code_hash(code), SignInLink.kind == "device",
-        ).with_for_update())
+        link = db.session.scalar(
+            select(SignInLink)
+            .where(
+                SignInLink.token_hash == _code_hash(code),
+                SignInLink.kind == "device",
+            )
+            .with_for_update()
+        )
         if link is None or link.used_at is not None or link.expires_at <= utcnow():
             return None
         link.used_at = utcnow()
@@ -92,12 +110,19 @@ def cancel_links(person: Person) -> None:
     """Retire every way in this person has not used yet: personal sign-in links, device codes
     and password-reset links. For when the person sets a password: from then on they sign in
     with it. The caller commits (inside its `writing()`)."""
-    db.session.execute(update(SignInLink).where(
-        SignInLink.person_id == person.id, SignInLink.kind.in_(CANCELLED_BY_A_PASSWORD), SignInLink.used_at.is_(None),
-    ).values(used_at=utcnow()))
+    db.session.execute(
+        update(SignInLink)
+        .where(
+            SignInLink.person_id == person.id,
+            SignInLink.kind.in_(CANCELLED_BY_A_PASSWORD),
+            SignInLink.used_at.is_(None),
+        )
+        .values(used_at=utcnow())
+    )
 
 
 # --- merging -----------------------------------------------------------------------------
+
 
 def merge_people(merged: Person, kept: Person, moderator: Person) -> Person:
     """Make `merged` part of `kept`: memberships, step ownership, dots and live presence move over.
@@ -124,8 +149,9 @@ def merge_people(merged: Person, kept: Person, moderator: Person) -> Person:
         db.session.execute(update(Dot).where(Dot.person_id == merged.id).values(person_id=kept.id))
         db.session.execute(update(Person).where(Person.merged_into_id == merged.id).values(merged_into_id=kept.id))
         merged.merged_into_id = kept.id
-        for link in db.session.scalars(select(SignInLink).where(SignInLink.person_id == merged.id,
-                                                                SignInLink.used_at.is_(None))):
+        for link in db.session.scalars(
+            select(SignInLink).where(SignInLink.person_id == merged.id, SignInLink.used_at.is_(None))
+        ):
             link.used_at = utcnow()
         live_sids = list(db.session.scalars(select(Presence.sid).where(Presence.person_id == merged.id)))
         db.session.execute(Presence.__table__.delete().where(Presence.person_id == merged.id))
@@ -136,16 +162,27 @@ def merge_people(merged: Person, kept: Person, moderator: Person) -> Person:
     db.session.expire_all()
     actor = Actor.of(moderator)
     for step_id, roadmap_id in owned_steps:
-        editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": roadmap_id, "type": "step.set",
-                       "step_id": step_id, "field": "owner", "value": {"member": kept.id}}, actor=actor)
+        editing.apply(
+            {
+                "op_id": uuid.uuid4().hex,
+                "roadmap_id": roadmap_id,
+                "type": "step.set",
+                "step_id": step_id,
+                "field": "owner",
+                "value": {"member": kept.id},
+            },
+            actor=actor,
+        )
     return kept
 
 
 def may_merge(person: Person, moderator: Person) -> bool:
     """The same rule as a personal sign-in link, and for the same reason: merging hands one
     person's maps to another, so both must belong to this moderator's trainings alone."""
-    return not person.is_moderator and person.merged_into_id is None and all(
-        moderator.id in membership.group.training.moderator_ids for membership in person.memberships
+    return (
+        not person.is_moderator
+        and person.merged_into_id is None
+        and all(moderator.id in membership.group.training.moderator_ids for membership in person.memberships)
     )
 
 
@@ -157,7 +194,8 @@ def _check_mergeable(merged: Person, kept: Person, moderator: Person) -> None:
     if merged.password_hash and kept.password_hash:
         raise MergeRefused("both_secured")
     locked = db.session.scalar(
-        select(Roadmap.id).join(Step, Step.roadmap_id == Roadmap.id)
+        select(Roadmap.id)
+        .join(Step, Step.roadmap_id == Roadmap.id)
         .where(Step.owner_member_id == merged.id, Step.deleted_at.is_(None), Roadmap.locked)
     )
     if locked is not None:
@@ -166,7 +204,10 @@ def _check_mergeable(merged: Person, kept: Person, moderator: Person) -> None:
 
 def _owned_steps(person_id: int) -> list[tuple[str, int]]:
     # Deleted steps keep their owner: a step.set cannot reach them, and restoring one shows the old name.
-    return list(db.session.execute(
-        select(Step.id, Step.roadmap_id).where(Step.owner_member_id == person_id, Step.deleted_at.is_(None))
-        .order_by(Step.roadmap_id, Step.position)
-    ).all())
+    return list(
+        db.session.execute(
+            select(Step.id, Step.roadmap_id)
+            .where(Step.owner_member_id == person_id, Step.deleted_at.is_(None))
+            .order_by(Step.roadmap_id, Step.position)
+        ).all()
+    )

@@ -6,6 +6,7 @@ the mail is written to the log instead, so `make run` works with no mail server.
 Also here: the kinds of mail a person may switch off, and the signed links that switch one
 off from the mail itself (RFC 8058 one-click unsubscribe). Transactional mail (a password
 reset) has no kind: it is always sent."""
+
 from __future__ import annotations
 
 import email.policy
@@ -130,6 +131,7 @@ def message_id(*parts: object) -> str:
 
 # --- which mail a person wants -------------------------------------------------------
 
+
 def switched_off(person_id: int) -> set[str]:
     """The kinds of mail this person switched off."""
     return set(db.session.scalars(select(MailOptOut.kind).where(MailOptOut.person_id == person_id)))
@@ -161,8 +163,11 @@ def read_unsubscribe_token(token: str) -> tuple[int, str] | None:
         payload = _serializer().loads(token)
     except BadSignature:
         return None
-    if not isinstance(payload, dict) or payload.get("kind") not in OPTIONAL_KINDS or not isinstance(
-            payload.get("person"), int):
+    if (
+        not isinstance(payload, dict)
+        or payload.get("kind") not in OPTIONAL_KINDS
+        or not isinstance(payload.get("person"), int)
+    ):
         return None
     return payload["person"], payload["kind"]
 

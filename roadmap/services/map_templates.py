@@ -5,6 +5,7 @@ A template is applied as ordinary ops through the edit pipeline, in one transact
 (editing.apply_many), so the new map's history starts with them and every open
 editor sees them arrive.
 """
+
 from __future__ import annotations
 
 import json
@@ -88,11 +89,14 @@ def _is_untouched_template_step(step: dict) -> bool:
     if template_step is None:
         return False
     return (
-        step["status"] == "planned" and step.get("progress") is None
-        and step.get("starts_on") is None and step.get("due_on") is None
+        step["status"] == "planned"
+        and step.get("progress") is None
+        and step.get("starts_on") is None
+        and step.get("due_on") is None
         and _owner_key(step.get("owner")) == template_step.owner_key
         and (step["title"], step["description"], step["resources"], step["success_measure"]) in template_step.texts
-        and {_template_key(stakeholder_id) for stakeholder_id in step["stakeholder_ids"]} == template_step.stakeholder_keys
+        and {_template_key(stakeholder_id) for stakeholder_id in step["stakeholder_ids"]}
+        == template_step.stakeholder_keys
     )
 
 
@@ -127,19 +131,33 @@ def _step_key(template: dict, index: int) -> str:
 def _content(template: dict, language: str) -> exports.ImportedMap:
     """The template in one language, in the shape an import has (keys are the template's own)."""
     stakeholders = [
-        (item["key"], {
-            "name": item["name"][language], "sector": item["sector"], "interest": item["interest"],
-            "influence": item["influence"], "engagement": item["engagement"], "contact": item["contact"][language],
-        })
+        (
+            item["key"],
+            {
+                "name": item["name"][language],
+                "sector": item["sector"],
+                "interest": item["interest"],
+                "influence": item["influence"],
+                "engagement": item["engagement"],
+                "contact": item["contact"][language],
+            },
+        )
         for item in template["stakeholders"]
     ]
     steps, links = [], []
     for index, step in enumerate(template["steps"]):
         owner_key = step.get("owner_stakeholder")
-        steps.append((_step_key(template, index), {
-            "title": step["title"][language], "description": step["description"][language],
-            "resources": step["resources"][language], "success_measure": step["success_measure"][language],
-            "owner": {"stakeholder": owner_key} if owner_key else None,
-        }))
+        steps.append(
+            (
+                _step_key(template, index),
+                {
+                    "title": step["title"][language],
+                    "description": step["description"][language],
+                    "resources": step["resources"][language],
+                    "success_measure": step["success_measure"][language],
+                    "owner": {"stakeholder": owner_key} if owner_key else None,
+                },
+            )
+        )
         links += [(_step_key(template, index), stakeholder_key) for stakeholder_key in step["stakeholders"]]
     return exports.ImportedMap(fields={}, stakeholders=stakeholders, steps=steps, links=links)

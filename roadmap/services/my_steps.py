@@ -1,4 +1,5 @@
 """«Мои шаги»: every step a person owns across their maps, overdue first, and marking one done."""
+
 from __future__ import annotations
 
 import uuid
@@ -47,14 +48,38 @@ def my_steps(person: Person) -> list[MyStep]:
     for step, map_title, group_name, zone_name in rows:
         today = todays.setdefault(zone_name, local_today(zone_name))
         overdue = is_overdue(step.status, step.due_on, today)
-        steps.append((step.position, MyStep(step.id, step.roadmap_id, map_title or group_name, step.title,
-                                            step.due_on, step.status, overdue)))
-    steps.sort(key=lambda item: (item[1].done, not item[1].overdue, item[1].due_on is None,
-                                 item[1].due_on or date.max, item[1].map_title, item[1].roadmap_id, item[0]))
+        steps.append(
+            (
+                step.position,
+                MyStep(
+                    step.id, step.roadmap_id, map_title or group_name, step.title, step.due_on, step.status, overdue
+                ),
+            )
+        )
+    steps.sort(
+        key=lambda item: (
+            item[1].done,
+            not item[1].overdue,
+            item[1].due_on is None,
+            item[1].due_on or date.max,
+            item[1].map_title,
+            item[1].roadmap_id,
+            item[0],
+        )
+    )
     return [step for _position, step in steps]
 
 
 def mark_done(person: Person, roadmap_id: int, step_id: str) -> editing.Applied:
     """«Готово»: the same step.set the editor sends, through the one writer. Raises EditRejected."""
-    return editing.apply({"op_id": uuid.uuid4().hex, "roadmap_id": roadmap_id, "type": "step.set",
-                          "step_id": step_id, "field": "status", "value": "done"}, actor=person)
+    return editing.apply(
+        {
+            "op_id": uuid.uuid4().hex,
+            "roadmap_id": roadmap_id,
+            "type": "step.set",
+            "step_id": step_id,
+            "field": "status",
+            "value": "done",
+        },
+        actor=person,
+    )

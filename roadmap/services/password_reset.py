@@ -3,6 +3,7 @@
 The answer to a request is the same whether or not the address is registered, and it
 takes the same time: the mail, if there is one, goes out after the answer, in the
 background. Only a hash of each link is stored (a SignInLink of kind "reset")."""
+
 from __future__ import annotations
 
 import secrets
@@ -36,8 +37,9 @@ def request_reset(email: str, link_for: Callable[[str], str]) -> None:
 
     `link_for(token)` makes the full URL of the reset page. The mail is sent after the
     caller has answered, so the answer's timing does not tell registered addresses apart."""
-    person = db.session.scalar(select(Person).where(
-        Person.email == (email or "").strip().lower(), Person.merged_into_id.is_(None)))
+    person = db.session.scalar(
+        select(Person).where(Person.email == (email or "").strip().lower(), Person.merged_into_id.is_(None))
+    )
     if person is None:
         return
     token = issue_reset_link(person)
@@ -48,10 +50,15 @@ def issue_reset_link(person: Person) -> str:
     """A new reset token for `person`; only its hash is kept."""
     token = secrets.token_urlsafe(24)
     with writing():
-        db.session.add(SignInLink(
-            person_id=person.id, token_hash=token_hash(token), kind=KIND, created_by_id=person.id,
-            expires_at=utcnow() + timedelta(minutes=RESET_LINK_MINUTES),
-        ))
+        db.session.add(
+            SignInLink(
+                person_id=person.id,
+                token_hash=token_hash(token),
+                kind=KIND,
+                created_by_id=person.id,
+                expires_at=utcnow() + timedelta(minutes=RESET_LINK_MINUTES),
+            )
+        )
     return token
 
 
@@ -59,8 +66,9 @@ def reset_link(token: str) -> SignInLink | None:
     """The unused, unexpired reset link for this token, or None."""
     if not isinstance(token, str) or not 16 <= len(token) <= 64:
         return None
-    link = db.session.scalar(select(SignInLink).where(SignInLink.token_hash == token_hash(token),
-                                                      SignInLink.kind == KIND))
+    link = db.session.scalar(
+        select(SignInLink).where(SignInLink.token_hash == token_hash(token), SignInLink.kind == KIND)
+    )
     if link is None or link.used_at is not None or link.expires_at <= utcnow():
         return None
     return link
@@ -83,9 +91,15 @@ def set_new_password(token: str, password: str) -> Person:
         if link is None:
             raise ResetError("link_spent")
         now = utcnow()
-        db.session.execute(update(SignInLink).where(
-            SignInLink.person_id == link.person_id, SignInLink.kind == KIND, SignInLink.used_at.is_(None),
-        ).values(used_at=now))
+        db.session.execute(
+            update(SignInLink)
+            .where(
+                SignInLink.person_id == link.person_id,
+                SignInLink.kind == KIND,
+                SignInLink.used_at.is_(None),
+            )
+            .values(used_at=now)
+        )
         person = db.session.get(Person, link.person_id)
         person.password_hash = password_hash
         accounts.password_changed(person)
@@ -96,7 +110,8 @@ def _reset_mail(person: Person, link: str) -> mail.Mail:
     context = {"name": person.display_name, "link": link, "minutes": RESET_LINK_MINUTES}
     with force_locale(person.locale if person.locale in current_app.config["LANGUAGES"] else "ru"):
         return mail.Mail(
-            to=person.email, subject=_("A new password for Roadmap"),
+            to=person.email,
+            subject=_("A new password for Roadmap"),
             text=render_template("auth/reset_mail.txt", **context),
             html=render_template("auth/reset_mail.html", **context),
         )

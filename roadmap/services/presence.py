@@ -1,4 +1,5 @@
 """Who is in a map and what they are editing, shared by all server processes."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -69,19 +70,20 @@ def people_in(roadmap_id: int, group_id: int) -> list[dict]:
         .order_by(Presence.seen_at)
     ).all()
     colors = dict(
-        db.session.execute(
-            select(Membership.person_id, Membership.color).where(Membership.group_id == group_id)
-        ).all()
+        db.session.execute(select(Membership.person_id, Membership.color).where(Membership.group_id == group_id)).all()
     )
     people: dict[int, dict] = {}
     for row in rows:
-        entry = people.setdefault(row.person_id, {
-            "id": row.person_id,
-            "name": row.person.display_name,
-            "color": colors.get(row.person_id, MODERATOR_COLOR),
-            "moderator": row.person_id not in colors,
-            "focus": [],
-        })
+        entry = people.setdefault(
+            row.person_id,
+            {
+                "id": row.person_id,
+                "name": row.person.display_name,
+                "color": colors.get(row.person_id, MODERATOR_COLOR),
+                "moderator": row.person_id not in colors,
+                "focus": [],
+            },
+        )
         if row.focus and row.focus not in entry["focus"]:
             entry["focus"].append(row.focus)
     return list(people.values())
@@ -89,9 +91,10 @@ def people_in(roadmap_id: int, group_id: int) -> list[dict]:
 
 def connections_in(roadmap_id: int) -> list[tuple[str, int]]:
     """(sid, person id) of every connection that joined the map, on any server process."""
-    return [tuple(row) for row in db.session.execute(
-        select(Presence.sid, Presence.person_id).where(Presence.roadmap_id == roadmap_id)
-    )]
+    return [
+        tuple(row)
+        for row in db.session.execute(select(Presence.sid, Presence.person_id).where(Presence.roadmap_id == roadmap_id))
+    ]
 
 
 def forget(sids: list[str]) -> None:

@@ -17,18 +17,18 @@ Every pass (`run_once`, every minute in the server or from cron) does two things
 A person in several trainings gets one digest per training, at that training's time, about
 their maps in it: each training has its own moderator, zone and day.
 """
+
 from __future__ import annotations
 
 import logging
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
 
 from flask import current_app, has_request_context, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -36,8 +36,19 @@ from roadmap.domain import permissions
 from roadmap.domain.progress import Progress, progress
 from roadmap.extensions import db, socketio
 from roadmap.i18n import show_times_in
-from roadmap.models import (Change, Comment, Group, MailOptOut, MailSend, Membership, Mention, Person, Roadmap, Step,
-                            Training)
+from roadmap.models import (
+    Change,
+    Comment,
+    Group,
+    MailOptOut,
+    MailSend,
+    Membership,
+    Mention,
+    Person,
+    Roadmap,
+    Step,
+    Training,
+)
 from roadmap.services import history_words, mail, snapshots
 from roadmap.services.transactions import writing
 from roadmap.timeutil import local, utcnow
@@ -144,13 +155,14 @@ def run_forever(app, interval_seconds: float) -> None:
 
 # --- when --------------------------------------------------------------------------
 
+
 def mail_hour(training: Training, now: datetime) -> MailHour | None:
     """Today's mail hour in the training's zone, once it has come (the digest hour; reminders use it too)."""
     local_now = local(now, training.timezone)
     if local_now.hour < training.digest_hour:
         return None
     at = local_now.replace(hour=training.digest_hour, minute=0, second=0, microsecond=0)
-    return MailHour(day=local_now.date(), at=at.astimezone(timezone.utc).replace(tzinfo=None))
+    return MailHour(day=local_now.date(), at=at.astimezone(UTC).replace(tzinfo=None))
 
 
 def schedule(now: datetime, report: PassReport | None = None) -> PassReport:
@@ -170,8 +182,9 @@ def schedule(now: datetime, report: PassReport | None = None) -> PassReport:
 
 def _schedule_digests(training: Training, hour: MailHour, report: PassReport) -> None:
     period_key = f"{training.id}/{hour.day.isoformat()}"
-    already = set(db.session.scalars(
-        select(MailSend.person_id).where(MailSend.kind == DIGEST, MailSend.period_key == period_key)))
+    already = set(
+        db.session.scalars(select(MailSend.person_id).where(MailSend.kind == DIGEST, MailSend.period_key == period_key))
+    )
     for person in recipients(training, DIGEST):
         if person.id in already:
             continue
@@ -188,8 +201,11 @@ def _schedule_due_reminders(training: Training, hour: MailHour, report: PassRepo
         if owner_id not in wanting:
             continue
         period_key = f"{step_id}/{tomorrow.isoformat()}"
-        known = db.session.scalar(select(MailSend.id).where(
-            MailSend.person_id == owner_id, MailSend.kind == DUE_REMINDER, MailSend.period_key == period_key))
+        known = db.session.scalar(
+            select(MailSend.id).where(
+                MailSend.person_id == owner_id, MailSend.kind == DUE_REMINDER, MailSend.period_key == period_key
+            )
+        )
         if known is None and _claim(owner_id, DUE_REMINDER, period_key, training.id, hour.at, step_id=step_id):
             _count(report, "scheduled")
 
@@ -198,20 +214,43 @@ def _owned_steps(training_id: int):
     """(step id, owner id) of the unfinished, live steps a member owns in the training's active groups."""
     return (
         select(Step.id, Step.owner_member_id)
-        .join(Roadmap, Roadmap.id == Step.roadmap_id).join(Group, Group.id == Roadmap.group_id)
-        .where(Group.training_id == training_id, Group.archived.is_(False), Step.deleted_at.is_(None),
-               Step.status != "done", Step.owner_member_id.is_not(None))
+        .join(Roadmap, Roadmap.id == Step.roadmap_id)
+        .join(Group, Group.id == Roadmap.group_id)
+        .where(
+            Group.training_id == training_id,
+            Group.archived.is_(False),
+            Step.deleted_at.is_(None),
+            Step.status != "done",
+            Step.owner_member_id.is_not(None),
+        )
         .order_by(Step.id)
     )
 
 
-def _claim(person_id: int, kind: str, period_key: str, training_id: int, slot_at: datetime,
-           step_id: str | None = None, status: str = "pending") -> bool:
+def _claim(
+    person_id: int,
+    kind: str,
+    period_key: str,
+    training_id: int,
+    slot_at: datetime,
+    step_id: str | None = None,
+    status: str = "pending",
+) -> bool:
     """Insert the mail's row; False when another process already did (the unique key decides)."""
     try:
         with writing():
-            db.session.add(MailSend(person_id=person_id, kind=kind, period_key=period_key, training_id=training_id,
-                                    step_id=step_id, slot_at=slot_at, status=status, next_attempt_at=slot_at))
+            db.session.add(
+                MailSend(
+                    person_id=person_id,
+                    kind=kind,
+                    period_key=period_key,
+                    training_id=training_id,
+                    step_id=step_id,
+                    slot_at=slot_at,
+                    status=status,
+                    next_attempt_at=slot_at,
+                )
+            )
     except IntegrityError:
         return False
     return True
@@ -228,9 +267,11 @@ def _schedule_mention_mails(now: datetime, report: PassReport) -> None:
     kind switched off, the comment deleted or hidden), so a mention is never mailed later instead."""
     waiting = db.session.execute(
         select(Mention.person_id, Group.training_id, Mention.id)
-        .join(Roadmap, Roadmap.id == Mention.roadmap_id).join(Group, Group.id == Roadmap.group_id)
-        .where(Mention.seen_at.is_(None), Mention.mail_send_id.is_(None),
-               Mention.created_at <= now - mention_mail_delay())
+        .join(Roadmap, Roadmap.id == Mention.roadmap_id)
+        .join(Group, Group.id == Roadmap.group_id)
+        .where(
+            Mention.seen_at.is_(None), Mention.mail_send_id.is_(None), Mention.created_at <= now - mention_mail_delay()
+        )
         .order_by(Mention.person_id, Group.training_id, Mention.id)
     ).all()
     for (person_id, training_id), rows in groupby(waiting, key=lambda row: (row.person_id, row.training_id)):
@@ -252,14 +293,23 @@ def _claim_mentions(person_id: int, training_id: int, mention_ids: list[int], no
     it marked meanwhile. A mention left out is taken by the next pass."""
     try:
         with writing():
-            send = MailSend(person_id=person_id, kind=MENTION, period_key=str(mention_ids[0]),
-                            training_id=training_id, slot_at=now, status=status, next_attempt_at=now)
+            send = MailSend(
+                person_id=person_id,
+                kind=MENTION,
+                period_key=str(mention_ids[0]),
+                training_id=training_id,
+                slot_at=now,
+                status=status,
+                next_attempt_at=now,
+            )
             db.session.add(send)
             db.session.flush()
             marked = db.session.execute(
-                update(Mention).where(Mention.id.in_(mention_ids), Mention.mail_send_id.is_(None),
-                                      Mention.seen_at.is_(None))
-                .values(mail_send_id=send.id).execution_options(synchronize_session=False))
+                update(Mention)
+                .where(Mention.id.in_(mention_ids), Mention.mail_send_id.is_(None), Mention.seen_at.is_(None))
+                .values(mail_send_id=send.id)
+                .execution_options(synchronize_session=False)
+            )
             if marked.rowcount != len(mention_ids):
                 raise _MentionTaken()
     except (IntegrityError, _MentionTaken):
@@ -269,13 +319,17 @@ def _claim_mentions(person_id: int, training_id: int, mention_ids: list[int], no
 
 # --- who ---------------------------------------------------------------------------
 
+
 def recipients(training: Training, kind: str) -> list[Person]:
     """Members of the training's active groups with an e-mail who did not switch `kind` off."""
     switched_off = select(MailOptOut.person_id).where(MailOptOut.kind == kind)
-    return list(db.session.scalars(
-        select(Person).where(Person.id.in_(_members_with_email(training.id)), Person.id.not_in(switched_off))
-        .order_by(Person.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(Person)
+            .where(Person.id.in_(_members_with_email(training.id)), Person.id.not_in(switched_off))
+            .order_by(Person.id)
+        )
+    )
 
 
 def _mailable(person: Person, kind: str) -> bool:
@@ -286,9 +340,15 @@ def _mailable(person: Person, kind: str) -> bool:
 
 def _members_with_email(training_id: int):
     return (
-        select(Membership.person_id).join(Group, Group.id == Membership.group_id).join(Person)
-        .where(Group.training_id == training_id, Group.archived.is_(False), Person.email.is_not(None),
-               Person.merged_into_id.is_(None))
+        select(Membership.person_id)
+        .join(Group, Group.id == Membership.group_id)
+        .join(Person)
+        .where(
+            Group.training_id == training_id,
+            Group.archived.is_(False),
+            Person.email.is_not(None),
+            Person.merged_into_id.is_(None),
+        )
     )
 
 
@@ -306,26 +366,41 @@ def recipients_by_group(training: Training) -> list[tuple[Group, list[RecipientL
     member_ids = [membership.person_id for group in training.active_groups for membership in group.memberships]
     off: dict[int, list[str]] = {}
     for person_id, kind in db.session.execute(
-            select(MailOptOut.person_id, MailOptOut.kind).where(MailOptOut.person_id.in_(member_ids))
-            .order_by(MailOptOut.kind)):
+        select(MailOptOut.person_id, MailOptOut.kind)
+        .where(MailOptOut.person_id.in_(member_ids))
+        .order_by(MailOptOut.kind)
+    ):
         off.setdefault(person_id, []).append(kind)
     return [
-        (group, sorted(
-            (RecipientLine(m.person.display_name, bool(m.person.email), tuple(off.get(m.person_id, ())))
-             for m in group.memberships if m.person.merged_into_id is None),
-            key=lambda line: line.name.casefold()))
+        (
+            group,
+            sorted(
+                (
+                    RecipientLine(m.person.display_name, bool(m.person.email), tuple(off.get(m.person_id, ())))
+                    for m in group.memberships
+                    if m.person.merged_into_id is None
+                ),
+                key=lambda line: line.name.casefold(),
+            ),
+        )
         for group in training.active_groups
     ]
 
 
 # --- what --------------------------------------------------------------------------
 
+
 def digest_for(person: Person, training: Training, hour: MailHour) -> Digest:
     """The person's overdue steps, steps due in the next 7 days, and each map's progress and
     changes since their previous digest of this training (else the last 7 days), up to `hour`."""
-    since = db.session.scalar(select(func.max(MailSend.slot_at)).where(
-        MailSend.person_id == person.id, MailSend.kind == DIGEST, MailSend.training_id == training.id,
-        MailSend.slot_at < hour.at)) or hour.at - timedelta(days=7)
+    since = db.session.scalar(
+        select(func.max(MailSend.slot_at)).where(
+            MailSend.person_id == person.id,
+            MailSend.kind == DIGEST,
+            MailSend.training_id == training.id,
+            MailSend.slot_at < hour.at,
+        )
+    ) or hour.at - timedelta(days=7)
     digest = Digest()
     for roadmap in _maps_of(person, training):
         map_data = snapshots.snapshot(roadmap, with_members=False)
@@ -357,24 +432,39 @@ def _owed_mentions(person: Person, *which) -> list[MentionLine]:
         .join(Step, Step.id == Mention.step_id)
         .join(Roadmap, Roadmap.id == Mention.roadmap_id)
         .join(Person, Person.id == Comment.author_id)
-        .where(Mention.person_id == person.id, Mention.seen_at.is_(None), Comment.deleted_at.is_(None),
-               Comment.hidden_at.is_(None), Step.deleted_at.is_(None), *which)
+        .where(
+            Mention.person_id == person.id,
+            Mention.seen_at.is_(None),
+            Comment.deleted_at.is_(None),
+            Comment.hidden_at.is_(None),
+            Step.deleted_at.is_(None),
+            *which,
+        )
         .order_by(Mention.created_at, Mention.id)
     ).all()
     return [
-        MentionLine(mention.id, author, step_title or _("Untitled step"), roadmap.title or roadmap.group.name,
-                    history_words.shorten(comment.body, QUOTE_LENGTH))
+        MentionLine(
+            mention.id,
+            author,
+            step_title or _("Untitled step"),
+            roadmap.title or roadmap.group.name,
+            history_words.shorten(comment.body, QUOTE_LENGTH),
+        )
         for mention, comment, step_title, roadmap, author in rows
         if person.id in (comment.mentions or ()) and permissions.may_view_group_map(person, roadmap.group)
     ]
 
 
 def _maps_of(person: Person, training: Training) -> list[Roadmap]:
-    return list(db.session.scalars(
-        select(Roadmap).join(Group, Group.id == Roadmap.group_id).join(Membership, Membership.group_id == Group.id)
-        .where(Membership.person_id == person.id, Group.training_id == training.id, Group.archived.is_(False))
-        .order_by(Group.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(Roadmap)
+            .join(Group, Group.id == Roadmap.group_id)
+            .join(Membership, Membership.group_id == Group.id)
+            .where(Membership.person_id == person.id, Group.training_id == training.id, Group.archived.is_(False))
+            .order_by(Group.id)
+        )
+    )
 
 
 def _changes_between(roadmap_id: int, since: datetime, until: datetime) -> tuple[list[ChangeLine], int]:
@@ -385,11 +475,13 @@ def _changes_between(roadmap_id: int, since: datetime, until: datetime) -> tuple
         return [], 0
     names = history_words.names_for(roadmap_id)
     changes = db.session.scalars(select(Change).where(*window).order_by(Change.revision.desc()).limit(CHANGES_PER_MAP))
-    return [ChangeLine(change.created_at, history_words.describe(change, names)) for change in changes], \
-        max(total - CHANGES_PER_MAP, 0)
+    return [ChangeLine(change.created_at, history_words.describe(change, names)) for change in changes], max(
+        total - CHANGES_PER_MAP, 0
+    )
 
 
 # --- delivery ----------------------------------------------------------------------
+
 
 def deliver(now: datetime, report: PassReport | None = None) -> PassReport:
     """Send the pending mails whose time has come, one lease at a time, so processes running at once
@@ -412,13 +504,19 @@ def _lease_one(now: datetime) -> int | None:
     lease_until = now + timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"])
     with writing():
         candidates = db.session.scalars(
-            select(MailSend.id).where(*claimable, MailSend.next_attempt_at <= now).order_by(MailSend.id)
-            .limit(LEASE_CANDIDATES).with_for_update(skip_locked=True)).all()
+            select(MailSend.id)
+            .where(*claimable, MailSend.next_attempt_at <= now)
+            .order_by(MailSend.id)
+            .limit(LEASE_CANDIDATES)
+            .with_for_update(skip_locked=True)
+        ).all()
         for send_id in candidates:
             taken = db.session.execute(
-                update(MailSend).where(MailSend.id == send_id, *claimable)
+                update(MailSend)
+                .where(MailSend.id == send_id, *claimable)
                 .values(claimed_until=lease_until, attempts=MailSend.attempts + 1)
-                .execution_options(synchronize_session=False))
+                .execution_options(synchronize_session=False)
+            )
             if taken.rowcount == 1:
                 return send_id
     return None
@@ -445,30 +543,56 @@ def _deliver_one(send_id: int, now: datetime) -> str:
 
 def _finish(send_id: int, status: str, now: datetime) -> None:
     with writing():
-        db.session.execute(update(MailSend).where(MailSend.id == send_id).values(
-            status=status, sent_at=now if status == "sent" else None, claimed_until=None)
-            .execution_options(synchronize_session=False))
+        db.session.execute(
+            update(MailSend)
+            .where(MailSend.id == send_id)
+            .values(status=status, sent_at=now if status == "sent" else None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _retry_later(send: MailSend, error: str, now: datetime) -> str:
     config = current_app.config
     gives_up = send.attempts >= config["MAIL_MAX_ATTEMPTS"]
-    delay = timedelta(seconds=min(config["MAIL_RETRY_SECONDS"] * 2 ** (send.attempts - 1),
-                                  config["MAIL_RETRY_MAX_SECONDS"]))
+    delay = timedelta(
+        seconds=min(config["MAIL_RETRY_SECONDS"] * 2 ** (send.attempts - 1), config["MAIL_RETRY_MAX_SECONDS"])
+    )
     with writing():
-        db.session.execute(update(MailSend).where(MailSend.id == send.id).values(
-            status="failed" if gives_up else "pending", last_error=error[:1000], claimed_until=None,
-            next_attempt_at=now + delay).execution_options(synchronize_session=False))
+        db.session.execute(
+            update(MailSend)
+            .where(MailSend.id == send.id)
+            .values(
+                status="failed" if gives_up else "pending",
+                last_error=error[:1000],
+                claimed_until=None,
+                next_attempt_at=now + delay,
+            )
+            .execution_options(synchronize_session=False)
+        )
     if gives_up:
-        log.error("gave up on %s %s to person %s after %s attempts: %s",
-                  send.kind, send.period_key, send.person_id, send.attempts, error)
+        log.error(
+            "gave up on %s %s to person %s after %s attempts: %s",
+            send.kind,
+            send.period_key,
+            send.person_id,
+            send.attempts,
+            error,
+        )
         return "failed"
-    log.warning("could not send %s %s to person %s (attempt %s), next try in %s: %s",
-                send.kind, send.period_key, send.person_id, send.attempts, delay, error)
+    log.warning(
+        "could not send %s %s to person %s (attempt %s), next try in %s: %s",
+        send.kind,
+        send.period_key,
+        send.person_id,
+        send.attempts,
+        delay,
+        error,
+    )
     return "retrying"
 
 
 # --- the mails ---------------------------------------------------------------------
+
 
 def compose(send: MailSend, person: Person, now: datetime) -> mail.Mail | None:
     """The mail for this row as it stands now; None when there is nothing to send any more
@@ -495,19 +619,33 @@ def _digest_mail(send: MailSend, person: Person, training: Training, hour: MailH
     return _mail(send, person, subject, "digest", training=training, digest=digest, today=hour.day)
 
 
-def _reminder_mail(send: MailSend, person: Person, training: Training, hour: MailHour,
-                   today: date) -> mail.Mail | None:
+def _reminder_mail(send: MailSend, person: Person, training: Training, hour: MailHour, today: date) -> mail.Mail | None:
     step = db.session.get(Step, send.step_id)
     due_on = hour.day + timedelta(days=1)
-    still_owed = (step is not None and step.deleted_at is None and step.status != "done"
-                  and step.owner_member_id == person.id and step.due_on == due_on and today < due_on)
+    still_owed = (
+        step is not None
+        and step.deleted_at is None
+        and step.status != "done"
+        and step.owner_member_id == person.id
+        and step.due_on == due_on
+        and today < due_on
+    )
     if not still_owed:
         return None
     roadmap = step.roadmap
     title = step.title or _("Untitled step")
     subject = _("Tomorrow: “%(step)s” is due", step=title)
-    return _mail(send, person, subject, "due_reminder", training=training, step=step, step_title=title,
-                 map_title=roadmap.title or roadmap.group.name, roadmap_id=roadmap.id)
+    return _mail(
+        send,
+        person,
+        subject,
+        "due_reminder",
+        training=training,
+        step=step,
+        step_title=title,
+        map_title=roadmap.title or roadmap.group.name,
+        roadmap_id=roadmap.id,
+    )
 
 
 def _mention_mail(send: MailSend, person: Person, training: Training) -> mail.Mail | None:
@@ -517,8 +655,9 @@ def _mention_mail(send: MailSend, person: Person, training: Training) -> mail.Ma
     if len(mentions) == 1:
         subject = _("%(name)s mentioned you at “%(step)s”", name=mentions[0].by, step=mentions[0].step_title)
     else:
-        subject = ngettext("You were mentioned in comments %(num)s time",
-                           "You were mentioned in comments %(num)s times", len(mentions))
+        subject = ngettext(
+            "You were mentioned in comments %(num)s time", "You were mentioned in comments %(num)s times", len(mentions)
+        )
     return _mail(send, person, subject, "mention", training=training, mentions=mentions)
 
 
@@ -526,10 +665,16 @@ def _mail(send: MailSend, person: Person, subject: str, template: str, **context
     from roadmap.views.redirects import public_url
 
     unsubscribe_url = public_url("mail.unsubscribe", token=mail.unsubscribe_token(person.id, send.kind))
-    context.update(person=person, subject=subject, unsubscribe_url=unsubscribe_url, public_url=public_url,
-                   kind_label=_(mail.OPTIONAL_KINDS[send.kind]))
+    context.update(
+        person=person,
+        subject=subject,
+        unsubscribe_url=unsubscribe_url,
+        public_url=public_url,
+        kind_label=_(mail.OPTIONAL_KINDS[send.kind]),
+    )
     return mail.Mail(
-        to=person.email, subject=subject,
+        to=person.email,
+        subject=subject,
         text=render_template(f"mail/{template}.txt", **context),
         html=render_template(f"mail/{template}.html", **context),
         headers={"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},

@@ -1,4 +1,5 @@
 """Share links: a map's read-only live view and its calendar feed, behind secrets that can be revoked."""
+
 from __future__ import annotations
 
 import base64
@@ -41,8 +42,13 @@ def share(roadmap: Roadmap, person: Person, kind: str) -> ShareLink:
         return existing
     nonce = secrets.token_urlsafe(16)
     with writing():
-        link = ShareLink(roadmap_id=roadmap.id, kind=kind, token_hash=token_hash(_derived_token(nonce)),
-                         token_nonce=nonce, created_by_id=person.id)
+        link = ShareLink(
+            roadmap_id=roadmap.id,
+            kind=kind,
+            token_hash=token_hash(_derived_token(nonce)),
+            token_nonce=nonce,
+            created_by_id=person.id,
+        )
         db.session.add(link)
     return link
 

@@ -1,6 +1,7 @@
 """Personal sign-in links: handed out by a moderator to a participant without a password
 (one at a time, or a printed sheet for a group), or to a new co-moderator; each signs in once.
 Also the hashing every stored secret link shares."""
+
 from __future__ import annotations
 
 import hashlib
@@ -89,13 +90,24 @@ def _new_sign_in_link(person: Person, moderator: Person) -> str:
     with writing():
         # Two moderators issuing at once: the second waits, then retires the first one's link.
         db.session.execute(select(Person.id).where(Person.id == person.id).with_for_update())
-        db.session.execute(update(SignInLink).where(
-            SignInLink.person_id == person.id, SignInLink.kind == "link", SignInLink.used_at.is_(None),
-        ).values(used_at=now))
-        db.session.add(SignInLink(
-            person_id=person.id, token_hash=token_hash(token), kind="link", created_by_id=moderator.id,
-            expires_at=now + timedelta(days=sign_in_link_days()),
-        ))
+        db.session.execute(
+            update(SignInLink)
+            .where(
+                SignInLink.person_id == person.id,
+                SignInLink.kind == "link",
+                SignInLink.used_at.is_(None),
+            )
+            .values(used_at=now)
+        )
+        db.session.add(
+            SignInLink(
+                person_id=person.id,
+                token_hash=token_hash(token),
+                kind="link",
+                created_by_id=moderator.id,
+                expires_at=now + timedelta(days=sign_in_link_days()),
+            )
+        )
     return token
 
 
@@ -124,8 +136,9 @@ def _still_allowed(link: SignInLink) -> bool:
 def _link_for(token: str) -> SignInLink | None:
     if not isinstance(token, str) or not 16 <= len(token) <= 64:
         return None
-    return db.session.scalar(select(SignInLink).where(SignInLink.token_hash == token_hash(token),
-                                                      SignInLink.kind == "link"))
+    return db.session.scalar(
+        select(SignInLink).where(SignInLink.token_hash == token_hash(token), SignInLink.kind == "link")
+    )
 
 
 def whom_to_ask(token: str) -> Person | None:

@@ -1,4 +1,5 @@
 """Road maps as plain data: the snapshot a client starts from, and catch-up."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -8,13 +9,16 @@ from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import selectinload
 
+from roadmap.domain.operations import MAP_FIELDS, STAKEHOLDER_FIELDS, STEP_FIELDS
 from roadmap.extensions import db
 from roadmap.models import Change, Comment, Membership, Person, Roadmap, Stakeholder, Step, StepStakeholder
-from roadmap.domain.operations import MAP_FIELDS, STAKEHOLDER_FIELDS, STEP_FIELDS
-
 
 _maps, _steps, _stakeholders, _links = (
-    Roadmap.__table__, Step.__table__, Stakeholder.__table__, StepStakeholder.__table__)
+    Roadmap.__table__,
+    Step.__table__,
+    Stakeholder.__table__,
+    StepStakeholder.__table__,
+)
 _MAP_COLUMNS = [_maps.c[name].label(f"map_{name}") for name in (*MAP_FIELDS, "locked")]
 _REVISION = _maps.c.revision.label("map_revision")
 _THE_MAP = _maps.c.id == bindparam("roadmap_id")
@@ -27,8 +31,11 @@ _THE_MAP = _maps.c.id == bindparam("roadmap_id")
 # usually has fewer of them than of steps or links.
 _MAP_AND_LIVE_STAKEHOLDERS = (
     select(_REVISION, *_MAP_COLUMNS, _stakeholders)
-    .select_from(_maps.outerjoin(
-        _stakeholders, and_(_stakeholders.c.roadmap_id == _maps.c.id, _stakeholders.c.deleted_at.is_(None))))
+    .select_from(
+        _maps.outerjoin(
+            _stakeholders, and_(_stakeholders.c.roadmap_id == _maps.c.id, _stakeholders.c.deleted_at.is_(None))
+        )
+    )
     .where(_THE_MAP)
     .order_by(_stakeholders.c.created_at, _stakeholders.c.id)
 )
@@ -50,8 +57,11 @@ _comments = Comment.__table__
 # Each step's number of visible comments: the join carries these, the comments load when a step's are opened.
 _COMMENT_COUNTS = (
     select(_comments.c.step_id, func.count())
-    .where(_comments.c.roadmap_id == bindparam("roadmap_id"), _comments.c.deleted_at.is_(None),
-           _comments.c.hidden_at.is_(None))
+    .where(
+        _comments.c.roadmap_id == bindparam("roadmap_id"),
+        _comments.c.deleted_at.is_(None),
+        _comments.c.hidden_at.is_(None),
+    )
     .group_by(_comments.c.step_id)
 )
 # PostgreSQL only: waits for an edit of the map to commit and holds off new ones (see _read_holding_off_edits).
@@ -78,7 +88,8 @@ def step_columns(field_name: str, value) -> dict:
     if field_name == "owner":
         owner = value or {}
         return {
-            "owner_member_id": owner.get("member"), "owner_stakeholder_id": owner.get("stakeholder"),
+            "owner_member_id": owner.get("member"),
+            "owner_stakeholder_id": owner.get("stakeholder"),
             "owner_text": owner.get("text", ""),
         }
     if field_name in ("starts_on", "due_on"):
@@ -109,7 +120,9 @@ def snapshot(roadmap: Roadmap, with_members: bool = True) -> dict:
     too. Steps and stakeholders are read as rows, not ORM objects: building objects
     cost most of a join and of the dashboard feed's work (docs/performance.md)."""
     db.session.flush()  # prepared statements do not autoflush as the session would
-    steps, stakeholders, comment_counts, links = _rows_at_one_revision(db.session.connection(), {"roadmap_id": roadmap.id})
+    steps, stakeholders, comment_counts, links = _rows_at_one_revision(
+        db.session.connection(), {"roadmap_id": roadmap.id}
+    )
     map_row = stakeholders[0]  # each row of this statement carries the map's fields
     live_stakeholders = [row for row in stakeholders if row.id is not None]
     live_stakeholder_ids = {stakeholder.id for stakeholder in live_stakeholders}
@@ -122,8 +135,11 @@ def snapshot(roadmap: Roadmap, with_members: bool = True) -> dict:
     data["locked"] = bool(map_row.map_locked)
     live_step_ids = {step.id for step in steps}
     data["steps"] = [
-        step_data(step, links_by_step.get(step.id, []), [
-            predecessor_id for predecessor_id in step.depends_on or () if predecessor_id in live_step_ids])
+        step_data(
+            step,
+            links_by_step.get(step.id, []),
+            [predecessor_id for predecessor_id in step.depends_on or () if predecessor_id in live_step_ids],
+        )
         for step in sorted(steps, key=lambda step: (step.position, step.id))
     ]
     data["stakeholders"] = [stakeholder_data(stakeholder) for stakeholder in live_stakeholders]
@@ -224,9 +240,12 @@ def catch_up(roadmap: Roadmap, since_revision: int | None) -> dict:
     ).all()
     changes = [
         {
-            "roadmap_id": roadmap.id, "revision": revision, "op_id": op_id,
+            "roadmap_id": roadmap.id,
+            "revision": revision,
+            "op_id": op_id,
             "author": {"id": author_id, "name": author_name or ""},
-            "op": op, "at": created_at.isoformat() + "Z",
+            "op": op,
+            "at": created_at.isoformat() + "Z",
         }
         for revision, op_id, author_id, author_name, op, created_at in rows
     ]
@@ -241,9 +260,15 @@ def _without_withdrawn_words(roadmap_id: int, changes: list[dict]) -> None:
     worded = [change["op"] for change in changes if change["op"]["type"] in ("comment.add", "comment.edit")]
     if not worded:
         return
-    withdrawn = set(db.session.scalars(select(Comment.id).where(
-        Comment.roadmap_id == roadmap_id, Comment.id.in_({op["comment_id"] for op in worded}),
-        (Comment.deleted_at.is_not(None)) | (Comment.hidden_at.is_not(None)))))
+    withdrawn = set(
+        db.session.scalars(
+            select(Comment.id).where(
+                Comment.roadmap_id == roadmap_id,
+                Comment.id.in_({op["comment_id"] for op in worded}),
+                (Comment.deleted_at.is_not(None)) | (Comment.hidden_at.is_not(None)),
+            )
+        )
+    )
     for change in changes:
         if change["op"]["type"] in ("comment.add", "comment.edit") and change["op"]["comment_id"] in withdrawn:
             change["op"] = {**change["op"], "body": "", "mentions": []}

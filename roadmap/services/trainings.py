@@ -1,4 +1,5 @@
 """Trainings, working groups and joining them with a code."""
+
 from __future__ import annotations
 
 import secrets
@@ -39,12 +40,16 @@ def _new_join_code() -> str:
             return code
 
 
-def create_training(moderator: Person, title: str, city: str, venue: str,
-                    starts_on: date, ends_on: date) -> Training:
+def create_training(moderator: Person, title: str, city: str, venue: str, starts_on: date, ends_on: date) -> Training:
     with writing():
         training = Training(
-            title=title.strip(), city=city.strip(), venue=venue.strip(), starts_on=starts_on,
-            ends_on=ends_on, moderator_id=moderator.id, join_code=_new_join_code(),
+            title=title.strip(),
+            city=city.strip(),
+            venue=venue.strip(),
+            starts_on=starts_on,
+            ends_on=ends_on,
+            moderator_id=moderator.id,
+            join_code=_new_join_code(),
         )
         db.session.add(training)
     return training
@@ -71,7 +76,8 @@ def trainings_of(moderator: Person) -> list[Training]:
     """The trainings the person made or co-moderates."""
     co_moderated = select(TrainingModerator.training_id).where(TrainingModerator.person_id == moderator.id)
     return db.session.scalars(
-        select(Training).where((Training.moderator_id == moderator.id) | Training.id.in_(co_moderated))
+        select(Training)
+        .where((Training.moderator_id == moderator.id) | Training.id.in_(co_moderated))
         .order_by(Training.starts_on.desc())
     ).all()
 
@@ -122,8 +128,14 @@ def refusal_to_join(training: Training, person: Person | None) -> str | None:
     return None
 
 
-def join_group(training: Training, group_id: int, display_name: str, person: Person | None,
-               different_person: bool = False, admit_new_person: Callable[[], bool] = lambda: True) -> Person:
+def join_group(
+    training: Training,
+    group_id: int,
+    display_name: str,
+    person: Person | None,
+    different_person: bool = False,
+    admit_new_person: Callable[[], bool] = lambda: True,
+) -> Person:
     """Put a participant into a group, reusing the identity this browser already has.
 
     A name another member of the group already goes by is refused (name_taken) unless the
@@ -167,7 +179,9 @@ def renew_join_code(training: Training) -> str:
     """A new join code; the old one lets nobody in from now on. Members stay where they are."""
     with writing():
         training.join_code = _new_join_code()
-        publisher.projector_changed(training.id, facilitation.projector_data(training))  # its join screen shows the code
+        publisher.projector_changed(
+            training.id, facilitation.projector_data(training)
+        )  # its join screen shows the code
     return training.join_code
 
 
@@ -183,17 +197,22 @@ def set_joining_open(training: Training, joining_open: bool) -> Training:
 
 def blocked_people(training: Training) -> list[Person]:
     """The people the moderators keep from joining the training again, by name."""
-    return list(db.session.scalars(
-        select(Person).join(JoinBlock, JoinBlock.person_id == Person.id)
-        .where(JoinBlock.training_id == training.id).order_by(Person.display_name)
-    ))
+    return list(
+        db.session.scalars(
+            select(Person)
+            .join(JoinBlock, JoinBlock.person_id == Person.id)
+            .where(JoinBlock.training_id == training.id)
+            .order_by(Person.display_name)
+        )
+    )
 
 
 def allow_rejoining(training: Training, person_id: int) -> None:
     """«Разрешить снова»: the person may join the training with its code again."""
     with writing():
-        db.session.execute(delete(JoinBlock).where(JoinBlock.training_id == training.id,
-                                                   JoinBlock.person_id == person_id))
+        db.session.execute(
+            delete(JoinBlock).where(JoinBlock.training_id == training.id, JoinBlock.person_id == person_id)
+        )
 
 
 def comparable_name(display_name: str) -> str:
@@ -207,15 +226,18 @@ def namesake_in(group_id: int, display_name: str, person: Person | None) -> Pers
     members = db.session.scalars(
         select(Person).join(Membership, Membership.person_id == Person.id).where(Membership.group_id == group_id)
     )
-    return next((member for member in members
-                 if comparable_name(member.display_name) == wanted and (person is None or member.id != person.id)),
-                None)
+    return next(
+        (
+            member
+            for member in members
+            if comparable_name(member.display_name) == wanted and (person is None or member.id != person.id)
+        ),
+        None,
+    )
 
 
 def _free_color(group: Group) -> str:
-    used = [color for color in db.session.scalars(
-        select(Membership.color).where(Membership.group_id == group.id)
-    )]
+    used = [color for color in db.session.scalars(select(Membership.color).where(Membership.group_id == group.id))]
     for color in MEMBER_COLORS:
         if color not in used:
             return color
@@ -277,8 +299,9 @@ def remove_member(membership: Membership, blocked_by: Person | None = None) -> N
     group, person_id = membership.group, membership.person_id
     with writing():
         if blocked_by is not None and db.session.get(JoinBlock, (group.training_id, membership.person_id)) is None:
-            db.session.add(JoinBlock(training_id=group.training_id, person_id=membership.person_id,
-                                     blocked_by_id=blocked_by.id))
+            db.session.add(
+                JoinBlock(training_id=group.training_id, person_id=membership.person_id, blocked_by_id=blocked_by.id)
+            )
         db.session.delete(membership)
         publisher.members_changed(group.roadmap.id, snapshots.members_data(group.id))
     departures.send_away_who_lost(group, "removed", person_id)

@@ -9,6 +9,7 @@ the session with after_commit(); SQLAlchemy's `after_commit` event releases the
 queue and writing() runs it once the commit has returned, so no caller can forget
 it or send it before the commit. A rollback drops it.
 """
+
 from contextlib import contextmanager
 from threading import RLock
 
@@ -115,5 +116,6 @@ def _note_flush(session, _flush_context) -> None:
 def _note_statement(orm_execute_state) -> None:
     session = orm_execute_state.session
     if not session.info.get(_WRITING) and (
-            orm_execute_state.is_insert or orm_execute_state.is_update or orm_execute_state.is_delete):
+        orm_execute_state.is_insert or orm_execute_state.is_update or orm_execute_state.is_delete
+    ):
         session.info[_UNSTORED] = True

@@ -1,4 +1,5 @@
 """The address phones at the venue use to reach this machine: the origin of the join link and its QR code."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -46,8 +47,11 @@ def venue_addresses() -> list[str]:
             found += [info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)]
         except OSError:
             pass
-    usable = [address for address in dict.fromkeys(found) if not ipaddress.ip_address(address).is_loopback
-              and not ipaddress.ip_address(address).is_unspecified]
+    usable = [
+        address
+        for address in dict.fromkeys(found)
+        if not ipaddress.ip_address(address).is_loopback and not ipaddress.ip_address(address).is_unspecified
+    ]
     return sorted(usable, key=lambda address: not _on_local_network(address))
 
 
@@ -55,8 +59,9 @@ def _on_local_network(address: str) -> bool:
     return any(ipaddress.ip_address(address) in network for network in _LOCAL_NETWORKS)
 
 
-def join_origin(public_origin: str | None, join_host: str | None, listen_host: str, port: int,
-                request_origin: str) -> JoinOrigin:
+def join_origin(
+    public_origin: str | None, join_host: str | None, listen_host: str, port: int, request_origin: str
+) -> JoinOrigin:
     """PUBLIC_ORIGIN if set; else the named or found venue address when the server listens beyond
     loopback; else the address the moderator opened, which phones cannot reach."""
     if public_origin:

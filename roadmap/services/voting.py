@@ -1,4 +1,5 @@
 """Dot voting on steps: each participant has N dots to place; the tally may stay hidden until closed."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -22,8 +23,14 @@ MAX_VOTE_MINUTES = 240
 RANKED_PER_MAP = 10  # what a slide or a vote bar can show; keeps the broadcast small
 
 
-def open_vote(training: Training, dots_per_person: int, roadmap_id: int | None = None,
-              minutes: int | None = None, hide_results: bool = True, question: str = "") -> Vote:
+def open_vote(
+    training: Training,
+    dots_per_person: int,
+    roadmap_id: int | None = None,
+    minutes: int | None = None,
+    hide_results: bool = True,
+    question: str = "",
+) -> Vote:
     """Open a vote on one map's steps or on every map's; an open vote of the training closes first."""
     if not 1 <= dots_per_person <= MAX_DOTS:
         raise EditRejected("invalid_value", f"from 1 to {MAX_DOTS} dots")
@@ -41,8 +48,12 @@ def open_vote(training: Training, dots_per_person: int, roadmap_id: int | None =
         for earlier in closed:
             earlier.closed_at = now
         vote = Vote(
-            training_id=training.id, roadmap_id=roadmap_id, question=question.strip()[:200],
-            dots_per_person=dots_per_person, hide_results=hide_results, opened_at=now,
+            training_id=training.id,
+            roadmap_id=roadmap_id,
+            question=question.strip()[:200],
+            dots_per_person=dots_per_person,
+            hide_results=hide_results,
+            opened_at=now,
             ends_at=now + timedelta(minutes=minutes) if minutes else None,
         )
         db.session.add(vote)
@@ -62,9 +73,7 @@ def close_vote(vote: Vote) -> Vote:
 
 
 def _open_votes(training_id: int) -> list[Vote]:
-    return db.session.scalars(
-        select(Vote).where(Vote.training_id == training_id, Vote.closed_at.is_(None))
-    ).all()
+    return db.session.scalars(select(Vote).where(Vote.training_id == training_id, Vote.closed_at.is_(None))).all()
 
 
 def clear_vote(vote: Vote) -> Vote:
@@ -80,9 +89,7 @@ def clear_vote(vote: Vote) -> Vote:
 def close_and_clear_all(training: Training) -> list[Vote]:
     """Inside the caller's transaction: close and clear every vote still on screen; returns them."""
     now = utcnow()
-    shown = db.session.scalars(
-        select(Vote).where(Vote.training_id == training.id, Vote.cleared_at.is_(None))
-    ).all()
+    shown = db.session.scalars(select(Vote).where(Vote.training_id == training.id, Vote.cleared_at.is_(None))).all()
     for vote in shown:
         vote.closed_at = vote.closed_at or now
         vote.cleared_at = now
@@ -96,18 +103,21 @@ def _shown(vote: Vote | None) -> Vote | None:
 
 def current_vote(training_id: int) -> Vote | None:
     """The open vote, else the latest closed one (its results stay on screen) unless it was cleared."""
-    return _shown(db.session.scalar(
-        select(Vote).where(Vote.training_id == training_id).order_by(Vote.id.desc()).limit(1)
-    ))
+    return _shown(
+        db.session.scalar(select(Vote).where(Vote.training_id == training_id).order_by(Vote.id.desc()).limit(1))
+    )
 
 
 def current_vote_for(training_id: int, roadmap_id: int) -> Vote | None:
     """The latest vote this map's editors take part in (one on every map, or on this one), unless cleared."""
-    return _shown(db.session.scalar(
-        select(Vote)
-        .where(Vote.training_id == training_id, (Vote.roadmap_id.is_(None)) | (Vote.roadmap_id == roadmap_id))
-        .order_by(Vote.id.desc()).limit(1)
-    ))
+    return _shown(
+        db.session.scalar(
+            select(Vote)
+            .where(Vote.training_id == training_id, (Vote.roadmap_id.is_(None)) | (Vote.roadmap_id == roadmap_id))
+            .order_by(Vote.id.desc())
+            .limit(1)
+        )
+    )
 
 
 def accepts_dots(vote: Vote) -> bool:
@@ -142,16 +152,27 @@ def ranking(vote: Vote, per_map: int = RANKED_PER_MAP) -> list[dict]:
     for step_id, roadmap_id, title, group_id, group_name, dots in rows:
         per_roadmap[roadmap_id] += 1
         if per_roadmap[roadmap_id] <= per_map:
-            ranked.append({"step_id": step_id, "roadmap_id": roadmap_id, "group_id": group_id,
-                           "group_name": group_name, "title": title, "dots": dots})
+            ranked.append(
+                {
+                    "step_id": step_id,
+                    "roadmap_id": roadmap_id,
+                    "group_id": group_id,
+                    "group_name": group_name,
+                    "title": title,
+                    "dots": dots,
+                }
+            )
     return ranked
 
 
 def turnout(vote: Vote) -> dict:
     """How many of the people who may vote have placed at least one dot."""
     voters = db.session.scalar(select(func.count(func.distinct(Dot.person_id))).where(Dot.vote_id == vote.id))
-    groups = select(Roadmap.group_id).where(Roadmap.id == vote.roadmap_id) if vote.roadmap_id else (
-        select(Group.id).where(Group.training_id == vote.training_id, Group.archived.is_(False)))
+    groups = (
+        select(Roadmap.group_id).where(Roadmap.id == vote.roadmap_id)
+        if vote.roadmap_id
+        else (select(Group.id).where(Group.training_id == vote.training_id, Group.archived.is_(False)))
+    )
     members = db.session.scalar(
         select(func.count(func.distinct(Membership.person_id))).where(Membership.group_id.in_(groups))
     )
@@ -163,9 +184,13 @@ def public_data(vote: Vote | None) -> dict | None:
     if vote is None:
         return None
     return {
-        "id": vote.id, "roadmap_id": vote.roadmap_id, "question": vote.question,
-        "dots_per_person": vote.dots_per_person, "hide_results": vote.hide_results,
-        "ends_at": iso(vote.ends_at), "closed": vote.closed_at is not None,
+        "id": vote.id,
+        "roadmap_id": vote.roadmap_id,
+        "question": vote.question,
+        "dots_per_person": vote.dots_per_person,
+        "hide_results": vote.hide_results,
+        "ends_at": iso(vote.ends_at),
+        "closed": vote.closed_at is not None,
         "results": tally(vote) if results_visible(vote) else None,
         "ranking": ranking(vote) if results_visible(vote) else None,
         "turnout": turnout(vote),
@@ -175,7 +200,8 @@ def public_data(vote: Vote | None) -> dict | None:
 def my_dots(vote: Vote, person_id: int) -> dict[str, int]:
     rows = db.session.execute(
         select(Dot.step_id, func.count())
-        .where(Dot.vote_id == vote.id, Dot.person_id == person_id).group_by(Dot.step_id)
+        .where(Dot.vote_id == vote.id, Dot.person_id == person_id)
+        .group_by(Dot.step_id)
     ).all()
     return {step_id: count for step_id, count in rows}
 
@@ -207,8 +233,10 @@ def _change_dot(vote_id: int, step_id: str, actor, adding: bool) -> dict:
         if step is None or step.deleted_at is not None:
             raise EditRejected("step_not_found")
         target = access.map_access(step.roadmap_id, actor.id)
-        if target is None or target.training_id != vote.training_id or (
-            vote.roadmap_id is not None and vote.roadmap_id != step.roadmap_id
+        if (
+            target is None
+            or target.training_id != vote.training_id
+            or (vote.roadmap_id is not None and vote.roadmap_id != step.roadmap_id)
         ):
             raise EditRejected("step_not_found")
         if not permissions.may_edit(actor, target):

@@ -1,4 +1,5 @@
 """Blueprints, one per area."""
+
 from datetime import date
 
 from flask import Flask, jsonify, redirect, render_template, request, url_for
@@ -12,7 +13,6 @@ from roadmap.domain.vocabulary import ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES,
 from roadmap.extensions import login_manager
 from roadmap.heavy_work import HeavyWorkFailed
 from roadmap.services import accounts, comments
-
 
 # Blueprints whose pages are for people who sign in with a password.
 PASSWORD_AREAS = frozenset({"moderate", "alumni", "mail"})

@@ -1,5 +1,6 @@
 """The alumni's part, what people use after the training: my road maps, securing access,
 history, "since the training", sharing, and the public read-only views behind secret links."""
+
 from __future__ import annotations
 
 import uuid
@@ -23,12 +24,20 @@ from roadmap.extensions import db
 from roadmap.models import Roadmap
 from roadmap.models.share_links import SHARE_KINDS
 from roadmap.services import (
-    accounts, baselines, editing, export_files, exports, history_words, my_steps, share_links, sign_in_links, snapshots,
+    accounts,
+    baselines,
+    editing,
+    export_files,
+    exports,
+    history_words,
+    my_steps,
+    share_links,
+    sign_in_links,
+    snapshots,
 )
 from roadmap.timeutil import local, local_today
-from roadmap.views import limits
+from roadmap.views import limits, signing_in
 from roadmap.views.map_view import map_view_context
-from roadmap.views import signing_in
 from roadmap.views.redirects import public_url
 from roadmap.views.throttles import throttled_calendar_feed
 from roadmap.views.validators import PASSWORD_PROBLEMS, NoControlCharacters, StrongPassword
@@ -42,19 +51,30 @@ ACCOUNT_ERRORS = {
 }
 # A step's fields as a past revision names them: «Позже изменено: срок, ответственный».
 LATER_CHANGED = {
-    "title": _l("title"), "description": _l("description"), "owner": _l("owner"), "starts_on": _l("start date"),
-    "due_on": _l("due date"), "status": _l("status"), "progress": _l("percent done"), "resources": _l("resources"),
-    "success_measure": _l("how success is measured"), "stakeholder_ids": _l("stakeholders involved"),
+    "title": _l("title"),
+    "description": _l("description"),
+    "owner": _l("owner"),
+    "starts_on": _l("start date"),
+    "due_on": _l("due date"),
+    "status": _l("status"),
+    "progress": _l("percent done"),
+    "resources": _l("resources"),
+    "success_measure": _l("how success is measured"),
+    "stakeholder_ids": _l("stakeholders involved"),
 }
 
 
 class SecureAccountForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[Optional(), Length(max=200)])
-    email = EmailField(_l("E-mail"), validators=[Optional(), Email(check_deliverability=False), Length(max=254),
-                                                NoControlCharacters()])
-    password = PasswordField(_l("Password (at least 10 characters)"),
-                             validators=[Optional(), Length(max=200), StrongPassword()])
-    confirm = PasswordField(_l("Repeat the password"), validators=[EqualTo("password", message=_l("Passwords differ."))])
+    email = EmailField(
+        _l("E-mail"), validators=[Optional(), Email(check_deliverability=False), Length(max=254), NoControlCharacters()]
+    )
+    password = PasswordField(
+        _l("Password (at least 10 characters)"), validators=[Optional(), Length(max=200), StrongPassword()]
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"), validators=[EqualTo("password", message=_l("Passwords differ."))]
+    )
 
 
 class ResendAddressForm(FlaskForm):
@@ -100,6 +120,7 @@ def _today(roadmap: Roadmap):
 
 # --- my road maps and my account ---------------------------------------------------
 
+
 @bp.get("/me")
 @login_required
 def my_maps():
@@ -112,10 +133,21 @@ def my_maps():
             continue
         roadmap = membership.group.roadmap
         map_data = snapshots.snapshot(roadmap, with_members=False)
-        maps.append({"group": membership.group, "roadmap": roadmap, "map": map_data,
-                     "progress": progress(map_data, _today(roadmap))})
-    return render_template("alumni/my_maps.html", maps=maps, secured=bool(current_user.password_hash),
-                           steps=my_steps.my_steps(current_user), done_form=StepDoneForm())
+        maps.append(
+            {
+                "group": membership.group,
+                "roadmap": roadmap,
+                "map": map_data,
+                "progress": progress(map_data, _today(roadmap)),
+            }
+        )
+    return render_template(
+        "alumni/my_maps.html",
+        maps=maps,
+        secured=bool(current_user.password_hash),
+        steps=my_steps.my_steps(current_user),
+        done_form=StepDoneForm(),
+    )
 
 
 @bp.post("/maps/<int:roadmap_id>/steps/<step_id>/done")
@@ -156,20 +188,26 @@ def secure_account():
         return redirect(url_for("alumni.secure_account"))
     if form.validate_on_submit():
         try:
-            saved = accounts.save_account(person, form.email.data or "", form.password.data or "",
-                                          form.current_password.data, _confirm_link)
+            saved = accounts.save_account(
+                person, form.email.data or "", form.password.data or "", form.current_password.data, _confirm_link
+            )
         except accounts.AccountError as error:
             field = form.current_password if error.code == "wrong_password" else form.password
             field.errors.append(str(ACCOUNT_ERRORS[error.code]))
         else:
             if saved.password_changed:
                 signing_in.sign_in(saved.person)  # the new sign-in generation: this browser stays in
-                flash(_("The password is saved; every other device is signed out.") if saved.person.email else
-                      _("The password is saved. You can sign in with it once you confirm an e-mail."), "success")
+                flash(
+                    _("The password is saved; every other device is signed out.")
+                    if saved.person.email
+                    else _("The password is saved. You can sign in with it once you confirm an e-mail."),
+                    "success",
+                )
             _say_mail_sent(saved.mailed_to)
             return redirect(url_for("alumni.secure_account"))
-    return render_template("alumni/account.html", form=form, resend_form=resend_form,
-                           pending_address=accounts.pending_address(person))
+    return render_template(
+        "alumni/account.html", form=form, resend_form=resend_form, pending_address=accounts.pending_address(person)
+    )
 
 
 def _confirm_link(token: str) -> str:
@@ -178,8 +216,10 @@ def _confirm_link(token: str) -> str:
 
 def _say_mail_sent(address: str | None) -> None:
     if address:
-        flash(_("We sent a mail to %(email)s. Open the link in it to sign in with this address.", email=address),
-              "success")
+        flash(
+            _("We sent a mail to %(email)s. Open the link in it to sign in with this address.", email=address),
+            "success",
+        )
 
 
 @bp.route("/account/confirm/<confirm_token>", methods=["GET", "POST"])
@@ -192,8 +232,9 @@ def confirm_address(confirm_token: str):
         try:
             person = accounts.confirm_address(confirm_token)
         except accounts.AccountError as error:
-            return render_template("alumni/confirm_address.html", problem=error.code), \
-                409 if error.code == "email_taken" else 404
+            return render_template(
+                "alumni/confirm_address.html", problem=error.code
+            ), 409 if error.code == "email_taken" else 404
         flash(_("The e-mail %(email)s is confirmed: sign in with it from any device.", email=person.email), "success")
         return redirect(url_for("alumni.secure_account" if current_user.is_authenticated else "auth.sign_in"))
     return render_template("alumni/confirm_address.html", form=form, problem=None)
@@ -222,6 +263,7 @@ def _link_spent(link_token: str):
 
 # --- history ------------------------------------------------------------------------
 
+
 @bp.get("/maps/<int:roadmap_id>/history")
 @login_required
 def map_history(roadmap_id: int):
@@ -241,10 +283,24 @@ def map_history(roadmap_id: int):
     person_id = person_id if person_id in names.people else None
     step_id = filters.step.data if filters.step.data in {step["id"] for step in map_now["steps"]} else None
     before = filters.before.data if filters.before.validate(filters) and filters.before.data else None
-    page = export_files.history_page(roadmap, str(get_locale()), roadmap.group.training.timezone,
-                                     person_id=person_id, step_id=step_id, before_revision=before)
-    return render_template("alumni/history.html", roadmap=roadmap, group=roadmap.group, page=page,
-                           filters=filters, person_id=person_id, step_id=step_id, restore_form=RestoreForm())
+    page = export_files.history_page(
+        roadmap,
+        str(get_locale()),
+        roadmap.group.training.timezone,
+        person_id=person_id,
+        step_id=step_id,
+        before_revision=before,
+    )
+    return render_template(
+        "alumni/history.html",
+        roadmap=roadmap,
+        group=roadmap.group,
+        page=page,
+        filters=filters,
+        person_id=person_id,
+        step_id=step_id,
+        restore_form=RestoreForm(),
+    )
 
 
 @bp.get("/maps/<int:roadmap_id>/history/<int:revision>")
@@ -259,10 +315,16 @@ def map_at_revision(roadmap_id: int, revision: int):
     made_by = history_words.history(roadmap, limit=1, before_revision=revision + 1) if revision else []
     since = differences(map_data, snapshots.snapshot(roadmap, with_members=False))
     return render_template(
-        "alumni/at_revision.html", roadmap=roadmap, revision=revision, restore_form=RestoreForm(),
-        change=made_by[0] if made_by else None, differences=since,
-        later_changed={step_id: ", ".join(str(LATER_CHANGED[name]) for name in names)
-                       for step_id, names in since.changed_fields.items()},
+        "alumni/at_revision.html",
+        roadmap=roadmap,
+        revision=revision,
+        restore_form=RestoreForm(),
+        change=made_by[0] if made_by else None,
+        differences=since,
+        later_changed={
+            step_id: ", ".join(str(LATER_CHANGED[name]) for name in names)
+            for step_id, names in since.changed_fields.items()
+        },
         **map_view_context(roadmap.group, map_data, members=members),
     )
 
@@ -280,12 +342,19 @@ def restore_revision(roadmap_id: int, revision: int):
     except EditRejected as rejected:
         flash(_(rejected.message), "error")
         return redirect(url_for("alumni.map_at_revision", roadmap_id=roadmap.id, revision=revision))
-    flash(_("The map is back as it was at revision %(revision)s (saved as revision %(new)s).",
-            revision=revision, new=applied.revision), "success")
+    flash(
+        _(
+            "The map is back as it was at revision %(revision)s (saved as revision %(new)s).",
+            revision=revision,
+            new=applied.revision,
+        ),
+        "success",
+    )
     return redirect(url_for("editor.edit", roadmap_id=roadmap.id))
 
 
 # --- since the training -----------------------------------------------------------------
+
 
 @bp.get("/maps/<int:roadmap_id>/since-training")
 @login_required
@@ -293,17 +362,28 @@ def since_training(roadmap_id: int):
     roadmap = _viewable_roadmap(roadmap_id)
     baseline = baselines.baseline_of(roadmap.id)
     current = snapshots.snapshot(roadmap)
-    context = {"roadmap": roadmap, "group": roadmap.group, "baseline": baseline,
-               "progress": progress(current, _today(roadmap)), "members": {m["id"]: m["name"] for m in current["members"]},
-               "stakeholders": {item["id"]: item for item in current["stakeholders"]}}
+    context = {
+        "roadmap": roadmap,
+        "group": roadmap.group,
+        "baseline": baseline,
+        "progress": progress(current, _today(roadmap)),
+        "members": {m["id"]: m["name"] for m in current["members"]},
+        "stakeholders": {item["id"]: item for item in current["stakeholders"]},
+    }
     if baseline is not None:
         context["comparison"] = compare(baseline.data, current)
-        context["progress_then"] = progress(baseline.data, local(baseline.created_at, roadmap.group.training.timezone).date())
-        context["stakeholders"] = {**{item["id"]: item for item in baseline.data["stakeholders"]}, **context["stakeholders"]}
+        context["progress_then"] = progress(
+            baseline.data, local(baseline.created_at, roadmap.group.training.timezone).date()
+        )
+        context["stakeholders"] = {
+            **{item["id"]: item for item in baseline.data["stakeholders"]},
+            **context["stakeholders"],
+        }
     return render_template("alumni/since_training.html", change_labels=CHANGE_LABELS, **context)
 
 
 # --- sharing ---------------------------------------------------------------------------------
+
 
 @bp.get("/maps/<int:roadmap_id>/share")
 @login_required
@@ -313,10 +393,13 @@ def share(roadmap_id: int):
     links = {kind: share_links.active_link(roadmap.id, kind) for kind in SHARE_KINDS}
     tokens = {kind: share_links.link_token(link) if link else None for kind, link in links.items()}
     view_url = public_url("alumni.shared_view", share_token=tokens["view"]) if tokens["view"] else None
-    calendar_url = public_url("alumni.calendar_feed", calendar_token=tokens["calendar"]) \
-        if tokens["calendar"] else None
+    calendar_url = public_url("alumni.calendar_feed", calendar_token=tokens["calendar"]) if tokens["calendar"] else None
     return render_template(
-        "alumni/share.html", roadmap=roadmap, group=roadmap.group, links=links, form=ShareForm(),
+        "alumni/share.html",
+        roadmap=roadmap,
+        group=roadmap.group,
+        links=links,
+        form=ShareForm(),
         urls={"view": view_url, "calendar": calendar_url},
         view_qr=segno.make(view_url, error="m").svg_data_uri(scale=5, border=2, dark="#1b1f24") if view_url else None,
         subscribe=_subscribe_links(calendar_url) if calendar_url else None,
@@ -368,8 +451,10 @@ def shared_map(share_token: str):
 def _shared_context(link) -> dict:
     roadmap = link.roadmap
     show_times_of(roadmap.group.training)
-    return {"training": roadmap.group.training,
-            **map_view_context(roadmap.group, snapshots.snapshot(roadmap), with_progress=True)}
+    return {
+        "training": roadmap.group.training,
+        **map_view_context(roadmap.group, snapshots.snapshot(roadmap), with_progress=True),
+    }
 
 
 @bp.get("/calendar/<calendar_token>.ics")
@@ -379,5 +464,8 @@ def calendar_feed(calendar_token: str):
     if link is None:
         abort(404)
     map_url = url_for("editor.edit", roadmap_id=link.roadmap.id, _external=True)
-    return Response(exports.calendar_for(link.roadmap, map_url=map_url), mimetype="text/calendar; charset=utf-8",
-                    headers={"Cache-Control": "private, max-age=300"})
+    return Response(
+        exports.calendar_for(link.roadmap, map_url=map_url),
+        mimetype="text/calendar; charset=utf-8",
+        headers={"Cache-Control": "private, max-age=300"},
+    )

@@ -1,4 +1,5 @@
 """JSON endpoints for non-browser clients; authenticated by a bearer token."""
+
 import functools
 
 from flask import Blueprint, jsonify, request
@@ -47,8 +48,12 @@ def token_required(view):
 
 
 # A join's answer for each refusal of trainings.join_group: (status, error code).
-JOIN_STATUSES = {"joining_closed": (403, "joining_closed"), "join_blocked": (403, "join_blocked"),
-                 "name_taken": (409, "name_taken"), "too_many_new_people": (429, "rate_limited")}
+JOIN_STATUSES = {
+    "joining_closed": (403, "joining_closed"),
+    "join_blocked": (403, "join_blocked"),
+    "name_taken": (409, "name_taken"),
+    "too_many_new_people": (429, "rate_limited"),
+}
 
 
 @bp.post("/join")
@@ -73,21 +78,29 @@ def join():
     if group_id is None and len(groups) == 1:
         group_id = groups[0].id
     if group_id is None:
-        return jsonify({
-            "ok": False,
-            "error": {"code": "pick_group", "message": gettext("Pick a working group.")},
-            "groups": [{"id": group.id, "name": group.name} for group in groups],
-        }), 400
+        return jsonify(
+            {
+                "ok": False,
+                "error": {"code": "pick_group", "message": gettext("Pick a working group.")},
+                "groups": [{"id": group.id, "name": group.name} for group in groups],
+            }
+        ), 400
     try:
-        person = trainings.join_group(training, group_id, display_name, person, different_person,
-                                      admit_new_person=limits.admit_new_person)
+        person = trainings.join_group(
+            training, group_id, display_name, person, different_person, admit_new_person=limits.admit_new_person
+        )
     except trainings.JoinError as error:
         return _join_refused(error.code)
     group = next(group for group in groups if group.id == group_id)
-    return jsonify({
-        "ok": True, "token": accounts.issue_token(person), "person_id": person.id,
-        "roadmap_id": group.roadmap.id, "group": {"id": group.id, "name": group.name},
-    })
+    return jsonify(
+        {
+            "ok": True,
+            "token": accounts.issue_token(person),
+            "person_id": person.id,
+            "roadmap_id": group.roadmap.id,
+            "group": {"id": group.id, "name": group.name},
+        }
+    )
 
 
 def _join_refused(refusal: str):

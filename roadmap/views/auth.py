@@ -1,5 +1,6 @@
 """Sign-in (moderators, and alumni who kept their access), a forgotten password, carrying a
 sign-in to another device, sign-out (and forgetting a shared device) and the first-run setup page."""
+
 import segno
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -9,8 +10,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from roadmap.services import accounts, identities, password_reset
 from roadmap.security import clear_site_data
+from roadmap.services import accounts, identities, password_reset
 from roadmap.views import limits, signing_in
 from roadmap.views.redirects import public_url, safe_next
 from roadmap.views.validators import NoControlCharacters, StrongPassword
@@ -25,11 +26,16 @@ class SignInForm(FlaskForm):
 
 class SetupForm(FlaskForm):
     display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=80), NoControlCharacters()])
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254),
-                                                NoControlCharacters()])
-    password = PasswordField(_l("Password (at least 10 characters)"),
-                             validators=[DataRequired(), Length(max=200), StrongPassword()])
-    confirm = PasswordField(_l("Repeat the password"), validators=[EqualTo("password", message=_l("Passwords differ."))])
+    email = EmailField(
+        _l("E-mail"),
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254), NoControlCharacters()],
+    )
+    password = PasswordField(
+        _l("Password (at least 10 characters)"), validators=[DataRequired(), Length(max=200), StrongPassword()]
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"), validators=[EqualTo("password", message=_l("Passwords differ."))]
+    )
 
 
 class ForgotPasswordForm(FlaskForm):
@@ -37,9 +43,12 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class NewPasswordForm(FlaskForm):
-    password = PasswordField(_l("New password (at least 10 characters)"),
-                             validators=[DataRequired(), Length(max=200), StrongPassword()])
-    confirm = PasswordField(_l("Repeat the password"), validators=[EqualTo("password", message=_l("Passwords differ."))])
+    password = PasswordField(
+        _l("New password (at least 10 characters)"), validators=[DataRequired(), Length(max=200), StrongPassword()]
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"), validators=[EqualTo("password", message=_l("Passwords differ."))]
+    )
 
 
 class SignOutForm(FlaskForm):
@@ -56,8 +65,9 @@ class ShowDeviceCodeForm(FlaskForm):
 
 
 class DeviceCodeForm(FlaskForm):
-    code = StringField(_l("Code from your other device"), validators=[DataRequired(), Length(max=20),
-                                                                      NoControlCharacters()])
+    code = StringField(
+        _l("Code from your other device"), validators=[DataRequired(), Length(max=20), NoControlCharacters()]
+    )
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -132,6 +142,7 @@ def forget_device():
 
 # --- a forgotten password --------------------------------------------------------------
 
+
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @limits.tries_a_secret
 @limits.asks_for_a_reset
@@ -140,8 +151,9 @@ def forgot_password():
     """The same answer whether or not the address is registered: nobody learns who has an account."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        password_reset.request_reset(form.email.data,
-                                     lambda token: public_url("auth.reset_password", reset_token=token))
+        password_reset.request_reset(
+            form.email.data, lambda token: public_url("auth.reset_password", reset_token=token)
+        )
         return render_template("auth/reset_sent.html", email=form.email.data.strip())
     return render_template("auth/forgot_password.html", form=form)
 
@@ -165,6 +177,7 @@ def reset_password(reset_token: str):
 
 # --- another device ------------------------------------------------------------
 
+
 @bp.route("/device", methods=["GET", "POST"])
 @login_required
 def show_device_code():
@@ -177,9 +190,15 @@ def show_device_code():
         return render_template("auth/device.html", form=form, code=None, back=back)
     code = identities.grouped(identities.issue_device_code(current_user._get_current_object()))
     link = public_url("auth.continue_on_device", code=code)
-    return render_template("auth/device.html", form=form, code=code, link=link, back=back,
-                           qr=segno.make(link, error="m").svg_data_uri(scale=6, border=2, dark="#1b1f24"),
-                           minutes=identities.DEVICE_CODE_MINUTES)
+    return render_template(
+        "auth/device.html",
+        form=form,
+        code=code,
+        link=link,
+        back=back,
+        qr=segno.make(link, error="m").svg_data_uri(scale=6, border=2, dark="#1b1f24"),
+        minutes=identities.DEVICE_CODE_MINUTES,
+    )
 
 
 @bp.route("/device/continue", methods=["GET", "POST"])
@@ -194,8 +213,12 @@ def continue_on_device():
         return render_template("auth/continue_on_device.html", form=form)
     person = identities.use_device_code(form.code.data)
     if person is None:
-        form.code.errors.append(_("This code does not work: it was used already, has expired or has a typo. "
-                                  "Show a new one on your other device."))
+        form.code.errors.append(
+            _(
+                "This code does not work: it was used already, has expired or has a typo. "
+                "Show a new one on your other device."
+            )
+        )
         return render_template("auth/continue_on_device.html", form=form), 404
     signing_in.sign_in(person)
     session.permanent = True

@@ -1,6 +1,7 @@
 """What the moderator's actions share, on the dashboard and its facilitation tools: the training
 acted on, the submitted form, and the answer (JSON for the dashboard's scripts, a redirect for a
 plain form post)."""
+
 from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -38,8 +39,9 @@ def failed(training: Training, message: str, status: int = 400):
 
 
 def form_errors(form: FlaskForm) -> str:
-    return " ".join(f"{field.label.text}: {error}" if field.label.text else error
-                    for field in form for error in field.errors) or _("The form has expired. Reload the page.")
+    return " ".join(
+        f"{field.label.text}: {error}" if field.label.text else error for field in form for error in field.errors
+    ) or _("The form has expired. Reload the page.")
 
 
 class FormRejected(Exception):

@@ -1,4 +1,5 @@
 """The road map editor page, and a plain-form fallback that goes through the same pipeline."""
+
 import uuid
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -12,12 +13,12 @@ from wtforms.validators import DataRequired, Length
 from roadmap.domain import permissions
 from roadmap.domain.errors import EditRejected
 from roadmap.domain.operations import browser_field_schema
+from roadmap.domain.readiness import HINTS as READINESS_HINTS
+from roadmap.domain.readiness import LABELS as READINESS_LABELS
 from roadmap.domain.stakeholder_grid import HIGH as GRID_HIGH
 from roadmap.domain.vocabulary import ENGAGEMENT_DESCRIPTIONS, ENGAGEMENT_LEVELS, SECTORS, STEP_STATUSES, THEMES
 from roadmap.extensions import db
 from roadmap.models import Mention, Roadmap
-from roadmap.domain.readiness import HINTS as READINESS_HINTS
-from roadmap.domain.readiness import LABELS as READINESS_LABELS
 from roadmap.services import comments, dashboard, editing, snapshots
 from roadmap.timeutil import local_today
 from roadmap.views.validators import NoControlCharacters
@@ -48,8 +49,7 @@ def edit(roadmap_id: int):
         group=roadmap.group,
         training=roadmap.group.training,
         snapshot=snapshot,
-        readiness={**dashboard.readiness_data(snapshot, today),
-                   "progress": dashboard.progress_data(snapshot, today)},
+        readiness={**dashboard.readiness_data(snapshot, today), "progress": dashboard.progress_data(snapshot, today)},
         readiness_labels={code: gettext(label) for code, label in READINESS_LABELS.items()},
         readiness_hints={code: gettext(hint) for code, hint in READINESS_HINTS.items()},
         add_step_form=AddStepForm(),
@@ -57,8 +57,11 @@ def edit(roadmap_id: int):
         field_schema=browser_field_schema(),
         grid_high=GRID_HIGH,
         vocabulary={
-            "themes": THEMES, "statuses": STEP_STATUSES, "sectors": SECTORS,
-            "engagement": ENGAGEMENT_LEVELS, "engagement_descriptions": ENGAGEMENT_DESCRIPTIONS,
+            "themes": THEMES,
+            "statuses": STEP_STATUSES,
+            "sectors": SECTORS,
+            "engagement": ENGAGEMENT_LEVELS,
+            "engagement_descriptions": ENGAGEMENT_DESCRIPTIONS,
         },
     )
 
@@ -71,8 +74,11 @@ def add_step(roadmap_id: int):
     form = AddStepForm()
     if form.validate_on_submit():
         operation = {
-            "op_id": uuid.uuid4().hex, "roadmap_id": roadmap.id, "type": "step.add",
-            "step_id": uuid.uuid4().hex, "fields": {"title": form.title.data},
+            "op_id": uuid.uuid4().hex,
+            "roadmap_id": roadmap.id,
+            "type": "step.add",
+            "step_id": uuid.uuid4().hex,
+            "fields": {"title": form.title.data},
         }
         try:
             editing.apply(operation, actor=current_user._get_current_object())

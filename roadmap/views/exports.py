@@ -1,5 +1,6 @@
 """A road map out of the app (print page, PDF, DOCX, XLSX, CSV, JSON) and back in as a new group,
 from our JSON or from a spreadsheet of steps (templates to fill in are here too)."""
+
 import io
 from pathlib import PurePosixPath
 
@@ -38,9 +39,13 @@ NOTICES_SHOWN = 5
 
 class ImportForm(FlaskForm):
     name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=120), NoControlCharacters()])
-    file = FileField(_l("File with the steps (.xlsx, .csv) or a road map (.json)"), validators=[
-        FileRequired(), FileAllowed(IMPORT_KINDS, _l("Choose an .xlsx, .csv or .json file.")),
-    ])
+    file = FileField(
+        _l("File with the steps (.xlsx, .csv) or a road map (.json)"),
+        validators=[
+            FileRequired(),
+            FileAllowed(IMPORT_KINDS, _l("Choose an .xlsx, .csv or .json file.")),
+        ],
+    )
 
 
 def _viewable_roadmap(roadmap_id: int) -> Roadmap:
@@ -56,7 +61,9 @@ def _language() -> str:
 
 def _download(roadmap: Roadmap, extension: str, content: bytes, suffix: str = ""):
     return send_file(
-        io.BytesIO(content), mimetype=MIMETYPES[extension], as_attachment=True,
+        io.BytesIO(content),
+        mimetype=MIMETYPES[extension],
+        as_attachment=True,
         download_name=exports.download_name(roadmap, extension, suffix),
     )
 
@@ -84,7 +91,9 @@ def export_poster(roadmap_id: int):
     """The map as one A3 landscape page in large type, to hang on the wall."""
     roadmap = _viewable_roadmap(roadmap_id)
     poster = export_files.kept_or_made(
-        roadmap, "poster", _language(),
+        roadmap,
+        "poster",
+        _language(),
         lambda: export_files.pdf(roadmap, _language(), template="exports/poster.html"),
     )
     return _download(roadmap, "pdf", poster, suffix=" A3")
@@ -131,7 +140,9 @@ def import_template(file_kind: str):
     file_stem = _("Road map steps")
     make_template = exports.csv_template if file_kind == "csv" else exports.xlsx_template
     return send_file(
-        io.BytesIO(make_template(_language())), mimetype=MIMETYPES[file_kind], as_attachment=True,
+        io.BytesIO(make_template(_language())),
+        mimetype=MIMETYPES[file_kind],
+        as_attachment=True,
         download_name=f"{file_stem}.{file_kind}",
     )
 
@@ -156,19 +167,34 @@ def import_map(training_id: int):
                 for notice in imported.notices[:NOTICES_SHOWN]:
                     flash(describe(notice), "info")
             else:
-                flash(_("Group %(name)s created, but: %(problem)s", name=group.name,
-                        problem=describe(imported.problems[0])), "error")
+                flash(
+                    _(
+                        "Group %(name)s created, but: %(problem)s",
+                        name=group.name,
+                        problem=describe(imported.problems[0]),
+                    ),
+                    "error",
+                )
             return redirect(url_for("moderate.training", training_id=training.id))
         problems = [describe(problem) for problem in checked.problems]
-    return render_template("exports/import.html", training=training, form=form,
-                           problems=problems[:PROBLEMS_SHOWN], more_problems=max(0, len(problems) - PROBLEMS_SHOWN),
-                           columns=_accepted_columns(), statuses=_accepted_statuses())
+    return render_template(
+        "exports/import.html",
+        training=training,
+        form=form,
+        problems=problems[:PROBLEMS_SHOWN],
+        more_problems=max(0, len(problems) - PROBLEMS_SHOWN),
+        columns=_accepted_columns(),
+        statuses=_accepted_statuses(),
+    )
 
 
 def _accepted_columns() -> list[tuple[str, tuple[str, ...]]]:
     """(the column as our export names it, the names an import accepts for it), for the import page."""
-    return [(_(exports.STEP_LABELS[field]), names) for field, names in spreadsheets.COLUMN_NAMES.items()
-            if field in exports.STEP_LABELS]
+    return [
+        (_(exports.STEP_LABELS[field]), names)
+        for field, names in spreadsheets.COLUMN_NAMES.items()
+        if field in exports.STEP_LABELS
+    ]
 
 
 def _accepted_statuses() -> list[tuple[str, tuple[str, ...]]]:

@@ -3,6 +3,7 @@ projector and dot voting. Each answers the dashboard's fetch with JSON and a pla
 form post with a redirect (see dashboard_actions.done).
 
 A blueprint nested in moderate's: its moderator check and error handlers apply here too."""
+
 from flask import Blueprint, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,10 +18,10 @@ from roadmap.models import Training
 from roadmap.models.training import GROUP_PROJECTOR_MODES, PROJECTOR_MODES
 from roadmap.services import dashboard, facilitation, snapshots, voting
 from roadmap.services.voting import MAX_DOTS, MAX_VOTE_MINUTES
+from roadmap.timeutil import local_today
 from roadmap.views.dashboard_actions import done, failed, own_training, submitted
 from roadmap.views.map_view import map_view_context
 from roadmap.views.redirects import venue_origin
-from roadmap.timeutil import local_today
 from roadmap.views.validators import NoControlCharacters
 
 bp = Blueprint("facilitate", __name__, url_prefix="/trainings/<int:training_id>")
@@ -52,8 +53,10 @@ class TimerForm(ScopedForm):
 
 
 class AnnouncementForm(ScopedForm):
-    text = TextAreaField(_l("Message"), validators=[
-        DataRequired(), Length(max=facilitation.MAX_ANNOUNCEMENT_LENGTH), NoControlCharacters()])
+    text = TextAreaField(
+        _l("Message"),
+        validators=[DataRequired(), Length(max=facilitation.MAX_ANNOUNCEMENT_LENGTH), NoControlCharacters()],
+    )
 
 
 class LockForm(ScopedForm):
@@ -82,9 +85,12 @@ class ClearVoteForm(FlaskForm):
 
 def forms_for(training: Training) -> dict:
     return {
-        "timer": TimerForm(prefix="timer").aim_at(training), "announcement": AnnouncementForm(prefix="announcement").aim_at(training),
-        "lock": LockForm(prefix="lock").aim_at(training), "projector": ProjectorForm(prefix="projector").aim_at(training),
-        "vote": VoteForm(prefix="vote").aim_at(training), "close_vote": CloseVoteForm(prefix="close_vote"),
+        "timer": TimerForm(prefix="timer").aim_at(training),
+        "announcement": AnnouncementForm(prefix="announcement").aim_at(training),
+        "lock": LockForm(prefix="lock").aim_at(training),
+        "projector": ProjectorForm(prefix="projector").aim_at(training),
+        "vote": VoteForm(prefix="vote").aim_at(training),
+        "close_vote": CloseVoteForm(prefix="close_vote"),
         "clear_vote": ClearVoteForm(prefix="clear_vote"),
     }
 
@@ -113,8 +119,9 @@ def timer(training_id: int):
     else:
         facilitation.stop_timer(training, scope)
         message = _("Timer stopped.")
-    return done(training, message, timer=facilitation.timer_data(facilitation.current_timer(training.id, scope)),
-                group_id=scope)
+    return done(
+        training, message, timer=facilitation.timer_data(facilitation.current_timer(training.id, scope)), group_id=scope
+    )
 
 
 @bp.post("/announcements")
@@ -196,23 +203,37 @@ def open_vote(training_id: int):
     form = submitted(VoteForm(prefix="vote").aim_at(training), training)
     roadmap_id = next(g.roadmap.id for g in training.active_groups if g.id == form.group) if form.group else None
     vote = voting.open_vote(
-        training, form.dots.data, roadmap_id=roadmap_id, minutes=form.minutes.data,
-        hide_results=form.hide_results.data, question=form.question.data or "",
+        training,
+        form.dots.data,
+        roadmap_id=roadmap_id,
+        minutes=form.minutes.data,
+        hide_results=form.hide_results.data,
+        question=form.question.data or "",
     )
     return done(training, _("Voting is open."), vote=voting.public_data(vote))
 
 
 @bp.post("/votes/close")
 def close_vote(training_id: int):
-    return _act_on_shown_vote(training_id, CloseVoteForm(prefix="close_vote"), voting.close_vote,
-                              _("Voting closed; the results are shown."), _("No vote is open."))
+    return _act_on_shown_vote(
+        training_id,
+        CloseVoteForm(prefix="close_vote"),
+        voting.close_vote,
+        _("Voting closed; the results are shown."),
+        _("No vote is open."),
+    )
 
 
 @bp.post("/votes/clear")
 def clear_vote(training_id: int):
     """Take the shown vote off the editors and the projector; its dots stay on record."""
-    return _act_on_shown_vote(training_id, ClearVoteForm(prefix="clear_vote"), voting.clear_vote,
-                              _("The vote is cleared from the screens."), _("There is no vote to clear."))
+    return _act_on_shown_vote(
+        training_id,
+        ClearVoteForm(prefix="clear_vote"),
+        voting.clear_vote,
+        _("The vote is cleared from the screens."),
+        _("There is no vote to clear."),
+    )
 
 
 def _act_on_shown_vote(training_id: int, form: FlaskForm, act, message: str, when_none: str):

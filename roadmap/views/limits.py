@@ -6,6 +6,7 @@ a hundred requests sent at once are a hundred attempts, not one check each again
 count. Successes count too: a venue's room shares one address, and the budget
 (`JOIN_RATE_LIMIT`) is sized for it, while new people get a cap of their own
 (`JOIN_SUCCESS_RATE_LIMIT`)."""
+
 from flask import current_app, request
 from flask_limiter.util import get_remote_address
 from limits import parse_many
@@ -32,12 +33,14 @@ def _requested_address() -> str:
     return (request.form.get("email") or "").strip().lower()[:254]
 
 
-asks_for_a_reset_of_this_address = limiter.limit(_setting("PASSWORD_RESET_ADDRESS_RATE_LIMIT"), methods=["POST"],
-                                                 key_func=_requested_address)
+asks_for_a_reset_of_this_address = limiter.limit(
+    _setting("PASSWORD_RESET_ADDRESS_RATE_LIMIT"), methods=["POST"], key_func=_requested_address
+)
 
 
 def admit_new_person() -> bool:
     """Count one new person joining from this address; False once `JOIN_SUCCESS_RATE_LIMIT` is used up."""
     identifiers = (current_app.config["RATELIMIT_KEY_PREFIX"], get_remote_address(), "new-people")
-    return all(limiter.limiter.hit(item, *identifiers)
-               for item in parse_many(current_app.config["JOIN_SUCCESS_RATE_LIMIT"]))
+    return all(
+        limiter.limiter.hit(item, *identifiers) for item in parse_many(current_app.config["JOIN_SUCCESS_RATE_LIMIT"])
+    )

@@ -1,5 +1,6 @@
 """Mail a person receives: their settings, the unsubscribe link in every mail, and the moderator's
 view of who in each group receives reminders."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -23,20 +24,27 @@ MAIL_LANGUAGES = (("ru", "Русский"), ("en", "English"))
 
 class MailSettingsForm(FlaskForm):
     kinds = SelectMultipleField(
-        _l("Send me"), choices=[SelectChoice(kind, _l(label)) for kind, label in mail.OPTIONAL_KINDS.items()],
-        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(), validate_choice=True)
-    language = SelectField(_l("Language of my mails"),
-                           choices=[SelectChoice(code, name) for code, name in MAIL_LANGUAGES])
+        _l("Send me"),
+        choices=[SelectChoice(kind, _l(label)) for kind, label in mail.OPTIONAL_KINDS.items()],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validate_choice=True,
+    )
+    language = SelectField(
+        _l("Language of my mails"), choices=[SelectChoice(code, name) for code, name in MAIL_LANGUAGES]
+    )
 
 
 @bp.route("/account/mail", methods=["GET", "POST"])
 @login_required
 def settings():
     """Which mail I get, and in which language; password resets are always sent."""
-    form = MailSettingsForm(data={
-        "kinds": [kind for kind in mail.OPTIONAL_KINDS if kind not in mail.switched_off(current_user.id)],
-        "language": current_user.locale or "ru",
-    })
+    form = MailSettingsForm(
+        data={
+            "kinds": [kind for kind in mail.OPTIONAL_KINDS if kind not in mail.switched_off(current_user.id)],
+            "language": current_user.locale or "ru",
+        }
+    )
     if form.validate_on_submit():
         mail.choose(current_user.id, set(form.kinds.data or ()), form.language.data)
         flash(_("Saved."), "success")
@@ -57,8 +65,12 @@ def unsubscribe(token: str):
     if request.method == "POST":
         mail.switch_off(person.id, kind)
     state = "done" if request.method == "POST" else "confirm"
-    return render_template("mail/unsubscribe.html", state=state, kind_label=_(mail.OPTIONAL_KINDS[kind]),
-                           address=_masked(person.email or ""))
+    return render_template(
+        "mail/unsubscribe.html",
+        state=state,
+        kind_label=_(mail.OPTIONAL_KINDS[kind]),
+        address=_masked(person.email or ""),
+    )
 
 
 @bp.get("/moderate/trainings/<int:training_id>/reminders")
@@ -68,10 +80,15 @@ def recipients(training_id: int):
     if not current_user.is_moderator:
         abort(403)
     training = own_training(training_id)
-    return render_template("moderate/reminders.html", training=training,
-                           groups=reminders.recipients_by_group(training), weekday=WEEKDAYS[training.digest_weekday],
-                           zone=dict(TIME_ZONES).get(training.timezone, training.timezone),
-                           kind_count=len(mail.OPTIONAL_KINDS), switched_off_labels=_kind_labels)
+    return render_template(
+        "moderate/reminders.html",
+        training=training,
+        groups=reminders.recipients_by_group(training),
+        weekday=WEEKDAYS[training.digest_weekday],
+        zone=dict(TIME_ZONES).get(training.timezone, training.timezone),
+        kind_count=len(mail.OPTIONAL_KINDS),
+        switched_off_labels=_kind_labels,
+    )
 
 
 def _kind_labels(kinds: tuple[str, ...]) -> str:

@@ -1,7 +1,16 @@
 """Start page: join a training with its code; language switch; browser assets."""
+
 from flask import (
-    Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory,
-    session, url_for,
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -30,10 +39,13 @@ JOIN_ERRORS = {
     "name_required": _l("Please enter your name."),
     "invalid_value": _l("The name has control characters. Remove them."),
     "name_taken": _l("Someone in this group already goes by this name."),
-    "joining_closed": _l("Joining this training is closed: the working groups are formed. "
-                         "If you should be in one, ask your moderator."),
-    "join_blocked": _l("The moderator took you out of this training and does not let you back in with the code. "
-                       "If this is a mistake, ask your moderator."),
+    "joining_closed": _l(
+        "Joining this training is closed: the working groups are formed. If you should be in one, ask your moderator."
+    ),
+    "join_blocked": _l(
+        "The moderator took you out of this training and does not let you back in with the code. "
+        "If this is a mistake, ask your moderator."
+    ),
     "too_many_new_people": _l("Many people have just joined from your network. Wait a minute and try again."),
 }
 JOIN_REFUSAL_HEADINGS = {
@@ -102,8 +114,9 @@ def _joining_person():
 def _join(training, group_id: int, display_name: str, different_person: bool = False):
     person = _joining_person()
     try:
-        person = trainings.join_group(training, group_id, display_name, person, different_person,
-                                      admit_new_person=limits.admit_new_person)
+        person = trainings.join_group(
+            training, group_id, display_name, person, different_person, admit_new_person=limits.admit_new_person
+        )
     except trainings.JoinError as error:
         if error.code == "name_taken":
             return _is_it_you(training, group_id, display_name, trainings.namesake_in(group_id, display_name, person))
@@ -122,16 +135,21 @@ def _join(training, group_id: int, display_name: str, different_person: bool = F
 
 def _refused(training, refusal: str):
     """Joining is closed, or this person may not come back: said plainly, not as a missing page."""
-    return render_template("main/join_refused.html", training=training, heading=JOIN_REFUSAL_HEADINGS[refusal],
-                           message=JOIN_ERRORS[refusal]), 403
+    return render_template(
+        "main/join_refused.html",
+        training=training,
+        heading=JOIN_REFUSAL_HEADINGS[refusal],
+        message=JOIN_ERRORS[refusal],
+    ), 403
 
 
 def _is_it_you(training, group_id: int, display_name: str, namesake):
     """«Это вы?»: the name is taken in the group, most likely by this person on another device."""
     form = PickGroupForm(display_name=display_name, formdata=None)
     group = next(group for group in training.groups if group.id == group_id)
-    return render_template("main/is_it_you.html", form=form, training=training, group=group,
-                           display_name=namesake.display_name), 409
+    return render_template(
+        "main/is_it_you.html", form=form, training=training, group=group, display_name=namesake.display_name
+    ), 409
 
 
 def _my_groups():

@@ -1,4 +1,5 @@
 """What the read-only map template (templates/maps/_map_view.html) needs, for every page that shows one."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -10,8 +11,9 @@ from roadmap.models import Person
 from roadmap.timeutil import local_today
 
 
-def map_view_context(group, map_data: dict, members: list[dict] | None = None, vote: dict | None = None,
-                     with_progress: bool = False) -> dict:
+def map_view_context(
+    group, map_data: dict, members: list[dict] | None = None, vote: dict | None = None, with_progress: bool = False
+) -> dict:
     """`with_progress` adds the progress line, flags the overdue steps and draws the timeline, for pages
     read after the training (not the projector, whose map must fit one screen)."""
     members = map_data.get("members", []) if members is None else members
@@ -19,7 +21,9 @@ def map_view_context(group, map_data: dict, members: list[dict] | None = None, v
     today = local_today(group.training.timezone)
     map_progress = progress(map_data, today) if with_progress else None
     return {
-        "group": group, "map_data": map_data, "vote": vote,
+        "group": group,
+        "map_data": map_data,
+        "vote": vote,
         "overdue_ids": {step["id"] for step in map_progress.overdue} if map_progress else set(),
         "map_progress": map_progress,
         "timeline": timeline.lay_out(map_data["steps"], today) if with_progress else None,

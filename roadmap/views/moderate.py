@@ -1,10 +1,19 @@
 """Moderators: trainings, the live dashboard, working groups and their members."""
+
 import io
 from datetime import timedelta
 
 import segno
 from flask import (
-    Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for,
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -21,7 +30,14 @@ from roadmap.domain.vocabulary import THEMES
 from roadmap.extensions import db
 from roadmap.models import Group, Membership, Person, Training
 from roadmap.services import (
-    baselines, dashboard, facilitation, identities, map_templates, sign_in_links, trainings, voting,
+    baselines,
+    dashboard,
+    facilitation,
+    identities,
+    map_templates,
+    sign_in_links,
+    trainings,
+    voting,
 )
 from roadmap.timeutil import local, utcnow
 from roadmap.views import facilitate
@@ -53,12 +69,19 @@ class TrainingForm(FlaskForm):
 
 # The zones of Russia by a city in each, then UTC; a training elsewhere picks UTC or asks for its zone.
 TIME_ZONES = (
-    ("Europe/Kaliningrad", _l("Kaliningrad (UTC+2)")), ("Europe/Moscow", _l("Moscow, Vologda (UTC+3)")),
-    ("Europe/Samara", _l("Samara (UTC+4)")), ("Asia/Yekaterinburg", _l("Yekaterinburg (UTC+5)")),
-    ("Asia/Omsk", _l("Omsk (UTC+6)")), ("Asia/Novosibirsk", _l("Novosibirsk (UTC+7)")),
-    ("Asia/Krasnoyarsk", _l("Krasnoyarsk (UTC+7)")), ("Asia/Irkutsk", _l("Irkutsk (UTC+8)")),
-    ("Asia/Yakutsk", _l("Yakutsk (UTC+9)")), ("Asia/Vladivostok", _l("Vladivostok (UTC+10)")),
-    ("Asia/Magadan", _l("Magadan (UTC+11)")), ("Asia/Kamchatka", _l("Kamchatka (UTC+12)")), ("UTC", "UTC"),
+    ("Europe/Kaliningrad", _l("Kaliningrad (UTC+2)")),
+    ("Europe/Moscow", _l("Moscow, Vologda (UTC+3)")),
+    ("Europe/Samara", _l("Samara (UTC+4)")),
+    ("Asia/Yekaterinburg", _l("Yekaterinburg (UTC+5)")),
+    ("Asia/Omsk", _l("Omsk (UTC+6)")),
+    ("Asia/Novosibirsk", _l("Novosibirsk (UTC+7)")),
+    ("Asia/Krasnoyarsk", _l("Krasnoyarsk (UTC+7)")),
+    ("Asia/Irkutsk", _l("Irkutsk (UTC+8)")),
+    ("Asia/Yakutsk", _l("Yakutsk (UTC+9)")),
+    ("Asia/Vladivostok", _l("Vladivostok (UTC+10)")),
+    ("Asia/Magadan", _l("Magadan (UTC+11)")),
+    ("Asia/Kamchatka", _l("Kamchatka (UTC+12)")),
+    ("UTC", "UTC"),
 )
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"), _l("Sunday"))
 
@@ -67,9 +90,12 @@ class TrainingSettingsForm(FlaskForm):
     """The training's time zone and when its weekly digest goes out."""
 
     timezone = SelectField(_l("Time zone"), choices=[SelectChoice(zone, label) for zone, label in TIME_ZONES])
-    digest_weekday = SelectField(_l("Weekly digest on"), coerce=int,
-                                 choices=[SelectChoice(day, label) for day, label in enumerate(WEEKDAYS)])
-    digest_hour = SelectField(_l("at"), coerce=int, choices=[SelectChoice(hour, f"{hour:02d}:00") for hour in range(24)])
+    digest_weekday = SelectField(
+        _l("Weekly digest on"), coerce=int, choices=[SelectChoice(day, label) for day, label in enumerate(WEEKDAYS)]
+    )
+    digest_hour = SelectField(
+        _l("at"), coerce=int, choices=[SelectChoice(hour, f"{hour:02d}:00") for hour in range(24)]
+    )
 
 
 class GroupForm(FlaskForm):
@@ -119,8 +145,9 @@ class MergeMemberForm(FlaskForm):
 
 MERGE_ERRORS = {
     "same_person": _l("Pick another member: a person cannot be merged with themselves."),
-    "not_allowed": _l("One of the two also belongs to another moderator's training, or is a moderator: "
-                      "they cannot be merged here."),
+    "not_allowed": _l(
+        "One of the two also belongs to another moderator's training, or is a moderator: they cannot be merged here."
+    ),
     "both_secured": _l("Both have an e-mail and a password: ask the person which one they keep and to use only it."),
     "map_locked": _l("A step of theirs is in a locked map. Unlock it first, then merge."),
 }
@@ -131,8 +158,10 @@ class EndTrainingForm(FlaskForm):
 
 
 class CoModeratorForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[
-        DataRequired(), Email(check_deliverability=False), Length(max=254), NoControlCharacters()])
+    email = EmailField(
+        _l("E-mail"),
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254), NoControlCharacters()],
+    )
     display_name = StringField(_l("Name"), validators=[Optional(), Length(max=80), NoControlCharacters()])
 
 
@@ -164,14 +193,16 @@ def trainings_page():
     form = TrainingForm()
     if form.validate_on_submit():
         training = trainings.create_training(
-            current_user, form.title.data, form.city.data, form.venue.data or "",
-            form.starts_on.data, form.ends_on.data,
+            current_user,
+            form.title.data,
+            form.city.data,
+            form.venue.data or "",
+            form.starts_on.data,
+            form.ends_on.data,
         )
         flash(_("Training created. Now add its working groups."), "success")
         return redirect(url_for("moderate.training", training_id=training.id))
-    return render_template(
-        "moderate/trainings.html", form=form, trainings=trainings.trainings_of(current_user)
-    )
+    return render_template("moderate/trainings.html", form=form, trainings=trainings.trainings_of(current_user))
 
 
 @bp.route("/trainings/<int:training_id>", methods=["GET", "POST"])
@@ -189,7 +220,9 @@ def training(training_id: int):
         return redirect(url_for("moderate.training", training_id=training.id))
     origin = venue_origin()
     return render_template(
-        "moderate/dashboard.html", training=training, form=form,
+        "moderate/dashboard.html",
+        training=training,
+        form=form,
         summaries=dashboard.training_summaries(training),
         archived_groups=[group for group in training.groups if group.archived],
         timer=facilitation.timer_data(facilitation.current_timer(training.id, None)),
@@ -198,10 +231,16 @@ def training(training_id: int):
         announcements=facilitation.announcements_log(training.id),
         readiness_labels={code: _(label) for code, label in READINESS_LABELS.items()},
         projector=facilitation.projector_data(training),
-        join_url=join_url(training), join_reachable=origin.reachable_from_phones, server_now=facilitation.iso(utcnow()),
-        end_form=EndTrainingForm(), settings_form=TrainingSettingsForm(obj=training),
-        join_code_form=JoinCodeForm(), joining_form=JoiningForm(), **_group_management_forms(training),
-        co_moderator_form=CoModeratorForm(), remove_co_moderator_form=RemoveCoModeratorForm(),
+        join_url=join_url(training),
+        join_reachable=origin.reachable_from_phones,
+        server_now=facilitation.iso(utcnow()),
+        end_form=EndTrainingForm(),
+        settings_form=TrainingSettingsForm(obj=training),
+        join_code_form=JoinCodeForm(),
+        joining_form=JoiningForm(),
+        **_group_management_forms(training),
+        co_moderator_form=CoModeratorForm(),
+        remove_co_moderator_form=RemoveCoModeratorForm(),
         tool_forms=facilitate.forms_for(training),
     )
 
@@ -209,10 +248,15 @@ def training(training_id: int):
 def _group_management_forms(training: Training) -> dict:
     """The forms of «Управление группами»; each renders its CSRF token, also in the re-fetched section."""
     return {
-        "rename_form": RenameGroupForm(), "archive_form": ArchiveGroupForm(), "move_form": MoveMemberForm(),
-        "remove_form": RemoveMemberForm(), "merge_form": MergeMemberForm(), "link_form": SignInLinkForm(),
+        "rename_form": RenameGroupForm(),
+        "archive_form": ArchiveGroupForm(),
+        "move_form": MoveMemberForm(),
+        "remove_form": RemoveMemberForm(),
+        "merge_form": MergeMemberForm(),
+        "link_form": SignInLinkForm(),
         "sign_in_link_days": sign_in_links.sign_in_link_days(),
-        "blocked_people": trainings.blocked_people(training), "allow_form": AllowRejoiningForm(),
+        "blocked_people": trainings.blocked_people(training),
+        "allow_form": AllowRejoiningForm(),
     }
 
 
@@ -237,6 +281,7 @@ def join_qr(training_id: int):
 
 
 # --- groups and members ------------------------------------------------------
+
 
 def _own_group(group_id: int) -> Group:
     group = db.session.get(Group, group_id)
@@ -330,8 +375,12 @@ def set_joining(training_id: int):
     form = submitted(JoiningForm(), training)
     joining_open = form.joining_open.data == "1"
     trainings.set_joining_open(training, joining_open)
-    return done(training, _("Joining is open again.") if joining_open
-                else _("Joining is closed: the code lets nobody in until you open it again."))
+    return done(
+        training,
+        _("Joining is open again.")
+        if joining_open
+        else _("Joining is closed: the code lets nobody in until you open it again."),
+    )
 
 
 @bp.post("/memberships/<int:membership_id>/merge")
@@ -340,16 +389,21 @@ def merge_member(membership_id: int):
     membership = _own_membership(membership_id)
     training = membership.group.training
     form = MergeMemberForm()
-    form.duplicate_person_id.choices = [SelectChoice(other.person_id, other.person.display_name)
-                                        for other in membership.group.memberships if other.id != membership.id]
+    form.duplicate_person_id.choices = [
+        SelectChoice(other.person_id, other.person.display_name)
+        for other in membership.group.memberships
+        if other.id != membership.id
+    ]
     submitted(form, training)
     kept, duplicate = membership.person, db.session.get(Person, form.duplicate_person_id.data)
     try:
         identities.merge_people(duplicate, kept, current_user._get_current_object())
     except identities.MergeRefused as refused:
         return failed(training, str(MERGE_ERRORS[refused.code]))
-    return done(training, _("Merged: %(name)s is one person again, with all their steps, dots and devices.",
-                            name=kept.display_name))
+    return done(
+        training,
+        _("Merged: %(name)s is one person again, with all their steps, dots and devices.", name=kept.display_name),
+    )
 
 
 @bp.post("/trainings/<int:training_id>/end")
@@ -358,7 +412,9 @@ def end_training(training_id: int):
     training = own_training(training_id)
     submitted(EndTrainingForm(), training)
     baselines.end_training(training)
-    return done(training, _("The training is over: each map's state is saved as its baseline. Groups can keep working."))
+    return done(
+        training, _("The training is over: each map's state is saved as its baseline. Groups can keep working.")
+    )
 
 
 @bp.post("/trainings/<int:training_id>/settings")
@@ -367,8 +423,15 @@ def training_settings(training_id: int):
     training = own_training(training_id)
     form = submitted(TrainingSettingsForm(), training)
     trainings.update_settings(training, form.timezone.data, form.digest_weekday.data, form.digest_hour.data)
-    return done(training, _("Saved: times in %(zone)s, the digest on %(day)s at %(hour)02d:00.", zone=training.timezone,
-                            day=WEEKDAYS[training.digest_weekday], hour=training.digest_hour))
+    return done(
+        training,
+        _(
+            "Saved: times in %(zone)s, the digest on %(day)s at %(hour)02d:00.",
+            zone=training.timezone,
+            day=WEEKDAYS[training.digest_weekday],
+            hour=training.digest_hour,
+        ),
+    )
 
 
 @bp.post("/memberships/<int:membership_id>/link")
@@ -378,13 +441,27 @@ def sign_in_link(membership_id: int):
     training = membership.group.training
     submitted(SignInLinkForm(), training)
     if not sign_in_links.may_get_sign_in_link(membership.person, current_user):
-        return failed(training, _("%(name)s already signs in with a password, or belongs to another moderator's "
-                                  "training too: ask them to sign in themselves.", name=membership.person.display_name))
+        return failed(
+            training,
+            _(
+                "%(name)s already signs in with a password, or belongs to another moderator's "
+                "training too: ask them to sign in themselves.",
+                name=membership.person.display_name,
+            ),
+        )
     token = sign_in_links.issue_sign_in_link(membership.person, current_user)
     url = url_for("alumni.use_sign_in_link", link_token=token, _external=True)
-    return shown_link(training, membership.person, url, _(
-        "Personal sign-in link for %(name)s (works once, for %(days)s days): %(url)s",
-        name=membership.person.display_name, days=sign_in_links.sign_in_link_days(), url=url))
+    return shown_link(
+        training,
+        membership.person,
+        url,
+        _(
+            "Personal sign-in link for %(name)s (works once, for %(days)s days): %(url)s",
+            name=membership.person.display_name,
+            days=sign_in_links.sign_in_link_days(),
+            url=url,
+        ),
+    )
 
 
 def shown_link(training: Training, person, url: str, message: str):
@@ -392,8 +469,9 @@ def shown_link(training: Training, person, url: str, message: str):
     JavaScript; never in a flash, which would keep it in the session cookie."""
     if wants_json():
         return jsonify({"ok": True, "message": message, "url": url})
-    return render_template("moderate/sign_in_link.html", training=training, name=person.display_name,
-                           message=message, url=url)
+    return render_template(
+        "moderate/sign_in_link.html", training=training, name=person.display_name, message=message, url=url
+    )
 
 
 @bp.post("/groups/<int:group_id>/sign-in-sheet")
@@ -405,15 +483,28 @@ def sign_in_sheet(group_id: int):
     cards = []
     for card in sign_in_links.issue_group_sheet(group, current_user._get_current_object()):
         link = public_url("alumni.use_sign_in_link", link_token=card.token) if card.token else None
-        cards.append({"name": card.person.display_name, "skipped": card.skipped, "link": link,
-                      "qr": segno.make(link, error="m").svg_data_uri(scale=4, border=2) if link else None})
+        cards.append(
+            {
+                "name": card.person.display_name,
+                "skipped": card.skipped,
+                "link": link,
+                "qr": segno.make(link, error="m").svg_data_uri(scale=4, border=2) if link else None,
+            }
+        )
     days = sign_in_links.sign_in_link_days()
     valid_until = local(utcnow() + timedelta(days=days), group.training.timezone).date()
-    return render_template("moderate/sign_in_sheet.html", group=group, training=group.training, cards=cards,
-                           days=days, valid_until=valid_until)
+    return render_template(
+        "moderate/sign_in_sheet.html",
+        group=group,
+        training=group.training,
+        cards=cards,
+        days=days,
+        valid_until=valid_until,
+    )
 
 
 # --- co-moderators -----------------------------------------------------------------
+
 
 @bp.post("/trainings/<int:training_id>/moderators")
 def add_co_moderator(training_id: int):
@@ -428,10 +519,18 @@ def add_co_moderator(training_id: int):
         return done(training, _("%(name)s now runs this training too.", name=person.display_name))
     token = sign_in_links.issue_invitation_link(person, current_user)
     url = url_for("alumni.use_sign_in_link", link_token=token, _external=True)
-    return shown_link(training, person, url, _(
-        "%(name)s now runs this training too. Send them this link to sign in and set a password "
-        "(works once, for %(days)s days): %(url)s", name=person.display_name, days=sign_in_links.sign_in_link_days(),
-        url=url))
+    return shown_link(
+        training,
+        person,
+        url,
+        _(
+            "%(name)s now runs this training too. Send them this link to sign in and set a password "
+            "(works once, for %(days)s days): %(url)s",
+            name=person.display_name,
+            days=sign_in_links.sign_in_link_days(),
+            url=url,
+        ),
+    )
 
 
 @bp.post("/trainings/<int:training_id>/moderators/<int:person_id>/remove")

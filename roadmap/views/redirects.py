@@ -1,4 +1,5 @@
 """Where a `next` parameter may send someone (only to a path on this site), and links for other devices."""
+
 from urllib.parse import urlsplit
 
 from flask import current_app, request, url_for
@@ -25,8 +26,9 @@ def safe_next(target: str | None) -> str | None:
 def venue_origin() -> venue.JoinOrigin:
     """Where phones at the venue reach this server (see services/venue.py)."""
     config = current_app.config
-    return venue.join_origin(config.get("PUBLIC_ORIGIN"), config.get("JOIN_HOST"), config["HOST"], config["PORT"],
-                             request.host_url)
+    return venue.join_origin(
+        config.get("PUBLIC_ORIGIN"), config.get("JOIN_HOST"), config["HOST"], config["PORT"], request.host_url
+    )
 
 
 def public_url(endpoint: str, **values) -> str:

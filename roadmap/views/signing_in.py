@@ -3,6 +3,7 @@
 Nothing of a session survives a change of who is signed in, its CSRF secret included,
 so whoever saw the session before (a shared computer, a planted cookie) holds nothing
 of the new one. Only the chosen language stays."""
+
 from flask import session
 from flask_login import login_user, logout_user
 

@@ -1,5 +1,6 @@
 """How often the server makes a file for someone: exports per signed-in person, a calendar feed
 per link. Both are counted before the work, so parallel requests cannot slip past the limit."""
+
 from __future__ import annotations
 
 import math
@@ -35,6 +36,7 @@ def calendar_link() -> str:
 def _answer_too_many(message):
     """A 429 that says in the reader's language what happened and when to try again; JSON to a client
     that asks for JSON. Flask-Limiter embeds it in the RateLimitExceeded it raises."""
+
     def answer(request_limit: RequestLimit):
         text = str(message)
         if request.accept_mimetypes.accept_json and not request.accept_mimetypes.accept_html:
@@ -42,8 +44,12 @@ def _answer_too_many(message):
         else:
             roadmap_id = (request.view_args or {}).get("roadmap_id")
             back_url = url_for("alumni.share", roadmap_id=roadmap_id) if roadmap_id else None
-            response = make_response(render_template(
-                "errors/too_many.html", heading=_("Too many downloads"), message=text, back_url=back_url), 429)
+            response = make_response(
+                render_template(
+                    "errors/too_many.html", heading=_("Too many downloads"), message=text, back_url=back_url
+                ),
+                429,
+            )
         response.headers["Retry-After"] = str(_seconds_until_reset(request_limit))
         return response
 
@@ -52,11 +58,14 @@ def _answer_too_many(message):
 
 # One count for every format: what costs is making the file, whichever it is.
 throttled_export = limiter.shared_limit(
-    lambda: current_app.config["EXPORT_RATE_LIMIT"], scope="exports", key_func=person_or_address,
+    lambda: current_app.config["EXPORT_RATE_LIMIT"],
+    scope="exports",
+    key_func=person_or_address,
     on_breach=_answer_too_many(TOO_MANY_DOWNLOADS),
 )
 throttled_calendar_feed = limiter.limit(
-    lambda: current_app.config["CALENDAR_FEED_RATE_LIMIT"], key_func=calendar_link,
+    lambda: current_app.config["CALENDAR_FEED_RATE_LIMIT"],
+    key_func=calendar_link,
     on_breach=_answer_too_many(CALENDAR_TOO_OFTEN),
 )
 

@@ -1,4 +1,5 @@
 """Form validators shared by every area's forms."""
+
 from flask_babel import lazy_gettext as _l
 from wtforms.validators import ValidationError
 
@@ -19,14 +20,20 @@ class NoControlCharacters:
 # Why a password is refused, by accounts.password_problem's codes.
 PASSWORD_PROBLEMS = {
     "password_too_short": _l("The password needs at least 10 characters."),
-    "password_common": _l("This password is on the lists of the most common passwords, which are tried first "
-                          "when breaking into accounts. Choose another: a few words of your own are easy to "
-                          "remember and hard to guess."),
-    "password_repeats": _l("This password repeats the same characters, so it is guessed at once. "
-                           "Choose another: a few words of your own are easy to remember and hard to guess."),
-    "password_guessable": _l("This password is easy to guess: it is made of a common word, a name, a date, a "
-                             "sequence or a row of the keyboard. Choose another: a few words of your own are "
-                             "easy to remember and hard to guess."),
+    "password_common": _l(
+        "This password is on the lists of the most common passwords, which are tried first "
+        "when breaking into accounts. Choose another: a few words of your own are easy to "
+        "remember and hard to guess."
+    ),
+    "password_repeats": _l(
+        "This password repeats the same characters, so it is guessed at once. "
+        "Choose another: a few words of your own are easy to remember and hard to guess."
+    ),
+    "password_guessable": _l(
+        "This password is easy to guess: it is made of a common word, a name, a date, a "
+        "sequence or a row of the keyboard. Choose another: a few words of your own are "
+        "easy to remember and hard to guess."
+    ),
 }
 
 

@@ -6,6 +6,7 @@ format_datetime/format_date of a stored moment on the page shows it there.
 Pages reached by a secret token (the read-only link, the calendar feed) call
 show_times_of(training) themselves.
 """
+
 from __future__ import annotations
 
 from flask import Flask, request
@@ -17,13 +18,18 @@ from roadmap.models import Group, Membership, Roadmap, Training
 
 # One query from the id in the URL to the training's zone.
 _ZONE_BY_URL_ARGUMENT: dict[str, Select] = {
-    "roadmap_id": select(Training.timezone).join(Group, Group.training_id == Training.id)
-    .join(Roadmap, Roadmap.group_id == Group.id).where(Roadmap.id == bindparam("item_id")),
+    "roadmap_id": select(Training.timezone)
+    .join(Group, Group.training_id == Training.id)
+    .join(Roadmap, Roadmap.group_id == Group.id)
+    .where(Roadmap.id == bindparam("item_id")),
     "training_id": select(Training.timezone).where(Training.id == bindparam("item_id")),
-    "group_id": select(Training.timezone).join(Group, Group.training_id == Training.id)
+    "group_id": select(Training.timezone)
+    .join(Group, Group.training_id == Training.id)
     .where(Group.id == bindparam("item_id")),
-    "membership_id": select(Training.timezone).join(Group, Group.training_id == Training.id)
-    .join(Membership, Membership.group_id == Group.id).where(Membership.id == bindparam("item_id")),
+    "membership_id": select(Training.timezone)
+    .join(Group, Group.training_id == Training.id)
+    .join(Membership, Membership.group_id == Group.id)
+    .where(Membership.id == bindparam("item_id")),
 }
 
 

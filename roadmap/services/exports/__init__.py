@@ -20,6 +20,7 @@ the training's zone, and a due date is an all-day DATE, the same day in any zone
 The JSON holds no moments, only days (YYYY-MM-DD); the API's and the live
 protocol's moments are ISO 8601 in UTC with a "Z".
 """
+
 from __future__ import annotations
 
 from importlib import import_module
@@ -27,24 +28,67 @@ from importlib import import_module
 from roadmap.services.exports.as_csv import csv_of, csv_template
 from roadmap.services.exports.as_json import json_of
 from roadmap.services.exports.importing import (
-    MAX_IMPORT_BYTES, PLACES, PROBLEMS, UNSHOWABLE_MARKER, ImportedMap, ImportProblem, ImportResult, apply_import,
-    check_import, content_ops, import_map,
+    MAX_IMPORT_BYTES,
+    PLACES,
+    PROBLEMS,
+    UNSHOWABLE_MARKER,
+    ImportedMap,
+    ImportProblem,
+    ImportResult,
+    apply_import,
+    check_import,
+    content_ops,
+    import_map,
 )
 from roadmap.services.exports.reading import (
-    PROJECT_LABELS, STAKEHOLDER_LABELS, STEP_LABELS, TEAM_ROLES, document_of, download_name,
-    map_for_reading, map_title, team_of,
+    PROJECT_LABELS,
+    STAKEHOLDER_LABELS,
+    STEP_LABELS,
+    TEAM_ROLES,
+    document_of,
+    download_name,
+    map_for_reading,
+    map_title,
+    team_of,
 )
 
 __all__ = [
-    "MAX_IMPORT_BYTES", "PLACES", "PROBLEMS", "PROJECT_LABELS", "STAKEHOLDER_LABELS", "STEP_LABELS", "TEAM_ROLES",
-    "UNSHOWABLE_MARKER", "ImportProblem", "ImportResult", "ImportedMap", "apply_import", "calendar_for",
-    "check_import", "content_ops", "csv_of", "csv_template", "document_of", "download_name", "docx_of",
-    "import_map", "json_of", "map_for_reading", "map_title", "pdf_of", "team_of", "xlsx_of", "xlsx_template",
+    "MAX_IMPORT_BYTES",
+    "PLACES",
+    "PROBLEMS",
+    "PROJECT_LABELS",
+    "STAKEHOLDER_LABELS",
+    "STEP_LABELS",
+    "TEAM_ROLES",
+    "UNSHOWABLE_MARKER",
+    "ImportProblem",
+    "ImportResult",
+    "ImportedMap",
+    "apply_import",
+    "calendar_for",
+    "check_import",
+    "content_ops",
+    "csv_of",
+    "csv_template",
+    "document_of",
+    "download_name",
+    "docx_of",
+    "import_map",
+    "json_of",
+    "map_for_reading",
+    "map_title",
+    "pdf_of",
+    "team_of",
+    "xlsx_of",
+    "xlsx_template",
 ]
 # Every web request path imports this package, and importing openpyxl, python-docx and icalendar
 # took 0.9 s of its 2.3 s (WeasyPrint takes longer still): their modules load on first use (PEP 562).
 _LOADED_ON_FIRST_USE = {
-    "xlsx_of": "as_xlsx", "xlsx_template": "as_xlsx", "docx_of": "as_docx", "pdf_of": "as_pdf",
+    "xlsx_of": "as_xlsx",
+    "xlsx_template": "as_xlsx",
+    "docx_of": "as_docx",
+    "pdf_of": "as_pdf",
     "calendar_for": "as_calendar",
 }
 

@@ -3,9 +3,10 @@
 DTSTAMP and LAST-MODIFIED are UTC, as RFC 5545 requires; X-WR-TIMEZONE names the
 training's zone, and a due date is an all-day DATE, the same day in any zone.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import icalendar
 from flask_babel import gettext as _
@@ -29,7 +30,7 @@ def calendar_for(roadmap: Roadmap, language: str | None = None, map_url: str | N
     defaults to the current locale (a feed has no session, so the app's default).
     """
     data = map_for_reading(roadmap)
-    stamp = (roadmap.updated_at or utcnow()).replace(tzinfo=timezone.utc)
+    stamp = (roadmap.updated_at or utcnow()).replace(tzinfo=UTC)
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//Roadmap//Road map due dates//RU")
     calendar.add("version", "2.0")
@@ -41,8 +42,14 @@ def calendar_for(roadmap: Roadmap, language: str | None = None, map_url: str | N
     calendar.add("x-published-ttl", "PT1H")
     with in_language(language):
         calendar.add("x-wr-calname", map_title(data))
-        calendar.add("x-wr-caldesc", _("Due dates of the road map of %(group)s, %(training)s",
-                                       group=data["group"]["name"], training=data["training"]["title"]))
+        calendar.add(
+            "x-wr-caldesc",
+            _(
+                "Due dates of the road map of %(group)s, %(training)s",
+                group=data["group"]["name"],
+                training=data["training"]["title"],
+            ),
+        )
         for step in data["steps"]:
             if step["due_on"]:
                 calendar.add_component(_due_date_event(step, stamp, map_url))

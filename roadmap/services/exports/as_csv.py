@@ -9,6 +9,7 @@ involved as names separated by "; ". A text cell that a spreadsheet would run as
 a formula (starting with = + - @, a tab or a carriage return, after any
 apostrophes) gets one more apostrophe in front; importing takes it off again.
 """
+
 from __future__ import annotations
 
 import csv

@@ -2,6 +2,7 @@
 
 Moments (when the map last changed, when the file was made) are text in the training's zone.
 """
+
 from __future__ import annotations
 
 import io
@@ -18,8 +19,16 @@ from flask_babel import gettext as _
 from roadmap.domain import timeline
 from roadmap.models import Roadmap
 from roadmap.services.exports.reading import (
-    STAKEHOLDER_LABELS, STEP_LABELS, WAITS_FOR_LABEL, in_language, map_for_reading, map_title, project_values,
-    reader_values, stakeholder_values, xml_text,
+    STAKEHOLDER_LABELS,
+    STEP_LABELS,
+    WAITS_FOR_LABEL,
+    in_language,
+    map_for_reading,
+    map_title,
+    project_values,
+    reader_values,
+    stakeholder_values,
+    xml_text,
 )
 
 _MOMENT_FORMAT = "d MMMM y, HH:mm"
@@ -48,7 +57,8 @@ def docx_of(roadmap: Roadmap, language: str) -> bytes:
             _docx_timeline_table(document, laid_out)
         document.add_heading(_("Stakeholders"), level=1)
         _docx_table(
-            document, [_(label) for label in STAKEHOLDER_LABELS.values()],
+            document,
+            [_(label) for label in STAKEHOLDER_LABELS.values()],
             [[str(value) for value in stakeholder_values(item).values()] for item in data["stakeholders"]],
             widths_mm=[70, 35, 70, 20, 20, 30],
         )
@@ -77,7 +87,8 @@ def _docx_steps_table(document, steps: list[dict]) -> None:
         values = reader_values(step)
         title_and_description = (values.pop("title"), values.pop("description"))
         values.update(
-            starts_on=_formatted_day(values["starts_on"]), due_on=_formatted_day(values["due_on"]),
+            starts_on=_formatted_day(values["starts_on"]),
+            due_on=_formatted_day(values["due_on"]),
             progress="" if values["progress"] is None else str(values["progress"]),
         )
         rows.append([str(number), title_and_description, *values.values()])
@@ -89,14 +100,30 @@ def _docx_timeline_table(document, laid_out: timeline.Timeline) -> None:
     headers = [_("No."), _("Step"), _("Start"), _("Due date"), _(WAITS_FOR_LABEL), _("Notes")]
     rows = []
     for bar in laid_out.bars:
-        notes = [_("done") if bar.done else "", _("overdue") if bar.overdue else "",
-                 _("starts before a step it waits for is due") if bar.too_early else ""]
-        rows.append([str(bar.number), xml_text(bar.title) or _("Untitled step"), _formatted_day(bar.starts_on),
-                     _formatted_day(bar.due_on), ", ".join(map(str, bar.waits_for)), "; ".join(filter(None, notes))])
+        notes = [
+            _("done") if bar.done else "",
+            _("overdue") if bar.overdue else "",
+            _("starts before a step it waits for is due") if bar.too_early else "",
+        ]
+        rows.append(
+            [
+                str(bar.number),
+                xml_text(bar.title) or _("Untitled step"),
+                _formatted_day(bar.starts_on),
+                _formatted_day(bar.due_on),
+                ", ".join(map(str, bar.waits_for)),
+                "; ".join(filter(None, notes)),
+            ]
+        )
     _docx_table(document, headers, rows, widths_mm=[10, 85, 28, 28, 30, 86])
     if laid_out.undated:
-        document.add_paragraph(xml_text(_("Without dates") + ": " + "; ".join(
-            f"{number}. {title or _('Untitled step')}" for number, title in laid_out.undated)))
+        document.add_paragraph(
+            xml_text(
+                _("Without dates")
+                + ": "
+                + "; ".join(f"{number}. {title or _('Untitled step')}" for number, title in laid_out.undated)
+            )
+        )
 
 
 def _formatted_day(day: date | None) -> str:

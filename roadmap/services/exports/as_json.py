@@ -1,4 +1,5 @@
 """The JSON export: the portable document (reading.document_of), as UTF-8 text."""
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ and the reading of a workbook's first sheet for an import: the only user of open
 The Project sheet shows moments (when the map last changed, when the file was made) as
 wall-clock cells in the training's zone, with a «Часовой пояс» row naming the zone.
 """
+
 from __future__ import annotations
 
 import io
@@ -19,8 +20,15 @@ from roadmap.domain.vocabulary import STEP_STATUSES
 from roadmap.models import Roadmap
 from roadmap.services.exports.importing import MAX_IMPORTED_STEPS
 from roadmap.services.exports.reading import (
-    STAKEHOLDER_LABELS, STEP_LABELS, WAITS_FOR_LABEL, in_language, map_for_reading, project_values, reader_values,
-    stakeholder_values, xml_text,
+    STAKEHOLDER_LABELS,
+    STEP_LABELS,
+    WAITS_FOR_LABEL,
+    in_language,
+    map_for_reading,
+    project_values,
+    reader_values,
+    stakeholder_values,
+    xml_text,
 )
 
 _EXCEL_DATE_FORMATS = {"ru": "DD.MM.YYYY"}
@@ -36,14 +44,19 @@ def xlsx_of(roadmap: Roadmap, language: str) -> bytes:
         waits_for = _predecessor_numbers(data["steps"])
         _write_steps_sheet(
             workbook.active,
-            [[number, *reader_values(step).values(), waits_for[step["id"]]]
-             for number, step in enumerate(data["steps"], 1)],
-            date_format, with_dependencies=True,
+            [
+                [number, *reader_values(step).values(), waits_for[step["id"]]]
+                for number, step in enumerate(data["steps"], 1)
+            ],
+            date_format,
+            with_dependencies=True,
         )
         _write_table(
-            workbook.create_sheet(_("Stakeholders")[:31]), [_(label) for label in STAKEHOLDER_LABELS.values()],
+            workbook.create_sheet(_("Stakeholders")[:31]),
+            [_(label) for label in STAKEHOLDER_LABELS.values()],
             [list(stakeholder_values(item).values()) for item in data["stakeholders"]],
-            widths=[40, 25, 40, 10, 10, 18], date_format=date_format,
+            widths=[40, 25, 40, 10, 10, 18],
+            date_format=date_format,
         )
         _write_project_sheet(workbook.create_sheet(_("Project")[:31]), project_values(data), date_format)
     buffer = io.BytesIO()
@@ -72,16 +85,21 @@ def _write_steps_sheet(sheet, rows: list[list], date_format: str, with_dependenc
     sheet.title = _("Steps")
     headers = [_("No."), *(_(label) for label in STEP_LABELS.values())]
     _write_table(
-        sheet, headers + ([_(WAITS_FOR_LABEL)] if with_dependencies else []), rows,
-        widths=[5, 40, 50, 25, 12, 12, 14, 10, 35, 35, 35, 16], date_format=date_format,
+        sheet,
+        headers + ([_(WAITS_FOR_LABEL)] if with_dependencies else []),
+        rows,
+        widths=[5, 40, 50, 25, 12, 12, 14, 10, 35, 35, 35, 16],
+        date_format=date_format,
     )
 
 
 def _predecessor_numbers(steps: list[dict]) -> dict[str, str]:
     """Step id -> the numbers (as the exports count steps) of the steps it waits for: "1; 3"."""
     numbers = {step["id"]: number for number, step in enumerate(steps, 1)}
-    return {step["id"]: "; ".join(str(number) for number in sorted(numbers[id_] for id_ in step["depends_on"]))
-            for step in steps}
+    return {
+        step["id"]: "; ".join(str(number) for number in sorted(numbers[id_] for id_ in step["depends_on"]))
+        for step in steps
+    }
 
 
 def _write_table(sheet, headers: list[str], rows: list[list], widths: list[int], date_format: str) -> None:
@@ -99,7 +117,8 @@ def _write_project_sheet(sheet, values: list[tuple[str, str | datetime]], date_f
     for row_number, (label, value) in enumerate(values, 1):
         _set_cell(sheet.cell(row_number, 1), label, None).font = Font(bold=True)
         _set_cell(sheet.cell(row_number, 2), value, date_format).alignment = Alignment(
-            vertical="top", wrap_text=True, horizontal="left")
+            vertical="top", wrap_text=True, horizontal="left"
+        )
     sheet.column_dimensions["A"].width = 28
     sheet.column_dimensions["B"].width = 90
 
@@ -127,8 +146,10 @@ def sheet_rows(raw_bytes: bytes, last_row: int, last_column: int) -> list[tuple[
     try:
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # read every row, not just as many as the file claims to have
-        return [(number, [_cell_value(cell) for cell in row]) for number, row in zip(
-            range(1, last_row + 1), sheet.iter_rows(max_row=last_row, max_col=last_column))]
+        return [
+            (number, [_cell_value(cell) for cell in row])
+            for number, row in zip(range(1, last_row + 1), sheet.iter_rows(max_row=last_row, max_col=last_column))
+        ]
     finally:
         workbook.close()
 

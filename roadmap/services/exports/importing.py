@@ -14,6 +14,7 @@ Each name among the stakeholders involved (separated by new lines or ";")
 becomes a stakeholder of the new map, and an owner with one of those names
 becomes that stakeholder; any other owner is kept as text.
 """
+
 from __future__ import annotations
 
 import csv
@@ -28,10 +29,22 @@ from datetime import date, datetime
 
 from roadmap.domain.errors import N_, EditRejected
 from roadmap.domain.limits import (
-    MAX_DEPENDENCIES_PER_MAP, MAX_LINKS_PER_MAP, MAX_STAKEHOLDERS_PER_MAP, MAX_STEPS_PER_MAP,
+    MAX_DEPENDENCIES_PER_MAP,
+    MAX_LINKS_PER_MAP,
+    MAX_STAKEHOLDERS_PER_MAP,
+    MAX_STEPS_PER_MAP,
 )
 from roadmap.domain.operations import (
-    MAP_FIELDS, MAX_OWNER_TEXT, STAKEHOLDER_FIELDS, STEP_FIELDS, Choice, Day, Owner, Percent, Score, TextField,
+    MAP_FIELDS,
+    MAX_OWNER_TEXT,
+    STAKEHOLDER_FIELDS,
+    STEP_FIELDS,
+    Choice,
+    Day,
+    Owner,
+    Percent,
+    Score,
+    TextField,
     parse_value,
 )
 from roadmap.domain.text import CONTROL_CHARACTERS
@@ -77,7 +90,7 @@ PROBLEMS = {
     "unknown_field": N_("unknown field"),
     "ignored_column": N_("this column is not imported"),
     "duplicate_column": N_("this column appears twice; only the first one is imported"),
-    "missing_title_column": N_("no column of step titles: name it \"Step\" (other names that work are listed below)"),
+    "missing_title_column": N_('no column of step titles: name it "Step" (other names that work are listed below)'),
     "extra_cells": N_("cells to the right of the named columns are not imported"),
     "unknown_status": N_("not a status: write Planned, In progress, Done or Blocked"),
     "too_many": N_("more than %(max)s items"),
@@ -87,7 +100,7 @@ PROBLEMS = {
     "unknown_step": N_("no step with this id in the file"),
     "not_a_step_number": N_("not a step number"),
     "no_such_step_number": N_("no step with this number in the file"),
-    "member_owner": N_("a group member cannot be carried over; write {\"text\": name} instead"),
+    "member_owner": N_('a group member cannot be carried over; write {"text": name} instead'),
     "too_long": N_("longer than %(max)s characters"),
     "control_characters": N_("contains control characters"),
     "not_one_of": N_("not one of: %(options)s"),
@@ -95,7 +108,7 @@ PROBLEMS = {
     "not_a_percent": N_("not a whole number from 0 to 100"),
     "not_a_date": N_("not a date"),
     "date_out_of_range": N_("the date is not between 1900 and 2200"),
-    "not_an_owner": N_("not an owner: null, {\"stakeholder\": id} or {\"text\": name}"),
+    "not_an_owner": N_('not an owner: null, {"stakeholder": id} or {"text": name}'),
     "map_not_empty": N_("the map already has steps or stakeholders"),
     "not_applied": N_("nothing was imported: %(reason)s"),
 }
@@ -212,6 +225,7 @@ def _random_id(key) -> str:
 def content_ops(roadmap: Roadmap, content: ImportedMap, new_id=_random_id):
     """The ops that write `content` into a map: header fields, stakeholders, steps, links.
     Imports and map templates both go through here; `new_id(key)` names a new step or stakeholder."""
+
     def op(kind: str, **values) -> dict:
         return {"op_id": uuid.uuid4().hex, "roadmap_id": roadmap.id, "type": kind, **values}
 
@@ -295,7 +309,7 @@ def _safe_to_show(text: str) -> str:
     """A file's text as a problem may show it: control characters (NUL among them) and lone
     surrogates, which cannot be encoded into the page, replaced by a visible marker; shortened."""
     shown = CONTROL_CHARACTERS.sub(UNSHOWABLE_MARKER, text)
-    return shown if len(shown) <= SHOWN_MAX_LENGTH else shown[:SHOWN_MAX_LENGTH - 1] + "…"
+    return shown if len(shown) <= SHOWN_MAX_LENGTH else shown[: SHOWN_MAX_LENGTH - 1] + "…"
 
 
 def _fields(item: dict, schema: dict, problems: list, place: str, number: int, skip=()) -> dict:
@@ -313,7 +327,6 @@ def _fields(item: dict, schema: dict, problems: list, place: str, number: int, s
     return fields
 
 
-
 def _read_json(raw_bytes: bytes, problems: list) -> ImportedMap | None:
     document = _parsed_json(raw_bytes, problems)
     if problems:
@@ -324,14 +337,17 @@ def _read_json(raw_bytes: bytes, problems: list) -> ImportedMap | None:
     version = document.get("version")
     if version != VERSION:
         newer = type(version) is int and version > VERSION
-        problems.append(ImportProblem("newer_version", params={"version": version}) if newer
-                        else ImportProblem("not_roadmap"))
+        problems.append(
+            ImportProblem("newer_version", params={"version": version}) if newer else ImportProblem("not_roadmap")
+        )
         return None
     map_data = document.get("map")
     if not isinstance(map_data, dict):
         problems.append(ImportProblem("expected_object", "map"))
         return None
-    fields = _fields(map_data, MAP_FIELDS, problems, "map", None, skip=("stakeholders", "steps", "links", "dependencies"))
+    fields = _fields(
+        map_data, MAP_FIELDS, problems, "map", None, skip=("stakeholders", "steps", "links", "dependencies")
+    )
     stakeholders = _json_items(map_data, "stakeholders", MAX_IMPORTED_STAKEHOLDERS, problems)
     steps = _json_items(map_data, "steps", MAX_IMPORTED_STEPS, problems)
     links = _json_items(map_data, "links", MAX_IMPORTED_LINKS, problems)
@@ -439,9 +455,9 @@ def _json_link(item, number: int, step_keys: set, stakeholder_keys: set, problem
     if step_key not in step_keys:
         problems.append(ImportProblem("unknown_step", "link", number, "step", _shown(item.get("step"))))
     if stakeholder_key not in stakeholder_keys:
-        problems.append(ImportProblem(
-            "unknown_stakeholder", "link", number, "stakeholder", _shown(item.get("stakeholder"))
-        ))
+        problems.append(
+            ImportProblem("unknown_stakeholder", "link", number, "stakeholder", _shown(item.get("stakeholder")))
+        )
     return (step_key, stakeholder_key) if step_key in step_keys and stakeholder_key in stakeholder_keys else None
 
 
@@ -484,7 +500,7 @@ def _read_table(rows: list[tuple[int, list]], problems: list) -> ImportedMap | N
         problems.append(ImportProblem("empty"))
         return None
     header_index = _header_index(filled_rows)
-    (header_number, header_cells), data_rows = filled_rows[header_index], filled_rows[header_index + 1:]
+    (header_number, header_cells), data_rows = filled_rows[header_index], filled_rows[header_index + 1 :]
     columns = _table_columns(header_number, header_cells, problems)
     if len(data_rows) > MAX_IMPORTED_STEPS:
         problems.append(ImportProblem("too_many", params={"max": MAX_IMPORTED_STEPS}))
@@ -515,7 +531,10 @@ def _read_table(rows: list[tuple[int, list]], problems: list) -> ImportedMap | N
     if len(links) > MAX_IMPORTED_LINKS:
         problems.append(ImportProblem("too_many", field="stakeholders", params={"max": MAX_IMPORTED_LINKS}))
     return ImportedMap(
-        fields={}, stakeholders=[(name, {"name": name}) for name in stakeholder_names], steps=steps, links=links,
+        fields={},
+        stakeholders=[(name, {"name": name}) for name in stakeholder_names],
+        steps=steps,
+        links=links,
         dependencies=list(dict.fromkeys(dependencies)),
     )
 
@@ -523,7 +542,7 @@ def _read_table(rows: list[tuple[int, list]], problems: list) -> ImportedMap | N
 def _header_index(filled_rows: list[tuple[int, list]]) -> int:
     """The first of the first few rows that has a column of step titles: people put a
     heading above the table; without such a row, the first row, for the problem to name."""
-    for index, (_number, cells) in enumerate(filled_rows[:MAX_ROWS_ABOVE_HEADER + 1]):
+    for index, (_number, cells) in enumerate(filled_rows[: MAX_ROWS_ABOVE_HEADER + 1]):
         if any(spreadsheets.column_field(_cell_text(cell)) == "title" for cell in cells[:MAX_IMPORTED_COLUMNS]):
             return index
     return 0
@@ -550,7 +569,7 @@ def _table_columns(number: int, cells: list, problems: list) -> list[tuple[str, 
 def _table_step(columns: list, cells: list, number: int, problems: list) -> tuple[dict, list[str], str, list]:
     """(checked step fields without the owner, stakeholder names, owner text, the numbers of the steps
     it waits for with their column's header) of one row."""
-    if any(_cell_text(cell).strip() for cell in cells[len(columns):]):
+    if any(_cell_text(cell).strip() for cell in cells[len(columns) :]):
         problems.append(ImportProblem("extra_cells", "row", number))
     fields, names, owner, waits_for = {}, [], "", []
     for (field, header), cell in ((column, cell) for column, cell in zip(columns, cells) if column):
@@ -564,8 +583,11 @@ def _table_step(columns: list, cells: list, number: int, problems: list) -> tupl
                 elif word:
                     problems.append(ImportProblem("not_a_step_number", "row", number, header, _shown(word)))
         elif field == "stakeholders":
-            names = [_checked(STAKEHOLDER_FIELDS["name"], name.strip(), problems, "row", number, header)
-                     for name in re.split(r"[\n;]", text) if name.strip()]
+            names = [
+                _checked(STAKEHOLDER_FIELDS["name"], name.strip(), problems, "row", number, header)
+                for name in re.split(r"[\n;]", text)
+                if name.strip()
+            ]
         elif field == "status" and text.strip():
             status = spreadsheets.status_of(text)
             if status is None:

@@ -9,6 +9,7 @@ ids only connect things inside the document; an import makes new ones. An owner
 is null, {"stakeholder": id} or {"text": name}: members belong to their group,
 so a member owner is exported as {"text": the member's name}.
 """
+
 from __future__ import annotations
 
 import re
@@ -87,8 +88,11 @@ def map_for_reading(roadmap: Roadmap) -> dict:
     training = group.training
     data["group"] = {"name": group.name}
     data["training"] = {
-        "title": training.title, "city": training.city,
-        "starts_on": training.starts_on, "ends_on": training.ends_on, "timezone": training.timezone,
+        "title": training.title,
+        "city": training.city,
+        "starts_on": training.starts_on,
+        "ends_on": training.ends_on,
+        "timezone": training.timezone,
     }
     # Aware datetimes in the training's zone.
     data["changed_at"] = local(roadmap.updated_at, training.timezone) if roadmap.updated_at else None
@@ -144,19 +148,27 @@ def _day(iso_day: str | None) -> date | None:
 def reader_values(step: dict) -> dict:
     """A step's values by column, as people read them: names, labels, dates."""
     return {
-        "title": step["title"], "description": step["description"], "owner": step["owner_name"],
-        "starts_on": _day(step["starts_on"]), "due_on": _day(step["due_on"]),
-        "status": _(STEP_STATUSES[step["status"]]), "progress": step["progress"],
-        "resources": step["resources"], "success_measure": step["success_measure"],
+        "title": step["title"],
+        "description": step["description"],
+        "owner": step["owner_name"],
+        "starts_on": _day(step["starts_on"]),
+        "due_on": _day(step["due_on"]),
+        "status": _(STEP_STATUSES[step["status"]]),
+        "progress": step["progress"],
+        "resources": step["resources"],
+        "success_measure": step["success_measure"],
         "stakeholders": "; ".join(step["stakeholder_names"]),
     }
 
 
 def stakeholder_values(stakeholder: dict) -> dict:
     return {
-        "name": stakeholder["name"], "sector": _(SECTORS[stakeholder["sector"]]) if stakeholder["sector"] else "",
-        "contact": stakeholder["contact"], "interest": _unset_as_empty(stakeholder["interest"]),
-        "influence": _unset_as_empty(stakeholder["influence"]), "engagement": _(ENGAGEMENT_LEVELS[stakeholder["engagement"]]),
+        "name": stakeholder["name"],
+        "sector": _(SECTORS[stakeholder["sector"]]) if stakeholder["sector"] else "",
+        "contact": stakeholder["contact"],
+        "interest": _unset_as_empty(stakeholder["interest"]),
+        "influence": _unset_as_empty(stakeholder["influence"]),
+        "engagement": _(ENGAGEMENT_LEVELS[stakeholder["engagement"]]),
     }
 
 
@@ -169,8 +181,7 @@ def project_values(data: dict) -> list[tuple[str, str | datetime]]:
     when the map changed and the file was made (aware datetimes) and in which zone."""
     training = data["training"]
     values = [
-        (_(label), _(THEMES[data[name]]) if name == "theme" else data[name])
-        for name, label in PROJECT_LABELS.items()
+        (_(label), _(THEMES[data[name]]) if name == "theme" else data[name]) for name, label in PROJECT_LABELS.items()
     ]
     values += [
         (_("Training"), training["title"]),
@@ -203,8 +214,7 @@ def document_of(roadmap: Roadmap) -> dict:
         "map": {
             **{name: data[name] for name in MAP_FIELDS},
             "stakeholders": [
-                {"id": item["id"], **{name: item[name] for name in STAKEHOLDER_FIELDS}}
-                for item in data["stakeholders"]
+                {"id": item["id"], **{name: item[name] for name in STAKEHOLDER_FIELDS}} for item in data["stakeholders"]
             ],
             "steps": [
                 {"id": step["id"], **{name: step[name] for name in STEP_FIELDS}, "owner": _portable_owner(step)}
@@ -217,7 +227,8 @@ def document_of(roadmap: Roadmap) -> dict:
             ],
             "dependencies": [
                 {"step": step["id"], "after": predecessor_id}
-                for step in data["steps"] for predecessor_id in sorted(step["depends_on"], key=step_order.__getitem__)
+                for step in data["steps"]
+                for predecessor_id in sorted(step["depends_on"], key=step_order.__getitem__)
             ],
         },
     }
