@@ -31,7 +31,7 @@ Every figure is reported next to the baseline's from the same command, as a
 ratio, because the machine is shared and absolute timings drift. The exit
 status is 0 when the run itself was sound (the baseline had no errors, missing
 deliveries or disconnects), whether or not the app met its targets; with
---strict the app must have none either (tests/test_bench_smoke.py).
+--strict the app must have none either (tests/app/test_bench_smoke.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The JSON Schema of ops and events, generated from their declarations into docs/protocol.md.
 
 `python -m roadmap.protocol_schema` rewrites the document's last section;
-tests/test_protocol_schema.py fails while the committed text is stale.
+tests/domain/test_protocol_schema.py fails while the committed text is stale.
 """
 
 import json

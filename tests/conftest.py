@@ -174,7 +174,9 @@ def shared_apps(worker_folder) -> SharedApps:
 @pytest.fixture
 def app(database_url, shared_apps):
     app = shared_apps.fresh(database_url)
-    with app.app_context():  # on a fresh copy of the session's migrated database (tests/test_migrations.py checks it)
+    with (
+        app.app_context()
+    ):  # on a fresh copy of the session's migrated database (tests/app/test_migrations.py checks it)
         yield app
         db.session.remove()
         if not database_url.startswith("sqlite"):
@@ -243,7 +245,7 @@ class World:
     app: object
 
     def moderator(self, email: str | None = None, name: str = "Мод Модераторов"):
-        """A moderator who signs in with PASSWORD (tests/test_cli.py makes one the real way, with the
+        """A moderator who signs in with PASSWORD (tests/app/test_cli.py makes one the real way, with the
         password rules)."""
         return make_moderator(email or f"mod-{uuid.uuid4().hex[:8]}@example.org", name)
 
@@ -258,7 +260,7 @@ class World:
         return trainings.create_group(training, name, theme)
 
     def member(self, group, name: str = "Марина"):
-        """A new person in the group; a namesake of a member is taken as someone else (see tests/test_devices.py)."""
+        """A new person in the group; a namesake of a member is taken as someone else (see tests/services/test_devices.py)."""
         return trainings.join_group(group.training, group.id, name, None, different_person=True)
 
     def token(self, person) -> str:

@@ -1,5 +1,5 @@
 """A WSGI app that answers with TCP_NODELAY of the socket gunicorn accepted for the request
-(tests/test_server.py): the option is read where it is set, on the server's side."""
+(tests/app/test_server.py): the option is read where it is set, on the server's side."""
 
 import socket
 

@@ -12,7 +12,7 @@ from roadmap.extensions import db
 from roadmap.timeutil import utcnow
 
 # Marker colours, distinct from each other, each with white initials on it at a contrast of
-# at least 4.5:1 (WCAG AA for small text; axe checks it in tests/test_browser_accessibility.py).
+# at least 4.5:1 (WCAG AA for small text; axe checks it in tests/browser/test_browser_accessibility.py).
 MEMBER_COLORS = (
     "#c2410c",
     "#1971c2",

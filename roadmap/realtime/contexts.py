@@ -33,7 +33,7 @@ class SocketIOAwareSessionInterface(SecureCookieSessionInterface):
     Flask-SocketIO keeps the connection's session in the environ ("saved_session")
     from its first event on and puts it in place of the one opened here. That key is
     not a documented interface: pyproject.toml pins the Flask-SocketIO versions it
-    holds for, and tests/test_public_apis.py fails if it stops holding.
+    holds for, and tests/app/test_public_apis.py fails if it stops holding.
     """
 
     def open_session(self, app, request):

@@ -67,7 +67,7 @@ _COMMENT_COUNTS = (
 # PostgreSQL only: waits for an edit of the map to commit and holds off new ones (see _read_holding_off_edits).
 _SHARE_THE_MAP = select(_maps.c.id).where(_THE_MAP).with_for_update(read=True)
 # Reads before falling back to holding edits off. With three writers at full speed on
-# one map (tests/test_snapshot_consistency.py), a third of first reads met an edit
+# one map (tests/services/test_snapshot_consistency.py), a third of first reads met an edit
 # committed between their statements, and fewer than one snapshot in a hundred fell back.
 _OPTIMISTIC_READS = 3
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "protocol_client.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "protocol_client.py"
 
 
 def _example_module():

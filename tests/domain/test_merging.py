@@ -1,7 +1,7 @@
 """The three-way text merge (roadmap/domain/merging.py) on the shared test vectors.
 
 The browser runs the same vectors through static/js/textmerge.js
-(tests/test_browser_textmerge.py), so a client's view of its pending edits is
+(tests/browser/test_browser_textmerge.py), so a client's view of its pending edits is
 what the server makes of them.
 """
 
@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from roadmap.domain.merging import Edit, Merged, carry_insertion, edits_between, merge, merge_text, single_insertion
 
-VECTORS = json.loads((Path(__file__).parent / "vectors" / "text_merge.json").read_text(encoding="utf-8"))
-CARRIES = json.loads((Path(__file__).parent / "vectors" / "text_carry.json").read_text(encoding="utf-8"))
+VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "text_merge.json").read_text(encoding="utf-8"))
+CARRIES = json.loads((Path(__file__).parents[1] / "vectors" / "text_carry.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[vector["note"] for vector in VECTORS])

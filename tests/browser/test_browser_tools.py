@@ -1,7 +1,8 @@
 """Editor tools in real Chromium: keyboard reorder, delete with undo, stakeholder chips, presence."""
 
 import pytest
-from test_browser_editor import WAIT_MS, join
+
+from tests.browser.test_browser_editor import WAIT_MS, join
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 

@@ -16,12 +16,12 @@ import pytest
 import requests
 from conftest import PASSWORD, make_moderator, new_id
 from sqlalchemy import func, select
-from test_alumni import csrf_token
 
 from roadmap import heavy_work, timeutil
 from roadmap.extensions import db
 from roadmap.models import CachedExport
 from roadmap.services import editing
+from tests.services.test_alumni import csrf_token
 
 
 def edit(actor, group, op_type, **keys):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.livesync import new_op_id
-from tests.test_facilitation_live import Inbox, ModeratorDesk
+from tests.realtime.test_facilitation_live import Inbox, ModeratorDesk
 
 pytestmark = pytest.mark.live
 

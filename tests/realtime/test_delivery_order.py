@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from roadmap.domain.replay import empty_map, replay
+from tests.fuzz.test_convergence import database_map, logged_changes, without_members
 from tests.livesync import SyncClient, new_op_id
-from tests.test_convergence import database_map, logged_changes, without_members
 
 pytestmark = pytest.mark.live
 

@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("aiohttp", reason="the load generator needs aiohttp: pip install -r bench/requirements.txt")
 pytest.importorskip("psutil", reason="the benchmark needs psutil: pip install -r bench/requirements.txt")
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SMOKE_SECONDS = 40
 
 

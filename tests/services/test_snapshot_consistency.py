@@ -26,7 +26,7 @@ from roadmap.domain.replay import empty_map, replay
 from roadmap.extensions import db
 from roadmap.models import Change, Roadmap
 from roadmap.services import editing, snapshots
-from tests.test_convergence import differences, without_members
+from tests.fuzz.test_convergence import differences, without_members
 
 on_both_databases = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 

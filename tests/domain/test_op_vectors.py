@@ -27,7 +27,7 @@ from roadmap.extensions import db
 from roadmap.models import Roadmap
 from roadmap.services import editing, history, snapshots
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 VECTOR_FOLDER = PROJECT_ROOT / "tests" / "op_vectors"
 EMPTY_MAP = json.loads((VECTOR_FOLDER / "empty_map.json").read_text())
 # Values the server makes that no vector can know: compared by the order they give, not as written.

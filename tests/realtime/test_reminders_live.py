@@ -9,10 +9,10 @@ from datetime import timedelta
 
 import pytest
 from conftest import LiveServer, SmtpInbox, serving
-from test_reminders import add_step, sends, with_email
 
 from roadmap.services import mail, reminders, trainings
 from roadmap.timeutil import local_today, utcnow
+from tests.services.test_reminders import add_step, sends, with_email
 
 pytestmark = pytest.mark.live
 

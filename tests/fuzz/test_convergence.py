@@ -30,7 +30,7 @@ For a longer run, on demand:
 
     ROADMAP_FUZZ_EXAMPLES=10 ROADMAP_FUZZ_OPS=10000 ROADMAP_FUZZ_DROPS=120 \\
         ROADMAP_FUZZ_DATABASES=sqlite,postgresql \\
-        .venv/bin/pytest -s -p no:cacheprovider tests/test_convergence.py
+        .venv/bin/pytest -s -p no:cacheprovider tests/fuzz/test_convergence.py
 
 (postgresql needs DATABASE_URL=postgresql://…, as for the other tests.)
 
@@ -81,7 +81,7 @@ from tests.livesync import DROPPED, SyncClient, new_op_id
 
 pytestmark = pytest.mark.live
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 FUZZ_EXAMPLES = int(os.environ.get("ROADMAP_FUZZ_EXAMPLES", "1"))
 FUZZ_OPS = int(os.environ.get("ROADMAP_FUZZ_OPS", "2000"))
 FUZZ_DROPS = int(os.environ.get("ROADMAP_FUZZ_DROPS", str(max(4, FUZZ_OPS * 12 // 1000))))

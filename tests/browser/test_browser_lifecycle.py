@@ -4,9 +4,9 @@ the dashboard's timer and vote buttons are enabled only when they make sense."""
 
 import pytest
 from browsing import join, keep_screenshot, settles
-from test_browser_projector import open_dashboard
 
 from roadmap.services import facilitation
+from tests.browser.test_browser_projector import open_dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 WAIT_MS = 15_000

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from tests.browser.test_browser_dashboard import join_group
 from tests.browsing import sign_in_moderator
-from tests.test_browser_dashboard import join_group
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 WAIT_MS = 15_000

@@ -192,7 +192,7 @@ RULES: dict[tuple[str, str] | str, str | dict[str, str]] = {
     ("editor.edit", "GET"): GROUP_A_MAP,
     ("editor.add_step", "POST"): GROUP_A_MAP,
     # A mention opens for the person mentioned only, whom none of these roles is
-    # (tests/test_browser_comments.py opens one as that person).
+    # (tests/browser/test_browser_comments.py opens one as that person).
     ("editor.open_mention", "GET"): NOBODY,
     ("api.roadmap_snapshot", "GET"): GROUP_A_MAP,
     ("api.apply_op", "POST"): GROUP_A_MAP,
@@ -519,7 +519,7 @@ ATTEMPTS: dict[tuple[str, str] | str, Attempt] = {
 @pytest.fixture(autouse=True)
 def unlimited(app):
     """Every cell signs in or joins afresh from one address, hundreds of times: far past the rate limits,
-    which tests/test_join_limits.py and tests/test_rate_limits.py try."""
+    which tests/views/test_join_limits.py and tests/views/test_rate_limits.py try."""
     app.config.update(
         JOIN_RATE_LIMIT="100000 per minute",
         SIGN_IN_RATE_LIMIT="100000 per minute",
@@ -726,7 +726,7 @@ def undeclared_http(rule, method: str) -> str | None:
     if key not in RULES:
         return (
             f"{http_label(rule, method)} has no rule: add {key!r} to RULES in "
-            f"tests/test_authorization_matrix.py, saying which roles may use it"
+            f"tests/views/test_authorization_matrix.py, saying which roles may use it"
         )
     if method != "GET" and key not in ATTEMPTS:
         return (
@@ -743,7 +743,7 @@ def undeclared_event(event: str) -> str | None:
     if event not in RULES:
         return (
             f"Socket.IO event {event!r} has no rule: add {event!r} to RULES in "
-            f"tests/test_authorization_matrix.py, saying which roles may send it"
+            f"tests/views/test_authorization_matrix.py, saying which roles may send it"
         )
     if event != "connect" and event not in ATTEMPTS:
         return f"Socket.IO event {event!r} has no minimal valid payload: add {event!r} to ATTEMPTS"
@@ -874,7 +874,7 @@ def report(section: Section) -> None:
     cells = sum(len(part.cells) for part in sections)
     totals = "\n".join(
         [
-            "Authorisation matrix (tests/test_authorization_matrix.py)",
+            "Authorisation matrix (tests/views/test_authorization_matrix.py)",
             "roles: " + ", ".join(ROLES),
             "cells: allow/deny as the table says; ALLOW!/DENY!/ODD! where the app disagrees",
             f"sections run: {', '.join(part.title for part in sections)}",

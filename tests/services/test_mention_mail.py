@@ -10,12 +10,12 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import new_id
 from sqlalchemy import select
-from test_reminders import add_step, send_from_two_processes_at_once, sends, with_email
 
 from roadmap.extensions import db
 from roadmap.models import Mention
 from roadmap.services import accounts, editing, mail, reminders, trainings
 from roadmap.timeutil import utcnow
+from tests.services.test_reminders import add_step, send_from_two_processes_at_once, sends, with_email
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 

@@ -11,9 +11,9 @@ import pytest
 from browsing import keep_screenshot
 from conftest import LiveServer, new_id
 from PIL import Image
-from test_browser_dashboard import join_group, sign_in
 
 from roadmap.services import editing, facilitation, map_templates, snapshots, venue, voting
+from tests.browser.test_browser_dashboard import join_group, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 WAIT_MS = 15_000

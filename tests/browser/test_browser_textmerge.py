@@ -10,7 +10,7 @@ import pytest
 from roadmap.domain.merging import merge_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
-VECTORS = json.loads((Path(__file__).parent / "vectors" / "text_merge.json").read_text(encoding="utf-8"))
+VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "text_merge.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_the_browser_and_the_server_agree_on_random_edits(textmerge):
     assert in_browser == [merge_text(*case) for case in cases]
 
 
-CARRIES = json.loads((Path(__file__).parent / "vectors" / "text_carry.json").read_text(encoding="utf-8"))
+CARRIES = json.loads((Path(__file__).parents[1] / "vectors" / "text_carry.json").read_text(encoding="utf-8"))
 
 
 def test_the_browser_carries_an_insertion_as_the_server_does(textmerge):

@@ -22,8 +22,7 @@ from collections import Counter
 
 import pytest
 
-from tests.livesync import new_op_id
-from tests.test_convergence import (
+from tests.fuzz.test_convergence import (
     Ledger,
     MapUnderTest,
     ResendingClient,
@@ -31,6 +30,7 @@ from tests.test_convergence import (
     logged_changes,
     write_report,
 )
+from tests.livesync import new_op_id
 
 pytestmark = pytest.mark.live
 

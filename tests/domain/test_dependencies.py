@@ -12,7 +12,7 @@ import pytest
 
 from roadmap.domain.dependencies import cycle_through, starting_too_early
 
-BROWSER_RULES = (Path(__file__).resolve().parent.parent / "static" / "js" / "dependencies.js").as_uri()
+BROWSER_RULES = (Path(__file__).resolve().parents[2] / "static" / "js" / "dependencies.js").as_uri()
 # «Согласовать площадку» (agree) before «Поставить контейнеры» (containers) before «Праздник» (party).
 CHAIN = {"containers": {"agree"}, "party": {"containers"}}
 

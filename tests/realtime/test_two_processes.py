@@ -19,7 +19,7 @@ import socketio
 from roadmap.services import share_links
 from tests.conftest import LiveServer
 from tests.livesync import DROPPED, WAIT_TIMEOUT, SyncClients, new_op_id
-from tests.test_facilitation_live import Inbox, ModeratorDesk, csrf_token, summary_of
+from tests.realtime.test_facilitation_live import Inbox, ModeratorDesk, csrf_token, summary_of
 
 pytestmark = [
     pytest.mark.live,

@@ -13,7 +13,7 @@ from tests.browsing import join, sign_in_moderator
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
-AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 WAIT_MS = 15_000
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
 

@@ -2,9 +2,9 @@
 
 import pytest
 from browsing import keep_screenshot
-from test_reminders import add_step, edit, week  # noqa: F401  (week: the fixture)
 
 from roadmap.services import reminders
+from tests.services.test_reminders import add_step, edit, week  # noqa: F401  (week: the fixture)
 
 pytestmark = pytest.mark.browser
 
