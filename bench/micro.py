@@ -1,7 +1,7 @@
 """In-process micro-benchmarks: SQL queries and time of join, catch-up and the editor page.
 
 Queries are counted with an SQLAlchemy `before_cursor_execute` listener on the
-engine, for the real handlers: the `join` event through Flask-SocketIO's test
+engine and a listener on roadmap/hot_sql.py's statements, for the real handlers: the `join` event through Flask-SocketIO's test
 client, the editor page through Flask's test client as a signed-in
 participant. A count that stays flat as the map grows from few steps to many
 means there is no N+1.
@@ -20,6 +20,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from bench.world import MicroMap, World, bench_app
+from roadmap import hot_sql
 from roadmap.domain.limits import MAX_STEPS_PER_MAP
 from roadmap.domain.permissions import Actor
 from roadmap.extensions import db, socketio
@@ -34,11 +35,15 @@ class QueryCounter:
         self.statements: list[str] = []
         self.active = False
         event.listen(engine, "before_cursor_execute", self._count)
+        hot_sql.listen(self._count_hot)  # the edit path's hand-written statements skip SQLAlchemy's events
 
     def _count(self, _connection, _cursor, statement, *_args):
         if self.active:
             self.count += 1
             self.statements.append(statement)
+
+    def _count_hot(self, statement, _parameters):
+        self._count(None, None, statement)
 
     @contextmanager
     def counting(self):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, and_, bindparam, exists, or_, select, text
+from sqlalchemy import DateTime, and_, bindparam, exists, or_, select
 from sqlalchemy.engine import Connection
 
 from roadmap.domain.permissions import MapAccess
 from roadmap.extensions import db
+from roadmap.hot_sql import HotStatement
 from roadmap.models import Group, Membership, Roadmap, Training, TrainingModerator
 
 # Built once: this runs for every edit, and building a statement costs more than running it.
@@ -55,7 +56,8 @@ def map_access(roadmap_id: int, person_id: int) -> MapAccess | None:
 # SQLAlchemy renders columns in SQLite's RETURNING without their tables, which
 # the correlated subqueries need. updated_at is the last change of the map's
 # content: an op that changes no content (a lock) passes null and leaves it.
-_NEXT_REVISION_WITH_ACCESS = text("""
+_NEXT_REVISION_WITH_ACCESS = HotStatement(
+    """
     UPDATE roadmaps SET revision = revision + 1, updated_at = COALESCE(:edited_at, updated_at) WHERE id = :roadmap_id
     RETURNING revision, group_id, locked,
         (SELECT g.archived FROM groups AS g WHERE g.id = roadmaps.group_id),
@@ -65,7 +67,9 @@ _NEXT_REVISION_WITH_ACCESS = text("""
          FROM trainings AS t JOIN groups AS g ON g.training_id = t.id WHERE g.id = roadmaps.group_id),
         (SELECT m.id FROM memberships AS m WHERE m.group_id = roadmaps.group_id AND m.person_id = :person_id),
         (SELECT g.training_id FROM groups AS g WHERE g.id = roadmaps.group_id)
-""").bindparams(bindparam("edited_at", type_=DateTime))
+""",
+    {"edited_at": DateTime()},
+)
 
 
 def take_next_revision(
@@ -75,13 +79,12 @@ def take_next_revision(
 
     `edited_at` becomes the map's updated_at (its last content edit); None keeps it.
     """
-    row = connection.execute(
-        _NEXT_REVISION_WITH_ACCESS,
-        {"roadmap_id": roadmap_id, "person_id": person_id, "edited_at": edited_at},
-    ).first()
-    if row is None:
+    rows = _NEXT_REVISION_WITH_ACCESS.rows(
+        connection, {"roadmap_id": roadmap_id, "person_id": person_id, "edited_at": edited_at}
+    )
+    if not rows:
         return None
-    revision, group_id, locked, archived, runs_training, membership_id, training_id = row
+    revision, group_id, locked, archived, runs_training, membership_id, training_id = rows[0]
     return revision, MapAccess(
         roadmap_id=roadmap_id,
         group_id=group_id,

@@ -29,6 +29,7 @@ from roadmap.domain.operations import (
 from roadmap.domain.ordering import key_after
 from roadmap.domain.permissions import MapAccess
 from roadmap.extensions import db
+from roadmap.hot_sql import HotStatement
 from roadmap.models import Change, Comment, Membership, Mention, Person, Roadmap, Stakeholder, Step, StepStakeholder
 from roadmap.realtime import publisher
 from roadmap.services import access, history
@@ -192,8 +193,8 @@ def _apply_within(op: Operation, actor, held: MapHoldings) -> dict:
         _refuse_if_stale(op, before, actor)
         db.session.flush()
         # The log's unique (map, op id) refuses a resent op here at the latest.
-        connection.execute(
-            _LOG_CHANGE,
+        _LOG_CHANGE.rows(
+            connection,
             {
                 "roadmap_id": op.roadmap_id,
                 "revision": revision,
@@ -218,10 +219,13 @@ def _apply_within(op: Operation, actor, held: MapHoldings) -> dict:
     return wire
 
 
-# The edit path's statements are built once: SQLAlchemy then finds each compiled in its cache.
-_LOGGED_COLUMNS = ("roadmap_id", "revision", "op_id", "author_id", "created_at", "op", "before")
-# inline(): no RETURNING of the new row's id, which nothing here reads.
-_LOG_CHANGE = insert(Change.__table__).values({name: bindparam(name) for name in _LOGGED_COLUMNS}).inline()
+# The edit path's hottest statements are hand-written SQL (see roadmap/hot_sql.py).
+_changes = Change.__table__
+_LOG_CHANGE = HotStatement(
+    """INSERT INTO changes (roadmap_id, revision, op_id, author_id, created_at, op, "before")
+       VALUES (:roadmap_id, :revision, :op_id, :author_id, :created_at, :op, :before)""",
+    {name: _changes.c[name].type for name in ("created_at", "op", "before")},
+)
 
 
 class _NotApplied(Exception):
@@ -471,20 +475,24 @@ def _restore_links(target: MapAccess, past: dict) -> None:
 
 
 # --- steps -----------------------------------------------------------------
-# Edits of a live step read and write its row with Core statements: the ORM's
-# load and flush cost more than the rest of the edit (see docs/performance.md).
+# Edits of a live step read and write its row with hand-written SQL (roadmap/hot_sql.py):
+# the ORM's load and flush, and even Core's execution, cost more than the rest of the edit.
+# Those statements do not autoflush as the session's would: the callers flush first.
 
 _steps = Step.__table__
-_STEP_ROW = select(_steps).where(_steps.c.id == bindparam("step_id"))
-_LIVE_POSITIONS = select(_steps.c.position, _steps.c.id).where(
-    _steps.c.roadmap_id == bindparam("roadmap_id"), _steps.c.deleted_at.is_(None)
+_STEP_COLUMNS = ", ".join(f'"{column.name}"' for column in _steps.columns)
+_STEP_ROW = HotStatement(
+    f"SELECT {_STEP_COLUMNS} FROM steps WHERE id = :step_id", column_types=[column.type for column in _steps.columns]
 )
+_LIVE_POSITIONS = HotStatement("SELECT position, id FROM steps WHERE roadmap_id = :roadmap_id AND deleted_at IS NULL")
 _ADD_STEP = insert(_steps)
 
 
 def _live_step(target: MapAccess, step_id: str):
     """The step's row (attributes as on a Step), if it is a live step of this map."""
-    step = db.session.execute(_STEP_ROW, {"step_id": step_id}).first()
+    db.session.flush()
+    found = _STEP_ROW.rows(db.session.connection(), {"step_id": step_id})
+    step = found[0] if found else None
     if step is None or step.roadmap_id != target.roadmap_id:
         raise EditRejected("step_not_found")
     if step.deleted_at is not None:
@@ -494,21 +502,22 @@ def _live_step(target: MapAccess, step_id: str):
 
 def _update_step(step_id: str, columns: dict) -> None:
     values = {f"new_{name}": value for name, value in columns.items()}
-    db.session.execute(_step_update(tuple(columns)), {"step_id": step_id, **values})
+    _step_update(tuple(columns)).rows(db.session.connection(), {"step_id": step_id, **values})
 
 
 @functools.cache
 def _step_update(column_names: tuple[str, ...]):
     """One prebuilt UPDATE per set of columns an edit writes (a field's columns, the position…)."""
-    return (
-        update(_steps)
-        .where(_steps.c.id == bindparam("step_id"))
-        .values({name: bindparam(f"new_{name}") for name in column_names})
+    assignments = ", ".join(f'"{name}" = :new_{name}' for name in column_names)
+    return HotStatement(
+        f"UPDATE steps SET {assignments} WHERE id = :step_id",
+        {f"new_{name}": _steps.c[name].type for name in column_names},
     )
 
 
 def _ordered_positions(target: MapAccess, excluding_step_id: str | None = None) -> list[tuple[str, str]]:
-    rows = db.session.execute(_LIVE_POSITIONS, {"roadmap_id": target.roadmap_id})
+    db.session.flush()
+    rows = _LIVE_POSITIONS.rows(db.session.connection(), {"roadmap_id": target.roadmap_id})
     # Sorted here, not in SQL: PostgreSQL's collation may order the keys' letters differently.
     return sorted((position, step_id) for position, step_id in rows if step_id != excluding_step_id)
 
@@ -544,7 +553,7 @@ def _check_owner(target: MapAccess, owner: dict | None) -> None:
 
 def _add_step(target: MapAccess, op: Operation, held: MapHoldings, actor):
     connection = db.session.connection()
-    if connection.execute(_STEP_ROW, {"step_id": op.step_id}).first():
+    if _STEP_ROW.rows(connection, {"step_id": op.step_id}):
         raise EditRejected("id_taken")
     ordered = held.live_positions(target)
     check_room_for("steps", len(ordered))
@@ -668,14 +677,16 @@ def _unlink_stakeholder(target: MapAccess, op: Operation, held: MapHoldings, act
 
 # --- dependencies between steps -------------------------------------------
 
-_STORED_DEPENDENCIES = select(_steps.c.id, _steps.c.depends_on, _steps.c.deleted_at).where(
-    _steps.c.roadmap_id == bindparam("roadmap_id")
+_STORED_DEPENDENCIES = HotStatement(
+    "SELECT id, depends_on, deleted_at FROM steps WHERE roadmap_id = :roadmap_id",
+    column_types=[_steps.c.id.type, _steps.c.depends_on.type, _steps.c.deleted_at.type],
 )
 
 
 def _stored_dependencies(target: MapAccess) -> dict[str, tuple[set[str], bool]]:
     """Each step's stored predecessor ids, and whether the step is deleted (its ids stay stored)."""
-    rows = db.session.execute(_STORED_DEPENDENCIES, {"roadmap_id": target.roadmap_id})
+    db.session.flush()
+    rows = _STORED_DEPENDENCIES.rows(db.session.connection(), {"roadmap_id": target.roadmap_id})
     return {row.id: (set(row.depends_on or ()), row.deleted_at is not None) for row in rows}
 
 
