@@ -119,7 +119,7 @@ def snapshot(roadmap: Roadmap, with_members: bool = True) -> dict:
     `roadmap`, which may be older; safe inside any transaction, a write transaction
     too. Steps and stakeholders are read as rows, not ORM objects: building objects
     cost most of a join and of the dashboard feed's work (docs/performance.md)."""
-    db.session.flush()  # prepared statements do not autoflush as the session would
+    db.session.flush()  # reads on the session's connection do not autoflush as the session's own would
     steps, stakeholders, comment_counts, links = _rows_at_one_revision(
         db.session.connection(), {"roadmap_id": roadmap.id}
     )
