@@ -2,10 +2,15 @@
 edits that meet a lost ack, a lock and an unlock, a reload, an input method's composition, and
 other people's changes arriving under a person's pending typing."""
 
+import json
+
 import pytest
+
+from roadmap.domain.operations import browser_field_schema
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
+FIELD_SCHEMA = json.dumps(browser_field_schema(), ensure_ascii=False)
 SNAPSHOT = """(revision, fields = {}) => ({id: 1, revision, title: '', problem: '', goal: 'Цель', territory: '',
     theme: 'other', expected_results: '', locked: false, steps: [], stakeholders: [], members: [], ...fields})"""
 
@@ -20,6 +25,8 @@ def run(live_server, chromium):
     def in_page(script: str):
         return page.evaluate(f"""async () => {{
             localStorage.clear();
+            const {{ useFieldSchema }} = await import('/static/js/ops.js');
+            useFieldSchema({FIELD_SCHEMA});  // as editor.js does with the page's data block
             const {{ MapStore }} = await import('/static/js/store.js');
             const snapshot = {SNAPSHOT};
             {script}
