@@ -41,6 +41,8 @@ def test_after_signing_out_the_map_no_longer_opens_offline(world, training, grou
     page.wait_for_function(
         "async (path) => Boolean(await caches.match(path))", arg=page.evaluate("location.pathname"), timeout=WAIT_MS
     )
+    # Only an active service worker answers a navigation; the page fills the cache on its own, sooner.
+    page.wait_for_function("async () => Boolean((await navigator.serviceWorker.ready).active)", timeout=WAIT_MS)
     assert opens_offline(context, page, map_url)  # what a shared computer kept, before this change
     page.goto(map_url)
     page.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)

@@ -70,8 +70,11 @@ def csrf_token(page: str) -> str:
 
 
 def form_session(url: str) -> tuple[requests.Session, str]:
+    """A session holding the form's cookie and token. Its connection is closed after the form: the
+    server drops idle keep-alive connections after 2 s, and one dropped as the POST goes out would
+    be a reset, not an answer."""
     browser = requests.Session()
-    return browser, csrf_token(browser.get(url, timeout=30).text)
+    return browser, csrf_token(browser.get(url, timeout=30, headers={"Connection": "close"}).text)
 
 
 def join_api(server, code: str, name: str, token: str | None = None) -> requests.Response:
