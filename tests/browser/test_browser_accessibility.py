@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from roadmap.services import share_links
-from tests.browsing import join, sign_in_moderator
+from tests.browsing import join, sign_in_moderator, wait_for_element, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -44,8 +44,8 @@ def editor_with_content(chromium, live_server, training, name="Марина Ко
     page.click("#add-step-form button[type=submit]")
     page.fill("#new-stakeholder-name", "Управа района")
     page.click("#add-stakeholder-form button[type=submit]")
-    page.wait_for_selector("#stakeholders .stakeholder", timeout=WAIT_MS)
-    page.wait_for_function("document.querySelector('.connection-pending').textContent === ''", timeout=WAIT_MS)
+    wait_for_element(page, "#stakeholders .stakeholder", timeout=WAIT_MS)
+    wait_until(page, "document.querySelector('.connection-pending').textContent === ''", timeout=WAIT_MS)
     return page
 
 
@@ -67,7 +67,7 @@ def test_the_moderators_pages_have_no_serious_violation(scene, live_server, chro
     page = sign_in_moderator(chromium, live_server, moderator, {"width": 1366, "height": 768}, bypass_csp=True)
     findings = {"trainings": serious_violations(page)}
     page.goto(f"{live_server.url}/moderate/trainings/{training.id}")
-    page.wait_for_selector('#dash-connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(page, '#dash-connection[data-state="online"]', timeout=WAIT_MS)
     findings["dashboard"] = serious_violations(page)
     page.goto(f"{live_server.url}/moderate/trainings/{training.id}/projector")
     findings["projector"] = serious_violations(page)
@@ -119,6 +119,6 @@ def test_the_device_pages_is_it_you_the_shared_view_and_the_history_filters_have
     phone.fill("#join_code", training.join_code.lower())
     phone.fill("#display_name", "Марина Ковалёва")
     phone.click("main button[type=submit]")
-    phone.wait_for_selector("#enter-device-code", timeout=WAIT_MS)
+    wait_for_element(phone, "#enter-device-code", timeout=WAIT_MS)
     findings["is it you"] = serious_violations(phone)
     assert {name: lines for name, lines in findings.items() if lines} == {}

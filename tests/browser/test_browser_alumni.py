@@ -11,6 +11,7 @@ from conftest import LiveServer, secure_account
 
 from roadmap.services import baselines, editing
 from roadmap.timeutil import utcnow
+from tests.browsing import wait_for_element, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 WAIT_MS = 15_000
@@ -82,13 +83,14 @@ def test_an_alumna_marks_a_step_done_weeks_later_and_sees_progress_and_what_chan
     assert "2" in page.locator(".my-map .overdue-chip").inner_text()
 
     page.click("a.my-map-title")
-    page.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
-    page.wait_for_selector("#progress-pill:not([hidden])", timeout=WAIT_MS)
+    wait_for_element(page, '#connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(page, "#progress-pill:not([hidden])", timeout=WAIT_MS)
     assert page.locator("#progress-pill .progress-value").inner_text() == "Выполнено 0 из 3 (0\xa0%)"
     assert page.locator(f'.step[data-step-id="{survey}"]').get_attribute("data-overdue") == "true"
 
     page.locator(f'.step[data-step-id="{survey}"] [data-field=status]').select_option("done")
-    page.wait_for_function(
+    wait_until(
+        page,
         "() => document.querySelector('#progress-pill .progress-value').textContent === 'Выполнено 1 из 3 (33\xa0%)'",
         timeout=WAIT_MS,
     )

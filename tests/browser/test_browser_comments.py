@@ -3,7 +3,7 @@ live and opens the thread; a comment written offline, at a phone's pace, arrives
 reconnect; counts and unread marks on the cards; a moderator hides one."""
 
 import pytest
-from browsing import NOTHING_PENDING, join, keep_screenshot, settles, sign_in_moderator
+from browsing import NOTHING_PENDING, join, keep_screenshot, settles, sign_in_moderator, wait_for_element
 from conftest import new_id
 
 from roadmap.extensions import db
@@ -87,7 +87,7 @@ def test_a_comment_with_a_mention_reaches_the_mentioned_persons_top_bar(
 
     # The mention opens the map at the step's comments: read, and the mention is gone.
     oleg.locator("#mentions .mentions-list a").first.click()
-    oleg.wait_for_selector('#connection[data-state="online"]')
+    wait_for_element(oleg, '#connection[data-state="online"]')
     thread = oleg.locator(CARD.format(step_id) + " .comment-list")
     assert settles(
         oleg, "node => node.textContent.includes('Позвонишь в управу до среды? @Олег')", arg=thread.element_handle()
@@ -121,14 +121,14 @@ def test_a_comment_written_offline_at_a_phones_pace_arrives_after_the_reconnect(
     open_comments(laptop, step_id)
 
     phone_context.set_offline(True)
-    phone.wait_for_selector('#connection[data-state="offline"]')
+    wait_for_element(phone, '#connection[data-state="offline"]')
     card = open_comments(phone, step_id)
     write(phone, card, "Я узнаю про контейнеры", pace_ms=300)
     assert settles(phone, "node => node.querySelector('.comment.is-pending') !== null", arg=card.element_handle())
     assert stored_comments_now(app, group.roadmap.id) == []
 
     phone_context.set_offline(False)
-    phone.wait_for_selector('#connection[data-state="online"]')
+    wait_for_element(phone, '#connection[data-state="online"]')
     laptop_thread = laptop.locator(CARD.format(step_id) + " .comment-list")
     assert settles(
         laptop, "node => node.textContent.includes('Я узнаю про контейнеры')", arg=laptop_thread.element_handle()
@@ -151,7 +151,7 @@ def test_a_moderator_hides_a_comment_and_the_group_sees_it_hidden(app, live_serv
 
     moderator_page = sign_in_moderator(chromium, live_server, moderator, LAPTOP)
     moderator_page.goto(f"{live_server.url}/maps/{group.roadmap.id}")
-    moderator_page.wait_for_selector('#connection[data-state="online"]')
+    wait_for_element(moderator_page, '#connection[data-state="online"]')
     open_comments(moderator_page, step_id).locator('.comment [data-action="hide"]').click()
 
     thread = member.locator(CARD.format(step_id) + " .comment-list")

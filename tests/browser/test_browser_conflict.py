@@ -7,7 +7,7 @@ a new op. The refused edit stays visible until then, across a reload.
 """
 
 import pytest
-from browsing import WAIT_MS, join
+from browsing import WAIT_MS, join, wait_for_element, wait_until
 from conftest import new_id
 
 from roadmap.extensions import db
@@ -26,8 +26,11 @@ def server_status(app, roadmap_id: int) -> str:
 
 
 def shows_status(page, status: str) -> None:
-    page.wait_for_function(
-        "status => document.querySelector('.step [data-field=status]').value === status", arg=status, timeout=WAIT_MS
+    wait_until(
+        page,
+        "status => document.querySelector('.step [data-field=status]').value === status",
+        arg=status,
+        timeout=WAIT_MS,
     )
 
 
@@ -52,13 +55,13 @@ def laptop_and_offline_phone_disagree(app, world, live_server, chromium):
         chromium, live_server, group.training.join_code, "Анна", viewport=PHONE, is_mobile=True, has_touch=True
     )
     phone_context.set_offline(True)
-    phone.wait_for_selector('#connection[data-state="offline"]', timeout=WAIT_MS)
+    wait_for_element(phone, '#connection[data-state="offline"]', timeout=WAIT_MS)
     phone.click(".step .step-expand")  # on a phone a step is a summary row until opened
     phone.select_option(".step [data-field=status]", "in_progress")
     laptop.select_option(".step [data-field=status]", "done")
-    laptop.wait_for_function(NOTHING_PENDING, timeout=WAIT_MS)
+    wait_until(laptop, NOTHING_PENDING, timeout=WAIT_MS)
     phone_context.set_offline(False)
-    phone.wait_for_selector("#conflicts .conflict-card", timeout=WAIT_MS)
+    wait_for_element(phone, "#conflicts .conflict-card", timeout=WAIT_MS)
     yield laptop, phone, roadmap_id
     laptop_context.close()
     phone_context.close()
@@ -68,7 +71,7 @@ def test_the_offline_edit_is_refused_and_its_author_is_told_who_changed_what(
     app, laptop_and_offline_phone_disagree, artifacts
 ):
     laptop, phone, roadmap_id = laptop_and_offline_phone_disagree
-    phone.wait_for_function(NOTHING_PENDING, timeout=WAIT_MS)
+    wait_until(phone, NOTHING_PENDING, timeout=WAIT_MS)
     story = phone.locator(".conflict-story").text_content()
     phone.screenshot(path=str(artifacts / "conflict-prompt-on-a-360px-phone.png"))
 
@@ -87,14 +90,14 @@ def test_the_offline_edit_is_refused_and_its_author_is_told_who_changed_what(
 def test_the_refused_edit_survives_a_reload_and_setting_it_is_a_new_op(app, laptop_and_offline_phone_disagree):
     laptop, phone, roadmap_id = laptop_and_offline_phone_disagree
     phone.reload()
-    phone.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
-    phone.wait_for_selector("#conflicts .conflict-card", timeout=WAIT_MS)
+    wait_for_element(phone, '#connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(phone, "#conflicts .conflict-card", timeout=WAIT_MS)
 
     phone.click(".conflict-set-mine")
 
-    phone.wait_for_selector("#conflicts", state="hidden", timeout=WAIT_MS)
+    wait_for_element(phone, "#conflicts", state="hidden", timeout=WAIT_MS)
     shows_status(laptop, "in_progress")
-    phone.wait_for_function(NOTHING_PENDING, timeout=WAIT_MS)
+    wait_until(phone, NOTHING_PENDING, timeout=WAIT_MS)
     assert server_status(app, roadmap_id) == "in_progress"
 
 
@@ -103,12 +106,12 @@ def test_keeping_the_other_value_sends_nothing(app, laptop_and_offline_phone_dis
 
     phone.click(".conflict-keep")
 
-    phone.wait_for_selector("#conflicts", state="hidden", timeout=WAIT_MS)
+    wait_for_element(phone, "#conflicts", state="hidden", timeout=WAIT_MS)
     phone.reload()
-    phone.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(phone, '#connection[data-state="online"]', timeout=WAIT_MS)
     assert phone.locator("#conflicts .conflict-card").count() == 0
     # Ops go out in order: once a later edit is saved, nothing else was waiting.
     phone.fill("#new-step-title", "Субботник")
     phone.click("#add-step-form button[type=submit]")
-    phone.wait_for_function(NOTHING_PENDING, timeout=WAIT_MS)
+    wait_until(phone, NOTHING_PENDING, timeout=WAIT_MS)
     assert server_status(app, roadmap_id) == "done"

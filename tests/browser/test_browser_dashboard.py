@@ -2,7 +2,7 @@
 a participant's step counted live, the lock turning an editor read-only, and the projector."""
 
 import pytest
-from browsing import sign_in_moderator
+from browsing import sign_in_moderator, wait_for_element, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 WAIT_MS = 15_000
@@ -23,7 +23,7 @@ def join_group(browser, live_server, join_code: str, name: str, group_name: str)
     page.click("main button[type=submit]")
     page.get_by_label(group_name).check()
     page.click("main button[type=submit]")
-    page.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(page, '#connection[data-state="online"]', timeout=WAIT_MS)
     return page
 
 
@@ -47,7 +47,7 @@ def test_a_moderator_runs_two_groups_from_the_dashboard(world, live_server, chro
 
     dashboard = sign_in(chromium, live_server, moderator)
     dashboard.goto(f"{live_server.url}/moderate/trainings/{training.id}")
-    dashboard.wait_for_selector('#dash-connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(dashboard, '#dash-connection[data-state="online"]', timeout=WAIT_MS)
     marina = join_group(chromium, live_server, training.join_code, "Марина", "Чистый двор")
     oleg = join_group(chromium, live_server, training.join_code, "Олег", "Сквер у библиотеки")
 
@@ -58,8 +58,8 @@ def test_a_moderator_runs_two_groups_from_the_dashboard(world, live_server, chro
     dashboard.fill("#announcement-text", "Через 20 минут каждая группа показывает свою карту")
     dashboard.click("form[data-tool=announcement] button[type=submit]")
     for page in (marina, oleg):
-        page.wait_for_selector("#editor-timer:not([hidden])", timeout=WAIT_MS)
-        page.wait_for_selector(".announcement", timeout=WAIT_MS)
+        wait_for_element(page, "#editor-timer:not([hidden])", timeout=WAIT_MS)
+        wait_for_element(page, ".announcement", timeout=WAIT_MS)
         assert page.locator("#editor-timer .countdown-label").inner_text() == "Черновик шагов"
         minutes = int(page.locator("#editor-timer .countdown").inner_text().split(":")[0])
         assert 19 <= minutes <= 20
@@ -70,7 +70,8 @@ def test_a_moderator_runs_two_groups_from_the_dashboard(world, live_server, chro
     assert step_count_on_card(dashboard, "Чистый двор") == "0"
     marina.fill("#new-step-title", "Опросить жителей домов 12–18")
     marina.click("#add-step-form button[type=submit]")
-    dashboard.wait_for_function(
+    wait_until(
+        dashboard,
         """() => [...document.querySelectorAll('.group-card')].some(card =>
              card.querySelector('.group-card-name').textContent === 'Чистый двор'
              && card.querySelector('dt.stat-steps + dd').textContent === '1')""",
@@ -85,24 +86,25 @@ def test_a_moderator_runs_two_groups_from_the_dashboard(world, live_server, chro
     projector = dashboard.context.new_page()
     projector.set_viewport_size({"width": 1600, "height": 900})
     projector.goto(f"{live_server.url}/moderate/trainings/{training.id}/projector")
-    projector.wait_for_selector(".projector-join", timeout=WAIT_MS)
+    wait_for_element(projector, ".projector-join", timeout=WAIT_MS)
     card(dashboard, "Чистый двор").locator(".card-project").click()
-    projector.wait_for_selector(".projected-map", timeout=WAIT_MS)
+    wait_for_element(projector, ".projected-map", timeout=WAIT_MS)
     assert "Опросить жителей домов 12–18" in projector.locator(".projected-steps").inner_text()
 
     # The moderator locks every map: Марина's editor turns read-only while she looks at it.
     marina.locator(".step [data-field=title]").first.focus()
     dashboard.click("button[name='lock-locked'][value='1']")
-    marina.wait_for_selector("#lock-banner:not([hidden])", timeout=WAIT_MS)
-    oleg.wait_for_selector("#lock-banner:not([hidden])", timeout=WAIT_MS)
+    wait_for_element(marina, "#lock-banner:not([hidden])", timeout=WAIT_MS)
+    wait_for_element(oleg, "#lock-banner:not([hidden])", timeout=WAIT_MS)
     assert marina.locator(".step [data-field=title]").first.is_disabled()
     assert marina.locator("#map-title").is_disabled()
     assert not marina.locator("#add-step-form").is_visible()
-    dashboard.wait_for_function(
+    wait_until(
+        dashboard,
         "() => [...document.querySelectorAll('.group-card')].every(card => card.dataset.locked === 'true')",
         timeout=WAIT_MS,
     )
-    projector.wait_for_selector(".projected-map .lock-badge", timeout=WAIT_MS)
+    wait_for_element(projector, ".projected-map .lock-badge", timeout=WAIT_MS)
 
     dashboard.screenshot(path=str(artifacts / "2-dashboard.png"), full_page=True)
     projector.screenshot(path=str(artifacts / "3-projector.png"))
@@ -110,5 +112,5 @@ def test_a_moderator_runs_two_groups_from_the_dashboard(world, live_server, chro
 
     # Unlocked again, the editor is editable without a reload.
     dashboard.click("button[name='lock-locked'][value='0']")
-    marina.wait_for_selector("#lock-banner", state="hidden", timeout=WAIT_MS)
+    wait_for_element(marina, "#lock-banner", state="hidden", timeout=WAIT_MS)
     assert marina.locator("#map-title").is_enabled()

@@ -6,7 +6,7 @@ points; the page has an h1 and each group card is a named region with named butt
 import pytest
 
 from roadmap.services import facilitation, voting
-from tests.browsing import keep_screenshot, sign_in_moderator
+from tests.browsing import keep_screenshot, sign_in_moderator, wait_for_element
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 WAIT_MS = 15_000
@@ -63,8 +63,8 @@ def busy_training(world):
 def open_dashboard(chromium, live_server, moderator, training, width: int, height: int = 900):
     page = sign_in_moderator(chromium, live_server, moderator, {"width": width, "height": height})
     page.goto(f"{live_server.url}/moderate/trainings/{training.id}")
-    page.wait_for_selector('#dash-connection[data-state="online"]', timeout=WAIT_MS)
-    page.wait_for_selector(".group-card", timeout=WAIT_MS)
+    wait_for_element(page, '#dash-connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(page, ".group-card", timeout=WAIT_MS)
     return page
 
 
@@ -80,7 +80,7 @@ def scroll_width(page) -> tuple[int, int]:
 def test_no_sideways_scroll_on_a_laptop(busy_training, live_server, chromium, width, artifacts):
     moderator, training = busy_training
     page = open_dashboard(chromium, live_server, moderator, training, width)
-    page.wait_for_selector("#dash-vote .vote-status", timeout=WAIT_MS)
+    wait_for_element(page, "#dash-vote .vote-status", timeout=WAIT_MS)
     page.evaluate("document.querySelectorAll('details').forEach(details => { details.open = true; })")
     document_width, window_width = scroll_width(page)
     assert document_width <= window_width
@@ -147,5 +147,5 @@ def test_the_empty_state_points_at_the_add_group_form(world, live_server, chromi
     assert form["y"] + form["height"] <= 768  # in the first screen, no scrolling to find it
     page.fill("#name", "Чистый двор")
     page.click(".add-group-form button[type=submit]")
-    page.wait_for_selector(".group-card", timeout=WAIT_MS)
+    wait_for_element(page, ".group-card", timeout=WAIT_MS)
     assert page.locator("#groups-empty").is_hidden()

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.browser.test_browser_dashboard import join_group
-from tests.browsing import sign_in_moderator
+from tests.browsing import sign_in_moderator, wait_for_element, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 WAIT_MS = 15_000
@@ -22,7 +22,7 @@ def test_a_late_joiner_is_moved_and_removed_without_a_reload(world, live_server,
 
     dashboard = sign_in_moderator(chromium, live_server, moderator, {"width": 1366, "height": 900})
     dashboard.goto(f"{live_server.url}/moderate/trainings/{training.id}")
-    dashboard.wait_for_selector('#dash-connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(dashboard, '#dash-connection[data-state="online"]', timeout=WAIT_MS)
     dashboard.evaluate("window.openedOnce = true")  # gone if the page reloads
     dialogs = []
 
@@ -52,7 +52,8 @@ def test_a_late_joiner_is_moved_and_removed_without_a_reload(world, live_server,
     moved.wait_for(state="attached", timeout=WAIT_MS)
     assert yard_box.locator(".member-name").count() == 0
     assert square_box.locator("summary").inner_text().endswith("2 участника")
-    dashboard.wait_for_function(
+    wait_until(
+        dashboard,
         """([id]) => document.querySelector(`.group-card[data-group-id="${id}"] dt.stat-online + dd`)
              ?.textContent.endsWith('/ 2')""",
         arg=[square.id],

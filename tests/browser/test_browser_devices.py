@@ -2,7 +2,7 @@
 phone with the code «Войти с другого устройства» shows, and a namesake is asked «Это вы?»."""
 
 import pytest
-from browsing import WAIT_MS, join
+from browsing import WAIT_MS, join, wait_for_element, wait_until
 
 from roadmap.services import trainings
 
@@ -20,7 +20,8 @@ def new_phone(browser, name: str):
 def add_step(page, title: str) -> None:
     page.fill("#new-step-title", title)
     page.click("#add-step-form button[type=submit]")
-    page.wait_for_function(
+    wait_until(
+        page,
         "(title) => [...document.querySelectorAll('.step [data-field=title]')].some(field => field.value === title)",
         arg=title,
         timeout=WAIT_MS,
@@ -54,18 +55,18 @@ def test_continuing_on_a_second_device_as_the_same_person(world, live_server, ch
     phone.click("#have-device-code")
     phone.fill("#code", code.lower())
     phone.click("main button[type=submit]")
-    phone.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(phone, '#connection[data-state="online"]', timeout=WAIT_MS)
     assert phone.url.endswith(f"/maps/{group.roadmap.id}")
     laptop.goto(f"{live_server.url}/maps/{group.roadmap.id}")
-    laptop.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(laptop, '#connection[data-state="online"]', timeout=WAIT_MS)
     assert my_person_id(phone) == my_person_id(laptop)
     assert members_in_owner_list(phone) == ["Анна Петрова"]
 
     # Both devices stay signed in and edit; each sees the other's step.
     add_step(phone, "Договориться с управляющей компанией")
-    laptop.wait_for_function("() => document.querySelectorAll('.step').length === 2", timeout=WAIT_MS)
+    wait_until(laptop, "() => document.querySelectorAll('.step').length === 2", timeout=WAIT_MS)
     add_step(laptop, "Поставить контейнеры")
-    phone.wait_for_function("() => document.querySelectorAll('.step').length === 3", timeout=WAIT_MS)
+    wait_until(phone, "() => document.querySelectorAll('.step').length === 3", timeout=WAIT_MS)
     phone.screenshot(path=str(artifacts / "2-phone-in-the-same-map.png"))
 
     # The history names one Анна for the edits of both devices.
@@ -101,7 +102,7 @@ def test_joining_with_a_name_in_the_group_asks_is_it_you(world, live_server, chr
     # A different Анна adds her surname's initial and joins as a new member.
     phone.fill("#display_name", "Анна С.")
     phone.get_by_role("button", name="Войти с этим именем", exact=True).click()
-    phone.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(phone, '#connection[data-state="online"]', timeout=WAIT_MS)
     add_step(phone, "Собрать подписи")
     assert members_in_owner_list(phone) == ["Анна Петрова", "Анна С."]
     context.close()
@@ -121,12 +122,13 @@ def test_the_moderator_merges_two_annas_and_the_phone_goes_on_as_the_kept_one(
     phone.fill("#display_name", "Анна Петрова")
     phone.click("main button[type=submit]")
     phone.click("button[name=different_person]")
-    phone.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(phone, '#connection[data-state="online"]', timeout=WAIT_MS)
     duplicate_id = my_person_id(phone)
     add_step(phone, "Договориться с управляющей компанией")
     phone.locator(".step-expand").first.tap()  # phone cards open on a tap
     phone.locator(".step").first.locator(".owner-select").select_option(f"member:{duplicate_id}")
-    laptop.wait_for_function(
+    wait_until(
+        laptop,
         "(id) => document.querySelector('.step .owner-select')?.value === `member:${id}`",
         arg=duplicate_id,
         timeout=WAIT_MS,
@@ -146,7 +148,8 @@ def test_the_moderator_merges_two_annas_and_the_phone_goes_on_as_the_kept_one(
     confirmations = []
     dashboard.on("dialog", lambda dialog: (confirmations.append(dialog.message), dialog.accept()))
     first_row.get_by_role("button", name="Объединить с…").click()
-    dashboard.wait_for_function(
+    wait_until(
+        dashboard,
         "(id) => document.querySelectorAll(`#manage-group-${id} .member-list > li`).length === 1",
         arg=group.id,
         timeout=WAIT_MS,
@@ -155,13 +158,16 @@ def test_the_moderator_merges_two_annas_and_the_phone_goes_on_as_the_kept_one(
     dashboard.screenshot(path=str(artifacts / "1-dashboard-after-merge.png"), full_page=True)
 
     # The laptop sees one Анна owning the step; the phone, reconnected, edits as her.
-    laptop.wait_for_function(
-        "(id) => document.querySelector('.step .owner-select')?.value === `member:${id}`", arg=kept_id, timeout=WAIT_MS
+    wait_until(
+        laptop,
+        "(id) => document.querySelector('.step .owner-select')?.value === `member:${id}`",
+        arg=kept_id,
+        timeout=WAIT_MS,
     )
     assert members_in_owner_list(laptop) == ["Анна Петрова"]
-    phone.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(phone, '#connection[data-state="online"]', timeout=WAIT_MS)
     add_step(phone, "Поставить контейнеры")
-    laptop.wait_for_function("() => document.querySelectorAll('.step').length === 2", timeout=WAIT_MS)
+    wait_until(laptop, "() => document.querySelectorAll('.step').length === 2", timeout=WAIT_MS)
     phone.goto(f"{live_server.url}/maps/{group.roadmap.id}")
     assert my_person_id(phone) == kept_id
     laptop.goto(f"{live_server.url}/maps/{group.roadmap.id}/history")

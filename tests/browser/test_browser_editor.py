@@ -1,7 +1,7 @@
 """Two people in real Chromium co-edit one road map, one of them offline for a while."""
 
 import pytest
-from browsing import WAIT_MS, join, keep_screenshot, settles  # noqa: F401 (test_browser_tools imports them from here)
+from browsing import WAIT_MS, join, keep_screenshot, settles, wait_for_element, wait_until  # noqa: F401 (test_browser_tools imports them from here)
 
 from roadmap.extensions import db
 from roadmap.models import Roadmap
@@ -60,7 +60,8 @@ def test_two_people_co_edit_and_offline_edits_survive_a_reload(app, world, live_
     step.locator("[data-field=due_on]").fill("2027-05-17")
 
     # Олег sees all of it without reloading.
-    oleg.wait_for_function(
+    wait_until(
+        oleg,
         """() => { const step = document.querySelector('.step');
                    return step && step.querySelector('[data-field=title]').value === 'Встреча с жителями'
                      && step.querySelector('[data-field=due_on]').value === '2027-05-17'
@@ -73,7 +74,7 @@ def test_two_people_co_edit_and_offline_edits_survive_a_reload(app, world, live_
 
     # Олег loses the network, edits, and reloads while still offline.
     oleg_context.set_offline(True)
-    oleg.wait_for_selector('#connection[data-state="offline"]', timeout=WAIT_MS)
+    wait_for_element(oleg, '#connection[data-state="offline"]', timeout=WAIT_MS)
     oleg_step = oleg.locator(".step").first
     oleg_step.locator(".step-expand").click()  # on a phone a step is a summary row until opened
     oleg_step.locator("[data-field=status]").select_option("in_progress")
@@ -82,11 +83,9 @@ def test_two_people_co_edit_and_offline_edits_survive_a_reload(app, world, live_
     title.press("Control+End")
     title.type(" во дворе")
     title.press("Enter")
-    oleg.wait_for_function(
-        "() => document.querySelector('.connection-pending').textContent.includes('2')", timeout=WAIT_MS
-    )
+    wait_until(oleg, "() => document.querySelector('.connection-pending').textContent.includes('2')", timeout=WAIT_MS)
     oleg.reload()
-    oleg.wait_for_selector('#connection[data-state="offline"]', timeout=WAIT_MS)
+    wait_for_element(oleg, '#connection[data-state="offline"]', timeout=WAIT_MS)
     after_reload = step_rows(oleg)[0]
     assert after_reload["title"] == "Встреча с жителями во дворе"
     assert after_reload["status"] == "in_progress"
@@ -96,9 +95,10 @@ def test_two_people_co_edit_and_offline_edits_survive_a_reload(app, world, live_
 
     # Back online: the queued edits go out once and both end with the same map.
     oleg_context.set_offline(False)
-    oleg.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
-    oleg.wait_for_function("() => document.querySelector('.connection-pending').textContent === ''", timeout=WAIT_MS)
-    marina.wait_for_function(
+    wait_for_element(oleg, '#connection[data-state="online"]', timeout=WAIT_MS)
+    wait_until(oleg, "() => document.querySelector('.connection-pending').textContent === ''", timeout=WAIT_MS)
+    wait_until(
+        marina,
         """() => document.querySelector('.step [data-field=title]').value === 'Встреча с жителями во дворе'
                  && document.querySelector('.step [data-field=status]').value === 'in_progress'""",
         timeout=WAIT_MS,

@@ -3,7 +3,7 @@ with DD.MM.YYYY dates and Russian statuses, saved as UTF-8 and as Windows-1251, 
 import page in real Chromium, and finds its steps on the new group's map."""
 
 import pytest
-from browsing import keep_screenshot, sign_in_moderator
+from browsing import keep_screenshot, sign_in_moderator, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 WAIT_MS = 15_000
@@ -59,8 +59,11 @@ def test_the_russian_spreadsheet_imports_through_the_page_in_utf8_and_in_windows
         page.locator(".group-card", has=page.locator(".group-card-name", has_text=group_name)).locator(
             "a[href*='/maps/']"
         ).first.click()
-        page.wait_for_function(
-            "n => document.querySelectorAll('#steps li.step').length === n", arg=len(EXPECTED_STEPS), timeout=WAIT_MS
+        wait_until(
+            page,
+            "n => document.querySelectorAll('#steps li.step').length === n",
+            arg=len(EXPECTED_STEPS),
+            timeout=WAIT_MS,
         )
         assert [tuple(step) for step in steps_on_the_map(page)] == EXPECTED_STEPS, encoding
         owners = page.eval_on_selector_all("#steps li.step .owner-text", "inputs => inputs.map(input => input.value)")

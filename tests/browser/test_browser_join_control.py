@@ -4,7 +4,7 @@ makes a new code, and closes joining once the groups are formed, then opens it a
 
 import pytest
 
-from tests.browsing import WAIT_MS, join, sign_in_moderator
+from tests.browsing import WAIT_MS, join, sign_in_moderator, wait_for_element, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 def dashboard_of(chromium, live_server, moderator, training):
     page = sign_in_moderator(chromium, live_server, moderator, {"width": 1366, "height": 900})
     page.goto(f"{live_server.url}/moderate/trainings/{training.id}")
-    page.wait_for_selector('#dash-connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(page, '#dash-connection[data-state="online"]', timeout=WAIT_MS)
     page.on("dialog", lambda dialog: dialog.accept())
     return page
 
@@ -48,7 +48,7 @@ def test_a_removed_member_kept_out_is_refused_until_let_back(world, live_server,
     anna.goto(f"{live_server.url}/?code={training.join_code}")
     anna.fill("#display_name", "Анна Петрова")
     anna.get_by_role("button", name="Войти", exact=True).click()
-    anna.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(anna, '#connection[data-state="online"]', timeout=WAIT_MS)
 
 
 def test_a_new_code_and_closed_joining_from_the_dashboard(world, live_server, chromium):
@@ -61,7 +61,8 @@ def test_a_new_code_and_closed_joining_from_the_dashboard(world, live_server, ch
     newcomer = chromium.new_context(locale="ru-RU").new_page()
 
     dashboard.get_by_role("button", name="Новый код").click()
-    dashboard.wait_for_function(
+    wait_until(
+        dashboard,
         "([old]) => document.querySelector('.join-card .join-code').textContent !== old",
         arg=[old_code],
         timeout=WAIT_MS,

@@ -3,7 +3,7 @@ and the announcements off a participant's phone and the projector, live and afte
 the dashboard's timer and vote buttons are enabled only when they make sense."""
 
 import pytest
-from browsing import join, keep_screenshot, settles
+from browsing import join, keep_screenshot, settles, wait_for_element
 
 from roadmap.services import facilitation
 from tests.browser.test_browser_projector import open_dashboard
@@ -41,7 +41,7 @@ def test_ending_the_training_takes_the_timer_vote_and_announcements_off_the_edit
     _context, marina = join(chromium, live_server, training.join_code, "Марина", **PHONE)
     marina.fill("#new-step-title", "Поставить контейнеры для пластика")
     marina.click("#add-step-form button[type=submit]")
-    marina.wait_for_selector(".step", timeout=WAIT_MS)
+    wait_for_element(marina, ".step", timeout=WAIT_MS)
     projector = dashboard.context.new_page()
     projector.on("pageerror", lambda error: pytest.fail(f"projector: page error {error}"))
     projector.goto(f"{live_server.url}/moderate/trainings/{training.id}/projector")
@@ -53,32 +53,32 @@ def test_ending_the_training_takes_the_timer_vote_and_announcements_off_the_edit
     dashboard.click("form[action$='/votes'] button[type=submit]")
     dashboard.fill("#announcement-text", "Через 20 минут показываем карты")
     dashboard.click("form[data-tool=announcement] button[type=submit]")
-    marina.wait_for_selector("#editor-timer:not([hidden])", timeout=WAIT_MS)
-    marina.wait_for_selector("#vote-bar:not([hidden])", timeout=WAIT_MS)
-    marina.wait_for_selector(".announcement", timeout=WAIT_MS)
+    wait_for_element(marina, "#editor-timer:not([hidden])", timeout=WAIT_MS)
+    wait_for_element(marina, "#vote-bar:not([hidden])", timeout=WAIT_MS)
+    wait_for_element(marina, ".announcement", timeout=WAIT_MS)
     marina.locator(".step .dot-add").first.click()
-    marina.wait_for_selector("#vote-bar .vote-left:has-text('Осталось точек: 1')", timeout=WAIT_MS)
-    projector.wait_for_selector("#projector-timer:not([hidden])", timeout=WAIT_MS)
+    wait_for_element(marina, "#vote-bar .vote-left:has-text('Осталось точек: 1')", timeout=WAIT_MS)
+    wait_for_element(projector, "#projector-timer:not([hidden])", timeout=WAIT_MS)
 
     dashboard.once("dialog", lambda dialog: dialog.accept())
     with dashboard.expect_navigation(timeout=WAIT_MS):  # the dashboard reloads once the training is over
         dashboard.click("form[action$='/end'] button[type=submit]")
 
     assert settles(marina, NOTHING_FROM_THE_TRAINING), "the editor still shows the training's timer, vote or news"
-    projector.wait_for_selector("#projector-timer", state="hidden", timeout=WAIT_MS)
+    wait_for_element(projector, "#projector-timer", state="hidden", timeout=WAIT_MS)
     marina.reload()
-    marina.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(marina, '#connection[data-state="online"]', timeout=WAIT_MS)
     assert settles(marina, NOTHING_FROM_THE_TRAINING), "after a reload the editor shows the training's leftovers"
     assert marina.locator(".step").count() == 1
     projector.reload()
-    projector.wait_for_selector(".projector-screen", timeout=WAIT_MS)
+    wait_for_element(projector, ".projector-screen", timeout=WAIT_MS)
     assert projector.locator("#projector-timer").is_hidden()
     assert "0:00" not in projector.locator("body").inner_text()
-    dashboard.wait_for_selector('#dash-connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(dashboard, '#dash-connection[data-state="online"]', timeout=WAIT_MS)
     assert dashboard.locator("#dash-timer .countdown").inner_text() == "--:--"
     assert dashboard.locator("#dash-vote").inner_text() == ""
     dashboard.click("[data-projector-mode=votes]")
-    projector.wait_for_selector(".votes-note:has-text('Сейчас голосования нет.')", timeout=WAIT_MS)
+    wait_for_element(projector, ".votes-note:has-text('Сейчас голосования нет.')", timeout=WAIT_MS)
     marina.evaluate("window.scrollTo(0, 0)")
     keep_screenshot(marina, "editor-after-the-training.png", artifacts)
 
@@ -120,7 +120,7 @@ def test_the_dashboards_timer_and_vote_buttons_are_enabled_only_when_they_make_s
     # A timer whose time runs out while the page is open: only «Очистить» and the new start remain sensible.
     facilitation.start_timer(training, 2, group_id=group.id)
     dashboard.reload()
-    dashboard.wait_for_selector('#dash-connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(dashboard, '#dash-connection[data-state="online"]', timeout=WAIT_MS)
     dashboard.select_option("#timer-group_id", str(group.id))
     timer_buttons_settle("start", "add-1", "add-5", "stop", "clear")
     dashboard.click("button[name='timer-action'][value=clear]")

@@ -8,7 +8,7 @@ discard what waits, knowingly.
 """
 
 import pytest
-from browsing import WAIT_MS, join
+from browsing import WAIT_MS, join, wait_for_element, wait_until
 from conftest import new_id
 
 from roadmap.extensions import db
@@ -30,9 +30,7 @@ def stakeholder_names(page) -> list[str]:
 
 
 def wait_locked(page, locked: bool) -> None:
-    page.wait_for_function(
-        "locked => document.body.classList.contains('map-locked') === locked", arg=locked, timeout=WAIT_MS
-    )
+    wait_until(page, "locked => document.body.classList.contains('map-locked') === locked", arg=locked, timeout=WAIT_MS)
 
 
 @pytest.fixture
@@ -66,14 +64,14 @@ def lock(moderator_client, locked: bool) -> None:
 def add_stakeholder_offline_then_lock(context, phone, moderator_client, name: str) -> None:
     """The phone adds a stakeholder offline; the map is locked before the phone is back."""
     context.set_offline(True)
-    phone.wait_for_selector('#connection[data-state="offline"]', timeout=WAIT_MS)
+    wait_for_element(phone, '#connection[data-state="offline"]', timeout=WAIT_MS)
     phone.fill("#new-stakeholder-name", name)
     phone.click("#add-stakeholder-form button[type=submit]")
     lock(moderator_client, True)
     context.set_offline(False)
-    phone.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(phone, '#connection[data-state="online"]', timeout=WAIT_MS)
     wait_locked(phone, True)
-    phone.wait_for_selector('#connection[data-held="true"]', timeout=WAIT_MS)
+    wait_for_element(phone, '#connection[data-held="true"]', timeout=WAIT_MS)
 
 
 def test_a_stakeholder_added_offline_waits_through_a_lock_and_a_reload_and_is_sent_on_unlock(app, room, artifacts):
@@ -93,12 +91,12 @@ def test_a_stakeholder_added_offline_waits_through_a_lock_and_a_reload_and_is_se
 
     phone.reload()
     wait_locked(phone, True)
-    phone.wait_for_selector('#connection[data-held="true"]', timeout=WAIT_MS)
+    wait_for_element(phone, '#connection[data-held="true"]', timeout=WAIT_MS)
     assert stakeholder_names(phone) == ["Совет дома"]
 
     lock(moderator_client, False)
     wait_locked(phone, False)
-    phone.wait_for_function("() => document.querySelector('.connection-pending').textContent === ''", timeout=WAIT_MS)
+    wait_until(phone, "() => document.querySelector('.connection-pending').textContent === ''", timeout=WAIT_MS)
     assert [item["name"] for item in server_map(app, roadmap_id)["stakeholders"]] == ["Совет дома"]
     assert phone.locator(".is-waiting").count() == 0
     phone.screenshot(path=str(artifacts / "3-phone-unlocked-and-sent.png"))
@@ -108,19 +106,19 @@ def test_undo_pressed_while_the_map_is_locked_restores_the_step_on_unlock(app, r
     _context, phone, moderator_client, roadmap_id = room
     phone.click(".step .step-expand")
     phone.click(".step .step-delete")
-    phone.wait_for_function("() => document.querySelectorAll('.step').length === 0", timeout=WAIT_MS)
-    phone.wait_for_function("() => document.querySelector('.connection-pending').textContent === ''", timeout=WAIT_MS)
+    wait_until(phone, "() => document.querySelectorAll('.step').length === 0", timeout=WAIT_MS)
+    wait_until(phone, "() => document.querySelector('.connection-pending').textContent === ''", timeout=WAIT_MS)
     assert server_map(app, roadmap_id)["steps"] == []
 
     lock(moderator_client, True)
     wait_locked(phone, True)
     phone.click(".toast-action")
 
-    phone.wait_for_selector('#connection[data-held="true"]', timeout=WAIT_MS)
+    wait_for_element(phone, '#connection[data-held="true"]', timeout=WAIT_MS)
     assert phone.locator(".step").count() == 1
     assert server_map(app, roadmap_id)["steps"] == []
     lock(moderator_client, False)
-    phone.wait_for_function("() => document.querySelector('.connection-pending').textContent === ''", timeout=WAIT_MS)
+    wait_until(phone, "() => document.querySelector('.connection-pending').textContent === ''", timeout=WAIT_MS)
     assert [step["title"] for step in server_map(app, roadmap_id)["steps"]] == ["Встреча с жителями"]
 
 
@@ -131,12 +129,12 @@ def test_a_person_can_discard_what_waits_for_the_unlock_knowingly(app, room):
     phone.once("dialog", lambda dialog: dialog.accept())
     phone.click("#discard-held")
 
-    phone.wait_for_function("() => document.querySelector('.connection-pending').textContent === ''", timeout=WAIT_MS)
+    wait_until(phone, "() => document.querySelector('.connection-pending').textContent === ''", timeout=WAIT_MS)
     assert stakeholder_names(phone) == []
     lock(moderator_client, False)
     wait_locked(phone, False)
     # Ops go out in order: once a later one is saved, a discarded one would have been too.
     phone.fill("#new-stakeholder-name", "Управа района")
     phone.click("#add-stakeholder-form button[type=submit]")
-    phone.wait_for_function("() => document.querySelector('.connection-pending').textContent === ''", timeout=WAIT_MS)
+    wait_until(phone, "() => document.querySelector('.connection-pending').textContent === ''", timeout=WAIT_MS)
     assert [item["name"] for item in server_map(app, roadmap_id)["stakeholders"]] == ["Управа района"]

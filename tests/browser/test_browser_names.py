@@ -7,7 +7,7 @@ import re
 import pytest
 import socketio
 
-from tests.browsing import WAIT_MS, join
+from tests.browsing import WAIT_MS, join, wait_for_element, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -30,8 +30,8 @@ def editor(world, live_server, chromium):
         page.click("#add-step-form button[type=submit]")
     page.fill("#new-stakeholder-name", STAKEHOLDER)
     page.click("#add-stakeholder-form button[type=submit]")
-    page.wait_for_selector("#stakeholders .stakeholder", timeout=WAIT_MS)
-    page.wait_for_function("() => document.querySelectorAll('#steps .step').length === 2", timeout=WAIT_MS)
+    wait_for_element(page, "#stakeholders .stakeholder", timeout=WAIT_MS)
+    wait_until(page, "() => document.querySelectorAll('#steps .step').length === 2", timeout=WAIT_MS)
     first_step = page.evaluate("document.querySelector('#steps .step').dataset.stepId")
     clients = []
     for person, focus in [
@@ -44,7 +44,7 @@ def editor(world, live_server, chromium):
         assert client.call("join", {"roadmap_id": group.roadmap.id}, timeout=10)["ok"]
         assert client.call("focus", {"focus": focus}, timeout=10)["ok"]
         clients.append(client)
-    page.wait_for_function("() => document.querySelectorAll('.editing-tag').length === 3", timeout=WAIT_MS)
+    wait_until(page, "() => document.querySelectorAll('.editing-tag').length === 3", timeout=WAIT_MS)
     owner = page.locator(".step").first.locator(".owner-select")
     owner.select_option(f"member:{oleg.id}")
     for title in STEPS:

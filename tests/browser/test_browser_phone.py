@@ -7,7 +7,7 @@ seven other people edit the same map."""
 import random
 
 import pytest
-from browsing import NOTHING_PENDING, WAIT_MS, join, keep_screenshot, settles
+from browsing import NOTHING_PENDING, WAIT_MS, join, keep_screenshot, settles, wait_for_element, wait_until
 from conftest import new_id
 
 from roadmap.extensions import db
@@ -53,14 +53,15 @@ def template_map(world):
 def phone(template_map, live_server, chromium):
     group, _ = template_map
     context, page = join(chromium, live_server, group.training.join_code, "Мария (Экоцентр)", **PHONE)
-    page.wait_for_selector("#editor-timer:not([hidden])", timeout=WAIT_MS)
+    wait_for_element(page, "#editor-timer:not([hidden])", timeout=WAIT_MS)
     yield page
     context.close()
 
 
 def open_first(page, selector: str) -> None:
     page.locator(f"{selector}-expand").first.click()
-    page.wait_for_function(
+    wait_until(
+        page,
         "selector => document.querySelector(selector).classList.contains('is-open')",
         arg=selector.split(" ")[0],
         timeout=WAIT_MS,
@@ -135,7 +136,7 @@ def test_the_move_buttons_move_a_step_and_another_person_sees_the_new_order(
     phone.locator(".step").nth(3).locator(".step-up").tap()
     expected = [expected[0], expected[1], expected[3], expected[2], *expected[4:]]
     assert settles(laptop, f"(expected) => JSON.stringify({STEP_TITLES}) === JSON.stringify(expected)", expected)
-    phone.wait_for_function(f"() => {NOTHING_PENDING}", timeout=WAIT_MS)
+    wait_until(phone, f"() => {NOTHING_PENDING}", timeout=WAIT_MS)
     assert server_titles(app, group.roadmap.id) == expected
     assert phone.evaluate("document.activeElement.classList.contains('step-up')"), "the pressed button keeps the focus"
     laptop_context.close()
@@ -144,7 +145,7 @@ def test_the_move_buttons_move_a_step_and_another_person_sees_the_new_order(
 def test_with_a_timer_the_sticky_bar_takes_under_15_percent_of_the_screen(phone):
     phone.locator(".step").nth(5).scroll_into_view_if_needed()
     phone.mouse.wheel(0, 400)
-    phone.wait_for_function("() => window.scrollY > 600", timeout=WAIT_MS)
+    wait_until(phone, "() => window.scrollY > 600", timeout=WAIT_MS)
     chrome = phone.evaluate(CHROME_BOTTOM)
     print(f"sticky chrome with a timer: {chrome:.0f} px = {chrome / SCREEN['height']:.1%} of 740")
     assert phone.locator("#editor-timer").bounding_box()["y"] < chrome, "the timer stays in view"
@@ -216,7 +217,7 @@ def test_a_free_text_owner_gets_a_labelled_field_on_its_own_row(
     assert box["width"] >= 0.9 * meta["width"], "as wide as the card"
     assert field.evaluate("field => field.scrollWidth <= field.clientWidth"), "the name is not cut"
     step.screenshot(path=str(artifacts / "free-text-owner.png"))
-    page.wait_for_function(f"() => {NOTHING_PENDING}", timeout=WAIT_MS)
+    wait_until(page, f"() => {NOTHING_PENDING}", timeout=WAIT_MS)
     with app.app_context():
         db.session.expire_all()
         assert snapshots.snapshot(db.session.get(Roadmap, group.roadmap.id))["steps"][0]["owner"] == {"text": name}
@@ -252,7 +253,7 @@ def test_labels_fit_and_an_empty_title_looks_like_a_placeholder(phone):
 
 
 def test_initials_come_from_the_words_not_the_brackets(phone):
-    phone.wait_for_selector("#presence .avatar", timeout=WAIT_MS)
+    wait_for_element(phone, "#presence .avatar", timeout=WAIT_MS)
     assert phone.locator("#presence .avatar").first.inner_text() == "МЭ"
 
 
@@ -267,7 +268,7 @@ def test_seven_people_editing_do_not_shift_what_the_phone_person_looks_at(
     )
     page.add_init_script(OBSERVE_SHIFTS)
     page.reload()
-    page.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(page, '#connection[data-state="online"]', timeout=WAIT_MS)
     step = page.locator(".step").nth(4)
     step.locator(".step-expand").tap()
     description = step.locator("[data-field=description]")
@@ -275,7 +276,7 @@ def test_seven_people_editing_do_not_shift_what_the_phone_person_looks_at(
     description.press("Control+End")
     description.type(" Опрос у подъездов.")
     description.evaluate("field => field.scrollIntoView({block: 'center'})")
-    page.wait_for_function(f"() => {NOTHING_PENDING}", timeout=WAIT_MS)
+    wait_until(page, f"() => {NOTHING_PENDING}", timeout=WAIT_MS)
     started = page.evaluate("performance.now()")  # shifts from the person's own typing are not counted
     phone_step = step.get_attribute("data-step-id")
 
@@ -313,8 +314,9 @@ def test_seven_people_editing_do_not_shift_what_the_phone_person_looks_at(
     for other in others:  # at the end all seven look at the very field the person is typing in
         assert other.focus({"step_id": phone_step, "field": "description"})["ok"]
     count = len(others[-1].fresh_snapshot()["steps"])
-    page.wait_for_function("count => document.querySelectorAll('.step').length === count", arg=count, timeout=WAIT_MS)
-    page.wait_for_function(
+    wait_until(page, "count => document.querySelectorAll('.step').length === count", arg=count, timeout=WAIT_MS)
+    wait_until(
+        page,
         "() => document.querySelectorAll('#presence .avatar').length === 8"
         " && document.querySelectorAll('.editing-tag').length === 7",
         timeout=WAIT_MS,

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from browsing import keep_screenshot
+from browsing import keep_screenshot, wait_for_element, wait_until
 from conftest import LiveServer, new_id
 from PIL import Image
 
@@ -39,7 +39,7 @@ def open_projector(dashboard, live_server, training):
 def open_dashboard(chromium, live_server, moderator, training):
     dashboard = sign_in(chromium, live_server, moderator)
     dashboard.goto(f"{live_server.url}/moderate/trainings/{training.id}")
-    dashboard.wait_for_selector('#dash-connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(dashboard, '#dash-connection[data-state="online"]', timeout=WAIT_MS)
     return dashboard
 
 
@@ -72,13 +72,13 @@ def test_the_join_screen_shows_the_title_the_code_and_a_qr_code_for_a_venue_addr
     projector = open_projector(dashboard, venue_server, training)
 
     # A new training's projector starts on the join screen; a click elsewhere and back returns to it.
-    projector.wait_for_selector(".projector-join", timeout=WAIT_MS)
+    wait_for_element(projector, ".projector-join", timeout=WAIT_MS)
     dashboard.click("[data-projector-mode=overview]")
-    projector.wait_for_selector(".projector-overview", timeout=WAIT_MS)
+    wait_for_element(projector, ".projector-overview", timeout=WAIT_MS)
     dashboard.click("[data-projector-mode=join]")
-    projector.wait_for_selector(".projector-join", timeout=WAIT_MS)
+    wait_for_element(projector, ".projector-join", timeout=WAIT_MS)
     # The dashboard marks the button once the server has answered, which may come after the projector.
-    dashboard.wait_for_selector("[data-projector-mode=join][aria-pressed=true]", timeout=WAIT_MS)
+    wait_for_element(dashboard, "[data-projector-mode=join][aria-pressed=true]", timeout=WAIT_MS)
     assert dashboard.get_attribute("[data-projector-mode=overview]", "aria-pressed") == "false"
 
     join_link = decoded_qr(projector.locator(".projector-qr"))
@@ -116,7 +116,7 @@ def project_a_template_map(world, live_server, chromium):
     facilitation.project(training, "map", group.id)
     dashboard = open_dashboard(chromium, live_server, moderator, training)
     projector = open_projector(dashboard, live_server, training)
-    projector.wait_for_selector("#projected[data-fits] .projected-map", timeout=WAIT_MS)
+    wait_for_element(projector, "#projected[data-fits] .projected-map", timeout=WAIT_MS)
     return group, dashboard, projector
 
 
@@ -154,7 +154,7 @@ def test_a_map_too_long_for_the_screen_scrolls_through_by_itself_at_readable_siz
     dashboard = open_dashboard(chromium, live_server, moderator, training)
     projector = open_projector(dashboard, live_server, training)
 
-    projector.wait_for_selector("#projected[data-fits] .projected-map", timeout=WAIT_MS)
+    wait_for_element(projector, "#projected[data-fits] .projected-map", timeout=WAIT_MS)
 
     assert projector.locator(".projected-step").count() == 40
     assert projector.get_attribute("#projected", "data-fits") == "false"
@@ -163,7 +163,7 @@ def test_a_map_too_long_for_the_screen_scrolls_through_by_itself_at_readable_siz
     )
     assert title_px >= 20
     # After a pause on the top of the map it moves down on its own, without anyone touching the projector.
-    projector.wait_for_function("() => document.getElementById('projected').scrollTop > 40", timeout=WAIT_MS)
+    wait_until(projector, "() => document.getElementById('projected').scrollTop > 40", timeout=WAIT_MS)
 
 
 def test_the_overview_shows_every_groups_title_readiness_and_step_count(world, live_server, chromium, artifacts):
@@ -177,7 +177,7 @@ def test_the_overview_shows_every_groups_title_readiness_and_step_count(world, l
 
     dashboard.click("[data-projector-mode=overview]")
 
-    projector.wait_for_selector(".projector-overview", timeout=WAIT_MS)
+    wait_for_element(projector, ".projector-overview", timeout=WAIT_MS)
     cards = projector.locator(".overview-group")
     assert cards.locator(".overview-name").all_inner_texts() == ["Сквер у библиотеки", "Чистый двор"]
     assert cards.locator(".overview-steps").all_inner_texts() == ["10 шагов", "0 шагов"]
@@ -206,31 +206,31 @@ def test_a_vote_shows_the_turnout_while_open_and_ranks_steps_on_the_projector_da
     dashboard.click("[data-projector-mode=votes]")
 
     # While the vote is open: Марина is told how to vote; the moderator and the projector see the turnout.
-    marina.wait_for_selector("#vote-bar:not([hidden])", timeout=WAIT_MS)
+    wait_for_element(marina, "#vote-bar:not([hidden])", timeout=WAIT_MS)
     assert marina.locator("#vote-bar .vote-left").inner_text() == (
         "Нажмите +● на шагах, которые считаете самыми важными. Осталось точек: 2"
     )
-    dashboard.wait_for_selector("#dash-vote .vote-turnout:has-text('Проголосовали: 0 из 3')", timeout=WAIT_MS)
+    wait_for_element(dashboard, "#dash-vote .vote-turnout:has-text('Проголосовали: 0 из 3')", timeout=WAIT_MS)
     marina_steps = marina.locator(".step")
     marina_steps.nth(1).locator(".dot-add").click()
-    marina.wait_for_selector("#vote-bar .vote-left:has-text('Осталось точек: 1')", timeout=WAIT_MS)
+    wait_for_element(marina, "#vote-bar .vote-left:has-text('Осталось точек: 1')", timeout=WAIT_MS)
     marina_steps.nth(1).locator(".dot-add").click()
-    marina.wait_for_selector("#vote-bar .vote-left:has-text('Осталось точек: 0')", timeout=WAIT_MS)
+    wait_for_element(marina, "#vote-bar .vote-left:has-text('Осталось точек: 0')", timeout=WAIT_MS)
     marina.screenshot(path=str(artifacts / "editor-voting.png"))
-    dashboard.wait_for_selector("#dash-vote .vote-turnout:has-text('Проголосовали: 1 из 3')", timeout=WAIT_MS)
+    wait_for_element(dashboard, "#dash-vote .vote-turnout:has-text('Проголосовали: 1 из 3')", timeout=WAIT_MS)
     oleg_client = clients.connect(oleg, square.roadmap.id)
     square_steps = [step["id"] for step in oleg_client.fresh_snapshot()["steps"]]
     vote_id = voting.current_vote(training.id).id
     for step_id in (square_steps[2], square_steps[4]):
         assert oleg_client.call("dot", {"vote_id": vote_id, "step_id": step_id, "action": "add"})["ok"]
-    dashboard.wait_for_selector("#dash-vote .vote-turnout:has-text('Проголосовали: 2 из 3')", timeout=WAIT_MS)
+    wait_for_element(dashboard, "#dash-vote .vote-turnout:has-text('Проголосовали: 2 из 3')", timeout=WAIT_MS)
     dashboard.screenshot(path=str(artifacts / "dashboard-voting.png"))
-    projector.wait_for_selector(".votes-turnout:has-text('Проголосовали: 2 из 3')", timeout=WAIT_MS)
+    wait_for_element(projector, ".votes-turnout:has-text('Проголосовали: 2 из 3')", timeout=WAIT_MS)
     assert projector.locator(".vote-ranking li").count() == 0
 
     # Closed: the ranking across groups, and each group's own, on every screen.
     dashboard.click("form[action$='/votes/close'] button[type=submit]")
-    projector.wait_for_selector(".votes-overall li", timeout=WAIT_MS)
+    wait_for_element(projector, ".votes-overall li", timeout=WAIT_MS)
     yard_step = marina_steps.nth(1).locator(".step-title").input_value()
     overall = projector.locator(".votes-overall li")
     assert overall.count() == 3
@@ -243,10 +243,10 @@ def test_a_vote_shows_the_turnout_while_open_and_ranks_steps_on_the_projector_da
         "Чистый двор",
     ]
     assert projector.locator(".votes-by-group h3").all_inner_texts() == ["Сквер у библиотеки", "Чистый двор"]
-    dashboard.wait_for_selector("#dash-vote .dash-ranking li", timeout=WAIT_MS)
+    wait_for_element(dashboard, "#dash-vote .dash-ranking li", timeout=WAIT_MS)
     assert dashboard.locator("#dash-vote .dash-ranking li").first.text_content() == f"● 2 {yard_step} Чистый двор"
     assert dashboard.locator("#dash-vote .vote-turnout").count() == 0
-    marina.wait_for_selector("#vote-bar .vote-bar-ranking:not([hidden]) li", timeout=WAIT_MS)
+    wait_for_element(marina, "#vote-bar .vote-bar-ranking:not([hidden]) li", timeout=WAIT_MS)
     assert marina.locator("#vote-bar .vote-bar-ranking li").all_text_contents() == [f"● 2 {yard_step}"]
     assert marina.locator("#vote-bar .vote-left").inner_text() == "Наши шаги по числу точек:"
     assert marina.locator(".step-dots:visible").count() == 0
@@ -262,7 +262,7 @@ def test_the_dashboard_puts_a_groups_stakeholder_grid_on_the_projector_and_it_fi
     assert not projector.locator(".power-grid").is_visible(), "the projected map leaves the grid out"
 
     dashboard.locator(f'.group-card[data-group-id="{group.id}"] .card-project-grid').click()
-    projector.wait_for_selector("#projected[data-fits] .projector-grid .power-grid-table", timeout=WAIT_MS)
+    wait_for_element(projector, "#projected[data-fits] .projector-grid .power-grid-table", timeout=WAIT_MS)
     keep_screenshot(projector, "projector-grid-1280x720.png", artifacts)
     rated = [
         item
@@ -307,7 +307,7 @@ def test_the_dashboard_puts_a_groups_timeline_on_the_projector_and_it_fits(world
     )
 
     dashboard.locator(f'.group-card[data-group-id="{group.id}"] .card-project-timeline').click()
-    projector.wait_for_selector("#projected[data-fits] .projector-timeline .tp-chart", timeout=WAIT_MS)
+    wait_for_element(projector, "#projected[data-fits] .projector-timeline .tp-chart", timeout=WAIT_MS)
     keep_screenshot(projector, "projector-timeline-1280x720.png", artifacts)
     assert projector.locator(".projector-timeline rect.tp-bar").count() == 8
     assert "Без дат" in projector.locator(".projector-timeline .tp-undated").inner_text()

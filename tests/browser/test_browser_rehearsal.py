@@ -8,7 +8,16 @@ in the same order everywhere.
 import itertools
 
 import pytest
-from browsing import WAIT_MS, LatencyProxy, agrees_with_server, click_at_end, join, paced_keystrokes, type_on_schedule
+from browsing import (
+    WAIT_MS,
+    LatencyProxy,
+    agrees_with_server,
+    click_at_end,
+    join,
+    paced_keystrokes,
+    type_on_schedule,
+    wait_for_element,
+)
 from conftest import new_id
 
 from roadmap.extensions import db
@@ -117,8 +126,8 @@ def test_two_typists_a_reorder_a_dropping_network_and_a_lock_lose_no_word(
         type_on_schedule([a, b], paced_keystrokes(PACES_S, PHRASES, seed_value=11), timeline.after_each)
 
         timeline.phone_offline(False)
-        b.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
-        b.wait_for_selector('#connection[data-held="true"]', timeout=WAIT_MS)
+        wait_for_element(b, '#connection[data-state="online"]', timeout=WAIT_MS)
+        wait_for_element(b, '#connection[data-held="true"]', timeout=WAIT_MS)
         held_on_server = next(step for step in server_map(app, roadmap_id)["steps"] if step["id"] == target)
         timeline.lock(False)
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from browsing import WAIT_MS, keep_screenshot, settles, sign_in_moderator
+from browsing import WAIT_MS, keep_screenshot, settles, sign_in_moderator, wait_for_element
 from conftest import LiveServer, secure_account
 
 from roadmap.services import editing
@@ -76,7 +76,7 @@ def test_an_alumna_comes_back_from_the_printed_sheet_marks_her_step_done_and_sig
     desk.emulate_media(media="screen")
     desk.set_viewport_size({"width": 1280, "height": 900})
     desk.goto(f"{live_server.url}/maps/{group.roadmap.id}")  # the map stays open on the moderator's laptop
-    desk.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(desk, '#connection[data-state="online"]', timeout=WAIT_MS)
 
     # Weeks later, on her phone, in a browser that never saw the training.
     context = chromium.new_context(viewport=PHONE, locale="ru-RU", is_mobile=True, has_touch=True)

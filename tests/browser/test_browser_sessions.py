@@ -4,7 +4,7 @@ no copy in localStorage (Clear-Site-Data on the sign-out's answer)."""
 import uuid
 
 import pytest
-from browsing import WAIT_MS, join
+from browsing import WAIT_MS, join, wait_for_element, wait_until
 from playwright.sync_api import Error as PlaywrightError
 
 from roadmap.services import editing
@@ -38,14 +38,17 @@ def test_after_signing_out_the_map_no_longer_opens_offline(world, training, grou
     )
     context, page = join(chromium, live_server, training.join_code, "Олег")
     map_url = page.url
-    page.wait_for_function(
-        "async (path) => Boolean(await caches.match(path))", arg=page.evaluate("location.pathname"), timeout=WAIT_MS
+    wait_until(
+        page,
+        "async (path) => Boolean(await caches.match(path))",
+        arg=page.evaluate("location.pathname"),
+        timeout=WAIT_MS,
     )
     # Only an active service worker answers a navigation; the page fills the cache on its own, sooner.
-    page.wait_for_function("async () => Boolean((await navigator.serviceWorker.ready).active)", timeout=WAIT_MS)
+    wait_until(page, "async () => Boolean((await navigator.serviceWorker.ready).active)", timeout=WAIT_MS)
     assert opens_offline(context, page, map_url)  # what a shared computer kept, before this change
     page.goto(map_url)
-    page.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(page, '#connection[data-state="online"]', timeout=WAIT_MS)
 
     page.locator(".account-menu summary").click()
     page.locator(".account-menu-panel").get_by_role("button", name="Выйти", exact=True).click()

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.browser.test_browser_editor import WAIT_MS, join
+from tests.browsing import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -22,23 +23,25 @@ def test_keyboard_reorder_and_undo_of_a_delete_reach_the_other_person(world, liv
     boris_context, boris = join(chromium, live_server, group.training.join_code, "Борис")
     for title in ("Опрос", "Встреча", "Субботник"):
         add_step(anna, title)
-    boris.wait_for_function("() => document.querySelectorAll('.step').length === 3", timeout=WAIT_MS)
+    wait_until(boris, "() => document.querySelectorAll('.step').length === 3", timeout=WAIT_MS)
 
     anna.locator(".step").nth(2).locator(".drag-handle").focus()
     anna.keyboard.press("ArrowUp")
     anna.keyboard.press("ArrowUp")
     assert titles(anna) == ["Субботник", "Опрос", "Встреча"]
-    boris.wait_for_function(
+    wait_until(
+        boris,
         "() => [...document.querySelectorAll('.step [data-field=title]')].map(n => n.value).join() === 'Субботник,Опрос,Встреча'",
         timeout=WAIT_MS,
     )
 
     anna.locator(".step").nth(1).locator(".step-expand").click()
     anna.locator(".step").nth(1).locator(".step-delete").click()
-    boris.wait_for_function("() => document.querySelectorAll('.step').length === 2", timeout=WAIT_MS)
+    wait_until(boris, "() => document.querySelectorAll('.step').length === 2", timeout=WAIT_MS)
     anna.screenshot(path=str(artifacts / "1-undo-toast.png"))
     anna.locator(".toast-action").click()
-    boris.wait_for_function(
+    wait_until(
+        boris,
         "() => [...document.querySelectorAll('.step [data-field=title]')].map(n => n.value).join() === 'Субботник,Опрос,Встреча'",
         timeout=WAIT_MS,
     )
@@ -60,15 +63,17 @@ def test_stakeholder_linked_to_a_step_and_presence_markers_follow_focus_and_clos
     vera.click("#add-stakeholder-form button[type=submit]")
     vera.locator(".step .step-expand").click()
     vera.locator(".step .chip").click()
-    gleb.wait_for_function(
+    wait_until(
+        gleb,
         "() => document.querySelector('.step .chip[aria-pressed=true]')?.textContent === 'Управа района'",
         timeout=WAIT_MS,
     )
-    vera.wait_for_function("() => document.querySelectorAll('#presence .avatar').length === 2", timeout=WAIT_MS)
+    wait_until(vera, "() => document.querySelectorAll('#presence .avatar').length === 2", timeout=WAIT_MS)
 
     gleb.locator(".step .step-expand").click()  # on a phone a step is a summary row until opened
     gleb.locator(".step [data-field=title]").click()
-    vera.wait_for_function(
+    wait_until(
+        vera,
         "() => document.querySelector('.step [data-field=title]').classList.contains('is-being-edited')"
         " && document.querySelector('.step .editing-tag')?.textContent === 'Глеб'",
         timeout=WAIT_MS,
@@ -76,7 +81,8 @@ def test_stakeholder_linked_to_a_step_and_presence_markers_follow_focus_and_clos
     vera.screenshot(path=str(artifacts / "1-gleb-editing-marker.png"))
 
     gleb_context.close()  # a closed tab leaves the map for everyone else
-    vera.wait_for_function(
+    wait_until(
+        vera,
         "() => document.querySelectorAll('#presence .avatar').length === 1 && !document.querySelector('.editing-tag')",
         timeout=WAIT_MS,
     )
@@ -97,13 +103,11 @@ def test_editing_tags_of_two_people_on_one_field_both_go_when_they_stop(world, l
         assert client.call("join", {"roadmap_id": group.roadmap.id}, timeout=10)["ok"]
         assert client.call("focus", {"focus": {"field": "title"}}, timeout=10)["ok"]
         editors.append(client)
-    viewer.wait_for_function(
-        "() => document.querySelectorAll('.map-header .editing-tag').length === 2", timeout=WAIT_MS
-    )
+    wait_until(viewer, "() => document.querySelectorAll('.map-header .editing-tag').length === 2", timeout=WAIT_MS)
 
     for client in editors:
         assert client.call("focus", {"focus": None}, timeout=10)["ok"]
-    viewer.wait_for_function("() => document.querySelectorAll('.editing-tag').length === 0", timeout=WAIT_MS)
+    wait_until(viewer, "() => document.querySelectorAll('.editing-tag').length === 0", timeout=WAIT_MS)
     for client in editors:
         client.disconnect()
     viewer_context.close()

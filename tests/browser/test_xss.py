@@ -121,6 +121,7 @@ from tests.browser.xss.during_training import (
 from tests.browser.xss.plan import PLANS, payloads_in
 from tests.browser.xss.probes import INJECTED_ELEMENTS_JS, WATCH_SCRIPT, Visit, Watch, squeeze, view_of
 from tests.browser.xss.scene import PlannedComment, build_scene, rename
+from tests.browsing import wait_for_element, wait_until
 from tests.livesync import SyncClient
 
 
@@ -266,7 +267,7 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
         scene.comments.append(mention)
         check_mentions(visit, app, marina, "participant-1-editor-mention-arrives", scene, [mention])
         marina.reload()
-        marina.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+        wait_for_element(marina, '#connection[data-state="online"]', timeout=WAIT_MS)
         check_mentions(visit, app, marina, "participant-1-editor-mention-in-the-page", scene, [mention])
         check_editor(visit, marina, "participant-1-editor", scene, [*member_names, marina_name], shot="page")
         oleg_id = join_through_pick_group(visit, oleg, live_server, scene, "participant-2", oleg_name, cycles[1::2])
@@ -349,7 +350,7 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
         check_training_page(moderator, 0, "moderator-dashboard", members_now, shot="page")
 
         moderator.locator(f'.group-card-name[href="/maps/{scene.roadmap_id}"]').click()
-        moderator.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+        wait_for_element(moderator, '#connection[data-state="online"]', timeout=WAIT_MS)
         check_editor(visit, moderator, "moderator-editor", scene, everyone)
         where = "moderator-editor-with-everyone-present"
         for person_id, name in [
@@ -412,7 +413,8 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
         for step_id, (choice, owner) in zip(changed, new_owners):
             marina.select_option(f'.step[data-step-id="{step_id}"] .owner-select', choice)
             owners[step_id] = owner
-        moderator.wait_for_function(  # one revision per owner changed
+        wait_until(
+            moderator,  # one revision per owner changed
             "revision => Number(document.querySelector('#projected .projected-map')?.dataset.revision) >= revision",
             arg=revision + len(changed),
             timeout=WAIT_MS,
@@ -439,7 +441,7 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
                 "deleted step title",
                 "step title",
             )
-        oleg.wait_for_function("() => document.querySelectorAll('.step').length === 0", timeout=WAIT_MS)
+        wait_until(oleg, "() => document.querySelectorAll('.step').length === 0", timeout=WAIT_MS)
         for number, stakeholder_id in enumerate(scene.stakeholder_ids):
             delete_with_toast(
                 visit,
@@ -487,7 +489,7 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
             check_training_page(moderator, number, f"moderator-dashboard@{number + 1}", members_now)
             if number < plan.shape.maps:
                 moderator.locator(f'.group-card-name[href="/maps/{scene.groups[number][0].roadmap.id}"]').click()
-                moderator.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+                wait_for_element(moderator, '#connection[data-state="online"]', timeout=WAIT_MS)
                 check_editor(
                     visit, moderator, f"moderator-editor@map-{number + 1}", scene, [marina_name], number, shot="page"
                 )
@@ -555,7 +557,8 @@ def test_payload_is_stored_and_shown_as_inert_text_on_every_page(
         ack = editor.send_op("step.set", step_id=scene.step_ids[0], field="owner", value={"member": oleg_id})
         assert ack["ok"], ack
         later.steps[0]["owner"] = ("participant display name", oleg_name)
-        visitor.wait_for_function(
+        wait_until(
+            visitor,
             "revision => Number(document.querySelector('#projected .projected-map')?.dataset.revision) >= revision",
             arg=ack["revision"],
             timeout=WAIT_MS,

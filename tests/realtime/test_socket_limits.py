@@ -19,7 +19,7 @@ from roadmap.domain.limits import MAX_LINKS_PER_MAP, MAX_STAKEHOLDERS_PER_MAP, M
 from roadmap.extensions import db
 from roadmap.models import Step, StepStakeholder
 from roadmap.services import editing
-from tests.browsing import WAIT_MS, join, settles
+from tests.browsing import WAIT_MS, join, settles, wait_for_element
 from tests.livesync import SyncClient, SyncClients, new_op_id
 
 pytestmark = pytest.mark.live
@@ -157,7 +157,7 @@ def test_a_browser_sends_rate_limited_ops_again_and_loses_none(chromium, serve, 
         ),
     )
     page.reload()  # the socket opened after the listener, so its frames are seen
-    page.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(page, '#connection[data-state="online"]', timeout=WAIT_MS)
     titles = [f"Шаг {number}" for number in range(12)]
     for title in titles:
         page.fill("#new-step-title", title)

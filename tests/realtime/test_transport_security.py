@@ -25,6 +25,7 @@ from roadmap.config import TestConfig
 from roadmap.domain.operations import MAX_OWNER_TEXT, STEP_FIELDS, TextField
 from roadmap.extensions import db
 from roadmap.models import Person
+from tests.browsing import wait_for_element
 from tests.livesync import DROPPED, SyncClient, new_op_id
 from tests.rawsocket import open_websocket, websocket_url
 
@@ -389,7 +390,7 @@ def test_a_page_of_another_origin_cannot_open_the_socket_with_a_participants_coo
         own.fill("#join_code", group.training.join_code)
         own.fill("#display_name", "Марина")
         own.click("main button[type=submit]")
-        own.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+        wait_for_element(own, '#connection[data-state="online"]', timeout=WAIT_MS)
         # Another port on the same host: another origin, but the same site, so the
         # browser sends the participant's SameSite=Lax cookies along. Only the origin check is left.
         elsewhere = f"http://127.0.0.1:{_free_port()}"

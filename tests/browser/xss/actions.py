@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from tests.browser.xss.corpus import WAIT_MS
 from tests.browser.xss.probes import Visit
+from tests.browsing import wait_until
 
 
 def wait_for_presence(page, person_id: int, name: str) -> None:
-    page.wait_for_function(
+    wait_until(
+        page,
         """([id, name]) => document.querySelector(`#presence [data-person-id="${id}"]`)?.title === name""",
         arg=[person_id, name],
         timeout=WAIT_MS,
@@ -17,7 +19,8 @@ def wait_for_presence(page, person_id: int, name: str) -> None:
 def wait_for_tag(page, control: str, name: str) -> str:
     """The name tag someone's focus puts after a control."""
     selector = f"{control} + .editing-tag"
-    page.wait_for_function(
+    wait_until(
+        page,
         "([selector, name]) => document.querySelector(selector)?.textContent === name",
         arg=[selector, name],
         timeout=WAIT_MS,
@@ -28,7 +31,8 @@ def wait_for_tag(page, control: str, name: str) -> str:
 def delete_with_toast(visit: Visit, page, where: str, button: str, text: str, what: str, name: str) -> None:
     """Delete an item; its toast ends with «its text»."""
     page.click(button)
-    toast = page.wait_for_function(
+    toast = wait_until(
+        page,
         """(ending) => [...document.querySelectorAll('.toast > span')]
              .map((span) => span.textContent).find((text) => text.endsWith(ending))""",
         arg=f"«{text}»",

@@ -40,6 +40,7 @@ from tests.browser.xss.probes import (
     squeeze,
 )
 from tests.browser.xss.scene import Scene
+from tests.browsing import wait_for_element
 
 # --- after the training ----------------------------------------------------------------------------
 
@@ -305,7 +306,7 @@ def check_map_at_revision(
     visit: Visit, page, scene: Scene, where: str, revision: int, steps: list, shot: str = "window"
 ) -> None:
     """The map as it was at a revision: its title in the page title, the slider at that revision, the map."""
-    page.wait_for_selector(".map-page .projected-map", timeout=WAIT_MS)
+    wait_for_element(page, ".map-page .projected-map", timeout=WAIT_MS)
     assert page.input_value("#revision") == str(revision), f"{where}: the slider is at {page.input_value('#revision')}"
     map_title = scene.value("map title")
     visit.shows(

@@ -17,6 +17,7 @@ from tests.browser.xss.probes import (
     squeeze,
 )
 from tests.browser.xss.scene import Scene
+from tests.browsing import wait_for_element, wait_until
 
 
 def check_pick_group_page(visit: Visit, page, scene: Scene, where: str, training_number: int, name: str) -> None:
@@ -50,7 +51,7 @@ def join_through_pick_group(visit: Visit, page, live_server, scene: Scene, who: 
         page.goto(f"{live_server.url}/join/{scene.trainings[training_number].join_code}")
         page.fill("#display_name", typed or name)
         page.click("main button[type=submit]")
-        page.wait_for_selector("fieldset.choices.has-error", timeout=WAIT_MS)  # sent back: pick a group
+        wait_for_element(page, "fieldset.choices.has-error", timeout=WAIT_MS)  # sent back: pick a group
         check_pick_group_page(
             visit, page, scene, f"{who}-pick-group-page@cycle-{number + 1}", training_number, typed or name
         )
@@ -64,7 +65,7 @@ def join_through_pick_group(visit: Visit, page, live_server, scene: Scene, who: 
     check_pick_group_page(visit, page, scene, f"{who}-pick-group-page", 0, name)
     page.check(f"input[name=group_id][value='{scene.group.id}']")
     page.click("main button[type=submit]")
-    page.wait_for_selector('#connection[data-state="online"]', timeout=WAIT_MS)
+    wait_for_element(page, '#connection[data-state="online"]', timeout=WAIT_MS)
     return page.evaluate("JSON.parse(document.getElementById('editor-data').textContent).person.id")
 
 
@@ -77,14 +78,15 @@ def check_editor(
 
     The joined map (map_number 0) has the steps, stakeholders, comments and announcements; the others
     only their own texts, their training's timer and vote."""
-    page.wait_for_function(
+    wait_until(
+        page,
         """count => [...document.querySelectorAll('.step')].every(
              (step) => step.querySelectorAll('.owner-select optgroup:first-of-type option').length === count)""",
         arg=len(members),
         timeout=WAIT_MS,
     )
     announcements = scene.plan.values["announcement text"] if map_number == 0 else []
-    page.wait_for_function(EDITOR_FACILITATION_JS, arg=len(announcements), timeout=WAIT_MS)
+    wait_until(page, EDITOR_FACILITATION_JS, arg=len(announcements), timeout=WAIT_MS)
     texts = page.evaluate(EDITOR_TEXTS_JS)
     visit.shows(
         where,
@@ -180,7 +182,8 @@ def check_editor(
 def check_comment_threads(visit: Visit, page, where: str, threads: dict) -> None:
     """Each step's comment thread (Scene.comment_threads) once loaded: its comments in order, each reply
     nested under the comment it answers, each comment's author and text as they were written."""
-    page.wait_for_function(
+    wait_until(
+        page,
         COMMENTS_LOADED_JS,
         arg={step_id: sum(1 + len(replies) for _, replies in comments) for step_id, comments in threads.items()},
         timeout=WAIT_MS,
@@ -209,7 +212,8 @@ def check_mentions(visit: Visit, app, page, where: str, scene: Scene, mentions: 
     at “<step title>”» for each comment in `mentions`, drawn by the server as the page came or by
     mentions.js as the mention arrived. Opened for the screenshot, then closed again. The menu is
     itself a <details>, left out of INJECTED_ELEMENTS_JS by its id; what is in it is not."""
-    page.wait_for_function(
+    wait_until(
+        page,
         "count => document.querySelectorAll('#mentions:not([hidden]) .mentions-list a').length === count",
         arg=len(mentions),
         timeout=WAIT_MS,
@@ -246,7 +250,7 @@ def check_dashboard(
     log, the tools' group lists and every group and member in the manage section; nothing ran.
 
     members: group id -> the display names of the group's members now. shot: as for Visit.inert."""
-    page.wait_for_selector(".group-card", timeout=WAIT_MS)
+    wait_for_element(page, ".group-card", timeout=WAIT_MS)
     texts = page.evaluate(DASHBOARD_TEXTS_JS)
     title, city = scene.training_texts(number)
     visit.shows(where, "training title in the top bar", texts["training"], title, [("training title", title)])
@@ -353,7 +357,7 @@ def check_projector(visit: Visit, page, scene: Scene, where: str, owners: dict, 
     name, title and header, its steps with their dots and owners, its stakeholders; nothing ran.
 
     owners: step id -> (field, value) of the owner the step shows."""
-    page.wait_for_selector("#projector-timer:not([hidden])", timeout=WAIT_MS)  # once the socket has the timer
+    wait_for_element(page, "#projector-timer:not([hidden])", timeout=WAIT_MS)  # once the socket has the timer
     texts = page.evaluate(PROJECTOR_TEXTS_JS)
     title, label = scene.value("training title"), scene.value("timer label")
     visit.shows(where, "training title in the bar", texts["training"], title, [("training title", title)])
