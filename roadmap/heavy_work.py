@@ -79,6 +79,12 @@ def run(function: Callable, *args):
     return _pool_of_this_process(app).run(job, config, app.config["HEAVY_WORK_TIMEOUT_SECONDS"])
 
 
+def forget_configuration(app: Flask) -> None:
+    """The next job sends `app`'s configuration afresh, which is read once per app otherwise:
+    for an app whose config changed after its first job (the tests reuse one app)."""
+    app.extensions.pop("heavy_work_config", None)
+
+
 def counts() -> PoolCounts:
     """What the pool of this process has done so far (zeros before its first job)."""
     return _pool.counts if _pool is not None and _pool.owner_pid == os.getpid() else PoolCounts()

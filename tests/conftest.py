@@ -27,7 +27,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import event, text
 
-from roadmap import create_app, hot_sql
+from roadmap import create_app, heavy_work, hot_sql
 from roadmap.config import TestConfig
 from roadmap.database import create_fresh_postgres_database
 from roadmap.extensions import db, limiter, socketio
@@ -152,7 +152,7 @@ class SharedApps:
         # The heavy-work pool's processes keep an app per configuration, and with it a connection
         # to the database file this test replaced: a configuration of its own makes them build anew.
         app.config["TEST_ID"] = uuid.uuid4().hex
-        app.extensions.pop("heavy_work_config", None)  # what heavy_work.run sends them, made once per app
+        heavy_work.forget_configuration(app)
         _empty_folder(Path(app.instance_path))
         limiter.reset()
         return app
